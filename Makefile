@@ -1,0 +1,46 @@
+# Every target sets up what it needs first (idempotent, fast when already done).
+#   make demo    local devnet demo: start Anvil, deploy, onboard, mint, transfer, redeem, report, stop
+#   make test    the whole test suite on a real Anvil, plus slither and the ABI check
+#   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+NET    ?= ethereum:local:foundry
+
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export APE_DISABLE_TELEMETRY := 1
+export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
+
+.PHONY: setup demo test bench compile abi clean
+
+setup: $(VENV)/.installed node_modules/.installed
+	@$(BIN)/python tools/setup_solc.py
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+compile: setup
+	$(BIN)/ape compile
+
+demo: setup
+	$(BIN)/ape run demo --network $(NET)
+
+test: setup
+	$(BIN)/ape test --network $(NET) -p no:cacheprovider
+
+bench: setup
+	$(BIN)/ape run benchmark --network $(NET)
+
+abi: compile
+	$(BIN)/python -m deptoken.abi --write
+
+clean:
+	rm -rf .build contracts/.cache $(VENV)/.installed node_modules/.installed

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {AccessControlDefaultAdminRulesUpgradeable} from
+    "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
+import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
+import {IERC7943Fungible} from "./interfaces/IERC7943Fungible.sol";
+import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
+import {Iso4217} from "./utils/Iso4217.sol";
+
+/**
+ * @title DepositToken
+ * @notice A commercial bank deposit as a token: one token is one minor unit of `currency()` owed by
+ * the issuing bank (`issuer()`), held only by the bank's onboarded clients.
+ *
+ * ERC-20 + ERC-7943 (fungible). The bank mints against deposits it received (each deposit
+ * reference once), holders redeem (the bank pays out from the {Redeemed} event), and the bank
+ * allowlists holders (with a KYC review date), freezes accounts or amounts, seizes under legal
+ * orders, recovers lost keys and pauses. Deployed behind an ERC-1967 proxy (UUPS).
+ *
+ * Roles, each granted only to whom the deployment names:
+ * - `DEFAULT_ADMIN_ROLE`: grants and revokes roles (two-step transfer with a delay), rescues
+ *   foreign tokens, updates the issuer's identity;
+ * - `MINTER_ADMIN_ROLE`: adds and removes minters and sets their allowances;
+ * - `MINTER_ROLE`: mints against deposit references; burns tokens it holds;
+ * - `COMPLIANCE_ROLE`: allowlist entries and whole-account freezes;
+ * - `LEGAL_ROLE`: frozen amounts (liens), forced transfers (seizures), lost-key recovery;
+ * - `PAUSER_ROLE`: pauses and unpauses transfers, mints and redemptions;
+ * - `UPGRADER_ROLE`: upgrades the implementation.
+ *
+ * While paused, legal orders (freezes, liens, seizures, recovery) and the bank's burns still work.
+ */
+contract DepositToken is
+    BankIssuanceUpgradeable,
+    AccessControlDefaultAdminRulesUpgradeable,
+    PausableUpgradeable,
+    UUPSUpgradeable
+{
+    using SafeERC20 for IERC20;
+
+    /// @notice Everything a deployment configures, passed once to {initialize}.
+    struct InitParams {
+        string name;
+        string symbol;
+        string currency; // ISO 4217 code, e.g. "USD"
+        uint8 decimals; // USE_CURRENCY_DECIMALS: the currency's minor units
+        string issuerName;
+        string issuerLei; // ISO 17442, 20 characters, or empty
+        string issuerBic; // ISO 9362, 8 or 11 characters, or empty
+        uint48 adminTransferDelay; // seconds a new default admin waits before accepting
+        address admin;
+        address minterAdmin; // zero: role not granted
+        address compliance; // zero: role not granted
+        address legal; // zero: role not granted
+        address pauser; // zero: role not granted
+        address upgrader; // zero: role not granted
+    }
+
+    /// @custom:storage-location erc7201:deptoken.storage.DepositToken
+    struct DepositTokenStorage {
+        string currency;
+        string issuerName;
+        string issuerLei;
+        string issuerBic;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("deptoken.storage.DepositToken")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant DEPOSIT_TOKEN_STORAGE =
+        0xabce0e022df480aaeb41456156357f5c232291e3f2e7c21c6186a6c631588000;
+
+    bytes32 public constant MINTER_ADMIN_ROLE = keccak256("MINTER_ADMIN_ROLE");
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+    bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
+    bytes32 public constant LEGAL_ROLE = keccak256("LEGAL_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
+
+    /// @notice Pass as `InitParams.decimals` to use the currency's ISO 4217 minor units.
+    uint8 public constant USE_CURRENCY_DECIMALS = type(uint8).max;
+
+    /// @notice The issuing bank's identity changed.
+    event IssuerUpdated(string name, string lei, string bic);
+
+    /// @notice `amount` of `from`'s tokens went to `to` under the legal order `legalOrderRef`.
+    event Seized(address indexed from, address indexed to, uint256 amount, bytes32 indexed legalOrderRef);
+
+    /// @notice Foreign tokens sent to this contract by mistake were returned.
+    event TokensRescued(address indexed token, address indexed to, uint256 amount);
+
+    /// @notice The issuer needs a name and an LEI (20 characters) or a BIC (8 or 11), or both.
+    error InvalidIssuer();
+
+    /// @notice This token cannot be rescued from itself.
+    error CannotRescueOwnToken();
+
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor() {
+        _disableInitializers();
+    }
+
+    /// @notice Sets up the token behind its proxy; callable once.
+    /// @param p Names, currency, issuer identity, admin delay and the holders of each role.
+    function initialize(InitParams calldata p) external initializer {
+        bytes3 code = Iso4217.parse(p.currency);
+        uint8 decimals_ = p.decimals == USE_CURRENCY_DECIMALS ? Iso4217.minorUnits(code) : p.decimals;
+        __ComplianceERC20_init(p.name, p.symbol, decimals_);
+        __AccessControlDefaultAdminRules_init(p.adminTransferDelay, p.admin);
+        __Pausable_init();
+        _getDepositTokenStorage().currency = p.currency;
+        _setIssuer(p.issuerName, p.issuerLei, p.issuerBic);
+
+        _setRoleAdmin(MINTER_ROLE, MINTER_ADMIN_ROLE);
+        _grantIfSet(MINTER_ADMIN_ROLE, p.minterAdmin);
+        _grantIfSet(COMPLIANCE_ROLE, p.compliance);
+        _grantIfSet(LEGAL_ROLE, p.legal);
+        _grantIfSet(PAUSER_ROLE, p.pauser);
+        _grantIfSet(UPGRADER_ROLE, p.upgrader);
+    }
+
+    // ------------------------------------------------------------------ identity
+
+    /// @notice The ISO 4217 code of the currency this token is a deposit in.
+    function currency() external view returns (string memory) {
+        return _getDepositTokenStorage().currency;
+    }
+
+    /// @notice The issuing bank: legal name, LEI (ISO 17442) and BIC (ISO 9362); either code may be empty.
+    function issuer() external view returns (string memory name_, string memory lei, string memory bic) {
+        DepositTokenStorage storage $ = _getDepositTokenStorage();
+        return ($.issuerName, $.issuerLei, $.issuerBic);
+    }
+
+    /// @notice The version of this implementation.
+    function version() external pure virtual returns (string memory) {
+        return "1.0.0";
+    }
+
+    /// @notice Updates the issuing bank's identity (e.g. after a merger). Admin only.
+    function setIssuer(string calldata name_, string calldata lei, string calldata bic)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setIssuer(name_, lei, bic);
+    }
+
+    // ------------------------------------------------------------------ minting and burning
+
+    /// @notice Makes `minter` a minter that may mint up to `allowance` (overwrites its allowance).
+    function configureMinter(address minter, uint256 allowance) external onlyRole(MINTER_ADMIN_ROLE) {
+        _grantRole(MINTER_ROLE, minter);
+        _configureMinter(minter, allowance);
+    }
+
+    /// @notice Removes `minter`: revokes its role and zeroes its allowance.
+    function removeMinter(address minter) external onlyRole(MINTER_ADMIN_ROLE) {
+        _revokeRole(MINTER_ROLE, minter);
+        _removeMinter(minter);
+    }
+
+    /// @notice Mints `amount` (minor units) to `to` against the bank's deposit reference `depositRef`.
+    /// @dev Reverts if the reference was used before, beyond the caller's allowance, if `to` may not
+    /// receive, or while paused.
+    function mint(address to, uint256 amount, bytes32 depositRef) external onlyRole(MINTER_ROLE) {
+        _mintAgainstDeposit(_msgSender(), to, amount, depositRef);
+    }
+
+    /// @notice Burns `amount` of the caller's own tokens (the bank's holdings), recorded under `burnRef`.
+    function burn(uint256 amount, bytes32 burnRef) external onlyRole(MINTER_ROLE) {
+        _bankBurn(_msgSender(), amount, burnRef);
+    }
+
+    /// @notice Redeems `amount` of the caller's tokens: burns them and emits {Redeemed}, from which
+    /// the bank pays out under `payoutRef` (non-zero, usable once).
+    function redeem(uint256 amount, bytes32 payoutRef) external {
+        _redeem(_msgSender(), amount, payoutRef);
+    }
+
+    // ------------------------------------------------------------------ allowlist and freezes
+
+    /// @notice Allowlists `account` until `kycExpiry` (unix seconds, in the future), or renews it.
+    function allowlist(address account, uint64 kycExpiry) external onlyRole(COMPLIANCE_ROLE) {
+        if (kycExpiry == 0) revert AllowlistExpiryInPast(account, 0);
+        _setAllowlist(account, kycExpiry);
+    }
+
+    /// @notice Allowlists each `accounts[i]` until `kycExpiries[i]`.
+    function allowlistBatch(address[] calldata accounts, uint64[] calldata kycExpiries)
+        external
+        onlyRole(COMPLIANCE_ROLE)
+    {
+        if (accounts.length != kycExpiries.length) revert ArrayLengthMismatch(accounts.length, kycExpiries.length);
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            if (kycExpiries[i] == 0) revert AllowlistExpiryInPast(accounts[i], 0);
+            _setAllowlist(accounts[i], kycExpiries[i]);
+        }
+    }
+
+    /// @notice Removes `account` from the allowlist (offboarding). Its balance stays, immobile.
+    function removeFromAllowlist(address account) external onlyRole(COMPLIANCE_ROLE) {
+        _setAllowlist(account, 0);
+    }
+
+    /// @notice Removes each of `accounts` from the allowlist.
+    function removeFromAllowlistBatch(address[] calldata accounts) external onlyRole(COMPLIANCE_ROLE) {
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _setAllowlist(accounts[i], 0);
+        }
+    }
+
+    /// @notice Freezes `account` as a whole (sanctions): it can neither send nor receive.
+    function freezeAccount(address account) external onlyRole(COMPLIANCE_ROLE) {
+        _setAccountFrozen(account, true);
+    }
+
+    /// @notice Lifts the whole-account freeze of `account`.
+    function unfreezeAccount(address account) external onlyRole(COMPLIANCE_ROLE) {
+        _setAccountFrozen(account, false);
+    }
+
+    // ------------------------------------------------------------------ legal orders
+
+    /// @notice Sets the frozen amount (lien) of `account`; it may exceed the balance. ERC-7943.
+    function setFrozenTokens(address account, uint256 amount) external onlyRole(LEGAL_ROLE) returns (bool) {
+        _setFrozenTokens(account, amount);
+        return true;
+    }
+
+    /// @notice Moves `amount` from `from` to `to` whatever `from`'s restrictions; `to` must be able
+    /// to receive. Frozen tokens taken are released first. ERC-7943.
+    function forcedTransfer(address from, address to, uint256 amount) external onlyRole(LEGAL_ROLE) returns (bool) {
+        _forcedTransfer(from, to, amount);
+        return true;
+    }
+
+    /// @notice {forcedTransfer} under the legal order `legalOrderRef`, recorded in a {Seized} event.
+    function seize(address from, address to, uint256 amount, bytes32 legalOrderRef) external onlyRole(LEGAL_ROLE) {
+        if (legalOrderRef == bytes32(0)) revert InvalidReference();
+        _forcedTransfer(from, to, amount);
+        emit Seized(from, to, amount, legalOrderRef);
+    }
+
+    /// @notice Lost-key recovery: moves the balance, allowlist entry and restrictions of `lost` to
+    /// `replacement`, a fresh address of the same client.
+    function recoverAccount(address lost, address replacement) external onlyRole(LEGAL_ROLE) {
+        _recoverAccount(lost, replacement);
+    }
+
+    // ------------------------------------------------------------------ pause, rescue, upgrade
+
+    /// @notice Stops transfers, mints and redemptions.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Resumes transfers, mints and redemptions.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /// @notice Returns foreign ERC-20 tokens sent to this contract by mistake. Admin only.
+    function rescueERC20(IERC20 token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(token) == address(this)) revert CannotRescueOwnToken();
+        emit TokensRescued(address(token), to, amount);
+        token.safeTransfer(to, amount);
+    }
+
+    /// @notice ERC-165: ERC-20, ERC-7943 (fungible) and AccessControl.
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(AccessControlDefaultAdminRulesUpgradeable, IERC165)
+        returns (bool)
+    {
+        return interfaceId == type(IERC7943Fungible).interfaceId || interfaceId == type(IERC20).interfaceId
+            || super.supportsInterface(interfaceId);
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    function _transfersEnabled() internal view override returns (bool) {
+        return !paused();
+    }
+
+    function _requireTransfersEnabled() internal view override {
+        _requireNotPaused();
+    }
+
+    function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}
+
+    function _grantIfSet(bytes32 role, address account) private {
+        if (account != address(0)) _grantRole(role, account);
+    }
+
+    function _setIssuer(string memory name_, string memory lei, string memory bic) private {
+        uint256 leiLength = bytes(lei).length;
+        uint256 bicLength = bytes(bic).length;
+        if (
+            bytes(name_).length == 0 || (leiLength == 0 && bicLength == 0) || (leiLength != 0 && leiLength != 20)
+                || (bicLength != 0 && bicLength != 8 && bicLength != 11)
+        ) revert InvalidIssuer();
+        DepositTokenStorage storage $ = _getDepositTokenStorage();
+        $.issuerName = name_;
+        $.issuerLei = lei;
+        $.issuerBic = bic;
+        emit IssuerUpdated(name_, lei, bic);
+    }
+
+    function _getDepositTokenStorage() private pure returns (DepositTokenStorage storage $) {
+        assembly ("memory-safe") {
+            $.slot := DEPOSIT_TOKEN_STORAGE
+        }
+    }
+}

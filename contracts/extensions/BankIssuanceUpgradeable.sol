@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
+
+/**
+ * @title BankIssuanceUpgradeable
+ * @notice The issuing bank's side of the token's life: minting against deposits it received (each
+ * deposit reference usable once, each minter within an allowance set by the minter admin, as USDC's
+ * master minter does), redemption by holders (each payout reference usable once), and burning of
+ * tokens the bank holds.
+ * @dev Authorisation is left to the inheriting contract (see {DepositToken}).
+ */
+abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
+    /// @custom:storage-location erc7201:deptoken.storage.BankIssuance
+    struct BankIssuanceStorage {
+        mapping(address minter => uint256) minterAllowance;
+        mapping(bytes32 depositRef => bool) depositRefUsed;
+        mapping(bytes32 payoutRef => bool) payoutRefUsed;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("deptoken.storage.BankIssuance")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant BANK_ISSUANCE_STORAGE =
+        0xab0bed1488c1a66b0bfae2d6312d19c76661cfd040da34668fff6ac07b6d5b00;
+
+    /// @notice `minter` may now mint up to `allowance` more.
+    event MinterConfigured(address indexed minter, uint256 allowance);
+
+    /// @notice `minter` was removed; its allowance is zero.
+    event MinterRemoved(address indexed minter);
+
+    /// @notice `minter` minted `amount` to `to` against the bank's deposit `depositRef`.
+    event Minted(address indexed minter, address indexed to, uint256 amount, bytes32 indexed depositRef);
+
+    /// @notice `account` redeemed `amount`; the bank pays it out under `payoutRef`.
+    event Redeemed(address indexed account, uint256 amount, bytes32 indexed payoutRef);
+
+    /// @notice The bank burned `amount` it held at `account`, recorded under `burnRef`.
+    event Burned(address indexed account, uint256 amount, bytes32 indexed burnRef);
+
+    /// @notice The deposit reference was already used for a mint.
+    error DepositReferenceUsed(bytes32 depositRef);
+
+    /// @notice The payout reference was already used for a redemption.
+    error PayoutReferenceUsed(bytes32 payoutRef);
+
+    /// @notice References must be non-zero.
+    error InvalidReference();
+
+    /// @notice Amounts must be non-zero.
+    error InvalidAmount();
+
+    /// @notice The minter's remaining allowance is below the amount.
+    error MinterAllowanceExceeded(address minter, uint256 allowance, uint256 amount);
+
+    function _getBankIssuanceStorage() private pure returns (BankIssuanceStorage storage $) {
+        assembly ("memory-safe") {
+            $.slot := BANK_ISSUANCE_STORAGE
+        }
+    }
+
+    /// @notice How much `minter` may still mint.
+    function minterAllowance(address minter) public view virtual returns (uint256) {
+        return _getBankIssuanceStorage().minterAllowance[minter];
+    }
+
+    /// @notice Whether `depositRef` has been used for a mint.
+    function isDepositRefUsed(bytes32 depositRef) public view virtual returns (bool) {
+        return _getBankIssuanceStorage().depositRefUsed[depositRef];
+    }
+
+    /// @notice Whether `payoutRef` has been used for a redemption.
+    function isPayoutRefUsed(bytes32 payoutRef) public view virtual returns (bool) {
+        return _getBankIssuanceStorage().payoutRefUsed[payoutRef];
+    }
+
+    /// @dev Sets the allowance of `minter` (overwrites).
+    function _configureMinter(address minter, uint256 allowance_) internal virtual {
+        if (minter == address(0)) revert InvalidAccount(address(0));
+        _getBankIssuanceStorage().minterAllowance[minter] = allowance_;
+        emit MinterConfigured(minter, allowance_);
+    }
+
+    /// @dev Zeroes the allowance of `minter`.
+    function _removeMinter(address minter) internal virtual {
+        delete _getBankIssuanceStorage().minterAllowance[minter];
+        emit MinterRemoved(minter);
+    }
+
+    /// @dev Mints `amount` to `to` against `depositRef`, once per reference, within `minter`'s allowance.
+    function _mintAgainstDeposit(address minter, address to, uint256 amount, bytes32 depositRef) internal virtual {
+        if (amount == 0) revert InvalidAmount();
+        if (depositRef == bytes32(0)) revert InvalidReference();
+        BankIssuanceStorage storage $ = _getBankIssuanceStorage();
+        if ($.depositRefUsed[depositRef]) revert DepositReferenceUsed(depositRef);
+        uint256 remaining = $.minterAllowance[minter];
+        if (remaining < amount) revert MinterAllowanceExceeded(minter, remaining, amount);
+        unchecked {
+            $.minterAllowance[minter] = remaining - amount;
+        }
+        $.depositRefUsed[depositRef] = true;
+        _mint(to, amount);
+        emit Minted(minter, to, amount, depositRef);
+    }
+
+    /// @dev Burns `amount` of `account`'s tokens for payout under `payoutRef`, once per reference.
+    function _redeem(address account, uint256 amount, bytes32 payoutRef) internal virtual {
+        if (amount == 0) revert InvalidAmount();
+        if (payoutRef == bytes32(0)) revert InvalidReference();
+        BankIssuanceStorage storage $ = _getBankIssuanceStorage();
+        if ($.payoutRefUsed[payoutRef]) revert PayoutReferenceUsed(payoutRef);
+        $.payoutRefUsed[payoutRef] = true;
+        _burn(account, amount, false);
+        emit Redeemed(account, amount, payoutRef);
+    }
+
+    /// @dev Burns `amount` the bank holds at `account` (privileged: not blocked by restrictions).
+    function _bankBurn(address account, uint256 amount, bytes32 burnRef) internal virtual {
+        if (amount == 0) revert InvalidAmount();
+        _burn(account, amount, true);
+        emit Burned(account, amount, burnRef);
+    }
+}

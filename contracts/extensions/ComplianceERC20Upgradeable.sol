@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
+import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
+import {PackedAccount} from "../utils/PackedAccount.sol";
+
+/**
+ * @title ComplianceERC20Upgradeable
+ * @notice ERC-20 in which every balance change is checked against an allowlist (with a KYC review
+ * date), whole-account freezes and ERC-7943 frozen amounts.
+ *
+ * @dev An account's balance, allowlist expiry and restriction flags share one storage word
+ * ({PackedAccount}), so the compliance checks of a transfer read no slot that a plain ERC-20 transfer
+ * would not read anyway. The frozen amount lives in its own mapping and is read only when the
+ * account's `hasFrozenTokens` flag is set. Balances are 128-bit: {_mint} caps the total supply at
+ * `type(uint128).max`, which is what makes the word arithmetic below safe.
+ *
+ * Rules, enforced on every path that changes a balance:
+ * - an account is *active* when its allowlist entry has not expired and it is not frozen;
+ * - {transfer}/{transferFrom}: sender, receiver and (for {transferFrom}) spender must be active,
+ *   and the amount must not reach into the sender's frozen amount;
+ * - {_mint}: the receiver must be active;
+ * - {_burn} with `privileged == false` (redemption): as a transfer's sender;
+ * - {_burn} with `privileged == true` and {_forcedTransfer} (the bank's own burn and seizure) are not
+ *   blocked by the source's restrictions, and release frozen tokens they take (ERC-7943); a forced
+ *   transfer's destination must still be active.
+ *
+ * The contract leaves authorisation to the inheriting contract: every state-changing internal
+ * function here must be exposed behind a role check.
+ */
+abstract contract ComplianceERC20Upgradeable is
+    Initializable,
+    ContextUpgradeable,
+    IERC20,
+    IERC20Metadata,
+    IERC20Errors,
+    IERC7943Fungible
+{
+    using PackedAccount for uint256;
+
+    /// @custom:storage-location erc7201:deptoken.storage.ComplianceERC20
+    struct ComplianceERC20Storage {
+        mapping(address account => uint256 packed) accounts; // see {PackedAccount}
+        mapping(address account => uint256) frozenTokens;
+        mapping(address owner => mapping(address spender => uint256)) allowances;
+        uint256 totalSupply;
+        string name;
+        string symbol;
+        uint8 decimals;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("deptoken.storage.ComplianceERC20")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant COMPLIANCE_ERC20_STORAGE =
+        0x3af73a328f099f25de191fd498f5dfc3e3930dc7b73290003386308a62c4d500;
+
+    /// @notice The allowlist entry of `account` now expires at `kycExpiry` (0: removed).
+    event AllowlistUpdated(address indexed account, uint64 kycExpiry);
+
+    /// @notice `account` was frozen as a whole: it can neither send nor receive.
+    event AccountFrozen(address indexed account);
+
+    /// @notice `account` was unfrozen.
+    event AccountUnfrozen(address indexed account);
+
+    /// @notice The balance, allowlist entry and restrictions of `lost` were moved to `replacement`.
+    event AccountRecovered(address indexed lost, address indexed replacement, uint256 balance);
+
+    /// @notice The zero address cannot be allowlisted, frozen or recovered to.
+    error InvalidAccount(address account);
+
+    /// @notice An allowlist expiry must lie in the future.
+    error AllowlistExpiryInPast(address account, uint64 kycExpiry);
+
+    /// @notice The spender of a {transferFrom} must itself be allowlisted and not frozen.
+    error SpenderNotAllowed(address spender);
+
+    /// @notice The account is already frozen.
+    error AccountAlreadyFrozen(address account);
+
+    /// @notice The account is not frozen.
+    error AccountNotFrozen(address account);
+
+    /// @notice Recovery needs a source that has an entry and a replacement that has none.
+    error RecoveryNotPossible(address lost, address replacement);
+
+    /// @notice Minting `amount` would take the total supply beyond 128 bits.
+    error SupplyCapExceeded(uint256 amount);
+
+    /// @notice Two arrays given together must have the same length.
+    error ArrayLengthMismatch(uint256 left, uint256 right);
+
+    function _getComplianceERC20Storage() private pure returns (ComplianceERC20Storage storage $) {
+        assembly ("memory-safe") {
+            $.slot := COMPLIANCE_ERC20_STORAGE
+        }
+    }
+
+    // solhint-disable-next-line func-name-mixedcase
+    function __ComplianceERC20_init(string memory name_, string memory symbol_, uint8 decimals_)
+        internal
+        onlyInitializing
+    {
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        $.name = name_;
+        $.symbol = symbol_;
+        $.decimals = decimals_;
+    }
+
+    // ------------------------------------------------------------------ ERC-20
+
+    /// @notice The token's name.
+    function name() public view virtual returns (string memory) {
+        return _getComplianceERC20Storage().name;
+    }
+
+    /// @notice The token's symbol.
+    function symbol() public view virtual returns (string memory) {
+        return _getComplianceERC20Storage().symbol;
+    }
+
+    /// @notice Decimals of the token amount: the minor units of the currency unless configured otherwise.
+    function decimals() public view virtual returns (uint8) {
+        return _getComplianceERC20Storage().decimals;
+    }
+
+    /// @notice Total tokens in circulation: the bank's outstanding liability in minor units.
+    function totalSupply() public view virtual returns (uint256) {
+        return _getComplianceERC20Storage().totalSupply;
+    }
+
+    /// @notice Balance of `account` in minor units.
+    function balanceOf(address account) public view virtual returns (uint256) {
+        return _getComplianceERC20Storage().accounts[account].balance();
+    }
+
+    /// @notice Remaining amount `spender` may move from `owner` with {transferFrom}.
+    function allowance(address owner, address spender) public view virtual returns (uint256) {
+        return _getComplianceERC20Storage().allowances[owner][spender];
+    }
+
+    /// @notice Moves `value` from the caller to `to`. Both must be allowlisted and not frozen.
+    function transfer(address to, uint256 value) public virtual returns (bool) {
+        _transfer(_msgSender(), to, value);
+        return true;
+    }
+
+    /// @notice Lets `spender` move up to `value` of the caller's tokens.
+    /// @dev Approving is not restricted; using the allowance is (see {transferFrom}).
+    function approve(address spender, uint256 value) public virtual returns (bool) {
+        _approve(_msgSender(), spender, value);
+        return true;
+    }
+
+    /// @notice Moves `value` from `from` to `to` using the caller's allowance. `from`, `to` and the
+    /// caller must all be allowlisted and not frozen.
+    function transferFrom(address from, address to, uint256 value) public virtual returns (bool) {
+        address spender = _msgSender();
+        if (!_getComplianceERC20Storage().accounts[spender].isActive(block.timestamp)) {
+            revert SpenderNotAllowed(spender);
+        }
+        _spendAllowance(from, spender, value);
+        _transfer(from, to, value);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ ERC-7943 and allowlist views
+
+    /// @notice Whether `account` may send: allowlisted (entry not expired) and not frozen.
+    function canSend(address account) public view virtual returns (bool) {
+        return _getComplianceERC20Storage().accounts[account].isActive(block.timestamp);
+    }
+
+    /// @notice Whether `account` may receive: allowlisted (entry not expired) and not frozen.
+    function canReceive(address account) public view virtual returns (bool) {
+        return _getComplianceERC20Storage().accounts[account].isActive(block.timestamp);
+    }
+
+    /// @notice Whether a transfer of `amount` from `from` to `to` is allowed now: transfers enabled
+    /// (not paused), both parties active, and `amount` within `from`'s unfrozen balance.
+    function canTransfer(address from, address to, uint256 amount) public view virtual returns (bool) {
+        return _transfersEnabled() && canSend(from) && canReceive(to) && amount <= unfrozenBalanceOf(from);
+    }
+
+    /// @notice The frozen amount of `account` (may exceed its balance).
+    function getFrozenTokens(address account) public view virtual returns (uint256) {
+        return _getComplianceERC20Storage().frozenTokens[account];
+    }
+
+    /// @notice The part of `account`'s balance that is not frozen.
+    function unfrozenBalanceOf(address account) public view virtual returns (uint256) {
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        uint256 balance = $.accounts[account].balance();
+        uint256 frozen = $.frozenTokens[account];
+        return balance > frozen ? balance - frozen : 0;
+    }
+
+    /// @notice Whether `account` is on the allowlist with an entry that has not expired.
+    function isAllowlisted(address account) public view virtual returns (bool) {
+        return _getComplianceERC20Storage().accounts[account].kycExpiry() > block.timestamp;
+    }
+
+    /// @notice The allowlist expiry (KYC review date, unix seconds) of `account`; 0 if not listed.
+    function allowlistExpiry(address account) public view virtual returns (uint64) {
+        return _getComplianceERC20Storage().accounts[account].kycExpiry();
+    }
+
+    /// @notice Whether `account` is frozen as a whole.
+    function isFrozen(address account) public view virtual returns (bool) {
+        return _getComplianceERC20Storage().accounts[account].isFrozen();
+    }
+
+    // ------------------------------------------------------------------ hooks
+
+    /// @dev Whether ordinary transfers, mints and redemptions are enabled (see {_requireTransfersEnabled}).
+    function _transfersEnabled() internal view virtual returns (bool);
+
+    /// @dev Reverts when ordinary transfers, mints and redemptions are disabled (e.g. paused).
+    function _requireTransfersEnabled() internal view virtual;
+
+    // ------------------------------------------------------------------ internal balance paths
+
+    /// @dev Reverts unless `value` leaves `from`'s frozen amount untouched.
+    function _checkUnfrozen(address from, uint256 balance, uint256 value) private view {
+        uint256 frozen = _getComplianceERC20Storage().frozenTokens[from];
+        uint256 unfrozen = balance > frozen ? balance - frozen : 0;
+        if (value > unfrozen) revert ERC7943InsufficientUnfrozenBalance(from, value, unfrozen);
+    }
+
+    /// @dev An ordinary transfer: both parties active, frozen amount respected, transfers enabled.
+    function _transfer(address from, address to, uint256 value) internal virtual {
+        _requireTransfersEnabled();
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
+        uint256 src = accounts[from];
+        if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
+        uint256 balance = src.balance();
+        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+        if (src.hasFrozenTokens()) _checkUnfrozen(from, balance, value);
+        unchecked {
+            accounts[from] = src - value; // value <= balance: only the balance bits change
+        }
+        uint256 dst = accounts[to]; // read after the debit, so that from == to stays correct
+        if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
+        unchecked {
+            accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
+        }
+        emit Transfer(from, to, value);
+    }
+
+    /// @dev Creates `value` tokens for `to`, which must be active. Caps the total supply at 2**128 - 1.
+    function _mint(address to, uint256 value) internal virtual {
+        _requireTransfersEnabled();
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        uint256 dst = $.accounts[to];
+        if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
+        uint256 supply = $.totalSupply + value;
+        if (supply > type(uint128).max) revert SupplyCapExceeded(value);
+        $.totalSupply = supply;
+        unchecked {
+            $.accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
+        }
+        emit Transfer(address(0), to, value);
+    }
+
+    /**
+     * @dev Destroys `value` of `from`'s tokens.
+     * Unprivileged (a holder's redemption): transfers must be enabled, `from` active and the frozen
+     * amount respected. Privileged (the bank burning what it holds): none of that; a frozen amount
+     * above the new balance is reduced to it, with a {Frozen} event before the {Transfer}.
+     */
+    function _burn(address from, uint256 value, bool privileged) internal virtual {
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        uint256 src = $.accounts[from];
+        uint256 balance = src.balance();
+        if (!privileged) {
+            _requireTransfersEnabled();
+            if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
+        }
+        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+        if (src.hasFrozenTokens()) {
+            if (privileged) src = _releaseFrozen(from, src, balance - value);
+            else _checkUnfrozen(from, balance, value);
+        }
+        unchecked {
+            $.accounts[from] = src - value;
+            $.totalSupply -= value; // value <= balance <= totalSupply
+        }
+        emit Transfer(from, address(0), value);
+    }
+
+    /**
+     * @dev Moves `value` from `from` to `to` under a legal order (ERC-7943 forced transfer): `from`'s
+     * allowlist status, freeze and frozen amount do not block it, but `to` must be active. Frozen
+     * tokens that are taken are released first ({Frozen} before {Transfer}). Works while paused.
+     */
+    function _forcedTransfer(address from, address to, uint256 value) internal virtual {
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        if (from == to) revert ERC7943CannotTransfer(from, to, value);
+        mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
+        uint256 src = accounts[from];
+        uint256 dst = accounts[to];
+        uint256 balance = src.balance();
+        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+        if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
+        if (src.hasFrozenTokens()) src = _releaseFrozen(from, src, balance - value);
+        unchecked {
+            accounts[from] = src - value;
+            accounts[to] = dst + value;
+        }
+        emit Transfer(from, to, value);
+        emit ForcedTransfer(from, to, value);
+    }
+
+    /// @dev Lowers `account`'s frozen amount to `cap` if it is above it; returns its updated word.
+    function _releaseFrozen(address account, uint256 word, uint256 cap) private returns (uint256) {
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        if ($.frozenTokens[account] > cap) {
+            _setFrozenTokens(account, cap);
+            return $.accounts[account];
+        }
+        return word;
+    }
+
+    // ------------------------------------------------------------------ internal compliance state
+
+    /// @dev Sets `account`'s allowlist expiry; 0 removes it. A non-zero expiry must be in the future.
+    function _setAllowlist(address account, uint64 kycExpiry) internal virtual {
+        if (account == address(0)) revert InvalidAccount(address(0));
+        if (kycExpiry != 0 && kycExpiry <= block.timestamp) revert AllowlistExpiryInPast(account, kycExpiry);
+        mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
+        accounts[account] = accounts[account].withKycExpiry(kycExpiry);
+        emit AllowlistUpdated(account, kycExpiry);
+    }
+
+    /// @dev Freezes or unfreezes `account` as a whole; reverts if it is already in that state.
+    function _setAccountFrozen(address account, bool frozen) internal virtual {
+        if (account == address(0)) revert InvalidAccount(address(0));
+        mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
+        uint256 word = accounts[account];
+        if (word.isFrozen() == frozen) {
+            if (frozen) revert AccountAlreadyFrozen(account);
+            revert AccountNotFrozen(account);
+        }
+        accounts[account] = word.withFlag(PackedAccount.FROZEN, frozen);
+        if (frozen) emit AccountFrozen(account);
+        else emit AccountUnfrozen(account);
+    }
+
+    /// @dev Sets the ERC-7943 frozen amount of `account` (may exceed its balance).
+    function _setFrozenTokens(address account, uint256 amount) internal virtual {
+        if (account == address(0)) revert InvalidAccount(address(0));
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        $.frozenTokens[account] = amount;
+        $.accounts[account] = $.accounts[account].withFlag(PackedAccount.HAS_FROZEN_TOKENS, amount != 0);
+        emit Frozen(account, amount);
+    }
+
+    /**
+     * @dev Lost-key recovery: moves everything `lost` has (balance, allowlist entry, freeze, frozen
+     * amount) to `replacement`, which must have nothing. Allowances given by or to `lost` stay behind
+     * and can no longer be used, since `lost` is left without an allowlist entry.
+     */
+    function _recoverAccount(address lost, address replacement) internal virtual {
+        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
+        uint256 entry = $.accounts[lost];
+        if (
+            replacement == address(0) || lost == replacement || entry == 0 || $.accounts[replacement] != 0
+                || $.frozenTokens[replacement] != 0
+        ) revert RecoveryNotPossible(lost, replacement);
+
+        uint256 frozenAmount = $.frozenTokens[lost];
+        delete $.accounts[lost];
+        $.accounts[replacement] = entry;
+        if (frozenAmount != 0) {
+            delete $.frozenTokens[lost];
+            $.frozenTokens[replacement] = frozenAmount;
+        }
+
+        uint256 balance = entry.balance();
+        emit AllowlistUpdated(lost, 0);
+        emit AllowlistUpdated(replacement, entry.kycExpiry());
+        if (entry.isFrozen()) {
+            emit AccountUnfrozen(lost);
+            emit AccountFrozen(replacement);
+        }
+        if (frozenAmount != 0) {
+            emit Frozen(lost, 0);
+            emit Frozen(replacement, frozenAmount);
+        }
+        if (balance != 0) emit Transfer(lost, replacement, balance);
+        emit AccountRecovered(lost, replacement, balance);
+    }
+
+    // ------------------------------------------------------------------ allowances
+
+    function _approve(address owner, address spender, uint256 value) internal virtual {
+        if (owner == address(0)) revert ERC20InvalidApprover(address(0));
+        if (spender == address(0)) revert ERC20InvalidSpender(address(0));
+        _getComplianceERC20Storage().allowances[owner][spender] = value;
+        emit Approval(owner, spender, value);
+    }
+
+    /// @dev Uses `value` of `owner`'s allowance to `spender`; an allowance of 2**256 - 1 is unlimited.
+    function _spendAllowance(address owner, address spender, uint256 value) internal virtual {
+        mapping(address => uint256) storage allowances = _getComplianceERC20Storage().allowances[owner];
+        uint256 current = allowances[spender];
+        if (current != type(uint256).max) {
+            if (current < value) revert ERC20InsufficientAllowance(spender, current, value);
+            unchecked {
+                allowances[spender] = current - value;
+            }
+        }
+    }
+}
