@@ -1,0 +1,48 @@
+"""Validation of the things operators type: addresses and references."""
+
+from __future__ import annotations
+
+import re
+
+from eth_utils import is_checksum_address, keccak, to_checksum_address
+
+from .errors import DepositTokenError
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX_BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def parse_address(text: str, what: str = "address") -> str:
+    """A checksummed address from ``text``.
+
+    All-lower-case or all-upper-case hex is accepted (it carries no checksum); mixed case must be a
+    correct EIP-55 checksum, since a wrong one usually means a mistyped address.
+    """
+    text = str(text).strip()
+    if not _HEX_ADDRESS.match(text):
+        raise DepositTokenError(f"{what} {text!r} is not an address (0x followed by 40 hex digits)")
+    body = text[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(text):
+        raise DepositTokenError(f"{what} {text} has a wrong EIP-55 checksum (mistyped?)")
+    address = to_checksum_address(text)
+    if int(address, 16) == 0:
+        raise DepositTokenError(f"{what} must not be the zero address")
+    return address
+
+
+def reference_to_bytes32(reference: str, what: str = "reference") -> bytes:
+    """The bytes32 the contract records for a bank reference.
+
+    ``0x`` + 64 hex digits is taken as the bytes32 itself; any other text (``DEP-2026-000123``) is
+    hashed with keccak256 of its UTF-8 bytes, so that the chain carries no client data in clear.
+    """
+    reference = str(reference).strip()
+    if not reference:
+        raise DepositTokenError(f"{what} must not be empty")
+    if _HEX_BYTES32.match(reference):
+        value = bytes.fromhex(reference[2:])
+    else:
+        value = keccak(text=reference)
+    if value == bytes(32):
+        raise DepositTokenError(f"{what} must not be zero")
+    return value
