@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	touch $@
 
 compile: setup
@@ -43,4 +43,4 @@ abi: compile
 	$(BIN)/python -m deptoken.abi --write
 
 clean:
-	rm -rf .build contracts/.cache $(VENV)/.installed node_modules/.installed
+	rm -rf .build $(VENV)/.installed node_modules/.installed
