@@ -259,10 +259,11 @@ abstract contract ComplianceERC20Upgradeable is
         ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
         uint256 dst = $.accounts[to];
         if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-        uint256 supply = $.totalSupply + value;
-        if (supply > type(uint128).max) revert SupplyCapExceeded(value);
-        $.totalSupply = supply;
+        uint256 supply = $.totalSupply; // <= type(uint128).max
+        // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
+        if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);
         unchecked {
+            $.totalSupply = supply + value;
             $.accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
         }
         emit Transfer(address(0), to, value);

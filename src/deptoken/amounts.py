@@ -22,15 +22,24 @@ def parse_amount(text: str | int | Decimal, decimals: int) -> int:
         raise DepositTokenError(f"amount {text!r} is not a finite number")
     if value <= 0:
         raise DepositTokenError(f"amount {text!r} must be positive")
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > decimals:
+    if value.adjusted() >= 78:  # beyond any uint256
+        raise DepositTokenError(f"amount {text!r} is too large")
+    # Integer arithmetic on the digits: Decimal's normalize/scaleb round to 28 significant digits.
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    coefficient = int("".join(map(str, digits)))
+    while exponent < 0 and coefficient % 10 == 0:
+        coefficient //= 10
+        exponent += 1
+    if -exponent > decimals:
         raise DepositTokenError(f"amount {text!r} has more than {decimals} decimal places")
-    return int(value.scaleb(decimals))
+    return coefficient * 10 ** (exponent + decimals)
 
 
 def to_decimal(units: int, decimals: int) -> Decimal:
-    """Minor units to currency units as an exact ``Decimal``."""
-    return Decimal(units).scaleb(-decimals)
+    """Minor units to currency units as an exact ``Decimal`` (no rounding, whatever the size)."""
+    sign, digits, exponent = Decimal(int(units)).as_tuple()
+    return Decimal((sign, digits, exponent - decimals))
 
 
 def format_amount(units: int, decimals: int) -> str:

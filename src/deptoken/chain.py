@@ -14,16 +14,27 @@ def network_name() -> str:
 
 def connected_chain_id() -> int:
     """The chain id the node reports; a clear error if the node cannot be reached."""
-    from ape import chain
+    from ape import networks
 
     try:
-        return chain.chain_id
+        # Ask the node itself: ape reports the configured chain id for some networks (1337 for an
+        # ad-hoc URI on `ethereum:local`), whatever the node is.
+        return int(networks.provider.web3.eth.chain_id)
     except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
         raise DepositTokenError(f"cannot reach the node: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def require_chain_id(expected: int) -> None:
-    """Refuses to go on when the node is on another chain than the configuration or deployment says."""
+    """Refuses to go on when the node is on another chain than the configuration or deployment says,
+    or when ape would sign for another chain id than the node's (its transactions would be rejected)."""
+    from ape import networks
+
     actual = connected_chain_id()
     if actual != expected:
         raise DepositTokenError(f"wrong chain: the node reports chain id {actual}, expected {expected}")
+    signing = networks.provider.chain_id
+    if signing != actual:
+        raise DepositTokenError(
+            f"ape's network {networks.provider.network_choice} signs for chain id {signing}, but the node is on "
+            f"{actual}: choose a network configured for chain id {actual} (a local node: ethereum:hardhat:<uri>)"
+        )

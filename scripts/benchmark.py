@@ -1,0 +1,37 @@
+"""Gas benchmark of DepositToken against a plain OpenZeppelin ERC-20, deployed in the same run.
+
+    ape run benchmark --network ethereum:local:foundry [--json]
+    ape run benchmark --network ethereum:local:foundry --json -v WARNING > gas.json   # JSON only on stdout
+
+Deploys both on the devnet (config/devnet.yaml's roles), sends each operation as its own
+transaction and prints gasUsed per operation, the ratio to the baseline and the targets. Exits 1 if
+a target is missed. See deptoken.benchmark for what each case measures.
+"""
+
+import json
+import logging
+
+import click
+from ape.logging import logger
+
+from deptoken.benchmark import DEVNET_CONFIG, format_table, measure
+from deptoken.chain import require_chain_id
+from deptoken.cli import OperatorCommand
+from deptoken.config import load_config
+
+
+@click.command(cls=OperatorCommand, short_help="Gas benchmark against a plain ERC-20")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a table.")
+def cli(as_json):
+    """Measure gas per operation on the devnet and check the targets."""
+    logger.set_level(logging.WARNING)  # not ape's line per deployment and transaction
+    config = load_config(DEVNET_CONFIG)
+    require_chain_id(config.chain_id)
+    result = measure(config)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(format_table(result))
+        click.echo("targets: " + ("all met" if result.passed else "MISSED"))
+    if not result.passed:
+        raise SystemExit(1)

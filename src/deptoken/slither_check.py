@@ -1,0 +1,391 @@
+"""Static analysis gate: slither over the project's contracts, compiled as ape compiles them.
+
+    python -m deptoken.slither_check [--json PATH] [--triage PATH] [--quiet]
+
+Compiles every ``.sol`` file under ``contracts/`` (not ape's ``contracts/.cache`` copies) in one solc
+standard-JSON compilation with the settings of ``ape-config.yaml`` (compiler version, optimizer and
+runs, EVM version, the OpenZeppelin remappings pointed at ``node_modules``), through the same
+``solc-v<version>`` executable py-solc-x and ape use (native, or the solc-js front end of
+``tools/setup_solc.py``). Runs all of slither's detectors on it, with inline ``slither-disable``
+comments and ``slither.db.json`` ignored: the only place to accept a finding is ``slither.triage.json``,
+with a written reason.
+
+Fails (exit 1) when:
+- slither analysed none of, or not all of, the expected contracts (a check that analysed nothing
+  would otherwise pass silently);
+- a High or Medium finding touches the project's own contracts (``contracts/``, not
+  ``contracts/test/``, not OpenZeppelin) and is not accepted in the triage file;
+- the triage file is malformed (an entry without a justification, an unknown severity ...).
+
+Writes the full report (settings, analysed contracts, every finding with its classification) as JSON
+to ``crytic-export/slither-report.json`` (``--json -`` for stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = "contracts"
+TEST_DIR = "contracts/test/"
+DEFAULT_TRIAGE = ROOT / "slither.triage.json"
+DEFAULT_REPORT = ROOT / "crytic-export" / "slither-report.json"
+EXPECTED_CONTRACTS = ("DepositToken", "DepositTokenProxy", "ComplianceERC20Upgradeable", "BankIssuanceUpgradeable")
+BLOCKING_IMPACTS = ("High", "Medium")
+DEFAULT_OPTIMIZATION_RUNS = 200  # ape-solidity's default when ape-config.yaml names none
+
+
+class SlitherCheckError(Exception):
+    """The check could not run (configuration, compiler, triage file)."""
+
+
+# ---------------------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    solc_version: str
+    optimize: bool
+    runs: int
+    evm_version: str | None
+    remappings: tuple[str, ...]  # "prefix/=node_modules/.../", relative to ROOT
+
+    def standard_json(self, sources: list[str]) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            "optimizer": {"enabled": self.optimize, "runs": self.runs},
+            "remappings": list(self.remappings),
+        }
+        if self.evm_version:
+            settings["evmVersion"] = self.evm_version
+        return {"language": "Solidity", "sources": {s: {"urls": [s]} for s in sources}, "settings": settings}
+
+
+def ape_settings(root: Path = ROOT) -> CompileSettings:
+    """The compiler settings of ``ape-config.yaml``, with each ape dependency remapped to its npm copy.
+
+    ape remaps ``@openzeppelin/contracts`` to ``openzeppelin/5.7.0`` (its copy of the npm package);
+    here the same import prefix goes to ``node_modules/@openzeppelin/contracts``, after checking that
+    the installed package is that version.
+    """
+    config = yaml.safe_load((root / "ape-config.yaml").read_text())
+    sol = config.get("solidity") or {}
+    version = sol.get("version")
+    if not version:
+        raise SlitherCheckError("ape-config.yaml: solidity.version is not set")
+    deps = {f"{d['name']}/{d['version']}": d for d in config.get("dependencies") or []}
+    remappings = []
+    for entry in sol.get("import_remapping") or []:
+        prefix, _, target = entry.partition("=")
+        dep = deps.get(target.strip().rstrip("/"))
+        if dep is None or "npm" not in dep:
+            raise SlitherCheckError(f"ape-config.yaml: remapping {entry!r} does not name an npm dependency")
+        package = root / "node_modules" / dep["npm"]
+        manifest = package / "package.json"
+        if not manifest.is_file():
+            raise SlitherCheckError(f"{manifest.relative_to(root)} missing: run `make setup` (npm ci)")
+        installed = json.loads(manifest.read_text())["version"]
+        if installed != str(dep["version"]):
+            raise SlitherCheckError(f"node_modules/{dep['npm']} is {installed}, ape-config.yaml wants {dep['version']}")
+        remappings.append(f"{prefix.strip().rstrip('/')}/=node_modules/{dep['npm']}/")
+    return CompileSettings(
+        solc_version=str(version),
+        optimize=bool(sol.get("optimize", True)),
+        runs=int(sol.get("optimization_runs", DEFAULT_OPTIMIZATION_RUNS)),
+        evm_version=sol.get("evm_version"),
+        remappings=tuple(sorted(remappings)),
+    )
+
+
+def solc_executable(version: str) -> Path:
+    """The ``solc-v<version>`` that py-solc-x (so ape) uses: native or the solc-js front end."""
+    import solcx.install
+
+    exe = solcx.install.get_solcx_install_folder() / f"solc-v{version}"
+    if not exe.is_file():
+        raise SlitherCheckError(f"{exe} not found: run `make setup` (tools/setup_solc.py)")
+    return exe
+
+
+def project_sources(root: Path = ROOT) -> list[str]:
+    """Every .sol file under contracts/, relative to ``root``, sorted; ape's .cache copies excluded."""
+    base = root / CONTRACTS
+    paths = [
+        p.relative_to(root).as_posix()
+        for p in base.rglob("*.sol")
+        if not any(part.startswith(".") for part in p.relative_to(base).parts)
+    ]
+    return sorted(paths)
+
+
+# ---------------------------------------------------------------------------------------- findings
+
+
+def is_own_file(path: str | None) -> bool:
+    """The project's own production sources: contracts/, not contracts/test/, not dependencies."""
+    return bool(path) and path.startswith(f"{CONTRACTS}/") and not path.startswith(TEST_DIR) and "/." not in path
+
+
+def _element_files(result: dict) -> list[str]:
+    return [e.get("source_mapping", {}).get("filename_relative") or "" for e in result.get("elements", [])]
+
+
+def location(result: dict) -> str:
+    """A stable name for where a finding points, without line numbers, from its first element:
+    ``Contract.function(args)``, ``Contract.function(args).localVariable``, ``Contract.stateVariable``,
+    ``Contract``, or the file for a pragma."""
+    if not result.get("elements"):
+        return ""
+    element = result["elements"][0]
+    if element.get("type") == "pragma":
+        return element.get("source_mapping", {}).get("filename_relative", element.get("name", ""))
+    return _qualified(element)
+
+
+def _qualified(element: dict) -> str:
+    fields = element.get("type_specific_fields") or {}
+    parent = fields.get("parent")
+    if element.get("type") == "node":  # a statement: name the function it is in
+        return _qualified(parent) if parent else element.get("name", "")
+    name = fields.get("signature") or element.get("name", "")
+    return f"{_qualified(parent)}.{name}" if parent else name
+
+
+@dataclass
+class Finding:
+    check: str
+    impact: str
+    confidence: str
+    location: str
+    files: list[str]
+    description: str
+    scope: str  # "project", "test" or "dependency"
+    status: str = ""  # "blocking", "accepted", "reported"
+    justification: str = ""
+
+    def key(self) -> tuple[str, str]:
+        return (self.check, self.location)
+
+
+def classify(result: dict) -> Finding:
+    files = sorted({f for f in _element_files(result) if f})
+    if any(is_own_file(f) for f in files):
+        scope = "project"
+    elif any(f.startswith(TEST_DIR) for f in files):
+        scope = "test"
+    else:
+        scope = "dependency"
+    return Finding(
+        check=result["check"],
+        impact=result["impact"],
+        confidence=result["confidence"],
+        location=location(result),
+        files=files,
+        description=result["description"].strip(),
+        scope=scope,
+    )
+
+
+# ---------------------------------------------------------------------------------------- triage
+
+
+@dataclass
+class Triage:
+    accepted: dict[tuple[str, str], str] = field(default_factory=dict)  # (check, location) -> justification
+
+    @classmethod
+    def load(cls, path: Path) -> Triage:
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise SlitherCheckError(f"{path.name}: not valid JSON ({exc})") from None
+        accepted: dict[tuple[str, str], str] = {}
+        for i, entry in enumerate(data.get("accepted", [])):
+            check, loc, why = entry.get("check"), entry.get("location"), (entry.get("justification") or "").strip()
+            if not check or not loc:
+                raise SlitherCheckError(f"{path.name}: accepted[{i}] needs 'check' and 'location'")
+            if len(why) < 20:
+                raise SlitherCheckError(f"{path.name}: accepted[{i}] ({check} at {loc}) needs a written justification")
+            accepted[(check, loc)] = why
+        return cls(accepted)
+
+
+# ---------------------------------------------------------------------------------------- run
+
+
+@dataclass
+class Report:
+    settings: CompileSettings
+    solc: str
+    sources: list[str]
+    contracts: list[str]
+    findings: list[Finding]
+    unused_triage: list[tuple[str, str]]
+    errors: list[str]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "blocking"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "success": self.ok,
+            "errors": self.errors,
+            "settings": {
+                "solc_version": self.settings.solc_version,
+                "solc": self.solc,
+                "optimizer": {"enabled": self.settings.optimize, "runs": self.settings.runs},
+                "evm_version": self.settings.evm_version,
+                "remappings": list(self.settings.remappings),
+            },
+            "sources": self.sources,
+            "contracts_analysed": self.contracts,
+            "contract_count": len(self.contracts),
+            "finding_counts": _counts(self.findings),
+            "findings": [vars(f) for f in self.findings],
+            "unused_triage_entries": [{"check": c, "location": loc} for c, loc in self.unused_triage],
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _counts(findings: list[Finding]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for f in findings:
+        scope = counts.setdefault(f.scope, {})
+        scope[f.impact] = scope.get(f.impact, 0) + 1
+    return counts
+
+
+_IMPACT_ORDER = {"High": 0, "Medium": 1, "Low": 2, "Informational": 3, "Optimization": 4}
+
+
+def run(root: Path = ROOT, triage_path: Path = DEFAULT_TRIAGE) -> Report:
+    """Compiles, runs every slither detector and applies the gate; raises SlitherCheckError if it cannot run."""
+    import inspect
+    import logging
+
+    from crytic_compile import CryticCompile
+    from crytic_compile.platform.solc_standard_json import SolcStandardJson
+    from slither import Slither
+    from slither.detectors import all_detectors
+    from slither.detectors.abstract_detector import AbstractDetector
+
+    logging.getLogger("CryticCompile").setLevel(logging.ERROR)  # solc warnings: ape compile shows them
+    start = time.monotonic()
+    settings = ape_settings(root)
+    solc = solc_executable(settings.solc_version)
+    sources = project_sources(root)
+    triage = Triage.load(triage_path)
+
+    detectors = [
+        d for d in vars(all_detectors).values() if inspect.isclass(d) and issubclass(d, AbstractDetector)
+    ]
+    with contextlib.chdir(root):  # crytic-compile resolves source paths against the process's cwd
+        standard_json = SolcStandardJson(settings.standard_json(sources))
+        compilation = CryticCompile(standard_json, solc=str(solc), solc_working_dir=str(root))
+        # show_ignored_findings: `slither-disable` comments and slither.db.json hide nothing;
+        # accepting a finding takes an entry in the triage file.
+        slither = Slither(compilation, show_ignored_findings=True)
+        for detector in detectors:
+            slither.register_detector(detector)
+        results = [r for per_detector in slither.run_detectors() for r in per_detector]
+
+    contracts = sorted({c.name for c in slither.contracts})
+    errors: list[str] = []
+    missing = [name for name in EXPECTED_CONTRACTS if name not in contracts]
+    if not contracts or missing:
+        errors.append(
+            f"slither analysed {len(contracts)} contracts; missing {missing}: the compilation did not cover the project"
+        )
+
+    findings, gate_errors, unused = apply_gate(results, triage, triage_path.name)
+    errors += gate_errors
+    return Report(settings, str(solc), sources, contracts, findings, unused, errors, time.monotonic() - start)
+
+
+def apply_gate(
+    results: list[dict], triage: Triage, triage_name: str = DEFAULT_TRIAGE.name
+) -> tuple[list[Finding], list[str], list[tuple[str, str]]]:
+    """Classifies slither results: High/Medium findings in the project's own contracts block unless
+    the triage accepts them. Returns the findings (sorted, with status), the errors and the triage
+    entries that matched nothing."""
+    findings = sorted(
+        (classify(r) for r in results),
+        key=lambda f: (f.scope != "project", _IMPACT_ORDER.get(f.impact, 9), f.check, f.location),
+    )
+    errors: list[str] = []
+    used: set[tuple[str, str]] = set()
+    for f in findings:
+        if f.scope != "project" or f.impact not in BLOCKING_IMPACTS:
+            f.status = "reported"
+        elif f.key() in triage.accepted:
+            f.status, f.justification = "accepted", triage.accepted[f.key()]
+            used.add(f.key())
+        else:
+            f.status = "blocking"
+            errors.append(f"{f.impact} {f.check} at {f.location}: not accepted in {triage_name}")
+    return findings, errors, sorted(set(triage.accepted) - used)
+
+
+def print_summary(report: Report, out=sys.stdout) -> None:
+    s = report.settings
+    print(
+        f"slither: solc {s.solc_version} (optimizer {'on' if s.optimize else 'off'}, runs {s.runs}, "
+        f"evm {s.evm_version or 'default'}), {len(report.sources)} source files, "
+        f"{len(report.contracts)} contracts analysed, {len(report.findings)} findings, {report.seconds:.1f} s",
+        file=out,
+    )
+    for scope, counts in sorted(_counts(report.findings).items()):
+        text = ", ".join(f"{n} {impact}" for impact, n in sorted(counts.items(), key=lambda kv: _IMPACT_ORDER.get(kv[0], 9)))
+        print(f"  {scope:<10} {text}", file=out)
+    own = [f for f in report.findings if f.scope == "project"]
+    if own:
+        print("  project findings:", file=out)
+        for f in own:
+            print(f"    [{f.status:<8}] {f.impact}/{f.confidence} {f.check} at {f.location}", file=out)
+    for check, loc in report.unused_triage:
+        print(f"  note: triage entry {check} at {loc} matches no finding (stale?)", file=out)
+    for error in report.errors:
+        print(f"  FAIL: {error}", file=out)
+    print("slither check: " + ("PASS" if report.ok else "FAIL"), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deptoken.slither_check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", default=str(DEFAULT_REPORT), help="report path ('-': stdout)")
+    parser.add_argument("--triage", default=str(DEFAULT_TRIAGE), help="accepted findings with justifications")
+    args = parser.parse_args(argv)
+    try:
+        report = run(ROOT, Path(args.triage))
+    except SlitherCheckError as exc:
+        print(f"slither check: cannot run: {exc}", file=sys.stderr)
+        return 2
+    data = json.dumps(report.to_json(), indent=2)
+    if args.json == "-":
+        print(data)
+        print_summary(report, out=sys.stderr)
+    else:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(data + "\n")
+        print_summary(report)
+        print(f"report: {path}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The committed ABIs (abi/) are those of the contracts as they compile now, and the exported
+ERC-7943 interface has the ERC-165 id the standard gives it."""
+
+from __future__ import annotations
+
+import json
+from functools import reduce
+from pathlib import Path
+
+import pytest
+from eth_utils import function_signature_to_4byte_selector
+
+from deptoken.abi import ABI_DIR, EXPORTS, compiled_abis, differences, normalize, render, signature
+
+ERC7943_FUNGIBLE_INTERFACE_ID = 0x3EDBB4C4
+IERC165_FUNCTIONS = {"supportsInterface(bytes4)"}  # inherited: not part of type(IERC7943Fungible).interfaceId
+
+
+def _load(name: str) -> list[dict]:
+    return json.loads((ABI_DIR / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    return compiled_abis()
+
+
+def test_committed_abis_equal_the_compiled_contracts(compiled):
+    assert set(compiled) == set(EXPORTS)
+    assert differences(compiled) == [], "run `python -m deptoken.abi --write` and commit abi/"
+    for name, abi in compiled.items():
+        assert _load(name) == normalize(abi)
+
+
+def test_abi_files_are_in_normal_form():
+    for name in EXPORTS:
+        text = (ABI_DIR / f"{name}.json").read_text()
+        assert text == render(json.loads(text)), f"abi/{name}.json is not sorted/pretty-printed deterministically"
+
+
+def erc165_interface_id(abi: list[dict], exclude: set[str] = frozenset()) -> int:
+    selectors = [
+        int.from_bytes(function_signature_to_4byte_selector(signature(e)), "big")
+        for e in abi
+        if e["type"] == "function" and signature(e) not in exclude
+    ]
+    return reduce(lambda a, b: a ^ b, selectors, 0)
+
+
+def test_erc7943_fungible_interface_id():
+    abi = _load("IERC7943Fungible")
+    functions = sorted(signature(e) for e in abi if e["type"] == "function")
+    assert functions == [
+        "canReceive(address)",
+        "canSend(address)",
+        "canTransfer(address,address,uint256)",
+        "forcedTransfer(address,address,uint256)",
+        "getFrozenTokens(address)",
+        "setFrozenTokens(address,uint256)",
+        "supportsInterface(bytes4)",
+    ]
+    assert erc165_interface_id(abi, exclude=IERC165_FUNCTIONS) == ERC7943_FUNGIBLE_INTERFACE_ID
+
+
+def test_deposit_token_abi_contains_the_erc7943_interface():
+    token = {(e["type"], signature(e)) for e in _load("DepositToken")}
+    interface = {(e["type"], signature(e)) for e in _load("IERC7943Fungible")}
+    assert interface <= token
+
+
+def test_deployed_token_reports_the_interface_id(bare_token):
+    assert bare_token.supportsInterface(ERC7943_FUNGIBLE_INTERFACE_ID.to_bytes(4, "big"))
+    assert bare_token.supportsInterface(bytes.fromhex("36372b07"))  # ERC-20
+    assert not bare_token.supportsInterface(bytes.fromhex("ffffffff"))

@@ -1,0 +1,54 @@
+"""The gas benchmark (deptoken.benchmark, run by `ape run benchmark`): targets met.
+
+Gas on Anvil is exact for the same bytecode, state and calldata, so these assertions are
+deterministic; a change to the contracts that costs gas on these paths fails here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deptoken.benchmark import OPERATIONS, TARGETS, format_table, measure
+
+
+@pytest.fixture(scope="module")
+def result():
+    return measure()
+
+
+def test_gas_targets_met(result):
+    for operation, target in TARGETS.items():
+        row = result.row(operation)
+        assert row.deposit_token <= target, f"{operation}: {row.deposit_token:,} gas > target {target:,}"
+    assert result.passed
+
+
+def test_every_operation_measured(result):
+    assert [r.operation for r in result.rows] == list(OPERATIONS)
+    for row in result.rows:
+        assert 21_000 < row.deposit_token < 200_000
+        if row.operation == "redeem":
+            assert row.baseline is None  # the plain ERC-20 has no burn
+        else:
+            assert 21_000 < row.baseline < 200_000
+
+
+def test_steady_state_cases(result):
+    """The cases measure what they say: for the baseline a fresh recipient costs a new storage slot
+    (zero to non-zero), an existing one does not; DepositToken's recipient is always allowlisted, so
+    its packed account word is already non-zero and both transfers cost the same."""
+    baseline_fresh = result.row("transfer (fresh recipient)").baseline
+    baseline_existing = result.row("transfer (existing holder)").baseline
+    assert baseline_fresh - baseline_existing > 15_000
+    assert result.row("transfer (fresh recipient)").deposit_token == result.row("transfer (existing holder)").deposit_token
+
+
+def test_report_formats(result):
+    table = format_table(result)
+    assert "transferFrom" in table and "n/a" in table
+    assert table.count("PASS") == len(TARGETS)
+    data = json.loads(json.dumps(result.to_json()))
+    assert data["passed"] is True
+    assert {r["operation"] for r in data["rows"]} == set(OPERATIONS)

@@ -1,0 +1,119 @@
+"""The slither gate (deptoken.slither_check): it runs, analyses the real contracts, and passes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deptoken.slither_check import (
+    EXPECTED_CONTRACTS,
+    SlitherCheckError,
+    Triage,
+    ape_settings,
+    apply_gate,
+    project_sources,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def slither_run(tmp_path_factory):
+    report_path = tmp_path_factory.mktemp("slither") / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "deptoken.slither_check", "--json", str(report_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(report_path.read_text()) if report_path.is_file() else None
+    return proc, report
+
+
+def test_slither_check_passes(slither_run):
+    proc, report = slither_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report is not None and report["success"], proc.stdout
+    assert "slither check: PASS" in proc.stdout
+    assert not [f for f in report["findings"] if f["status"] == "blocking"]
+
+
+def test_slither_analysed_the_contracts(slither_run):
+    _, report = slither_run
+    analysed = set(report["contracts_analysed"])
+    assert set(EXPECTED_CONTRACTS) <= analysed
+    # The project's own contracts and interface, and the OpenZeppelin bases they build on.
+    assert {"IERC7943Fungible", "Iso4217", "PackedAccount", "ERC1967Proxy", "UUPSUpgradeable"} <= analysed
+    assert report["contract_count"] == len(analysed) >= 30
+    assert "contracts/DepositToken.sol" in report["sources"]
+    assert not any("/." in s for s in report["sources"]), "ape's contracts/.cache copies must not be analysed"
+
+
+def test_slither_uses_ape_compiler_settings(compilers, project):
+    """The analysis compiles with what ape compiles with: version, optimizer, runs, EVM version."""
+    ours = ape_settings(ROOT)
+    paths = [ROOT / s for s in project_sources(ROOT) if "/test/" not in s]
+    [(version, ape)] = compilers.solidity.get_compiler_settings(paths, project=project).items()
+    assert str(version).startswith(ours.solc_version)
+    assert ape["optimizer"] == {"enabled": ours.optimize, "runs": ours.runs}
+    assert ape.get("evmVersion") == ours.evm_version
+    prefixes = sorted(r.split("=")[0].rstrip("/") for r in ape["remappings"])
+    assert prefixes == sorted(r.split("=")[0].rstrip("/") for r in ours.remappings)
+
+
+# ------------------------------------------------------------------ the gate's rules, on synthetic results
+
+
+def _result(check: str, impact: str, path: str, contract: str = "DepositToken", fn: str = "f()") -> dict:
+    sm = {"filename_relative": path}
+    element = {
+        "type": "function",
+        "name": fn.split("(")[0],
+        "source_mapping": sm,
+        "type_specific_fields": {"signature": fn, "parent": {"type": "contract", "name": contract, "source_mapping": sm}},
+    }
+    return {"check": check, "impact": impact, "confidence": "High", "description": f"{check} in {fn}", "elements": [element]}
+
+
+def test_gate_blocks_high_and_medium_in_own_contracts_only():
+    results = [
+        _result("suicidal", "High", "contracts/DepositToken.sol"),
+        _result("unused-return", "Medium", "contracts/extensions/ComplianceERC20Upgradeable.sol", "ComplianceERC20Upgradeable"),
+        _result("timestamp", "Low", "contracts/DepositToken.sol"),
+        _result("incorrect-exp", "High", "node_modules/@openzeppelin/contracts/utils/math/Math.sol", "Math"),
+        _result("suicidal", "High", "contracts/test/DepositTokenV2Mock.sol", "DepositTokenV2Mock"),
+    ]
+    findings, errors, unused = apply_gate(results, Triage())
+    blocking = sorted((f.check, f.location) for f in findings if f.status == "blocking")
+    assert blocking == [("suicidal", "DepositToken.f()"), ("unused-return", "ComplianceERC20Upgradeable.f()")]
+    assert len(errors) == 2 and not unused
+    scopes = {(f.check, f.scope) for f in findings}
+    assert ("incorrect-exp", "dependency") in scopes and ("suicidal", "test") in scopes
+
+
+def test_gate_accepts_only_triaged_findings_and_notes_stale_entries():
+    results = [_result("suicidal", "High", "contracts/DepositToken.sol"), _result("reentrancy-eth", "High", "contracts/DepositToken.sol", fn="g()")]
+    triage = Triage({("suicidal", "DepositToken.f()"): "a justification long enough", ("locked-ether", "X.y()"): "stale entry here"})
+    findings, errors, unused = apply_gate(results, triage)
+    status = {f.check: f.status for f in findings}
+    assert status == {"suicidal": "accepted", "reentrancy-eth": "blocking"}
+    assert errors == ["High reentrancy-eth at DepositToken.g(): not accepted in slither.triage.json"]
+    assert unused == [("locked-ether", "X.y()")]
+
+
+def test_triage_entries_need_a_justification(tmp_path):
+    path = tmp_path / "triage.json"
+    path.write_text(json.dumps({"accepted": [{"check": "suicidal", "location": "DepositToken.f()", "justification": ""}]}))
+    with pytest.raises(SlitherCheckError, match="justification"):
+        Triage.load(path)
+
+
+def test_committed_triage_is_valid():
+    triage = Triage.load(ROOT / "slither.triage.json")
+    for (check, location), why in triage.accepted.items():
+        assert check and location and len(why) >= 20
