@@ -2,6 +2,7 @@
 #   make demo    local devnet demo: start Anvil, deploy, onboard, mint, transfer, redeem, report, stop
 #   make test    the whole test suite on a real Anvil, plus slither and the ABI check
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
+#   make devnet  a long-running Anvil on 127.0.0.1:8545 with the token deployed and clients onboarded
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -12,7 +13,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
-.PHONY: setup demo test bench compile abi clean
+.PHONY: setup demo test bench devnet compile abi clean
 
 setup: $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/setup_solc.py
@@ -38,6 +39,9 @@ test: setup
 
 bench: setup
 	$(BIN)/ape run benchmark --network $(NET)
+
+devnet: setup
+	bash tools/devnet.sh
 
 abi: compile
 	$(BIN)/python -m deptoken.abi --write

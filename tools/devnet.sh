@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A long-running local devnet for testers: Anvil on 127.0.0.1:8545 (chain id 31337) with the token of
+# config/devnet.yaml deployed (deployments/local.json) and the demo clients of
+# config/devnet-clients.csv onboarded. Stays up until Ctrl-C. In another terminal:
+#   .venv/bin/ape run status --network ethereum:local:node
+#   .venv/bin/ape run mint --network ethereum:local:node --to 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --amount 100.00 --deposit-ref DEP-1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NET=ethereum:local:node
+if (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null; then
+  echo "devnet: 127.0.0.1:8545 is already in use (another node running?)" >&2
+  exit 1
+fi
+anvil --host 127.0.0.1 --port 8545 --chain-id 31337 --silent &
+anvil_pid=$!
+trap 'kill "$anvil_pid" 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 50); do
+  (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null && break
+  sleep 0.2
+done
+ape run deploy --network "$NET" --force
+ape run allowlist --network "$NET" --file config/devnet-clients.csv
+echo "devnet: up at http://127.0.0.1:8545 (chain id 31337); use --network $NET; Ctrl-C stops it"
+wait "$anvil_pid"
