@@ -1,20 +1,27 @@
 """Make the project's pinned solc version available to py-solc-x (and so to ape-solidity and slither).
 
-Order of preference, the same compiler version every time:
+py-solc-x runs ``$SOLCX_BINARY_PATH/solc-v<version>`` (default ``~/.solcx``). This script writes
+that file as a small front end for one of two compilers of the same version, preferring the first:
 
-1. a native ``solc-v<version>`` already installed in py-solc-x's folder (``$SOLCX_BINARY_PATH`` or ``~/.solcx``);
-2. a native build downloaded by py-solc-x, when the machine can reach the solc binary mirror
-   (skipped with ``DEPTOKEN_SOLC=solcjs``);
-3. otherwise the npm ``solc`` package of the same version (solc-js, the official compiler built to
-   WebAssembly), presented to py-solc-x as ``solc-v<version>`` through ``tools/solcjs-standard-json.js``.
+1. a native solc: ``.solc/native/solc-v<version>`` in the project (also where a native solc found
+   in py-solc-x's folder is kept), ``solc`` on PATH if it is that version, or a native build
+   py-solc-x can download (tried once, for 8 seconds; skipped with ``DEPTOKEN_SOLC=solcjs``);
+2. the npm ``solc`` package of that version (solc-js: the official compiler built to WebAssembly),
+   through ``tools/solcjs-standard-json.js``, which speaks native solc's command line.
 
-Prints the executable that will be used and which kind it is. Exits non-zero if none works.
+The front end also adds the project root (the working directory, where ape runs) as an include
+path to every standard-JSON compilation: ape-solidity compiles a copy of ``contracts/`` in a
+temporary folder, and the OpenZeppelin sources are imported from the project's ``node_modules``
+(see ape-config.yaml). Same sources, same settings, same bytecode with either compiler.
+
+Prints what will be used. Exits non-zero if no compiler of the pinned version works.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -22,7 +29,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WRAPPER_JS = ROOT / "tools" / "solcjs-standard-json.js"
+SOLCJS_FRONT_END = ROOT / "tools" / "solcjs-standard-json.js"
+NATIVE_DIR = ROOT / ".solc" / "native"
+MARKER = "# deptoken solc front end"
 
 
 def pinned_version() -> str:
@@ -30,10 +39,10 @@ def pinned_version() -> str:
     return json.loads((ROOT / "package.json").read_text())["devDependencies"]["solc"]
 
 
-def reported_version(executable: Path) -> str | None:
-    """The ``X.Y.Z`` that ``executable --version`` reports, or None if it does not run."""
+def reported_version(command: list[str]) -> str | None:
+    """The ``X.Y.Z`` that ``command --version`` reports, or None if it does not run."""
     try:
-        out = subprocess.run([str(executable), "--version"], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     for line in out.stdout.splitlines():
@@ -42,31 +51,52 @@ def reported_version(executable: Path) -> str | None:
     return None
 
 
-def is_wrapper(executable: Path) -> bool:
-    return executable.is_file() and "solcjs-standard-json" in executable.read_text(errors="ignore")[:2000]
+def is_native(path: Path) -> bool:
+    """A compiler binary, not a script (such as this front end)."""
+    return path.is_file() and not path.read_bytes()[:2] == b"#!"
 
 
-def try_native_download(version: str) -> bool:
-    if os.environ.get("DEPTOKEN_SOLC") == "solcjs":
-        return False
+def find_native(version: str) -> Path | None:
+    """A native solc of ``version``: the project's copy, one on PATH, or a fresh download."""
+    candidates = [NATIVE_DIR / f"solc-v{version}"]
+    on_path = shutil.which("solc")
+    if on_path:
+        candidates.append(Path(on_path))
+    for candidate in candidates:
+        if is_native(candidate) and reported_version([str(candidate)]) == version:
+            return candidate
+    unavailable = NATIVE_DIR / ".not-downloadable"
+    if os.environ.get("DEPTOKEN_SOLC") == "solcjs" or unavailable.exists():
+        return None
     import solcx
 
     socket.setdefaulttimeout(8)
     try:
-        solcx.install_solc(version, show_progress=False)
-        return True
+        solcx.install_solc(version, show_progress=False, solcx_binary_path=NATIVE_DIR)
     except Exception as exc:  # noqa: BLE001 - any failure means "not downloadable here"
         print(f"native solc {version} not downloadable ({type(exc).__name__}); using solc-js", file=sys.stderr)
-        return False
+        NATIVE_DIR.mkdir(parents=True, exist_ok=True)
+        unavailable.write_text("delete this file to try downloading a native solc again\n")
+        return None
     finally:
         socket.setdefaulttimeout(None)
+    native = NATIVE_DIR / f"solc-v{version}"
+    return native if reported_version([str(native)]) == version else None
 
 
-def write_wrapper(target: Path) -> None:
-    node = subprocess.run(["which", "node"], capture_output=True, text=True).stdout.strip() or "node"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(f'#!/bin/sh\n# solcjs-standard-json front end (see tools/setup_solc.py)\nexec "{node}" "{WRAPPER_JS}" "$@"\n')
-    target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+def front_end_script(compiler: list[str], description: str) -> str:
+    quoted = " ".join(f'"{part}"' for part in compiler)
+    return f"""#!/bin/sh
+{MARKER}, written by {ROOT}/tools/setup_solc.py: {description}.
+# Standard-JSON compilations get the project root (the working directory, else {ROOT}) as an
+# include path, so that imports from node_modules resolve when ape compiles a copy of contracts/.
+root="$(pwd -P)"
+[ -d "$root/node_modules/@openzeppelin" ] || root="{ROOT}"
+case " $* " in
+  *" --standard-json "*) exec {quoted} "$@" --include-path "$root" ;;
+esac
+exec {quoted} "$@"
+"""
 
 
 def main() -> int:
@@ -74,24 +104,29 @@ def main() -> int:
 
     version = pinned_version()
     target = solcx.install.get_solcx_install_folder() / f"solc-v{version}"
-    if target.exists() and not is_wrapper(target) and reported_version(target) == version:
-        print(f"solc {version}: native {target}")
-        return 0
-    if is_wrapper(target) and str(WRAPPER_JS) in target.read_text() and reported_version(target) == version:
-        print(f"solc {version}: solc-js {target} -> {WRAPPER_JS}")
-        return 0
-    if not target.exists() or is_wrapper(target):
+    if is_native(target):
+        # A native solc py-solc-x installed earlier: keep it as the project's native compiler.
+        NATIVE_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, NATIVE_DIR / target.name)
+    native = find_native(version)
+    if native is not None:
+        compiler, description = [str(native)], f"native solc {version} ({native})"
+    else:
+        node = shutil.which("node") or "node"
+        compiler, description = [node, str(SOLCJS_FRONT_END)], f"solc-js {version} (npm solc)"
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    script = front_end_script(compiler, description)
+    if not target.is_file() or target.read_text(errors="ignore") != script:
         if target.exists():
-            target.unlink()  # a wrapper of another checkout, or a broken one: try native first
-        if try_native_download(version) and reported_version(target) == version:
-            print(f"solc {version}: native {target} (downloaded)")
-            return 0
-        write_wrapper(target)
-    found = reported_version(target)
+            target.unlink()
+        target.write_text(script)
+        target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    found = reported_version([str(target)])
     if found != version:
         print(f"error: {target} reports solc {found}, expected {version}", file=sys.stderr)
         return 1
-    print(f"solc {version}: solc-js {target} -> {WRAPPER_JS}")
+    print(f"solc {version}: {description}, as {target}")
     return 0
 
 

@@ -7,11 +7,8 @@
 ``abi/IERC7943Fungible.json`` the ERC-7943 fungible interface alone, ``abi/DepositTokenProxy.json``
 the proxy's constructor, events and errors (for deployment and verification).
 
-The ABIs come from compiling the contracts' sources with ape's Solidity compiler and the project's
-settings, in this process, each time: ape's ``.build`` cache is not trusted, because ape 0.8 lists at
-most 500 files under ``contracts/`` and its ``contracts/.cache`` copy of OpenZeppelin fills that
-budget, so edits to files it then misses (interfaces/, utils/, test/) do not trigger recompilation.
-``--from-build`` reads ``.build/__local__.json`` instead (fast, no compiler).
+The ABIs come from the project's contracts as ape compiles them (``project.<Contract>``, compiled
+first if the sources changed).
 
 Files are pretty JSON (2-space indent, keys sorted), entries sorted by kind, name and input types,
 ending in a newline: the same ABI always gives the same bytes.
@@ -27,14 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 ABI_DIR = ROOT / "abi"
-BUILD_MANIFEST = ROOT / ".build" / "__local__.json"
 
-# contract name -> source file that defines it
-EXPORTS: dict[str, str] = {
-    "DepositToken": "contracts/DepositToken.sol",
-    "DepositTokenProxy": "contracts/DepositTokenProxy.sol",
-    "IERC7943Fungible": "contracts/interfaces/IERC7943Fungible.sol",
-}
+EXPORTS = ("DepositToken", "DepositTokenProxy", "IERC7943Fungible")
 
 _KIND_ORDER = {"constructor": 0, "fallback": 1, "receive": 2, "function": 3, "event": 4, "error": 5}
 
@@ -65,32 +56,15 @@ def _dump(contract_type: Any) -> list[dict[str, Any]]:
     return [entry.model_dump(mode="json", by_alias=True) for entry in contract_type.abi]
 
 
-def compiled_abis(root: Path = ROOT) -> dict[str, list[dict[str, Any]]]:
-    """Compiles the exported contracts' sources now (ape's Solidity compiler, the project's settings)."""
+def compiled_abis() -> dict[str, list[dict[str, Any]]]:
+    """The exported contracts' ABIs, from ape's project (compiled first when the sources changed)."""
     import logging
 
-    from ape import Project, compilers
+    from ape import project
     from ape.logging import logger
 
     logger.set_level(logging.WARNING)  # ape lists every input file at INFO
-    project = Project(root)
-    paths = sorted({(root / source).resolve() for source in EXPORTS.values()})
-    found = {ct.name: ct for ct in compilers.compile(paths, project=project) if ct.name in EXPORTS}
-    missing = sorted(set(EXPORTS) - set(found))
-    if missing:
-        raise SystemExit(f"abi: compiling {', '.join(map(str, paths))} produced no {missing}")
-    return {name: _dump(found[name]) for name in EXPORTS}
-
-
-def build_abis(manifest: Path = BUILD_MANIFEST) -> dict[str, list[dict[str, Any]]]:
-    """The exported contracts' ABIs as ape's last compile left them in ``.build/__local__.json``."""
-    if not manifest.is_file():
-        raise SystemExit(f"abi: {manifest} not found: run `ape compile` first")
-    types = json.loads(manifest.read_text()).get("contractTypes", {})
-    missing = sorted(set(EXPORTS) - set(types))
-    if missing:
-        raise SystemExit(f"abi: {manifest} has no {missing}: run `ape compile`")
-    return {name: types[name]["abi"] for name in EXPORTS}
+    return {name: _dump(getattr(project, name).contract_type) for name in EXPORTS}
 
 
 def committed_abi(name: str, directory: Path = ABI_DIR) -> list[dict[str, Any]] | None:
@@ -146,11 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="write abi/<Contract>.json")
     mode.add_argument("--check", action="store_true", help="exit 1 if abi/ differs from the compiled contracts")
-    parser.add_argument("--from-build", action="store_true", help="read .build/__local__.json instead of compiling")
     parser.add_argument("--dir", type=Path, default=ABI_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    abis = build_abis() if args.from_build else compiled_abis()
+    abis = compiled_abis()
     if args.write:
         changed = write(abis, args.dir)
         for name in sorted(abis):

@@ -20,7 +20,6 @@ The amounts, addresses and call order are the same for both tokens, so calldata 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +107,7 @@ def measure(config: DeployConfig | None = None) -> Result:
     Role holders and the minter are the test accounts the devnet configuration names (Anvil
     accounts 0, 1, 3-6 and 2); holders A and B and the spender are accounts 7, 8 and 9.
     """
-    from ape import accounts, chain
+    from ape import accounts, chain, project
 
     from .deploy import deploy_token
 
@@ -124,7 +123,7 @@ def measure(config: DeployConfig | None = None) -> Result:
         raise DepositTokenError("devnet config: the minter and accounts 7-9 must not hold the admin, minter-admin or compliance role")
 
     # ------------------------------------------------------------- deployment and setup (not measured)
-    baseline = admin.deploy(contract_container("BaselineERC20", "contracts/test/BaselineERC20.sol"))
+    baseline = admin.deploy(project.BaselineERC20)
     token, _ = deploy_token(config, admin, record=False)
     token.configureMinter(minter, MINTER_ALLOWANCE, sender=minter_admin)
     expiry = chain.pending_timestamp + YEAR
@@ -151,23 +150,6 @@ def measure(config: DeployConfig | None = None) -> Result:
     _check_end_state(token, baseline, holder_a, holder_b, spender)
     rows = tuple(Row(op, base.get(op), dt[op], TARGETS.get(op)) for op in OPERATIONS)
     return Result(rows, {"DepositToken (proxy)": token.address, "BaselineERC20": baseline.address})
-
-
-@functools.cache
-def contract_container(name: str, source: str) -> Any:
-    """``project.<name>``; if ape does not list the source (ape 0.8 lists at most 500 files under
-    contracts/, and its contracts/.cache copy of OpenZeppelin can take them all), compiles ``source``."""
-    from ape import compilers, project
-    from ape.contracts import ContractContainer
-
-    try:
-        return getattr(project, name)
-    except AttributeError:
-        pass
-    for contract_type in compilers.compile([ROOT / source], project=project):
-        if contract_type.name == name:
-            return ContractContainer(contract_type)
-    raise DepositTokenError(f"{source} does not define {name}")
 
 
 def _ref(kind: str, n: int) -> bytes:
