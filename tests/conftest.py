@@ -1,7 +1,9 @@
 """Shared fixtures: one DepositToken deployed through the library, on the real Anvil ape starts.
 
-ape isolates each test (chain snapshot and revert), so module- and session-scoped fixtures are
-deployed once and every test starts from the same state.
+ape isolates each test (chain snapshot and revert), so a module-scoped token is deployed once per
+module and every test starts from the same state. Contracts are module-scoped, not session-scoped:
+a session fixture first requested in the middle of a module would be deployed inside that module's
+snapshot and vanish when ape reverts it.
 """
 
 from __future__ import annotations
@@ -93,14 +95,14 @@ def devnet_config(admin, minter_admin, compliance, legal, pauser, upgrader):
     return replace(config, roles=roles)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def bare_token(devnet_config, admin):
     """A freshly deployed token: roles granted, nothing else (no minter, empty allowlist)."""
     token, _ = deploy_token(devnet_config, admin, record=False)
     return token
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def token(bare_token, chain, minter_admin, minter, compliance, alice, bob, carol):
     """The token in use: a minter with an allowance, alice, bob, carol and the treasury (minter)
     allowlisted for a year, alice and bob holding INITIAL each."""
