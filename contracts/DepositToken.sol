@@ -168,7 +168,8 @@ contract DepositToken is
         _mintAgainstDeposit(_msgSender(), to, amount, depositRef);
     }
 
-    /// @notice Burns `amount` of the caller's own tokens (the bank's holdings), recorded under `burnRef`.
+    /// @notice Burns `amount` of the caller's own tokens (the bank's holdings), recorded under
+    /// `burnRef` (non-zero, usable once).
     function burn(uint256 amount, bytes32 burnRef) external onlyRole(MINTER_ROLE) {
         _bankBurn(_msgSender(), amount, burnRef);
     }

@@ -439,11 +439,12 @@ def test_deploy_script_refuses_to_overwrite(token, admin, tmp_path):
 
 
 def test_scripts_refuse_a_network_that_signs_for_another_chain(token, admin, minter, carol, tmp_path):
-    """ape signs for chain id 1337 on an ad-hoc ``ethereum:local:<uri>``: refused before sending."""
-    record_token(tmp_path, token, admin)
+    """``ethereum:sepolia:<uri>`` makes ape sign for Sepolia (11155111) whatever node the URI names:
+    pointed at the devnet node (31337), refused before sending."""
+    record_token(tmp_path, token, admin, network="sepolia", chain_id=31337)
     with nothing_sent(minter):
-        result = ape_run("mint", "--to", carol.address, "--amount", "1", "--deposit-ref", "DEP-E2E-2", "--network", f"ethereum:local:{chain.provider.uri}", deployments=tmp_path)
-    assert_one_line_error(result, "signs for chain id 1337, but the node is on 31337")
+        result = ape_run("mint", "--to", carol.address, "--amount", "1", "--deposit-ref", "DEP-E2E-2", "--network", f"ethereum:sepolia:{chain.provider.uri}", deployments=tmp_path)
+    assert_one_line_error(result, "wrong chain: Provider connected to chain ID '31337', which does not match network chain ID '11155111'")
 
 
 def test_scripts_report_an_unreachable_node(tmp_path):
@@ -455,8 +456,7 @@ def test_scripts_report_an_unreachable_node(tmp_path):
 def hardhat_node(port: int):
     """A Hardhat node on 127.0.0.1:``port`` for the duration; stopped (by its process id) after."""
     hardhat = ROOT / "node_modules" / ".bin" / "hardhat"
-    if not hardhat.exists() or not shutil.which("node"):
-        pytest.skip("hardhat (npm) is not installed")
+    assert hardhat.exists() and shutil.which("node"), "hardhat (npm) is not installed: run `make setup`"
     env = {**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}
     process = subprocess.Popen(
         [str(hardhat), "node", "--hostname", "127.0.0.1", "--port", str(port)],

@@ -8,7 +8,7 @@ import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
  * @notice The issuing bank's side of the token's life: minting against deposits it received (each
  * deposit reference usable once, each minter within an allowance set by the minter admin, as USDC's
  * master minter does), redemption by holders (each payout reference usable once), and burning of
- * tokens the bank holds.
+ * tokens the bank holds (each burn reference once).
  * @dev Authorisation is left to the inheriting contract (see {DepositToken}).
  */
 abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
@@ -17,6 +17,7 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         mapping(address minter => uint256) minterAllowance;
         mapping(bytes32 depositRef => bool) depositRefUsed;
         mapping(bytes32 payoutRef => bool) payoutRefUsed;
+        mapping(bytes32 burnRef => bool) burnRefUsed;
     }
 
     // keccak256(abi.encode(uint256(keccak256("deptoken.storage.BankIssuance")) - 1)) & ~bytes32(uint256(0xff))
@@ -43,6 +44,9 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
 
     /// @notice The payout reference was already used for a redemption.
     error PayoutReferenceUsed(bytes32 payoutRef);
+
+    /// @notice The burn reference was already used.
+    error BurnReferenceUsed(bytes32 burnRef);
 
     /// @notice References must be non-zero.
     error InvalidReference();
@@ -72,6 +76,11 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     /// @notice Whether `payoutRef` has been used for a redemption.
     function isPayoutRefUsed(bytes32 payoutRef) public view virtual returns (bool) {
         return _getBankIssuanceStorage().payoutRefUsed[payoutRef];
+    }
+
+    /// @notice Whether `burnRef` has been used for a bank burn.
+    function isBurnRefUsed(bytes32 burnRef) public view virtual returns (bool) {
+        return _getBankIssuanceStorage().burnRefUsed[burnRef];
     }
 
     /// @dev Sets the allowance of `minter` (overwrites).
@@ -114,9 +123,14 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         emit Redeemed(account, amount, payoutRef);
     }
 
-    /// @dev Burns `amount` the bank holds at `account` (privileged: not blocked by restrictions).
+    /// @dev Burns `amount` the bank holds at `account` (privileged: not blocked by restrictions),
+    /// recorded under `burnRef`, once per reference.
     function _bankBurn(address account, uint256 amount, bytes32 burnRef) internal virtual {
         if (amount == 0) revert InvalidAmount();
+        if (burnRef == bytes32(0)) revert InvalidReference();
+        BankIssuanceStorage storage $ = _getBankIssuanceStorage();
+        if ($.burnRefUsed[burnRef]) revert BurnReferenceUsed(burnRef);
+        $.burnRefUsed[burnRef] = true;
         _burn(account, amount, true);
         emit Burned(account, amount, burnRef);
     }

@@ -27,8 +27,8 @@ import {PackedAccount} from "../utils/PackedAccount.sol";
  * - {_mint}: the receiver must be active;
  * - {_burn} with `privileged == false` (redemption): as a transfer's sender;
  * - {_burn} with `privileged == true` and {_forcedTransfer} (the bank's own burn and seizure) are not
- *   blocked by the source's restrictions, and release frozen tokens they take (ERC-7943); a forced
- *   transfer's destination must still be active.
+ *   blocked by the source's restrictions, and release the frozen tokens they take (ERC-7943; a lien
+ *   above the balance keeps its excess); a forced transfer's destination must still be active.
  *
  * The contract leaves authorisation to the inheriting contract: every state-changing internal
  * function here must be exposed behind a role check.
@@ -285,7 +285,7 @@ abstract contract ComplianceERC20Upgradeable is
         }
         if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
         if (src.hasFrozenTokens()) {
-            if (privileged) src = _releaseFrozen(from, src, balance - value);
+            if (privileged) src = _releaseFrozen(from, src, balance, value);
             else _checkUnfrozen(from, balance, value);
         }
         unchecked {
@@ -301,6 +301,7 @@ abstract contract ComplianceERC20Upgradeable is
      * tokens that are taken are released first ({Frozen} before {Transfer}). Works while paused.
      */
     function _forcedTransfer(address from, address to, uint256 value) internal virtual {
+        if (from == address(0)) revert ERC20InvalidSender(address(0));
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         if (from == to) revert ERC7943CannotTransfer(from, to, value);
         mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
@@ -309,7 +310,7 @@ abstract contract ComplianceERC20Upgradeable is
         uint256 balance = src.balance();
         if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
         if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-        if (src.hasFrozenTokens()) src = _releaseFrozen(from, src, balance - value);
+        if (src.hasFrozenTokens()) src = _releaseFrozen(from, src, balance, value);
         unchecked {
             accounts[from] = src - value;
             accounts[to] = dst + value;
@@ -318,14 +319,19 @@ abstract contract ComplianceERC20Upgradeable is
         emit ForcedTransfer(from, to, value);
     }
 
-    /// @dev Lowers `account`'s frozen amount to `cap` if it is above it; returns its updated word.
-    function _releaseFrozen(address account, uint256 word, uint256 cap) private returns (uint256) {
+    /**
+     * @dev Before a privileged debit of `value` from a `balance`: the unfrozen part goes first; what
+     * is taken beyond it is frozen and is released (ERC-7943: unfreeze first, {Frozen} before
+     * {Transfer}). A frozen amount above the balance (a lien on future funds) keeps its excess: with
+     * 1,000 held and 2,000 frozen, taking 300 leaves 1,700 frozen. Returns the account's word.
+     */
+    function _releaseFrozen(address account, uint256 word, uint256 balance, uint256 value) private returns (uint256) {
         ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
-        if ($.frozenTokens[account] > cap) {
-            _setFrozenTokens(account, cap);
-            return $.accounts[account];
-        }
-        return word;
+        uint256 frozen = $.frozenTokens[account];
+        uint256 unfrozen = balance > frozen ? balance - frozen : 0;
+        if (value <= unfrozen) return word;
+        _setFrozenTokens(account, frozen - (value - unfrozen)); // value - unfrozen <= min(frozen, balance)
+        return $.accounts[account];
     }
 
     // ------------------------------------------------------------------ internal compliance state

@@ -60,7 +60,10 @@ class OperatorCommand(ConnectedProviderCommand):
             network_ctx = parse_network(ctx)
             provider = network_ctx.__enter__() if network_ctx is not None else None
         except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
-            raise DepositTokenError(f"cannot reach the node: {_first_line(exc)}") from None
+            message = _first_line(exc)
+            if "does not match network chain ID" in message:  # ape's own chain-id check
+                raise DepositTokenError(f"wrong chain: {message}") from None
+            raise DepositTokenError(f"cannot reach the node: {message}") from None
         try:
             return self._invoke(ctx, provider=provider)
         finally:

@@ -290,6 +290,8 @@ class TokenClient:
         """Burns ``amount`` of the bank's own holdings at ``sender`` (a minter), e.g. seized funds."""
         units = self.units(amount)
         ref = reference_to_bytes32(burn_reference, "burn reference")
+        if self.contract.isBurnRefUsed(ref):
+            raise DepositTokenError(f"burn reference {burn_reference!r} was already used")
         address = self._require_role(sender, "minter", "burn")
         balance = int(self.contract.balanceOf(address))
         if balance < units:
