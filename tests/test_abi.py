@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from functools import reduce
-from pathlib import Path
 
 import pytest
 from eth_utils import function_signature_to_4byte_selector

@@ -356,18 +356,8 @@ class TokenClient:
         return self._allowlist_entries(entries, sender=sender, batch_size=batch_size)
 
     def _allowlist_entries(self, entries: Sequence[AllowlistEntry], *, sender: Any, batch_size: int) -> list[Any]:
-        if batch_size < 1:
-            raise DepositTokenError("batch size must be at least 1")
-        if not entries:
-            raise DepositTokenError("nothing to allowlist")
-        self._require_role(sender, "compliance", "allowlist accounts")
-        receipts = []
-        for start in range(0, len(entries), batch_size):
-            batch = entries[start : start + batch_size]
-            receipts.append(
-                self._send("allowlistBatch", [e.account for e in batch], [e.expiry for e in batch], sender=sender)
-            )
-        return receipts
+        columns = ([e.account for e in entries], [e.expiry for e in entries])
+        return self._send_batches("allowlistBatch", columns, "allowlist accounts", sender=sender, batch_size=batch_size)
 
     def remove_from_allowlist(self, account: Any, *, sender: Any) -> Any:
         """Offboards ``account``: its balance stays, immobile."""
@@ -395,14 +385,22 @@ class TokenClient:
         return self._remove_addresses([e.account for e in entries], sender=sender, batch_size=batch_size)
 
     def _remove_addresses(self, addresses: Sequence[str], *, sender: Any, batch_size: int) -> list[Any]:
+        return self._send_batches(
+            "removeFromAllowlistBatch", (list(addresses),), "remove accounts from the allowlist", sender=sender, batch_size=batch_size
+        )
+
+    def _send_batches(
+        self, method: str, columns: tuple[list[Any], ...], action: str, *, sender: Any, batch_size: int
+    ) -> list[Any]:
+        """Sends ``method`` once per ``batch_size`` rows of the parallel ``columns`` (compliance role)."""
         if batch_size < 1:
             raise DepositTokenError("batch size must be at least 1")
-        if not addresses:
-            raise DepositTokenError("nothing to remove")
-        self._require_role(sender, "compliance", "remove accounts from the allowlist")
+        if not columns[0]:
+            raise DepositTokenError(f"nothing to {action.split(' ')[0]}")
+        self._require_role(sender, "compliance", action)
         return [
-            self._send("removeFromAllowlistBatch", list(addresses[start : start + batch_size]), sender=sender)
-            for start in range(0, len(addresses), batch_size)
+            self._send(method, *(column[start : start + batch_size] for column in columns), sender=sender)
+            for start in range(0, len(columns[0]), batch_size)
         ]
 
     # ------------------------------------------------------------------ freezes and legal orders
@@ -607,13 +605,8 @@ def deploy_from_config(
     """
     from .deploy import deploy_token
 
-    require_chain_id(config.chain_id)
-    network = network_name()
-    path = deployment_path(network, directory)
-    if path.exists() and not force:
-        raise DepositTokenError(f"{path} exists: a token is already deployed on {network!r} (use --force to replace the record)")
     allowances = [(address, _minter_allowance(text, config)) for address, text in config.minters]
-    token, deployment = deploy_token(config, deployer, network=network, force=force, directory=directory)
+    token, deployment = deploy_token(config, deployer, force=force, directory=directory)  # checks first
     client = TokenClient(token, deployment)
     signer = minter_admin if minter_admin is not None else deployer
     receipts: list[Any] = []
