@@ -9,7 +9,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NET    ?= ethereum:local:foundry
 
-export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+# Keep in step with tools/env.sh (the same settings for running ape by hand).
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.solc/bin
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
@@ -28,13 +30,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	touch $@
 
+# --force: ape 0.8 does not always recompile a contract when only a contract it inherits changed.
 compile: setup
-	$(BIN)/ape compile
+	$(BIN)/ape compile --force
 
 demo: setup
 	$(BIN)/ape run demo --network $(NET)
 
-test: setup
+test: compile
 	$(BIN)/ape test --network $(NET) -p no:cacheprovider
 
 bench: setup
@@ -47,4 +50,4 @@ abi: compile
 	$(BIN)/python -m deptoken.abi --write
 
 clean:
-	rm -rf .build $(VENV)/.installed node_modules/.installed
+	rm -rf .build .solc $(VENV)/.installed node_modules/.installed

@@ -32,7 +32,8 @@ import {Iso4217} from "./utils/Iso4217.sol";
  * - `PAUSER_ROLE`: pauses and unpauses transfers, mints and redemptions;
  * - `UPGRADER_ROLE`: upgrades the implementation.
  *
- * While paused, legal orders (freezes, liens, seizures, recovery) and the bank's burns still work.
+ * While paused, compliance and legal orders (freezes, liens, seizures, recovery) and the bank's
+ * burns still work.
  */
 contract DepositToken is
     BankIssuanceUpgradeable,
@@ -93,6 +94,9 @@ contract DepositToken is
 
     /// @notice The issuer needs a name and an LEI (20 characters) or a BIC (8 or 11), or both.
     error InvalidIssuer();
+
+    /// @notice The account does not hold the minter role.
+    error NotAMinter(address account);
 
     /// @notice This token cannot be rescued from itself.
     error CannotRescueOwnToken();
@@ -157,8 +161,7 @@ contract DepositToken is
 
     /// @notice Removes `minter`: revokes its role and zeroes its allowance.
     function removeMinter(address minter) external onlyRole(MINTER_ADMIN_ROLE) {
-        _revokeRole(MINTER_ROLE, minter);
-        _removeMinter(minter);
+        if (!_revokeRole(MINTER_ROLE, minter)) revert NotAMinter(minter);
     }
 
     /// @notice Mints `amount` (minor units) to `to` against the bank's deposit reference `depositRef`.
@@ -175,7 +178,7 @@ contract DepositToken is
     }
 
     /// @notice Redeems `amount` of the caller's tokens: burns them and emits {Redeemed}, from which
-    /// the bank pays out under `payoutRef` (non-zero, usable once).
+    /// the bank pays out under `payoutRef` (non-zero, usable once per holder).
     function redeem(uint256 amount, bytes32 payoutRef) external {
         _redeem(_msgSender(), amount, payoutRef);
     }
@@ -244,8 +247,9 @@ contract DepositToken is
         emit Seized(from, to, amount, legalOrderRef);
     }
 
-    /// @notice Lost-key recovery: moves the balance, allowlist entry and restrictions of `lost` to
-    /// `replacement`, a fresh address of the same client.
+    /// @notice Lost-key recovery: moves the balance and restrictions (freeze, frozen amount) of `lost`
+    /// to `replacement`, a fresh address of the same client that compliance has already allowlisted,
+    /// and removes `lost` from the allowlist. Legal executes what compliance onboarded: two parties.
     function recoverAccount(address lost, address replacement) external onlyRole(LEGAL_ROLE) {
         _recoverAccount(lost, replacement);
     }
@@ -291,6 +295,13 @@ contract DepositToken is
     }
 
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}
+
+    /// @dev However the minter role is lost (removeMinter, revokeRole, renounceRole), its allowance
+    /// goes with it, so that granting the role again never revives an old allowance.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == MINTER_ROLE) _removeMinter(account);
+    }
 
     function _grantIfSet(bytes32 role, address account) private {
         if (account != address(0)) _grantRole(role, account);

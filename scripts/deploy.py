@@ -45,5 +45,5 @@ def cli(config_path: str, force: bool) -> None:
     if ephemeral_node():
         click.echo(
             "note: ape started this node for this command and stops it now, so the record will be stale; "
-            "to keep the token, run a node (npx hardhat node --hostname 127.0.0.1) and use --network ethereum:hardhat:node"
+            "to keep a token, run `make devnet` and use --network ethereum:local:node (or a Hardhat node: ethereum:hardhat:node)"
         )

@@ -374,7 +374,7 @@ def test_redeem_by_inactive_reverts(token, chain, compliance, alice, how):
     with reverts(token.ERC7943CannotSend, account=alice):
         token.redeem(10, ref("payout-inactive"), sender=alice)
     assert token.totalSupply() == supply
-    assert not token.isPayoutRefUsed(ref("payout-inactive"))
+    assert not token.isPayoutRefUsed(alice, ref("payout-inactive"))
 
 
 def test_redeem_by_never_allowlisted(token, funded_outsider):

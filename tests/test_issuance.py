@@ -73,6 +73,74 @@ def test_remove_minter(token, minter_admin, minter, alice):
         token.mint(alice, 1, ref("after-removal"), sender=minter)
 
 
+def test_remove_minter_that_is_not_a_minter(token, minter_admin, minter, carol):
+    with reverts(token.NotAMinter, account=carol):
+        token.removeMinter(carol, sender=minter_admin)
+    with reverts(token.NotAMinter, account=ZERO_ADDRESS):
+        token.removeMinter(ZERO_ADDRESS, sender=minter_admin)
+    token.removeMinter(minter, sender=minter_admin)
+    with reverts(token.NotAMinter, account=minter):  # not twice
+        token.removeMinter(minter, sender=minter_admin)
+
+
+def test_revoke_minter_role_zeroes_allowance(token, minter_admin, minter):
+    assert token.minterAllowance(minter) > 0
+    receipt = token.revokeRole(MINTER_ROLE, minter, sender=minter_admin)
+    assert events(receipt) == [
+        ev("RoleRevoked", role=MINTER_ROLE, account=minter, sender=minter_admin),
+        ev("MinterRemoved", minter=minter),
+    ]
+    assert not token.hasRole(MINTER_ROLE, minter)
+    assert token.minterAllowance(minter) == 0
+
+
+def test_renounce_minter_role_zeroes_allowance(token, minter):
+    assert token.minterAllowance(minter) > 0
+    receipt = token.renounceRole(MINTER_ROLE, minter, sender=minter)
+    assert events(receipt) == [
+        ev("RoleRevoked", role=MINTER_ROLE, account=minter, sender=minter),
+        ev("MinterRemoved", minter=minter),
+    ]
+    assert not token.hasRole(MINTER_ROLE, minter)
+    assert token.minterAllowance(minter) == 0
+
+
+def test_revoking_minter_role_not_held_emits_nothing(token, minter_admin, minter, carol):
+    receipt = token.revokeRole(MINTER_ROLE, carol, sender=minter_admin)
+    assert events(receipt) == []
+    receipt = token.renounceRole(MINTER_ROLE, carol, sender=carol)
+    assert events(receipt) == []
+    assert token.minterAllowance(minter) == MINTER_ALLOWANCE - 2 * INITIAL
+
+
+def test_losing_another_role_keeps_minter_allowance(token, admin, minter):
+    pauser_role = role_id("PAUSER_ROLE")
+    allowance = token.minterAllowance(minter)
+    token.grantRole(pauser_role, minter, sender=admin)
+    receipt = token.revokeRole(pauser_role, minter, sender=admin)
+    assert events(receipt) == [ev("RoleRevoked", role=pauser_role, account=minter, sender=admin)]
+    token.grantRole(pauser_role, minter, sender=admin)
+    receipt = token.renounceRole(pauser_role, minter, sender=minter)
+    assert events(receipt) == [ev("RoleRevoked", role=pauser_role, account=minter, sender=minter)]
+    assert token.minterAllowance(minter) == allowance
+    assert token.hasRole(MINTER_ROLE, minter)
+
+
+@pytest.mark.parametrize("how", ["removeMinter", "revokeRole", "renounceRole"])
+def test_regranted_minter_role_does_not_revive_old_allowance(token, minter_admin, minter, alice, how):
+    if how == "removeMinter":
+        token.removeMinter(minter, sender=minter_admin)
+    elif how == "revokeRole":
+        token.revokeRole(MINTER_ROLE, minter, sender=minter_admin)
+    else:
+        token.renounceRole(MINTER_ROLE, minter, sender=minter)
+    token.grantRole(MINTER_ROLE, minter, sender=minter_admin)
+    assert token.hasRole(MINTER_ROLE, minter)
+    assert token.minterAllowance(minter) == 0
+    with reverts(token.MinterAllowanceExceeded, minter=minter, allowance=0, amount=1):
+        token.mint(alice, 1, ref("revived?"), sender=minter)
+
+
 def test_removed_then_reconfigured_minter_starts_from_new_allowance(token, minter_admin, minter, alice):
     token.removeMinter(minter, sender=minter_admin)
     token.configureMinter(minter, 50, sender=minter_admin)
@@ -241,7 +309,7 @@ def test_single_balance_at_cap(token, unlimited_minter, alice, bob, carol):
 # ------------------------------------------------------------------ redeem
 
 
-def test_redeem(token, alice):
+def test_redeem(token, alice, bob):
     r = ref("payout-1")
     supply = token.totalSupply()
     receipt = token.redeem(250_000, r, sender=alice)
@@ -251,7 +319,8 @@ def test_redeem(token, alice):
     ]
     assert token.balanceOf(alice) == INITIAL - 250_000
     assert token.totalSupply() == supply - 250_000
-    assert token.isPayoutRefUsed(r)
+    assert token.isPayoutRefUsed(alice, r)
+    assert not token.isPayoutRefUsed(bob, r)  # per holder
 
 
 def test_redeem_whole_balance(token, alice):
@@ -260,21 +329,45 @@ def test_redeem_whole_balance(token, alice):
     assert token.totalSupply() == INITIAL
 
 
-def test_payout_reference_once(token, alice, bob):
+def test_payout_reference_once_per_holder(token, alice, bob):
     r = ref("payout-2")
     token.redeem(1, r, sender=alice)
-    with reverts(token.PayoutReferenceUsed, payoutRef=r):
+    with reverts(token.PayoutReferenceUsed, account=alice, payoutRef=r):
         token.redeem(1, r, sender=alice)
-    with reverts(token.PayoutReferenceUsed, payoutRef=r):
+    with reverts(token.PayoutReferenceUsed, account=alice, payoutRef=r):
+        token.redeem(7, r, sender=alice)  # other amount
+    assert token.balanceOf(alice) == INITIAL - 1
+    # another holder may use the same reference, once
+    assert not token.isPayoutRefUsed(bob, r)
+    receipt = token.redeem(5, r, sender=bob)
+    assert events(receipt)[-1] == ev("Redeemed", account=bob, amount=5, payoutRef=r)
+    assert token.isPayoutRefUsed(bob, r)
+    with reverts(token.PayoutReferenceUsed, account=bob, payoutRef=r):
         token.redeem(5, r, sender=bob)
-    assert token.balanceOf(bob) == INITIAL
+    assert token.balanceOf(bob) == INITIAL - 5
+
+
+def test_another_holder_using_my_payout_reference_first_does_not_block_me(token, alice, bob):
+    """The griefing case: bob sees alice's payout reference (e.g. in a pending transaction) and
+    redeems 1 unit under it first; alice's redemption under it still goes through."""
+    r = ref("alice-payout")
+    token.redeem(1, r, sender=bob)
+    assert token.isPayoutRefUsed(bob, r)
+    assert not token.isPayoutRefUsed(alice, r)
+    receipt = token.redeem(400_000, r, sender=alice)
+    assert events(receipt) == [
+        ev("Transfer", **{"from": alice, "to": ZERO_ADDRESS, "value": 400_000}),
+        ev("Redeemed", account=alice, amount=400_000, payoutRef=r),
+    ]
+    assert token.balanceOf(alice) == INITIAL - 400_000
+    assert token.isPayoutRefUsed(alice, r)
 
 
 def test_payout_and_deposit_references_are_separate(token, alice, minter):
     r = ref("shared")
     token.mint(alice, 10, r, sender=minter)
     token.redeem(10, r, sender=alice)
-    assert token.isDepositRefUsed(r) and token.isPayoutRefUsed(r)
+    assert token.isDepositRefUsed(r) and token.isPayoutRefUsed(alice, r)
 
 
 def test_redeem_zero_reference(token, alice):
@@ -290,7 +383,7 @@ def test_redeem_zero_amount(token, alice):
 def test_redeem_above_balance(token, alice):
     with reverts(token.ERC20InsufficientBalance, sender=alice, balance=INITIAL, needed=INITIAL + 1):
         token.redeem(INITIAL + 1, ref("too-much"), sender=alice)
-    assert not token.isPayoutRefUsed(ref("too-much"))
+    assert not token.isPayoutRefUsed(alice, ref("too-much"))
 
 
 def test_redeem_from_empty_account(token, carol):
@@ -302,7 +395,7 @@ def test_redeem_respects_lien(token, legal, alice):
     token.setFrozenTokens(alice, 700_000, sender=legal)
     with reverts(token.ERC7943InsufficientUnfrozenBalance, account=alice, amount=300_001, unfrozen=300_000):
         token.redeem(300_001, ref("lien"), sender=alice)
-    assert not token.isPayoutRefUsed(ref("lien"))
+    assert not token.isPayoutRefUsed(alice, ref("lien"))
     token.redeem(300_000, ref("lien"), sender=alice)
     assert token.balanceOf(alice) == 700_000
     assert token.getFrozenTokens(alice) == 700_000  # a redemption releases nothing
@@ -352,39 +445,67 @@ def test_bank_burn_does_not_touch_minter_allowance(token, minter, treasury_funds
     assert token.minterAllowance(minter) == allowance
 
 
-@pytest.mark.parametrize("how", ["frozen", "removed", "expired", "never"])
-def test_bank_burn_not_blocked_by_restrictions(token, chain, compliance, minter_admin, minter, outsider,
-                                               legal, treasury_funds, how):
-    burner = minter
-    if how == "frozen":
-        token.freezeAccount(minter, sender=compliance)
-    elif how == "removed":
+@pytest.mark.parametrize("how", ["removed", "expired", "expired_and_paused"])
+def test_bank_burn_not_blocked_by_allowlist_or_pause(token, chain, compliance, pauser, minter, treasury_funds, how):
+    if how == "removed":
         token.removeFromAllowlist(minter, sender=compliance)
-    elif how == "expired":
+        assert token.allowlistExpiry(minter) == 0
+    else:
         set_time(chain, token.allowlistExpiry(minter) + 1)
-    else:  # a minter address that never had an allowlist entry of its own (the treasury's key moved there)
-        chain.set_balance(outsider, 10**18)
-        token.configureMinter(outsider, 0, sender=minter_admin)
-        token.removeFromAllowlist(minter, sender=compliance)
-        token.recoverAccount(minter, outsider, sender=legal)  # moves balance (and the removed entry)
-        assert token.allowlistExpiry(outsider) == 0
-        burner = outsider
-    assert not token.canSend(burner)
-    receipt = token.burn(treasury_funds, ref("restricted"), sender=burner)
-    assert token.balanceOf(burner) == 0
-    assert events(receipt)[-1] == ev("Burned", account=burner, amount=treasury_funds, burnRef=ref("restricted"))
-
-
-def test_bank_burn_releases_frozen_tokens(token, legal, minter, treasury_funds):
-    token.setFrozenTokens(minter, 80_000, sender=legal)  # 20,000 unfrozen
-    receipt = token.burn(50_000, ref("b1"), sender=minter)  # takes 30,000 frozen tokens
+        if how == "expired_and_paused":
+            token.pause(sender=pauser)
+    assert not token.canSend(minter)
+    receipt = token.burn(treasury_funds, ref("restricted"), sender=minter)
     assert events(receipt) == [
-        ev("Frozen", account=minter, amount=50_000),
-        ev("Transfer", **{"from": minter, "to": ZERO_ADDRESS, "value": 50_000}),
-        ev("Burned", account=minter, amount=50_000, burnRef=ref("b1")),
+        ev("Transfer", **{"from": minter, "to": ZERO_ADDRESS, "value": treasury_funds}),
+        ev("Burned", account=minter, amount=treasury_funds, burnRef=ref("restricted")),
     ]
-    assert token.getFrozenTokens(minter) == 50_000
-    assert token.balanceOf(minter) == 50_000
+    assert token.balanceOf(minter) == 0
+
+
+def test_bank_burn_by_never_listed_minter_checks_only_its_balance(token, chain, minter_admin, outsider):
+    """A minter address that never had an allowlist entry (it cannot hold tokens: nothing can be
+    sent to it) fails on its balance, not on the allowlist."""
+    chain.set_balance(outsider, 10**18)
+    token.configureMinter(outsider, 0, sender=minter_admin)
+    assert token.allowlistExpiry(outsider) == 0
+    with reverts(token.ERC20InsufficientBalance, sender=outsider, balance=0, needed=1):
+        token.burn(1, ref("never"), sender=outsider)
+
+
+def test_bank_burn_by_frozen_minter_reverts(token, compliance, minter, treasury_funds):
+    token.freezeAccount(minter, sender=compliance)
+    with reverts(token.ERC7943CannotSend, account=minter):
+        token.burn(treasury_funds, ref("frozen"), sender=minter)
+    with reverts(token.ERC7943CannotSend, account=minter):  # the freeze is checked before the balance
+        token.burn(treasury_funds + 1, ref("frozen"), sender=minter)
+    assert token.balanceOf(minter) == treasury_funds
+    assert not token.isBurnRefUsed(ref("frozen"))
+    token.unfreezeAccount(minter, sender=compliance)
+    token.burn(treasury_funds, ref("frozen"), sender=minter)
+    assert token.balanceOf(minter) == 0
+
+
+def test_bank_burn_by_frozen_minter_reverts_while_paused(token, compliance, pauser, minter, treasury_funds):
+    token.freezeAccount(minter, sender=compliance)
+    token.pause(sender=pauser)
+    with reverts(token.ERC7943CannotSend, account=minter):
+        token.burn(1, ref("frozen-paused"), sender=minter)
+
+
+def test_bank_burn_cannot_reach_into_frozen_amount(token, legal, minter, treasury_funds):
+    token.setFrozenTokens(minter, 80_000, sender=legal)  # 20,000 unfrozen
+    with reverts(token.ERC7943InsufficientUnfrozenBalance, account=minter, amount=20_001, unfrozen=20_000):
+        token.burn(20_001, ref("b1"), sender=minter)
+    assert not token.isBurnRefUsed(ref("b1"))
+    assert token.balanceOf(minter) == treasury_funds
+    receipt = token.burn(20_000, ref("b1"), sender=minter)  # exactly the unfrozen part
+    assert events(receipt) == [  # no Frozen event: nothing is released
+        ev("Transfer", **{"from": minter, "to": ZERO_ADDRESS, "value": 20_000}),
+        ev("Burned", account=minter, amount=20_000, burnRef=ref("b1")),
+    ]
+    assert token.getFrozenTokens(minter) == 80_000
+    assert token.balanceOf(minter) == 80_000
     assert token.unfrozenBalanceOf(minter) == 0
 
 
@@ -395,23 +516,35 @@ def test_bank_burn_within_unfrozen_releases_nothing(token, legal, minter, treasu
     assert token.getFrozenTokens(minter) == 60_000
 
 
-def test_bank_burn_of_everything_clears_frozen(token, legal, minter, treasury_funds, alice):
+def test_bank_burn_of_fully_frozen_holdings_needs_the_lien_lifted(token, legal, minter, treasury_funds):
     token.setFrozenTokens(minter, treasury_funds, sender=legal)
+    with reverts(token.ERC7943InsufficientUnfrozenBalance, account=minter, amount=treasury_funds, unfrozen=0):
+        token.burn(treasury_funds, ref("b3"), sender=minter)
+    assert token.getFrozenTokens(minter) == treasury_funds
+    token.setFrozenTokens(minter, 0, sender=legal)  # legal lifts the lien
     receipt = token.burn(treasury_funds, ref("b3"), sender=minter)
-    assert events(receipt)[0] == ev("Frozen", account=minter, amount=0)
-    assert token.getFrozenTokens(minter) == 0
-    # with no frozen amount left, received tokens are freely usable again
-    token.transfer(minter, 10, sender=alice)
-    assert token.unfrozenBalanceOf(minter) == 10
-    token.transfer(alice, 10, sender=minter)
+    assert [name for name, _ in events(receipt)] == ["Transfer", "Burned"]
+    assert token.balanceOf(minter) == 0
 
 
 def test_bank_burn_with_frozen_amount_above_balance(token, legal, minter, treasury_funds):
-    """A lien above the balance keeps its excess: only the frozen tokens burned are released."""
+    """A lien above the balance leaves nothing unfrozen: no burn, and the lien is untouched."""
     token.setFrozenTokens(minter, 3 * treasury_funds, sender=legal)
-    receipt = token.burn(10_000, ref("b4"), sender=minter)
-    assert events(receipt)[0] == ev("Frozen", account=minter, amount=3 * treasury_funds - 10_000)
-    assert token.getFrozenTokens(minter) == 3 * treasury_funds - 10_000
+    with reverts(token.ERC7943InsufficientUnfrozenBalance, account=minter, amount=1, unfrozen=0):
+        token.burn(1, ref("b4"), sender=minter)
+    assert token.getFrozenTokens(minter) == 3 * treasury_funds
+    assert token.balanceOf(minter) == treasury_funds
+
+
+def test_bank_burn_with_lien_while_paused_and_removed(token, compliance, legal, pauser, minter, treasury_funds):
+    """Pause and a missing allowlist entry do not lift the lien check."""
+    token.setFrozenTokens(minter, 90_000, sender=legal)
+    token.removeFromAllowlist(minter, sender=compliance)
+    token.pause(sender=pauser)
+    with reverts(token.ERC7943InsufficientUnfrozenBalance, account=minter, amount=10_001, unfrozen=10_000):
+        token.burn(10_001, ref("b5"), sender=minter)
+    token.burn(10_000, ref("b5"), sender=minter)
+    assert token.balanceOf(minter) == 90_000 == token.getFrozenTokens(minter)
 
 
 def test_bank_burn_ref_is_used_once(token, minter, treasury_funds):

@@ -8,8 +8,10 @@ from helpers import (
     INITIAL,
     ZERO_ADDRESS,
     ZERO_REF,
+    YEAR,
     ev,
     events,
+    next_tx_at,
     ref,
     reverts,
     set_time,
@@ -46,8 +48,18 @@ def restrict_source(token, chain, compliance, legal, account, how, other):
 
 @pytest.fixture
 def fresh(accounts):
-    """A brand-new address of a client (for lost-key recovery)."""
+    """A brand-new address of a client (for lost-key recovery), not yet allowlisted."""
     return accounts.generate_test_account()
+
+
+@pytest.fixture
+def onboarded(token, chain, compliance, fresh, alice):
+    """`fresh` after compliance onboarded it: allowlisted with an expiry of its own (two years,
+    unlike the one year of alice's), holding nothing. Returns that expiry."""
+    expiry = _now(chain) + 2 * YEAR
+    token.allowlist(fresh, expiry, sender=compliance)
+    assert token.allowlistExpiry(fresh) == expiry != token.allowlistExpiry(alice)
+    return expiry
 
 
 # ------------------------------------------------------------------ forced transfer
@@ -233,6 +245,16 @@ def test_seized_funds_can_be_burned_by_the_bank(token, compliance, legal, alice,
     assert token.totalSupply() == INITIAL
 
 
+@pytest.mark.parametrize("amount", [0, 1])
+def test_forced_transfer_from_zero_address(token, legal, minter, amount):
+    """Without the check, an amount of 0 would log a Transfer from the zero address (a "mint")."""
+    with reverts(token.ERC20InvalidSender, sender=ZERO_ADDRESS):
+        token.forcedTransfer(ZERO_ADDRESS, minter, amount, sender=legal)
+    with reverts(token.ERC20InvalidSender, sender=ZERO_ADDRESS):
+        token.seize(ZERO_ADDRESS, minter, amount, ORDER, sender=legal)
+    assert token.balanceOf(minter) == 0
+
+
 def test_legal_orders_work_while_paused(token, pauser, legal, compliance, alice, minter):
     token.pause(sender=pauser)
     token.setFrozenTokens(alice, 10, sender=legal)
@@ -245,28 +267,25 @@ def test_legal_orders_work_while_paused(token, pauser, legal, compliance, alice,
 # ------------------------------------------------------------------ lost-key recovery
 
 
-def test_recover_account_plain(token, legal, alice, fresh):
-    expiry = token.allowlistExpiry(alice)
+def test_recover_account_plain(token, legal, alice, fresh, onboarded):
     receipt = token.recoverAccount(alice, fresh, sender=legal)
     assert events(receipt) == [
         ev("AllowlistUpdated", account=alice, kycExpiry=0),
-        ev("AllowlistUpdated", account=fresh, kycExpiry=expiry),
         ev("Transfer", **{"from": alice, "to": fresh, "value": INITIAL}),
         ev("AccountRecovered", lost=alice, replacement=fresh, balance=INITIAL),
     ]
     assert token.balanceOf(alice) == 0 and token.balanceOf(fresh) == INITIAL
-    assert token.allowlistExpiry(alice) == 0 and token.allowlistExpiry(fresh) == expiry
+    assert token.allowlistExpiry(alice) == 0
+    assert token.allowlistExpiry(fresh) == onboarded  # its own entry, not alice's
     assert token.totalSupply() == 2 * INITIAL
 
 
-def test_recover_account_with_all_restrictions(token, legal, compliance, alice, fresh):
-    expiry = token.allowlistExpiry(alice)
+def test_recover_account_with_all_restrictions(token, legal, compliance, alice, fresh, onboarded):
     token.freezeAccount(alice, sender=compliance)
     token.setFrozenTokens(alice, 250_000, sender=legal)
     receipt = token.recoverAccount(alice, fresh, sender=legal)
     assert events(receipt) == [
         ev("AllowlistUpdated", account=alice, kycExpiry=0),
-        ev("AllowlistUpdated", account=fresh, kycExpiry=expiry),
         ev("AccountUnfrozen", account=alice),
         ev("AccountFrozen", account=fresh),
         ev("Frozen", account=alice, amount=0),
@@ -274,12 +293,13 @@ def test_recover_account_with_all_restrictions(token, legal, compliance, alice, 
         ev("Transfer", **{"from": alice, "to": fresh, "value": INITIAL}),
         ev("AccountRecovered", lost=alice, replacement=fresh, balance=INITIAL),
     ]
-    # everything moved
+    # balance and restrictions moved; the replacement keeps its own allowlist entry
     assert token.balanceOf(fresh) == INITIAL
-    assert token.allowlistExpiry(fresh) == expiry
+    assert token.allowlistExpiry(fresh) == onboarded
     assert token.isFrozen(fresh)
     assert token.getFrozenTokens(fresh) == 250_000
     assert token.unfrozenBalanceOf(fresh) == INITIAL - 250_000
+    assert not token.canSend(fresh)
     # nothing left behind
     assert token.balanceOf(alice) == 0
     assert token.allowlistExpiry(alice) == 0
@@ -288,11 +308,12 @@ def test_recover_account_with_all_restrictions(token, legal, compliance, alice, 
     assert not token.canSend(alice) and not token.canReceive(alice)
 
 
-def test_recover_account_with_lien_only(token, legal, alice, bob, fresh, chain):
+def test_recover_account_with_lien_only(token, legal, alice, bob, fresh, onboarded, chain):
     token.setFrozenTokens(alice, 400_000, sender=legal)
     receipt = token.recoverAccount(alice, fresh, sender=legal)
     names = [n for n, _ in events(receipt)]
-    assert names == ["AllowlistUpdated", "AllowlistUpdated", "Frozen", "Frozen", "Transfer", "AccountRecovered"]
+    assert names == ["AllowlistUpdated", "Frozen", "Frozen", "Transfer", "AccountRecovered"]
+    assert not token.isFrozen(fresh)
     # the replacement can use the unfrozen part, not more
     chain.set_balance(fresh, 10**18)
     with reverts(token.ERC7943InsufficientUnfrozenBalance, account=fresh, amount=600_001, unfrozen=600_000):
@@ -300,26 +321,33 @@ def test_recover_account_with_lien_only(token, legal, alice, bob, fresh, chain):
     token.transfer(bob, 600_000, sender=fresh)
 
 
-def test_recover_empty_account_emits_no_transfer(token, legal, carol, fresh):
-    expiry = token.allowlistExpiry(carol)
+def test_recover_empty_account_emits_no_transfer(token, legal, carol, fresh, onboarded):
     receipt = token.recoverAccount(carol, fresh, sender=legal)
     assert events(receipt) == [
         ev("AllowlistUpdated", account=carol, kycExpiry=0),
-        ev("AllowlistUpdated", account=fresh, kycExpiry=expiry),
         ev("AccountRecovered", lost=carol, replacement=fresh, balance=0),
     ]
+    assert token.allowlistExpiry(carol) == 0
+    assert token.allowlistExpiry(fresh) == onboarded
 
 
-def test_recover_expired_account_moves_expired_entry(token, legal, alice, fresh, chain):
+def test_recover_expired_account_to_replacement_with_its_own_entry(token, legal, compliance, alice, bob, fresh,
+                                                                     chain):
+    """The lost account's expired entry stays behind (and is removed); the replacement, onboarded
+    afresh, can use the funds at once."""
     expiry = token.allowlistExpiry(alice)
     set_time(chain, expiry + 10)
-    token.recoverAccount(alice, fresh, sender=legal)
-    assert token.allowlistExpiry(fresh) == expiry
-    assert not token.canSend(fresh)
+    assert not token.canSend(alice)
+    token.allowlist(fresh, expiry + YEAR, sender=compliance)
+    receipt = token.recoverAccount(alice, fresh, sender=legal)
+    assert events(receipt)[0] == ev("AllowlistUpdated", account=alice, kycExpiry=0)
+    assert token.allowlistExpiry(alice) == 0
+    assert token.allowlistExpiry(fresh) == expiry + YEAR
     assert token.balanceOf(fresh) == INITIAL
+    assert token.canSend(fresh)
 
 
-def test_recovered_account_is_usable(token, legal, alice, bob, fresh, chain):
+def test_recovered_account_is_usable(token, legal, alice, bob, fresh, onboarded, chain):
     chain.set_balance(fresh, 10**18)
     token.recoverAccount(alice, fresh, sender=legal)
     token.transfer(bob, 10, sender=fresh)
@@ -330,48 +358,114 @@ def test_recovered_account_is_usable(token, legal, alice, bob, fresh, chain):
         token.transfer(alice, 1, sender=bob)
 
 
-def test_allowances_of_lost_account_become_unusable(token, legal, alice, bob, carol, fresh):
+def test_allowances_of_lost_account_become_unusable(token, legal, alice, bob, carol, fresh, onboarded):
     token.approve(carol, 100, sender=alice)  # alice as owner
     token.approve(alice, 100, sender=bob)  # alice as spender
     token.recoverAccount(alice, fresh, sender=legal)
     assert token.allowance(alice, carol) == 100  # stays behind...
+    assert token.allowance(fresh, carol) == 0  # ...does not move...
     with reverts(token.ERC7943CannotSend, account=alice):
         token.transferFrom(alice, bob, 100, sender=carol)  # ...and cannot be used
     with reverts(token.SpenderNotAllowed, spender=alice):
         token.transferFrom(bob, carol, 100, sender=alice)
 
 
-def test_recovery_works_while_paused(token, pauser, legal, alice, fresh):
+def test_recovery_works_while_paused(token, pauser, compliance, legal, alice, fresh, chain):
     token.pause(sender=pauser)
+    token.allowlist(fresh, _now(chain) + YEAR, sender=compliance)  # onboarding works while paused too
     token.recoverAccount(alice, fresh, sender=legal)
     assert token.balanceOf(fresh) == INITIAL
+    assert token.paused()
 
 
-def test_recovery_of_non_allowlisted_holder(token, legal, compliance, alice, fresh):
+def test_recovery_of_non_allowlisted_holder(token, legal, compliance, alice, fresh, onboarded):
+    """A holder whose entry was removed: no AllowlistUpdated for it (it has no entry to remove);
+    the funds move to the replacement compliance onboarded, which can use them."""
     token.removeFromAllowlist(alice, sender=compliance)
     receipt = token.recoverAccount(alice, fresh, sender=legal)
-    assert events(receipt)[1] == ev("AllowlistUpdated", account=fresh, kycExpiry=0)
+    assert events(receipt) == [
+        ev("Transfer", **{"from": alice, "to": fresh, "value": INITIAL}),
+        ev("AccountRecovered", lost=alice, replacement=fresh, balance=INITIAL),
+    ]
     assert token.balanceOf(fresh) == INITIAL
-    assert not token.canSend(fresh)
+    assert token.allowlistExpiry(fresh) == onboarded
+    assert token.canSend(fresh)
+
+
+def test_recovery_of_frozen_non_allowlisted_holder(token, legal, compliance, alice, fresh, onboarded):
+    token.freezeAccount(alice, sender=compliance)
+    token.removeFromAllowlist(alice, sender=compliance)
+    receipt = token.recoverAccount(alice, fresh, sender=legal)
+    assert [n for n, _ in events(receipt)] == [
+        "AccountUnfrozen", "AccountFrozen", "Transfer", "AccountRecovered",
+    ]
+    assert token.isFrozen(fresh) and not token.isFrozen(alice)
+
+
+def test_recovery_replacement_not_yet_allowlisted(token, legal, alice, fresh):
+    """The reviewer's exploit: legal alone must not be able to onboard an address by recovering
+    funds to it. Only compliance allowlists."""
+    assert token.allowlistExpiry(fresh) == 0
+    with reverts(token.RecoveryNotPossible, lost=alice, replacement=fresh):
+        token.recoverAccount(alice, fresh, sender=legal)
+    assert token.balanceOf(alice) == INITIAL and token.balanceOf(fresh) == 0
+    assert token.allowlistExpiry(fresh) == 0
+    assert token.isAllowlisted(alice)
+
+
+def test_recovery_replacement_removed_from_allowlist(token, legal, compliance, alice, fresh, onboarded):
+    token.removeFromAllowlist(fresh, sender=compliance)
+    with reverts(token.RecoveryNotPossible, lost=alice, replacement=fresh):
+        token.recoverAccount(alice, fresh, sender=legal)
+
+
+@pytest.mark.parametrize("offset, possible", [(-1, True), (0, False), (1, False)])
+def test_recovery_replacement_expired(token, chain, legal, compliance, alice, fresh, offset, possible):
+    """The replacement's entry must be unexpired when the recovery is mined (expired at its expiry)."""
+    expiry = _now(chain) + 1000
+    token.allowlist(fresh, expiry, sender=compliance)
+    next_tx_at(chain, expiry + offset)
+    if possible:
+        token.recoverAccount(alice, fresh, sender=legal)
+        assert token.balanceOf(fresh) == INITIAL
+    else:
+        with reverts(token.RecoveryNotPossible, lost=alice, replacement=fresh):
+            token.recoverAccount(alice, fresh, sender=legal)
+        assert token.balanceOf(alice) == INITIAL
 
 
 def test_recovery_replacement_in_use_with_balance(token, legal, alice, bob):
+    assert token.isAllowlisted(bob)
     with reverts(token.RecoveryNotPossible, lost=alice, replacement=bob):
         token.recoverAccount(alice, bob, sender=legal)
 
 
-def test_recovery_replacement_allowlisted_but_empty(token, legal, alice, carol):
+def test_recovery_to_allowlisted_empty_account_keeps_its_entry(token, legal, compliance, alice, carol, chain):
+    """Any allowlisted address holding nothing will do (carol, allowlisted but empty)."""
+    expiry = _now(chain) + 3 * YEAR
+    token.allowlist(carol, expiry, sender=compliance)
+    token.recoverAccount(alice, carol, sender=legal)
+    assert token.balanceOf(carol) == INITIAL
+    assert token.allowlistExpiry(carol) == expiry
+
+
+def test_recovery_replacement_emptied_but_with_lien(token, legal, alice, carol):
+    """A frozen amount on an allowlisted, empty replacement (a lien on its future funds) blocks it."""
+    token.setFrozenTokens(carol, 1, sender=legal)
     with reverts(token.RecoveryNotPossible, lost=alice, replacement=carol):
         token.recoverAccount(alice, carol, sender=legal)
+    token.setFrozenTokens(carol, 0, sender=legal)
+    token.recoverAccount(alice, carol, sender=legal)  # lifted: possible again
+    assert token.balanceOf(carol) == INITIAL
 
 
-def test_recovery_replacement_frozen_only(token, legal, compliance, alice, fresh):
+def test_recovery_replacement_frozen_only(token, legal, compliance, alice, fresh, onboarded):
     token.freezeAccount(fresh, sender=compliance)
     with reverts(token.RecoveryNotPossible, lost=alice, replacement=fresh):
         token.recoverAccount(alice, fresh, sender=legal)
 
 
-def test_recovery_replacement_with_lien_only(token, legal, alice, fresh):
+def test_recovery_replacement_with_lien_only(token, legal, alice, fresh, onboarded):
     token.setFrozenTokens(fresh, 1, sender=legal)
     with reverts(token.RecoveryNotPossible, lost=alice, replacement=fresh):
         token.recoverAccount(alice, fresh, sender=legal)
@@ -388,32 +482,40 @@ def test_recovery_to_zero_address(token, legal, alice):
         token.recoverAccount(alice, ZERO_ADDRESS, sender=legal)
 
 
-def test_recovery_to_same_address(token, legal, alice):
+def test_recovery_to_same_address(token, legal, alice, carol):
     with reverts(token.RecoveryNotPossible, lost=alice, replacement=alice):
         token.recoverAccount(alice, alice, sender=legal)
+    # carol (allowlisted, empty) would be a valid replacement for anyone else, but not for herself
+    with reverts(token.RecoveryNotPossible, lost=carol, replacement=carol):
+        token.recoverAccount(carol, carol, sender=legal)
+    assert token.isAllowlisted(carol)
 
 
-def test_recovery_of_unknown_account(token, legal, outsider, fresh):
+def test_recovery_of_unknown_account(token, legal, outsider, fresh, onboarded):
     with reverts(token.RecoveryNotPossible, lost=outsider, replacement=fresh):
         token.recoverAccount(outsider, fresh, sender=legal)
 
 
-def test_recovery_of_zero_address(token, legal, fresh):
+def test_recovery_of_zero_address(token, legal, fresh, onboarded):
     with reverts(token.RecoveryNotPossible, lost=ZERO_ADDRESS, replacement=fresh):
         token.recoverAccount(ZERO_ADDRESS, fresh, sender=legal)
 
 
-def test_recovery_cannot_be_repeated_from_lost(token, legal, alice, fresh, accounts):
+def test_recovery_cannot_be_repeated_from_lost(token, legal, compliance, alice, fresh, onboarded, accounts, chain):
     token.recoverAccount(alice, fresh, sender=legal)
     other = accounts.generate_test_account()
+    token.allowlist(other, onboarded, sender=compliance)
     with reverts(token.RecoveryNotPossible, lost=alice, replacement=other):
         token.recoverAccount(alice, other, sender=legal)
-    # the emptied lost address is a valid replacement again
+    # the emptied lost address is no replacement until compliance allowlists it again
+    with reverts(token.RecoveryNotPossible, lost=fresh, replacement=alice):
+        token.recoverAccount(fresh, alice, sender=legal)
+    token.allowlist(alice, _now(chain) + YEAR, sender=compliance)
     token.recoverAccount(fresh, alice, sender=legal)
     assert token.balanceOf(alice) == INITIAL
 
 
-def test_recovery_of_account_emptied_after_removal(token, legal, compliance, carol, fresh, chain):
+def test_recovery_of_account_emptied_after_removal(token, legal, compliance, carol, fresh, onboarded):
     """An account whose entry was removed and that holds nothing has nothing to recover."""
     token.removeFromAllowlist(carol, sender=compliance)
     with reverts(token.RecoveryNotPossible, lost=carol, replacement=fresh):

@@ -143,6 +143,8 @@ def _prepare(fn, token, acc, chain, pauser):
         token.freezeAccount(acc["bob"], sender=acc["compliance"])
     if fn == "burn":
         token.transfer(acc["minter"], 1, sender=acc["alice"])
+    if fn == "recoverAccount":  # the replacement must already be allowlisted by compliance
+        token.allowlist(acc["fresh"], chain.blocks.head.timestamp + 10**6, sender=acc["compliance"])
     if fn == "upgradeToAndCall":
         from ape import project
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from ape import chain
+from eth_utils import to_checksum_address
 
 from deptoken.allowlist_file import parse_expiry
 from deptoken.config import load_config
@@ -154,7 +155,7 @@ def test_mint(client, minter, carol):
         ("carol", "1.001", "DEP-X", "more than 2 decimal places"),
         ("carol", "0", "DEP-X", "must be positive"),
         ("carol", "-5", "DEP-X", "must be positive"),
-        ("carol", "ten", "DEP-X", "is not a number"),
+        ("carol", "ten", "DEP-X", "is not a plain decimal number"),
         ("carol", "1", "", "deposit reference must not be empty"),
         ("carol", "1", USED_DEPOSIT_REF, "was already used for a mint"),
         ("outsider", "1", "DEP-X", "is not allowlisted"),
@@ -205,8 +206,15 @@ def test_configure_and_remove_minter(client, minter_admin, alice, minter):
 def test_redeem(client, alice):
     client.redeem("100.00", "PAY-1", sender=alice)
     assert client.balance(alice) == Decimal("9900.00")
-    refused("payout reference 'PAY-1' was already used", client.redeem, "1", "PAY-1", sender=alice)
+    refused(f"payout reference 'PAY-1' was already used by {alice.address}", client.redeem, "1", "PAY-1", sender=alice)
     refused("holds 9,900.00 EXUSD, less than 9,900.01 EXUSD", client.redeem, "9900.01", "PAY-2", sender=alice)
+
+
+def test_redeem_payout_reference_is_per_holder(client, alice, bob):
+    client.redeem("1", "PAY-1", sender=bob)  # bob uses alice's reference first...
+    client.redeem("100.00", "PAY-1", sender=alice)  # ...which does not block alice
+    assert client.balance(alice) == Decimal("9900.00") and client.balance(bob) == Decimal("9999.00")
+    refused(f"already used by {bob.address}", client.redeem, "1", "PAY-1", sender=bob)
 
 
 def test_redeem_respects_liens_pause_and_allowlist(client, alice, legal, pauser, compliance, outsider):
@@ -235,6 +243,20 @@ def test_transfer_and_burn(client, alice, bob, outsider, minter, legal):
     refused("lacks the minter role needed to burn", client.burn, "1", "BURN-2", sender=alice)
 
 
+def test_burn_refuses_a_lien_and_a_frozen_minter(client, alice, minter, legal, compliance, pauser):
+    client.seize(alice, minter, "50", "ORDER-1", sender=legal)
+    client.set_frozen_amount(minter, "30", sender=legal)
+    refused(f"minter {minter.address} has 20.00 EXUSD unfrozen (of 50.00 EXUSD), less than 20.01 EXUSD",
+            client.burn, "20.01", "BURN-1", sender=minter)
+    assert client.balance(minter) == 50 and not client.contract.isBurnRefUsed(reference_to_bytes32("BURN-1"))
+    client.freeze(minter, sender=compliance)
+    refused(f"{minter.address} is frozen: its holdings cannot be burned", client.burn, "1", "BURN-1", sender=minter)
+    client.unfreeze(minter, sender=compliance)
+    client.pause(sender=pauser)  # a pause does not stop the bank's burn
+    client.burn("20", "BURN-1", sender=minter)
+    assert client.balance(minter) == 30 == client.account(minter).frozen_amount
+
+
 # ------------------------------------------------------------------ allowlist
 
 
@@ -249,7 +271,7 @@ def test_allowlist_single_and_remove(client, compliance, outsider, alice):
 
 
 def test_allowlist_file_in_batches(client, compliance, tmp_path):
-    accounts = ["0x" + f"{i:02x}" * 20 for i in (0xA1, 0xA2, 0xA3)]
+    accounts = [to_checksum_address("0x" + f"{i:02x}" * 20) for i in (0xA1, 0xA2, 0xA3)]
     path = tmp_path / "clients.csv"
     path.write_text("address,kyc_expiry_date\n" + "".join(f"{a},2099-06-30\n" for a in accounts))
     receipts = client.allowlist_from_file(path, sender=compliance, batch_size=2)
@@ -261,18 +283,21 @@ def test_allowlist_file_in_batches(client, compliance, tmp_path):
 
 
 def test_allowlist_file_with_a_broken_row_sends_nothing(client, compliance, tmp_path):
+    a1, a2, a4 = (to_checksum_address("0x" + x * 20) for x in ("a1", "a2", "a4"))
     path = tmp_path / "clients.csv"
     path.write_text(
-        "0x" + "a1" * 20 + ",2099-06-30\n"
-        "0x" + "a2" * 20 + "\n"  # line 2: no expiry
+        f"{a1},2099-06-30\n"
+        f"{a2}\n"  # line 2: no expiry
         "0xA3a3a3A3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3,2099-06-30\n"  # line 3: wrong checksum
-        "0x" + "a4" * 20 + ",2001-01-01\n"  # line 4: expired already (chain time)
+        f"{a4},2001-01-01\n"  # line 4: expired already (chain time)
+        "0x" + "a5" * 20 + ",2099-06-30\n"  # line 5: single case, no checksum
     )
-    message = refused("3 bad rows, nothing sent", client.allowlist_from_file, path, sender=compliance)
+    message = refused("4 bad rows, nothing sent", client.allowlist_from_file, path, sender=compliance)
     assert "line 2: expected 2 columns" in message
     assert "line 3: " in message and "wrong EIP-55 checksum" in message
     assert "line 4: kyc expiry 2001-01-01 is not in the future" in message
-    assert not client.contract.isAllowlisted("0x" + "a1" * 20)
+    assert "line 5: " in message and "has no EIP-55 checksum" in message
+    assert not client.contract.isAllowlisted(a1)
 
 
 def test_allowlist_many_checks_everything_first(client, compliance, carol):
@@ -425,7 +450,7 @@ def test_mint_script(token, admin, minter, carol, tmp_path):
 def test_allowlist_script_rejects_a_broken_file(token, admin, compliance, tmp_path):
     record_token(tmp_path, token, admin, network="hardhat")
     path = tmp_path / "clients.csv"
-    path.write_text("address,kyc_expiry_date\n" + "0x" + "b1" * 20 + ",2099-01-01\n0xB2,2099-01-01\n")
+    path.write_text("address,kyc_expiry_date\n" + to_checksum_address("0x" + "b1" * 20) + ",2099-01-01\n0xB2,2099-01-01\n")
     with nothing_sent(compliance):
         result = ape_run("allowlist", "--file", str(path), "--network", anvil_network(), deployments=tmp_path)
     assert_one_line_error(result, "1 bad row, nothing sent: line 3: address '0xB2' is not an address")
@@ -504,3 +529,10 @@ def test_scripts_on_a_hardhat_node(tmp_path):
         token = w3.eth.contract(address=record.token, abi=record.abi)
         assert token.functions.balanceOf(client_address).call() == 12550
         assert token.functions.minterAllowance(load_config(ROOT / "config" / "devnet.yaml").minters[0][0]).call() == 10**9 - 12550
+
+
+def test_offboarding_an_address_that_is_not_listed_is_refused(client, compliance, outsider, alice):
+    """A typo in an offboarding list would otherwise send a transaction that does nothing."""
+    refused(f"not on the allowlist, nothing sent: {outsider.address}", client.remove_from_allowlist, outsider, sender=compliance)
+    refused("not on the allowlist", client.remove_from_allowlist_many, [alice, outsider], sender=compliance)
+    assert client.contract.isAllowlisted(alice)

@@ -110,10 +110,11 @@ def test_upgrade_keeps_all_state(token, chain, upgrader, v2_impl, rich_state, ac
 
     # used references stay used
     assert v2.isDepositRefUsed(b"\x01" * 32) and v2.isDepositRefUsed(ref("dep-dave"))
-    assert v2.isPayoutRefUsed(ref("payout-alice"))
+    assert v2.isPayoutRefUsed(alice, ref("payout-alice"))
+    assert not v2.isPayoutRefUsed(bob, ref("payout-alice"))
     with reverts(v2.DepositReferenceUsed, depositRef=ref("dep-dave")):
         v2.mint(alice, 1, ref("dep-dave"), sender=minter)
-    with reverts(v2.PayoutReferenceUsed, payoutRef=ref("payout-alice")):
+    with reverts(v2.PayoutReferenceUsed, account=alice, payoutRef=ref("payout-alice")):
         v2.redeem(1, ref("payout-alice"), sender=alice)
 
 

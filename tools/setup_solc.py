@@ -1,11 +1,14 @@
 """Make the project's pinned solc version available to py-solc-x (and so to ape-solidity and slither).
 
-py-solc-x runs ``$SOLCX_BINARY_PATH/solc-v<version>`` (default ``~/.solcx``). This script writes
-that file as a small front end for one of two compilers of the same version, preferring the first:
+py-solc-x runs ``$SOLCX_BINARY_PATH/solc-v<version>``; the Makefile and ``tools/env.sh`` set
+``SOLCX_BINARY_PATH`` to the project's ``.solc/bin``, so nothing outside the project is touched.
+This script writes that file as a small front end for one of two compilers of the same version,
+preferring the first:
 
-1. a native solc: ``.solc/native/solc-v<version>`` in the project (also where a native solc found
-   in py-solc-x's folder is kept), ``solc`` on PATH if it is that version, or a native build
-   py-solc-x can download (tried once, for 8 seconds; skipped with ``DEPTOKEN_SOLC=solcjs``);
+1. a native solc: ``.solc/native/solc-v<version>`` in the project, one that py-solc-x installed in
+   ``~/.solcx`` (used, not modified), ``solc`` on PATH if it is that version, or a native build
+   py-solc-x can download into the project (tried once, for 8 seconds; skipped with
+   ``DEPTOKEN_SOLC=solcjs``);
 2. the npm ``solc`` package of that version (solc-js: the official compiler built to WebAssembly),
    through ``tools/solcjs-standard-json.js``, which speaks native solc's command line.
 
@@ -58,7 +61,7 @@ def is_native(path: Path) -> bool:
 
 def find_native(version: str) -> Path | None:
     """A native solc of ``version``: the project's copy, one on PATH, or a fresh download."""
-    candidates = [NATIVE_DIR / f"solc-v{version}"]
+    candidates = [NATIVE_DIR / f"solc-v{version}", Path.home() / ".solcx" / f"solc-v{version}"]
     on_path = shutil.which("solc")
     if on_path:
         candidates.append(Path(on_path))
@@ -103,11 +106,12 @@ def main() -> int:
     import solcx.install
 
     version = pinned_version()
+    folder = Path(os.environ.get("SOLCX_BINARY_PATH") or ROOT / ".solc" / "bin")
+    if folder.resolve() == (Path.home() / ".solcx").resolve():
+        print("error: SOLCX_BINARY_PATH is ~/.solcx; use the project's .solc/bin (source tools/env.sh)", file=sys.stderr)
+        return 1
+    os.environ["SOLCX_BINARY_PATH"] = str(folder)
     target = solcx.install.get_solcx_install_folder() / f"solc-v{version}"
-    if is_native(target):
-        # A native solc py-solc-x installed earlier: keep it as the project's native compiler.
-        NATIVE_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(target, NATIVE_DIR / target.name)
     native = find_native(version)
     if native is not None:
         compiler, description = [str(native)], f"native solc {version} ({native})"

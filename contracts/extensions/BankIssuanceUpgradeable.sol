@@ -7,7 +7,7 @@ import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
  * @title BankIssuanceUpgradeable
  * @notice The issuing bank's side of the token's life: minting against deposits it received (each
  * deposit reference usable once, each minter within an allowance set by the minter admin, as USDC's
- * master minter does), redemption by holders (each payout reference usable once), and burning of
+ * master minter does), redemption by holders (each holder's payout reference usable once), and burning of
  * tokens the bank holds (each burn reference once).
  * @dev Authorisation is left to the inheriting contract (see {DepositToken}).
  */
@@ -16,7 +16,7 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     struct BankIssuanceStorage {
         mapping(address minter => uint256) minterAllowance;
         mapping(bytes32 depositRef => bool) depositRefUsed;
-        mapping(bytes32 payoutRef => bool) payoutRefUsed;
+        mapping(bytes32 accountPayoutRef => bool) payoutRefUsed; // keyed by keccak256(account, payoutRef)
         mapping(bytes32 burnRef => bool) burnRefUsed;
     }
 
@@ -42,8 +42,8 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     /// @notice The deposit reference was already used for a mint.
     error DepositReferenceUsed(bytes32 depositRef);
 
-    /// @notice The payout reference was already used for a redemption.
-    error PayoutReferenceUsed(bytes32 payoutRef);
+    /// @notice `account` already used the payout reference for a redemption.
+    error PayoutReferenceUsed(address account, bytes32 payoutRef);
 
     /// @notice The burn reference was already used.
     error BurnReferenceUsed(bytes32 burnRef);
@@ -73,9 +73,10 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         return _getBankIssuanceStorage().depositRefUsed[depositRef];
     }
 
-    /// @notice Whether `payoutRef` has been used for a redemption.
-    function isPayoutRefUsed(bytes32 payoutRef) public view virtual returns (bool) {
-        return _getBankIssuanceStorage().payoutRefUsed[payoutRef];
+    /// @notice Whether `account` has used `payoutRef` for a redemption. Payout references are
+    /// per holder, so that no one can block another holder's redemption by using its reference first.
+    function isPayoutRefUsed(address account, bytes32 payoutRef) public view virtual returns (bool) {
+        return _getBankIssuanceStorage().payoutRefUsed[_payoutKey(account, payoutRef)];
     }
 
     /// @notice Whether `burnRef` has been used for a bank burn.
@@ -112,19 +113,24 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         emit Minted(minter, to, amount, depositRef);
     }
 
-    /// @dev Burns `amount` of `account`'s tokens for payout under `payoutRef`, once per reference.
+    function _payoutKey(address account, bytes32 payoutRef) private pure returns (bytes32) {
+        return keccak256(abi.encode(account, payoutRef));
+    }
+
+    /// @dev Burns `amount` of `account`'s tokens for payout under `payoutRef`, once per holder and reference.
     function _redeem(address account, uint256 amount, bytes32 payoutRef) internal virtual {
         if (amount == 0) revert InvalidAmount();
         if (payoutRef == bytes32(0)) revert InvalidReference();
         BankIssuanceStorage storage $ = _getBankIssuanceStorage();
-        if ($.payoutRefUsed[payoutRef]) revert PayoutReferenceUsed(payoutRef);
-        $.payoutRefUsed[payoutRef] = true;
+        bytes32 key = _payoutKey(account, payoutRef);
+        if ($.payoutRefUsed[key]) revert PayoutReferenceUsed(account, payoutRef);
+        $.payoutRefUsed[key] = true;
         _burn(account, amount, false);
         emit Redeemed(account, amount, payoutRef);
     }
 
-    /// @dev Burns `amount` the bank holds at `account` (privileged: not blocked by restrictions),
-    /// recorded under `burnRef`, once per reference.
+    /// @dev Burns `amount` the bank holds at `account` (privileged: also while paused and without an
+    /// allowlist entry; a freeze or frozen amount still applies), recorded under `burnRef`, once per reference.
     function _bankBurn(address account, uint256 amount, bytes32 burnRef) internal virtual {
         if (amount == 0) revert InvalidAmount();
         if (burnRef == bytes32(0)) revert InvalidReference();

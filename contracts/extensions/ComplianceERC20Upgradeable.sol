@@ -26,9 +26,11 @@ import {PackedAccount} from "../utils/PackedAccount.sol";
  *   and the amount must not reach into the sender's frozen amount;
  * - {_mint}: the receiver must be active;
  * - {_burn} with `privileged == false` (redemption): as a transfer's sender;
- * - {_burn} with `privileged == true` and {_forcedTransfer} (the bank's own burn and seizure) are not
- *   blocked by the source's restrictions, and release the frozen tokens they take (ERC-7943; a lien
- *   above the balance keeps its excess); a forced transfer's destination must still be active.
+ * - {_burn} with `privileged == true` (the bank burning its own holdings): works while paused and
+ *   without an allowlist entry, but not from a frozen account nor into a frozen amount;
+ * - {_forcedTransfer} (seizure under a legal order) is not blocked by the source's restrictions and
+ *   releases the frozen tokens it takes (ERC-7943; a lien above the balance keeps its excess); its
+ *   destination must be active.
  *
  * The contract leaves authorisation to the inheriting contract: every state-changing internal
  * function here must be exposed behind a role check.
@@ -67,7 +69,8 @@ abstract contract ComplianceERC20Upgradeable is
     /// @notice `account` was unfrozen.
     event AccountUnfrozen(address indexed account);
 
-    /// @notice The balance, allowlist entry and restrictions of `lost` were moved to `replacement`.
+    /// @notice The balance and restrictions of `lost` were moved to `replacement` (lost-key recovery);
+    /// `lost` no longer has an allowlist entry.
     event AccountRecovered(address indexed lost, address indexed replacement, uint256 balance);
 
     /// @notice The zero address cannot be allowlisted, frozen or recovered to.
@@ -85,7 +88,8 @@ abstract contract ComplianceERC20Upgradeable is
     /// @notice The account is not frozen.
     error AccountNotFrozen(address account);
 
-    /// @notice Recovery needs a source that has an entry and a replacement that has none.
+    /// @notice Recovery needs a source with an entry or balance, and a different replacement that is
+    /// allowlisted (unexpired) and holds nothing: no balance, freeze or frozen amount.
     error RecoveryNotPossible(address lost, address replacement);
 
     /// @notice Minting `amount` would take the total supply beyond 128 bits.
@@ -270,10 +274,10 @@ abstract contract ComplianceERC20Upgradeable is
     }
 
     /**
-     * @dev Destroys `value` of `from`'s tokens.
-     * Unprivileged (a holder's redemption): transfers must be enabled, `from` active and the frozen
-     * amount respected. Privileged (the bank burning what it holds): none of that; a frozen amount
-     * above the new balance is reduced to it, with a {Frozen} event before the {Transfer}.
+     * @dev Destroys `value` of `from`'s tokens. A whole-account freeze and the frozen amount always
+     * apply (a lien binds the bank's own holdings too). Unprivileged (a holder's redemption):
+     * transfers must also be enabled and `from` allowlisted. Privileged (the bank burning what it
+     * holds): also while paused and whatever `from`'s allowlist entry.
      */
     function _burn(address from, uint256 value, bool privileged) internal virtual {
         ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
@@ -282,12 +286,11 @@ abstract contract ComplianceERC20Upgradeable is
         if (!privileged) {
             _requireTransfersEnabled();
             if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
+        } else if (src.isFrozen()) {
+            revert ERC7943CannotSend(from);
         }
         if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-        if (src.hasFrozenTokens()) {
-            if (privileged) src = _releaseFrozen(from, src, balance, value);
-            else _checkUnfrozen(from, balance, value);
-        }
+        if (src.hasFrozenTokens()) _checkUnfrozen(from, balance, value);
         unchecked {
             $.accounts[from] = src - value;
             $.totalSupply -= value; // value <= balance <= totalSupply
@@ -320,7 +323,7 @@ abstract contract ComplianceERC20Upgradeable is
     }
 
     /**
-     * @dev Before a privileged debit of `value` from a `balance`: the unfrozen part goes first; what
+     * @dev Before a forced debit of `value` from a `balance`: the unfrozen part goes first; what
      * is taken beyond it is frozen and is released (ERC-7943: unfreeze first, {Frozen} before
      * {Transfer}). A frozen amount above the balance (a lien on future funds) keeps its excess: with
      * 1,000 held and 2,000 frozen, taking 300 leaves 1,700 frozen. Returns the account's word.
@@ -369,29 +372,31 @@ abstract contract ComplianceERC20Upgradeable is
     }
 
     /**
-     * @dev Lost-key recovery: moves everything `lost` has (balance, allowlist entry, freeze, frozen
-     * amount) to `replacement`, which must have nothing. Allowances given by or to `lost` stay behind
-     * and can no longer be used, since `lost` is left without an allowlist entry.
+     * @dev Lost-key recovery: moves `lost`'s balance, freeze and frozen amount to `replacement` and
+     * removes `lost` from the allowlist. Two-party by construction: the replacement must already be
+     * allowlisted (onboarded by compliance, entry unexpired) and hold nothing (no balance, freeze or
+     * frozen amount); it keeps its own allowlist entry. Allowances given by or to `lost` stay behind,
+     * unusable since `lost` is no longer allowlisted.
      */
     function _recoverAccount(address lost, address replacement) internal virtual {
         ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
         uint256 entry = $.accounts[lost];
+        uint256 target = $.accounts[replacement];
         if (
-            replacement == address(0) || lost == replacement || entry == 0 || $.accounts[replacement] != 0
-                || $.frozenTokens[replacement] != 0
+            lost == replacement || entry == 0 || target.kycExpiry() <= block.timestamp
+                || target & ~PackedAccount.EXPIRY_MASK != 0
         ) revert RecoveryNotPossible(lost, replacement);
 
         uint256 frozenAmount = $.frozenTokens[lost];
         delete $.accounts[lost];
-        $.accounts[replacement] = entry;
+        $.accounts[replacement] = (entry & ~PackedAccount.EXPIRY_MASK) | target;
         if (frozenAmount != 0) {
             delete $.frozenTokens[lost];
             $.frozenTokens[replacement] = frozenAmount;
         }
 
         uint256 balance = entry.balance();
-        emit AllowlistUpdated(lost, 0);
-        emit AllowlistUpdated(replacement, entry.kycExpiry());
+        if (entry.kycExpiry() != 0) emit AllowlistUpdated(lost, 0);
         if (entry.isFrozen()) {
             emit AccountUnfrozen(lost);
             emit AccountFrozen(replacement);

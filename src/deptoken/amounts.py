@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from .errors import DepositTokenError
+
+# Plain decimal notation only: "125.50", "7". No exponents ("1e5" reads too much like "105"),
+# no digit separators, no thousands commas: what an operator types is what is minted.
+_PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def parse_amount(text: str | int | Decimal, decimals: int) -> int:
     """Currency units (``"125.50"``) to minor units (``12550`` for 2 decimals).
 
-    Rejects floats, non-numbers, non-positive amounts and more decimal places than the currency has.
+    Text must be plain decimal notation (digits, optionally a point and decimals). Rejects floats,
+    anything else, non-positive amounts and more decimal places than the currency has.
     """
     if isinstance(text, float) or isinstance(text, bool):
         raise DepositTokenError(f"amount {text!r} must be given as text or Decimal, never as a float")
-    try:
-        value = Decimal(str(text).strip().replace("_", ""))
-    except InvalidOperation:
-        raise DepositTokenError(f"amount {text!r} is not a number") from None
-    if not value.is_finite():
-        raise DepositTokenError(f"amount {text!r} is not a finite number")
+    if isinstance(text, Decimal):
+        if not text.is_finite():
+            raise DepositTokenError(f"amount {text!r} is not a finite number")
+        value = text
+    else:
+        plain = str(text).strip()
+        if not _PLAIN.match(plain):
+            raise DepositTokenError(f"amount {text!r} is not a plain decimal number such as 125.50")
+        value = Decimal(plain)
     if value <= 0:
         raise DepositTokenError(f"amount {text!r} must be positive")
     if value.adjusted() >= 78:  # beyond any uint256

@@ -150,7 +150,8 @@ class TokenClient:
         if not chain.provider.get_code(address):
             raise DepositTokenError(
                 f"no contract at {address} on {network!r}: {deployment_path(network, directory)} is stale "
-                "(was the node restarted? deploy again with --force)"
+                "(was the node restarted? a throw-away node such as ethereum:local:foundry keeps nothing: "
+                "run `make devnet` and use --network ethereum:local:node)"
             )
         return cls(project.DepositToken.at(address), deployment)
 
@@ -293,9 +294,9 @@ class TokenClient:
         if self.contract.isBurnRefUsed(ref):
             raise DepositTokenError(f"burn reference {burn_reference!r} was already used")
         address = self._require_role(sender, "minter", "burn")
-        balance = int(self.contract.balanceOf(address))
-        if balance < units:
-            raise DepositTokenError(f"{address} holds {self.format(balance)}, less than {self.format(units)}")
+        if self.contract.isFrozen(address):
+            raise DepositTokenError(f"{address} is frozen: its holdings cannot be burned")
+        self._require_unfrozen_balance(address, units, "minter")
         return self._send("burn", units, ref, sender=sender)
 
     def redeem(self, amount: Amount, payout_reference: str, *, sender: Any) -> Any:
@@ -304,8 +305,8 @@ class TokenClient:
         ref = reference_to_bytes32(payout_reference, "payout reference")
         holder = _address_of(sender, "sender")
         self._require_not_paused("redeem")
-        if self.contract.isPayoutRefUsed(ref):
-            raise DepositTokenError(f"payout reference {payout_reference!r} was already used for a redemption")
+        if self.contract.isPayoutRefUsed(holder, ref):
+            raise DepositTokenError(f"payout reference {payout_reference!r} was already used by {holder} for a redemption")
         self._require_active(holder, "holder")
         self._require_unfrozen_balance(holder, units, "holder")
         return self._send("redeem", units, ref, sender=sender)
@@ -362,8 +363,15 @@ class TokenClient:
     def remove_from_allowlist(self, account: Any, *, sender: Any) -> Any:
         """Offboards ``account``: its balance stays, immobile."""
         address = _address_of(account, "account")
+        self._require_listed([address])
         self._require_role(sender, "compliance", "remove accounts from the allowlist")
         return self._send("removeFromAllowlist", address, sender=sender)
+
+    def _require_listed(self, addresses: Sequence[str]) -> None:
+        """Refuses to offboard an address that has no allowlist entry (a typo, most likely)."""
+        unknown = [a for a in addresses if int(self.contract.allowlistExpiry(a)) == 0]
+        if unknown:
+            raise DepositTokenError(f"not on the allowlist, nothing sent: {', '.join(unknown)}")
 
     def remove_from_allowlist_many(
         self, accounts: Iterable[Any], *, sender: Any, batch_size: int = BATCH_SIZE
@@ -385,6 +393,7 @@ class TokenClient:
         return self._remove_addresses([e.account for e in entries], sender=sender, batch_size=batch_size)
 
     def _remove_addresses(self, addresses: Sequence[str], *, sender: Any, batch_size: int) -> list[Any]:
+        self._require_listed(addresses)
         return self._send_batches(
             "removeFromAllowlistBatch", (list(addresses),), "remove accounts from the allowlist", sender=sender, batch_size=batch_size
         )

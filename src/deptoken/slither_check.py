@@ -93,10 +93,10 @@ def ape_settings(root: Path = ROOT) -> CompileSettings:
 
 
 def solc_executable(version: str) -> Path:
-    """The ``solc-v<version>`` that py-solc-x (so ape) uses: native or the solc-js front end."""
-    import solcx.install
+    """The ``solc-v<version>`` that ape uses (``$SOLCX_BINARY_PATH``, the project's ``.solc/bin``)."""
+    import os
 
-    exe = solcx.install.get_solcx_install_folder() / f"solc-v{version}"
+    exe = Path(os.environ.get("SOLCX_BINARY_PATH") or ROOT / ".solc" / "bin") / f"solc-v{version}"
     if not exe.is_file():
         raise SlitherCheckError(f"{exe} not found: run `make setup` (tools/setup_solc.py)")
     return exe

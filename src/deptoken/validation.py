@@ -13,21 +13,22 @@ _HEX_BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 def parse_address(text: str, what: str = "address") -> str:
-    """A checksummed address from ``text``.
+    """The address ``text``, which must carry a correct EIP-55 checksum (mixed case).
 
-    All-lower-case or all-upper-case hex is accepted (it carries no checksum); mixed case must be a
-    correct EIP-55 checksum, since a wrong one usually means a mistyped address.
+    Single-case hex carries no checksum, so a mistyped digit in it would go unnoticed: it is refused
+    too, as is a mixed-case address whose checksum is wrong.
     """
     text = str(text).strip()
     if not _HEX_ADDRESS.match(text):
         raise DepositTokenError(f"{what} {text!r} is not an address (0x followed by 40 hex digits)")
-    body = text[2:]
-    if body != body.lower() and body != body.upper() and not is_checksum_address(text):
-        raise DepositTokenError(f"{what} {text} has a wrong EIP-55 checksum (mistyped?)")
-    address = to_checksum_address(text)
-    if int(address, 16) == 0:
+    if int(text, 16) == 0:
         raise DepositTokenError(f"{what} must not be the zero address")
-    return address
+    body = text[2:]
+    if any(c.isalpha() for c in body) and (body == body.lower() or body == body.upper()):
+        raise DepositTokenError(f"{what} {text} has no EIP-55 checksum: give it in checksummed (mixed-case) form")
+    if not is_checksum_address(text):
+        raise DepositTokenError(f"{what} {text} has a wrong EIP-55 checksum (mistyped?)")
+    return to_checksum_address(text)
 
 
 def reference_to_bytes32(reference: str, what: str = "reference") -> bytes:
