@@ -52,7 +52,8 @@ def render(abi: list[dict[str, Any]]) -> str:
     return json.dumps(normalize(abi), indent=2, sort_keys=True) + "\n"
 
 
-def _dump(contract_type: Any) -> list[dict[str, Any]]:
+def abi_of(contract_type: Any) -> list[dict[str, Any]]:
+    """An ape contract type's ABI as plain JSON data."""
     return [entry.model_dump(mode="json", by_alias=True) for entry in contract_type.abi]
 
 
@@ -64,12 +65,7 @@ def compiled_abis() -> dict[str, list[dict[str, Any]]]:
     from ape.logging import logger
 
     logger.set_level(logging.WARNING)  # ape lists every input file at INFO
-    return {name: _dump(getattr(project, name).contract_type) for name in EXPORTS}
-
-
-def committed_abi(name: str, directory: Path = ABI_DIR) -> list[dict[str, Any]] | None:
-    path = directory / f"{name}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return {name: abi_of(getattr(project, name).contract_type) for name in EXPORTS}
 
 
 def write(abis: dict[str, list[dict[str, Any]]], directory: Path = ABI_DIR) -> list[Path]:

@@ -28,6 +28,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .config import DeployConfig, load_config
 from .errors import DepositTokenError
+from .signers import DEVNET_CHAIN_ID, select_signer
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVNET_CONFIG = ROOT / "config" / "devnet.yaml"
@@ -94,13 +95,6 @@ class Result:
         return {"passed": self.passed, "rows": [r.to_json() for r in self.rows], "contracts": self.addresses}
 
 
-def _test_account(accounts: Any, address: str | None, role: str) -> Any:
-    by_address = {a.address.lower(): a for a in accounts.test_accounts}
-    if not address or address.lower() not in by_address:
-        raise DepositTokenError(f"devnet config: {role} ({address}) is not one of the node's test accounts")
-    return by_address[address.lower()]
-
-
 def measure(config: DeployConfig | None = None) -> Result:
     """Deploys both tokens on the connected devnet and returns each operation's gasUsed.
 
@@ -113,10 +107,10 @@ def measure(config: DeployConfig | None = None) -> Result:
 
     config = config or load_config(DEVNET_CONFIG)
     test = accounts.test_accounts
-    admin = _test_account(accounts, config.roles.get("admin"), "roles.admin")
-    minter_admin = _test_account(accounts, config.roles.get("minter_admin"), "roles.minter_admin")
-    compliance = _test_account(accounts, config.roles.get("compliance"), "roles.compliance")
-    minter = _test_account(accounts, config.minters[0][0] if config.minters else None, "minters[0].address")
+    admin, minter_admin, compliance, minter = (
+        select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config)
+        for role in ("admin", "minter_admin", "compliance", "minter")
+    )
     holder_a, holder_b, spender = test[7], test[8], test[9]
     role_holders = {a.address for a in (admin, minter_admin, compliance)}
     if role_holders & {minter.address, holder_a.address, holder_b.address, spender.address}:

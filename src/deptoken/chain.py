@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import DepositTokenError
+from .errors import DepositTokenError, first_line
 
 
 def network_name() -> str:
@@ -21,7 +21,7 @@ def connected_chain_id() -> int:
         # ad-hoc URI on `ethereum:local`), whatever the node is.
         return int(networks.provider.web3.eth.chain_id)
     except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
-        raise DepositTokenError(f"cannot reach the node: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
 
 
 def require_chain_id(expected: int) -> None:

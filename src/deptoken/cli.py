@@ -24,14 +24,9 @@ from typing import Any, TypeVar
 import click
 from ape.cli import ConnectedProviderCommand
 
-from .errors import DepositTokenError
+from .errors import DepositTokenError, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class OperatorCommand(ConnectedProviderCommand):
@@ -45,9 +40,9 @@ class OperatorCommand(ConnectedProviderCommand):
         except DepositTokenError as exc:
             message = str(exc)
         except ApeException as exc:  # a signing, node or transaction failure past our checks
-            message = f"{type(exc).__name__}: {_first_line(exc)}"
+            message = f"{type(exc).__name__}: {first_line(exc)}"
         except (ConnectionError, OSError) as exc:  # the node went away mid-run
-            message = f"lost the node: {_first_line(exc)}"
+            message = f"lost the node: {first_line(exc)}"
         click.echo(f"error: {message}", err=True)
         ctx.exit(1)
 
@@ -60,7 +55,7 @@ class OperatorCommand(ConnectedProviderCommand):
             network_ctx = parse_network(ctx)
             provider = network_ctx.__enter__() if network_ctx is not None else None
         except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
-            message = _first_line(exc)
+            message = first_line(exc)
             if "does not match network chain ID" in message:  # ape's own chain-id check
                 raise DepositTokenError(f"wrong chain: {message}") from None
             raise DepositTokenError(f"cannot reach the node: {message}") from None

@@ -7,8 +7,8 @@ from typing import Any
 
 from .chain import network_name, require_chain_id
 from .config import DeployConfig
-from .deployments import Deployment, deployment_path, write_deployment
-from .errors import DepositTokenError
+from .abi import abi_of
+from .deployments import Deployment, require_no_deployment, write_deployment
 
 
 def deploy_token(
@@ -30,10 +30,8 @@ def deploy_token(
 
     require_chain_id(config.chain_id)
     network = network or network_name()
-    if record and deployment_path(network, directory).exists() and not force:
-        raise DepositTokenError(
-            f"{deployment_path(network, directory)} exists: a token is already deployed on {network!r} (use --force to replace the record)"
-        )
+    if record:
+        require_no_deployment(network, force=force, directory=directory)
     implementation = deployer.deploy(project.DepositToken)
     init_data = implementation.initialize.encode_input(config.init_params())
     proxy = deployer.deploy(project.DepositTokenProxy, implementation.address, init_data)
@@ -50,7 +48,7 @@ def deploy_token(
         currency=config.currency,
         decimals=token.decimals(),
         transactions={"implementation": implementation.txn_hash, "proxy": proxy.txn_hash},
-        abi=[abi.model_dump(mode="json", by_alias=True) for abi in project.DepositToken.contract_type.abi],
+        abi=abi_of(project.DepositToken.contract_type),
     )
     if record:
         write_deployment(deployment, force=force, directory=directory)

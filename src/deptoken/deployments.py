@@ -36,11 +36,17 @@ def deployment_path(network: str, directory: Path | None = None) -> Path:
     return (directory or DEPLOYMENTS_DIR) / f"{network}.json"
 
 
+def require_no_deployment(network: str, *, force: bool = False, directory: Path | None = None) -> Path:
+    """The record's path; refuses if a record exists there, unless ``force``."""
+    path = deployment_path(network, directory)
+    if path.exists() and not force:
+        raise DepositTokenError(f"{path} exists: a token is already deployed on {network!r} (use --force to replace the record)")
+    return path
+
+
 def write_deployment(deployment: Deployment, *, force: bool = False, directory: Path | None = None) -> Path:
     """Writes the record; refuses to replace an existing one unless ``force``. Atomic (temp + rename)."""
-    path = deployment_path(deployment.network, directory)
-    if path.exists() and not force:
-        raise DepositTokenError(f"{path} exists: a token is already deployed on {deployment.network!r} (use --force to replace the record)")
+    path = require_no_deployment(deployment.network, force=force, directory=directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(asdict(deployment), indent=2) + "\n")

@@ -54,7 +54,7 @@ from .amounts import format_amount, parse_amount, to_decimal
 from .chain import connected_chain_id, network_name, require_chain_id
 from .config import DeployConfig
 from .deployments import Deployment, deployment_path, read_deployment
-from .errors import DepositTokenError
+from .errors import DepositTokenError, first_line
 from .roles import ROLES, role_id, role_name
 from .validation import parse_address, reference_to_bytes32
 
@@ -67,11 +67,6 @@ SUPPLY_CAP = 2**128 - 1
 def _address_of(who: Any, what: str) -> str:
     """A checksummed address from text or anything with an ``address`` (an account, a contract)."""
     return parse_address(getattr(who, "address", who), what)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -198,7 +193,7 @@ class TokenClient:
 
     def _require_role(self, sender: Any, role: str, action: str) -> str:
         address = _address_of(sender, "sender")
-        if not self.contract.hasRole(role_id(role), address):
+        if not self.has_role(address, role):
             raise DepositTokenError(f"{address} lacks the {role} role needed to {action}")
         return address
 
@@ -237,9 +232,10 @@ class TokenClient:
                 f"{who} {address} has {self.format(unfrozen)} unfrozen (of {self.format(balance)}), less than {self.format(units)}"
             )
 
-    def _expiry(self, value: Expiry, account: str) -> int:
+    def _expiry(self, value: Expiry, account: str, now: int | None = None) -> int:
+        """``value`` as unix seconds, refused unless after ``now`` (default: the next block's time)."""
         seconds = parse_expiry(value, f"kyc expiry for {account}")
-        now = self._now()
+        now = self._now() if now is None else now
         if seconds <= now:
             raise DepositTokenError(f"kyc expiry {format_expiry(seconds)} for {account} is not in the future (chain time {format_expiry(now)})")
         return seconds
@@ -251,7 +247,7 @@ class TokenClient:
         try:
             return getattr(self.contract, method)(*args, sender=sender)
         except ContractLogicError as exc:
-            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {_first_line(exc)}") from None
+            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
 
     # ------------------------------------------------------------------ minting
 
@@ -341,10 +337,7 @@ class TokenClient:
         for number, (account, expiry) in enumerate(entries, start=1):
             try:
                 address = _address_of(account, "account")
-                seconds = parse_expiry(expiry, f"kyc expiry for {address}")
-                if seconds <= now:
-                    raise DepositTokenError(f"kyc expiry {format_expiry(seconds)} for {address} is not in the future")
-                checked.append(AllowlistEntry(number, address, seconds))
+                checked.append(AllowlistEntry(number, address, self._expiry(expiry, address, now)))
             except DepositTokenError as exc:
                 problems.append(f"entry {number}: {exc}")
         if problems:
