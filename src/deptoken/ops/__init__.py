@@ -1,0 +1,1 @@
+"""Issuer operations: ledger, workflows and CLI for the bank's operations team."""
