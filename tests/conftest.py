@@ -113,3 +113,7 @@ def token(bare_token, chain, minter_admin, minter, compliance, alice, bob, carol
     t.mint(alice, INITIAL, b"\x01" * 32, sender=minter)
     t.mint(bob, INITIAL, b"\x02" * 32, sender=minter)
     return t
+
+
+# Issuer operations (deptoken.ops): ledgers on SQLite and PostgreSQL, operators, a standalone devnet.
+from ops_support import ana, ben, chen, devnet, ledger, ledger_url, ops, stranger, team  # noqa: E402, F401

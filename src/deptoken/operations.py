@@ -42,7 +42,7 @@ Operations return the ape receipt (batch operations a list of receipts, one per 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -125,6 +125,9 @@ class TokenClient:
         self.deployment = deployment
         self.decimals: int = int(contract.decimals())
         self.symbol: str = str(contract.symbol())
+        # How checked calls are sent: None sends them straight (ape); the issuer tooling sets the
+        # exactly-once outbox here, ``transport(contract, method, args, sender)``.
+        self.transport: Callable[[Any, str, tuple[Any, ...], Any], Any] | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -148,7 +151,13 @@ class TokenClient:
                 "(was the node restarted? a throw-away node such as ethereum:local:foundry keeps nothing: "
                 "run `make devnet` and use --network ethereum:local:node)"
             )
-        return cls(project.DepositToken.at(address), deployment)
+        if deployment.abi:  # the record carries the ABI: no compiled project needed
+            contract = chain.contracts.instance_at(
+                address, abi=deployment.abi, detect_proxy=False, fetch_from_explorer=False, replace=True
+            )
+        else:
+            contract = project.DepositToken.at(address)
+        return cls(contract, deployment)
 
     @classmethod
     def from_contract(cls, contract: Any, deployment: Deployment | None = None) -> TokenClient:
@@ -245,6 +254,8 @@ class TokenClient:
         from ape.exceptions import ContractLogicError
 
         try:
+            if self.transport is not None:
+                return self.transport(self.contract, method, args, sender)
             return getattr(self.contract, method)(*args, sender=sender)
         except ContractLogicError as exc:
             raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
@@ -444,6 +455,22 @@ class TokenClient:
             raise DepositTokenError(f"{source} holds {self.format(balance)}, less than {self.format(units)}")
         self._require_active(recipient, "recipient")
         return self._send("seize", source, recipient, units, ref, sender=sender)
+
+    def recover_account(self, lost: Any, replacement: Any, *, sender: Any) -> Any:
+        """Moves ``lost``'s balance and restrictions to ``replacement`` (a fresh address of the same
+        client, already allowlisted by compliance, holding nothing) and offboards ``lost``."""
+        old = _address_of(lost, "lost account")
+        new = _address_of(replacement, "replacement account")
+        if old == new:
+            raise DepositTokenError("the replacement must be another address")
+        self._require_role(sender, "legal", "recover accounts")
+        if int(self.contract.allowlistExpiry(old)) == 0 and int(self.contract.balanceOf(old)) == 0:
+            raise DepositTokenError(f"{old} has no allowlist entry and no balance: nothing to recover")
+        if not self.contract.isAllowlisted(new):
+            raise DepositTokenError(f"replacement {new} is not allowlisted (compliance onboards it first)")
+        if self.contract.isFrozen(new) or int(self.contract.balanceOf(new)) or int(self.contract.getFrozenTokens(new)):
+            raise DepositTokenError(f"replacement {new} must be a fresh address: no balance, freeze or frozen amount")
+        return self._send("recoverAccount", old, new, sender=sender)
 
     # ------------------------------------------------------------------ pause
 

@@ -1,0 +1,834 @@
+"""``deptoken``: the issuer operations CLI (a thin layer over ``deptoken.ops``).
+
+Exit status: 0 done; 1 refused or failed (one line on stderr, nothing half-done); 2 usage error;
+3 reconciliation found a mismatch. ``--json`` prints machine-readable output on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import DepositTokenError, first_line
+
+MISMATCH_EXIT = 3
+DEFAULT_NETWORK = "ethereum:local:node"
+
+
+class Env:
+    """What the command line chose: database, network, policy file, output format."""
+
+    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool) -> None:
+        self.db, self.network, self.config, self.as_json = db, network, config, as_json
+        self._ledger: Any = None
+        self._ops: Any = None
+
+    @property
+    def ledger(self) -> Any:
+        from .db import Ledger
+
+        if self._ledger is None:
+            self._ledger = Ledger(self.db)
+        return self._ledger
+
+    @property
+    def ops(self) -> Any:
+        """The connected token and ledger (connects on first use)."""
+        if self._ops is None:
+            from .context import open_ops
+            from .policy import load_policy
+
+            _connect(self.network)
+            self._ops = open_ops(self.ledger, load_policy(self.config))
+        return self._ops
+
+    def emit(self, data: Any, human: Callable[[], None]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(_jsonable(data), indent=2, sort_keys=True))
+        else:
+            human()
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | datetime | date | Path):
+        return str(value) if not isinstance(value, datetime | date) else value.isoformat()
+    return value
+
+
+_connection: Any = None
+
+
+def _connect(network: str) -> None:
+    """Connects ape to ``network`` with the project's configuration, whatever the working directory."""
+    global _connection
+    from ape.utils.basemodel import ManagerAccessMixin
+
+    from ..deployments import PROJECT_ROOT
+
+    here = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        ManagerAccessMixin.local_project  # noqa: B018 - ape reads the project's config from the cwd, once
+    finally:
+        os.chdir(here)
+    from ape import networks
+    from ape.logging import LogLevel, logger
+
+    logger.set_level(LogLevel.WARNING)  # ape's "Connecting to ..." would land in --json output
+    try:
+        _connection = networks.parse_network_choice(network)
+        _connection.__enter__()
+    except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
+        raise DepositTokenError(f"cannot reach the node ({network}): {first_line(exc)}") from None
+    from ..chain import connected_chain_id
+
+    connected_chain_id()
+
+
+def _disconnect() -> None:
+    global _connection
+    if _connection is not None:
+        try:
+            _connection.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001, S110 - leaving anyway
+            pass
+        _connection = None
+
+
+def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool) -> Any:
+    """The signing account: ape keystore alias, an eth-account keystore file, or a devnet test account."""
+    from ..signers import select_signer
+
+    ops = env.ops
+    if keystore:
+        if account or as_:
+            raise DepositTokenError("give one of --account, --keystore or --as")
+        from ape_accounts import KeyfileAccount
+
+        path = Path(keystore)
+        if not path.is_file():
+            raise DepositTokenError(f"keystore file {path} not found")
+        signer = KeyfileAccount(keyfile_path=path)
+        if yes:
+            signer.set_autosign(True)
+        return signer
+    return select_signer(chain_id=ops.chain_id, account=account, as_=as_, role=role, token=ops.client.contract, autosign=yes)
+
+
+def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--account/--keystore/--as/--yes``; passes ``signer`` (resolved lazily) to the command.
+    ``role``: on the devnet, the token role whose test account signs by default (None: must choose)."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @click.option("--account", metavar="ALIAS", help="Sign with this ape keystore account.")
+        @click.option("--keystore", metavar="FILE", help="Sign with this eth-account keystore (JSON) file.")
+        @click.option("--as", "as_", metavar="WHO", help="Devnet only: a public test account (index, address or token role).")
+        @click.option("--yes", is_flag=True, help="Keystore: unlock once, sign without asking each time.")
+        @wraps(function)
+        def wrapper(*args: Any, account: str | None, keystore: str | None, as_: str | None, yes: bool, **kwargs: Any) -> Any:
+            env = click.get_current_context().find_object(Env)
+            def signer(needs: str | None = role) -> Any:
+                return _signer(env, needs, account, as_, keystore, yes)
+
+            return function(*args, signer=signer, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _operator_name(env: Env, signer: Any, may: str = "request") -> str:
+    from .operators import operator_at
+
+    with env.ledger.session() as session:
+        return operator_at(session, str(signer.address), may=may).name
+
+
+class _Group(click.Group):
+    """The error boundary: a ``DepositTokenError`` is one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DepositTokenError as exc:
+            message = str(exc)
+        except (ConnectionError, OSError) as exc:
+            message = f"lost the node or the database: {first_line(exc)}"
+        except Exception as exc:  # noqa: BLE001 - ape and SQLAlchemy errors, one line each
+            from ape.exceptions import ApeException
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if not isinstance(exc, ApeException | SQLAlchemyError):
+                raise
+            message = f"{type(exc).__name__}: {first_line(exc)}"
+        finally:
+            _disconnect()
+        click.echo(f"error: {message}", err=True)
+        ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--db", metavar="URL", envvar="DEPTOKEN_DB_URL", help="Ledger database URL (default: sqlite file var/ledger.sqlite).")
+@click.option("--network", default=DEFAULT_NETWORK, envvar="DEPTOKEN_NETWORK", show_default=True, help="ape network choice of the node.")
+@click.option("--config", metavar="FILE", envvar="DEPTOKEN_OPS_CONFIG", help="Operations policy (default: config/ops.yaml).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool) -> None:
+    """Issuer operations for a deposit token: onboarding, maker-checker minting, redemptions and
+    payouts, the event index, reconciliation, legal orders and the audit log."""
+    ctx.obj = Env(db, network, config, as_json)
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | list[Sequence[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    Console(width=None if sys.stdout.isatty() else 250).print(table)
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    from rich.progress import Progress
+
+    with Progress(disable=not sys.stderr.isatty(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+# ---------------------------------------------------------------------------- database
+
+
+@main.group()
+def db() -> None:
+    """The ledger database schema."""
+
+
+@db.command("upgrade")
+@pass_env
+def db_upgrade(env: Env) -> None:
+    """Creates or migrates the ledger schema to the newest revision."""
+    from .db import Ledger, schema_revision, upgrade
+
+    ledger = Ledger(env.db, check=False)
+    upgrade(ledger.engine)
+    current, _ = schema_revision(ledger.engine)
+    env.emit({"revision": current}, lambda: click.echo(f"ledger schema at revision {current}"))
+
+
+@db.command("status")
+@pass_env
+def db_status(env: Env) -> None:
+    """Shows the ledger's schema revision."""
+    from .db import Ledger, schema_revision
+
+    current, head = schema_revision(Ledger(env.db, check=False).engine)
+    env.emit({"revision": current, "head": head}, lambda: click.echo(f"revision {current or 'none'} (newest {head})"))
+    if current != head:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- operators
+
+
+@main.group()
+def operators() -> None:
+    """The operations team (makers and checkers)."""
+
+
+@operators.command("add")
+@click.argument("name")
+@click.argument("address")
+@click.option("--request/--no-request", default=True, help="May propose requests and record deposits.")
+@click.option("--approve/--no-approve", default=True, help="May approve or reject requests.")
+@pass_env
+def operators_add(env: Env, name: str, address: str, request: bool, approve: bool) -> None:
+    """Registers an operator by the address of the key they sign with."""
+    from .operators import add_operator
+
+    with env.ledger.session() as session:
+        operator = add_operator(session, name, address, request=request, approve=approve, actor=os.environ.get("USER", "cli"))
+        data = {"name": operator.name, "address": operator.address, "request": request, "approve": approve}
+    env.emit(data, lambda: click.echo(f"operator {name} ({data['address']}) added"))
+
+
+@operators.command("list")
+@pass_env
+def operators_list(env: Env) -> None:
+    """Lists the operators."""
+    from .operators import list_operators
+
+    with env.ledger.session() as session:
+        rows = [(o.name, o.address, o.can_request, o.can_approve, o.active) for o in list_operators(session)]
+    env.emit([dict(zip(("name", "address", "request", "approve", "active"), r, strict=True)) for r in rows],
+             lambda: _table("operators", ("name", "address", "request", "approve", "active"), rows))
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+@main.group()
+def clients() -> None:
+    """Onboarding, KYC review renewals and offboarding."""
+
+
+def _chain_today(env: Env) -> date:
+    from ape import chain
+
+    env.ops  # noqa: B018 - connects
+    return datetime.fromtimestamp(int(chain.pending_timestamp), UTC).date()
+
+
+def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
+    from . import onboarding
+
+    actor = _operator_name(env, signer())
+    with env.ledger.session() as session:
+        if kind == "onboard":
+            result = onboarding.import_clients(session, path, today=_chain_today(env), actor=actor)
+        elif kind == "renew":
+            result = onboarding.import_renewals(session, path, today=_chain_today(env), actor=actor)
+        else:
+            result = onboarding.import_offboarding(session, path, actor=actor)
+    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged; "
+                                        "run `deptoken clients apply` to send them"))
+
+
+@clients.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@signer_options(None)
+@pass_env
+def clients_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
+    """Records the clients of a KYC CSV file (address, client_id, legal_name, country, lei, kyc_review_date)."""
+    _import(env, "onboard", path, signer)
+
+
+@clients.command("renew")
+@click.argument("path", type=click.Path(dir_okay=False))
+@signer_options(None)
+@pass_env
+def clients_renew(env: Env, path: str, signer: Callable[[], Any]) -> None:
+    """Records KYC review renewals from a CSV file (client_id, kyc_review_date)."""
+    _import(env, "renew", path, signer)
+
+
+@clients.command("offboard")
+@click.argument("path", type=click.Path(dir_okay=False))
+@signer_options(None)
+@pass_env
+def clients_offboard(env: Env, path: str, signer: Callable[[], Any]) -> None:
+    """Records offboardings from a CSV file (client_id, reason)."""
+    _import(env, "offboard", path, signer)
+
+
+@clients.command("apply")
+@signer_options("compliance")
+@pass_env
+def clients_apply(env: Env, signer: Callable[[], Any]) -> None:
+    """Sends the pending allowlist jobs in batches (resumes an interrupted run)."""
+    from .onboarding import apply_jobs, pending_jobs
+
+    sender = signer()
+    with env.ledger.session() as session:
+        total = pending_jobs(session)
+    with _progress("allowlisting", total) as advance, env.ledger.new_session() as session:
+        result = apply_jobs(session, env.ops, sender, actor=f"executor {sender.address}", progress=advance)
+    env.emit(result, lambda: click.echo(f"{result.done} job(s) done in {result.transactions} transaction(s); "
+                                        f"{result.already} already so on-chain"))
+
+
+@clients.command("list")
+@pass_env
+def clients_list(env: Env) -> None:
+    """Lists the clients."""
+    from sqlalchemy import select
+
+    from .models import Client
+
+    with env.ledger.session() as session:
+        rows = [(c.client_id, c.address, c.legal_name, c.country, c.lei or "", c.review_date, c.status)
+                for c in session.scalars(select(Client).order_by(Client.id))]
+    columns = ("client_id", "address", "legal_name", "country", "lei", "review_date", "status")
+    env.emit([dict(zip(columns, r, strict=True)) for r in rows], lambda: _table("clients", columns, rows))
+
+
+# ---------------------------------------------------------------------------- deposits and requests
+
+
+@main.group()
+def deposits() -> None:
+    """Deposits received, each becoming a mint request."""
+
+
+def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any]) -> None:
+    from .deposits import record_deposits
+
+    maker = signer()
+    with env.ledger.session() as session:
+        requests = record_deposits(session, env.ops, inputs, maker, source=source)
+        data = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": str(env.ops.client.to_decimal(r.amount)),
+                 "approvals_needed": r.required_approvals} for r in requests]
+    env.emit(data, lambda: click.echo(f"{len(data)} deposit(s) recorded; mint requests "
+                                      + ", ".join(f"#{d['request']}" for d in data) + " await approval"))
+
+
+@deposits.command("add")
+@click.option("--reference", required=True, help="The bank's reference of the deposit (once only).")
+@click.option("--client", "client_id", required=True)
+@click.option("--amount", required=True, help="Currency units, e.g. 1250.50")
+@click.option("--value-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Default: today (UTC).")
+@signer_options(None)
+@pass_env
+def deposits_add(env: Env, reference: str, client_id: str, amount: str, value_date: datetime | None, signer: Callable[[], Any]) -> None:
+    """Records one deposit entered by hand."""
+    from ..amounts import to_decimal
+    from .deposits import DepositInput
+
+    c = env.ops.client
+    when = value_date.date() if value_date else datetime.now(UTC).date()
+    inputs = [DepositInput(reference.strip(), client_id.strip(), to_decimal(c.units(amount), c.decimals),
+                           str(c.contract.currency()), when, "command line")]
+    _record(env, inputs, "manual", signer)
+
+
+@deposits.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@signer_options(None)
+@pass_env
+def deposits_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
+    """Records the deposits of a CSV file or an ISO 20022 camt.054 notification (.xml)."""
+    from .deposits import from_camt054, from_csv
+
+    if Path(path).suffix.lower() == ".xml":
+        inputs, source = from_camt054(path)
+    else:
+        inputs, source = from_csv(path, str(env.ops.client.contract.currency()))
+    _record(env, inputs, source, signer)
+
+
+@main.group()
+def requests() -> None:
+    """Maker-checker requests: list, approve, reject, execute."""
+
+
+def _request_row(env: Env, r: Any) -> dict[str, Any]:
+    params = {k: v for k, v in r.params.items() if k != "nonce"}
+    if "amount" in params:
+        params["amount"] = str(env.ops.client.to_decimal(int(params["amount"])))
+    return {"id": r.id, "kind": r.kind, "status": r.status, "params": params, "maker": r.maker.name,
+            "approvals": f"{sum(a.decision == 'approve' for a in r.approvals)}/{r.required_approvals}", "reason": r.reason or ""}
+
+
+@requests.command("list")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "executing", "executed", "failed"]))
+@pass_env
+def requests_list(env: Env, status: str | None) -> None:
+    """Lists requests (all, or those with a status)."""
+    from .workflow import pending_requests
+
+    with env.ledger.session() as session:
+        rows = [_request_row(env, r) for r in pending_requests(session, status)]
+    columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
+    env.emit(rows, lambda: _table("requests", columns, [[row[c] for c in columns] for row in rows]))
+
+
+def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool) -> None:
+    from .workflow import decide
+
+    checker = signer()
+    with env.ledger.session() as session:
+        request = decide(session, request_id, checker, approve=approve)
+        data = {"id": request.id, "status": request.status}
+    env.emit(data, lambda: click.echo(f"request #{request_id} {data['status']}"))
+
+
+@requests.command("approve")
+@click.argument("request_id", type=int)
+@signer_options(None)
+@pass_env
+def requests_approve(env: Env, request_id: int, signer: Callable[[], Any]) -> None:
+    """Approves a request (a checker other than its maker)."""
+    _decide(env, request_id, signer, True)
+
+
+@requests.command("reject")
+@click.argument("request_id", type=int)
+@signer_options(None)
+@pass_env
+def requests_reject(env: Env, request_id: int, signer: Callable[[], Any]) -> None:
+    """Rejects a request (final)."""
+    _decide(env, request_id, signer, False)
+
+
+@requests.command("execute")
+@click.argument("request_ids", type=int, nargs=-1)
+@click.option("--kind", type=click.Choice(["mint", "freeze", "unfreeze", "lien", "seize", "recover", "pause", "unpause"]), default=None,
+              help="Without ids: every approved request of this kind (default: mint).")
+@signer_options(None)
+@pass_env
+def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, signer: Callable[[], Any]) -> None:
+    """Runs approved requests on-chain, exactly once (first settles any interrupted run)."""
+    from .workflow import Outcome, execute, get_request, pending_requests, recover, signer_role
+
+    outcomes: list[Outcome] = []
+    with env.ledger.new_session() as session:
+        outcomes += recover(session, env.ops, actor="recovery")
+        todo = [get_request(session, i) for i in request_ids] or [
+            r for r in pending_requests(session, "approved") if r.kind == (kind or "mint")
+        ]
+        kinds = {r.kind for r in todo}
+        if len(kinds) > 1:
+            raise DepositTokenError(f"requests of different kinds ({', '.join(sorted(kinds))}) need different signers: execute them separately")
+        if todo:
+            sender = signer(signer_role(todo[0].kind))
+            with _progress("executing", len(todo)) as advance:
+                for request in todo:
+                    outcomes.append(execute(session, env.ops, request, sender, actor=f"executor {sender.address}"))
+                    advance(1)
+    env.emit(outcomes, lambda: [click.echo(f"request #{o.request_id}: {o.status} ({o.message})"
+                                           + (f" tx {o.tx_hash} block {o.block_number}" if o.tx_hash else "")) for o in outcomes]
+             or click.echo("nothing to execute"))
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@requests.command("recover")
+@pass_env
+def requests_recover(env: Env) -> None:
+    """Settles requests left executing by an interrupted run (no new transaction unless one was lost)."""
+    from .workflow import recover
+
+    with env.ledger.new_session() as session:
+        outcomes = recover(session, env.ops, actor="recovery")
+    env.emit(outcomes, lambda: [click.echo(f"request #{o.request_id}: {o.status} ({o.message})") for o in outcomes]
+             or click.echo("nothing to recover"))
+
+
+# ---------------------------------------------------------------------------- legal orders and admin
+
+
+@main.group()
+def legal() -> None:
+    """Legal orders and admin actions, proposed for approval: freeze, lien, seize, recover, pause."""
+
+
+def _propose(env: Env, kind: str, params: dict[str, Any], signer: Callable[[], Any]) -> None:
+    from .workflow import propose
+
+    maker = signer()
+    with env.ledger.session() as session:
+        request = propose(session, env.ops, kind, params, maker)
+        data = {"request": request.id, "kind": kind, "approvals_needed": request.required_approvals}
+    env.emit(data, lambda: click.echo(f"{kind} request #{data['request']} awaits {data['approvals_needed']} approval(s)"))
+
+
+def _units(env: Env, amount: str, *, zero: bool = False) -> int:
+    return env.ops.client.units(amount, allow_zero=zero)
+
+
+@legal.command("freeze")
+@click.argument("account")
+@signer_options(None)
+@pass_env
+def legal_freeze(env: Env, account: str, signer: Callable[[], Any]) -> None:
+    """Freezes an account as a whole (sanctions)."""
+    _propose(env, "freeze", {"account": account}, signer)
+
+
+@legal.command("unfreeze")
+@click.argument("account")
+@signer_options(None)
+@pass_env
+def legal_unfreeze(env: Env, account: str, signer: Callable[[], Any]) -> None:
+    """Lifts a whole-account freeze."""
+    _propose(env, "unfreeze", {"account": account}, signer)
+
+
+@legal.command("lien")
+@click.argument("account")
+@click.argument("amount")
+@signer_options(None)
+@pass_env
+def legal_lien(env: Env, account: str, amount: str, signer: Callable[[], Any]) -> None:
+    """Sets the frozen amount (lien) of an account; 0 releases it."""
+    _propose(env, "lien", {"account": account, "amount": _units(env, amount, zero=True)}, signer)
+
+
+@legal.command("seize")
+@click.argument("source")
+@click.argument("destination")
+@click.argument("amount")
+@click.option("--order", "order", required=True, help="The legal order's reference.")
+@signer_options(None)
+@pass_env
+def legal_seize(env: Env, source: str, destination: str, amount: str, order: str, signer: Callable[[], Any]) -> None:
+    """Moves an amount from an account under a legal order."""
+    _propose(env, "seize", {"from": source, "to": destination, "amount": _units(env, amount), "order_reference": order}, signer)
+
+
+@legal.command("recover")
+@click.argument("lost")
+@click.argument("replacement")
+@click.option("--order", "order", required=True, help="The reference of the recovery decision.")
+@signer_options(None)
+@pass_env
+def legal_recover(env: Env, lost: str, replacement: str, order: str, signer: Callable[[], Any]) -> None:
+    """Moves a lost key's balance and restrictions to the client's new, allowlisted address."""
+    _propose(env, "recover", {"lost": lost, "replacement": replacement, "order_reference": order}, signer)
+
+
+@legal.command("pause")
+@signer_options(None)
+@pass_env
+def legal_pause(env: Env, signer: Callable[[], Any]) -> None:
+    """Stops transfers, mints and redemptions."""
+    _propose(env, "pause", {}, signer)
+
+
+@legal.command("unpause")
+@signer_options(None)
+@pass_env
+def legal_unpause(env: Env, signer: Callable[[], Any]) -> None:
+    """Resumes transfers, mints and redemptions."""
+    _propose(env, "unpause", {}, signer)
+
+
+# ---------------------------------------------------------------------------- index, statements, supply
+
+
+@main.command()
+@click.option("--confirmations", type=click.IntRange(min=0), default=None, help="Default: the policy's.")
+@pass_env
+def sync(env: Env, confirmations: int | None) -> None:
+    """Indexes the token's events since the last sync (confirmed blocks only; handles reorgs)."""
+    from .indexer import sync as run
+
+    with _progress("indexing", None) as advance, env.ledger.new_session() as session:
+        result = run(session, env.ops, confirmations=confirmations, progress=lambda events, blocks: advance(blocks))
+    env.emit(result, lambda: click.echo(
+        f"indexed blocks {result.from_block}..{result.to_block} (head {result.head}): {result.events} event(s)"
+        + (f"; reorg: blocks from {result.reorg_from} re-indexed" if result.reorg_from is not None else "")))
+
+
+def _account(env: Env, who: str) -> str:
+    from sqlalchemy import select
+
+    from ..validation import parse_address
+    from .models import Client
+
+    if who.lower().startswith("0x"):
+        return parse_address(who, "account")
+    with env.ledger.session() as session:
+        client = session.scalars(select(Client).where(Client.client_id == who)).first()
+        if client is None:
+            raise DepositTokenError(f"unknown client {who!r}")
+        return client.address
+
+
+@main.command()
+@click.argument("who", metavar="ADDRESS|CLIENT_ID")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@pass_env
+def statement(env: Env, who: str, first: datetime, last: datetime) -> None:
+    """An account's statement for a period (UTC days, inclusive), from the index."""
+    from .indexer import statement as build
+
+    with env.ledger.session() as session:
+        result = build(session, env.ops, _account(env, who), first.date(), last.date())
+    fmt = env.ops.client.format
+
+    def human() -> None:
+        click.echo(f"{result.account} {result.first}..{result.last} (indexed to block {result.synced_to})")
+        click.echo(f"opening balance {fmt(result.opening)}")
+        _table("movements", ("block", "time (UTC)", "kind", "counterparty", "amount", "balance"),
+               [(x.block_number, datetime.fromtimestamp(x.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S"), x.kind,
+                 x.counterparty, fmt(x.amount), fmt(x.balance)) for x in result.lines])
+        click.echo(f"closing balance {fmt(result.closing)}")
+
+    env.emit(result, human)
+
+
+@main.command()
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@pass_env
+def supply(env: Env, first: datetime | None, last: datetime | None) -> None:
+    """Daily supply history (issued, retired, closing supply), from the index."""
+    from .indexer import supply_history
+
+    with env.ledger.session() as session:
+        days = supply_history(session, first.date() if first else None, last.date() if last else None)
+    fmt = env.ops.client.format
+    env.emit(days, lambda: _table("supply", ("day", "issued", "retired", "supply"),
+                                  [(d.day, fmt(d.issued), fmt(d.retired), fmt(d.supply)) for d in days]))
+
+
+# ---------------------------------------------------------------------------- redemptions and payouts
+
+
+@main.group()
+def payouts() -> None:
+    """Redemptions and their payout instructions (pacs.008 or CSV)."""
+
+
+@payouts.command("list")
+@click.option("--status", type=click.Choice(["recorded", "instructed", "paid", "orphaned"]))
+@pass_env
+def payouts_list(env: Env, status: str | None) -> None:
+    """Lists recorded redemptions and their payout state."""
+    from .redemptions import redemptions
+
+    fmt = env.ops.client.format
+    with env.ledger.session() as session:
+        rows = [{"tx": f"{r.tx_hash}:{r.log_index}", "block": r.block_number, "holder": r.holder,
+                 "client": r.client.client_id if r.client else "", "amount": fmt(r.amount), "status": r.status,
+                 "file": r.payout_file_id or "", "paid_reference": r.paid_reference or ""} for r in redemptions(session, status)]
+    columns = ("tx", "block", "holder", "client", "amount", "status", "file", "paid_reference")
+    env.emit(rows, lambda: _table("redemptions", columns, [[row[c] for c in columns] for row in rows]))
+
+
+@payouts.command("export")
+@click.option("--format", "fmt", type=click.Choice(["pacs.008", "csv"]), default="pacs.008", show_default=True)
+@click.option("--out", "directory", type=click.Path(file_okay=False), default="var/payouts", show_default=True)
+@signer_options(None)
+@pass_env
+def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]) -> None:
+    """Writes one payout file for every redemption not yet instructed."""
+    from .redemptions import export_payouts
+
+    actor = _operator_name(env, signer())
+    with env.ledger.new_session() as session:
+        result = export_payouts(session, env.ops, directory, fmt, actor=actor)
+        data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path, "count": result.file.count,
+                "total": str(env.ops.client.to_decimal(result.file.total)), "sha256": result.file.sha256, "skipped": result.skipped}
+    env.emit(data, lambda: click.echo(f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {data['total']}"
+                                      + (f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else "")))
+
+
+@payouts.command("render")
+@click.argument("file_id", type=int)
+@pass_env
+def payouts_render(env: Env, file_id: int) -> None:
+    """Writes payout file FILE_ID again, byte for byte (e.g. after an interrupted export)."""
+    from .redemptions import render_payout_file
+
+    with env.ledger.session() as session:
+        path = render_payout_file(session, env.ops, file_id)
+    env.emit({"path": str(path)}, lambda: click.echo(f"wrote {path}"))
+
+
+@payouts.command("paid")
+@click.argument("file_id", type=int)
+@click.option("--reference", required=True, help="The payment system's reference for the executed payouts.")
+@signer_options(None)
+@pass_env
+def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], Any]) -> None:
+    """Marks every payout of a file paid (once)."""
+    from .redemptions import mark_paid
+
+    actor = _operator_name(env, signer())
+    with env.ledger.session() as session:
+        count = mark_paid(session, file_id=file_id, reference=reference, actor=actor)
+    env.emit({"file": file_id, "paid": count}, lambda: click.echo(f"payout file #{file_id}: {count} payout(s) marked paid"))
+
+
+# ---------------------------------------------------------------------------- reconciliation and audit
+
+
+@main.command()
+@click.option("--sync/--no-sync", "do_sync", default=True, show_default=True, help="Index new confirmed blocks first.")
+@click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: today, UTC).")
+@pass_env
+def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None) -> None:
+    """Reconciles chain and ledger; exit status 3 on any mismatch."""
+    from .indexer import sync as run_sync
+    from .reconcile import camt053_statement, reconcile as run
+
+    with env.ledger.new_session() as session:
+        if do_sync:
+            run_sync(session, env.ops)
+        report = run(session, env.ops, actor=os.environ.get("USER", "cli"))
+        session.commit()
+        if camt053:
+            data = camt053_statement(session, env.ops, day.date() if day else datetime.now(UTC).date())
+            Path(camt053).write_bytes(data)
+    fmt = env.ops.client.format
+
+    def human() -> None:
+        click.echo(f"reconciliation at block {report.block_number}: {'OK' if report.ok else 'MISMATCH'}")
+        click.echo(f"  total supply {fmt(report.total_supply)}; ledger: minted {fmt(report.ledger_minted)}, redemptions paid "
+                   f"{fmt(report.redemptions_paid)}, awaiting payout {fmt(report.redemptions_unpaid)}, burned {fmt(report.burned)}")
+        if report.clients:
+            _table("clients", ("client", "minted", "redeemed", "transfers", "explained", "chain balance"),
+                   [(p.client_id, fmt(p.minted), fmt(p.redeemed), fmt(p.transfers), fmt(p.explained), fmt(p.chain_balance))
+                    for p in report.clients])
+        for f in report.findings:
+            click.echo(f"  {f.severity.upper():8} {f.code}: {f.subject}: {f.detail}")
+        if camt053:
+            click.echo(f"camt.053 statement written to {camt053}")
+
+    env.emit(report.as_dict(), human)
+    if not report.ok:
+        sys.exit(MISMATCH_EXIT)
+
+
+@main.group()
+def audit() -> None:
+    """The append-only audit log."""
+
+
+@audit.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@pass_env
+def audit_list(env: Env, limit: int) -> None:
+    """The latest audit entries."""
+    from sqlalchemy import select
+
+    from .models import AuditEntry
+
+    with env.ledger.session() as session:
+        rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject,
+                 "tx": e.tx_hash or "", "block": e.block_number or "", "details": e.details}
+                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))]
+    columns = ("id", "at", "actor", "action", "subject", "tx", "block")
+    env.emit(rows, lambda: _table("audit log", columns, [[row[c] for c in columns] for row in reversed(rows)]))
+
+
+@audit.command("verify")
+@pass_env
+def audit_verify(env: Env) -> None:
+    """Checks the audit log's hash chain; exit status 1 if an entry was edited, removed or inserted."""
+    from .audit import verify
+
+    with env.ledger.session() as session:
+        problems = verify(session)
+    env.emit({"ok": not problems, "problems": problems},
+             lambda: click.echo("audit log intact" if not problems else "\n".join(problems)))
+    if problems:
+        sys.exit(1)

@@ -1,0 +1,303 @@
+"""The ledger's tables (SQLAlchemy 2): clients, operators, deposits, requests and approvals, the
+transaction outbox, indexed chain events, redemptions and payouts, reconciliations, the audit log.
+
+Amounts are integers in the currency's minor units (``MinorUnits``: exact on every database).
+Schema changes go through Alembic (``deptoken/ops/migrations``), never ``create_all``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class MinorUnits(TypeDecorator[int]):
+    """An amount in minor units (up to 2**256): NUMERIC(78,0) on PostgreSQL, decimal text on SQLite,
+    whose integers stop at 2**63."""
+
+    impl = String(80)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(78, 0))
+        return dialect.type_descriptor(String(80))
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"minor units must be int, got {type(value).__name__}")
+        return Decimal(value) if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> int | None:
+        return None if value is None else int(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Operator(Base):
+    """A member of the bank's operations team, known by the address of the key they sign with."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    can_request: Mapped[bool] = mapped_column(Boolean)
+    can_approve: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Client(Base):
+    """An onboarded (KYC'd) client of the bank and the address it holds tokens at."""
+
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(35), unique=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    legal_name: Mapped[str] = mapped_column(String(140))
+    country: Mapped[str] = mapped_column(String(2))
+    lei: Mapped[str | None] = mapped_column(String(20))
+    review_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # pending | active | offboarding | offboarded
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AllowlistJob(Base):
+    """One allowlist change for one client (onboard, renew, offboard), applied on-chain in batches."""
+
+    __tablename__ = "allowlist_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)  # the import it came from (file hash or id)
+    action: Mapped[str] = mapped_column(String(16))  # onboard | renew | offboard
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    address: Mapped[str] = mapped_column(String(42))
+    expiry: Mapped[int | None] = mapped_column(BigInteger)  # unix seconds (onboard, renew)
+    review_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | done
+    tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    client: Mapped[Client] = relationship()
+
+
+class Deposit(Base):
+    """Fiat the bank received for a client, to be minted as tokens (once)."""
+
+    __tablename__ = "deposits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_reference: Mapped[str] = mapped_column(String(35), unique=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    amount: Mapped[int] = mapped_column(MinorUnits)
+    currency: Mapped[str] = mapped_column(String(3))
+    value_date: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))  # manual | csv:<file> | camt.054:<file>
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    client: Mapped[Client] = relationship()
+
+
+class Request(Base):
+    """An operation that needs maker-checker approval before it runs on-chain."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # mint | freeze | unfreeze | seize | recover | pause | unpause
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(66), unique=True)  # what the operators sign
+    amount: Mapped[int | None] = mapped_column(MinorUnits)
+    deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"), unique=True)
+    required_approvals: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected | executing | executed | failed
+    maker_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    maker_signature: Mapped[str] = mapped_column(String(132))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    maker: Mapped[Operator] = relationship()
+    deposit: Mapped[Deposit | None] = relationship()
+    approvals: Mapped[list[Approval]] = relationship(back_populates="request", order_by="Approval.id")
+
+
+class Approval(Base):
+    """A checker's signed decision on a request."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("request_id", "operator_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    decision: Mapped[str] = mapped_column(String(8))  # approve | reject
+    signature: Mapped[str] = mapped_column(String(132))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    request: Mapped[Request] = relationship(back_populates="approvals")
+    operator: Mapped[Operator] = relationship()
+
+
+class Transaction(Base):
+    """The outbox: every transaction the tool signs, stored before it is broadcast."""
+
+    __tablename__ = "transactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    chain_id: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # signed | broadcast | mined | reverted | void
+    block_number: Mapped[int | None] = mapped_column(Integer)
+    gas_used: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncState(Base):
+    """How far the indexer has synced one token."""
+
+    __tablename__ = "sync_state"
+    token: Mapped[str] = mapped_column(String(42), primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(Integer)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IndexedBlock(Base):
+    """The hash of each block the indexer took events from (or stopped at): the reorg check."""
+
+    __tablename__ = "indexed_blocks"
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChainEvent(Base):
+    """One event of the token, decoded. Transfers also fill ``sender``/``recipient``/``amount``."""
+
+    __tablename__ = "chain_events"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_number: Mapped[int] = mapped_column(Integer, index=True)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(40), index=True)
+    sender: Mapped[str | None] = mapped_column(String(42), index=True)
+    recipient: Mapped[str | None] = mapped_column(String(42), index=True)
+    amount: Mapped[int | None] = mapped_column(MinorUnits)
+    reference: Mapped[str | None] = mapped_column(String(66), index=True)  # deposit/payout/burn ref
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Redemption(Base):
+    """A holder's redemption (a ``Redeemed`` event): the bank owes a fiat payout, exactly once."""
+
+    __tablename__ = "redemptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str] = mapped_column(String(42), index=True)
+    client_pk: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    amount: Mapped[int] = mapped_column(MinorUnits)
+    payout_ref: Mapped[str] = mapped_column(String(66))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # recorded | instructed | paid | orphaned
+    payout_file_id: Mapped[int | None] = mapped_column(ForeignKey("payout_files.id"))
+    paid_reference: Mapped[str | None] = mapped_column(String(35))
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    client: Mapped[Client | None] = relationship()
+
+
+class PayoutFile(Base):
+    """A payout instruction file handed to the bank's payment system."""
+
+    __tablename__ = "payout_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    format: Mapped[str] = mapped_column(String(16))  # pacs.008 | csv
+    path: Mapped[str] = mapped_column(String(400))
+    sha256: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(MinorUnits)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Reconciliation(Base):
+    """The result of one reconciliation of chain and ledger."""
+
+    __tablename__ = "reconciliations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_number: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """An append-only, hash-chained record of who did what (database triggers refuse edits)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

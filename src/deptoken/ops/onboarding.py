@@ -1,0 +1,225 @@
+"""Onboarding, review renewals and offboarding: files checked whole, recorded as jobs, then applied
+on-chain in allowlist batches through the outbox, resumably.
+
+An import records one job per client and sends nothing. ``apply_jobs`` sends the pending jobs in
+batches; a batch is stored before it is broadcast, so after an interruption ``apply_jobs`` first
+settles the batch in flight (mined: done; provably never mined: pending again) and goes on from
+there. A job whose on-chain state is already what it asks for is marked done without a transaction.
+Importing the same file again adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..allowlist_file import parse_expiry
+from ..errors import DepositTokenError
+from . import audit, outbox
+from .context import Ops
+from .csvfiles import RowProblem, problems_summary
+from .faults import checkpoint
+from .kyc import read_kyc_file, read_offboarding_file, read_renewal_file
+from .models import AllowlistJob, Client, Transaction
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    run: str
+    added: int  # new jobs
+    unchanged: int  # rows already recorded exactly so
+
+
+def _run_id(path: Path, action: str) -> str:
+    return f"{action}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+
+
+def _reject(path: Path, problems: Sequence[RowProblem]) -> None:
+    if problems:
+        raise DepositTokenError(problems_summary(path, sorted(problems, key=lambda p: p.line)) + "; nothing recorded")
+
+
+def import_clients(session: Session, path: str | Path, *, today: date, actor: str) -> ImportResult:
+    """Records the clients of a KYC file and an onboarding job for each; all rows checked first
+    (the file's own rules, then clashes with clients already in the ledger)."""
+    path = Path(path)
+    records, problems = read_kyc_file(path, today=today)
+    by_id = {c.client_id: c for c in session.scalars(select(Client).where(Client.client_id.in_([r.client_id for r in records])))}
+    by_address = {c.address: c for c in session.scalars(select(Client).where(Client.address.in_([r.address for r in records])))}
+    new, unchanged = [], 0
+    for r in records:
+        known, holder = by_id.get(r.client_id), by_address.get(r.address)
+        if holder is not None and holder.client_id != r.client_id:
+            problems.append(RowProblem(r.line, f"address {r.address} belongs to client {holder.client_id}"))
+        elif known is not None and known.address != r.address:
+            problems.append(RowProblem(r.line, f"client {r.client_id} holds {known.address}, not {r.address} (a lost key goes through `legal recover`)"))
+        elif known is not None and known.status == "offboarded":
+            problems.append(RowProblem(r.line, f"client {r.client_id} was offboarded"))
+        elif known is not None:
+            unchanged += 1
+        else:
+            new.append(r)
+    _reject(path, problems)
+    run = _run_id(path, "onboard")
+    for r in new:
+        client = Client(client_id=r.client_id, address=r.address, legal_name=r.legal_name, country=r.country,
+                        lei=r.lei, review_date=r.review_date, status="pending")
+        session.add(client)
+        session.add(AllowlistJob(run=run, action="onboard", client=client, address=r.address,
+                                 expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
+    audit.record(session, actor, "clients.import", str(path.name), {"run": run, "added": len(new), "unchanged": unchanged})
+    return ImportResult(run, len(new), unchanged)
+
+
+def _clients(session: Session, ids: Sequence[str]) -> dict[str, Client]:
+    return {c.client_id: c for c in session.scalars(select(Client).where(Client.client_id.in_(list(ids))))}
+
+
+def import_renewals(session: Session, path: str | Path, *, today: date, actor: str) -> ImportResult:
+    """Records a renewal job (new allowlist expiry) for each client of the file."""
+    path = Path(path)
+    records, problems = read_renewal_file(path, today=today)
+    known = _clients(session, [r.client_id for r in records])
+    for r in records:
+        client = known.get(r.client_id)
+        if client is None or client.status not in ("active", "pending"):
+            problems.append(RowProblem(r.line, f"client {r.client_id} is {'unknown' if client is None else client.status}"))
+    _reject(path, problems)
+    run = _run_id(path, "renew")
+    added = unchanged = 0
+    for r in records:
+        client = known[r.client_id]
+        if client.review_date == r.review_date:
+            unchanged += 1
+            continue
+        client.review_date = r.review_date
+        session.add(AllowlistJob(run=run, action="renew", client=client, address=client.address,
+                                 expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
+        added += 1
+    audit.record(session, actor, "clients.renew", str(path.name), {"run": run, "added": added, "unchanged": unchanged})
+    return ImportResult(run, added, unchanged)
+
+
+def import_offboarding(session: Session, path: str | Path, *, actor: str) -> ImportResult:
+    """Records an offboarding job for each client of the file (its balance stays, immobile)."""
+    path = Path(path)
+    records, problems = read_offboarding_file(path)
+    known = _clients(session, [r.client_id for r in records])
+    for r in records:
+        client = known.get(r.client_id)
+        if client is None:
+            problems.append(RowProblem(r.line, f"client {r.client_id} is unknown"))
+    _reject(path, problems)
+    run = _run_id(path, "offboard")
+    added = unchanged = 0
+    for r in records:
+        client = known[r.client_id]
+        if client.status in ("offboarding", "offboarded"):
+            unchanged += 1
+            continue
+        client.status = "offboarding"
+        session.add(AllowlistJob(run=run, action="offboard", client=client, address=client.address, status="pending"))
+        audit.record(session, actor, "client.offboard", r.client_id, {"reason": r.reason, "run": run})
+        added += 1
+    return ImportResult(run, added, unchanged)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    transactions: int
+    done: int
+    already: int  # already so on-chain: no transaction needed
+
+
+def _complete(session: Session, jobs: Sequence[AllowlistJob]) -> None:
+    for job in jobs:
+        job.status = "done"
+        if job.action == "offboard":
+            job.client.status = "offboarded"
+        elif job.client.status == "pending":
+            job.client.status = "active"
+
+
+def _settle_sent(session: Session) -> int:
+    """Jobs left ``sent`` by an interruption: done if their batch was mined, else pending again."""
+    settled = 0
+    sent = session.scalars(select(AllowlistJob).where(AllowlistJob.status == "sent")).all()
+    for tx_id in sorted({job.tx_id for job in sent if job.tx_id is not None}):
+        tx = outbox.resolve(session, session.get(Transaction, tx_id))
+        batch = [job for job in sent if job.tx_id == tx_id]
+        if tx.status == "mined":
+            _complete(session, batch)
+            settled += len(batch)
+        else:
+            for job in batch:
+                job.status, job.tx_id = "pending", None
+    session.commit()
+    return settled
+
+
+def _already_applied(ops: Ops, job: AllowlistJob) -> bool:
+    expiry = int(ops.client.contract.allowlistExpiry(job.address))
+    return expiry == 0 if job.action == "offboard" else expiry == job.expiry
+
+
+def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
+    """Applies every pending job on-chain in batches (see the module docstring); commits as it goes."""
+    done = _settle_sent(session)
+    transactions = already = 0
+    size = ops.policy.batch_size
+    while True:
+        pending = session.scalars(
+            select(AllowlistJob).where(AllowlistJob.status == "pending").order_by(AllowlistJob.id).limit(size)
+        ).all()
+        if not pending:
+            break
+        action = pending[0].action
+        batch = [job for job in pending if (job.action == "offboard") == (action == "offboard")]
+        skip = [job for job in batch if _already_applied(ops, job)]
+        if skip:
+            _complete(session, skip)
+            session.commit()
+            already += len(skip)
+            if progress:
+                progress(len(skip))
+            continue
+        tx = _send_batch(session, ops, batch, sender)
+        if tx.status != "mined":
+            raise DepositTokenError(f"allowlist batch transaction {tx.tx_hash} reverted; {len(batch)} jobs left pending")
+        _complete(session, batch)
+        audit.record(session, actor, f"allowlist.{'remove' if action == 'offboard' else 'add'}", f"{len(batch)} accounts",
+                     {"jobs": [job.id for job in batch]}, tx_hash=tx.tx_hash, block_number=tx.block_number)
+        session.commit()
+        transactions += 1
+        done += len(batch)
+        if progress:
+            progress(len(batch))
+        checkpoint("after_batch")
+    return ApplyResult(transactions, done, already)
+
+
+def _send_batch(session: Session, ops: Ops, batch: Sequence[AllowlistJob], sender: object) -> Transaction:
+    def link(tx: Transaction) -> None:
+        for job in batch:
+            job.status, job.tx_id = "sent", tx.id
+
+    try:
+        with outbox.attached(ops.client, session, purpose=f"allowlist {len(batch)} jobs from #{batch[0].id}", link=link):
+            if batch[0].action == "offboard":
+                return ops.client.remove_from_allowlist_many([j.address for j in batch], sender=sender, batch_size=len(batch))[0]
+            return ops.client.allowlist_many([(j.address, j.expiry) for j in batch], sender=sender, batch_size=len(batch))[0]
+    except DepositTokenError:
+        session.rollback()
+        raise
+
+
+def pending_jobs(session: Session) -> int:
+    return len(session.scalars(select(AllowlistJob.id).where(AllowlistJob.status != "done")).all())

@@ -1,0 +1,56 @@
+"""The operations policy: approval thresholds, indexer settings, the bank's liability account.
+Read from a YAML file (``config/ops.yaml`` by default, ``--config`` or ``DEPTOKEN_OPS_CONFIG``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..deployments import PROJECT_ROOT
+from ..errors import DepositTokenError
+
+DEFAULT_PATH = PROJECT_ROOT / "config" / "ops.yaml"
+
+
+@dataclass(frozen=True)
+class Policy:
+    two_approvals_above: Decimal = Decimal("100000")  # currency units: a request above needs two checkers
+    confirmations: int = 2  # the indexer takes blocks this deep only
+    chunk_blocks: int = 2000  # eth_getLogs range per call
+    batch_size: int = 100  # allowlist entries per transaction
+    liability_account: str = "DEPOSIT-TOKEN-LIABILITY"  # the account the camt.053 statement is for
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The policy from ``path`` (or the default file; built-in defaults when there is none)."""
+    explicit = path or os.environ.get("DEPTOKEN_OPS_CONFIG")
+    path = Path(explicit or DEFAULT_PATH)
+    if not path.is_file():
+        if explicit:
+            raise DepositTokenError(f"ops config {path} not found")
+        return Policy()
+    try:
+        data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DepositTokenError(f"ops config {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    unknown = set(data) - set(Policy.__dataclass_fields__)
+    if unknown:
+        raise DepositTokenError(f"ops config {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    try:
+        policy = Policy(
+            two_approvals_above=Decimal(str(data.get("two_approvals_above", Policy.two_approvals_above))),
+            confirmations=int(data.get("confirmations", Policy.confirmations)),
+            chunk_blocks=int(data.get("chunk_blocks", Policy.chunk_blocks)),
+            batch_size=int(data.get("batch_size", Policy.batch_size)),
+            liability_account=str(data.get("liability_account", Policy.liability_account)),
+        )
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None
+    if policy.two_approvals_above < 0 or policy.confirmations < 0 or policy.chunk_blocks < 1 or policy.batch_size < 1:
+        raise DepositTokenError(f"ops config {path}: thresholds and counts must be positive")
+    return policy

@@ -1,0 +1,227 @@
+"""Reconciliation of the chain with the ledger, and the daily camt.053 statement of the token
+liability account.
+
+At the indexer's last confirmed block ``B`` it compares:
+
+* the total supply at ``B`` with what the ledger explains: deposits minted, minus redemptions
+  (paid, or awaiting payout), minus the bank's burns;
+* every holder's balance at ``B`` with the indexed events, and every holder with the client list;
+* every ``Minted`` event with an executed mint request of a recorded deposit (same reference,
+  amount and client), and every executed mint request with its ``Minted`` event;
+* every ``Redeemed`` event with a recorded redemption, and no paid redemption orphaned by a reorg.
+
+Each difference is listed with what explains it. ``ok`` is False when any is a mismatch (info lines,
+such as redemptions awaiting payout or mints not yet confirmed, do not fail it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import DepositTokenError
+from ..validation import reference_to_bytes32
+from . import audit
+from .context import Ops
+from .indexer import ZERO, indexed_balances
+from .models import ChainEvent, Client, IndexedBlock, Reconciliation, Redemption, Request, SyncState, Transaction
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # mismatch | info
+    code: str
+    subject: str
+    detail: str
+
+
+@dataclass
+class ClientPosition:
+    client_id: str
+    address: str
+    minted: int  # deposits minted to the client
+    redeemed: int  # the client's redemptions (paid or not)
+    transfers: int  # net transfers in (+) / out (-), legal transfers included
+    chain_balance: int
+
+    @property
+    def explained(self) -> int:
+        return self.minted - self.redeemed + self.transfers
+
+
+@dataclass
+class Report:
+    block_number: int
+    total_supply: int
+    ledger_minted: int
+    redemptions_paid: int
+    redemptions_unpaid: int
+    burned: int
+    clients: list[ClientPosition] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "mismatch" for f in self.findings)
+
+    @property
+    def ledger_liability(self) -> int:
+        """Deposits minted minus redemptions paid: what the bank's books owe the token holders and redeemers."""
+        return self.ledger_minted - self.redemptions_paid
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"], data["ledger_liability"] = self.ok, self.ledger_liability
+        return data
+
+
+def _mismatch(report: Report, code: str, subject: str, detail: str) -> None:
+    report.findings.append(Finding("mismatch", code, subject, detail))
+
+
+def _info(report: Report, code: str, subject: str, detail: str) -> None:
+    report.findings.append(Finding("info", code, subject, detail))
+
+
+def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
+    """Reconciles at the indexer's last block (run ``indexer.sync`` first); records the result."""
+    state = session.get(SyncState, ops.token)
+    if state is None or state.block_number < 0:
+        raise DepositTokenError("nothing indexed yet: run `deptoken sync` first")
+    block = state.block_number
+    c, fmt = ops.client.contract, ops.client.format
+    events = list(session.scalars(select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Redeemed", "Burned"]))))
+    minted_events = {e.reference: e for e in events if e.name == "Minted"}
+    burned = sum(e.amount for e in events if e.name == "Burned")
+    redemption_rows = {(r.tx_hash, r.log_index): r for r in session.scalars(select(Redemption))}
+    paid = sum(r.amount for r in redemption_rows.values() if r.status == "paid")
+    unpaid = sum(r.amount for r in redemption_rows.values() if r.status in ("recorded", "instructed"))
+    report = Report(block, int(c.totalSupply(block_identifier=block)), 0, paid, unpaid, burned)
+
+    # Mints: every executed request has its event, every event its request.
+    mints = session.scalars(select(Request).where(Request.kind == "mint", Request.status.in_(["executed", "executing", "approved", "pending"])))
+    matched: set[str] = set()
+    for request in mints:
+        ref = "0x" + reference_to_bytes32(request.params["deposit_reference"]).hex()
+        event = minted_events.get(ref)
+        subject = f"deposit {request.params['deposit_reference']}"
+        if request.status != "executed":
+            if event is not None:
+                _mismatch(report, "MINTED_NOT_RECORDED", subject, f"minted on chain in {event.tx_hash} but request #{request.id} is {request.status}: run `deptoken mint execute` to settle it")
+                matched.add(ref)
+            else:
+                _info(report, "DEPOSIT_NOT_YET_MINTED", subject, f"request #{request.id} is {request.status}: the bank owes {fmt(request.amount)} not yet tokenised")
+            continue
+        if event is None:
+            tx = session.get(Transaction, request.tx_id) if request.tx_id else None
+            if tx is not None and tx.block_number is not None and tx.block_number > block:
+                _info(report, "MINT_NOT_CONFIRMED", subject, f"minted in block {tx.block_number}, after the last confirmed block {block}")
+            else:
+                _mismatch(report, "MINT_MISSING_ON_CHAIN", subject, f"request #{request.id} is executed but no Minted event carries its reference")
+            continue
+        matched.add(ref)
+        report.ledger_minted += request.amount
+        if event.amount != request.amount or event.recipient != request.params["to"]:
+            _mismatch(report, "MINT_DIFFERS", subject, f"ledger {fmt(request.amount)} to {request.params['to']}, chain {fmt(event.amount)} to {event.recipient}")
+    for ref, event in minted_events.items():
+        if ref not in matched:
+            _mismatch(report, "MINT_WITHOUT_DEPOSIT", f"mint {event.tx_hash}", f"{fmt(event.amount)} minted to {event.recipient} (reference {ref}) with no deposit in the ledger")
+
+    # Redemptions: every event recorded; nothing paid that the chain no longer has.
+    for event in (e for e in events if e.name == "Redeemed"):
+        if (event.tx_hash, event.log_index) not in redemption_rows:
+            _mismatch(report, "REDEMPTION_NOT_RECORDED", f"redemption {event.tx_hash}", f"{fmt(event.amount)} by {event.sender}")
+    for r in redemption_rows.values():
+        subject = f"redemption {r.tx_hash}:{r.log_index}"
+        if r.status == "orphaned":
+            _mismatch(report, "PAYOUT_FOR_ORPHANED_REDEMPTION", subject, f"{fmt(r.amount)} instructed or paid, but a reorg removed the redemption")
+        elif r.status in ("recorded", "instructed"):
+            _info(report, "PAYOUT_PENDING", subject, f"{fmt(r.amount)} to {r.client.client_id if r.client else r.holder}: {r.status}, not yet paid")
+
+    # Supply: what the ledger explains.
+    explained = report.ledger_minted - paid - unpaid - burned
+    if report.total_supply != explained:
+        _mismatch(report, "SUPPLY", "total supply", f"chain {fmt(report.total_supply)}, ledger explains {fmt(explained)} (minted {fmt(report.ledger_minted)} - paid {fmt(paid)} - awaiting payout {fmt(unpaid)} - burned {fmt(burned)})")
+
+    # Holders: chain balance = indexed balance; every holder a client; per-client breakdown.
+    indexed = indexed_balances(session)
+    clients = {cl.address: cl for cl in session.scalars(select(Client))}
+    minted_to, redeemed_by, moved = _movements(session)
+    for address in sorted(set(indexed) | set(clients)):
+        balance = int(c.balanceOf(address, block_identifier=block))
+        if balance != indexed.get(address, 0):
+            _mismatch(report, "BALANCE_INDEX", address, f"chain {fmt(balance)}, indexed events {fmt(indexed.get(address, 0))}")
+        client = clients.get(address)
+        if client is None:
+            if balance:
+                _mismatch(report, "UNKNOWN_HOLDER", address, f"holds {fmt(balance)} but is no client in the ledger")
+            continue
+        report.clients.append(ClientPosition(client.client_id, address, minted_to.get(address, 0),
+                                             redeemed_by.get(address, 0), moved.get(address, 0), balance))
+    for position in report.clients:
+        if position.explained != position.chain_balance:
+            _mismatch(report, "CLIENT_BALANCE", position.client_id, f"chain {fmt(position.chain_balance)}, ledger explains {fmt(position.explained)}")
+
+    session.add(Reconciliation(block_number=block, ok=report.ok, report=report.as_dict()))
+    audit.record(session, actor, "reconcile", f"block {block}", {"ok": report.ok, "mismatches": sum(f.severity == "mismatch" for f in report.findings)})
+    return report
+
+
+def _movements(session: Session) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Per address: deposits minted to it (ledger), its redemptions, its net transfers (index)."""
+    minted: dict[str, int] = {}
+    for r in session.scalars(select(Request).where(Request.kind == "mint", Request.status == "executed")):
+        minted[r.params["to"]] = minted.get(r.params["to"], 0) + r.amount
+    redeemed: dict[str, int] = {}
+    for r in session.scalars(select(Redemption).where(Redemption.status != "orphaned")):
+        redeemed[r.holder] = redeemed.get(r.holder, 0) + r.amount
+    moved: dict[str, int] = {}
+    query = select(ChainEvent.sender, ChainEvent.recipient, ChainEvent.amount).where(
+        ChainEvent.name == "Transfer", ChainEvent.sender != ZERO, ChainEvent.recipient != ZERO
+    )
+    for sender, recipient, amount in session.execute(query):
+        moved[sender] = moved.get(sender, 0) - amount
+        moved[recipient] = moved.get(recipient, 0) + amount
+    return minted, redeemed, moved
+
+
+def camt053_statement(session: Session, ops: Ops, day: date, *, sequence: int | None = None) -> bytes:
+    """The token liability account's statement for ``day`` (UTC) as ISO 20022 camt.053, from the index:
+    opening and closing supply, one entry per mint (credit) and per redemption or burn (debit)."""
+    from ..iso20022 import Party, StatementEntry, build_camt053
+
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    state = session.get(SyncState, ops.token)
+    if state is None or state.block_number < 0:
+        raise DepositTokenError("nothing indexed yet: run `deptoken sync` first")
+    indexed_to = session.get(IndexedBlock, state.block_number)
+    if indexed_to is None or indexed_to.timestamp < int(start.timestamp()):
+        raise DepositTokenError(f"the index does not reach {day} yet: run `deptoken sync` first")
+    end = min(end, datetime.fromtimestamp(indexed_to.timestamp + 1, UTC))  # a day in progress: up to the last indexed block
+    opening, entries, closing = 0, [], 0
+    query = select(ChainEvent).where(ChainEvent.name == "Transfer", (ChainEvent.sender == ZERO) | (ChainEvent.recipient == ZERO))
+    for e in session.scalars(query.order_by(ChainEvent.block_number, ChainEvent.log_index)):
+        signed = e.amount if e.sender == ZERO else -e.amount
+        when = datetime.fromtimestamp(e.timestamp, UTC)
+        if when < start:
+            opening += signed
+        elif when < end:
+            entries.append(StatementEntry(
+                reference=f"{e.tx_hash}:{e.log_index}", amount=ops.client.to_decimal(e.amount), credit=signed > 0, booking=when,
+                description=("Mint" if signed > 0 else "Redemption/burn") + f" block {e.block_number}",
+            ))
+    closing = opening + sum((1 if x.credit else -1) * ops.client.units(x.amount) for x in entries)
+    name, lei, bic = (str(x) for x in ops.client.contract.issuer())
+    currency = str(ops.client.contract.currency())
+    return build_camt053(
+        statement_id=f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),
+        account=Party(name=f"{ops.client.symbol} deposit token liability", account=ops.policy.liability_account),
+        servicer=Party(name=name, lei=lei or None, bic=bic or None), currency=currency,
+        period_start=start, period_end=end - timedelta(seconds=1),
+        opening=ops.client.to_decimal(opening), closing=ops.client.to_decimal(closing), entries=entries, sequence=sequence,
+    )

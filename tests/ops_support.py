@@ -1,0 +1,227 @@
+"""Fixtures and helpers for the issuer operations tests (``deptoken.ops``).
+
+* ``ledger_url`` / ``ledger``: a fresh, migrated ledger per test: a real SQLite file, and also a
+  fresh database on the PostgreSQL server named by ``DEPTOKEN_TEST_POSTGRES_URL`` when it is set
+  (``.ci/run`` starts one with ``tools/postgres.sh``).
+* ``ops``: the fixture token (in-process, on ape's Anvil) bound to that ledger, with a test policy.
+* ``team``: registered operators ana, ben, chen (test accounts 10-12); ``stranger`` (13) is not one.
+* ``Devnet``: a standalone Anvil (own port, optional ``--state`` file so it can be restarted) with a
+  token deployed by ``ape run deploy``, and ``deptoken`` CLI runs against it as subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from deptoken.operations import TokenClient
+from deptoken.ops.context import Ops, open_ops
+from deptoken.ops.db import Ledger, make_engine, upgrade
+from deptoken.ops.operators import add_operator
+from deptoken.ops.policy import Policy
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+POSTGRES_URL = os.environ.get("DEPTOKEN_TEST_POSTGRES_URL")
+TEST_POLICY = Policy(two_approvals_above=Decimal("1000.00"), confirmations=0, chunk_blocks=50, batch_size=3)
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(params=_backends())
+def ledger_url(request, tmp_path) -> Iterator[str]:
+    """A URL of an empty database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        return
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"ledger_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def ledger(ledger_url) -> Iterator[Ledger]:
+    upgrade(make_engine(ledger_url))
+    ledger = Ledger(ledger_url)
+    yield ledger
+    ledger.dispose()
+
+
+@pytest.fixture
+def ops(ledger, token) -> Ops:
+    return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+
+
+@pytest.fixture(scope="session")
+def ana(accounts):
+    return accounts[10]
+
+
+@pytest.fixture(scope="session")
+def ben(accounts):
+    return accounts[11]
+
+
+@pytest.fixture(scope="session")
+def chen(accounts):
+    return accounts[12]
+
+
+@pytest.fixture(scope="session")
+def stranger(accounts):
+    """A key that is no registered operator."""
+    return accounts[13]
+
+
+@pytest.fixture
+def team(ledger, ana, ben, chen):
+    with ledger.session() as session:
+        for name, account in (("ana", ana), ("ben", ben), ("chen", chen)):
+            add_operator(session, name, account.address, request=True, approve=True, actor="test")
+    return ana, ben, chen
+
+
+# ---------------------------------------------------------------------------- standalone devnet + CLI
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Devnet:
+    """An Anvil of its own (restartable with its state) and a ledger file, driven through the CLI."""
+
+    def __init__(self, directory: Path, *, chain_id: int = 31337) -> None:
+        self.dir = directory
+        self.port = free_port()
+        self.chain_id = chain_id
+        self.state = directory / "anvil-state.json"
+        self.deployments = directory / "deployments"
+        self.db_url = f"sqlite:///{directory / 'ledger.sqlite'}"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def network(self) -> str:
+        return f"ethereum:local:http://127.0.0.1:{self.port}"
+
+    def start(self, *, automine: bool = True) -> None:
+        anvil = shutil.which("anvil", path=str(ROOT / "node_modules" / ".bin")) or "anvil"
+        args = [anvil, "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(self.chain_id),
+                "--accounts", "20", "--state", str(self.state), "--silent"]
+        if not automine:
+            args.append("--no-mining")
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("anvil did not start")
+
+    def stop(self) -> None:
+        """Stops Anvil the way an operator would (SIGTERM): it writes its state file first."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DEPTOKEN_DB_URL": self.db_url,
+            "DEPTOKEN_NETWORK": self.network,
+            "DEPTOKEN_DEPLOYMENTS_DIR": str(self.deployments),
+            "DEPTOKEN_OPS_CONFIG": str(self.dir / "ops.yaml"),
+            "APE_DISABLE_TELEMETRY": "1",
+            "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(BIN), os.environ.get("PATH", "")]),
+            **extra,
+        }
+
+    def deploy(self) -> None:
+        """Deploys the devnet token (config/devnet.yaml) and writes the test policy and migrates the ledger."""
+        (self.dir / "ops.yaml").write_text(
+            "two_approvals_above: '1000.00'\nconfirmations: 0\nchunk_blocks: 50\nbatch_size: 2\n"
+        )
+        result = subprocess.run([str(BIN / "ape"), "run", "deploy", "--network", self.network, "--force"], cwd=ROOT,
+                                env=self.env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert self.cli("db", "upgrade").returncode == 0
+
+    def cli(self, *args: str, fault: str | None = None, timeout: int = 300, **env: str) -> Run:
+        """``deptoken ARGS`` as a subprocess; ``fault`` sets ``DEPTOKEN_FAULT`` (kill at that point)."""
+        extra = dict(env)
+        if fault:
+            extra["DEPTOKEN_FAULT"] = fault
+        result = subprocess.run([str(BIN / "deptoken"), *args], cwd=self.dir, env=self.env(**extra), capture_output=True,
+                                text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return Run(result.returncode, result.stdout, result.stderr)
+
+    def ok(self, *args: str, **kwargs: str) -> Run:
+        result = self.cli(*args, **kwargs)
+        assert result.returncode == 0, (args, result.returncode, result.stdout, result.stderr)
+        return result
+
+    def rpc(self, method: str, *params: object) -> object:
+        import json
+        import urllib.request
+
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}", body, {"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            reply = json.loads(response.read())
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+
+def assert_one_line_error(result: Run, fragment: str, *, code: int = 1) -> None:
+    """Exit status ``code``, exactly one stderr line ``error: ...`` containing ``fragment``, no traceback."""
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def devnet(tmp_path) -> Iterator[Devnet]:
+    """A standalone Anvil with the devnet token deployed and a migrated ledger file."""
+    net = Devnet(tmp_path)
+    net.start()
+    try:
+        net.deploy()
+        yield net
+    finally:
+        net.stop()
