@@ -2,6 +2,7 @@
 #   make demo    local devnet demo: start Anvil, deploy, onboard, mint, transfer, redeem, report, stop
 #   make test    the whole test suite on a real Anvil, plus slither and the ABI check
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
+#   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, index 10,000 transfers
 #   make devnet  a long-running Anvil on 127.0.0.1:8545 with the token deployed and clients onboarded
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -15,7 +16,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solc/bin
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
-.PHONY: setup demo test bench devnet compile abi clean
+.PHONY: setup demo test bench bench-ops devnet compile abi clean
 
 setup: $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/setup_solc.py
@@ -43,6 +44,9 @@ test: compile
 bench: setup
 	$(BIN)/ape run benchmark --network $(NET)
 
+bench-ops: setup
+	$(BIN)/ape run ops_benchmark --network $(NET)
+
 devnet: setup
 	bash tools/devnet.sh
 
@@ -50,4 +54,4 @@ abi: compile
 	$(BIN)/python -m deptoken.abi --write
 
 clean:
-	rm -rf .build .solc $(VENV)/.installed node_modules/.installed
+	rm -rf .build .solc var $(VENV)/.installed node_modules/.installed

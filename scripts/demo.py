@@ -1,60 +1,72 @@
-"""The local devnet demo: a bank issues a USD deposit token and its clients use it.
+"""The local devnet demo: a bank issues a USD deposit token and runs it with its operations tooling.
 
     ape run demo --network ethereum:local:foundry      (what `make demo` runs)
 
-ape starts a fresh Anvil for the run and stops it afterwards. The demo deploys the token of
-config/devnet.yaml (recorded in deployments/<network>.json, replaced on every run since the chain is
-new), onboards three business clients and the bank's treasury, mints against the bank's deposit
-references, has one client pay another, shows the controls refusing a replayed deposit and a
-payment to an account that is not onboarded, redeems, and prints balances, supply and the event
-trail. Every step goes through ``deptoken.operations``, as the scripts do. Only Anvil's public test
-accounts sign, which is why it refuses to run on any chain but the devnet's.
+ape starts a fresh Anvil for the run and stops it afterwards. The story, every step through the same
+library the ``deptoken`` CLI uses (``deptoken.ops``), with a fresh ledger in var/demo/:
+
+deploy -> register the operations team -> onboard three clients from a KYC file -> the bank's core
+system notifies two deposits (ISO 20022 camt.054) -> maker-checker approval (a self-approval and,
+for the large deposit, a single approval are not enough) -> mint, exactly once (a replayed
+notification is refused) -> a client pays another (a payment to an account not onboarded is
+refused) -> a legal lien through the same approval workflow -> a redemption -> index the events ->
+payout instruction (ISO 20022 pacs.008) -> marked paid -> reconciliation OK and the day's camt.053
+statement -> the audit log checked. Only Anvil's public test accounts sign: devnet only.
 """
 
 from __future__ import annotations
 
+import shutil
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from deptoken.allowlist_file import format_expiry
 from deptoken.chain import connected_chain_id
 from deptoken.cli import OperatorCommand
 from deptoken.config import load_config
 from deptoken.errors import DepositTokenError
+from deptoken.iso20022 import Party, build_camt054
 from deptoken.operations import TokenClient, deploy_from_config
+from deptoken.ops import audit, deposits, indexer, onboarding, reconcile, redemptions, workflow
+from deptoken.ops.context import open_ops
+from deptoken.ops.db import Ledger, make_engine, upgrade
+from deptoken.ops.operators import add_operator
+from deptoken.ops.policy import load_policy
 from deptoken.signers import DEVNET_CHAIN_ID, devnet_accounts
 
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "devnet.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config" / "devnet.yaml"
+KYC_FILE = ROOT / "config" / "devnet-kyc.csv"
+WORK = ROOT / "var" / "demo"
 
 
 def _step(title: str) -> None:
     click.echo(f"\n== {title}")
 
 
-def _balances(client: TokenClient, names: dict[str, str]) -> None:
-    click.echo(f"  {'holder':<28} {'address':<42} {'balance':>16}  status")
-    for address, name in names.items():
-        status = client.account(address)
-        state = "allowlisted" if status.allowlisted else "not allowlisted"
-        if status.frozen:
-            state += ", frozen"
-        click.echo(f"  {name:<28} {address:<42} {client.format_decimal(status.balance):>16}  {state}")
-    click.echo(f"  {'total supply (bank liability)':<71} {client.format_decimal(client.total_supply()):>16}")
-
-
 def _refused(action: str, attempt) -> None:
-    """Runs an operation that must be refused by the pre-send checks, and shows the refusal."""
+    """Runs something that must be refused before anything is sent or written, and shows the refusal."""
     try:
         attempt()
     except DepositTokenError as exc:
-        click.echo(f"  refused, nothing sent: {action}: {exc}")
+        click.echo(f"  refused, nothing done: {action}: {exc}")
         return
     raise click.ClickException(f"demo: {action} was not refused")
 
 
-@click.command(cls=OperatorCommand, short_help="Local devnet demo: deploy, onboard, mint, pay, redeem")
+def _balances(client: TokenClient, names: dict[str, str]) -> None:
+    for address, name in names.items():
+        status = client.account(address)
+        state = "allowlisted" if status.allowlisted else "not allowlisted"
+        if status.frozen_amount:
+            state += f", {client.format_decimal(status.frozen_amount)} under lien"
+        click.echo(f"  {name:<34} {client.format_decimal(status.balance):>20}  {state}")
+    click.echo(f"  {'total supply (bank liability)':<34} {client.format_decimal(client.total_supply()):>20}")
+
+
+@click.command(cls=OperatorCommand, short_help="Local devnet demo: the bank's token and its operations, end to end")
 def cli() -> None:
     """Run the deposit token story end to end on the local devnet."""
     from ape.logging import logger
@@ -65,59 +77,123 @@ def cli() -> None:
         raise DepositTokenError(f"the demo signs with public test accounts and runs only on the devnet (chain id {DEVNET_CHAIN_ID}), not {chain_id}")
     acct = devnet_accounts()
     admin, minter_admin, treasury, compliance, legal = acct[0], acct[1], acct[2], acct[3], acct[4]
-    acme, shenzhen, lagos = acct[7], acct[8], acct[9]
+    seven, eight, nine = acct[7], acct[8], acct[9]
+    ana, ben, chen = acct[10], acct[11], acct[12]
     stranger = "0x000000000000000000000000000000000000dEaD"  # never onboarded
     config = load_config(CONFIG)
 
     _step(f"Deploy {config.name} ({config.symbol}), issued by {config.issuer_name}")
     client, _ = deploy_from_config(config, admin, minter_admin=minter_admin, force=True)
     d = client.deployment
-    click.echo(f"  token (proxy) {d.token}, implementation {d.implementation}, block {d.deploy_block}")
-    click.echo(f"  {client.contract.currency()} with {client.decimals} decimals; record: deployments/{d.network}.json")
-    click.echo(f"  minter {treasury.address} may mint {client.format(client.contract.minterAllowance(treasury))}")
+    click.echo(f"  token (proxy) {d.token}, block {d.deploy_block}; record deployments/{d.network}.json")
 
-    _step("Onboard clients (allowlist with KYC review dates)")
-    names = {
-        acme.address: "Acme Imports Ltd (US)",
-        shenzhen.address: "Shenzhen Widgets Co (CN)",
-        lagos.address: "Lagos Trading Ltd (NG)",
-        treasury.address: "Bank treasury",
-    }
-    reviews = ["2027-06-30", "2027-03-31", "2027-01-31", "2030-01-01"]
-    client.allowlist_many(zip([acme, shenzhen, lagos, treasury], reviews), sender=compliance)
-    for address, name in names.items():
-        click.echo(f"  {name:<28} allowlisted until {format_expiry(client.account(address).allowlist_expiry)}")
+    _step("The operations team and a fresh ledger (var/demo/ledger.sqlite)")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    url = f"sqlite:///{WORK / 'ledger.sqlite'}"
+    upgrade(make_engine(url))
+    ledger = Ledger(url)
+    ops = open_ops(ledger, load_policy(), client=client)
+    with ledger.session() as s:
+        for name, who in (("ana", ana), ("ben", ben), ("chen", chen)):
+            add_operator(s, name, who.address, request=True, approve=True, actor="demo")
+            click.echo(f"  operator {name:<5} signs with {who.address}")
+    click.echo(f"  policy: two approvals above {client.format_decimal(ops.policy.two_approvals_above)}")
 
-    _step("Mint against deposits the bank received")
-    for who, amount, ref in ((acme, "125000.00", "DEP-2026-11-25-0001"), (shenzhen, "80000.50", "DEP-2026-11-25-0002")):
-        receipt = client.mint(who, amount, ref, sender=treasury)
-        click.echo(f"  {names[who.address]:<28} +{Decimal(amount):>12,.2f}  deposit {ref}  tx {receipt.txn_hash[:18]}...")
-    _refused("mint again against DEP-2026-11-25-0001", lambda: client.mint(acme, "125000.00", "DEP-2026-11-25-0001", sender=treasury))
+    _step(f"Onboard clients from the KYC file {KYC_FILE.relative_to(ROOT)}")
+    today = datetime.fromtimestamp(int(__import__("ape").chain.pending_timestamp), UTC).date()
+    with ledger.session() as s:
+        result = onboarding.import_clients(s, KYC_FILE, today=today, actor="ana")
+    with ledger.new_session() as s:
+        applied = onboarding.apply_jobs(s, ops, compliance, actor="compliance")
+    click.echo(f"  {result.added} clients recorded, allowlisted on-chain in {applied.transactions} transaction(s)")
+    names = {seven.address: "Devnet Client Seven GmbH (DE)", eight.address: "Devnet Client Eight Pte. Ltd. (SG)",
+             nine.address: "Devnet Client Nine Co., Ltd. (CN)"}
 
-    _step("Pay: Acme pays Shenzhen's invoice, 24/7, final in one block")
-    receipt = client.transfer(shenzhen, "12345.67", sender=acme)
-    click.echo(f"  Acme -> Shenzhen 12,345.67  tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
-    _refused("pay an account the bank has not onboarded", lambda: client.transfer(stranger, "1.00", sender=acme))
+    _step("Deposits arrive: the bank's core system sends an ISO 20022 camt.054 credit notification")
+    camt054 = WORK / "camt054-deposits.xml"
+    camt054.write_bytes(build_camt054(
+        message_id="CORE-NTFCN-0001", created=datetime.now(UTC).replace(microsecond=0),
+        account=Party(name=config.issuer_name, account="EXBK-CLIENT-DEPOSITS"), servicer_bic=config.issuer_bic,
+        credits=[("DEP-2026-11-25-0001", Decimal("125000.00"), "USD", today, "DEV-0007", "Devnet Client Seven GmbH"),
+                 ("DEP-2026-11-25-0002", Decimal("80000.50"), "USD", today, "DEV-0008", "Devnet Client Eight Pte. Ltd.")],
+    ))
+    inputs, source = deposits.from_camt054(camt054)
+    with ledger.session() as s:
+        requests = deposits.record_deposits(s, ops, inputs, ana, source=source)
+        ids = [(r.id, r.required_approvals) for r in requests]
+    for (rid, needed), d_in in zip(ids, inputs, strict=True):
+        click.echo(f"  {d_in.bank_reference}  {d_in.client_id}  {d_in.amount:>12,.2f} USD -> mint request #{rid}, "
+                   f"{needed} approval(s) needed; maker ana")
 
-    _step("Legal order: a lien on Lagos Trading, then its payment is held")
-    client.transfer(lagos, "500.00", sender=acme)
-    client.set_frozen_amount(lagos, "400.00", sender=legal)
-    _refused("Lagos pays 200.00 out of 500.00 with 400.00 under lien", lambda: client.transfer(acme, "200.00", sender=lagos))
+    _step("Maker-checker approval")
+    first = ids[0][0]
+    with ledger.session() as s:
+        _refused("ana approves her own request", lambda: workflow.decide(s, first, ana, approve=True))
+    for rid, _needed in ids:
+        with ledger.session() as s:
+            status = workflow.decide(s, rid, ben, approve=True).status
+        click.echo(f"  ben approves #{rid}: {status}")
+    with ledger.session() as s:
+        click.echo(f"  chen approves #{first}: {workflow.decide(s, first, chen, approve=True).status}")
 
-    _step("Redeem: Shenzhen takes 50,000.00 back to its bank account")
-    receipt = client.redeem("50000.00", "PAY-2026-11-25-0001", sender=shenzhen)
+    _step("Mint, exactly once (each signed transaction is stored before it is broadcast)")
+    with ledger.new_session() as s:
+        for rid, _needed in ids:
+            outcome = workflow.execute(s, ops, workflow.get_request(s, rid), treasury, actor="minter")
+            click.echo(f"  request #{rid}: {outcome.status}, tx {outcome.tx_hash[:18]}... block {outcome.block_number}")
+    with ledger.session() as s:
+        _refused("the same camt.054 imported again", lambda: deposits.record_deposits(s, ops, inputs, ana, source=source))
+
+    _step("Pay: client Seven pays client Eight's invoice, 24/7, final in one block")
+    receipt = client.transfer(eight, "12345.67", sender=seven)
+    click.echo(f"  Seven -> Eight 12,345.67  tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+    _refused("pay an account the bank has not onboarded", lambda: client.transfer(stranger, "1.00", sender=seven))
+
+    _step("Legal order: a lien on client Nine, through the same approval workflow")
+    client.transfer(nine, "500.00", sender=seven)
+    with ledger.session() as s:
+        lien = workflow.propose(s, ops, "lien", {"account": nine.address, "amount": client.units("400.00")}, ana).id
+        workflow.decide(s, lien, ben, approve=True)
+    with ledger.new_session() as s:
+        outcome = workflow.execute(s, ops, workflow.get_request(s, lien), legal, actor="legal")
+    click.echo(f"  lien request #{lien}: {outcome.status}, tx {outcome.tx_hash[:18]}...")
+    _refused("Nine pays 200.00 of its 500.00 with 400.00 under lien", lambda: client.transfer(seven, "200.00", sender=nine))
+
+    _step("Redeem: client Eight takes 50,000.00 back to its bank account")
+    receipt = client.redeem("50000.00", "PAY-2026-11-25-0001", sender=eight)
     click.echo(f"  burned 50,000.00, payout reference PAY-2026-11-25-0001  tx {receipt.txn_hash[:18]}...")
 
-    _step("Balances and supply")
-    _balances(client, names)
-    minted, redeemed = Decimal("205000.50"), Decimal("50000.00")
-    if client.total_supply() != minted - redeemed:
-        raise click.ClickException(f"demo: supply {client.total_supply()} != minted {minted} - redeemed {redeemed}")
-    click.echo(f"  check: supply = minted {minted:,.2f} - redeemed {redeemed:,.2f}  OK")
+    _step("Index the token's events, instruct the payout (ISO 20022 pacs.008), mark it paid")
+    with ledger.new_session() as s:
+        synced = indexer.sync(s, ops, confirmations=0)
+        click.echo(f"  indexed blocks {synced.from_block}..{synced.to_block}: {synced.events} events")
+        export = redemptions.export_payouts(s, ops, WORK / "payouts", "pacs.008", actor="ana")
+        click.echo(f"  payout file {Path(export.file.path).relative_to(ROOT)}: {export.file.count} payout(s), "
+                   f"{client.format(export.file.total)}")
+    with ledger.session() as s:
+        redemptions.mark_paid(s, file_id=export.file.id, reference="CORE-PAY-0001", actor="ben")
+    click.echo("  payment system confirms: marked paid (CORE-PAY-0001)")
 
-    _step("Event trail (what auditors and the bank's books reconcile against)")
-    skip = {"RoleGranted", "RoleAdminChanged", "Initialized", "Upgraded", "IssuerUpdated"}
-    for event in client.events():
-        if event.name not in skip:
-            click.echo("  " + client.describe(event))
-    click.echo("\nDemo complete; ape now stops Anvil.")
+    _step("Balances")
+    _balances(client, names)
+
+    _step("Reconciliation: chain against ledger")
+    with ledger.new_session() as s:
+        report = reconcile.reconcile(s, ops, actor="demo")
+        s.commit()
+        statement = WORK / "camt053-liability.xml"
+        statement.write_bytes(reconcile.camt053_statement(s, ops, today))
+        problems = audit.verify(s)
+    fmt = client.format
+    click.echo(f"  at block {report.block_number}: total supply {fmt(report.total_supply)} = minted {fmt(report.ledger_minted)}"
+               f" - redemptions paid {fmt(report.redemptions_paid)} - awaiting payout {fmt(report.redemptions_unpaid)}")
+    for p in report.clients:
+        click.echo(f"  {p.client_id}: minted {fmt(p.minted)} - redeemed {fmt(p.redeemed)} + transfers {fmt(p.transfers)}"
+                   f" = {fmt(p.explained)}; chain {fmt(p.chain_balance)}")
+    click.echo(f"  reconciliation {'OK' if report.ok else 'MISMATCH'}; camt.053 statement {statement.relative_to(ROOT)}")
+    click.echo(f"  audit log: {'intact' if not problems else problems}")
+    ledger.dispose()
+    if not report.ok or problems:
+        raise click.ClickException("demo: reconciliation or audit check failed")
+    click.echo("\nDemo complete; ape now stops Anvil. Try the same with the CLI: `deptoken --help` (README).")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from deptoken.allowlist_file import format_expiry, parse_expiry, read_allowlist_file
 from deptoken.amounts import format_amount, parse_amount, to_decimal
@@ -122,6 +122,15 @@ def test_parse_address_accepts_checksummed():
 )
 def test_parse_address_rejects(text, fragment):
     assert fragment in one_line_error(parse_address, text, "recipient")
+
+
+def test_parse_address_accepts_an_eip55_form_that_is_single_case():
+    """EIP-55 leaves every letter lower case for some addresses (found by the 10,000-client benchmark):
+    that is their checksummed form, not a missing checksum."""
+    address = "0x44a5dd6759607da602265c94125177e2b0196d17"
+    assert to_checksum_address(address) == address
+    assert parse_address(address) == address
+    assert "has no EIP-55 checksum" in one_line_error(parse_address, address.replace("7", "8", 1))
 
 
 def test_references_hash_text_and_take_hex_as_is():

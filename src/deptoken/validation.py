@@ -16,19 +16,20 @@ def parse_address(text: str, what: str = "address") -> str:
     """The address ``text``, which must carry a correct EIP-55 checksum (mixed case).
 
     Single-case hex carries no checksum, so a mistyped digit in it would go unnoticed: it is refused
-    too, as is a mixed-case address whose checksum is wrong.
+    too (unless it is the address's EIP-55 form, as for the rare address whose checksum leaves every
+    letter in one case), as is a mixed-case address whose checksum is wrong.
     """
     text = str(text).strip()
     if not _HEX_ADDRESS.match(text):
         raise DepositTokenError(f"{what} {text!r} is not an address (0x followed by 40 hex digits)")
     if int(text, 16) == 0:
         raise DepositTokenError(f"{what} must not be the zero address")
+    if is_checksum_address(text):  # includes the rare address whose EIP-55 form is single-case
+        return to_checksum_address(text)
     body = text[2:]
-    if any(c.isalpha() for c in body) and (body == body.lower() or body == body.upper()):
+    if body == body.lower() or body == body.upper():
         raise DepositTokenError(f"{what} {text} has no EIP-55 checksum: give it in checksummed (mixed-case) form")
-    if not is_checksum_address(text):
-        raise DepositTokenError(f"{what} {text} has a wrong EIP-55 checksum (mistyped?)")
-    return to_checksum_address(text)
+    raise DepositTokenError(f"{what} {text} has a wrong EIP-55 checksum (mistyped?)")
 
 
 def reference_to_bytes32(reference: str, what: str = "reference") -> bytes:

@@ -165,9 +165,10 @@ def _settle_sent(session: Session) -> int:
     return settled
 
 
-def _already_applied(ops: Ops, job: AllowlistJob) -> bool:
-    expiry = int(ops.client.contract.allowlistExpiry(job.address))
-    return expiry == 0 if job.action == "offboard" else expiry == job.expiry
+def _already_applied(ops: Ops, jobs: Sequence[AllowlistJob]) -> list[AllowlistJob]:
+    """The jobs whose change the chain already shows (applied some other way): no transaction needed."""
+    expiries = ops.client.allowlist_expiries([job.address for job in jobs])
+    return [job for job in jobs if expiries[job.address] == (0 if job.action == "offboard" else job.expiry)]
 
 
 def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
@@ -183,7 +184,7 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
             break
         action = pending[0].action
         batch = [job for job in pending if (job.action == "offboard") == (action == "offboard")]
-        skip = [job for job in batch if _already_applied(ops, job)]
+        skip = _already_applied(ops, batch)
         if skip:
             _complete(session, skip)
             session.commit()

@@ -1,0 +1,30 @@
+"""Throughput of the issuer tooling: onboard N KYC records and index the events of M transfers.
+
+    ape run ops_benchmark --network ethereum:local:foundry [--clients 10000] [--transfers 10000] [--json]
+
+Prints transactions sent, wall times and events indexed per second (see deptoken.ops.benchmark).
+"""
+
+import json
+import logging
+
+import click
+from ape.logging import logger
+
+from deptoken.chain import require_chain_id
+from deptoken.cli import OperatorCommand
+from deptoken.ops.benchmark import format_report, run
+from deptoken.signers import DEVNET_CHAIN_ID
+
+
+@click.command(cls=OperatorCommand, short_help="Onboarding and indexing throughput")
+@click.option("--clients", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--transfers", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True, help="Allowlist entries per transaction.")
+@click.option("--json", "as_json", is_flag=True)
+def cli(clients, transfers, batch_size, as_json):
+    """Measure onboarding and indexing throughput on the devnet."""
+    logger.set_level(logging.WARNING)
+    require_chain_id(DEVNET_CHAIN_ID)
+    result = run(clients, transfers, batch_size=batch_size)
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_report(result))

@@ -1,0 +1,167 @@
+"""Throughput benchmark of the issuer tooling on a local Anvil: onboarding N KYC records (file check,
+ledger, allowlist batches through the exactly-once outbox) and indexing the events of M transfers.
+
+``run()`` deploys a fresh token (config/devnet.yaml's roles), writes a KYC file of N generated
+clients, imports and applies it, mints to a payer, sends M transfers from the payer to the new
+clients (JSON-RPC batches through Anvil's unlocked account, mined ``per_block`` to a block), and
+syncs the index. It reports transactions sent, wall times and events indexed per second.
+``scripts/ops_benchmark.py`` prints the figures (``make bench-ops``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+from ..config import load_config
+from ..deploy import deploy_token
+from ..operations import TokenClient
+from ..signers import select_signer
+from .context import open_ops
+from .db import Ledger, make_engine, upgrade
+from .indexer import sync
+from .models import Transaction
+from .onboarding import apply_jobs, import_clients
+from .operators import add_operator
+from .policy import Policy
+
+DEVNET_CONFIG = Path(__file__).resolve().parents[3] / "config" / "devnet.yaml"
+COUNTRIES = ("DE", "SG", "CN", "US", "GB", "FR", "JP", "AE")
+TRANSFER = keccak(text="transfer(address,uint256)")[:4]
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    clients: int
+    allowlist_transactions: int
+    onboarding_seconds: float  # check the file, record the jobs, send and confirm every batch
+    transfers: int
+    transfer_seconds: float  # sending and mining the transfers (not the tool's work)
+    events_indexed: int
+    index_seconds: float
+    blocks_indexed: int
+
+    @property
+    def clients_per_second(self) -> float:
+        return self.clients / self.onboarding_seconds
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events_indexed / self.index_seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"clients_per_second": round(self.clients_per_second, 1),
+                               "events_per_second": round(self.events_per_second, 1)}
+
+
+def client_address(i: int) -> str:
+    """The address of generated client ``i`` (no key: it only receives)."""
+    return to_checksum_address(keccak(text=f"deptoken ops benchmark client {i}")[-20:])
+
+
+def write_kyc_file(path: Path, count: int, review: datetime) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(("address", "client_id", "legal_name", "country", "lei", "kyc_review_date"))
+        for i in range(count):
+            writer.writerow((client_address(i), f"BENCH-{i:06d}", f"Benchmark Client {i} Ltd",
+                             COUNTRIES[i % len(COUNTRIES)], "", review.date().isoformat()))
+
+
+def _rpc_batch(uri: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]).encode()
+    request = urllib.request.Request(uri, body, {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=300) as response:
+        replies = sorted(json.loads(response.read()), key=lambda r: r["id"])
+    errors = [r["error"] for r in replies if "error" in r]
+    if errors:
+        raise RuntimeError(f"{len(errors)} JSON-RPC errors, first: {errors[0]}")
+    return [r["result"] for r in replies]
+
+
+def _send_transfers(uri: str, token: str, payer: str, recipients: list[str], per_block: int) -> None:
+    """Transfers 0.01 from ``payer`` to each recipient, ``per_block`` transactions mined per block."""
+    _rpc_batch(uri, [("evm_setAutomine", [False])])
+    nonce = int(_rpc_batch(uri, [("eth_getTransactionCount", [payer, "pending"])])[0], 16)
+    try:
+        for start in range(0, len(recipients), per_block):
+            calls = []
+            for offset, to in enumerate(recipients[start : start + per_block]):
+                data = "0x" + (TRANSFER + encode(["address", "uint256"], [to, 1])).hex()
+                calls.append(("eth_sendTransaction", [{"from": payer, "to": token, "data": data, "gas": hex(80_000),
+                                                       "nonce": hex(nonce + start + offset)}]))
+            _rpc_batch(uri, calls)
+            _rpc_batch(uri, [("evm_mine", [])])
+    finally:
+        _rpc_batch(uri, [("evm_setAutomine", [True])])
+
+
+def run(clients: int = 10_000, transfers: int = 10_000, *, batch_size: int = 200, per_block: int = 500,
+        chunk_blocks: int = 2_000, directory: Path | None = None) -> BenchmarkResult:
+    """Runs the benchmark on the connected devnet (see the module docstring)."""
+    from ape import accounts, chain, networks
+
+    config = load_config(DEVNET_CONFIG)
+    deployer = select_signer(chain_id=chain.chain_id, as_="0")
+    token, _ = deploy_token(config, deployer, record=False)
+    client = TokenClient.from_contract(token)
+    minter, compliance = accounts.test_accounts[2], accounts.test_accounts[3]
+    token.configureMinter(minter, 10**15, sender=accounts.test_accounts[1])
+    payer = accounts.test_accounts[7]
+    workdir = Path(directory or tempfile.mkdtemp(prefix="deptoken-bench-"))
+    url = f"sqlite:///{workdir / 'ledger.sqlite'}"
+    upgrade(make_engine(url))
+    ledger = Ledger(url)
+    policy = Policy(confirmations=0, chunk_blocks=chunk_blocks, batch_size=batch_size)
+    ops = open_ops(ledger, policy, client=client)
+    with ledger.session() as session:
+        add_operator(session, "bench", accounts.test_accounts[10].address, request=True, approve=True, actor="benchmark")
+
+    kyc = workdir / "kyc.csv"
+    review = datetime.fromtimestamp(chain.pending_timestamp, UTC) + timedelta(days=365)
+    write_kyc_file(kyc, clients, review)
+    started = time.perf_counter()
+    with ledger.session() as session:
+        import_clients(session, kyc, today=review.date() - timedelta(days=365), actor="bench")
+    with ledger.new_session() as session:
+        applied = apply_jobs(session, ops, compliance, actor="bench")
+    onboarding = time.perf_counter() - started
+    with ledger.session() as session:
+        sent = session.query(Transaction).count()
+    assert applied.done == clients
+
+    client.allowlist(payer, review.date(), sender=compliance)
+    client.mint(payer, Decimal(transfers) / 100 + 1, "BENCH-FUNDING", sender=minter)
+    recipients = [client_address(i % clients) for i in range(transfers)]
+    started = time.perf_counter()
+    _send_transfers(networks.provider.uri, client.address, payer.address, recipients, per_block)
+    sending = time.perf_counter() - started
+
+    with ledger.new_session() as session:
+        started = time.perf_counter()
+        result = sync(session, ops, confirmations=0)
+        indexing = time.perf_counter() - started
+    ledger.dispose()
+    return BenchmarkResult(clients, sent, round(onboarding, 2), transfers, round(sending, 2), result.events,
+                           round(indexing, 2), result.to_block - result.from_block + 1)
+
+
+def format_report(r: BenchmarkResult) -> str:
+    return "\n".join([
+        f"onboarding  {r.clients:>8,} KYC records  {r.allowlist_transactions:>6,} transactions  {r.onboarding_seconds:>8.2f} s  "
+        f"{r.clients_per_second:>10,.1f} records/s",
+        f"transfers   {r.transfers:>8,} sent         {r.transfer_seconds:>8.2f} s (JSON-RPC batches, not the tool)",
+        f"indexing    {r.events_indexed:>8,} events       {r.blocks_indexed:>6,} blocks        {r.index_seconds:>8.2f} s  "
+        f"{r.events_per_second:>10,.1f} events/s",
+    ])
