@@ -1,0 +1,75 @@
+"""The operations throughput benchmark (deptoken.ops.benchmark, `make bench-ops`) at a small scale:
+it really onboards, sends and indexes what it reports, and the demo tells the whole story."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from deptoken.ops.benchmark import BenchmarkResult, client_address, format_report, run
+from deptoken.ops.db import Ledger
+from deptoken.ops.models import AllowlistJob, ChainEvent, Client, Transaction
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_counts_what_it_did(tmp_path):
+    result = run(clients=25, transfers=40, batch_size=10, per_block=15, chunk_blocks=5, directory=tmp_path)
+    assert isinstance(result, BenchmarkResult)
+    assert (result.clients, result.transfers) == (25, 40)
+    assert result.allowlist_transactions == 3  # ceil(25 / 10), each one stored in the outbox
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with ledger.session() as s:
+        assert s.scalar(select(func.count()).select_from(Client).where(Client.status == "active")) == 25
+        assert s.scalar(select(func.count()).select_from(AllowlistJob).where(AllowlistJob.status == "done")) == 25
+        assert s.scalar(select(func.count()).select_from(Transaction).where(Transaction.status == "mined")) == 3
+        transfers = s.scalars(select(ChainEvent).where(ChainEvent.name == "Transfer")).all()
+        indexed = s.scalar(select(func.count()).select_from(ChainEvent))
+        listed = s.scalar(select(func.count()).select_from(ChainEvent).where(ChainEvent.name == "AllowlistUpdated"))
+    ledger.dispose()
+    assert len(transfers) == 40 + 1  # the benchmark's transfers and the payer's funding mint
+    assert sorted(t.recipient for t in transfers if t.amount == 1) == sorted(client_address(i % 25) for i in range(40))
+    assert listed == 25 + 1  # the clients and the payer
+    assert result.events_indexed == indexed
+    assert result.index_seconds > 0 and result.onboarding_seconds > 0
+    report = format_report(result)
+    assert "25 KYC records" in report and "3 transactions" in report and f"{indexed:,} events" in report
+    data = json.loads(json.dumps(result.to_json()))
+    assert data["events_indexed"] == indexed and data["events_per_second"] > 0
+
+
+def test_demo_tells_the_story_end_to_end():
+    """`make demo`: deposit -> approve -> mint -> transfer -> redeem -> payout file -> reconciliation OK."""
+    env = {**os.environ, "APE_DISABLE_TELEMETRY": "1",
+           "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    result = subprocess.run([str(Path(sys.executable).parent / "ape"), "run", "demo", "--network", "ethereum:local:foundry"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for line in (
+        "3 clients recorded, allowlisted on-chain in 1 transaction(s)",
+        "-> mint request #1, 2 approval(s) needed; maker ana",
+        "refused, nothing done: ana approves her own request",
+        "ben approves #1: pending",
+        "chen approves #1: approved",
+        "request #1: executed, tx 0x",
+        "refused, nothing done: the same camt.054 imported again",
+        "refused, nothing done: pay an account the bank has not onboarded",
+        "lien request #3: executed",
+        "1 payout(s), 50,000.00 EXUSD",
+        "total supply (bank liability)          155,000.50 EXUSD",
+        "reconciliation OK; camt.053 statement var/demo/camt053-liability.xml",
+        "audit log: intact",
+    ):
+        assert line in out, line
+    from deptoken.iso20022 import validate
+
+    payouts = list((ROOT / "var" / "demo" / "payouts").glob("*.xml"))
+    assert len(payouts) == 1
+    validate(payouts[0].read_bytes(), "pacs.008.001.08")
+    validate((ROOT / "var" / "demo" / "camt053-liability.xml").read_bytes(), "camt.053.001.08")
