@@ -225,3 +225,110 @@ def devnet(tmp_path) -> Iterator[Devnet]:
         yield net
     finally:
         net.stop()
+
+
+# ---------------------------------------------------------------------------- crash-recovery helpers
+# (added for tests/test_ops_faults.py; nothing above changed)
+
+from eth_utils import keccak as _keccak  # noqa: E402 - appended section
+
+MINTED_TOPIC = "0x" + _keccak(text="Minted(address,address,uint256,bytes32)").hex()
+ALLOWLIST_UPDATED_TOPIC = "0x" + _keccak(text="AllowlistUpdated(address,uint64)").hex()
+
+
+def account_address(index: int) -> str:
+    """The checksummed address of ape's (= Anvil's) public test account ``index``."""
+    from ape import accounts
+
+    return str(accounts.test_accounts[index].address)
+
+
+def topic_of(value: str | bytes) -> str:
+    """A 32-byte log topic: an address left-padded, or a bytes32 as is."""
+    raw = bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+    return "0x" + raw.rjust(32, b"\0").hex()
+
+
+def clone_devnet(source: Devnet, directory: Path) -> Devnet:
+    """A new ``Devnet`` (own port, not started) from a copy of a *stopped* one's state, deployment
+    record, policy and ledger: a prepared chain+ledger reused by several tests without redoing it."""
+    assert source.process is None, "stop the source devnet first (Anvil writes its state on exit)"
+    shutil.copytree(source.dir, directory)
+    return Devnet(directory, chain_id=source.chain_id)
+
+
+def devnet_token(net: Devnet) -> str:
+    import json
+
+    return json.loads((net.deployments / "local.json").read_text())["token"]
+
+
+def token_call_uint(net: Devnet, selector_and_args: str) -> int:
+    return int(str(net.rpc("eth_call", {"to": devnet_token(net), "data": selector_and_args}, "latest")), 16)
+
+
+def token_balance(net: Devnet, address: str) -> int:
+    """``balanceOf(address)`` in minor units."""
+    return token_call_uint(net, "0x70a08231" + address[2:].lower().rjust(64, "0"))
+
+
+def token_total_supply(net: Devnet) -> int:
+    return token_call_uint(net, "0x18160ddd")
+
+
+def token_logs(net: Devnet, *topics: str | None) -> list[dict]:
+    """The token's logs (whole chain) matching ``topics`` (None: any)."""
+    return list(net.rpc("eth_getLogs", {"address": devnet_token(net), "fromBlock": "0x0", "toBlock": "latest",
+                                        "topics": list(topics)}))  # type: ignore[arg-type]
+
+
+def ledger_rows(net: Devnet, sql: str, **params: object) -> list[dict]:
+    """Rows of a read-only query on the devnet's ledger file, as dicts."""
+    engine = sa.create_engine(net.db_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def prepare_mints(net: Devnet, directory: Path, deposits: list[tuple[str, str, str]], *,
+                  maker: int = 10, checker: int = 11) -> list[int]:
+    """On a deployed devnet: operators ana (``maker``) and ben (``checker``), the demo clients of
+    config/devnet-kyc.csv onboarded and allowlisted, ``deposits`` ((bank_reference, client_id,
+    amount)) recorded by ana and each approved once by ben. Returns the mint request ids."""
+    import json
+
+    net.ok("operators", "add", "ana", account_address(maker))
+    net.ok("operators", "add", "ben", account_address(checker))
+    net.ok("clients", "import", str(ROOT / "config" / "devnet-kyc.csv"), "--as", str(maker))
+    net.ok("clients", "apply")
+    path = directory / "deposits.csv"
+    path.write_text("bank_reference,client_id,amount,currency,value_date\n"
+                    + "".join(f"{ref},{client},{amount},USD,2026-01-15\n" for ref, client, amount in deposits))
+    recorded = json.loads(net.ok("--json", "deposits", "import", str(path), "--as", str(maker)).stdout)
+    ids = [row["request"] for row in recorded]
+    for request_id in ids:
+        assert row_needs_one(recorded, request_id), recorded
+        net.ok("requests", "approve", str(request_id), "--as", str(checker))
+    return ids
+
+
+def row_needs_one(recorded: list[dict], request_id: int) -> bool:
+    return next(r for r in recorded if r["request"] == request_id)["approvals_needed"] == 1
+
+
+def start_ready(net: Devnet, *, automine: bool = True, timeout: float = 20) -> None:
+    """``net.start()``, then waits until Anvil answers JSON-RPC: ``start`` returns as soon as the port
+    accepts connections, and a request sent right then (after a restart with ``--state``) was seen to
+    fail with "connection reset by peer"."""
+    net.start(automine=automine)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            net.rpc("eth_chainId")
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)

@@ -25,6 +25,24 @@ def _entry_hash(prev_hash: str, at: datetime, actor: str, action: str, subject: 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_LOCK_KEY = 0x64657074_6F6B656E  # "deptoken": the PostgreSQL advisory lock of the audit log
+
+
+def _lock_log(session: Session) -> None:
+    """Makes this transaction the only one appending until it ends, so that it reads the newest
+    entry: otherwise two concurrent transactions both chain to the same entry (a fork that
+    ``verify`` reports as tampering). ``SELECT ... FOR UPDATE`` on the last row is not enough on
+    PostgreSQL: the waiting transaction gets that same row once the first commits."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+    elif connection.dialect.name == "sqlite":
+        # pysqlite opens a transaction only at the first write; reading first would let another
+        # writer commit in between. BEGIN IMMEDIATE takes the write lock before the read.
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def record(
     session: Session,
     actor: str,
@@ -36,6 +54,7 @@ def record(
     block_number: int | None = None,
 ) -> AuditEntry:
     """Appends one entry, chained to the previous one (in the caller's transaction)."""
+    _lock_log(session)
     last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1).with_for_update()).first()
     prev = last.hash if last else GENESIS
     at = utcnow().replace(microsecond=0)

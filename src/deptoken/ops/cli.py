@@ -137,15 +137,17 @@ def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[
     ``role``: on the devnet, the token role whose test account signs by default (None: must choose)."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        @click.option("--account", metavar="ALIAS", help="Sign with this ape keystore account.")
+        # dest ``signer_account``: ``account`` is also the name of some commands' ADDRESS argument
+        # (legal freeze/unfreeze/lien), and click would give both the same slot in ctx.params.
+        @click.option("--account", "signer_account", metavar="ALIAS", help="Sign with this ape keystore account.")
         @click.option("--keystore", metavar="FILE", help="Sign with this eth-account keystore (JSON) file.")
         @click.option("--as", "as_", metavar="WHO", help="Devnet only: a public test account (index, address or token role).")
         @click.option("--yes", is_flag=True, help="Keystore: unlock once, sign without asking each time.")
         @wraps(function)
-        def wrapper(*args: Any, account: str | None, keystore: str | None, as_: str | None, yes: bool, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, signer_account: str | None, keystore: str | None, as_: str | None, yes: bool, **kwargs: Any) -> Any:
             env = click.get_current_context().find_object(Env)
             def signer(needs: str | None = role) -> Any:
-                return _signer(env, needs, account, as_, keystore, yes)
+                return _signer(env, needs, signer_account, as_, keystore, yes)
 
             return function(*args, signer=signer, **kwargs)
 
@@ -170,7 +172,10 @@ class _Group(click.Group):
         except DepositTokenError as exc:
             message = str(exc)
         except (ConnectionError, OSError) as exc:
-            message = f"lost the node or the database: {first_line(exc)}"
+            if not isinstance(exc, ConnectionError) and exc.filename:  # a local file (--out, --camt053), not the node
+                message = f"cannot use {exc.filename}: {exc.strerror or first_line(exc)}"
+            else:
+                message = f"lost the node or the database: {first_line(exc)}"
         except Exception as exc:  # noqa: BLE001 - ape and SQLAlchemy errors, one line each
             from ape.exceptions import ApeException
             from sqlalchemy.exc import SQLAlchemyError
@@ -495,6 +500,7 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
     from .workflow import Outcome, execute, get_request, pending_requests, recover, signer_role
 
     outcomes: list[Outcome] = []
+    not_run = 0  # approved requests this run tried but whose checks refused them (still approved)
     with env.ledger.new_session() as session:
         outcomes += recover(session, env.ops, actor="recovery")
         todo = [get_request(session, i) for i in request_ids] or [
@@ -507,12 +513,14 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
             sender = signer(signer_role(todo[0].kind))
             with _progress("executing", len(todo)) as advance:
                 for request in todo:
-                    outcomes.append(execute(session, env.ops, request, sender, actor=f"executor {sender.address}"))
+                    outcome = execute(session, env.ops, request, sender, actor=f"executor {sender.address}")
+                    outcomes.append(outcome)
+                    not_run += outcome.status == "approved"
                     advance(1)
     env.emit(outcomes, lambda: [click.echo(f"request #{o.request_id}: {o.status} ({o.message})"
                                            + (f" tx {o.tx_hash} block {o.block_number}" if o.tx_hash else "")) for o in outcomes]
              or click.echo("nothing to execute"))
-    if any(o.status == "failed" for o in outcomes):
+    if not_run or any(o.status == "failed" for o in outcomes):
         sys.exit(1)
 
 

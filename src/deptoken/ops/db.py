@@ -33,6 +33,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # a committed row survives a killed process and a power cut
     cursor.execute("PRAGMA busy_timeout=10000")
+    # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers does that deletion
+    # fire the audit log's append-only DELETE trigger (otherwise an upsert rewrites an entry).
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.close()
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..errors import DepositTokenError
 from . import workflow
 from .context import Ops
-from .csvfiles import problems_summary
+from .csvfiles import parse_text, problems_summary
 from .deposit_file import read_deposit_file
 from .models import Client, Deposit, Request
 
@@ -48,6 +48,7 @@ def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput]
     for d in deposits:
         client = clients.get(d.client_id)
         try:
+            parse_text(d.bank_reference, "bank_reference", 35)  # the ledger's column, as the files allow
             if d.bank_reference in seen:
                 raise DepositTokenError(f"deposit {d.bank_reference!r} was already recorded (a replayed deposit)")
             if refs.count(d.bank_reference) > 1:

@@ -102,13 +102,24 @@ def _state(session: Session, ops: Ops) -> SyncState:
     return state
 
 
+def _hash_at(w3: Any, number: int) -> str | None:
+    """The hash of the chain's block ``number``; None if the chain has no such block (it is shorter
+    since a reorg, or has not grown back to that height yet)."""
+    from web3.exceptions import BlockNotFound
+
+    try:
+        return _hex(w3.eth.get_block(number)["hash"])
+    except BlockNotFound:
+        return None
+
+
 def _rollback(session: Session, state: SyncState, w3: Any, floor: int) -> int | None:
     """If the chain no longer has the last indexed block, drops what came after the fork."""
-    if not state.block_hash or _hex(w3.eth.get_block(state.block_number)["hash"]) == state.block_hash:
+    if not state.block_hash or _hash_at(w3, state.block_number) == state.block_hash:
         return None
     fork = floor
     for block in session.scalars(select(IndexedBlock).where(IndexedBlock.number > floor).order_by(IndexedBlock.number.desc())):
-        if _hex(w3.eth.get_block(block.number)["hash"]) == block.hash:
+        if _hash_at(w3, block.number) == block.hash:
             fork = block.number
             break
     session.execute(delete(ChainEvent).where(ChainEvent.block_number > fork))
@@ -131,12 +142,14 @@ def _record_redemptions(session: Session, rows: Iterable[dict[str, Any]]) -> Non
             continue
         if clients is None:
             clients = dict(session.execute(select(Client.address, Client.id)).all())
+        # One redemption per holder and payout reference (the token refuses a reference twice), so
+        # that is what identifies it: back after a reorg, its event usually has another log index.
         known = session.scalars(
-            select(Redemption).where(Redemption.tx_hash == row["tx_hash"], Redemption.log_index == row["log_index"])
+            select(Redemption).where(Redemption.holder == row["sender"], Redemption.payout_ref == row["reference"])
         ).first()
         if known is not None:  # back after a reorg: what was paid stays paid
             known.status = "paid" if known.paid_at else "instructed" if known.payout_file_id else "recorded"
-            known.block_number = row["block_number"]
+            known.tx_hash, known.log_index, known.block_number = row["tx_hash"], row["log_index"], row["block_number"]
             continue
         session.add(Redemption(
             tx_hash=row["tx_hash"], log_index=row["log_index"], block_number=row["block_number"], holder=row["sender"],

@@ -47,7 +47,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value
+        # PostgreSQL answers in the session's TimeZone (often local time): back to UTC, as written
+        return value.astimezone(UTC) if value is not None else None
 
 
 class MinorUnits(TypeDecorator[int]):

@@ -61,11 +61,28 @@ def _store_receipt(tx: Transaction, receipt: Any) -> None:
     tx.gas_used = int(receipt["gasUsed"])
 
 
+@contextmanager
+def _node(tx: Transaction) -> Iterator[None]:
+    """Node calls about ``tx``: losing the node (stopped, restarting) becomes one line; ``tx`` stays
+    recorded as it is and is settled by the next run (without this, web3's ``CannotHandleRequest``
+    escaped as a traceback)."""
+    from web3.exceptions import CannotHandleRequest, ProviderConnectionError
+
+    try:
+        yield
+    except (OSError, CannotHandleRequest, ProviderConnectionError) as exc:
+        raise DepositTokenError(
+            f"lost the node while settling transaction {tx.tx_hash} ({first_line(exc)}); "
+            f"it stays recorded ({tx.status}) and is checked on the next run"
+        ) from None
+
+
 def _wait(tx: Transaction) -> Any:
     from web3.exceptions import TimeExhausted
 
     try:
-        return _web3().eth.wait_for_transaction_receipt(tx.tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.05)
+        with _node(tx):
+            return _web3().eth.wait_for_transaction_receipt(tx.tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.05)
     except TimeExhausted:
         raise DepositTokenError(
             f"transaction {tx.tx_hash} not mined within {RECEIPT_TIMEOUT} s; it stays recorded and is checked on the next run"
@@ -131,9 +148,11 @@ def resolve(session: Session, tx: Transaction) -> Transaction:
     """Settles one stored transaction of unknown outcome (see the module docstring); commits."""
     if tx.status not in UNRESOLVED:
         return tx
-    receipt = _receipt(tx.tx_hash)
-    if receipt is None and not _pending(tx.tx_hash):
-        confirmed = int(_web3().eth.get_transaction_count(tx.sender, "latest"))
+    with _node(tx):
+        receipt = _receipt(tx.tx_hash)
+        lost = receipt is None and not _pending(tx.tx_hash)
+        confirmed = int(_web3().eth.get_transaction_count(tx.sender, "latest")) if lost else 0
+    if lost:
         if confirmed > tx.nonce:
             tx.status = "void"
             session.commit()

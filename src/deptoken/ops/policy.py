@@ -38,19 +38,37 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise DepositTokenError(f"ops config {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    unknown = set(data) - set(Policy.__dataclass_fields__)
+    if not isinstance(data, dict):
+        raise DepositTokenError(f"ops config {path}: expected a mapping of settings, not {type(data).__name__}")
+    unknown = set(map(str, data)) - set(Policy.__dataclass_fields__)
     if unknown:
         raise DepositTokenError(f"ops config {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+
+    def count(name: str) -> int:
+        value = data.get(name, getattr(Policy, name))
+        if isinstance(value, bool | float):  # int(1.5) would silently be 1, int(True) 1
+            raise ValueError(f"{name} must be a whole number, not {value!r}")
+        return int(value)
+
+    def amount(name: str) -> Decimal:
+        value = data.get(name, getattr(Policy, name))
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:  # its message is only "[<class 'decimal.ConversionSyntax'>]"
+            raise ValueError(f"{name} must be an amount, not {value!r}") from None
+
     try:
         policy = Policy(
-            two_approvals_above=Decimal(str(data.get("two_approvals_above", Policy.two_approvals_above))),
-            confirmations=int(data.get("confirmations", Policy.confirmations)),
-            chunk_blocks=int(data.get("chunk_blocks", Policy.chunk_blocks)),
-            batch_size=int(data.get("batch_size", Policy.batch_size)),
+            two_approvals_above=amount("two_approvals_above"),
+            confirmations=count("confirmations"),
+            chunk_blocks=count("chunk_blocks"),
+            batch_size=count("batch_size"),
             liability_account=str(data.get("liability_account", Policy.liability_account)),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None
+    if not policy.two_approvals_above.is_finite():
+        raise DepositTokenError(f"ops config {path}: two_approvals_above must be a finite amount, not {policy.two_approvals_above}")
     if policy.two_approvals_above < 0 or policy.confirmations < 0 or policy.chunk_blocks < 1 or policy.batch_size < 1:
         raise DepositTokenError(f"ops config {path}: thresholds and counts must be positive")
     return policy

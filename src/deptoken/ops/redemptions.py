@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ..errors import DepositTokenError
 from . import audit
 from .context import Ops
-from .models import PayoutFile, Redemption, utcnow
+from .models import Client, PayoutFile, Redemption, utcnow
 
 FORMATS = ("pacs.008", "csv")
 CSV_COLUMNS = ("instruction_id", "end_to_end_id", "uetr", "amount", "currency", "client_id", "legal_name",
@@ -56,6 +56,8 @@ def export_payouts(session: Session, ops: Ops, directory: str | Path, fmt: str, 
         raise DepositTokenError(f"payout format {fmt!r}: one of {', '.join(FORMATS)}")
     todo, skipped = [], []
     for r in redemptions(session, "recorded"):
+        if r.client is None:  # not a client when indexed: onboarded since?
+            r.client = session.scalars(select(Client).where(Client.address == r.holder)).first()
         if r.client is None:
             skipped.append(f"redemption {r.tx_hash}:{r.log_index} by {r.holder}: not a client in the ledger")
         else:

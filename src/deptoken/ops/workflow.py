@@ -17,7 +17,8 @@ unpause    (none)                                pauser
 =========  ====================================  =========
 
 Amounts are minor units. A request above the policy's ``two_approvals_above`` needs two approvals.
-Nothing runs unless the maker's and every approver's signature check out at execution time.
+Nothing runs unless, at execution time, the parameters still hash to the signed digest (for this
+chain and token) and the maker's and every approver's signature check out.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError, first_line
@@ -87,6 +88,20 @@ def _digest(ops: Ops, kind: str, params: dict[str, Any], nonce: str) -> str:
     return "0x" + keccak(text=body).hex()
 
 
+def _required_approvals(ops: Ops, amount: int | None) -> int:
+    """Approvals the policy requires for a request of ``amount`` minor units (None: no amount)."""
+    threshold = ops.client.units(ops.policy.two_approvals_above, allow_zero=True)
+    return 2 if amount is not None and amount > threshold else 1
+
+
+def _mint_for_reference(session: Session, reference: str) -> Request | None:
+    """A mint request for the deposit reference ``reference`` (as text, or as its bytes32 in hex)."""
+    as_hex = "0x" + reference_to_bytes32(reference).hex()
+    stored = Request.params["deposit_reference"].as_string()
+    query = select(Request).where(Request.kind == "mint", (stored == reference) | (func.lower(stored) == as_hex))
+    return session.scalars(query.order_by(Request.id).limit(1)).first()
+
+
 def propose(
     session: Session, ops: Ops, kind: str, params: dict[str, Any], maker: Any, *, deposit: Deposit | None = None
 ) -> Request:
@@ -98,15 +113,19 @@ def propose(
     digest = _digest(ops, kind, clean, nonce)
     if session.scalars(select(Request).where(Request.digest == digest)).first() is not None:
         raise DepositTokenError(f"this {kind} request exists already")
+    if kind == "mint" and (other := _mint_for_reference(session, clean["deposit_reference"])) is not None:
+        # the digest covers the amount and recipient too: a changed one must not make a second request
+        raise DepositTokenError(
+            f"deposit reference {clean['deposit_reference']!r} has a mint request already (#{other.id})"
+        )
     amount = int(clean["amount"]) if "amount" in clean else None
-    threshold = ops.client.units(ops.policy.two_approvals_above, allow_zero=True)
     request = Request(
         kind=kind,
         params=clean | {"nonce": nonce},
         digest=digest,
         amount=amount,
         deposit_id=deposit.id if deposit is not None else None,
-        required_approvals=2 if amount is not None and amount > threshold else 1,
+        required_approvals=_required_approvals(ops, amount),
         status="pending",
         maker_id=operator.id,
         maker_signature=operators.sign(maker, "request", digest),
@@ -149,20 +168,51 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool) ->
     return request
 
 
-def verify_signatures(request: Request) -> None:
-    """Re-checks, from the stored signatures alone, that the request was made and approved as recorded."""
-    if operators.signer_of("request", request.digest, request.maker_signature) != request.maker.address:
+def _signer_or_none(action: str, digest: str, signature: str) -> str | None:
+    try:
+        return operators.signer_of(action, digest, signature)
+    except DepositTokenError:  # malformed bytes: no one signed this
+        return None
+
+
+def verify_signatures(request: Request, required: int | None = None) -> None:
+    """Re-checks, from the stored signatures alone, that the request was made and approved as recorded
+    (by at least ``required`` checkers, if given, whatever the ledger's count says)."""
+    if _signer_or_none("request", request.digest, request.maker_signature) != request.maker.address:
         raise DepositTokenError(f"request #{request.id}: the maker's signature does not match (ledger tampered?)")
     approvers = set()
     for approval in request.approvals:
         if approval.decision != "approve":
             continue
-        signer = operators.signer_of("approve", request.digest, approval.signature)
+        signer = _signer_or_none("approve", request.digest, approval.signature)
         if signer != approval.operator.address or signer == request.maker.address:
             raise DepositTokenError(f"request #{request.id}: approval {approval.id} does not check out (ledger tampered?)")
         approvers.add(signer)
+    if required is not None and request.required_approvals < required:
+        raise DepositTokenError(
+            f"request #{request.id}: the policy requires {required} approvals, the ledger records "
+            f"{request.required_approvals} (ledger tampered, or the policy changed since it was proposed?)"
+        )
     if len(approvers) < request.required_approvals:
         raise DepositTokenError(f"request #{request.id} has {len(approvers)} of {request.required_approvals} approvals")
+
+
+def verify_request(ops: Ops, request: Request) -> None:
+    """Everything ``execute`` runs is what was signed: the parameters hash to the signed digest (for
+    this chain and token), the signatures check out, and as many checkers approved as the policy
+    requires for the signed amount."""
+    params = dict(request.params)
+    nonce = params.pop("nonce", None)
+    try:
+        clean = normalize_params(request.kind, {k: int(v) if k == "amount" else v for k, v in params.items()})
+    except (DepositTokenError, TypeError, ValueError):
+        clean = None
+    if not isinstance(nonce, str) or clean != params or _digest(ops, request.kind, params, nonce) != request.digest:
+        raise DepositTokenError(
+            f"request #{request.id}: its parameters are not the ones signed for token {ops.token} on chain "
+            f"{ops.chain_id} (ledger tampered?)"
+        )
+    verify_signatures(request, _required_approvals(ops, int(params["amount"]) if "amount" in params else None))
 
 
 def _run(ops: Ops, request: Request, sender: Any) -> Any:
@@ -244,7 +294,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
     """Runs one approved request on-chain, exactly once; commits at every step."""
     if request.status != "approved":
         raise DepositTokenError(f"request #{request.id} is {request.status}, not approved")
-    verify_signatures(request)
+    verify_request(ops, request)
     if request.kind == "mint" and (done := _minted_elsewhere(ops, request)) is not None:
         request.status, request.reason = "executed", f"deposit reference already minted by {done[0]}"
         audit.record(session, actor, "request.executed", f"request {request.id}", {"note": request.reason},

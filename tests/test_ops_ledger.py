@@ -1,0 +1,1040 @@
+"""The issuer operations library (``deptoken.ops``): ledger migrations, the append-only audit log,
+exact money columns, operators, maker-checker requests executed on the fixture token, the policy
+file and the ledger-token binding.
+
+Every test that uses ``ledger`` runs on SQLite and, with ``DEPTOKEN_TEST_POSTGRES_URL`` set, on
+PostgreSQL too (``ops_support.ledger_url``). The chain is reverted by ape after each test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from eth_utils import keccak
+from hexbytes import HexBytes
+from ops_support import TEST_POLICY
+
+from deptoken.errors import DepositTokenError
+from deptoken.ops import audit, operators, workflow
+from deptoken.ops.context import open_ops
+from deptoken.ops.db import MIGRATIONS, Ledger, make_engine, schema_revision, upgrade
+from deptoken.ops.deposits import DepositInput, record_deposits
+from deptoken.ops.models import (
+    AuditEntry,
+    Base,
+    Client,
+    Deposit,
+    MinorUnits,
+    Operator,
+    Request,
+    SyncState,
+    Transaction,
+)
+from deptoken.ops.policy import Policy, load_policy
+from deptoken.operations import TokenClient
+
+INITIAL = 1_000_000  # conftest: minor units alice and bob hold
+YEAR = 365 * 24 * 3600
+THRESHOLD = 100_000  # TEST_POLICY: two approvals above 1000.00 = 100000 minor units
+ACTOR = "pytest"
+COUNTED = ("operators", "clients", "deposits", "requests", "approvals", "transactions", "audit_log")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _head_from_files() -> str:
+    """The newest revision, read from the migration files themselves (not through Alembic)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text()
+        revisions.add(re.search(r"^revision\s*=\s*['\"]([^'\"]+)", source, re.M).group(1))
+        down = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)", source, re.M)
+        if down:
+            parents.add(down.group(1))
+    heads = revisions - parents
+    assert len(heads) == 1, heads
+    return heads.pop()
+
+
+HEAD = _head_from_files()
+
+
+def counts(ledger: Ledger) -> dict[str, int]:
+    with ledger.engine.connect() as conn:
+        return {table: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() for table in COUNTED}
+
+
+def sql(ledger: Ledger, statement: str, **params) -> None:
+    """Raw SQL around the tool, committed."""
+    with ledger.engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+
+
+def audit_rows(ledger: Ledger) -> list[tuple]:
+    with ledger.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text("SELECT id, actor, action, subject, prev_hash, hash FROM audit_log ORDER BY id"))]
+
+
+def drop_audit_triggers(ledger: Ledger) -> None:
+    """What someone editing the database around the tool would do first."""
+    if ledger.engine.dialect.name == "postgresql":
+        sql(ledger, "DROP TRIGGER audit_log_append_only ON audit_log")
+    else:
+        sql(ledger, "DROP TRIGGER audit_log_no_update")
+        sql(ledger, "DROP TRIGGER audit_log_no_delete")
+
+
+def error_of(call, *args, **kwargs) -> str:
+    with pytest.raises(DepositTokenError) as info:
+        call(*args, **kwargs)
+    return str(info.value)
+
+
+def propose(ops, kind: str, params: dict, maker) -> int:
+    with ops.ledger.session() as session:
+        return workflow.propose(session, ops, kind, params, maker).id
+
+
+def decide(ops, request_id: int, checker, *, approve: bool = True) -> str:
+    with ops.ledger.session() as session:
+        return workflow.decide(session, request_id, checker, approve=approve).status
+
+
+def execute(ops, request_id: int, sender) -> workflow.Outcome:
+    session = ops.ledger.new_session()
+    try:
+        return workflow.execute(session, ops, workflow.get_request(session, request_id), sender, ACTOR)
+    finally:
+        session.close()
+
+
+def load(ops, request_id: int) -> Request:
+    with ops.ledger.session() as session:
+        request = workflow.get_request(session, request_id)
+        _ = request.maker, [approval.operator for approval in request.approvals]  # loaded while the session is open
+        return request
+
+
+def last_audit(ledger: Ledger) -> AuditEntry:
+    with ledger.session() as session:
+        return session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
+
+
+def verify_audit(ledger: Ledger) -> list[str]:
+    with ledger.session() as session:
+        return audit.verify(session)
+
+
+def approved(ops, kind: str, params: dict, team) -> int:
+    """A request by ana, approved by ben (and chen when two approvals are needed)."""
+    ana, ben, chen = team
+    request_id = propose(ops, kind, params, ana)
+    if decide(ops, request_id, ben) == "pending":
+        assert decide(ops, request_id, chen) == "approved"
+    return request_id
+
+
+def add_client(ledger: Ledger, client_id: str, address: str, status: str = "active") -> None:
+    with ledger.session() as session:
+        session.add(Client(client_id=client_id, address=address, legal_name=f"{client_id} Ltd", country="DE", lei=None,
+                           review_date=date(2027, 6, 30), status=status))
+
+
+# ---------------------------------------------------------------------------- 1. migrations
+
+
+def test_empty_database_has_no_revision_and_is_refused(ledger_url):
+    engine = make_engine(ledger_url)
+    try:
+        assert schema_revision(engine) == (None, HEAD)
+        message = error_of(Ledger, ledger_url)
+        assert message.endswith("has no ledger schema: run `deptoken db upgrade`"), message
+        assert message.startswith("the database ")
+        password = sa.make_url(ledger_url).password
+        if password:  # PostgreSQL: the URL is shown without its password
+            assert password not in message and "***" in message
+        assert sa.inspect(engine).get_table_names() == []  # refusing created nothing
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_every_table_and_twice_is_a_no_op(ledger_url):
+    engine = make_engine(ledger_url)
+    try:
+        upgrade(engine)
+        assert schema_revision(engine) == (HEAD, HEAD)
+        tables = sorted(sa.inspect(engine).get_table_names())
+        assert tables == sorted([*Base.metadata.tables, "alembic_version"])
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                triggers = conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars().all()
+                assert sorted(triggers) == ["audit_log_append_only"]
+            else:
+                triggers = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+                assert {"audit_log_no_update", "audit_log_no_delete"} <= set(triggers)
+
+        ledger = Ledger(ledger_url)  # accepted now
+        with ledger.session() as session:
+            audit.record(session, ACTOR, "test.before", "second upgrade")
+        before = audit_rows(ledger)
+
+        upgrade(engine)  # again: nothing to do, nothing lost
+        assert schema_revision(engine) == (HEAD, HEAD)
+        assert sorted(sa.inspect(engine).get_table_names()) == tables
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
+        assert audit_rows(ledger) == before
+        ledger.dispose()
+    finally:
+        engine.dispose()
+
+
+def test_database_at_another_revision_is_refused(ledger):
+    sql(ledger, "UPDATE alembic_version SET version_num = '0000'")
+    assert schema_revision(ledger.engine) == ("0000", HEAD)
+    message = error_of(Ledger, ledger.engine.url.render_as_string(hide_password=False))
+    assert message.endswith(f"is at migration 0000, the code needs {HEAD}: run `deptoken db upgrade`"), message
+
+
+# ---------------------------------------------------------------------------- 2. audit log
+
+
+def _expected_hash(prev: str, entry: AuditEntry) -> str:
+    body = json.dumps([prev, entry.at.isoformat(), entry.actor, entry.action, entry.subject, entry.details,
+                       entry.tx_hash, entry.block_number], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def test_audit_record_chains_hashes(ledger):
+    with ledger.session() as session:
+        first = audit.record(session, "ana", "thing.create", "thing 1", {"amount": Decimal("1.50"), "when": date(2026, 1, 2)})
+        second = audit.record(session, "ben", "thing.approve", "thing 1", None, tx_hash="0x" + "ab" * 32, block_number=7)
+    with ledger.session() as session:
+        entries = list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
+    assert [e.id for e in entries] == [first.id, second.id]
+    one, two = entries
+    assert one.prev_hash == audit.GENESIS == "0" * 64
+    assert two.prev_hash == one.hash
+    assert one.details == {"amount": "1.50", "when": "2026-01-02"}  # stored as JSON text values
+    assert two.details == {} and two.tx_hash == "0x" + "ab" * 32 and two.block_number == 7
+    assert one.at.tzinfo is not None and one.at.utcoffset().total_seconds() == 0 and one.at.microsecond == 0
+    assert one.hash == _expected_hash(audit.GENESIS, one)
+    assert two.hash == _expected_hash(one.hash, two)
+    assert one.hash != two.hash and re.fullmatch(r"[0-9a-f]{64}", two.hash)
+    assert verify_audit(ledger) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET actor = 'mallory'",
+        "UPDATE audit_log SET actor = 'mallory' WHERE id = 1",
+        "UPDATE audit_log SET actor = actor WHERE id = -1",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE id = 2",
+    ],
+)
+def test_database_refuses_update_and_delete_on_audit_log(ledger, statement):
+    with ledger.session() as session:
+        audit.record(session, "ana", "a", "s1")
+        audit.record(session, "ana", "b", "s2")
+    before = audit_rows(ledger)
+    if "id = -1" in statement and ledger.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite triggers are per row: an UPDATE of no row changes nothing and fires nothing")
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        sql(ledger, statement)
+    assert audit_rows(ledger) == before
+    assert verify_audit(ledger) == []
+
+
+def test_database_refuses_replacing_an_audit_entry(ledger):
+    """An upsert is an edit too: SQLite's INSERT OR REPLACE deletes the old row (no DELETE trigger
+    fires unless recursive triggers are on); PostgreSQL's ON CONFLICT DO UPDATE is an update."""
+    with ledger.session() as session:
+        audit.record(session, "ana", "a", "s1")
+        entry = audit.record(session, "ana", "b", "s2")
+        at, prev = entry.at, entry.prev_hash
+    before = audit_rows(ledger)
+    columns = "(id, at, actor, action, subject, details, tx_hash, block_number, prev_hash, hash)"
+    values = "VALUES (2, :at, 'mallory', 'b', 's2', '{}', NULL, NULL, :prev, :hash)"
+    if ledger.engine.dialect.name == "postgresql":
+        statement = (f"INSERT INTO audit_log {columns} {values} ON CONFLICT (id) DO UPDATE "
+                     "SET actor = excluded.actor, hash = excluded.hash")
+    else:
+        statement = f"INSERT OR REPLACE INTO audit_log {columns} {values}"
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        sql(ledger, statement, at=at, prev=prev, hash="f" * 64)
+    assert audit_rows(ledger) == before
+
+
+def test_verify_detects_an_edited_entry(ledger):
+    with ledger.session() as session:
+        for n in range(3):
+            audit.record(session, "ana", "step", f"s{n}", {"n": n})
+    drop_audit_triggers(ledger)
+    sql(ledger, "UPDATE audit_log SET subject = 'changed' WHERE id = 2")
+    assert verify_audit(ledger) == ["entry 2: content does not match its hash (edited)"]
+
+
+def test_verify_detects_an_edited_detail(ledger):
+    with ledger.session() as session:
+        audit.record(session, "ana", "mint", "r1", {"amount": "100"})
+        audit.record(session, "ana", "mint", "r2", {"amount": "200"})
+    drop_audit_triggers(ledger)
+    sql(ledger, "UPDATE audit_log SET details = :d WHERE id = 1", d='{"amount": "999"}')
+    assert verify_audit(ledger) == ["entry 1: content does not match its hash (edited)"]
+
+
+def test_verify_detects_a_removed_entry(ledger):
+    with ledger.session() as session:
+        for n in range(3):
+            audit.record(session, "ana", "step", f"s{n}")
+    drop_audit_triggers(ledger)
+    sql(ledger, "DELETE FROM audit_log WHERE id = 2")
+    assert counts(ledger)["audit_log"] == 2
+    assert verify_audit(ledger) == ["entry 3: does not follow the previous entry (one was removed or inserted)"]
+
+
+def test_audit_entries_verify_under_a_non_utc_session_time_zone(ledger):
+    """A PostgreSQL server (or role) whose TimeZone is local time returns timestamps in that zone;
+    the hash is over the UTC time, so reading must convert back to UTC."""
+    if ledger.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no time zone")
+    url = ledger.engine.url.update_query_dict({"options": "-c TimeZone=America/New_York"})
+    local = Ledger(url.render_as_string(hide_password=False))
+    try:
+        with local.session() as session:
+            assert session.execute(sa.text("SHOW TimeZone")).scalar_one() == "America/New_York"
+            audit.record(session, "ana", "a", "written in New York")
+        with ledger.session() as session:
+            audit.record(session, "ben", "b", "written in UTC")
+        for view in (local, ledger):
+            with view.session() as session:
+                entries = list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
+                assert [e.at.utcoffset().total_seconds() for e in entries] == [0, 0]
+                assert audit.verify(session) == []
+    finally:
+        local.dispose()
+
+
+def test_concurrent_audit_records_stay_one_chain(ledger):
+    """Two transactions recording at once (two operators approving): the second waits for the
+    first and chains to its entry instead of forking the chain."""
+    with ledger.session() as session:
+        audit.record(session, "ana", "start", "s0")
+    first, second = ledger.new_session(), ledger.new_session()
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            audit.record(second, "ben", "b", "second")
+            second.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    try:
+        audit.record(first, "ana", "a", "first")  # holds the log until it commits
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(0.5)  # let the other transaction reach the audit log and wait
+        first.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+        assert errors == []
+    finally:
+        first.close()
+        second.close()
+    rows = audit_rows(ledger)
+    assert [r[3] for r in rows] == ["s0", "first", "second"]
+    assert [r[4] for r in rows[1:]] == [r[5] for r in rows[:-1]]  # each follows the previous
+    assert verify_audit(ledger) == []
+
+
+# ---------------------------------------------------------------------------- 3. money
+
+
+AMOUNTS = [0, 1, 2**63, 2**200, 2**256 - 1]
+
+
+def test_minor_units_round_trip_exactly(ledger, alice, ana):
+    add_client(ledger, "C-1", alice.address)
+    with ledger.session() as session:
+        client = session.scalars(sa.select(Client)).one()
+        maker = Operator(name="ana", address=ana.address, can_request=True, can_approve=True, active=True)
+        session.add(maker)
+        session.flush()
+        for n, amount in enumerate(AMOUNTS):
+            session.add(Deposit(bank_reference=f"DEP-{n}", client=client, amount=amount, currency="USD",
+                                value_date=date(2026, 11, 25), source="manual"))
+            session.add(Request(kind="mint", params={}, digest=f"0x{n:064x}", amount=amount, required_approvals=1,
+                                status="pending", maker_id=maker.id, maker_signature="0x"))
+    fresh = Ledger(ledger.engine.url.render_as_string(hide_password=False))  # nothing cached
+    try:
+        with fresh.session() as session:
+            deposits = session.scalars(sa.select(Deposit.amount).order_by(Deposit.id)).all()
+            requests = session.scalars(sa.select(Request.amount).order_by(Request.id)).all()
+            assert session.scalars(sa.select(Deposit.amount).where(Deposit.bank_reference == "DEP-3")).one() == 2**200
+        assert deposits == AMOUNTS and requests == AMOUNTS
+        assert all(type(v) is int for v in deposits + requests)
+        with fresh.engine.connect() as conn:  # stored exactly, not as a float
+            cast = "amount::text" if fresh.engine.dialect.name == "postgresql" else "amount"
+            stored = conn.execute(sa.text(f"SELECT {cast} FROM deposits ORDER BY id")).scalars().all()
+        assert stored == [str(v) for v in AMOUNTS]
+    finally:
+        fresh.dispose()
+
+
+@pytest.mark.parametrize("value, type_name", [(1.0, "float"), (True, "bool"), (Decimal("1"), "Decimal"), ("1", "str")])
+def test_minor_units_refuse_anything_but_int(value, type_name):
+    for dialect in (sa.dialects.sqlite.dialect(), sa.dialects.postgresql.dialect()):
+        with pytest.raises(TypeError, match=f"^minor units must be int, got {type_name}$"):
+            MinorUnits().process_bind_param(value, dialect)
+
+
+def test_minor_units_refuse_a_float_amount_on_flush(ledger, alice):
+    add_client(ledger, "C-1", alice.address)
+    for value, type_name in ((150.0, "float"), (False, "bool"), (Decimal("150"), "Decimal")):
+        with pytest.raises(sa.exc.StatementError) as info, ledger.session() as session:
+            session.add(Deposit(bank_reference="DEP-1", client=session.scalars(sa.select(Client)).one(), amount=value,
+                                currency="USD", value_date=date(2026, 11, 25), source="manual"))
+            session.flush()
+        assert isinstance(info.value.orig, TypeError)
+        assert str(info.value.orig) == f"minor units must be int, got {type_name}"
+    assert counts(ledger)["deposits"] == 0
+
+
+# ---------------------------------------------------------------------------- 4. operators
+
+
+def test_add_operator(ledger, ana, ben):
+    with ledger.session() as session:
+        added = operators.add_operator(session, "  ana ", ana.address, request=True, approve=False, actor="admin")
+        operators.add_operator(session, "ben", ben.address, request=False, approve=True, actor="admin")
+    with ledger.session() as session:
+        op = operators.operator_at(session, ana.address, may="request")
+        assert (op.id, op.name, op.address, op.can_request, op.can_approve, op.active) == (
+            added.id, "ana", ana.address, True, False, True)
+        assert op.address == str(ana.address) and op.address != op.address.lower()  # checksummed
+        assert [o.name for o in operators.list_operators(session)] == ["ana", "ben"]
+        assert error_of(operators.operator_at, session, ana.address, may="approve") == "operator ana may not approve"
+        assert error_of(operators.operator_at, session, ben.address, may="request") == "operator ben may not request"
+        entries = list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
+    assert [(e.actor, e.action, e.subject, e.details) for e in entries] == [
+        ("admin", "operator.add", "ana", {"address": ana.address, "request": True, "approve": False}),
+        ("admin", "operator.add", "ben", {"address": ben.address, "request": False, "approve": True}),
+    ]
+
+
+def test_add_operator_refusals_write_nothing(ledger, ana, ben, chen):
+    with ledger.session() as session:
+        operators.add_operator(session, "ana", ana.address, request=True, approve=True, actor="admin")
+    before = counts(ledger)
+    lower, upper = chen.address.lower(), "0x" + chen.address[2:].upper()
+    wrong = next(chen.address[:i] + chen.address[i].swapcase() + chen.address[i + 1:]
+                 for i in range(2, 42) if chen.address[i].isalpha())
+    cases = [
+        (("ana", ben.address, True, True), f"operator ana ({ana.address}) already exists"),
+        (("anna", ana.address, True, True), f"operator ana ({ana.address}) already exists"),
+        (("chen", lower, True, True), f"operator address {lower} has no EIP-55 checksum"),
+        (("chen", upper, True, True), f"operator address {upper} has no EIP-55 checksum"),
+        (("chen", wrong, True, True), f"operator address {wrong} has a wrong EIP-55 checksum (mistyped?)"),
+        (("chen", chen.address[:-1], True, True), f"operator address '{chen.address[:-1]}' is not an address"),
+        (("chen", "chen.eth", True, True), "operator address 'chen.eth' is not an address"),
+        (("chen", "0x" + "0" * 40, True, True), "operator address must not be the zero address"),
+        (("chen", chen.address, False, False), "an operator must be allowed to request, approve or both"),
+        (("  ", chen.address, True, True), "operator name must be 1 to 64 characters"),
+        (("c" * 65, chen.address, True, True), "operator name must be 1 to 64 characters"),
+    ]
+    for (name, address, may_request, may_approve), expected in cases:
+        with pytest.raises(DepositTokenError) as info, ledger.session() as session:
+            operators.add_operator(session, name, address, request=may_request, approve=may_approve, actor="admin")
+        assert str(info.value).startswith(expected), (name, address, str(info.value))
+    assert counts(ledger) == before
+
+
+def test_unknown_and_deactivated_operators(ledger, team, stranger):
+    ana, ben, _ = team
+    with ledger.session() as session:
+        message = error_of(operators.operator_at, session, stranger.address, may="request")
+        assert message == f"{stranger.address} is not a registered operator (see `deptoken operators add`)"
+        assert error_of(operators.operator_named, session, "dora") == "unknown operator 'dora'"
+        operators.deactivate_operator(session, "ben", actor="admin")
+    with ledger.session() as session:
+        assert error_of(operators.operator_at, session, ben.address, may="approve") == "operator ben is deactivated"
+        assert error_of(operators.operator_at, session, ben.address, may="request") == "operator ben is deactivated"
+        assert operators.operator_at(session, ana.address, may="approve").name == "ana"
+    entry = last_audit(ledger)
+    assert (entry.action, entry.subject, entry.details) == ("operator.deactivate", "ben", {"address": ben.address})
+
+
+# ---------------------------------------------------------------------------- 5. workflow: proposing
+
+
+def test_propose_refuses_bad_kinds_and_params(ops, team, alice, bob):
+    ana = team[0]
+    a, b = alice.address, bob.address
+    lower = a.lower()
+    wrong = next(b[:i] + b[i].swapcase() + b[i + 1:] for i in range(2, 42) if b[i].isalpha())
+    mint = {"to": a, "amount": 100, "deposit_reference": "DEP-1"}
+    seize = {"from": a, "to": b, "amount": 100, "order_reference": "ORDER-1"}
+    kinds = "mint, freeze, unfreeze, lien, seize, recover, pause, unpause"
+    cases = [
+        ("burn", {}, f"unknown request kind 'burn' (one of {kinds})"),
+        ("Mint", mint, f"unknown request kind 'Mint' (one of {kinds})"),
+        ("mint", {"to": a, "amount": 100}, "a mint request takes to, amount, deposit_reference"),
+        ("mint", mint | {"memo": "x"}, "a mint request takes to, amount, deposit_reference"),
+        ("freeze", {}, "a freeze request takes account"),
+        ("lien", {"account": a}, "a lien request takes account, amount"),
+        ("seize", {k: v for k, v in seize.items() if k != "order_reference"}, "a seize request takes from, to, amount, order_reference"),
+        ("recover", {"lost": a}, "a recover request takes lost, replacement, order_reference"),
+        ("pause", {"account": a}, "a pause request takes no parameters"),
+        ("unpause", {"reason": "x"}, "a unpause request takes no parameters"),
+        ("freeze", {"account": "0x1234"}, "account '0x1234' is not an address (0x followed by 40 hex digits)"),
+        ("freeze", {"account": lower}, f"account {lower} has no EIP-55 checksum"),
+        ("unfreeze", {"account": "0x" + "0" * 40}, "account must not be the zero address"),
+        ("mint", mint | {"to": wrong}, f"to {wrong} has a wrong EIP-55 checksum (mistyped?)"),
+        ("seize", seize | {"from": "alice"}, "from 'alice' is not an address"),
+        ("recover", {"lost": a, "replacement": "", "order_reference": "O-1"}, "replacement '' is not an address"),
+        ("mint", mint | {"amount": 0}, "mint amount must be a positive number of minor units"),
+        ("mint", mint | {"amount": -5}, "mint amount must be a positive number of minor units"),
+        ("mint", mint | {"amount": 100.0}, "mint amount must be a positive number of minor units"),
+        ("mint", mint | {"amount": 1.5}, "mint amount must be a positive number of minor units"),
+        ("mint", mint | {"amount": Decimal("100")}, "mint amount must be a positive number of minor units"),
+        ("mint", mint | {"amount": "100"}, "mint amount must be a positive number of minor units"),
+        ("mint", mint | {"amount": True}, "mint amount must be a positive number of minor units"),
+        ("seize", seize | {"amount": 0}, "seize amount must be a positive number of minor units"),
+        ("lien", {"account": a, "amount": -1}, "lien amount must be a positive number of minor units"),
+        ("lien", {"account": a, "amount": 0.5}, "lien amount must be a positive number of minor units"),
+        ("mint", mint | {"deposit_reference": ""}, "deposit reference must not be empty"),
+        ("mint", mint | {"deposit_reference": "   "}, "deposit reference must not be empty"),
+        ("seize", seize | {"order_reference": "0x" + "00" * 32}, "order reference must not be zero"),
+    ]
+    before = counts(ops.ledger)
+    wrong_messages = []
+    for kind, params, expected in cases:
+        try:
+            with ops.ledger.session() as session:
+                workflow.propose(session, ops, kind, params, ana)
+            wrong_messages.append((kind, params, "accepted"))
+        except DepositTokenError as exc:
+            if not str(exc).startswith(expected):
+                wrong_messages.append((kind, params, str(exc)))
+    assert wrong_messages == []
+    assert counts(ops.ledger) == before
+
+
+def test_propose_each_kind(ops, team, alice, bob, carol):
+    ana = team[0]
+    a, b, c = alice.address, bob.address, carol.address
+    valid = {
+        "mint": ({"to": a, "amount": 100, "deposit_reference": " DEP-1 "},
+                 {"to": a, "amount": "100", "deposit_reference": "DEP-1"}, 1),
+        "freeze": ({"account": a}, {"account": a}, 1),
+        "unfreeze": ({"account": a}, {"account": a}, 1),
+        "lien": ({"account": a, "amount": 0}, {"account": a, "amount": "0"}, 1),
+        "seize": ({"from": a, "to": b, "amount": THRESHOLD + 1, "order_reference": "ORDER-7"},
+                  {"from": a, "to": b, "amount": str(THRESHOLD + 1), "order_reference": "ORDER-7"}, 2),
+        "recover": ({"lost": a, "replacement": c, "order_reference": "ORDER-8"},
+                    {"lost": a, "replacement": c, "order_reference": "ORDER-8"}, 1),
+        "pause": ({}, {}, 1),
+        "unpause": ({}, {}, 1),
+    }
+    assert set(valid) == set(workflow.KINDS)
+    ids = {kind: propose(ops, kind, params, ana) for kind, (params, _, _) in valid.items()}
+    assert list(ids.values()) == list(range(1, 9))
+    with ops.ledger.session() as session:
+        for kind, (_, clean, required) in valid.items():
+            request = session.get(Request, ids[kind])
+            nonce = request.params["nonce"]
+            assert request.params == clean | {"nonce": nonce}, kind
+            if kind == "mint":
+                assert nonce == "deposit:DEP-1"
+            else:
+                assert re.fullmatch(r"[0-9a-f]{32}", nonce), nonce
+            body = json.dumps({"chain_id": ops.chain_id, "token": ops.token, "kind": kind, "params": clean, "nonce": nonce},
+                              sort_keys=True, separators=(",", ":"))
+            assert request.digest == "0x" + keccak(text=body).hex()
+            assert (request.kind, request.status, request.required_approvals, request.maker.name) == (kind, "pending", required, "ana")
+            assert request.amount == (int(clean["amount"]) if "amount" in clean else None)
+            assert operators.signer_of("request", request.digest, request.maker_signature) == ana.address
+            assert request.approvals == [] and request.tx_id is None and request.deposit_id is None
+        creates = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "request.create").order_by(AuditEntry.id)).all()
+    assert [(e.actor, e.subject, e.details["kind"]) for e in creates] == [("ana", f"request {ids[k]}", k) for k in valid]
+    assert counts(ops.ledger)["requests"] == 8
+
+
+def test_mint_at_the_threshold_needs_one_approval_above_it_two(ops, team, alice):
+    ana, ben, chen = team
+    at = propose(ops, "mint", {"to": alice.address, "amount": THRESHOLD, "deposit_reference": "DEP-AT"}, ana)
+    above = propose(ops, "mint", {"to": alice.address, "amount": THRESHOLD + 1, "deposit_reference": "DEP-ABOVE"}, ana)
+    assert (load(ops, at).required_approvals, load(ops, above).required_approvals) == (1, 2)
+    assert decide(ops, at, ben) == "approved"
+    assert decide(ops, above, ben) == "pending"
+    request = load(ops, above)
+    assert request.status == "pending" and [(a.operator.name, a.decision) for a in request.approvals] == [("ben", "approve")]
+    assert error_of(execute, ops, above, None) == f"request #{above} is pending, not approved"
+    assert decide(ops, above, chen) == "approved"
+    request = load(ops, above)
+    assert [(a.operator_id, a.decision) for a in request.approvals] == [(2, "approve"), (3, "approve")]
+    for approval in request.approvals:
+        assert operators.signer_of("approve", request.digest, approval.signature) == approval.operator.address
+    entry = last_audit(ops.ledger)
+    assert (entry.actor, entry.action, entry.subject, entry.details["status"]) == ("chen", "request.approve", f"request {above}", "approved")
+
+
+def test_decisions_that_are_refused(ops, team, stranger, alice):
+    ana, ben, chen = team
+    rid = propose(ops, "mint", {"to": alice.address, "amount": THRESHOLD + 1, "deposit_reference": "DEP-1"}, ana)
+    before = counts(ops.ledger)
+    for approve in (True, False):
+        assert error_of(decide, ops, rid, ana, approve=approve) == (
+            f"operator ana made request #{rid} and cannot approve or reject it")
+        assert error_of(decide, ops, rid, stranger, approve=approve) == (
+            f"{stranger.address} is not a registered operator (see `deptoken operators add`)")
+    assert counts(ops.ledger) == before
+    assert decide(ops, rid, ben) == "pending"
+    for approve in (True, False):
+        assert error_of(decide, ops, rid, ben, approve=approve) == f"operator ben has already decided on request #{rid}"
+    assert counts(ops.ledger)["approvals"] == 1
+    assert error_of(decide, ops, 999, chen) == "no request #999"
+    assert load(ops, rid).status == "pending"
+
+
+def test_reject_is_final(ops, team, alice, minter):
+    ana, ben, chen = team
+    rid = propose(ops, "mint", {"to": alice.address, "amount": 500, "deposit_reference": "DEP-1"}, ana)
+    assert decide(ops, rid, ben, approve=False) == "rejected"
+    assert error_of(decide, ops, rid, chen) == f"request #{rid} is rejected, not pending"
+    assert error_of(decide, ops, rid, chen, approve=False) == f"request #{rid} is rejected, not pending"
+    nonce, supply = minter.nonce, ops.client.contract.totalSupply()
+    assert error_of(execute, ops, rid, minter) == f"request #{rid} is rejected, not approved"
+    request = load(ops, rid)
+    assert request.status == "rejected" and [(a.operator.name, a.decision) for a in request.approvals] == [("ben", "reject")]
+    assert operators.signer_of("reject", request.digest, request.approvals[0].signature) == ben.address
+    assert (minter.nonce, ops.client.contract.totalSupply(), counts(ops.ledger)["transactions"]) == (nonce, supply, 0)
+    assert last_audit(ops.ledger).action == "request.reject"
+
+
+def test_a_mint_for_the_same_deposit_reference_cannot_be_proposed_twice(ops, team, alice, bob):
+    ana, ben, _ = team
+    params = {"to": alice.address, "amount": 500, "deposit_reference": "DEP-1"}
+    rid = propose(ops, "mint", params, ana)
+    before = counts(ops.ledger)
+    assert error_of(propose, ops, "mint", params, ana) == "this mint request exists already"
+    assert error_of(propose, ops, "mint", params, ben).startswith("this mint request exists already")  # another maker
+    # the same deposit reference with another amount or recipient is still the same deposit
+    for changed in ({"amount": 501}, {"to": bob.address}, {"amount": 501, "to": bob.address}):
+        message = error_of(propose, ops, "mint", params | changed, ben)
+        assert message == f"deposit reference 'DEP-1' has a mint request already (#{rid})", (changed, message)
+    # a reference given as its bytes32 (in any case) and as the text it hashes are one deposit too
+    hex_ref = "0x" + keccak(text="DEP-2").hex()
+    rid2 = propose(ops, "mint", params | {"deposit_reference": "0x" + hex_ref[2:].upper()}, ana)
+    before = counts(ops.ledger)
+    for reference in ("DEP-2", hex_ref):
+        message = error_of(propose, ops, "mint", params | {"deposit_reference": reference}, ana)
+        assert message == f"deposit reference {reference!r} has a mint request already (#{rid2})", message
+    assert counts(ops.ledger) == before
+    assert decide(ops, rid, ben, approve=False) == "rejected"
+    assert error_of(propose, ops, "mint", params, ana) == "this mint request exists already"
+
+
+def test_record_deposits_makes_mint_requests_all_or_nothing(ops, team, alice, bob, accounts):
+    ana, ben, chen = team
+    outsider = accounts[16]  # never allowlisted
+    add_client(ops.ledger, "C-ALICE", alice.address)
+    add_client(ops.ledger, "C-BOB", bob.address)
+    add_client(ops.ledger, "C-GONE", outsider.address, status="offboarded")
+    day = date(2026, 11, 24)
+    good = DepositInput("DEP-A", "C-ALICE", Decimal("1500.00"), "USD", day, "line 2")
+    before = counts(ops.ledger)
+    bad_batches = [
+        ([good, DepositInput("DEP-B", "C-NOBODY", Decimal("1"), "USD", day, "line 3")], "line 3: unknown client 'C-NOBODY'"),
+        ([good, DepositInput("DEP-B", "C-GONE", Decimal("1"), "USD", day, "line 3")], "line 3: client C-GONE is offboarded, not active"),
+        ([good, DepositInput("DEP-B", "C-BOB", Decimal("1"), "EUR", day, "line 3")], "line 3: currency EUR is not the token's USD"),
+        ([good, DepositInput("DEP-B", "C-BOB", Decimal("1.001"), "USD", day, "line 3")], "line 3: "),
+        ([good, DepositInput("DEP-A", "C-BOB", Decimal("1"), "USD", day, "line 3")], "line 2: deposit 'DEP-A' appears twice"),
+    ]
+    for batch, fragment in bad_batches:
+        with pytest.raises(DepositTokenError) as info, ops.ledger.session() as session:
+            record_deposits(session, ops, batch, ana, source="test.csv")
+        assert str(info.value).startswith("test.csv: ") and "nothing recorded" in str(info.value), str(info.value)
+        assert fragment in str(info.value), (fragment, str(info.value))
+    assert counts(ops.ledger) == before
+
+    small = DepositInput("DEP-B", "C-BOB", Decimal("12.34"), "USD", day, "line 3")
+    with ops.ledger.session() as session:
+        requests = record_deposits(session, ops, [good, small], ana, source="test.csv")
+        ids = [r.id for r in requests]
+    with ops.ledger.session() as session:
+        rows = [session.get(Request, i) for i in ids]
+        assert [(r.kind, r.amount, r.required_approvals, r.params["to"], r.deposit.bank_reference, r.deposit.amount)
+                for r in rows] == [("mint", 150000, 2, alice.address, "DEP-A", 150000), ("mint", 1234, 1, bob.address, "DEP-B", 1234)]
+    after = counts(ops.ledger)
+    assert (after["deposits"], after["requests"]) == (before["deposits"] + 2, before["requests"] + 2)
+    with ops.ledger.session() as session:
+        message = error_of(record_deposits, session, ops, [good], ana, source="again.csv")
+    assert message == "again.csv: 1 bad deposit(s), nothing recorded: line 2: deposit 'DEP-A' was already recorded (a replayed deposit)"
+
+
+# ---------------------------------------------------------------------------- 5. workflow: executing
+
+
+def _setup_recover(ops, compliance, chain, accounts):
+    replacement = accounts[15]
+    ops.client.allowlist(replacement, int(chain.pending_timestamp) + YEAR, sender=compliance)
+    return replacement
+
+
+@pytest.mark.parametrize("kind", ["mint", "freeze", "unfreeze", "lien", "seize", "recover", "pause", "unpause"])
+def test_execution_changes_chain_state_once(kind, ops, team, request, chain, accounts, alice, bob, minter, compliance, legal, pauser):
+    contract = ops.client.contract
+    a = alice.address
+    params: dict = {}
+    replacement = None
+    if kind == "mint":
+        params = {"to": a, "amount": 12_345, "deposit_reference": "DEP-EXEC"}
+    elif kind in ("freeze", "unfreeze"):
+        params = {"account": a}
+        if kind == "unfreeze":
+            ops.client.freeze(alice, sender=compliance)
+    elif kind == "lien":
+        params = {"account": a, "amount": THRESHOLD + 500}
+    elif kind == "seize":
+        params = {"from": a, "to": minter.address, "amount": 2_500, "order_reference": "ORDER-1"}
+    elif kind == "recover":
+        replacement = _setup_recover(ops, compliance, chain, accounts)
+        params = {"lost": a, "replacement": replacement.address, "order_reference": "ORDER-2"}
+    elif kind == "unpause":
+        ops.client.pause(sender=pauser)
+    sender = request.getfixturevalue(workflow.signer_role(kind))
+    rid = approved(ops, kind, params, team)
+    supply, nonce = int(contract.totalSupply()), sender.nonce
+
+    outcome = execute(ops, rid, sender)
+
+    assert (outcome.request_id, outcome.status, outcome.message) == (rid, "executed", "done")
+    receipt = chain.provider.web3.eth.get_transaction_receipt(outcome.tx_hash)
+    assert receipt["status"] == 1 and receipt["blockNumber"] == outcome.block_number
+    assert receipt["from"] == sender.address and receipt["to"] == contract.address
+    assert sender.nonce == nonce + 1
+    expected = {
+        "mint": lambda: (contract.balanceOf(a), contract.totalSupply()) == (INITIAL + 12_345, supply + 12_345),
+        "freeze": lambda: contract.isFrozen(a) and not contract.canSend(a),
+        "unfreeze": lambda: not contract.isFrozen(a) and contract.canSend(a),
+        "lien": lambda: (contract.getFrozenTokens(a), contract.unfrozenBalanceOf(a)) == (THRESHOLD + 500, INITIAL - THRESHOLD - 500),
+        "seize": lambda: (contract.balanceOf(a), contract.balanceOf(minter), contract.totalSupply()) == (INITIAL - 2_500, 2_500, supply),
+        "recover": lambda: (contract.balanceOf(a), contract.balanceOf(replacement), contract.allowlistExpiry(a),
+                            contract.isAllowlisted(replacement)) == (0, INITIAL, 0, True),
+        "pause": lambda: contract.paused(),
+        "unpause": lambda: not contract.paused(),
+    }
+    assert expected[kind](), kind
+
+    with ops.ledger.session() as session:
+        row = session.get(Request, rid)
+        tx = session.get(Transaction, row.tx_id)
+        assert (row.status, row.reason) == ("executed", None)
+        assert (tx.tx_hash, tx.status, tx.block_number, tx.sender, tx.nonce, tx.chain_id, tx.purpose) == (
+            outcome.tx_hash, "mined", outcome.block_number, sender.address, nonce, ops.chain_id, f"request {rid} {kind}")
+        assert tx.gas_used == receipt["gasUsed"]
+        assert session.scalar(sa.select(sa.func.count()).select_from(Transaction)) == 1
+    entry = last_audit(ops.ledger)
+    assert (entry.actor, entry.action, entry.subject, entry.tx_hash, entry.block_number) == (
+        ACTOR, "request.executed", f"request {rid}", outcome.tx_hash, outcome.block_number)
+    assert entry.details == {"kind": kind, "digest": row.digest}
+    assert verify_audit(ops.ledger) == []
+
+    # exactly once: a second execute is refused and sends nothing
+    assert error_of(execute, ops, rid, sender) == f"request #{rid} is executed, not approved"
+    assert sender.nonce == nonce + 1
+
+
+def test_executing_an_unapproved_request_is_refused(ops, team, alice, compliance):
+    ana, _, _ = team
+    rid = propose(ops, "freeze", {"account": alice.address}, ana)
+    nonce = compliance.nonce
+    assert error_of(execute, ops, rid, compliance) == f"request #{rid} is pending, not approved"
+    assert (compliance.nonce, ops.client.contract.isFrozen(alice), counts(ops.ledger)["transactions"]) == (nonce, False, 0)
+    assert load(ops, rid).status == "pending"
+
+
+def _tamper(ops, rid: int, how: str, others: dict) -> None:
+    with ops.ledger.session() as session:
+        request = session.get(Request, rid)
+        approval = request.approvals[0]
+        digest, ids = request.digest, (approval.id, request.id)
+    stranger, chen, chen_id = others["stranger"], others["chen"], others["chen_id"]
+    if how == "signature: another key":
+        sql(ops.ledger, "UPDATE approvals SET signature = :s WHERE id = :id", s=operators.sign(stranger, "approve", digest), id=ids[0])
+    elif how == "signature: another operator":
+        sql(ops.ledger, "UPDATE approvals SET signature = :s WHERE id = :id", s=operators.sign(chen, "approve", digest), id=ids[0])
+    elif how == "signature: garbage":
+        sql(ops.ledger, "UPDATE approvals SET signature = :s WHERE id = :id", s="0x" + "11" * 65, id=ids[0])
+    elif how == "signature: another request":
+        other = keccak(text="another request")
+        sql(ops.ledger, "UPDATE approvals SET signature = :s WHERE id = :id", s=operators.sign(others["ben"], "approve", "0x" + other.hex()), id=ids[0])
+    elif how == "operator_id":
+        sql(ops.ledger, "UPDATE approvals SET operator_id = :o WHERE id = :id", o=chen_id, id=ids[0])
+    elif how == "decision: reject made approve":
+        sql(ops.ledger, "UPDATE approvals SET decision = 'approve' WHERE id = :id", id=ids[0])
+        sql(ops.ledger, "UPDATE requests SET status = 'approved' WHERE id = :id", id=ids[1])
+    elif how == "maker_signature":
+        sql(ops.ledger, "UPDATE requests SET maker_signature = :s WHERE id = :id", s=operators.sign(stranger, "request", digest), id=ids[1])
+    elif how == "maker_id":
+        sql(ops.ledger, "UPDATE requests SET maker_id = :o WHERE id = :id", o=chen_id, id=ids[1])
+    elif how == "params: recipient":
+        with ops.ledger.session() as session:
+            request = session.get(Request, rid)
+            request.params = request.params | {"to": others["bob"]}
+    elif how == "params: amount":
+        with ops.ledger.session() as session:
+            request = session.get(Request, rid)
+            request.params = request.params | {"amount": "99999"}
+    elif how == "required_approvals":
+        sql(ops.ledger, "UPDATE requests SET required_approvals = 1, status = 'approved' WHERE id = :id", id=ids[1])
+    else:
+        raise AssertionError(how)
+
+
+APPROVAL = "approval {approval} does not check out (ledger tampered?)"
+MAKER = "the maker's signature does not match (ledger tampered?)"
+PARAMS = "its parameters are not the ones signed for token {token} on chain {chain} (ledger tampered?)"
+TAMPERING = {
+    "signature: another key": APPROVAL,
+    "signature: another operator": APPROVAL,
+    "signature: garbage": APPROVAL,
+    "signature: another request": APPROVAL,
+    "operator_id": APPROVAL,
+    "decision: reject made approve": APPROVAL,
+    "maker_signature": MAKER,
+    "maker_id": MAKER,
+    "params: recipient": PARAMS,
+    "params: amount": PARAMS,
+    "required_approvals": "the policy requires 2 approvals, the ledger records 1 (ledger tampered, or the policy changed since it was proposed?)",
+}
+
+
+@pytest.mark.parametrize("how", TAMPERING)
+def test_tampered_request_is_not_executed(how, ops, team, stranger, alice, bob, minter):
+    ana, ben, chen = team
+    amount = THRESHOLD + 1 if how == "required_approvals" else 700
+    rid = propose(ops, "mint", {"to": alice.address, "amount": amount, "deposit_reference": "DEP-T"}, ana)
+    assert decide(ops, rid, ben, approve=how != "decision: reject made approve") == (
+        "pending" if how == "required_approvals" else "rejected" if how.startswith("decision") else "approved")
+    with ops.ledger.session() as session:
+        chen_id = operators.operator_named(session, "chen").id
+    _tamper(ops, rid, how, {"stranger": stranger, "chen": chen, "chen_id": chen_id, "ben": ben, "bob": bob.address})
+    before, nonce, supply = counts(ops.ledger), minter.nonce, ops.client.contract.totalSupply()
+
+    message = error_of(execute, ops, rid, minter)
+
+    expected = TAMPERING[how].format(approval=load(ops, rid).approvals[0].id, token=ops.token, chain=ops.chain_id)
+    assert message == f"request #{rid}: {expected}"
+    assert (minter.nonce, ops.client.contract.totalSupply(), ops.client.contract.balanceOf(alice)) == (nonce, supply, INITIAL)
+    assert counts(ops.ledger) == before and before["transactions"] == 0
+    assert load(ops, rid).status == "approved"
+
+
+def test_failed_chain_precondition_leaves_the_request_approved(ops, team, alice, compliance, minter, accounts):
+    outsider = accounts[16]  # never allowlisted
+    ops.client.freeze(alice, sender=compliance)
+    freeze = approved(ops, "freeze", {"account": alice.address}, team)
+    mint = approved(ops, "mint", {"to": outsider.address, "amount": 100, "deposit_reference": "DEP-OUT"}, team)
+    before, nonces = counts(ops.ledger), (compliance.nonce, minter.nonce)
+    supply = ops.client.contract.totalSupply()
+
+    outcome = execute(ops, freeze, compliance)
+    assert outcome == workflow.Outcome(freeze, "approved", f"not run: {alice.address} is already frozen")
+    outcome = execute(ops, mint, minter)
+    assert outcome == workflow.Outcome(mint, "approved", f"not run: recipient {outsider.address} is not allowlisted")
+
+    with ops.ledger.session() as session:
+        rows = {r.id: r for r in session.scalars(sa.select(Request))}
+    assert (rows[freeze].status, rows[freeze].reason, rows[freeze].tx_id) == ("approved", f"{alice.address} is already frozen", None)
+    assert (rows[mint].status, rows[mint].reason, rows[mint].tx_id) == ("approved", f"recipient {outsider.address} is not allowlisted", None)
+    assert counts(ops.ledger) == before and before["transactions"] == 0
+    assert (compliance.nonce, minter.nonce, ops.client.contract.totalSupply()) == (*nonces, supply)
+
+    # once the chain allows it, the same approved request runs (and clears the reason)
+    ops.client.unfreeze(alice, sender=compliance)
+    outcome = execute(ops, freeze, compliance)
+    assert outcome.status == "executed" and ops.client.contract.isFrozen(alice)
+    assert (load(ops, freeze).status, load(ops, freeze).reason) == ("executed", None)
+
+
+def test_mint_of_a_deposit_already_minted_on_chain_is_not_minted_again(ops, team, alice, minter):
+    receipt = ops.client.mint(alice, "12.34", "DEP-DONE", sender=minter)  # straight through ape, not the ledger
+    rid = approved(ops, "mint", {"to": alice.address, "amount": 1_234, "deposit_reference": "DEP-DONE"}, team)
+    supply, balance, nonce = ops.client.contract.totalSupply(), ops.client.contract.balanceOf(alice), minter.nonce
+    tx_hash = HexBytes(receipt.txn_hash).to_0x_hex()
+
+    outcome = execute(ops, rid, minter)
+
+    assert outcome == workflow.Outcome(rid, "executed", f"deposit reference already minted by {tx_hash}", tx_hash, receipt.block_number)
+    assert (ops.client.contract.totalSupply(), ops.client.contract.balanceOf(alice), minter.nonce) == (supply, balance, nonce)
+    request = load(ops, rid)
+    assert (request.status, request.reason, request.tx_id) == ("executed", f"deposit reference already minted by {tx_hash}", None)
+    assert counts(ops.ledger)["transactions"] == 0
+    entry = last_audit(ops.ledger)
+    assert (entry.action, entry.subject, entry.tx_hash, entry.block_number, entry.details) == (
+        "request.executed", f"request {rid}", tx_hash, receipt.block_number, {"note": f"deposit reference already minted by {tx_hash}"})
+    assert error_of(execute, ops, rid, minter) == f"request #{rid} is executed, not approved"
+
+
+def test_deposit_to_mint_end_to_end_with_two_checkers(ops, team, alice, minter):
+    ana, ben, chen = team
+    add_client(ops.ledger, "C-ALICE", alice.address)
+    with ops.ledger.session() as session:
+        (request,) = record_deposits(session, ops, [DepositInput("DEP-E2E", "C-ALICE", Decimal("2500.01"), "USD",
+                                                                 date(2026, 11, 24), "command line")], ana, source="manual")
+        rid = request.id
+    assert decide(ops, rid, ben) == "pending"
+    assert error_of(execute, ops, rid, minter) == f"request #{rid} is pending, not approved"
+    assert decide(ops, rid, chen) == "approved"
+    outcome = execute(ops, rid, minter)
+    assert outcome.status == "executed"
+    assert ops.client.contract.balanceOf(alice) == INITIAL + 250_001
+    assert ops.client.contract.isDepositRefUsed(keccak(text="DEP-E2E"))
+    minted = [e for e in ops.client.events(["Minted"]) if bytes(e.args["depositRef"]) == keccak(text="DEP-E2E")]
+    assert len(minted) == 1 and minted[0].transaction == outcome.tx_hash
+    assert [e.action for e in _audit_entries(ops.ledger)][-5:] == [
+        "operator.add", "request.create", "request.approve", "request.approve", "request.executed"]
+    assert verify_audit(ops.ledger) == []
+
+
+def _audit_entries(ledger: Ledger) -> list[AuditEntry]:
+    with ledger.session() as session:
+        return list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
+
+
+# ---------------------------------------------------------------------------- 6. policy
+
+
+@pytest.fixture
+def no_policy_env(monkeypatch):
+    monkeypatch.delenv("DEPTOKEN_OPS_CONFIG", raising=False)
+
+
+def test_policy_defaults(tmp_path, monkeypatch, no_policy_env):
+    import deptoken.ops.policy as policy_module
+
+    monkeypatch.setattr(policy_module, "DEFAULT_PATH", tmp_path / "absent.yaml")
+    assert load_policy() == Policy() == Policy(Decimal("100000"), 2, 2000, 100, "DEPOSIT-TOKEN-LIABILITY")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing set\n")
+    assert load_policy(empty) == Policy()
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("two_approvals_above: '1000.50'\nconfirmations: 0\n")
+    assert load_policy(partial) == Policy(two_approvals_above=Decimal("1000.50"), confirmations=0)
+    monkeypatch.setenv("DEPTOKEN_OPS_CONFIG", str(partial))
+    assert load_policy() == Policy(two_approvals_above=Decimal("1000.50"), confirmations=0)
+
+
+def test_policy_project_file():
+    path = Path(__file__).resolve().parents[1] / "config" / "ops.yaml"
+    assert load_policy(path) == Policy(Decimal("100000.00"), 2, 2000, 100, "DEPOSIT-TOKEN-LIABILITY")
+
+
+def test_policy_missing_explicit_file(tmp_path, monkeypatch, no_policy_env):
+    missing = tmp_path / "nope.yaml"
+    assert error_of(load_policy, missing) == f"ops config {missing} not found"
+    monkeypatch.setenv("DEPTOKEN_OPS_CONFIG", str(missing))
+    assert error_of(load_policy) == f"ops config {missing} not found"
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("confirmations: [1\n", "is not valid YAML ("),
+        ("a: b: c\n", "is not valid YAML ("),
+        ("bogus: 1\nother: 2\nconfirmations: 1\n", ": unknown setting(s) bogus, other"),
+        ("two_approvals_above: -1\n", ": thresholds and counts must be positive"),
+        ("confirmations: -1\n", ": thresholds and counts must be positive"),
+        ("chunk_blocks: 0\n", ": thresholds and counts must be positive"),
+        ("batch_size: -5\n", ": thresholds and counts must be positive"),
+        ("batch_size: lots\n", ": bad value (invalid literal for int() with base 10: 'lots')"),
+        ("two_approvals_above: much\n", ": bad value (two_approvals_above must be an amount, not 'much')"),
+        ("two_approvals_above: .nan\n", ": two_approvals_above must be a finite amount, not NaN"),
+        ("two_approvals_above: .inf\n", ": two_approvals_above must be a finite amount, not Infinity"),
+        ("two_approvals_above: -.inf\n", ": two_approvals_above must be a finite amount, not -Infinity"),
+        ("confirmations: 1.5\n", ": bad value (confirmations must be a whole number, not 1.5)"),
+        ("chunk_blocks: 2000.0\n", ": bad value (chunk_blocks must be a whole number, not 2000.0)"),
+        ("batch_size: true\n", ": bad value (batch_size must be a whole number, not True)"),
+        ("- confirmations\n", ": expected a mapping of settings, not list"),
+        ("42\n", ": expected a mapping of settings, not int"),
+    ],
+)
+def test_policy_file_errors(tmp_path, no_policy_env, text, fragment):
+    path = tmp_path / "ops.yaml"
+    path.write_text(text)
+    message = error_of(load_policy, path)
+    assert message.startswith(f"ops config {path}") and fragment in message, message
+    if "YAML" not in fragment:
+        assert message.endswith(fragment), message
+    assert "\n" not in message
+
+
+# ---------------------------------------------------------------------------- 7. context
+
+
+def test_open_ops_binds_a_fresh_ledger_to_the_token(ledger, token, chain):
+    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    assert (ops.token, ops.chain_id, ops.policy, ops.ledger) == (token.address, chain.chain_id, TEST_POLICY, ledger)
+    with ledger.session() as session:
+        states = [(s.token, s.chain_id, s.block_number, s.block_hash) for s in session.scalars(sa.select(SyncState))]
+    assert states == [(token.address, chain.chain_id, -1, "")]
+    again = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))  # the same token: fine
+    assert again.token == token.address
+    assert counts(ledger)["audit_log"] == 0
+    with ledger.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SyncState)) == 1
+
+
+def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chain, devnet_config, admin):
+    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    from deptoken.deploy import deploy_token
+
+    other, _ = deploy_token(devnet_config, admin, record=False)
+    assert other.address != token.address
+    message = error_of(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(other))
+    cid = chain.chain_id
+    assert message == f"this ledger belongs to token {token.address} on chain {cid}, not {other.address} on {cid}"
+    sql(ledger, "UPDATE sync_state SET chain_id = 1")
+    message = error_of(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    assert message == f"this ledger belongs to token {token.address} on chain 1, not {token.address} on {cid}"
+    with ledger.session() as session:
+        assert [(s.token, s.chain_id) for s in session.scalars(sa.select(SyncState))] == [(token.address, 1)]
+
+
+def test_a_request_made_for_another_token_does_not_run_on_this_one(ledger, token, team, devnet_config, admin, minter, alice):
+    """The digest binds the chain and the token: a ledger pointed at another token (here by editing
+    the sync state) cannot execute the old requests there."""
+    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    rid = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "DEP-X"}, team)
+    from deptoken.deploy import deploy_token
+
+    other, _ = deploy_token(devnet_config, admin, record=False)
+    other_ops = type(ops)(ledger, TokenClient.from_contract(other), ops.chain_id, TEST_POLICY)
+    nonce = minter.nonce
+    message = error_of(execute, other_ops, rid, minter)
+    assert message == f"request #{rid}: " + PARAMS.format(token=other.address, chain=ops.chain_id)
+    assert minter.nonce == nonce and other.totalSupply() == 0
+
+
+def test_utc_datetime_refuses_naive_values(ledger):
+    with pytest.raises(sa.exc.StatementError) as info, ledger.session() as session:
+        session.add(AuditEntry(at=datetime(2026, 1, 1), actor="a", action="b", subject="c", details={},
+                               prev_hash=audit.GENESIS, hash="0" * 64))
+        session.flush()
+    assert isinstance(info.value.orig, ValueError) and str(info.value.orig) == "naive datetime"
+    assert counts(ledger)["audit_log"] == 0
