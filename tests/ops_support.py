@@ -56,14 +56,19 @@ def ledger_url(request, tmp_path) -> Iterator[str]:
     try:
         yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except sa.exc.DBAPIError:  # a throw-away server: a database left behind does no harm
+            pass
         admin.dispose()
 
 
 @pytest.fixture
 def ledger(ledger_url) -> Iterator[Ledger]:
-    upgrade(make_engine(ledger_url))
+    engine = make_engine(ledger_url)
+    upgrade(engine)
+    engine.dispose()
     ledger = Ledger(ledger_url)
     yield ledger
     ledger.dispose()
@@ -143,13 +148,14 @@ class Devnet:
             args.append("--no-mining")
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 20
-        while time.time() < deadline:
+        while True:  # until Anvil answers JSON-RPC (an open port alone was seen to reset the first request)
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                self.rpc("eth_chainId")
                 return
             except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("anvil did not start") from None
                 time.sleep(0.1)
-        raise RuntimeError("anvil did not start")
 
     def stop(self) -> None:
         """Stops Anvil the way an operator would (SIGTERM): it writes its state file first."""
@@ -316,19 +322,3 @@ def prepare_mints(net: Devnet, directory: Path, deposits: list[tuple[str, str, s
 
 def row_needs_one(recorded: list[dict], request_id: int) -> bool:
     return next(r for r in recorded if r["request"] == request_id)["approvals_needed"] == 1
-
-
-def start_ready(net: Devnet, *, automine: bool = True, timeout: float = 20) -> None:
-    """``net.start()``, then waits until Anvil answers JSON-RPC: ``start`` returns as soon as the port
-    accepts connections, and a request sent right then (after a restart with ``--state``) was seen to
-    fail with "connection reset by peer"."""
-    net.start(automine=automine)
-    deadline = time.time() + timeout
-    while True:
-        try:
-            net.rpc("eth_chainId")
-            return
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.1)

@@ -36,7 +36,6 @@ from ops_support import (
     clone_devnet,
     ledger_rows,
     prepare_mints,
-    start_ready,
     token_balance,
     token_logs,
     token_total_supply,
@@ -61,7 +60,7 @@ def prepared(tmp_path_factory) -> tuple[Devnet, list[int]]:
     """A stopped devnet: token deployed, team registered, the demo clients allowlisted, three mints
     approved, five more clients recorded for onboarding."""
     net = Devnet(tmp_path_factory.mktemp("faults-template"))
-    start_ready(net)
+    net.start()
     try:
         net.deploy()
         ids = prepare_mints(net, net.dir, DEPOSITS)
@@ -78,7 +77,7 @@ def prepared(tmp_path_factory) -> tuple[Devnet, list[int]]:
 def net(prepared, tmp_path) -> Iterator[Devnet]:
     """A running copy of the prepared devnet (own Anvil, own ledger)."""
     clone = clone_devnet(prepared[0], tmp_path / "net")
-    start_ready(clone)
+    clone.start()
     try:
         yield clone
     finally:
@@ -198,7 +197,7 @@ def test_node_restart_loses_the_broadcast_mint_and_the_rerun_settles_it_once(net
     assert pending is not None and pending["blockNumber"] is None  # in the mempool only
 
     net.stop()  # state written, mempool lost
-    start_ready(net)  # automine again
+    net.start()  # automine again
     assert net.rpc("eth_getTransactionByHash", stored["tx_hash"]) is None, "the restart was expected to drop the pending tx"
     assert len(token_logs(net, MINTED_TOPIC)) == 0
 
@@ -244,7 +243,7 @@ def test_node_stopped_while_the_tool_waits_for_the_receipt(net, request_ids):
     assert "checked on the next run" in stderr
     assert request_row(net, request_ids[0])["status"] == "executing" and stored["status"] == "broadcast"
 
-    start_ready(net)
+    net.start()
     net.ok("requests", "execute")
     assert_each_deposit_minted_once(net)
     assert_settled_as_stored(net, stored, DEPOSITS[0][0])
@@ -298,7 +297,7 @@ def test_clients_apply_killed_then_resumed_applies_each_job_once(net, fault, res
     in_flight = {j["tx_id"] for j in new_jobs(net) if j["status"] == "sent"}
     if restart:
         net.stop()
-        start_ready(net)
+        net.start()
 
     result = json.loads(net.ok("--json", "clients", "apply").stdout)
     assert result["already"] == 0, result  # every batch settled from the ledger, not by re-reading the chain
@@ -325,12 +324,7 @@ def test_clients_apply_killed_then_resumed_applies_each_job_once(net, fault, res
     for entry in ledger_rows(net, "SELECT details, tx_hash FROM audit_log WHERE action = 'allowlist.add'"):
         for job in json.loads(entry["details"])["jobs"]:
             audited.setdefault(job, []).append(entry["tx_hash"])
-    found = {job: audited.get(job) for job in tx_of_job}
-    assert all(found[job] in (None, [h]) for job, h in tx_of_job.items()), found  # never twice, never another tx
-    if None in found.values():
-        # KNOWN BUG (onboarding._settle_sent records no audit entry for a batch it settles as mined after
-        # a crash; see the report of this test's author). Remove this branch once fixed.
-        pytest.xfail(f"no allowlist.add audit entry for the jobs of the batch settled after the crash: {found}")
+    assert {job: audited.get(job) for job in tx_of_job} == {job: [h] for job, h in tx_of_job.items()}  # once, with its tx
 
 
 # ---------------------------------------------------------------------------- 4. node down
@@ -346,6 +340,6 @@ def test_execute_while_the_node_is_down_fails_cleanly_and_the_next_run_mints_onc
     assert {row["id"]: row["status"] for row in tx_rows(net)} == before  # the failed run changed nothing
     assert request_row(net, request_ids[1])["status"] == "executing"
 
-    start_ready(net)
+    net.start()
     net.ok("requests", "execute")
     assert_each_deposit_minted_once(net)

@@ -45,6 +45,7 @@ from deptoken.ops.models import (
     Transaction,
 )
 from deptoken.validation import reference_to_bytes32
+from helpers import set_time
 from ops_support import TEST_POLICY
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -235,6 +236,27 @@ def test_kyc_file_with_bad_rows_is_refused_whole(ops, ledger, compliance, newcom
     assert f"line 8: client C-14 holds {newcomers[0].address}, not {accounts[19].address}" in message
     assert counts(ledger) == before
     assert ops.client.contract.allowlistExpiry(good) == 0
+
+
+def test_a_job_whose_review_date_passed_is_set_aside_not_blocking_the_queue(ops, ledger, compliance, newcomers, review, tmp_path, chain):
+    """Rows 0-4 are reviewed until review, review+1, ...; when the chain's clock has passed the first
+    two before ``apply``, they are set aside as expired (audited) and the other three are allowlisted."""
+    clients = [(a, f"EXP-{n}", f"Expiring {n} Ltd") for n, a in enumerate(newcomers)]
+    kyc_file(tmp_path / "kyc.csv", clients, review)
+    with ledger.session() as session:
+        onboarding.import_clients(session, tmp_path / "kyc.csv", today=review - timedelta(days=365), actor="kyc")
+    set_time(chain, end_of_day(review + timedelta(days=1)))
+    with ledger.new_session() as session:
+        result = onboarding.apply_jobs(session, ops, compliance, actor="executor")
+    assert (result.done, result.expired, result.transactions) == (3, 2, 1)
+    expiries = ops.client.allowlist_expiries([a.address for a in newcomers])
+    assert [expiries[a.address] == 0 for a in newcomers] == [True, True, False, False, False]
+    statuses = {c.client_id: c.status for c in rows(ledger, Client)}
+    assert [statuses[f"EXP-{n}"] for n in range(5)] == ["pending", "pending", "active", "active", "active"]
+    with ledger.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "allowlist.expired")).one()
+        assert entry.details["clients"] == ["EXP-0", "EXP-1"]
+        assert onboarding.pending_jobs(session) == 0
 
 
 def test_job_already_true_on_chain_completes_without_a_transaction(ops, ledger, compliance, newcomers, review, tmp_path):

@@ -1038,3 +1038,34 @@ def test_utc_datetime_refuses_naive_values(ledger):
         session.flush()
     assert isinstance(info.value.orig, ValueError) and str(info.value.orig) == "naive datetime"
     assert counts(ledger)["audit_log"] == 0
+
+
+def test_two_executors_racing_for_a_request_run_it_once(ops, team, alice, compliance):
+    """The second executor read the request while it was still approved; the conditional claim
+    (approved -> executing) refuses it before it signs anything."""
+    rid = approved(ops, "freeze", {"account": alice.address}, team)
+    late = ops.ledger.new_session()
+    try:
+        stale = workflow.get_request(late, rid)
+        _ = stale.maker, [a.operator for a in stale.approvals]
+        assert stale.status == "approved"
+        assert execute(ops, rid, compliance).status == "executed"
+        nonce = compliance.nonce
+        message = error_of(workflow.execute, late, ops, stale, compliance, ACTOR)
+    finally:
+        late.close()
+    assert message == f"request #{rid} was taken by another executor (now executed)"
+    assert compliance.nonce == nonce and counts(ops.ledger)["transactions"] == 1
+    assert load(ops, rid).status == "executed" and ops.client.contract.isFrozen(alice)
+
+
+def test_fault_points_are_checked(monkeypatch):
+    """A misspelt DEPTOKEN_FAULT must not let a crash test pass without crashing."""
+    from deptoken.ops import faults
+
+    for spec in ("after_brodcast", "after_broadcast:0", "after_broadcast:x"):
+        monkeypatch.setenv("DEPTOKEN_FAULT", spec)
+        with pytest.raises(RuntimeError, match="expected one of before_sign"):
+            faults.checkpoint("after_broadcast")
+    monkeypatch.setenv("DEPTOKEN_FAULT", "after_broadcast:2")
+    faults.checkpoint("before_sign")  # another point: nothing happens

@@ -176,13 +176,17 @@ class _Group(click.Group):
                 message = f"cannot use {exc.filename}: {exc.strerror or first_line(exc)}"
             else:
                 message = f"lost the node or the database: {first_line(exc)}"
-        except Exception as exc:  # noqa: BLE001 - ape and SQLAlchemy errors, one line each
+        except Exception as exc:  # noqa: BLE001 - ape, web3 and SQLAlchemy errors, one line each
             from ape.exceptions import ApeException
             from sqlalchemy.exc import SQLAlchemyError
+            from web3.exceptions import CannotHandleRequest, ProviderConnectionError, Web3Exception
 
-            if not isinstance(exc, ApeException | SQLAlchemyError):
+            if isinstance(exc, CannotHandleRequest | ProviderConnectionError):
+                message = f"lost the node: {first_line(exc)}"
+            elif isinstance(exc, ApeException | SQLAlchemyError | Web3Exception):
+                message = f"{type(exc).__name__}: {first_line(exc)}"
+            else:
                 raise
-            message = f"{type(exc).__name__}: {first_line(exc)}"
         finally:
             _disconnect()
         click.echo(f"error: {message}", err=True)
@@ -251,10 +255,12 @@ def db_status(env: Env) -> None:
     """Shows the ledger's schema revision."""
     from .db import Ledger, schema_revision
 
-    current, head = schema_revision(Ledger(env.db, check=False).engine)
+    from .db import require_current
+
+    ledger = Ledger(env.db, check=False)
+    current, head = schema_revision(ledger.engine)
     env.emit({"revision": current, "head": head}, lambda: click.echo(f"revision {current or 'none'} (newest {head})"))
-    if current != head:
-        sys.exit(1)
+    require_current(ledger.engine)  # exit 1 with the one-line reason when not at the newest revision
 
 
 # ---------------------------------------------------------------------------- operators
@@ -363,7 +369,8 @@ def clients_apply(env: Env, signer: Callable[[], Any]) -> None:
     with _progress("allowlisting", total) as advance, env.ledger.new_session() as session:
         result = apply_jobs(session, env.ops, sender, actor=f"executor {sender.address}", progress=advance)
     env.emit(result, lambda: click.echo(f"{result.done} job(s) done in {result.transactions} transaction(s); "
-                                        f"{result.already} already so on-chain"))
+                                        f"{result.already} already so on-chain"
+                                        + (f"; {result.expired} set aside: review date passed (renew them)" if result.expired else "")))
 
 
 @clients.command("list")
@@ -771,7 +778,7 @@ def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], An
 @main.command()
 @click.option("--sync/--no-sync", "do_sync", default=True, show_default=True, help="Index new confirmed blocks first.")
 @click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here.")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: today, UTC).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: the chain's today, UTC).")
 @pass_env
 def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None) -> None:
     """Reconciles chain and ledger; exit status 3 on any mismatch."""
@@ -784,7 +791,7 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
         report = run(session, env.ops, actor=os.environ.get("USER", "cli"))
         session.commit()
         if camt053:
-            data = camt053_statement(session, env.ops, day.date() if day else datetime.now(UTC).date())
+            data = camt053_statement(session, env.ops, day.date() if day else _chain_today(env))
             Path(camt053).write_bytes(data)
     fmt = env.ops.client.format
 

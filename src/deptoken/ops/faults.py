@@ -11,6 +11,7 @@ import os
 import sys
 
 FAULT_EXIT = 137
+POINTS = ("before_sign", "after_sign", "after_broadcast", "before_receipt_stored", "after_batch")
 _seen: dict[str, int] = {}
 
 
@@ -20,6 +21,8 @@ def checkpoint(point: str) -> None:
     if not spec:
         return
     name, _, count = spec.partition(":")
+    if name not in POINTS or not (count or "1").isdigit() or int(count or 1) < 1:
+        raise RuntimeError(f"DEPTOKEN_FAULT={spec!r}: expected one of {', '.join(POINTS)}, optionally :N with N >= 1")
     if name != point:
         return
     _seen[point] = _seen.get(point, 0) + 1

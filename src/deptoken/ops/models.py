@@ -126,7 +126,7 @@ class AllowlistJob(Base):
     address: Mapped[str] = mapped_column(String(42))
     expiry: Mapped[int | None] = mapped_column(BigInteger)  # unix seconds (onboard, renew)
     review_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | done
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | done | expired
     tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     client: Mapped[Client] = relationship()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..allowlist_file import parse_expiry
@@ -137,6 +137,7 @@ class ApplyResult:
     transactions: int
     done: int
     already: int  # already so on-chain: no transaction needed
+    expired: int = 0  # review date passed before the job could be applied: set aside, not sent
 
 
 def _complete(session: Session, jobs: Sequence[AllowlistJob]) -> None:
@@ -148,7 +149,7 @@ def _complete(session: Session, jobs: Sequence[AllowlistJob]) -> None:
             job.client.status = "active"
 
 
-def _settle_sent(session: Session) -> int:
+def _settle_sent(session: Session, actor: str) -> int:
     """Jobs left ``sent`` by an interruption: done if their batch was mined, else pending again."""
     settled = 0
     sent = session.scalars(select(AllowlistJob).where(AllowlistJob.status == "sent")).all()
@@ -157,12 +158,20 @@ def _settle_sent(session: Session) -> int:
         batch = [job for job in sent if job.tx_id == tx_id]
         if tx.status == "mined":
             _complete(session, batch)
+            _audit_batch(session, actor, batch, tx, settled=True)
             settled += len(batch)
         else:
             for job in batch:
                 job.status, job.tx_id = "pending", None
     session.commit()
     return settled
+
+
+def _audit_batch(session: Session, actor: str, batch: Sequence[AllowlistJob], tx: Transaction, *, settled: bool = False) -> None:
+    action = "remove" if batch[0].action == "offboard" else "add"
+    details = {"jobs": [job.id for job in batch]} | ({"settled_after_interruption": True} if settled else {})
+    audit.record(session, actor, f"allowlist.{action}", f"{len(batch)} accounts", details,
+                 tx_hash=tx.tx_hash, block_number=tx.block_number)
 
 
 def _already_applied(ops: Ops, jobs: Sequence[AllowlistJob]) -> list[AllowlistJob]:
@@ -173,8 +182,10 @@ def _already_applied(ops: Ops, jobs: Sequence[AllowlistJob]) -> list[AllowlistJo
 
 def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
     """Applies every pending job on-chain in batches (see the module docstring); commits as it goes."""
-    done = _settle_sent(session)
-    transactions = already = 0
+    from ape import chain
+
+    done = _settle_sent(session, actor)
+    transactions = already = expired = 0
     size = ops.policy.batch_size
     while True:
         pending = session.scalars(
@@ -192,23 +203,40 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
             if progress:
                 progress(len(skip))
             continue
+        now = int(chain.pending_timestamp)
+        stale = [job for job in batch if job.expiry is not None and job.expiry <= now]
+        if stale:  # one stale job must not hold up the queue behind it
+            for job in stale:
+                job.status = "expired"
+            audit.record(session, actor, "allowlist.expired", f"{len(stale)} jobs",
+                         {"jobs": [job.id for job in stale], "clients": [job.client.client_id for job in stale]})
+            session.commit()
+            expired += len(stale)
+            continue
         tx = _send_batch(session, ops, batch, sender)
         if tx.status != "mined":
             raise DepositTokenError(f"allowlist batch transaction {tx.tx_hash} reverted; {len(batch)} jobs left pending")
         _complete(session, batch)
-        audit.record(session, actor, f"allowlist.{'remove' if action == 'offboard' else 'add'}", f"{len(batch)} accounts",
-                     {"jobs": [job.id for job in batch]}, tx_hash=tx.tx_hash, block_number=tx.block_number)
+        _audit_batch(session, actor, batch, tx)
         session.commit()
         transactions += 1
         done += len(batch)
         if progress:
             progress(len(batch))
         checkpoint("after_batch")
-    return ApplyResult(transactions, done, already)
+    return ApplyResult(transactions, done, already, expired)
 
 
 def _send_batch(session: Session, ops: Ops, batch: Sequence[AllowlistJob], sender: object) -> Transaction:
     def link(tx: Transaction) -> None:
+        """pending -> sent in one conditional UPDATE: a second applier racing for the batch is refused
+        here, before its transaction is stored or broadcast."""
+        ids = [job.id for job in batch]
+        claimed = session.execute(
+            update(AllowlistJob).where(AllowlistJob.id.in_(ids), AllowlistJob.status == "pending").values(status="sent", tx_id=tx.id)
+        ).rowcount
+        if claimed != len(ids):
+            raise DepositTokenError(f"allowlist jobs {ids[0]}..{ids[-1]} were taken by another run")
         for job in batch:
             job.status, job.tx_id = "sent", tx.id
 
@@ -223,4 +251,4 @@ def _send_batch(session: Session, ops: Ops, batch: Sequence[AllowlistJob], sende
 
 
 def pending_jobs(session: Session) -> int:
-    return len(session.scalars(select(AllowlistJob.id).where(AllowlistJob.status != "done")).all())
+    return len(session.scalars(select(AllowlistJob.id).where(AllowlistJob.status.in_(["pending", "sent"]))).all())

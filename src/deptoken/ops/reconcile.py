@@ -111,7 +111,7 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
         subject = f"deposit {request.params['deposit_reference']}"
         if request.status != "executed":
             if event is not None:
-                _mismatch(report, "MINTED_NOT_RECORDED", subject, f"minted on chain in {event.tx_hash} but request #{request.id} is {request.status}: run `deptoken mint execute` to settle it")
+                _mismatch(report, "MINTED_NOT_RECORDED", subject, f"minted on chain in {event.tx_hash} but request #{request.id} is {request.status}: run `deptoken requests execute` to settle it")
                 matched.add(ref)
             else:
                 _info(report, "DEPOSIT_NOT_YET_MINTED", subject, f"request #{request.id} is {request.status}: the bank owes {fmt(request.amount)} not yet tokenised")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError, first_line
@@ -301,8 +301,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
                      tx_hash=done[0], block_number=done[1])
         session.commit()
         return Outcome(request.id, "executed", request.reason, done[0], done[1])
-    request.status = "executing"
-    session.commit()
+    _claim(session, request)
 
     def link(tx: Transaction) -> None:
         request.tx_id = tx.id
@@ -318,6 +317,18 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
         session.commit()
         return Outcome(request.id, "approved", f"not run: {first_line(exc)}")
     return _finish(session, request, tx, actor)
+
+
+def _claim(session: Session, request: Request) -> None:
+    """approved -> executing in one conditional UPDATE: of two executors racing for a request, one
+    gets it and the other is refused before it signs anything."""
+    claimed = session.execute(
+        update(Request).where(Request.id == request.id, Request.status == "approved").values(status="executing")
+    ).rowcount
+    session.commit()
+    session.refresh(request)
+    if claimed != 1:
+        raise DepositTokenError(f"request #{request.id} was taken by another executor (now {request.status})")
 
 
 def pending_requests(session: Session, status: str | None = None) -> list[Request]:
