@@ -116,4 +116,4 @@ def token(bare_token, chain, minter_admin, minter, compliance, alice, bob, carol
 
 
 # Issuer operations (deptoken.ops): ledgers on SQLite and PostgreSQL, operators, a standalone devnet.
-from ops_support import ana, ben, chen, devnet, ledger, ledger_url, ops, stranger, team  # noqa: E402, F401
+from ops_support import ana, ben, chen, devnet, ledger, ledger_url, migrated_templates, ops, stranger, team  # noqa: E402, F401

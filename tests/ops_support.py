@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -43,18 +44,23 @@ def _backends() -> list[str]:
     return ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
-@pytest.fixture(params=_backends())
-def ledger_url(request, tmp_path) -> Iterator[str]:
-    """A URL of an empty database: a SQLite file, or a new database on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-        return
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(name: str) -> str:
+    return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def _pg_database(template: str | None = None) -> Iterator[str]:
+    """A new database on the test server (a copy of ``template``, if given), dropped afterwards."""
+    admin = _admin_engine()
     name = f"ledger_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
-        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield name
     finally:
         try:
             with admin.connect() as conn:
@@ -64,14 +70,52 @@ def ledger_url(request, tmp_path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def ledger(ledger_url) -> Iterator[Ledger]:
-    engine = make_engine(ledger_url)
+@pytest.fixture(params=_backends())
+def ledger_url(request, tmp_path) -> Iterator[str]:
+    """A URL of an empty database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        return
+    with _pg_database() as name:
+        yield _pg_url(name)
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    ledger = Ledger(ledger_url)
-    yield ledger
-    ledger.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """One migrated database per backend, made once: each test's ledger is a copy (migrating a fresh
+    PostgreSQL database per test costs a second)."""
+    sqlite_file = tmp_path_factory.mktemp("ledger-template") / "ledger.sqlite"
+    _migrate(f"sqlite:///{sqlite_file}")
+    templates = {"sqlite": str(sqlite_file)}
+    if not POSTGRES_URL:
+        yield templates
+        return
+    with _pg_database() as name:
+        _migrate(_pg_url(name))
+        templates["postgresql"] = name
+        yield templates
+
+
+@pytest.fixture(params=_backends())
+def ledger(request, tmp_path, migrated_templates) -> Iterator[Ledger]:
+    """A fresh ledger at the newest migration: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        target = tmp_path / "ledger.sqlite"
+        shutil.copyfile(migrated_templates["sqlite"], target)
+        ledger = Ledger(f"sqlite:///{target}")
+        yield ledger
+        ledger.dispose()
+        return
+    with _pg_database(template=migrated_templates["postgresql"]) as name:
+        ledger = Ledger(_pg_url(name))
+        yield ledger
+        ledger.dispose()
 
 
 @pytest.fixture

@@ -154,15 +154,15 @@ def test_issuer_day_end_to_end(devnet, tmp_path):
     # Deposits: the 100000.00 one is above the 10000.00 threshold and needs two checkers besides its maker.
     recorded = cli_json(devnet, "deposits", "import", str(DEPOSITS_FILE), "--as", "10")
     assert [(r["deposit"], r["amount"], r["approvals_needed"]) for r in recorded] == [
-        ("DEP-2026-000001", "1250.50", 1), ("DEP-2026-000002", "100000.00", 2)]
+        ("DEP-2026-000001", 125050, 1), ("DEP-2026-000002", 10000000, 2)]
     first, second = (r["request"] for r in recorded)
     assert cli_json(devnet, "requests", "approve", str(first), "--as", "11") == {"id": first, "status": "approved"}
     assert cli_json(devnet, "requests", "approve", str(second), "--as", "11") == {"id": second, "status": "pending"}
     assert cli_json(devnet, "requests", "approve", str(second), "--as", "12") == {"id": second, "status": "approved"}
     listed = cli_json(devnet, "requests", "list")
     assert [(r["id"], r["kind"], r["status"], r["approvals"], r["maker"], r["params"]) for r in listed] == [
-        (first, "mint", "approved", "1/1", "ana", {"to": A7, "amount": "1250.50", "deposit_reference": "DEP-2026-000001"}),
-        (second, "mint", "approved", "2/2", "ana", {"to": A8, "amount": "100000.00", "deposit_reference": "DEP-2026-000002"}),
+        (first, "mint", "approved", "1/1", "ana", {"to": A7, "amount": 125050, "deposit_reference": "DEP-2026-000001"}),
+        (second, "mint", "approved", "2/2", "ana", {"to": A8, "amount": 10000000, "deposit_reference": "DEP-2026-000002"}),
     ]
 
     executed = cli_json(devnet, "requests", "execute")
@@ -184,7 +184,7 @@ def test_issuer_day_end_to_end(devnet, tmp_path):
     # Payouts: one pacs.008 file with the redemption, valid against the schema, then marked paid.
     out = tmp_path / "payouts"
     export = cli_json(devnet, "payouts", "export", "--format", "pacs.008", "--out", str(out), "--as", "10")
-    assert (export["count"], export["total"], export["skipped"]) == (1, "1000.00", [])
+    assert (export["count"], export["total"], export["skipped"]) == (1, 100000, [])
     payout = Path(export["path"])
     assert payout.parent == out.resolve() and payout.is_file()
     xml = payout.read_bytes()

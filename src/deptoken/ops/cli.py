@@ -1,7 +1,8 @@
 """``deptoken``: the issuer operations CLI (a thin layer over ``deptoken.ops``).
 
 Exit status: 0 done; 1 refused or failed (one line on stderr, nothing half-done); 2 usage error;
-3 reconciliation found a mismatch. ``--json`` prints machine-readable output on stdout.
+3 reconciliation found a mismatch. ``--json`` prints machine-readable output on stdout, amounts as
+integers in the currency's minor units (exact); tables show currency units.
 """
 
 from __future__ import annotations
@@ -402,7 +403,7 @@ def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any]) -> No
     maker = signer()
     with env.ledger.session() as session:
         requests = record_deposits(session, env.ops, inputs, maker, source=source)
-        data = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": str(env.ops.client.to_decimal(r.amount)),
+        data = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": r.amount,
                  "approvals_needed": r.required_approvals} for r in requests]
     env.emit(data, lambda: click.echo(f"{len(data)} deposit(s) recorded; mint requests "
                                       + ", ".join(f"#{d['request']}" for d in data) + " await approval"))
@@ -448,9 +449,7 @@ def requests() -> None:
 
 
 def _request_row(env: Env, r: Any) -> dict[str, Any]:
-    params = {k: v for k, v in r.params.items() if k != "nonce"}
-    if "amount" in params:
-        params["amount"] = str(env.ops.client.to_decimal(int(params["amount"])))
+    params = {k: int(v) if k == "amount" else v for k, v in r.params.items() if k != "nonce"}
     return {"id": r.id, "kind": r.kind, "status": r.status, "params": params, "maker": r.maker.name,
             "approvals": f"{sum(a.decision == 'approve' for a in r.approvals)}/{r.required_approvals}", "reason": r.reason or ""}
 
@@ -465,7 +464,12 @@ def requests_list(env: Env, status: str | None) -> None:
     with env.ledger.session() as session:
         rows = [_request_row(env, r) for r in pending_requests(session, status)]
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
-    env.emit(rows, lambda: _table("requests", columns, [[row[c] for c in columns] for row in rows]))
+
+    def shown(row: dict[str, Any]) -> list[Any]:
+        params = {k: env.ops.client.format(v) if k == "amount" else v for k, v in row["params"].items()}
+        return [params if c == "params" else row[c] for c in columns]
+
+    env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
 
 
 def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool) -> None:
@@ -721,10 +725,10 @@ def payouts_list(env: Env, status: str | None) -> None:
     fmt = env.ops.client.format
     with env.ledger.session() as session:
         rows = [{"tx": f"{r.tx_hash}:{r.log_index}", "block": r.block_number, "holder": r.holder,
-                 "client": r.client.client_id if r.client else "", "amount": fmt(r.amount), "status": r.status,
+                 "client": r.client.client_id if r.client else "", "amount": r.amount, "status": r.status,
                  "file": r.payout_file_id or "", "paid_reference": r.paid_reference or ""} for r in redemptions(session, status)]
     columns = ("tx", "block", "holder", "client", "amount", "status", "file", "paid_reference")
-    env.emit(rows, lambda: _table("redemptions", columns, [[row[c] for c in columns] for row in rows]))
+    env.emit(rows, lambda: _table("redemptions", columns, [[fmt(row[c]) if c == "amount" else row[c] for c in columns] for row in rows]))
 
 
 @payouts.command("export")
@@ -740,8 +744,8 @@ def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]
     with env.ledger.new_session() as session:
         result = export_payouts(session, env.ops, directory, fmt, actor=actor)
         data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path, "count": result.file.count,
-                "total": str(env.ops.client.to_decimal(result.file.total)), "sha256": result.file.sha256, "skipped": result.skipped}
-    env.emit(data, lambda: click.echo(f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {data['total']}"
+                "total": result.file.total, "sha256": result.file.sha256, "skipped": result.skipped}
+    env.emit(data, lambda: click.echo(f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}"
                                       + (f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else "")))
 
 
