@@ -212,3 +212,14 @@ def eth_call_reverts(contract, fn: str, args: tuple, sender, error: str, /, **in
     expected = {k: norm(v) for k, v in inputs.items()}
     actual = {k: norm(v) for k, v in actual_inputs.items()}
     assert actual == expected, f"{fn}: expected {error}{expected}, got {actual}"
+
+
+def one_line_error(call, *args, **kwargs) -> str:
+    """Runs ``call``; returns the message of the ``DepositTokenError`` it raises, checked to be one line."""
+    from deptoken.errors import DepositTokenError
+
+    with pytest.raises(DepositTokenError) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    assert message and "\n" not in message and message.strip() == message, message
+    return message

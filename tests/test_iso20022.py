@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from helpers import one_line_error
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import (
     MESSAGES,
@@ -42,14 +43,6 @@ def texts(xml: bytes, message: str, path: str) -> list[str]:
     """Text of every element at ``path`` (``d:`` prefixed) in ``xml``."""
     return [el.text for el in etree.fromstring(xml).iterfind(path, ns(message))]
 
-
-def one_line_error(call, *args, **kwargs) -> str:  # type: ignore[no-untyped-def]
-    """The message of the DepositTokenError that ``call`` raises, checked to be one line."""
-    with pytest.raises(DepositTokenError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message and message.strip() == message
-    return message
 
 
 def camt054(*credits: tuple[str, Decimal, str, date, str, str | None]) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import one_line_error
 from deptoken.allowlist_file import read_allowlist_file
 from deptoken.errors import DepositTokenError
 from deptoken.ops.countries import COUNTRIES, parse_country
@@ -38,13 +39,6 @@ def write(tmp_path: Path, text: str | bytes, name: str = "in.csv") -> Path:
     path.write_bytes(text.encode() if isinstance(text, str) else text)
     return path
 
-
-def one_line_error(call, *args, **kwargs) -> str:
-    with pytest.raises(DepositTokenError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 # --- read_csv: the file and its header ---------------------------------------------------------

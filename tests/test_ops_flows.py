@@ -45,7 +45,7 @@ from deptoken.ops.models import (
     Transaction,
 )
 from deptoken.validation import reference_to_bytes32
-from helpers import set_time
+from helpers import one_line_error, set_time
 from ops_support import TEST_POLICY
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -117,13 +117,6 @@ def onboard(ops, ledger, compliance, path: Path, clients, review: date):
     with ledger.new_session() as session:
         return onboarding.apply_jobs(session, ops, compliance, actor="executor")
 
-
-def error_of(call, *args, **kwargs) -> str:
-    with pytest.raises(DepositTokenError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 def in_session(ledger, fn, *args, **kwargs):
@@ -225,7 +218,7 @@ def test_kyc_file_with_bad_rows_is_refused_whole(ops, ledger, compliance, newcom
     ])
     path = write(tmp_path / "bad.csv", text)
     before = counts(ledger)
-    message = error_of(in_session, ledger, onboarding.import_clients, path, today=today, actor="kyc")
+    message = one_line_error(in_session, ledger, onboarding.import_clients, path, today=today, actor="kyc")
     assert message.startswith(f"{path}: 6 bad rows: line 3: ") and message.endswith("; nothing recorded")
     assert re.findall(r"line (\d+): ", message) == ["3", "4", "5", "6", "7", "8"]
     assert f"line 3: address {bad_checksum} has a wrong EIP-55 checksum" in message
@@ -286,7 +279,7 @@ def test_apply_settles_a_stored_batch_that_was_never_broadcast(
     with monkeypatch.context() as patch:
         patch.setattr(outbox, "_broadcast", refused)
         with ledger.new_session() as session:
-            assert "connection reset" in error_of(onboarding.apply_jobs, session, ops, compliance, actor="executor")
+            assert "connection reset" in one_line_error(onboarding.apply_jobs, session, ops, compliance, actor="executor")
     stored = rows(ledger, Transaction)
     assert [(t.status, t.purpose) for t in stored] == [("signed", "allowlist 3 jobs from #1")]
     assert [(j.status, j.tx_id) for j in rows(ledger, AllowlistJob)] == [("sent", stored[0].id)] * 3 + [("pending", None)] * 2
@@ -348,15 +341,15 @@ def test_renewal_offboarding_and_refused_renewals(ops, ledger, compliance, newco
     # Renewals for an unknown or an offboarded client, and a KYC file bringing an offboarded one back.
     before = counts(ledger)
     path = write(tmp_path / "renew2.csv", f"client_id,kyc_review_date\nC-14,{renewed + timedelta(days=1)}\nC-99,{renewed}\nC-15,{renewed}\n")
-    assert error_of(in_session, ledger, onboarding.import_renewals, path, today=today, actor="kyc") == (
+    assert one_line_error(in_session, ledger, onboarding.import_renewals, path, today=today, actor="kyc") == (
         f"{path}: 2 bad rows: line 3: client C-99 is unknown; line 4: client C-15 is offboarded; nothing recorded"
     )
     kyc_file(tmp_path / "back.csv", [(newcomers[1], "C-15", "Fifteen AG")], review)
-    assert error_of(in_session, ledger, onboarding.import_clients, tmp_path / "back.csv", today=today, actor="kyc") == (
+    assert one_line_error(in_session, ledger, onboarding.import_clients, tmp_path / "back.csv", today=today, actor="kyc") == (
         f"{tmp_path / 'back.csv'}: 1 bad row: line 2: client C-15 was offboarded; nothing recorded"
     )
     path = write(tmp_path / "off2.csv", "client_id,reason\nC-98,typo\n")
-    assert error_of(in_session, ledger, onboarding.import_offboarding, path, actor="kyc") == (
+    assert one_line_error(in_session, ledger, onboarding.import_offboarding, path, actor="kyc") == (
         f"{path}: 1 bad row: line 2: client C-98 is unknown; nothing recorded"
     )
     assert counts(ledger) == before
@@ -439,21 +432,21 @@ def test_replayed_deposits_are_refused_and_record_nothing(ops, ledger, team, thr
     before = counts(ledger)
 
     inputs, source = from_csv(path, "USD")  # the same file again
-    assert error_of(record, ledger, ops, inputs, ana, source) == (
+    assert one_line_error(record, ledger, ops, inputs, ana, source) == (
         f"{source}: 2 bad deposit(s), nothing recorded: line 2: deposit 'DEP-1' was already recorded (a replayed deposit); "
         "line 3: deposit 'DEP-2' was already recorded (a replayed deposit)"
     )
     path = write(tmp_path / "more.csv", DEPOSIT_HEADER + "DEP-3,C-14,1.00,USD,2026-11-25\nDEP-2,C-15,20.00,USD,2026-11-24\n")
     inputs, source = from_csv(path, "USD")  # one new, one replayed: neither
-    assert error_of(record, ledger, ops, inputs, ana, source) == (
+    assert one_line_error(record, ledger, ops, inputs, ana, source) == (
         f"{source}: 1 bad deposit(s), nothing recorded: line 3: deposit 'DEP-2' was already recorded (a replayed deposit)"
     )
     inputs, source = from_camt054(xml)
-    assert error_of(record, ledger, ops, inputs, ana, source) == (
+    assert one_line_error(record, ledger, ops, inputs, ana, source) == (
         f"{source}: 1 bad deposit(s), nothing recorded: entry 1: deposit 'CAMT-1' was already recorded (a replayed deposit)"
     )
     manual = [DepositInput("DEP-1", "C-16", Decimal("3.00"), "USD", date(2026, 11, 25), "command line")]
-    assert error_of(record, ledger, ops, manual, ana, "manual") == (
+    assert one_line_error(record, ledger, ops, manual, ana, "manual") == (
         "manual: 1 bad deposit(s), nothing recorded: command line: deposit 'DEP-1' was already recorded (a replayed deposit)"
     )
     assert counts(ledger) == before
@@ -477,23 +470,23 @@ def test_bad_deposits_are_named_by_line_or_entry(ops, ledger, team, three_client
         DepositInput("M-7", "C-16", Decimal("10.005"), "USD", day, "entry 7"),
         DepositInput("M-8", "C-16", Decimal("0"), "USD", day, "entry 8"),
     ]
-    message = error_of(record, ledger, ops, inputs, ana, "manual")
+    message = one_line_error(record, ledger, ops, inputs, ana, "manual")
     assert message.startswith("manual: 7 bad deposit(s), nothing recorded: entry 2: unknown client 'C-404'; ")
     assert re.findall(r"(?:^|; )(entry \d+): ", message.split("nothing recorded: ", 1)[1]) == [f"entry {n}" for n in range(2, 9)]
     assert "entry 3: client C-17 is pending, not active" in message
     assert "entry 4: currency EUR is not the token's USD" in message
     assert "entry 5: deposit 'M-5' appears twice; entry 6: deposit 'M-5' appears twice" in message
     assert message.endswith("entry 7: amount Decimal('10.005') has more than 2 decimal places; entry 8: amount Decimal('0') must be positive")
-    assert error_of(record, ledger, ops, [], ana, "empty.csv") == "empty.csv: no deposits"
+    assert one_line_error(record, ledger, ops, [], ana, "empty.csv") == "empty.csv: no deposits"
 
     xml = camt054_file(tmp_path / "eur.xml", [("CAMT-1", "5.00", "USD", "C-14"), ("CAMT-2", "6.00", "EUR", "C-15")])
     inputs, source = from_camt054(xml)
-    assert error_of(record, ledger, ops, inputs, ana, source) == (
+    assert one_line_error(record, ledger, ops, inputs, ana, source) == (
         f"{source}: 1 bad deposit(s), nothing recorded: entry 2: currency EUR is not the token's USD"
     )
     path = write(tmp_path / "bad.csv", DEPOSIT_HEADER + "D-1,C-14,1.00,USD,2026-11-24\nD-2,C-14,1.00,EUR,2026-11-24\n"
                  "D-1,C-15,2.00,USD,2026-11-24\nD-4,C-15,2.001,USD,2026-11-24\n")
-    message = error_of(from_csv, path, "USD")
+    message = one_line_error(from_csv, path, "USD")
     assert message.startswith(f"{path}: 3 bad rows: line 3: currency EUR is not the token's currency USD; "
                               "line 4: bank_reference 'D-1' is already on line 2; line 5: ")
     assert message.endswith("; nothing recorded")
@@ -508,7 +501,7 @@ def test_hand_entered_bank_reference_is_checked_like_a_file_one(ops, ledger, tea
     inputs = [DepositInput("R" * 36, "C-14", Decimal("1.00"), "USD", day, "entry 1"),
               DepositInput("", "C-14", Decimal("1.00"), "USD", day, "entry 2"),
               DepositInput("OK-" + "9" * 32, "C-15", Decimal("1.00"), "USD", day, "entry 3")]
-    assert error_of(record, ledger, ops, inputs, team[0], "manual") == (
+    assert one_line_error(record, ledger, ops, inputs, team[0], "manual") == (
         "manual: 2 bad deposit(s), nothing recorded: entry 1: bank_reference has 36 characters, at most 35 allowed; "
         "entry 2: bank_reference is empty"
     )
@@ -666,7 +659,7 @@ def test_paid_redemption_back_at_another_position_after_a_reorg_is_not_paid_twic
     assert (result.reorg_from, result.to_block) == (fork + 1, fork + 1)
     assert sorted(indexed(ledger)) == sorted(on_chain(ops))
     assert rows(ledger, Redemption, lambda r: (r.tx_hash, r.log_index, r.status, r.paid_reference)) == [(tx_hash, 1, "paid", "SWIFT-1")]
-    assert "no redemptions to pay out" in error_of(export, ledger, ops, tmp_path / "payouts")
+    assert "no redemptions to pay out" in one_line_error(export, ledger, ops, tmp_path / "payouts")
     report = run_reconcile(ledger, ops)
     assert not {"PAYOUT_FOR_ORPHANED_REDEMPTION", "REDEMPTION_NOT_RECORDED", "PAYOUT_PENDING"} & {f.code for f in report.findings}
 
@@ -797,7 +790,7 @@ def test_payouts_pacs008_csv_render_and_paid(ops, ledger, team, three_clients, a
     assert xml_texts(data, "CdtTrfTxInf/Dbtr/Nm") == [str(ops.client.contract.issuer()[0])] * 2
     assert rows(ledger, Redemption, lambda r: (r.status, r.payout_file_id)) == [("instructed", file_id)] * 2 + [("recorded", None)]
 
-    assert error_of(export, ledger, ops, tmp_path / "out") == (
+    assert one_line_error(export, ledger, ops, tmp_path / "out") == (
         f"no redemptions to pay out (1 need attention: redemption {r3.txn_hash.lower()}:{log3} by {alice.address}: not a client in the ledger)"
     )
     assert len(rows(ledger, PayoutFile)) == 1
@@ -808,8 +801,8 @@ def test_payouts_pacs008_csv_render_and_paid(ops, ledger, team, three_clients, a
     assert path.read_bytes() == data and hashlib.sha256(path.read_bytes()).hexdigest() == record.sha256
 
     assert mark_paid(ledger, file_id, "SWIFT-0001") == 2
-    assert error_of(mark_paid, ledger, file_id, "SWIFT-0002") == f"payout file #{file_id} ({record.message_id}) is already marked paid (SWIFT-0001)"
-    assert error_of(mark_paid, ledger, file_id + 1, "X") == f"no payout file #{file_id + 1}"
+    assert one_line_error(mark_paid, ledger, file_id, "SWIFT-0002") == f"payout file #{file_id} ({record.message_id}) is already marked paid (SWIFT-0001)"
+    assert one_line_error(mark_paid, ledger, file_id + 1, "X") == f"no payout file #{file_id + 1}"
     assert rows(ledger, Redemption, lambda r: (r.status, r.paid_reference)) == [("paid", "SWIFT-0001")] * 2 + [("recorded", None)]
 
     r4 = ops.client.redeem("3.00", "PAY-4", sender=c15)
@@ -830,7 +823,7 @@ def test_a_holder_onboarded_after_redeeming_is_paid_at_the_next_export(ops, ledg
     once the KYC team onboards that address, the next export must instruct it (not skip it forever)."""
     redeemed = ops.client.redeem("4.00", "PAY-A", sender=alice)
     sync(ledger, ops)
-    assert "not a client in the ledger" in error_of(export, ledger, ops, tmp_path)
+    assert "not a client in the ledger" in one_line_error(export, ledger, ops, tmp_path)
     onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [(alice, "C-ALICE", "Alice Holdings Ltd")], review)
     file_id, path, skipped = export(ledger, ops, tmp_path)
     assert skipped == []
@@ -934,7 +927,7 @@ def test_full_flow_reconciles_and_camt053(clean_ops, ledger, chain, team, compli
     assert xml_texts(yesterday, "Stmt/Ntry/Amt") == ["1500.00", "250.00"]
     assert xml_texts(today, "Stmt/Acct/Id/Othr/Id") == ["DEPOSIT-TOKEN-LIABILITY"]
     with ledger.session() as session:
-        assert "does not reach" in error_of(camt053_statement, session, ops, d2 + timedelta(days=1))
+        assert "does not reach" in one_line_error(camt053_statement, session, ops, d2 + timedelta(days=1))
 
 
 def test_reconcile_flags_what_the_ledger_cannot_explain(clean_ops, ledger, chain, team, compliance, minter, newcomers, accounts, review, tmp_path):

@@ -23,6 +23,7 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from ops_support import TEST_POLICY
 
+from helpers import one_line_error
 from deptoken.errors import DepositTokenError
 from deptoken.ops import audit, operators, workflow
 from deptoken.ops.context import open_ops
@@ -94,11 +95,6 @@ def drop_audit_triggers(ledger: Ledger) -> None:
         sql(ledger, "DROP TRIGGER audit_log_no_delete")
 
 
-def error_of(call, *args, **kwargs) -> str:
-    with pytest.raises(DepositTokenError) as info:
-        call(*args, **kwargs)
-    return str(info.value)
-
 
 def propose(ops, kind: str, params: dict, maker) -> int:
     with ops.ledger.session() as session:
@@ -157,7 +153,7 @@ def test_empty_database_has_no_revision_and_is_refused(ledger_url):
     engine = make_engine(ledger_url)
     try:
         assert schema_revision(engine) == (None, HEAD)
-        message = error_of(Ledger, ledger_url)
+        message = one_line_error(Ledger, ledger_url)
         assert message.endswith("has no ledger schema: run `deptoken db upgrade`"), message
         assert message.startswith("the database ")
         password = sa.make_url(ledger_url).password
@@ -202,7 +198,7 @@ def test_upgrade_creates_every_table_and_twice_is_a_no_op(ledger_url):
 def test_database_at_another_revision_is_refused(ledger):
     sql(ledger, "UPDATE alembic_version SET version_num = '0000'")
     assert schema_revision(ledger.engine) == ("0000", HEAD)
-    message = error_of(Ledger, ledger.engine.url.render_as_string(hide_password=False))
+    message = one_line_error(Ledger, ledger.engine.url.render_as_string(hide_password=False))
     assert message.endswith(f"is at migration 0000, the code needs {HEAD}: run `deptoken db upgrade`"), message
 
 
@@ -426,8 +422,8 @@ def test_add_operator(ledger, ana, ben):
             added.id, "ana", ana.address, True, False, True)
         assert op.address == str(ana.address) and op.address != op.address.lower()  # checksummed
         assert [o.name for o in operators.list_operators(session)] == ["ana", "ben"]
-        assert error_of(operators.operator_at, session, ana.address, may="approve") == "operator ana may not approve"
-        assert error_of(operators.operator_at, session, ben.address, may="request") == "operator ben may not request"
+        assert one_line_error(operators.operator_at, session, ana.address, may="approve") == "operator ana may not approve"
+        assert one_line_error(operators.operator_at, session, ben.address, may="request") == "operator ben may not request"
         entries = list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
     assert [(e.actor, e.action, e.subject, e.details) for e in entries] == [
         ("admin", "operator.add", "ana", {"address": ana.address, "request": True, "approve": False}),
@@ -465,13 +461,13 @@ def test_add_operator_refusals_write_nothing(ledger, ana, ben, chen):
 def test_unknown_and_deactivated_operators(ledger, team, stranger):
     ana, ben, _ = team
     with ledger.session() as session:
-        message = error_of(operators.operator_at, session, stranger.address, may="request")
+        message = one_line_error(operators.operator_at, session, stranger.address, may="request")
         assert message == f"{stranger.address} is not a registered operator (see `deptoken operators add`)"
-        assert error_of(operators.operator_named, session, "dora") == "unknown operator 'dora'"
+        assert one_line_error(operators.operator_named, session, "dora") == "unknown operator 'dora'"
         operators.deactivate_operator(session, "ben", actor="admin")
     with ledger.session() as session:
-        assert error_of(operators.operator_at, session, ben.address, may="approve") == "operator ben is deactivated"
-        assert error_of(operators.operator_at, session, ben.address, may="request") == "operator ben is deactivated"
+        assert one_line_error(operators.operator_at, session, ben.address, may="approve") == "operator ben is deactivated"
+        assert one_line_error(operators.operator_at, session, ben.address, may="request") == "operator ben is deactivated"
         assert operators.operator_at(session, ana.address, may="approve").name == "ana"
     entry = last_audit(ledger)
     assert (entry.action, entry.subject, entry.details) == ("operator.deactivate", "ben", {"address": ben.address})
@@ -582,7 +578,7 @@ def test_mint_at_the_threshold_needs_one_approval_above_it_two(ops, team, alice)
     assert decide(ops, above, ben) == "pending"
     request = load(ops, above)
     assert request.status == "pending" and [(a.operator.name, a.decision) for a in request.approvals] == [("ben", "approve")]
-    assert error_of(execute, ops, above, None) == f"request #{above} is pending, not approved"
+    assert one_line_error(execute, ops, above, None) == f"request #{above} is pending, not approved"
     assert decide(ops, above, chen) == "approved"
     request = load(ops, above)
     assert [(a.operator_id, a.decision) for a in request.approvals] == [(2, "approve"), (3, "approve")]
@@ -597,16 +593,16 @@ def test_decisions_that_are_refused(ops, team, stranger, alice):
     rid = propose(ops, "mint", {"to": alice.address, "amount": THRESHOLD + 1, "deposit_reference": "DEP-1"}, ana)
     before = counts(ops.ledger)
     for approve in (True, False):
-        assert error_of(decide, ops, rid, ana, approve=approve) == (
+        assert one_line_error(decide, ops, rid, ana, approve=approve) == (
             f"operator ana made request #{rid} and cannot approve or reject it")
-        assert error_of(decide, ops, rid, stranger, approve=approve) == (
+        assert one_line_error(decide, ops, rid, stranger, approve=approve) == (
             f"{stranger.address} is not a registered operator (see `deptoken operators add`)")
     assert counts(ops.ledger) == before
     assert decide(ops, rid, ben) == "pending"
     for approve in (True, False):
-        assert error_of(decide, ops, rid, ben, approve=approve) == f"operator ben has already decided on request #{rid}"
+        assert one_line_error(decide, ops, rid, ben, approve=approve) == f"operator ben has already decided on request #{rid}"
     assert counts(ops.ledger)["approvals"] == 1
-    assert error_of(decide, ops, 999, chen) == "no request #999"
+    assert one_line_error(decide, ops, 999, chen) == "no request #999"
     assert load(ops, rid).status == "pending"
 
 
@@ -614,10 +610,10 @@ def test_reject_is_final(ops, team, alice, minter):
     ana, ben, chen = team
     rid = propose(ops, "mint", {"to": alice.address, "amount": 500, "deposit_reference": "DEP-1"}, ana)
     assert decide(ops, rid, ben, approve=False) == "rejected"
-    assert error_of(decide, ops, rid, chen) == f"request #{rid} is rejected, not pending"
-    assert error_of(decide, ops, rid, chen, approve=False) == f"request #{rid} is rejected, not pending"
+    assert one_line_error(decide, ops, rid, chen) == f"request #{rid} is rejected, not pending"
+    assert one_line_error(decide, ops, rid, chen, approve=False) == f"request #{rid} is rejected, not pending"
     nonce, supply = minter.nonce, ops.client.contract.totalSupply()
-    assert error_of(execute, ops, rid, minter) == f"request #{rid} is rejected, not approved"
+    assert one_line_error(execute, ops, rid, minter) == f"request #{rid} is rejected, not approved"
     request = load(ops, rid)
     assert request.status == "rejected" and [(a.operator.name, a.decision) for a in request.approvals] == [("ben", "reject")]
     assert operators.signer_of("reject", request.digest, request.approvals[0].signature) == ben.address
@@ -630,22 +626,22 @@ def test_a_mint_for_the_same_deposit_reference_cannot_be_proposed_twice(ops, tea
     params = {"to": alice.address, "amount": 500, "deposit_reference": "DEP-1"}
     rid = propose(ops, "mint", params, ana)
     before = counts(ops.ledger)
-    assert error_of(propose, ops, "mint", params, ana) == "this mint request exists already"
-    assert error_of(propose, ops, "mint", params, ben).startswith("this mint request exists already")  # another maker
+    assert one_line_error(propose, ops, "mint", params, ana) == "this mint request exists already"
+    assert one_line_error(propose, ops, "mint", params, ben).startswith("this mint request exists already")  # another maker
     # the same deposit reference with another amount or recipient is still the same deposit
     for changed in ({"amount": 501}, {"to": bob.address}, {"amount": 501, "to": bob.address}):
-        message = error_of(propose, ops, "mint", params | changed, ben)
+        message = one_line_error(propose, ops, "mint", params | changed, ben)
         assert message == f"deposit reference 'DEP-1' has a mint request already (#{rid})", (changed, message)
     # a reference given as its bytes32 (in any case) and as the text it hashes are one deposit too
     hex_ref = "0x" + keccak(text="DEP-2").hex()
     rid2 = propose(ops, "mint", params | {"deposit_reference": "0x" + hex_ref[2:].upper()}, ana)
     before = counts(ops.ledger)
     for reference in ("DEP-2", hex_ref):
-        message = error_of(propose, ops, "mint", params | {"deposit_reference": reference}, ana)
+        message = one_line_error(propose, ops, "mint", params | {"deposit_reference": reference}, ana)
         assert message == f"deposit reference {reference!r} has a mint request already (#{rid2})", message
     assert counts(ops.ledger) == before
     assert decide(ops, rid, ben, approve=False) == "rejected"
-    assert error_of(propose, ops, "mint", params, ana) == "this mint request exists already"
+    assert one_line_error(propose, ops, "mint", params, ana) == "this mint request exists already"
 
 
 def test_record_deposits_makes_mint_requests_all_or_nothing(ops, team, alice, bob, accounts):
@@ -682,7 +678,7 @@ def test_record_deposits_makes_mint_requests_all_or_nothing(ops, team, alice, bo
     after = counts(ops.ledger)
     assert (after["deposits"], after["requests"]) == (before["deposits"] + 2, before["requests"] + 2)
     with ops.ledger.session() as session:
-        message = error_of(record_deposits, session, ops, [good], ana, source="again.csv")
+        message = one_line_error(record_deposits, session, ops, [good], ana, source="again.csv")
     assert message == "again.csv: 1 bad deposit(s), nothing recorded: line 2: deposit 'DEP-A' was already recorded (a replayed deposit)"
 
 
@@ -755,7 +751,7 @@ def test_execution_changes_chain_state_once(kind, ops, team, request, chain, acc
     assert verify_audit(ops.ledger) == []
 
     # exactly once: a second execute is refused and sends nothing
-    assert error_of(execute, ops, rid, sender) == f"request #{rid} is executed, not approved"
+    assert one_line_error(execute, ops, rid, sender) == f"request #{rid} is executed, not approved"
     assert sender.nonce == nonce + 1
 
 
@@ -763,7 +759,7 @@ def test_executing_an_unapproved_request_is_refused(ops, team, alice, compliance
     ana, _, _ = team
     rid = propose(ops, "freeze", {"account": alice.address}, ana)
     nonce = compliance.nonce
-    assert error_of(execute, ops, rid, compliance) == f"request #{rid} is pending, not approved"
+    assert one_line_error(execute, ops, rid, compliance) == f"request #{rid} is pending, not approved"
     assert (compliance.nonce, ops.client.contract.isFrozen(alice), counts(ops.ledger)["transactions"]) == (nonce, False, 0)
     assert load(ops, rid).status == "pending"
 
@@ -836,7 +832,7 @@ def test_tampered_request_is_not_executed(how, ops, team, stranger, alice, bob, 
     _tamper(ops, rid, how, {"stranger": stranger, "chen": chen, "chen_id": chen_id, "ben": ben, "bob": bob.address})
     before, nonce, supply = counts(ops.ledger), minter.nonce, ops.client.contract.totalSupply()
 
-    message = error_of(execute, ops, rid, minter)
+    message = one_line_error(execute, ops, rid, minter)
 
     expected = TAMPERING[how].format(approval=load(ops, rid).approvals[0].id, token=ops.token, chain=ops.chain_id)
     assert message == f"request #{rid}: {expected}"
@@ -888,7 +884,7 @@ def test_mint_of_a_deposit_already_minted_on_chain_is_not_minted_again(ops, team
     entry = last_audit(ops.ledger)
     assert (entry.action, entry.subject, entry.tx_hash, entry.block_number, entry.details) == (
         "request.executed", f"request {rid}", tx_hash, receipt.block_number, {"note": f"deposit reference already minted by {tx_hash}"})
-    assert error_of(execute, ops, rid, minter) == f"request #{rid} is executed, not approved"
+    assert one_line_error(execute, ops, rid, minter) == f"request #{rid} is executed, not approved"
 
 
 def test_deposit_to_mint_end_to_end_with_two_checkers(ops, team, alice, minter):
@@ -899,7 +895,7 @@ def test_deposit_to_mint_end_to_end_with_two_checkers(ops, team, alice, minter):
                                                                  date(2026, 11, 24), "command line")], ana, source="manual")
         rid = request.id
     assert decide(ops, rid, ben) == "pending"
-    assert error_of(execute, ops, rid, minter) == f"request #{rid} is pending, not approved"
+    assert one_line_error(execute, ops, rid, minter) == f"request #{rid} is pending, not approved"
     assert decide(ops, rid, chen) == "approved"
     outcome = execute(ops, rid, minter)
     assert outcome.status == "executed"
@@ -947,9 +943,9 @@ def test_policy_project_file():
 
 def test_policy_missing_explicit_file(tmp_path, monkeypatch, no_policy_env):
     missing = tmp_path / "nope.yaml"
-    assert error_of(load_policy, missing) == f"ops config {missing} not found"
+    assert one_line_error(load_policy, missing) == f"ops config {missing} not found"
     monkeypatch.setenv("DEPTOKEN_OPS_CONFIG", str(missing))
-    assert error_of(load_policy) == f"ops config {missing} not found"
+    assert one_line_error(load_policy) == f"ops config {missing} not found"
 
 
 @pytest.mark.parametrize(
@@ -977,7 +973,7 @@ def test_policy_missing_explicit_file(tmp_path, monkeypatch, no_policy_env):
 def test_policy_file_errors(tmp_path, no_policy_env, text, fragment):
     path = tmp_path / "ops.yaml"
     path.write_text(text)
-    message = error_of(load_policy, path)
+    message = one_line_error(load_policy, path)
     assert message.startswith(f"ops config {path}") and fragment in message, message
     if "YAML" not in fragment:
         assert message.endswith(fragment), message
@@ -1006,11 +1002,11 @@ def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chai
 
     other, _ = deploy_token(devnet_config, admin, record=False)
     assert other.address != token.address
-    message = error_of(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(other))
+    message = one_line_error(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(other))
     cid = chain.chain_id
     assert message == f"this ledger belongs to token {token.address} on chain {cid}, not {other.address} on {cid}"
     sql(ledger, "UPDATE sync_state SET chain_id = 1")
-    message = error_of(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    message = one_line_error(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token))
     assert message == f"this ledger belongs to token {token.address} on chain 1, not {token.address} on {cid}"
     with ledger.session() as session:
         assert [(s.token, s.chain_id) for s in session.scalars(sa.select(SyncState))] == [(token.address, 1)]
@@ -1026,7 +1022,7 @@ def test_a_request_made_for_another_token_does_not_run_on_this_one(ledger, token
     other, _ = deploy_token(devnet_config, admin, record=False)
     other_ops = type(ops)(ledger, TokenClient.from_contract(other), ops.chain_id, TEST_POLICY)
     nonce = minter.nonce
-    message = error_of(execute, other_ops, rid, minter)
+    message = one_line_error(execute, other_ops, rid, minter)
     assert message == f"request #{rid}: " + PARAMS.format(token=other.address, chain=ops.chain_id)
     assert minter.nonce == nonce and other.totalSupply() == 0
 
@@ -1051,7 +1047,7 @@ def test_two_executors_racing_for_a_request_run_it_once(ops, team, alice, compli
         assert stale.status == "approved"
         assert execute(ops, rid, compliance).status == "executed"
         nonce = compliance.nonce
-        message = error_of(workflow.execute, late, ops, stale, compliance, ACTOR)
+        message = one_line_error(workflow.execute, late, ops, stale, compliance, ACTOR)
     finally:
         late.close()
     assert message == f"request #{rid} was taken by another executor (now executed)"

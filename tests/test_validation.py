@@ -15,6 +15,7 @@ import pytest
 import yaml
 from eth_utils import keccak, to_checksum_address
 
+from helpers import one_line_error
 from deptoken.allowlist_file import format_expiry, parse_expiry, read_allowlist_file
 from deptoken.amounts import format_amount, parse_amount, to_decimal
 from deptoken.config import load_config, parse_config
@@ -28,14 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
-
-def one_line_error(call, *args, **kwargs) -> str:
-    """Runs ``call`` and returns its DepositTokenError message, which must be a single line."""
-    with pytest.raises(DepositTokenError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    assert message and "\n" not in message, message
-    return message
 
 
 # ------------------------------------------------------------------ amounts
