@@ -970,3 +970,22 @@ def test_reconcile_flags_what_the_ledger_cannot_explain(clean_ops, ledger, chain
     unknown = next(f for f in report.findings if f.code == "UNKNOWN_HOLDER")
     assert (unknown.subject, unknown.detail) == (outsider.address, "holds 1.00 EXUSD but is no client in the ledger")
     assert rows(ledger, Reconciliation, lambda r: r.ok) == [True, True, False, False]
+
+
+def test_reconcile_leaves_mints_after_the_last_confirmed_block_to_the_next_run(clean_ops, ledger, chain, team, compliance,
+                                                                                minter, newcomers, review, tmp_path):
+    """Mints the index does not reach yet (confirmations) are information, and count in no client's
+    position: a client's chain balance at the indexed block does not include them either."""
+    ops, (ana, ben, _) = clean_ops, team
+    c14 = newcomers[0]
+    onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [(c14, "C-14", "Fourteen AG")], review)
+    mint_through_workflow(ledger, ops, [deposit("DEP-1", "C-14", "300.00", chain_today(chain))], ana, [ben], minter)
+    sync(ledger, ops, confirmations=1)  # the mint is in the newest block: not indexed
+    report = run_reconcile(ledger, ops)
+    assert report.ok, report.findings
+    assert codes(report) == [("info", "MINT_NOT_CONFIRMED")]
+    assert [(p.client_id, p.minted, p.chain_balance) for p in report.clients] == [("C-14", 0, 0)]
+    sync(ledger, ops)
+    report = run_reconcile(ledger, ops)
+    assert report.ok and report.findings == []
+    assert [(p.client_id, p.minted, p.chain_balance) for p in report.clients] == [("C-14", 30_000, 30_000)]

@@ -105,6 +105,7 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
     # Mints: every executed request has its event, every event its request.
     mints = session.scalars(select(Request).where(Request.kind == "mint", Request.status.in_(["executed", "executing", "approved", "pending"])))
     matched: set[str] = set()
+    minted_to: dict[str, int] = {}  # confirmed mints of recorded deposits, per recipient
     for request in mints:
         ref = "0x" + reference_to_bytes32(request.params["deposit_reference"]).hex()
         event = minted_events.get(ref)
@@ -125,6 +126,7 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
             continue
         matched.add(ref)
         report.ledger_minted += request.amount
+        minted_to[request.params["to"]] = minted_to.get(request.params["to"], 0) + request.amount
         if event.amount != request.amount or event.recipient != request.params["to"]:
             _mismatch(report, "MINT_DIFFERS", subject, f"ledger {fmt(request.amount)} to {request.params['to']}, chain {fmt(event.amount)} to {event.recipient}")
     for ref, event in minted_events.items():
@@ -150,7 +152,7 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
     # Holders: chain balance = indexed balance; every holder a client; per-client breakdown.
     indexed = indexed_balances(session)
     clients = {cl.address: cl for cl in session.scalars(select(Client))}
-    minted_to, redeemed_by, moved = _movements(session)
+    redeemed_by, moved = _movements(session)
     for address in sorted(set(indexed) | set(clients)):
         balance = int(c.balanceOf(address, block_identifier=block))
         if balance != indexed.get(address, 0):
@@ -171,11 +173,8 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
     return report
 
 
-def _movements(session: Session) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """Per address: deposits minted to it (ledger), its redemptions, its net transfers (index)."""
-    minted: dict[str, int] = {}
-    for r in session.scalars(select(Request).where(Request.kind == "mint", Request.status == "executed")):
-        minted[r.params["to"]] = minted.get(r.params["to"], 0) + r.amount
+def _movements(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """Per address, from the index: its redemptions and its net transfers."""
     redeemed: dict[str, int] = {}
     for r in session.scalars(select(Redemption).where(Redemption.status != "orphaned")):
         redeemed[r.holder] = redeemed.get(r.holder, 0) + r.amount
@@ -186,7 +185,7 @@ def _movements(session: Session) -> tuple[dict[str, int], dict[str, int], dict[s
     for sender, recipient, amount in session.execute(query):
         moved[sender] = moved.get(sender, 0) - amount
         moved[recipient] = moved.get(recipient, 0) + amount
-    return minted, redeemed, moved
+    return redeemed, moved
 
 
 def camt053_statement(session: Session, ops: Ops, day: date, *, sequence: int | None = None) -> bytes:
