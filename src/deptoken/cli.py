@@ -29,20 +29,33 @@ from .errors import DepositTokenError, first_line
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def failure_message(exc: Exception) -> str | None:
+    """The one line the command-line tools print for an expected failure; None for anything else
+    (a bug: it propagates with its traceback)."""
+    from ape.exceptions import ApeException
+    from sqlalchemy.exc import SQLAlchemyError
+    from web3.exceptions import CannotHandleRequest, ProviderConnectionError, Web3Exception
+
+    if isinstance(exc, DepositTokenError):
+        return str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, ConnectionError) and exc.filename:
+        return f"cannot use {exc.filename}: {exc.strerror or first_line(exc)}"  # a local file, not the node
+    if isinstance(exc, ConnectionError | OSError | CannotHandleRequest | ProviderConnectionError):
+        return f"lost the node: {first_line(exc)}"
+    if isinstance(exc, ApeException | SQLAlchemyError | Web3Exception):  # past our checks: signing, node, database
+        return f"{type(exc).__name__}: {first_line(exc)}"
+    return None
+
+
 class OperatorCommand(ConnectedProviderCommand):
-    """A ``ConnectedProviderCommand`` with the scripts' error boundary."""
+    """A ``ConnectedProviderCommand`` with the scripts' error boundary (``failure_message``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from ape.exceptions import ApeException
-
         try:
             return self._connected_invoke(ctx)
-        except DepositTokenError as exc:
-            message = str(exc)
-        except ApeException as exc:  # a signing, node or transaction failure past our checks
-            message = f"{type(exc).__name__}: {first_line(exc)}"
-        except (ConnectionError, OSError) as exc:  # the node went away mid-run
-            message = f"lost the node: {first_line(exc)}"
+        except Exception as exc:  # noqa: BLE001 - the expected kinds become one line
+            if (message := failure_message(exc)) is None:
+                raise
         click.echo(f"error: {message}", err=True)
         ctx.exit(1)
 

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,11 @@ class TokenClient:
     @property
     def address(self) -> str:
         return str(self.contract.address)
+
+    @cached_property
+    def currency(self) -> str:
+        """The ISO 4217 code of the token's currency (read once)."""
+        return str(self.contract.currency())
 
     # ------------------------------------------------------------------ amounts
 
@@ -372,22 +378,32 @@ class TokenClient:
         return self._send("removeFromAllowlist", address, sender=sender)
 
     def allowlist_expiries(self, addresses: Sequence[str]) -> dict[str, int]:
-        """``allowlistExpiry`` of each address (0: no entry), as JSON-RPC batches of 500 ``eth_call``s."""
+        """``allowlistExpiry`` of each address (0: no entry)."""
+        return self.read_many("allowlistExpiry", addresses)
+
+    def balances_at(self, addresses: Sequence[str], block: int) -> dict[str, int]:
+        """``balanceOf`` of each address at ``block``, in minor units."""
+        return self.read_many("balanceOf", addresses, block)
+
+    def read_many(self, view: str, addresses: Sequence[str], block: int | str = "latest") -> dict[str, int]:
+        """A ``view(address) -> uint`` of the token for many addresses, as JSON-RPC batches of 500
+        ``eth_call``s (one round trip each instead of one per address)."""
         from ape import networks
         from eth_utils import keccak
 
-        selector = keccak(text="allowlistExpiry(address)")[:4]
+        selector = keccak(text=f"{view}(address)")[:4]
+        tag = hex(block) if isinstance(block, int) else block
         provider = networks.provider.web3.provider
-        expiries: dict[str, int] = {}
+        values: dict[str, int] = {}
         for start in range(0, len(addresses), 500):
             chunk = list(addresses[start : start + 500])
-            calls = [("eth_call", [{"to": self.address, "data": "0x" + (selector + bytes(12) + bytes.fromhex(a[2:])).hex()}, "latest"])
+            calls = [("eth_call", [{"to": self.address, "data": "0x" + (selector + bytes(12) + bytes.fromhex(a[2:])).hex()}, tag])
                      for a in chunk]
             replies = provider.make_batch_request(calls)
             if not isinstance(replies, list) or any("error" in r for r in replies):
-                raise DepositTokenError(f"the node refused allowlistExpiry calls: {first_line(replies)}")
-            expiries.update(zip(chunk, (int(r["result"], 16) for r in replies), strict=True))
-        return expiries
+                raise DepositTokenError(f"the node refused {view} calls: {first_line(replies)}")
+            values.update(zip(chunk, (int(r["result"], 16) for r in replies), strict=True))
+        return values
 
     def _require_listed(self, addresses: Sequence[str]) -> None:
         """Refuses to offboard an address that has no allowlist entry (a typo, most likely)."""

@@ -1,5 +1,6 @@
 """Who signs: an ape keystore account anywhere, or a public test account on the local devnet only.
 
+* ``keystore="FILE"``: an eth-account keystore file (JSON), loaded as an ape account alike.
 * ``account="ALIAS"``: an ape encrypted keystore account (``ape accounts import ALIAS``), loaded
   with ``accounts.load``; ape asks for its passphrase (or reads ape's own
   ``APE_ACCOUNTS_<ALIAS>_PASSPHRASE``). Never a private key on the command line or in a variable.
@@ -48,6 +49,18 @@ def load_keystore_account(alias: str) -> AccountAPI:
         raise DepositTokenError(f"no ape account named {alias!r} (known: {known}; see `ape accounts import`)") from None
 
 
+def load_keystore_file(path: str) -> AccountAPI:
+    """An eth-account (Web3 Secret Storage) keystore file as an ape account; ape asks for its passphrase."""
+    from pathlib import Path
+
+    from ape_accounts import KeyfileAccount
+
+    file = Path(path)
+    if not file.is_file():
+        raise DepositTokenError(f"keystore file {file} not found")
+    return KeyfileAccount(keyfile_path=file)
+
+
 def _test_account_at(address: str) -> AccountAPI:
     for account in devnet_accounts():
         if account.address == address:
@@ -75,6 +88,7 @@ def select_signer(
     *,
     chain_id: int,
     account: str | None = None,
+    keystore: str | None = None,
     as_: str | None = None,
     role: str | None = None,
     token: Any = None,
@@ -86,10 +100,10 @@ def select_signer(
     ``role`` is what the operation needs (the default on the devnet); ``token`` (a contract) or
     ``config`` tells who holds a role named in ``as_`` or ``role``.
     """
-    if account and as_:
-        raise DepositTokenError("give either --account or --as, not both")
-    if account:
-        signer = load_keystore_account(account)
+    if sum(bool(x) for x in (account, keystore, as_)) > 1:
+        raise DepositTokenError("give one of --account, --keystore or --as (not both)")
+    if account or keystore:
+        signer = load_keystore_account(account) if account else load_keystore_file(keystore)
         if autosign:
             signer.set_autosign(True)
         return signer

@@ -24,6 +24,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from ..benchmark import DEVNET_CONFIG
 from ..config import load_config
 from ..deploy import deploy_token
 from ..operations import TokenClient
@@ -36,7 +37,6 @@ from .onboarding import apply_jobs, import_clients
 from .operators import add_operator
 from .policy import Policy
 
-DEVNET_CONFIG = Path(__file__).resolve().parents[3] / "config" / "devnet.yaml"
 COUNTRIES = ("DE", "SG", "CN", "US", "GB", "FR", "JP", "AE")
 TRANSFER = keccak(text="transfer(address,uint256)")[:4]
 

@@ -118,19 +118,8 @@ def _signer(env: Env, role: str | None, account: str | None, as_: str | None, ke
     from ..signers import select_signer
 
     ops = env.ops
-    if keystore:
-        if account or as_:
-            raise DepositTokenError("give one of --account, --keystore or --as")
-        from ape_accounts import KeyfileAccount
-
-        path = Path(keystore)
-        if not path.is_file():
-            raise DepositTokenError(f"keystore file {path} not found")
-        signer = KeyfileAccount(keyfile_path=path)
-        if yes:
-            signer.set_autosign(True)
-        return signer
-    return select_signer(chain_id=ops.chain_id, account=account, as_=as_, role=role, token=ops.client.contract, autosign=yes)
+    return select_signer(chain_id=ops.chain_id, account=account, keystore=keystore, as_=as_, role=role,
+                         token=ops.client.contract, autosign=yes)
 
 
 def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -168,25 +157,12 @@ class _Group(click.Group):
     """The error boundary: a ``DepositTokenError`` is one line on stderr and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from ..cli import failure_message
+
         try:
             return super().invoke(ctx)
-        except DepositTokenError as exc:
-            message = str(exc)
-        except (ConnectionError, OSError) as exc:
-            if not isinstance(exc, ConnectionError) and exc.filename:  # a local file (--out, --camt053), not the node
-                message = f"cannot use {exc.filename}: {exc.strerror or first_line(exc)}"
-            else:
-                message = f"lost the node or the database: {first_line(exc)}"
-        except Exception as exc:  # noqa: BLE001 - ape, web3 and SQLAlchemy errors, one line each
-            from ape.exceptions import ApeException
-            from sqlalchemy.exc import SQLAlchemyError
-            from web3.exceptions import CannotHandleRequest, ProviderConnectionError, Web3Exception
-
-            if isinstance(exc, CannotHandleRequest | ProviderConnectionError):
-                message = f"lost the node: {first_line(exc)}"
-            elif isinstance(exc, ApeException | SQLAlchemyError | Web3Exception):
-                message = f"{type(exc).__name__}: {first_line(exc)}"
-            else:
+        except Exception as exc:  # noqa: BLE001 - the expected kinds become one line
+            if (message := failure_message(exc)) is None:
                 raise
         finally:
             _disconnect()
@@ -424,7 +400,7 @@ def deposits_add(env: Env, reference: str, client_id: str, amount: str, value_da
     c = env.ops.client
     when = value_date.date() if value_date else datetime.now(UTC).date()
     inputs = [DepositInput(reference.strip(), client_id.strip(), to_decimal(c.units(amount), c.decimals),
-                           str(c.contract.currency()), when, "command line")]
+                           c.currency, when, "command line")]
     _record(env, inputs, "manual", signer)
 
 
@@ -439,7 +415,7 @@ def deposits_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
     if Path(path).suffix.lower() == ".xml":
         inputs, source = from_camt054(path)
     else:
-        inputs, source = from_csv(path, str(env.ops.client.contract.currency()))
+        inputs, source = from_csv(path, env.ops.client.currency)
     _record(env, inputs, source, signer)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DepositTokenError
+from ..iso20022 import Party
 from ..operations import TokenClient
 from .db import Ledger
 from .policy import Policy
@@ -22,6 +23,11 @@ class Ops:
     @property
     def token(self) -> str:
         return self.client.address
+
+    def bank(self) -> Party:
+        """The issuing bank as an ISO 20022 party: the token's ``issuer()`` (legal name, LEI, BIC)."""
+        name, lei, bic = (str(x) for x in self.client.contract.issuer())
+        return Party(name=name, lei=lei or None, bic=bic or None)
 
 
 def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None) -> Ops:

@@ -40,7 +40,7 @@ def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput]
     """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing."""
     if not deposits:
         raise DepositTokenError(f"{source}: no deposits")
-    currency = str(ops.client.contract.currency())
+    currency = ops.client.currency
     refs = [d.bank_reference for d in deposits]
     seen = set(session.scalars(select(Deposit.bank_reference).where(Deposit.bank_reference.in_(refs))))
     clients = {c.client_id: c for c in session.scalars(select(Client).where(Client.client_id.in_([d.client_id for d in deposits])))}

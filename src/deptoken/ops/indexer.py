@@ -305,6 +305,3 @@ def indexed_balances(session: Session) -> dict[str, int]:
             balances[recipient] = balances.get(recipient, 0) + amount
     return {a: b for a, b in balances.items() if b}
 
-
-def event_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(ChainEvent)) or 0)

@@ -87,12 +87,17 @@ def _info(report: Report, code: str, subject: str, detail: str) -> None:
     report.findings.append(Finding("info", code, subject, detail))
 
 
-def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
-    """Reconciles at the indexer's last block (run ``indexer.sync`` first); records the result."""
+def _indexed_block(session: Session, ops: Ops) -> int:
+    """The indexer's last block; refuses an index that has nothing yet."""
     state = session.get(SyncState, ops.token)
     if state is None or state.block_number < 0:
         raise DepositTokenError("nothing indexed yet: run `deptoken sync` first")
-    block = state.block_number
+    return state.block_number
+
+
+def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
+    """Reconciles at the indexer's last block (run ``indexer.sync`` first); records the result."""
+    block = _indexed_block(session, ops)
     c, fmt = ops.client.contract, ops.client.format
     events = list(session.scalars(select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Redeemed", "Burned"]))))
     minted_events = {e.reference: e for e in events if e.name == "Minted"}
@@ -153,8 +158,10 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
     indexed = indexed_balances(session)
     clients = {cl.address: cl for cl in session.scalars(select(Client))}
     redeemed_by, moved = _movements(session)
-    for address in sorted(set(indexed) | set(clients)):
-        balance = int(c.balanceOf(address, block_identifier=block))
+    holders = sorted(set(indexed) | set(clients))
+    balances = ops.client.balances_at(holders, block)
+    for address in holders:
+        balance = balances[address]
         if balance != indexed.get(address, 0):
             _mismatch(report, "BALANCE_INDEX", address, f"chain {fmt(balance)}, indexed events {fmt(indexed.get(address, 0))}")
         client = clients.get(address)
@@ -195,14 +202,11 @@ def camt053_statement(session: Session, ops: Ops, day: date, *, sequence: int | 
 
     start = datetime.combine(day, time(), tzinfo=UTC)
     end = start + timedelta(days=1)
-    state = session.get(SyncState, ops.token)
-    if state is None or state.block_number < 0:
-        raise DepositTokenError("nothing indexed yet: run `deptoken sync` first")
-    indexed_to = session.get(IndexedBlock, state.block_number)
+    indexed_to = session.get(IndexedBlock, _indexed_block(session, ops))
     if indexed_to is None or indexed_to.timestamp < int(start.timestamp()):
         raise DepositTokenError(f"the index does not reach {day} yet: run `deptoken sync` first")
     end = min(end, datetime.fromtimestamp(indexed_to.timestamp + 1, UTC))  # a day in progress: up to the last indexed block
-    opening, entries, closing = 0, [], 0
+    opening, moved, entries = 0, 0, []
     query = select(ChainEvent).where(ChainEvent.name == "Transfer", (ChainEvent.sender == ZERO) | (ChainEvent.recipient == ZERO))
     for e in session.scalars(query.order_by(ChainEvent.block_number, ChainEvent.log_index)):
         signed = e.amount if e.sender == ZERO else -e.amount
@@ -210,17 +214,15 @@ def camt053_statement(session: Session, ops: Ops, day: date, *, sequence: int | 
         if when < start:
             opening += signed
         elif when < end:
+            moved += signed
             entries.append(StatementEntry(
                 reference=f"{e.tx_hash}:{e.log_index}", amount=ops.client.to_decimal(e.amount), credit=signed > 0, booking=when,
                 description=("Mint" if signed > 0 else "Redemption/burn") + f" block {e.block_number}",
             ))
-    closing = opening + sum((1 if x.credit else -1) * ops.client.units(x.amount) for x in entries)
-    name, lei, bic = (str(x) for x in ops.client.contract.issuer())
-    currency = str(ops.client.contract.currency())
     return build_camt053(
         statement_id=f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),
         account=Party(name=f"{ops.client.symbol} deposit token liability", account=ops.policy.liability_account),
-        servicer=Party(name=name, lei=lei or None, bic=bic or None), currency=currency,
+        servicer=ops.bank(), currency=ops.client.currency,
         period_start=start, period_end=end - timedelta(seconds=1),
-        opening=ops.client.to_decimal(opening), closing=ops.client.to_decimal(closing), entries=entries, sequence=sequence,
+        opening=ops.client.to_decimal(opening), closing=ops.client.to_decimal(opening + moved), entries=entries, sequence=sequence,
     )

@@ -99,7 +99,7 @@ def render_payout_file(session: Session, ops: Ops, file_id: int) -> Path:
 
 def _render(session: Session, ops: Ops, record: PayoutFile) -> bytes:
     rows = list(session.scalars(select(Redemption).where(Redemption.payout_file_id == record.id).order_by(Redemption.id)))
-    currency = str(ops.client.contract.currency())
+    currency = ops.client.currency
     if record.format == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -111,8 +111,7 @@ def _render(session: Session, ops: Ops, record: PayoutFile) -> bytes:
         return out.getvalue().encode()
     from ..iso20022 import Party, Payout, build_pacs008
 
-    name, lei, bic = (str(x) for x in ops.client.contract.issuer())
-    bank = Party(name=name, lei=lei or None, bic=bic or None)
+    bank = ops.bank()
     payouts = []
     for r in rows:
         instruction, end_to_end, uetr = _instruction(r)
@@ -143,13 +142,3 @@ def mark_paid(session: Session, *, file_id: int, reference: str, actor: str, whe
     audit.record(session, actor, "payouts.paid", record.message_id, {"reference": reference, "count": len(rows)})
     return len(rows)
 
-
-def payout_files(session: Session) -> list[PayoutFile]:
-    return list(session.scalars(select(PayoutFile).order_by(PayoutFile.id)))
-
-
-def summary(rows: list[Redemption]) -> dict[str, Any]:
-    totals: dict[str, int] = {}
-    for r in rows:
-        totals[r.status] = totals.get(r.status, 0) + r.amount
-    return totals
