@@ -10,6 +10,8 @@ import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/Pau
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IERC7943Fungible} from "./interfaces/IERC7943Fungible.sol";
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
+import {ERC20PermitUpgradeable} from "./extensions/ERC20PermitUpgradeable.sol";
+import {ERC3009Upgradeable} from "./extensions/ERC3009Upgradeable.sol";
 import {Iso4217} from "./utils/Iso4217.sol";
 
 /**
@@ -17,7 +19,9 @@ import {Iso4217} from "./utils/Iso4217.sol";
  * @notice A commercial bank deposit as a token: one token is one minor unit of `currency()` owed by
  * the issuing bank (`issuer()`), held only by the bank's onboarded clients.
  *
- * ERC-20 + ERC-7943 (fungible). The bank mints against deposits it received (each deposit
+ * ERC-20 + ERC-7943 (fungible) + EIP-2612 (permit) + EIP-3009 (transfer with authorization; both
+ * accept ERC-1271 signatures of contract wallets, and every transfer they make follows the
+ * allowlist, freeze and pause rules). The bank mints against deposits it received (each deposit
  * reference once), holders redeem (the bank pays out from the {Redeemed} event), and the bank
  * allowlists holders (with a KYC review date), freezes accounts or amounts, seizes under legal
  * orders, recovers lost keys and pauses. Deployed behind an ERC-1967 proxy (UUPS).
@@ -37,6 +41,8 @@ import {Iso4217} from "./utils/Iso4217.sol";
  */
 contract DepositToken is
     BankIssuanceUpgradeable,
+    ERC20PermitUpgradeable,
+    ERC3009Upgradeable,
     AccessControlDefaultAdminRulesUpgradeable,
     PausableUpgradeable,
     UUPSUpgradeable
@@ -112,6 +118,7 @@ contract DepositToken is
         bytes3 code = Iso4217.parse(p.currency);
         uint8 decimals_ = p.decimals == USE_CURRENCY_DECIMALS ? Iso4217.minorUnits(code) : p.decimals;
         __ComplianceERC20_init(p.name, p.symbol, decimals_);
+        __EIP712_init(p.name, "1");
         __AccessControlDefaultAdminRules_init(p.adminTransferDelay, p.admin);
         __Pausable_init();
         _getDepositTokenStorage().currency = p.currency;
@@ -140,7 +147,7 @@ contract DepositToken is
 
     /// @notice The version of this implementation.
     function version() external pure virtual returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     /// @notice Updates the issuing bank's identity (e.g. after a merger). Admin only.

@@ -115,5 +115,27 @@ def token(bare_token, chain, minter_admin, minter, compliance, alice, bob, carol
     return t
 
 
+@pytest.fixture(scope="session")
+def cnh_bank(accounts):
+    """The second bank (config/devnet-cnh.yaml): its role holders, test accounts 20-26."""
+    return {"admin": accounts[20], "minter_admin": accounts[21], "minter": accounts[22], "compliance": accounts[23],
+            "legal": accounts[24], "pauser": accounts[25], "upgrader": accounts[26]}
+
+
+@pytest.fixture(scope="module")
+def cnh_token(chain, cnh_bank, alice, bob, carol):
+    """A second bank's CNH deposit token: alice, bob, carol and its treasury allowlisted for a year,
+    alice and bob holding INITIAL each (minor units)."""
+    config = load_config(ROOT / "config" / "devnet-cnh.yaml")
+    assert config.roles["admin"] == cnh_bank["admin"].address
+    t, _ = deploy_token(config, cnh_bank["admin"], record=False)
+    t.configureMinter(cnh_bank["minter"], MINTER_ALLOWANCE, sender=cnh_bank["minter_admin"])
+    expiry = chain.pending_timestamp + YEAR
+    t.allowlistBatch([alice, bob, carol, cnh_bank["minter"]], [expiry] * 4, sender=cnh_bank["compliance"])
+    t.mint(alice, INITIAL, b"\x01" * 32, sender=cnh_bank["minter"])
+    t.mint(bob, INITIAL, b"\x02" * 32, sender=cnh_bank["minter"])
+    return t
+
+
 # Issuer operations (deptoken.ops): ledgers on SQLite and PostgreSQL, operators, a standalone devnet.
 from ops_support import ana, ben, chen, devnet, ledger, ledger_url, migrated_templates, ops, stranger, team  # noqa: E402, F401

@@ -34,7 +34,7 @@ def test_metadata_of_devnet_deployment(token):
     assert token.symbol() == "EXUSD"
     assert token.decimals() == 2
     assert token.currency() == "USD"
-    assert token.version() == "1.0.0"
+    assert token.version() == "1.1.0"
     assert token.totalSupply() == 2 * INITIAL
 
 

@@ -98,7 +98,7 @@ def snapshot(token, state, accounts):
 
 def test_upgrade_keeps_all_state(token, chain, upgrader, v2_impl, rich_state, accounts, minter, alice, bob):
     old_impl = implementation_address(chain, token)
-    assert token.version() == "1.0.0"
+    assert token.version() == "1.1.0"
 
     receipt = token.upgradeToAndCall(v2_impl, b"", sender=upgrader)
     assert events(receipt) == [ev("Upgraded", implementation=v2_impl)]
@@ -157,7 +157,7 @@ def test_upgrade_with_call(token, upgrader, v2_impl, legal, alice):
     data = v2_impl.setFrozenTokens.encode_input(alice, 5)
     with reverts(token.AccessControlUnauthorizedAccount, account=upgrader, neededRole=role_id("LEGAL_ROLE")):
         token.upgradeToAndCall(v2_impl, data, sender=upgrader)
-    assert token.version() == "1.0.0"  # reverted as a whole
+    assert token.version() == "1.1.0"  # reverted as a whole
 
 
 @pytest.mark.parametrize("caller", ["admin", "minter_admin", "minter", "compliance", "legal", "pauser", "alice"])
@@ -165,7 +165,7 @@ def test_non_upgrader_cannot_upgrade(token, v2_impl, request, caller):
     who = request.getfixturevalue(caller)
     with reverts(token.AccessControlUnauthorizedAccount, account=who, neededRole=role_id("UPGRADER_ROLE")):
         token.upgradeToAndCall(v2_impl, b"", sender=who)
-    assert token.version() == "1.0.0"
+    assert token.version() == "1.1.0"
 
 
 def test_upgrader_role_can_be_moved(token, admin, upgrader, carol, v2_impl):
@@ -187,7 +187,7 @@ def _assert_invalid_implementation(token, chain, upgrader, target):
     with pytest.raises(ContractLogicError):
         token.upgradeToAndCall(target, b"", sender=upgrader)
     assert implementation_address(chain, token) == before
-    assert token.version() == "1.0.0"
+    assert token.version() == "1.1.0"
 
 
 def test_upgrade_to_non_uups_contract_reverts(token, upgrader, admin, chain):
@@ -229,5 +229,5 @@ def test_upgrade_back_to_v1(token, chain, upgrader, v2_impl, alice):
     v1 = implementation_address(chain, token)
     token.upgradeToAndCall(v2_impl, b"", sender=upgrader)
     token.upgradeToAndCall(v1, b"", sender=upgrader)
-    assert token.version() == "1.0.0"
+    assert token.version() == "1.1.0"
     assert token.balanceOf(alice) == INITIAL
