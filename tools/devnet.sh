@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A long-running local devnet for testers: Anvil on 127.0.0.1:8545 (chain id 31337) with the token of
-# config/devnet.yaml deployed (deployments/local.json) and the demo clients of
-# config/devnet-clients.csv onboarded. Stays up until Ctrl-C. In another terminal:
+# config/devnet.yaml deployed (deployments/local.json), the demo clients of config/devnet-clients.csv
+# onboarded, and the cross-border devnet (CNH token, settlement contracts, parties:
+# deployments/local-settlement.json). Stays up until Ctrl-C. In another terminal:
 #   .venv/bin/ape run status --network ethereum:local:node
 #   .venv/bin/ape run mint --network ethereum:local:node --to 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --amount 100.00 --deposit-ref DEP-1
 set -euo pipefail
@@ -11,7 +12,7 @@ if (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null; then
   echo "devnet: 127.0.0.1:8545 is already in use (another node running?)" >&2
   exit 1
 fi
-anvil --host 127.0.0.1 --port 8545 --chain-id 31337 --silent &
+anvil --host 127.0.0.1 --port 8545 --chain-id 31337 --accounts 32 --silent &
 anvil_pid=$!
 trap 'kill "$anvil_pid" 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 50); do
@@ -20,5 +21,6 @@ for _ in $(seq 50); do
 done
 ape run deploy --network "$NET" --force
 ape run allowlist --network "$NET" --file config/devnet-clients.csv
+ape run deploy_settlement --network "$NET"   # CNH token, PvP, HTLC, escrow, cross-border parties
 echo "devnet: up at http://127.0.0.1:8545 (chain id 31337); use --network $NET; Ctrl-C stops it"
 wait "$anvil_pid"

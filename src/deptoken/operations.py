@@ -657,11 +657,12 @@ def deploy_from_config(
     minter_admin: Any = None,
     force: bool = False,
     directory: Path | None = None,
+    record: bool = True,
 ) -> tuple[TokenClient, list[Any]]:
     """Deploys the token of ``config`` (implementation + proxy), records it, configures its minters.
 
     Everything is checked before the first transaction: the chain id, that no deployment record
-    would be overwritten (unless ``force``), the minter allowances. The minters are configured by
+    would be overwritten (unless ``force``; nothing is recorded without ``record``), the minter allowances. The minters are configured by
     ``minter_admin`` (default: the deployer if it holds the role); without a signer that holds the
     minter_admin role they are left for ``configure_minter``. Returns the client and the receipts
     of the minter configurations.
@@ -669,7 +670,7 @@ def deploy_from_config(
     from .deploy import deploy_token
 
     allowances = [(address, _minter_allowance(text, config)) for address, text in config.minters]
-    token, deployment = deploy_token(config, deployer, force=force, directory=directory)  # checks first
+    token, deployment = deploy_token(config, deployer, force=force, directory=directory, record=record)  # checks first
     client = TokenClient(token, deployment)
     signer = minter_admin if minter_admin is not None else deployer
     receipts: list[Any] = []

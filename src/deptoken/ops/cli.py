@@ -827,3 +827,14 @@ def audit_verify(env: Env) -> None:
              lambda: click.echo("audit log intact" if not problems else "\n".join(problems)))
     if problems:
         sys.exit(1)
+
+
+# Cross-border settlement commands (deptoken.settlement): gasless authorizations, FX PvP, trade escrow, HTLC.
+def _add_settlement_commands() -> None:
+    from importlib import import_module
+
+    for module, group in (("auth_cli", "auth"),):
+        main.add_command(getattr(import_module(f"deptoken.settlement.{module}"), group))
+
+
+_add_settlement_commands()

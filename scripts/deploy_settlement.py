@@ -1,0 +1,65 @@
+"""Deploy the settlement contracts next to deposit tokens: FX PvP, hashed time-lock, a trade escrow per token.
+
+    ape run deploy_settlement --network ethereum:local:node          # the devnet (what `make devnet` runs)
+    ape run deploy_settlement --network <net> --account ALIAS --token USD=0x... --token CNH=0x... \\
+        --escrow-admin 0x... --arbiter 0x... --fee-recipient 0x... --fee-bps 150
+
+On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
+deployments/<network>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
+allowlisting them, and the buyer, supplier and FX desk onboarded at both banks
+(deptoken.settlement.deploy.setup_devnet). Elsewhere it deploys the contracts only and prints the
+addresses each bank's compliance must allowlist on its token before they can be used: a contract
+that holds or moves deposit tokens is a holder like any other. Writes deployments/<network>-settlement.json.
+"""
+
+import click
+
+from deptoken.chain import connected_chain_id
+from deptoken.cli import OperatorCommand, open_token, signer_choice, signer_options
+from deptoken.errors import DepositTokenError
+from deptoken.settlement.deploy import YEAR, deploy_settlement, setup_devnet, to_allowlist
+from deptoken.signers import DEVNET_CHAIN_ID, select_signer
+from deptoken.validation import parse_address
+
+
+@click.command(cls=OperatorCommand, short_help="Deploy the settlement contracts (PvP, HTLC, escrow)")
+@click.option("--token", "tokens", multiple=True, metavar="CUR=ADDRESS", help="A deposit token by currency (off the devnet).")
+@click.option("--escrow-admin", help="Appoints arbiters and sets the escrow fee (off the devnet).")
+@click.option("--arbiter", help="Decides disputed orders (off the devnet).")
+@click.option("--fee-recipient", help="Receives the escrow fee (off the devnet).")
+@click.option("--fee-bps", type=click.IntRange(0, 1000), default=0, show_default=True)
+@signer_options
+def cli(tokens, escrow_admin, arbiter, fee_recipient, fee_bps):
+    """Deploy the settlement contracts and record them."""
+    from ape import chain, project
+
+    from deptoken.operations import TokenClient
+
+    if connected_chain_id() == DEVNET_CHAIN_ID and not tokens:
+        devnet = setup_devnet(open_token())
+        c = devnet.contracts
+        click.echo(f"CNH token        {devnet.cnh.address} ({devnet.cnh.symbol})")
+        click.echo(f"PvP settlement   {c.pvp.address}")
+        click.echo(f"hashed time-lock {c.htlc.address}")
+        for currency, escrow in c.escrows.items():
+            click.echo(f"trade escrow     {escrow.address} ({currency}; fee {escrow.feeBps()} bps)")
+        for name, account in devnet.parties.items():
+            click.echo(f"{name:<16} {account.address}")
+        click.echo(f"record deployments/{c.record.network}-settlement.json")
+        return
+    if not (tokens and escrow_admin and fee_recipient):
+        raise DepositTokenError("off the devnet give --token CUR=ADDRESS (one per token), --escrow-admin and --fee-recipient")
+    clients = []
+    for entry in tokens:
+        currency, _, address = entry.partition("=")
+        client = TokenClient.from_contract(project.DepositToken.at(parse_address(address, f"--token {currency}")))
+        if client.currency != currency.strip().upper():
+            raise DepositTokenError(f"--token {entry}: that token's currency is {client.currency}")
+        clients.append((client, None))
+    deployer = select_signer(chain_id=connected_chain_id(), **signer_choice())
+    c = deploy_settlement(clients, deployer, escrow_admin=escrow_admin, arbiter=arbiter, fee_recipient=fee_recipient,
+                          fee_bps=fee_bps, kyc_expiry=int(chain.pending_timestamp) + YEAR)
+    for client, _ in clients:
+        addresses = ", ".join(to_allowlist(c.pvp, c.htlc, c.escrows[client.currency]))
+        click.echo(f"{client.symbol}: the bank's compliance must allowlist {addresses} (`ape run allowlist`)")
+    click.echo(f"record deployments/{c.record.network}-settlement.json")

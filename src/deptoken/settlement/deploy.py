@@ -1,0 +1,156 @@
+"""Deploying the settlement contracts next to deposit tokens, and the cross-border devnet.
+
+``deploy_settlement`` deploys one ``PvPSettlement``, one ``HashedTimelock`` and a ``TradeEscrow`` per
+token, then has each bank's compliance allowlist them on its token: a contract that holds deposit
+tokens (escrow, time-lock) or moves them as a spender (PvP, escrow, time-lock) must be allowlisted
+like any holder. Without that the first funding or settlement reverts (``ERC7943CannotReceive`` or
+``SpenderNotAllowed``). The record goes to ``deployments/<network>-settlement.json``.
+
+``setup_devnet`` is the cross-border devnet of the demo and ``make devnet``: the USD bank's token
+(config/devnet.yaml), a CNH bank's token (config/devnet-cnh.yaml), the settlement contracts, and
+the parties onboarded at both banks. Only Anvil's public test accounts sign: devnet only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..chain import network_name
+from ..config import load_config
+from ..errors import DepositTokenError
+from ..operations import TokenClient
+from .escrow import deploy_escrow
+from .htlc import deploy_htlc
+from .pvp import deploy_pvp
+from .registry import SettlementDeployment, write_registry
+
+ROOT = Path(__file__).resolve().parents[3]
+USD_CONFIG = ROOT / "config" / "devnet.yaml"
+CNH_CONFIG = ROOT / "config" / "devnet-cnh.yaml"
+YEAR = 365 * 24 * 3600
+
+# Test accounts of the cross-border devnet (see ape-config.yaml): parties and the marketplace.
+DEVNET_PARTIES = {"buyer": 27, "supplier": 28, "fx_desk": 29, "marketplace": 30, "marketplace_fees": 31}
+MARKETPLACE_FEE_BPS = 150  # 1.50 % of what sellers receive
+
+
+@dataclass
+class SettlementContracts:
+    pvp: Any
+    htlc: Any
+    escrows: dict[str, Any]  # currency -> TradeEscrow
+    record: SettlementDeployment
+
+
+def deploy_settlement(
+    tokens: Sequence[tuple[TokenClient, Any]],
+    deployer: Any,
+    *,
+    escrow_admin: Any,
+    arbiter: Any,
+    fee_recipient: Any,
+    fee_bps: int,
+    kyc_expiry: int,
+    record: bool = True,
+) -> SettlementContracts:
+    """Deploys the settlement contracts for ``tokens`` and, for each token given with its bank's
+    compliance signer, allowlists them on it until ``kyc_expiry`` (the signers' roles are checked
+    first). A token given with ``None`` is left to its bank: ``to_allowlist`` says what it must list."""
+    from ape import chain
+
+    for client, compliance in tokens:
+        if compliance is not None:
+            client._require_role(compliance, "compliance", f"allowlist the settlement contracts on {client.symbol}")
+    currencies = [client.currency for client, _ in tokens]
+    if len(set(currencies)) != len(currencies):
+        raise DepositTokenError(f"one token per currency: {', '.join(currencies)}")
+    pvp = deploy_pvp(deployer)
+    htlc = deploy_htlc(deployer).contract
+    escrows = {
+        client.currency: deploy_escrow(deployer, client.contract, admin=escrow_admin, arbiter=arbiter,
+                                       fee_recipient=fee_recipient, fee_bps=fee_bps)
+        for client, _ in tokens
+    }
+    for client, compliance in tokens:
+        if compliance is not None:
+            client.allowlist_many([(c, kyc_expiry) for c in to_allowlist(pvp, htlc, escrows[client.currency])],
+                                  sender=compliance)
+    registry = SettlementDeployment(
+        network=network_name(),
+        chain_id=int(chain.chain_id),
+        tokens={client.currency: client.address for client, _ in tokens},
+        escrows={currency: str(e.address) for currency, e in escrows.items()},
+        pvp=str(pvp.address),
+        htlc=str(htlc.address),
+    )
+    if record:
+        write_registry(registry)
+    return SettlementContracts(pvp, htlc, escrows, registry)
+
+
+def to_allowlist(pvp: Any, htlc: Any, escrow: Any) -> list[str]:
+    """The addresses a bank must allowlist on its token for the settlement contracts to work."""
+    return [str(pvp.address), str(htlc.address), str(escrow.address)]
+
+
+@dataclass
+class Devnet:
+    """The cross-border devnet: two banks' tokens, the settlement contracts, the parties."""
+
+    usd: TokenClient
+    cnh: TokenClient
+    contracts: SettlementContracts
+    parties: dict[str, Any]  # name -> test account
+    banks: dict[str, dict[str, Any]]  # currency -> role -> test account
+
+
+def _bank(config_path: Path) -> dict[str, Any]:
+    from ..signers import select_signer, DEVNET_CHAIN_ID
+
+    config = load_config(config_path)
+    return {role: select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config)
+            for role in ("admin", "minter_admin", "minter", "compliance")}
+
+
+def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devnet:
+    """On the devnet: deploys the USD token (unless ``usd`` is given), the CNH token and the
+    settlement contracts; onboards the parties at both banks (the marketplace's fee account at the
+    USD bank); the FX desk gets 1,000,000.00 CNH from its bank against a deposit."""
+    from ape import chain
+
+    from ..operations import deploy_from_config
+    from ..signers import DEVNET_CHAIN_ID, devnet_accounts
+    from ..chain import require_chain_id
+
+    require_chain_id(DEVNET_CHAIN_ID)
+    accounts = devnet_accounts()
+    if len(accounts) <= max(DEVNET_PARTIES.values()):
+        raise DepositTokenError(f"the devnet needs {max(DEVNET_PARTIES.values()) + 1} test accounts (ape-config.yaml)")
+    parties = {name: accounts[i] for name, i in DEVNET_PARTIES.items()}
+    banks = {"USD": _bank(USD_CONFIG), "CNH": _bank(CNH_CONFIG)}
+    if usd is None:
+        usd, _ = deploy_from_config(load_config(USD_CONFIG), banks["USD"]["admin"],
+                                    minter_admin=banks["USD"]["minter_admin"], record=record, force=True)
+    cnh, _ = deploy_from_config(load_config(CNH_CONFIG), banks["CNH"]["admin"],
+                                minter_admin=banks["CNH"]["minter_admin"], record=False)
+    expiry = int(chain.pending_timestamp) + YEAR
+    marketplace = parties["marketplace"]
+    contracts = deploy_settlement(
+        [(usd, banks["USD"]["compliance"]), (cnh, banks["CNH"]["compliance"])],
+        marketplace,
+        escrow_admin=marketplace,
+        arbiter=marketplace,
+        fee_recipient=parties["marketplace_fees"],
+        fee_bps=MARKETPLACE_FEE_BPS,
+        kyc_expiry=expiry,
+        record=record,
+    )
+    both = [parties[p] for p in ("buyer", "supplier", "fx_desk")]
+    usd.allowlist_many([(p, expiry) for p in (*both, parties["marketplace_fees"], banks["USD"]["minter"])],
+                       sender=banks["USD"]["compliance"])
+    cnh.allowlist_many([(p, expiry) for p in (*both, banks["CNH"]["minter"])], sender=banks["CNH"]["compliance"])
+    cnh.mint(parties["fx_desk"], "1000000.00", "CNH-DESK-FUNDING-1", sender=banks["CNH"]["minter"])
+    return Devnet(usd, cnh, contracts, parties, banks)
