@@ -5,7 +5,9 @@
 
 Deploys both on the devnet (config/devnet.yaml's roles), sends each operation as its own
 transaction and prints gasUsed per operation, the ratio to the baseline and the targets. Exits 1 if
-a target is missed. See deptoken.benchmark for what each case measures.
+a target is missed. See deptoken.benchmark for what each case measures. A second table gives the
+cross-border operations (gasless authorizations, escrow fund and release, PvP settle, HTLC lock and
+claim), each next to the plain token operation it stands for (deptoken.settlement.benchmark).
 """
 
 import json
@@ -18,6 +20,7 @@ from deptoken.benchmark import DEVNET_CONFIG, format_table, measure
 from deptoken.chain import require_chain_id
 from deptoken.cli import OperatorCommand
 from deptoken.config import load_config
+from deptoken.settlement.benchmark import format_settlement_table, measure_settlement
 
 
 @click.command(cls=OperatorCommand, short_help="Gas benchmark against a plain ERC-20")
@@ -28,10 +31,12 @@ def cli(as_json):
     config = load_config(DEVNET_CONFIG)
     require_chain_id(config.chain_id)
     result = measure(config)
+    settlement = measure_settlement()
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
+        click.echo(json.dumps({**result.to_json(), "settlement": [r.to_json() for r in settlement]}, indent=2))
     else:
         click.echo(format_table(result))
         click.echo("targets: " + ("all met" if result.passed else "MISSED"))
+        click.echo("\n" + format_settlement_table(settlement))
     if not result.passed:
         raise SystemExit(1)

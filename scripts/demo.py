@@ -20,9 +20,11 @@ import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
+from deptoken.amounts import format_amount
 from deptoken.chain import connected_chain_id
 from deptoken.cli import OperatorCommand
 from deptoken.config import load_config
@@ -196,4 +198,69 @@ def cli() -> None:
     ledger.dispose()
     if not report.ok or problems:
         raise click.ClickException("demo: reconciliation or audit check failed")
+    _cross_border(client, treasury)
     click.echo("\nDemo complete; ape now stops Anvil. Try the same with the CLI: `deptoken --help` (README).")
+
+
+def _holdings(devnet: Any, names: dict[str, Any]) -> None:
+    click.echo(f"  {'':<28} {devnet.usd.symbol:>14} {devnet.cnh.symbol:>14}")
+    for name, who in names.items():
+        usd, cnh = (format_amount(t.contract.balanceOf(who), t.decimals) for t in (devnet.usd, devnet.cnh))
+        click.echo(f"  {name:<28} {usd:>14} {cnh:>14}")
+
+
+def _cross_border(usd: TokenClient, usd_treasury: Any) -> None:
+    """A buyer pays a supplier across a border: USD token of one bank, CNH token of another."""
+    from ape import chain
+
+    from deptoken.settlement.deploy import setup_devnet
+    from deptoken.settlement.escrow import EscrowClient
+    from deptoken.settlement.pvp import PvPClient, build_quote, sign_quote
+
+    _step("Cross-border: a second bank issues CNH; the settlement contracts are deployed and allowlisted")
+    devnet = setup_devnet(usd)
+    c, p = devnet.contracts, devnet.parties
+    buyer, supplier, desk, marketplace = p["buyer"], p["supplier"], p["fx_desk"], p["marketplace"]
+    click.echo(f"  {devnet.cnh.symbol} token {devnet.cnh.address} ({devnet.cnh.contract.issuer()[0]})")
+    click.echo(f"  PvP settlement {c.pvp.address}, trade escrow (USD) {c.escrows['USD'].address}, HTLC {c.htlc.address}")
+    click.echo("  each bank's compliance allowlisted them: contracts that hold or move deposit tokens are holders too")
+    click.echo("  buyer, supplier and FX desk onboarded at both banks; the FX desk holds CNH liquidity")
+    usd.mint(buyer, "20000.00", "DEP-XB-2026-0001", sender=usd_treasury)
+    click.echo("  the buyer deposits 20,000.00 USD at its bank, which mints it")
+    names = {"buyer (importer, US)": buyer, "supplier (manufacturer, CN)": supplier, "FX desk": desk,
+             "marketplace fees": p["marketplace_fees"], "escrow": c.escrows["USD"], "PvP settlement": c.pvp}
+    _step("Balances before")
+    _holdings(devnet, names)
+
+    _step("Checkout: the buyer pays order ORDER-2026-0042 into escrow with one signature (no gas)")
+    escrow = EscrowClient(c.escrows["USD"], usd)
+    now = int(chain.pending_timestamp)
+    terms = escrow.terms("ORDER-2026-0042", buyer, supplier, "12500.00", ship_by=now + 7 * 86400, confirm_window="3d")
+    signed = escrow.sign_funding_authorization(buyer, terms, 3600)
+    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization of 12,500.00 USD to the escrow, nonce bound to the order terms")
+    receipt = escrow.fund_with_authorization(signed, sender=marketplace)
+    click.echo(f"  the marketplace submits it: escrow funded, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+    other = escrow.terms("ORDER-2026-0043", buyer, supplier, "12500.00", ship_by=now + 7 * 86400, confirm_window="3d")
+    _refused("the same signature for another order",
+             lambda: escrow.fund_with_authorization(type(signed)(signed.escrow, other, signed.authorization), sender=marketplace))
+
+    _step("The supplier ships; the buyer confirms receipt; the supplier is paid, less the marketplace fee")
+    escrow.ship("ORDER-2026-0042", "BL-COSU-6189-2026", sender=supplier)
+    click.echo("  shipped with bill of lading BL-COSU-6189-2026 (its hash is on-chain)")
+    receipt = escrow.confirm("ORDER-2026-0042", sender=buyer)
+    click.echo(f"  buyer confirms: released, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+
+    _step("The supplier converts its USD to CNH: payment-versus-payment against the FX desk's quote")
+    pvp = PvPClient.from_contract(c.pvp, tokens=[usd, devnet.cnh])
+    amount = usd.to_decimal(usd.contract.balanceOf(supplier))
+    quote = sign_quote(desk, pvp, build_quote(pvp, desk, supplier, devnet.cnh, usd, amount, "7.1234", expiry_seconds=120))
+    click.echo(f"  FX desk quotes USD/CNH 7.1234: {devnet.cnh.format(quote.quote.maker_amount)} for "
+               f"{usd.format(quote.quote.taker_amount)}, valid 120 s, signed (EIP-712)")
+    devnet.cnh.approve(c.pvp, devnet.cnh.to_decimal(quote.quote.maker_amount), sender=desk)
+    usd.approve(c.pvp, usd.to_decimal(quote.quote.taker_amount), sender=supplier)
+    receipt = pvp.settle(quote, sender=supplier)
+    click.echo(f"  settled in one transaction, both legs or neither: tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+    _refused("the quote settled a second time", lambda: pvp.settle(quote, sender=supplier))
+
+    _step("Balances after")
+    _holdings(devnet, names)

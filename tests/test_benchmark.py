@@ -52,3 +52,21 @@ def test_report_formats(result):
     data = json.loads(json.dumps(result.to_json()))
     assert data["passed"] is True
     assert {r["operation"] for r in data["rows"]} == set(OPERATIONS)
+
+
+def test_settlement_operations_measured():
+    """The second table: every cross-border operation measured next to its plain-token counterpart,
+    in steady state (the measurement also checks the contracts' end balances)."""
+    from deptoken.settlement.benchmark import format_settlement_table, measure_settlement
+
+    rows = {r.operation: r for r in measure_settlement()}
+    assert set(rows) == {"permit", "transferWithAuthorization", "escrow fund (approved)", "escrow fund (one signature)",
+                         "escrow release (buyer confirms)", "PvP settle (two legs)", "HTLC lock", "HTLC claim"}
+    for row in rows.values():
+        assert 21_000 < row.comparison_gas < row.gas < 250_000, row
+    # a settlement costs its two token legs plus bounded overhead (signature check, nonce, event)
+    assert rows["PvP settle (two legs)"].gas - rows["PvP settle (two legs)"].comparison_gas < 40_000
+    # one signature instead of approve + fund: the authorization path costs at most a signature check more
+    assert rows["escrow fund (one signature)"].gas - rows["escrow fund (approved)"].gas < 45_000
+    table = format_settlement_table(list(rows.values()))
+    assert "2 x transferFrom" in table and table.count("\n") == len(rows) + 1

@@ -44,7 +44,8 @@ def test_benchmark_counts_what_it_did(tmp_path):
 
 
 def test_demo_tells_the_story_end_to_end():
-    """`make demo`: deposit -> approve -> mint -> transfer -> redeem -> payout file -> reconciliation OK."""
+    """`make demo`: deposit -> approve -> mint -> transfer -> redeem -> payout file -> reconciliation OK,
+    then cross-border: one-signature escrow checkout -> shipped -> paid less the fee -> PvP USD to CNH."""
     env = {**os.environ, "APE_DISABLE_TELEMETRY": "1",
            "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     result = subprocess.run([str(Path(sys.executable).parent / "ape"), "run", "demo", "--network", "ethereum:local:foundry"],
@@ -65,8 +66,18 @@ def test_demo_tells_the_story_end_to_end():
         "total supply (bank liability)          155,000.50 EXUSD",
         "reconciliation OK; camt.053 statement var/demo/camt053-liability.xml",
         "audit log: intact",
+        # the cross-border story
+        "refused, nothing done: the same signature for another order",
+        "buyer confirms: released",
+        "FX desk quotes USD/CNH 7.1234: 87,706.86 EXCNH for 12,312.50 EXUSD",
+        "refused, nothing done: the quote settled a second time",
     ):
         assert line in out, line
+    after = out.split("== Balances after")[1]
+    for name, usd, cnh in (("buyer (importer, US)", "7,500.00", "0.00"), ("supplier (manufacturer, CN)", "0.00", "87,706.86"),
+                           ("FX desk", "12,312.50", "912,293.14"), ("marketplace fees", "187.50", "0.00"),
+                           ("escrow", "0.00", "0.00"), ("PvP settlement", "0.00", "0.00")):
+        assert f"  {name:<28} {usd:>14} {cnh:>14}" in after, name
     from deptoken.iso20022 import validate
 
     payouts = list((ROOT / "var" / "demo" / "payouts").glob("*.xml"))

@@ -22,6 +22,7 @@ Usage::
     client.remove_from_allowlist_many([a, b], sender=compliance)   # or remove_from_allowlist_file(path)
     client.mint(alice, "125.50", "DEP-2026-0001", sender=minter)
     client.transfer(bob, "10", sender=alice)
+    client.approve(escrow, "125.50", sender=alice)                  # a spender's allowance
     client.redeem("20.00", "PAY-2026-0001", sender=alice)
     client.burn("5", "BURN-1", sender=minter)
     client.freeze(alice, sender=compliance); client.unfreeze(alice, sender=compliance)
@@ -334,6 +335,13 @@ class TokenClient:
         self._require_active(recipient, "recipient")
         self._require_unfrozen_balance(holder, units, "sender")
         return self._send("transfer", recipient, units, sender=sender)
+
+    def approve(self, spender: Any, amount: Amount, *, sender: Any) -> Any:
+        """Lets ``spender`` (e.g. a settlement contract) move up to ``amount`` of ``sender``'s tokens;
+        ``"0"`` withdraws the allowance. Using it needs owner, receiver and spender allowlisted."""
+        address = _address_of(spender, "spender")
+        units = self.units(amount, "allowance", allow_zero=True)
+        return self._send("approve", address, units, sender=sender)
 
     # ------------------------------------------------------------------ allowlist
 
