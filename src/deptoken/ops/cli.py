@@ -7,110 +7,21 @@ integers in the currency's minor units (exact); tables show currency units.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import DepositTokenError, first_line
+from ..errors import DepositTokenError
+from .cli_env import DEFAULT_NETWORK, Env, _disconnect, pass_env
 
 MISMATCH_EXIT = 3
-DEFAULT_NETWORK = "ethereum:local:node"
-
-
-class Env:
-    """What the command line chose: database, network, policy file, output format."""
-
-    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool) -> None:
-        self.db, self.network, self.config, self.as_json = db, network, config, as_json
-        self._ledger: Any = None
-        self._ops: Any = None
-
-    @property
-    def ledger(self) -> Any:
-        from .db import Ledger
-
-        if self._ledger is None:
-            self._ledger = Ledger(self.db)
-        return self._ledger
-
-    @property
-    def ops(self) -> Any:
-        """The connected token and ledger (connects on first use)."""
-        if self._ops is None:
-            from .context import open_ops
-            from .policy import load_policy
-
-            _connect(self.network)
-            self._ops = open_ops(self.ledger, load_policy(self.config))
-        return self._ops
-
-    def emit(self, data: Any, human: Callable[[], None]) -> None:
-        if self.as_json:
-            click.echo(json.dumps(_jsonable(data), indent=2, sort_keys=True))
-        else:
-            human()
-
-
-def _jsonable(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal | datetime | date | Path):
-        return str(value) if not isinstance(value, datetime | date) else value.isoformat()
-    return value
-
-
-_connection: Any = None
-
-
-def _connect(network: str) -> None:
-    """Connects ape to ``network`` with the project's configuration, whatever the working directory."""
-    global _connection
-    from ape.utils.basemodel import ManagerAccessMixin
-
-    from ..deployments import PROJECT_ROOT
-
-    here = os.getcwd()
-    os.chdir(PROJECT_ROOT)
-    try:
-        ManagerAccessMixin.local_project  # noqa: B018 - ape reads the project's config from the cwd, once
-    finally:
-        os.chdir(here)
-    from ape import networks
-    from ape.logging import LogLevel, logger
-
-    logger.set_level(LogLevel.WARNING)  # ape's "Connecting to ..." would land in --json output
-    try:
-        _connection = networks.parse_network_choice(network)
-        _connection.__enter__()
-    except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
-        raise DepositTokenError(f"cannot reach the node ({network}): {first_line(exc)}") from None
-    from ..chain import connected_chain_id
-
-    connected_chain_id()
-
-
-def _disconnect() -> None:
-    global _connection
-    if _connection is not None:
-        try:
-            _connection.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001, S110 - leaving anyway
-            pass
-        _connection = None
 
 
 def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool) -> Any:
@@ -180,9 +91,6 @@ def main(ctx: click.Context, db: str | None, network: str, config: str | None, a
     """Issuer operations for a deposit token: onboarding, maker-checker minting, redemptions and
     payouts, the event index, reconciliation, legal orders and the audit log."""
     ctx.obj = Env(db, network, config, as_json)
-
-
-pass_env = click.make_pass_decorator(Env)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | list[Sequence[Any]]) -> None:
@@ -833,7 +741,7 @@ def audit_verify(env: Env) -> None:
 def _add_settlement_commands() -> None:
     from importlib import import_module
 
-    for module, group in (("auth_cli", "auth"),):
+    for module, group in (("auth_cli", "auth"), ("pvp_cli", "pvp"), ("htlc_cli", "htlc")):
         main.add_command(getattr(import_module(f"deptoken.settlement.{module}"), group))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from ..ops.cli import Env, _connect, pass_env  # noqa: F401 - pass_env re-exported for the command modules
+from ..ops.cli_env import Env, _connect, pass_env  # noqa: F401 - pass_env re-exported for the command modules
 from .registry import SettlementDeployment, read_registry, resolve
 
 

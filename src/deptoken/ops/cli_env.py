@@ -1,0 +1,111 @@
+"""What every ``deptoken`` command shares: the command line's choices (``Env``) and the node connection.
+
+Kept apart from the commands so that the settlement command groups (``deptoken.settlement.*_cli``)
+can use it without importing the issuer operations' commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import DepositTokenError, first_line
+
+DEFAULT_NETWORK = "ethereum:local:node"
+
+
+class Env:
+    """What the command line chose: database, network, policy file, output format."""
+
+    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool) -> None:
+        self.db, self.network, self.config, self.as_json = db, network, config, as_json
+        self._ledger: Any = None
+        self._ops: Any = None
+
+    @property
+    def ledger(self) -> Any:
+        from .db import Ledger
+
+        if self._ledger is None:
+            self._ledger = Ledger(self.db)
+        return self._ledger
+
+    @property
+    def ops(self) -> Any:
+        """The connected token and ledger (connects on first use)."""
+        if self._ops is None:
+            from .context import open_ops
+            from .policy import load_policy
+
+            _connect(self.network)
+            self._ops = open_ops(self.ledger, load_policy(self.config))
+        return self._ops
+
+    def emit(self, data: Any, human: Callable[[], None]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(_jsonable(data), indent=2, sort_keys=True))
+        else:
+            human()
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | datetime | date | Path):
+        return str(value) if not isinstance(value, datetime | date) else value.isoformat()
+    return value
+
+
+_connection: Any = None
+
+
+def _connect(network: str) -> None:
+    """Connects ape to ``network`` with the project's configuration, whatever the working directory."""
+    global _connection
+    from ape.utils.basemodel import ManagerAccessMixin
+
+    from ..deployments import PROJECT_ROOT
+
+    here = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        ManagerAccessMixin.local_project  # noqa: B018 - ape reads the project's config from the cwd, once
+    finally:
+        os.chdir(here)
+    from ape import networks
+    from ape.logging import LogLevel, logger
+
+    logger.set_level(LogLevel.WARNING)  # ape's "Connecting to ..." would land in --json output
+    try:
+        _connection = networks.parse_network_choice(network)
+        _connection.__enter__()
+    except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
+        raise DepositTokenError(f"cannot reach the node ({network}): {first_line(exc)}") from None
+    from ..chain import connected_chain_id
+
+    connected_chain_id()
+
+
+def _disconnect() -> None:
+    global _connection
+    if _connection is not None:
+        try:
+            _connection.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001, S110 - leaving anyway
+            pass
+        _connection = None
+
+
+pass_env = click.make_pass_decorator(Env)

@@ -1,0 +1,142 @@
+"""``deptoken htlc``: hashed time-locks, one leg of an atomic cross-chain settlement (``deptoken.settlement.htlc``).
+
+    deptoken htlc secret                                             # a new preimage and its hashlock
+    deptoken --network N htlc lock --token USD --to 0x... --amount 250.00 --hashlock 0x... --deadline +4h --as 7 --approve
+    deptoken --network M htlc check LOCK_ID --role responder --token CNH --to 0xMe... --amount 1800.00 --hashlock 0x... --my-deadline T
+    deptoken --network M htlc claim LOCK_ID --preimage 0x... --as 7
+    deptoken --network N htlc refund LOCK_ID --as 7
+    deptoken --network N htlc show LOCK_ID                           # the lock, and the preimage once claimed
+
+``--htlc`` names the contract (default: the network's settlement record). ``--json`` output gives
+amounts in minor units and byte strings as 0x-hex.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .cli_support import Env, connect, emit, pass_env, registry, signer_options, token_client
+
+_HTLC_OPTION = click.option("--htlc", "htlc_ref", metavar="ADDRESS", help="The HashedTimelock (default: the settlement record's).")
+
+
+def _client(env: Env, htlc_ref: str | None, deploy_block: int = 0) -> Any:
+    from .htlc import HtlcClient
+    from .registry import resolve
+
+    connect(env)
+    return HtlcClient.at(resolve(registry(env), "htlc", htlc_ref), deploy_block=deploy_block)
+
+
+def _lock_text(env: Env, info: Any) -> str:
+    from ..allowlist_file import format_expiry
+
+    amount = token_client(env, info.token).format(info.amount)
+    return (f"lock 0x{info.lock_id.hex()} ({info.state}): {amount} from {info.sender} to {info.recipient}, "
+            f"hashlock 0x{info.hashlock.hex()}, deadline {format_expiry(info.deadline)} on chain {info.chain_id}")
+
+
+@click.group()
+def htlc() -> None:
+    """Hashed time-locks: lock with a hashlock and a deadline, claim with the preimage, refund after."""
+
+
+@htlc.command("secret")
+@pass_env
+def secret(env: Env) -> None:
+    """Makes a random 32-byte preimage and its hashlock (sha256). Keep the preimage to yourself
+    until you claim: whoever knows it can claim every lock under the hashlock."""
+    from .htlc import hex32, new_secret
+
+    preimage, hashlock = new_secret()
+    emit(env, {"preimage": hex32(preimage), "hashlock": hex32(hashlock)},
+         f"preimage {hex32(preimage)}\nhashlock {hex32(hashlock)}")
+
+
+@htlc.command("lock")
+@_HTLC_OPTION
+@click.option("--token", "token_ref", required=True, help="Currency code (settlement record) or token address.")
+@click.option("--to", "recipient", required=True, help="Who may claim the tokens with the preimage.")
+@click.option("--amount", required=True, help="Currency units, e.g. 250.00")
+@click.option("--hashlock", required=True, help="sha256 of the preimage (0x + 64 hex digits).")
+@click.option("--deadline", required=True, help="Unix seconds, ISO 8601 (2026-05-01T12:00:00Z) or +N[s|m|h|d] from chain time.")
+@click.option("--approve", is_flag=True, help="Approve the HTLC for the amount first if needed (a second transaction).")
+@signer_options
+@pass_env
+def lock(env: Env, htlc_ref: str | None, token_ref: str, recipient: str, amount: str, hashlock: str, deadline: str,
+         approve: bool, signer: Any) -> None:
+    """Locks --amount of --token from the signer for --to until --deadline under --hashlock."""
+    client = _client(env, htlc_ref)
+    result = client.lock(token_client(env, token_ref), recipient, amount, hashlock, deadline, sender=signer(), approve=approve)
+    info = client.lock_info(result.lock_id)
+    emit(env, {**info.as_dict(), "tx": str(result.receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("check")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@click.option("--role", type=click.Choice(["initiator", "responder"]), required=True,
+              help="responder: you will lock the second leg; initiator: you made the secret and locked first.")
+@click.option("--token", "token_ref", required=True, help="The token the lock must hold (currency code or address).")
+@click.option("--to", "recipient", required=True, help="Your address: the lock's recipient.")
+@click.option("--amount", required=True, help="The amount it must lock, currency units.")
+@click.option("--hashlock", required=True, help="The agreed hashlock.")
+@click.option("--my-deadline", required=True, help="The deadline of your own leg.")
+@click.option("--margin", type=click.IntRange(min=0), default=None, help="Seconds between the legs' deadlines (default 3600).")
+@pass_env
+def check(env: Env, lock_id: str, htlc_ref: str | None, role: str, token_ref: str, recipient: str, amount: str,
+          hashlock: str, my_deadline: str, margin: int | None) -> None:
+    """Checks the other party's lock before you lock your leg or claim (exit 1 with the reason if unsafe)."""
+    from .htlc import DEFAULT_MARGIN
+
+    client = _client(env, htlc_ref)
+    info = client.check_counter_lock(lock_id, role=role, hashlock=hashlock, recipient=recipient,
+                                     token=token_client(env, token_ref), amount=amount, my_deadline=my_deadline,
+                                     margin=DEFAULT_MARGIN if margin is None else margin)
+    emit(env, info.as_dict(), "OK: " + _lock_text(env, info))
+
+
+@htlc.command("claim")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@click.option("--preimage", required=True, help="The secret: 0x + 64 hex digits.")
+@signer_options
+@pass_env
+def claim(env: Env, lock_id: str, htlc_ref: str | None, preimage: str, signer: Any) -> None:
+    """Pays LOCK_ID to its recipient with --preimage (anyone may send it); the preimage becomes public."""
+    client = _client(env, htlc_ref)
+    receipt = client.claim(lock_id, preimage, sender=signer())
+    info = client.lock_info(lock_id)
+    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("refund")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@signer_options
+@pass_env
+def refund(env: Env, lock_id: str, htlc_ref: str | None, signer: Any) -> None:
+    """Returns LOCK_ID to its sender after its deadline (anyone may send it)."""
+    client = _client(env, htlc_ref)
+    receipt = client.refund(lock_id, sender=signer())
+    info = client.lock_info(lock_id)
+    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("show")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Where to look for the claim's event: the HTLC's deploy block (or any block before the claim).")
+@pass_env
+def show(env: Env, lock_id: str, htlc_ref: str | None, from_block: int) -> None:
+    """Shows LOCK_ID, and the preimage its claim revealed."""
+    from .htlc import hex32
+
+    client = _client(env, htlc_ref, deploy_block=from_block)
+    info = client.lock_info(lock_id)
+    preimage = client.find_preimage(info.lock_id)
+    text = _lock_text(env, info) + (f"\npreimage {hex32(preimage)}" if preimage else "")
+    emit(env, {**info.as_dict(), "preimage": hex32(preimage) if preimage else None}, text)

@@ -1,0 +1,636 @@
+"""FX payment-versus-payment (PvP) between two banks' deposit tokens (``contracts/settlement/PvPSettlement.sol``).
+
+Both legs of an exchange move in one transaction or neither does. Two ways to agree on one:
+
+* **A signed quote** (one step). A bank's FX desk (the *maker*) quotes a client (the *taker*): it
+  gives ``maker_amount`` of its token against ``taker_amount`` of the taker's, at ``rate`` (maker
+  currency units per taker currency unit, 18 decimals), until ``expiry``, once (random nonce). The
+  desk signs the EIP-712 quote (with its key, or the key of its ERC-1271 contract wallet) and sends
+  the file; the taker settles it. Both legs go party to party: the contract holds nothing after.
+* **A proposal** (two steps, for parties acting at different times). The proposer locks what it
+  gives in the contract; the counterparty accepts before the expiry; until then the proposer may
+  cancel, and after it anyone may expire it (the locked amount goes back).
+
+Every operation checks first (signature, expiry, nonce, sender, balances, allowances, pause, and that
+both parties and the settlement contract are active on both tokens) and raises ``DepositTokenError``
+(one line) when it would fail; only then does it send. Amounts are currency units (text, ``int`` or
+``Decimal``, never floats) converted with each token's ``TokenClient.units``; on-chain and in a quote
+they are integers in minor units.
+
+Usage::
+
+    pvp = PvPClient(deploy_pvp(deployer), tokens=[usd, cnh])       # usd, cnh: TokenClient
+    quote = build_quote(pvp, desk, client, cnh, usd, "1000.00", "7.1234", expiry_seconds=120)
+    signed = sign_quote(desk, pvp, quote)          # desk's key (or its ERC-1271 wallet's owner key)
+    signed.save("quote.json")                      # EIP-712 typed data + signature, for the client
+    pvp.settle(SignedQuote.load("quote.json"), sender=client)   # checks, then sends (approve=True: approves its leg first)
+    pvp.cancel_quote(quote.nonce, sender=desk)     # withdraws a quote not yet settled
+
+    proposal_id, receipt = pvp.propose(bob, usd, "100.00", cnh, "712.34", expires_in=3600, sender=alice)
+    pvp.accept(proposal_id, sender=bob)            # or pvp.cancel(id, sender=alice), pvp.expire(id, sender=anyone)
+    pvp.proposal(proposal_id) -> Proposal
+
+The settlement contract is the spender of both legs: each token's compliance must allowlist it,
+and each party approves it on the token it pays (``token.approve(pvp.address, amount)``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from .. import eip712
+from ..allowlist_file import format_expiry, parse_expiry
+from ..amounts import parse_amount
+from ..errors import DepositTokenError, first_line
+from ..operations import Amount, Expiry, TokenClient, _address_of
+
+DOMAIN_NAME = "DepositToken PvP Settlement"
+DOMAIN_VERSION = "1"
+QUOTE = "Quote"
+QUOTE_FIELDS: eip712.Fields = (
+    ("maker", "address"),
+    ("taker", "address"),
+    ("makerToken", "address"),
+    ("makerAmount", "uint256"),
+    ("takerToken", "address"),
+    ("takerAmount", "uint256"),
+    ("rate", "uint256"),
+    ("expiry", "uint256"),
+    ("nonce", "bytes32"),
+)
+RATE_DECIMALS = 18
+STATUSES = ("none", "open", "accepted", "cancelled", "expired")  # PvPSettlement.Status, in order
+_UINT256_MAX = 2**256 - 1
+
+
+def deploy_pvp(deployer: Any) -> Any:
+    """Deploys a PvPSettlement (not upgradeable, no roles); returns the ape contract instance.
+    Each token's compliance must then allowlist its address."""
+    from ape import project
+
+    return deployer.deploy(project.PvPSettlement)
+
+
+def random_nonce() -> bytes:
+    """A fresh quote nonce: 32 random bytes."""
+    return os.urandom(32)
+
+
+# ---------------------------------------------------------------------- rates and amounts
+
+
+def parse_rate(rate: str | int | Decimal) -> int:
+    """A rate (``"7.1234"``, ``Decimal``; never a float) as 18-decimal fixed point; positive, at
+    most 18 decimals."""
+    try:
+        return parse_amount(rate, RATE_DECIMALS)
+    except DepositTokenError as exc:
+        raise DepositTokenError(str(exc).replace("amount ", "rate ", 1)) from None
+
+
+def format_rate(rate: int) -> str:
+    """An 18-decimal fixed-point rate as plain text without trailing zeros: ``7.1234``."""
+    whole, frac = divmod(int(rate), 10**RATE_DECIMALS)
+    decimals = f"{frac:0{RATE_DECIMALS}d}".rstrip("0")
+    return f"{whole}.{decimals}" if decimals else str(whole)
+
+
+def maker_amount_for(taker_amount: int, rate: int, *, maker_decimals: int, taker_decimals: int) -> int:
+    """``floor(taker_amount * rate)`` in the maker token's minor units (exact integer arithmetic):
+    ``taker_amount`` in the taker token's minor units, ``rate`` 18-decimal fixed point."""
+    return taker_amount * rate * 10**maker_decimals // 10 ** (taker_decimals + RATE_DECIMALS)
+
+
+# ---------------------------------------------------------------------- quotes
+
+
+def _uint(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise DepositTokenError(f"{name} must be a non-negative integer, not {value!r}")
+    number = int(str(value).strip())
+    if number > _UINT256_MAX:
+        raise DepositTokenError(f"{name} does not fit in uint256")
+    return number
+
+
+def _bytes32(value: Any, name: str) -> bytes:
+    raw = eip712.signature_bytes(value) if isinstance(value, bytes | bytearray | str) else b""
+    if len(raw) != 32:
+        raise DepositTokenError(f"{name} must be 32 bytes (0x + 64 hex digits)")
+    return raw
+
+
+def parse_nonce(value: bytes | str) -> bytes:
+    """A quote nonce: 32 bytes, or 0x + 64 hex digits."""
+    return _bytes32(value, "nonce")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An FX quote as the contract's ``Quote`` struct: addresses checksummed, amounts in minor
+    units, ``rate`` 18-decimal fixed point (maker units per taker unit), ``expiry`` unix seconds."""
+
+    maker: str
+    taker: str
+    maker_token: str
+    maker_amount: int
+    taker_token: str
+    taker_amount: int
+    rate: int
+    expiry: int
+    nonce: bytes
+
+    def __post_init__(self) -> None:
+        for name in ("maker", "taker", "maker_token", "taker_token"):
+            object.__setattr__(self, name, _address_of(getattr(self, name), name.replace("_", " ")))
+        for name in ("maker_amount", "taker_amount", "rate", "expiry"):
+            object.__setattr__(self, name, _uint(getattr(self, name), name.replace("_", " ")))
+        object.__setattr__(self, "nonce", _bytes32(self.nonce, "nonce"))
+        if self.maker == self.taker:
+            raise DepositTokenError(f"maker and taker are the same account {self.maker}")
+        if self.maker_token == self.taker_token:
+            raise DepositTokenError(f"both legs use the same token {self.maker_token}")
+        if not (self.maker_amount and self.taker_amount and self.rate):
+            raise DepositTokenError("a quote needs non-zero amounts and rate")
+
+    def message(self) -> dict[str, Any]:
+        """The EIP-712 message (the contract's field names)."""
+        return dict(zip((n for n, _ in QUOTE_FIELDS), self.as_tuple(), strict=True))
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ``Quote`` struct argument of ``settle`` / ``hashQuote``."""
+        return (self.maker, self.taker, self.maker_token, self.maker_amount, self.taker_token,
+                self.taker_amount, self.rate, self.expiry, self.nonce)
+
+    def typed_data(self, domain: Mapping[str, Any]) -> dict[str, Any]:
+        """The full EIP-712 typed data to sign under ``domain`` (the settlement contract's)."""
+        return eip712.typed_data(domain, QUOTE, QUOTE_FIELDS, self.message())
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> Quote:
+        """A quote from its EIP-712 message (values as ints or decimal text, nonce as hex)."""
+        names = [n for n, _ in QUOTE_FIELDS]
+        if set(message) != set(names):
+            raise DepositTokenError(f"a quote has exactly the fields {', '.join(names)}")
+        return cls(*(message[n] for n in names))
+
+    @property
+    def rate_text(self) -> str:
+        return format_rate(self.rate)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (``--json``): amounts in minor units, the nonce as 0x-hex, the rate also as text."""
+        data = asdict(self)
+        data.update(nonce="0x" + self.nonce.hex(), rate_text=self.rate_text, expiry_utc=format_expiry(self.expiry))
+        return data
+
+
+@dataclass(frozen=True)
+class SignedQuote:
+    """A quote, the domain it was signed under and the maker's signature: the file a desk sends.
+
+    The file is the EIP-712 typed data and the signature (``{"typedData": ..., "signature": "0x..."}``),
+    uint256 values as decimal text (exact in any JSON reader), readable by any EIP-712 tool."""
+
+    quote: Quote
+    domain: dict[str, Any]
+    signature: bytes
+
+    @property
+    def typed_data(self) -> dict[str, Any]:
+        return self.quote.typed_data(self.domain)
+
+    @property
+    def digest(self) -> bytes:
+        """The EIP-712 digest (what ``hashQuote`` returns and the ``Settled`` event carries)."""
+        return eip712.digest(self.typed_data)
+
+    def to_json(self) -> str:
+        data = self.typed_data
+        data["message"] = {
+            name: ("0x" + value.hex() if isinstance(value, bytes) else str(value) if isinstance(value, int) else value)
+            for name, value in data["message"].items()
+        }
+        return json.dumps({"typedData": data, "signature": "0x" + self.signature.hex()}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> SignedQuote:
+        """Parses and checks a signed quote file (shape and field types; not the signature)."""
+        try:
+            raw = json.loads(text)
+            data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
+            if data["primaryType"] != QUOTE:
+                raise DepositTokenError(f"not a quote: primaryType {data['primaryType']!r}")
+            d = data["domain"]
+            if set(d) != {n for n, _ in eip712.DOMAIN_FIELDS}:
+                raise DepositTokenError("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
+            domain = eip712.domain(str(d["name"]), str(d["version"]), _uint(d["chainId"], "chainId"),
+                                   _address_of(d["verifyingContract"], "verifyingContract"))
+            quote = Quote.from_message(data["message"])
+            if data["types"] != quote.typed_data(domain)["types"]:
+                raise DepositTokenError("the quote file's EIP-712 types are not the settlement contract's Quote type")
+            return cls(quote, domain, signature)
+        except DepositTokenError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DepositTokenError(f"not a signed quote file ({type(exc).__name__}: {first_line(exc)})") from None
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SignedQuote:
+        path = Path(path)
+        if not path.is_file():
+            raise DepositTokenError(f"quote file {path} not found")
+        return cls.from_json(path.read_text())
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A two-step proposal as the contract records it (amounts in minor units)."""
+
+    id: int
+    proposer: str
+    counterparty: str
+    give_token: str
+    give_amount: int
+    want_token: str
+    want_amount: int
+    expiry: int
+    status: str  # one of STATUSES
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (``--json``): amounts in minor units, the expiry also in ISO 8601."""
+        return {**asdict(self), "expiry_utc": format_expiry(self.expiry)}
+
+
+# ---------------------------------------------------------------------- the client
+
+
+class PvPClient:
+    """A deployed PvPSettlement and the operations on it (see the module docstring).
+
+    ``tokens``: the ``TokenClient`` of each deposit token it settles; others are opened on first
+    use (``project.DepositToken`` at their address)."""
+
+    def __init__(self, contract: Any, tokens: Iterable[TokenClient] = ()) -> None:
+        self.contract = contract
+        self._tokens: dict[str, TokenClient] = {t.address: t for t in tokens}
+
+    @classmethod
+    def from_contract(cls, contract: Any, tokens: Iterable[TokenClient] = ()) -> PvPClient:
+        return cls(contract, tokens)
+
+    @classmethod
+    def at(cls, address: str, tokens: Iterable[TokenClient] = ()) -> PvPClient:
+        """The settlement contract at ``address``; refuses an address without code."""
+        from ape import chain, project
+
+        address = _address_of(address, "settlement contract")
+        if not chain.provider.get_code(address):
+            raise DepositTokenError(f"no contract at settlement contract address {address}")
+        return cls(project.PvPSettlement.at(address), tokens)
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    @property
+    def domain(self) -> dict[str, Any]:
+        """The EIP-712 domain quotes are signed under (read from the contract's ``eip712Domain``)."""
+        return eip712.contract_domain(self.contract)
+
+    def token(self, token: Any) -> TokenClient:
+        """The ``TokenClient`` of a deposit token (a client, a contract or an address)."""
+        if isinstance(token, TokenClient):
+            self._tokens.setdefault(token.address, token)
+            return token
+        address = _address_of(token, "token")
+        if address not in self._tokens:
+            from ape import chain, project
+
+            if not chain.provider.get_code(address):
+                raise DepositTokenError(f"no contract at token address {address}")
+            self._tokens[address] = TokenClient.from_contract(project.DepositToken.at(address))
+        return self._tokens[address]
+
+    def _now(self) -> int:
+        from ape import chain
+
+        return int(chain.pending_timestamp)
+
+    # ------------------------------------------------------------------ checks (nothing is sent)
+
+    def _active(self, token: TokenClient, address: str, who: str) -> None:
+        if reason := token._inactive_reason(address):
+            raise DepositTokenError(f"{who} {address} {reason} on {token.symbol}")
+
+    def _not_paused(self, token: TokenClient, action: str) -> None:
+        if token.contract.paused():
+            raise DepositTokenError(f"{token.symbol} is paused: cannot {action}")
+
+    def _require_parties(self, tokens: Iterable[TokenClient], parties: Iterable[tuple[str, str]]) -> None:
+        """Each party and the settlement contract active on each token."""
+        for token in tokens:
+            for who, address in parties:
+                self._active(token, address, who)
+            if reason := token._inactive_reason(self.address):
+                raise DepositTokenError(
+                    f"the settlement contract {self.address} {reason} on {token.symbol} (its compliance must allowlist it)"
+                )
+
+    def _require_funds(self, token: TokenClient, payer: str, units: int, who: str, *, approve: bool = False) -> bool:
+        """``payer`` can pay ``units`` of ``token``, which the settlement contract pulls: unfrozen
+        balance and allowance. With ``approve`` a short allowance is not refused; returns whether
+        an approval must be sent first."""
+        token._require_unfrozen_balance(payer, units, who)
+        allowance = int(token.contract.allowance(payer, self.address))
+        if allowance < units and not approve:
+            raise DepositTokenError(
+                f"{who} {payer} has approved {token.format(allowance)} for the settlement contract, "
+                f"less than {token.format(units)}"
+            )
+        return allowance < units
+
+    def _approve(self, token: TokenClient, units: int, *, sender: Any) -> Any:
+        """Approves the settlement contract for ``units`` of ``sender``'s ``token`` (a checked leg)."""
+        return token._send("approve", self.address, units, sender=sender)
+
+    def quote_used(self, maker: Any, nonce: bytes | str) -> bool:
+        """Whether ``maker``'s quote nonce was settled or cancelled."""
+        return bool(self.contract.quoteUsed(_address_of(maker, "maker"), _bytes32(nonce, "nonce")))
+
+    def verify(self, signed: SignedQuote, *, sender: Any = None) -> None:
+        """Everything ``settle`` will check, checked now (see :func:`verify_quote`)."""
+        verify_quote(self, signed, sender=sender)
+
+    def _send(self, method: str, *args: Any, sender: Any) -> Any:
+        """Sends a checked transaction; a revert that slipped past the checks becomes one line."""
+        from ape.exceptions import ContractLogicError
+
+        try:
+            return getattr(self.contract, method)(*args, sender=sender)
+        except ContractLogicError as exc:
+            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
+
+    # ------------------------------------------------------------------ signed quotes
+
+    def settle(self, signed: SignedQuote, *, sender: Any, approve: bool = False) -> Any:
+        """Settles ``signed`` from its taker ``sender``: both legs, atomically. ``approve``: if the
+        taker's allowance is short, approve the settlement contract for its leg first (a second
+        transaction, sent only after every check passed)."""
+        if _check_quote(self, signed, sender, approve=approve):
+            self._approve(self.token(signed.quote.taker_token), signed.quote.taker_amount, sender=sender)
+        return self._send("settle", signed.quote.as_tuple(), signed.signature, sender=sender)
+
+    def cancel_quote(self, nonce: bytes | str, *, sender: Any) -> Any:
+        """Withdraws ``sender``'s (the maker's) quote(s) with ``nonce``. A desk signing through a
+        contract wallet has the wallet call ``cancelQuote`` itself."""
+        maker = _address_of(sender, "sender")
+        raw = _bytes32(nonce, "nonce")
+        if self.contract.quoteUsed(maker, raw):
+            raise DepositTokenError(f"quote nonce 0x{raw.hex()} of {maker} was already settled or cancelled")
+        return self._send("cancelQuote", raw, sender=sender)
+
+    # ------------------------------------------------------------------ proposals
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        """Proposal ``proposal_id`` as recorded; refuses an unknown id."""
+        pid = _proposal_id(proposal_id)
+        p = self.contract.proposal(pid)
+        status = STATUSES[int(p.status)]
+        if status == "none":
+            raise DepositTokenError(f"no proposal #{pid} (there are {int(self.contract.proposalCount())})")
+        return Proposal(
+            id=pid,
+            proposer=to_checksum_address(p.proposer),
+            counterparty=to_checksum_address(p.counterparty),
+            give_token=to_checksum_address(p.giveToken),
+            give_amount=int(p.giveAmount),
+            want_token=to_checksum_address(p.wantToken),
+            want_amount=int(p.wantAmount),
+            expiry=int(p.expiry),
+            status=status,
+        )
+
+    def propose(
+        self,
+        counterparty: Any,
+        give_token: Any,
+        give_amount: Amount,
+        want_token: Any,
+        want_amount: Amount,
+        *,
+        expiry: Expiry | None = None,
+        expires_in: int | None = None,
+        sender: Any,
+        approve: bool = False,
+    ) -> tuple[int, Any]:
+        """Locks ``give_amount`` of ``give_token`` from ``sender`` for ``counterparty``, against
+        ``want_amount`` of ``want_token``, until ``expiry`` (unix seconds, ``YYYY-MM-DD`` through that
+        day UTC, an aware datetime) or ``expires_in`` seconds from now. ``approve``: approve the
+        settlement contract for the amount first if needed. Returns (id, receipt)."""
+        proposer = _address_of(sender, "sender")
+        other = _address_of(counterparty, "counterparty")
+        give, want = self.token(give_token), self.token(want_token)
+        give_units, want_units = give.units(give_amount, "give amount"), want.units(want_amount, "want amount")
+        if other == proposer:
+            raise DepositTokenError("the counterparty must be another account than the proposer")
+        if give.address == want.address:
+            raise DepositTokenError(f"both legs use the same token {give.address}")
+        deadline = self._expiry(expiry, expires_in)
+        self._not_paused(give, "lock the proposal's amount")
+        self._require_parties((give, want), (("proposer", proposer), ("counterparty", other)))
+        if self._require_funds(give, proposer, give_units, "proposer", approve=approve):
+            self._approve(give, give_units, sender=sender)
+        receipt = self._send("propose", other, give.address, give_units, want.address, want_units, deadline, sender=sender)
+        [event] = self.contract.Proposed.from_receipt(receipt)
+        return int(event.id), receipt
+
+    def accept(self, proposal_id: int, *, sender: Any, approve: bool = False) -> Any:
+        """Accepts open proposal ``proposal_id`` (its counterparty, before its expiry): pays the
+        wanted amount to the proposer and receives the locked amount. ``approve``: approve the
+        settlement contract for the wanted amount first if needed."""
+        p = self._open(proposal_id)
+        caller = _address_of(sender, "sender")
+        if caller != p.counterparty:
+            raise DepositTokenError(f"proposal #{p.id} is for {p.counterparty}; {caller} cannot accept it")
+        if self._now() > p.expiry:
+            raise DepositTokenError(f"proposal #{p.id} expired at {format_expiry(p.expiry)}")
+        give, want = self.token(p.give_token), self.token(p.want_token)
+        self._not_paused(want, "accept")
+        self._not_paused(give, "accept")
+        self._require_parties((give, want), (("proposer", p.proposer), ("counterparty", p.counterparty)))
+        if self._require_funds(want, caller, p.want_amount, "counterparty", approve=approve):
+            self._approve(want, p.want_amount, sender=sender)
+        return self._send("accept", p.id, sender=sender)
+
+    def cancel(self, proposal_id: int, *, sender: Any) -> Any:
+        """Cancels ``sender``'s open proposal and takes its locked amount back."""
+        p = self._open(proposal_id)
+        caller = _address_of(sender, "sender")
+        if caller != p.proposer:
+            raise DepositTokenError(f"proposal #{p.id} is {p.proposer}'s; {caller} cannot cancel it")
+        self._require_refund(p, "cancel")
+        return self._send("cancel", p.id, sender=sender)
+
+    def expire(self, proposal_id: int, *, sender: Any) -> Any:
+        """Closes open proposal ``proposal_id`` after its expiry; the locked amount goes back to the
+        proposer. Anyone may send it."""
+        p = self._open(proposal_id)
+        if self._now() <= p.expiry:
+            raise DepositTokenError(f"proposal #{p.id} can be accepted until {format_expiry(p.expiry)}: not expired yet")
+        self._require_refund(p, "expire")
+        return self._send("expire", p.id, sender=sender)
+
+    def _open(self, proposal_id: int) -> Proposal:
+        p = self.proposal(proposal_id)
+        if p.status != "open":
+            raise DepositTokenError(f"proposal #{p.id} is already {p.status}")
+        return p
+
+    def _require_refund(self, p: Proposal, action: str) -> None:
+        give = self.token(p.give_token)
+        self._not_paused(give, action)
+        self._active(give, p.proposer, "proposer")
+        if reason := give._inactive_reason(self.address):
+            raise DepositTokenError(f"the settlement contract {self.address} {reason} on {give.symbol}: it cannot pay back")
+
+    def _expiry(self, expiry: Expiry | None, expires_in: int | None) -> int:
+        if (expiry is None) == (expires_in is None):
+            raise DepositTokenError("give the expiry as a time (expiry) or as seconds from now (expires_in), one of them")
+        if expiry is not None:
+            seconds = parse_expiry(expiry, "expiry")
+        else:
+            if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+                raise DepositTokenError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
+            seconds = self._now() + expires_in
+        if seconds <= self._now():
+            raise DepositTokenError(f"expiry {format_expiry(seconds)} is not in the future (chain time {format_expiry(self._now())})")
+        if seconds >= 2**64:
+            raise DepositTokenError("expiry is out of range")
+        return seconds
+
+
+def _proposal_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() or int(value) == 0:
+        raise DepositTokenError(f"proposal id must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _client(pvp: PvPClient | Any) -> PvPClient:
+    return pvp if isinstance(pvp, PvPClient) else PvPClient(pvp)
+
+
+# ---------------------------------------------------------------------- building, signing, verifying
+
+
+def build_quote(
+    pvp: PvPClient | Any,
+    maker: Any,
+    taker: Any,
+    maker_token_client: TokenClient,
+    taker_token_client: TokenClient,
+    taker_amount: Amount,
+    rate: str | int | Decimal,
+    *,
+    expiry_seconds: int | None = None,
+    expiry: Expiry | None = None,
+    nonce: bytes | str | None = None,
+) -> Quote:
+    """A quote: ``maker`` gives ``floor(taker_amount * rate)`` of its token (in its minor units) to
+    ``taker`` against ``taker_amount`` (taker currency units) of the taker's token, valid until
+    ``expiry`` or for ``expiry_seconds`` from the chain's time; a random nonce unless given."""
+    client = _client(pvp)
+    maker_address, taker_address = _address_of(maker, "maker"), _address_of(taker, "taker")
+    taker_units = taker_token_client.units(taker_amount, "taker amount")
+    rate_fixed = parse_rate(rate)
+    if maker_token_client.address == taker_token_client.address:
+        raise DepositTokenError(f"both legs use the same token {maker_token_client.address}")
+    if maker_address == taker_address:
+        raise DepositTokenError(f"maker and taker are the same account {maker_address}")
+    deadline = client._expiry(expiry, expiry_seconds)
+    maker_units = maker_amount_for(
+        taker_units, rate_fixed, maker_decimals=maker_token_client.decimals, taker_decimals=taker_token_client.decimals
+    )
+    if maker_units == 0:
+        raise DepositTokenError(
+            f"{taker_token_client.format(taker_units)} at {format_rate(rate_fixed)} is less than one minor unit of {maker_token_client.symbol}"
+        )
+    return Quote(maker_address, taker_address, maker_token_client.address, maker_units, taker_token_client.address,
+                 taker_units, rate_fixed, deadline, random_nonce() if nonce is None else nonce)
+
+
+def sign_quote(signer: Any, pvp: PvPClient | Any, quote: Quote) -> SignedQuote:
+    """``signer`` signs ``quote`` under the settlement contract's domain: the maker's own key, or
+    the owner key of the maker's ERC-1271 wallet. Refuses a signature the maker would not own."""
+    domain = _client(pvp).domain
+    data = quote.typed_data(domain)
+    signature = eip712.sign(signer, data)
+    if not eip712.is_valid_signature(quote.maker, data, signature):
+        raise DepositTokenError(f"{_address_of(signer, 'signer')} cannot sign for maker {quote.maker} (neither its key nor accepted by its ERC-1271 wallet)")
+    return SignedQuote(quote, domain, signature)
+
+
+def verify_quote(pvp: PvPClient | Any, signed: SignedQuote, *, sender: Any = None) -> None:
+    """Everything ``settle`` will check, checked now: the domain (this contract, this chain), the
+    maker's signature (ECDSA or ERC-1271), expiry, nonce unused, the rate consistent with the amounts
+    (within one minor unit of the maker token); with ``sender``, that it is the taker, both tokens
+    unpaused, both parties and the settlement contract active on both tokens, balances and
+    allowances of both parties."""
+    _check_quote(_client(pvp), signed, sender)
+
+
+def _check_quote(client: PvPClient, signed: SignedQuote, sender: Any, *, approve: bool = False) -> bool:
+    """:func:`verify_quote`; with ``approve`` a short taker allowance is not refused. Returns
+    whether the taker must approve the settlement contract first."""
+    q = signed.quote
+    domain = client.domain
+    if signed.domain != domain:
+        got = signed.domain
+        raise DepositTokenError(
+            f"the quote was signed for {got.get('name')!r} at {got.get('verifyingContract')} on chain {got.get('chainId')}, "
+            f"not this settlement contract ({domain['verifyingContract']} on chain {domain['chainId']})"
+        )
+    if not eip712.is_valid_signature(q.maker, signed.typed_data, signed.signature):
+        raise DepositTokenError(f"the signature is not maker {q.maker}'s over this quote (altered, or signed by another key)")
+    now = client._now()
+    if now > q.expiry:
+        raise DepositTokenError(f"the quote expired at {format_expiry(q.expiry)}")
+    if client.contract.quoteUsed(q.maker, q.nonce):
+        raise DepositTokenError(f"quote nonce 0x{q.nonce.hex()} of maker {q.maker} was already settled or cancelled")
+    maker_token, taker_token = client.token(q.maker_token), client.token(q.taker_token)
+    expected = maker_amount_for(q.taker_amount, q.rate, maker_decimals=maker_token.decimals, taker_decimals=taker_token.decimals)
+    if abs(q.maker_amount - expected) > 1:
+        raise DepositTokenError(
+            f"the quote's amounts do not match its rate {q.rate_text}: {taker_token.format(q.taker_amount)} gives "
+            f"{maker_token.format(expected)}, not {maker_token.format(q.maker_amount)}"
+        )
+    if sender is None:
+        return False
+    caller = _address_of(sender, "sender")
+    if caller != q.taker:
+        raise DepositTokenError(f"the quote is for taker {q.taker}; {caller} cannot settle it")
+    client._not_paused(maker_token, "settle")
+    client._not_paused(taker_token, "settle")
+    client._require_parties((maker_token, taker_token), (("maker", q.maker), ("taker", q.taker)))
+    client._require_funds(maker_token, q.maker, q.maker_amount, "maker")
+    return client._require_funds(taker_token, q.taker, q.taker_amount, "taker", approve=approve)
+
+
+__all__ = [
+    "DOMAIN_NAME", "DOMAIN_VERSION", "QUOTE_FIELDS", "RATE_DECIMALS", "STATUSES", "PvPClient", "Proposal", "Quote",
+    "SignedQuote", "build_quote", "deploy_pvp", "format_rate", "maker_amount_for", "parse_nonce", "parse_rate", "random_nonce",
+    "sign_quote", "verify_quote",
+]

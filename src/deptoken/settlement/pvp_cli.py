@@ -1,0 +1,212 @@
+"""``deptoken pvp``: FX payment-versus-payment between two banks' deposit tokens (``deptoken.settlement.pvp``).
+
+    deptoken pvp quote --to 0xClient... --maker-token CNH --taker-token USD --taker-amount 1000.00 --rate 7.1234 \\
+        --valid-for 120 --out quote.json --as 29          # the desk signs; sends quote.json to the client
+    deptoken pvp verify quote.json [--taker 0xClient...]  # exit 1 with the reason if it would not settle
+    deptoken pvp settle quote.json --as 28 [--approve]    # the client (taker) settles both legs at once
+    deptoken pvp cancel-quote quote.json --as 29          # the desk withdraws it (or give the nonce)
+    deptoken pvp propose --to 0xBob... --give-token USD --give-amount 100.00 --want-token CNH --want-amount 712.34 \\
+        --expires-in 3600 --as 7 [--approve]              # locks 100.00 USD until accepted, cancelled or expired
+    deptoken pvp accept ID --as 8 [--approve] | cancel ID --as 7 | expire ID --as 9 | show ID
+
+``--pvp`` names the settlement contract (default: the network's settlement record); tokens are
+currency codes of that record or addresses. ``--json`` output gives amounts in minor units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli_support import Env, connect, contract, emit, pass_env, signer_options, token_client
+
+_PVP_OPTION = click.option("--pvp", "pvp_ref", metavar="ADDRESS", help="The PvPSettlement (default: the settlement record's).")
+
+
+def _client(env: Env, pvp_ref: str | None) -> Any:
+    from .pvp import PvPClient
+
+    connect(env)
+    return PvPClient(contract(env, "pvp", "PvPSettlement", pvp_ref))
+
+
+def _quote_text(client: Any, signed: Any) -> str:
+    q = signed.quote
+    from ..allowlist_file import format_expiry
+
+    give, pay = client.token(q.maker_token), client.token(q.taker_token)
+    return (f"quote 0x{q.nonce.hex()}: {q.maker} gives {give.format(q.maker_amount)} to {q.taker} for "
+            f"{pay.format(q.taker_amount)} at {q.rate_text}, until {format_expiry(q.expiry)}")
+
+
+def _quote_data(signed: Any, **extra: Any) -> dict[str, Any]:
+    return {**signed.quote.as_dict(), "digest": "0x" + signed.digest.hex(), **extra}
+
+
+def _proposal_text(client: Any, p: Any) -> str:
+    from ..allowlist_file import format_expiry
+
+    give, want = client.token(p.give_token), client.token(p.want_token)
+    return (f"proposal #{p.id} ({p.status}): {p.proposer} gives {give.format(p.give_amount)} to {p.counterparty} "
+            f"for {want.format(p.want_amount)}, until {format_expiry(p.expiry)}")
+
+
+def _load(env: Env, path: str, pvp_ref: str | None) -> tuple[Any, Any]:
+    from .pvp import SignedQuote
+
+    signed = SignedQuote.load(path)
+    return _client(env, pvp_ref or signed.domain["verifyingContract"]), signed
+
+
+@click.group()
+def pvp() -> None:
+    """FX payment-versus-payment: signed quotes settled in one transaction, or two-step proposals."""
+
+
+@pvp.command("quote")
+@_PVP_OPTION
+@click.option("--to", "taker", required=True, help="The taker: the only account that may settle the quote.")
+@click.option("--maker", help="The maker if not the signer: the desk's ERC-1271 wallet the signer's key signs for.")
+@click.option("--maker-token", required=True, help="The token the maker gives (currency code or address).")
+@click.option("--taker-token", required=True, help="The token the taker pays (currency code or address).")
+@click.option("--taker-amount", required=True, help="What the taker pays, currency units, e.g. 1000.00")
+@click.option("--rate", required=True, help="Maker currency units per taker unit, e.g. 7.1234 (at most 18 decimals).")
+@click.option("--valid-for", type=click.IntRange(min=1), default=300, show_default=True, help="Seconds from chain time.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write the signed quote to.")
+@signer_options
+@pass_env
+def quote(env: Env, pvp_ref: str | None, taker: str, maker: str | None, maker_token: str, taker_token: str,
+          taker_amount: str, rate: str, valid_for: int, out: str, signer: Any) -> None:
+    """The desk signs a quote: it gives TAKER-AMOUNT x RATE (rounded down) of --maker-token for --taker-amount."""
+    from .pvp import build_quote, sign_quote
+
+    path = Path(out)
+    if path.exists():
+        raise click.UsageError(f"{path} exists: choose another --out")
+    client = _client(env, pvp_ref)
+    give, pay = client.token(token_client(env, maker_token)), client.token(token_client(env, taker_token))
+    who = signer()
+    q = build_quote(client, maker or who, taker, give, pay, taker_amount, rate, expiry_seconds=valid_for)
+    signed = sign_quote(who, client, q)
+    signed.save(path)
+    emit(env, _quote_data(signed, file=str(path)), f"{_quote_text(client, signed)}: signed, {path}")
+
+
+@pvp.command("verify")
+@click.argument("path", type=click.Path(dir_okay=False))
+@_PVP_OPTION
+@click.option("--taker", help="Also check the taker's side (allowlists, balances, allowances) as settle would.")
+@pass_env
+def verify(env: Env, path: str, pvp_ref: str | None, taker: str | None) -> None:
+    """Checks a signed quote file as the contract would (exit 1 and the reason if it would fail)."""
+    from .pvp import verify_quote
+
+    client, signed = _load(env, path, pvp_ref)
+    verify_quote(client, signed, sender=taker)
+    emit(env, _quote_data(signed), f"{_quote_text(client, signed)}: valid now")
+
+
+@pvp.command("settle")
+@click.argument("path", type=click.Path(dir_okay=False))
+@_PVP_OPTION
+@click.option("--approve", is_flag=True, help="Approve the settlement contract for your leg first if needed.")
+@signer_options
+@pass_env
+def settle(env: Env, path: str, pvp_ref: str | None, approve: bool, signer: Any) -> None:
+    """The taker settles a signed quote file: both legs in one transaction."""
+    client, signed = _load(env, path, pvp_ref)
+    receipt = client.settle(signed, sender=signer(), approve=approve)
+    emit(env, _quote_data(signed, tx=str(receipt.txn_hash)), f"{_quote_text(client, signed)}: settled, tx {receipt.txn_hash}")
+
+
+@pvp.command("cancel-quote")
+@click.argument("quote_ref", metavar="FILE|NONCE")
+@_PVP_OPTION
+@signer_options
+@pass_env
+def cancel_quote(env: Env, quote_ref: str, pvp_ref: str | None, signer: Any) -> None:
+    """The maker withdraws a quote (its file, or its nonce 0x + 64 hex digits) not yet settled."""
+    from .pvp import SignedQuote, parse_nonce
+
+    if Path(quote_ref).is_file():
+        signed = SignedQuote.load(quote_ref)
+        nonce, pvp_ref = signed.quote.nonce, pvp_ref or signed.domain["verifyingContract"]
+    else:
+        nonce = parse_nonce(quote_ref)
+    client = _client(env, pvp_ref)
+    receipt = client.cancel_quote(nonce, sender=signer())
+    emit(env, {"nonce": "0x" + nonce.hex(), "tx": str(receipt.txn_hash)}, f"quote 0x{nonce.hex()} cancelled, tx {receipt.txn_hash}")
+
+
+@pvp.command("propose")
+@_PVP_OPTION
+@click.option("--to", "counterparty", required=True, help="The counterparty: the only account that may accept.")
+@click.option("--give-token", required=True, help="The token you give and lock now (currency code or address).")
+@click.option("--give-amount", required=True, help="Currency units.")
+@click.option("--want-token", required=True, help="The token you want in exchange.")
+@click.option("--want-amount", required=True, help="Currency units.")
+@click.option("--expires-in", type=click.IntRange(min=1), help="Seconds from chain time.")
+@click.option("--expiry", help="Unix seconds or YYYY-MM-DD (through that day, UTC).")
+@click.option("--approve", is_flag=True, help="Approve the settlement contract for the amount first if needed.")
+@signer_options
+@pass_env
+def propose(env: Env, pvp_ref: str | None, counterparty: str, give_token: str, give_amount: str, want_token: str,
+            want_amount: str, expires_in: int | None, expiry: str | None, approve: bool, signer: Any) -> None:
+    """Locks --give-amount for --to, against --want-amount, until accepted, cancelled or expired."""
+    client = _client(env, pvp_ref)
+    give, want = token_client(env, give_token), token_client(env, want_token)
+    pid, receipt = client.propose(counterparty, give, give_amount, want, want_amount, expiry=expiry, expires_in=expires_in,
+                                  sender=signer(), approve=approve)
+    p = client.proposal(pid)
+    emit(env, {**p.as_dict(), "tx": str(receipt.txn_hash)}, f"{_proposal_text(client, p)}: tx {receipt.txn_hash}")
+
+
+def _close(env: Env, action: str, proposal_id: str, pvp_ref: str | None, signer: Any, **kwargs: Any) -> None:
+    client = _client(env, pvp_ref)
+    receipt = getattr(client, action)(proposal_id, sender=signer(), **kwargs)
+    p = client.proposal(proposal_id)
+    emit(env, {**p.as_dict(), "tx": str(receipt.txn_hash)}, f"{_proposal_text(client, p)}: tx {receipt.txn_hash}")
+
+
+@pvp.command("accept")
+@click.argument("proposal_id")
+@_PVP_OPTION
+@click.option("--approve", is_flag=True, help="Approve the settlement contract for the wanted amount first if needed.")
+@signer_options
+@pass_env
+def accept(env: Env, proposal_id: str, pvp_ref: str | None, approve: bool, signer: Any) -> None:
+    """The counterparty accepts: pays the wanted amount, receives the locked one, at once."""
+    _close(env, "accept", proposal_id, pvp_ref, signer, approve=approve)
+
+
+@pvp.command("cancel")
+@click.argument("proposal_id")
+@_PVP_OPTION
+@signer_options
+@pass_env
+def cancel(env: Env, proposal_id: str, pvp_ref: str | None, signer: Any) -> None:
+    """The proposer cancels an open proposal and takes the locked amount back."""
+    _close(env, "cancel", proposal_id, pvp_ref, signer)
+
+
+@pvp.command("expire")
+@click.argument("proposal_id")
+@_PVP_OPTION
+@signer_options
+@pass_env
+def expire(env: Env, proposal_id: str, pvp_ref: str | None, signer: Any) -> None:
+    """Returns an expired, unaccepted proposal's locked amount to its proposer (anyone may send it)."""
+    _close(env, "expire", proposal_id, pvp_ref, signer)
+
+
+@pvp.command("show")
+@click.argument("proposal_id")
+@_PVP_OPTION
+@pass_env
+def show(env: Env, proposal_id: str, pvp_ref: str | None) -> None:
+    """Shows a proposal."""
+    client = _client(env, pvp_ref)
+    p = client.proposal(proposal_id)
+    emit(env, p.as_dict(), _proposal_text(client, p))
