@@ -38,8 +38,10 @@ compile: setup
 demo: setup
 	$(BIN)/ape run demo --network $(NET)
 
+# -n auto: one pytest-xdist worker per CPU, each with its own Anvil; --dist loadfile keeps a test
+# module on one worker, so its module-scoped deployments are made once.
 test: compile
-	$(BIN)/ape test --network $(NET) -p no:cacheprovider
+	$(BIN)/ape test --network $(NET) -p no:cacheprovider -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/ape run benchmark --network $(NET)

@@ -198,7 +198,7 @@ def cli() -> None:
     ledger.dispose()
     if not report.ok or problems:
         raise click.ClickException("demo: reconciliation or audit check failed")
-    _cross_border(client, treasury)
+    _cross_border(client)
     click.echo("\nDemo complete; ape now stops Anvil. Try the same with the CLI: `deptoken --help` (README).")
 
 
@@ -209,7 +209,7 @@ def _holdings(devnet: Any, names: dict[str, Any]) -> None:
         click.echo(f"  {name:<28} {usd:>14} {cnh:>14}")
 
 
-def _cross_border(usd: TokenClient, usd_treasury: Any) -> None:
+def _cross_border(usd: TokenClient) -> None:
     """A buyer pays a supplier across a border: USD token of one bank, CNH token of another."""
     from ape import chain
 
@@ -225,8 +225,7 @@ def _cross_border(usd: TokenClient, usd_treasury: Any) -> None:
     click.echo(f"  PvP settlement {c.pvp.address}, trade escrow (USD) {c.escrows['USD'].address}, HTLC {c.htlc.address}")
     click.echo("  each bank's compliance allowlisted them: contracts that hold or move deposit tokens are holders too")
     click.echo("  buyer, supplier and FX desk onboarded at both banks; the FX desk holds CNH liquidity")
-    usd.mint(buyer, "20000.00", "DEP-XB-2026-0001", sender=usd_treasury)
-    click.echo("  the buyer deposits 20,000.00 USD at its bank, which mints it")
+    click.echo("  the buyer deposited 20,000.00 USD at its bank, which minted it")
     names = {"buyer (importer, US)": buyer, "supplier (manufacturer, CN)": supplier, "FX desk": desk,
              "marketplace fees": p["marketplace_fees"], "escrow": c.escrows["USD"], "PvP settlement": c.pvp}
     _step("Balances before")

@@ -5,7 +5,10 @@
 
 ``abi/DepositToken.json`` is the interface of the token (call it at the proxy's address),
 ``abi/IERC7943Fungible.json`` the ERC-7943 fungible interface alone, ``abi/DepositTokenProxy.json``
-the proxy's constructor, events and errors (for deployment and verification).
+the proxy's constructor, events and errors (for deployment and verification);
+``abi/PvPSettlement.json``, ``abi/TradeEscrow.json`` and ``abi/HashedTimelock.json`` the settlement
+contracts. ``contract_at`` makes an ape contract from a committed ABI, so that the command-line
+tools work from any directory without the compiled project.
 
 The ABIs come from the project's contracts as ape compiles them (``project.<Contract>``, compiled
 first if the sources changed).
@@ -25,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 ABI_DIR = ROOT / "abi"
 
-EXPORTS = ("DepositToken", "DepositTokenProxy", "IERC7943Fungible")
+EXPORTS = ("DepositToken", "DepositTokenProxy", "IERC7943Fungible", "PvPSettlement", "TradeEscrow", "HashedTimelock")
 
 _KIND_ORDER = {"constructor": 0, "fallback": 1, "receive": 2, "function": 3, "event": 4, "error": 5}
 
@@ -66,6 +69,14 @@ def compiled_abis() -> dict[str, list[dict[str, Any]]]:
 
     logger.set_level(logging.WARNING)  # ape lists every input file at INFO
     return {name: abi_of(getattr(project, name).contract_type) for name in EXPORTS}
+
+
+def contract_at(name: str, address: str) -> Any:
+    """An ape contract instance of the exported contract ``name`` at ``address``, from ``abi/<name>.json``."""
+    from ape import chain
+
+    abi = json.loads((ABI_DIR / f"{name}.json").read_text())
+    return chain.contracts.instance_at(address, abi=abi, detect_proxy=False, fetch_from_explorer=False, replace=True)
 
 
 def write(abis: dict[str, list[dict[str, Any]]], directory: Path = ABI_DIR) -> list[Path]:

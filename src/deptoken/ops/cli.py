@@ -741,7 +741,7 @@ def audit_verify(env: Env) -> None:
 def _add_settlement_commands() -> None:
     from importlib import import_module
 
-    for module, group in (("auth_cli", "auth"), ("pvp_cli", "pvp"), ("htlc_cli", "htlc")):
+    for module, group in (("auth_cli", "auth"), ("pvp_cli", "pvp"), ("escrow_cli", "escrow"), ("htlc_cli", "htlc")):
         main.add_command(getattr(import_module(f"deptoken.settlement.{module}"), group))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, emit, pass_env, signer_options, token_client
+from .cli_support import Env, connect, emit, pass_env, registry, signer_options, token_client
 
 
 def _write(signed: Any, out: str) -> Path:
@@ -22,6 +22,18 @@ def _summary(client: Any, signed: Any) -> dict[str, Any]:
     data = {"kind": signed.kind, "token": client.address, "signer": signed.signer}
     data.update({k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in m.items()})
     return data
+
+
+def _settlement_party(env: Env, ref: str) -> str:
+    """``pvp``, ``htlc`` or ``escrow:CUR`` as the settlement record's address; anything else as given."""
+    from .registry import resolve
+
+    kind, _, currency = ref.strip().lower().partition(":")
+    if kind in ("pvp", "htlc") and not currency:
+        return resolve(registry(env), kind, None)
+    if kind == "escrow" and currency:
+        return resolve(registry(env), "escrow", currency)
+    return ref
 
 
 @click.group()
@@ -51,7 +63,7 @@ def sign_transfer(env: Env, token_ref: str, payee: str, amount: str, valid_for: 
 
 @auth.command("sign-permit")
 @click.option("--token", "token_ref", required=True, help="Currency code (settlement record) or token address.")
-@click.option("--spender", required=True)
+@click.option("--spender", required=True, help="An address, or pvp, htlc, escrow:CUR (from the settlement record).")
 @click.option("--amount", required=True, help="The allowance, currency units.")
 @click.option("--valid-for", type=click.IntRange(min=1), default=3600, show_default=True, help="Seconds from now.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
@@ -63,6 +75,7 @@ def sign_permit(env: Env, token_ref: str, spender: str, amount: str, valid_for: 
 
     client = token_client(env, token_ref)
     who = signer()
+    spender = _settlement_party(env, spender)
     signed = a.sign(who, a.permit(client, who, spender, amount, deadline=client._now() + valid_for))
     path = _write(signed, out)
     emit(env, _summary(client, signed), f"permit of {client.format(signed.message['value'])} for {spender} signed: {path}")

@@ -32,24 +32,27 @@ def registry(env: Env) -> SettlementDeployment | None:
 
 def token_client(env: Env, ref: str) -> Any:
     """The token ``ref`` names (currency code from the settlement record, or address)."""
-    from ape import chain, project
+    from ape import chain
 
+    from ..abi import contract_at
     from ..operations import TokenClient
 
     address = resolve(registry(env), "token", ref)
     if not chain.provider.get_code(address):
         raise DepositTokenError(f"no contract at {address} (token {ref})")
-    return TokenClient.from_contract(project.DepositToken.at(address))
+    return TokenClient.from_contract(contract_at("DepositToken", address))
 
 
 def contract(env: Env, kind: str, contract_type: str, ref: str | None) -> Any:
     """The ``contract_type`` contract ``ref`` names (``kind``: pvp, htlc, escrow)."""
-    from ape import chain, project
+    from ape import chain
+
+    from ..abi import contract_at
 
     address = resolve(registry(env), kind, ref)
     if not chain.provider.get_code(address):
         raise DepositTokenError(f"no contract at {address} ({kind})")
-    return getattr(project, contract_type).at(address)
+    return contract_at(contract_type, address)
 
 
 def signer_options(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -118,7 +118,7 @@ def _bank(config_path: Path) -> dict[str, Any]:
 def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devnet:
     """On the devnet: deploys the USD token (unless ``usd`` is given), the CNH token and the
     settlement contracts; onboards the parties at both banks (the marketplace's fee account at the
-    USD bank); the FX desk gets 1,000,000.00 CNH from its bank against a deposit."""
+    USD bank); against deposits, the FX desk gets 1,000,000.00 CNH and the buyer 20,000.00 USD."""
     from ape import chain
 
     from ..operations import deploy_from_config
@@ -153,4 +153,5 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
                        sender=banks["USD"]["compliance"])
     cnh.allowlist_many([(p, expiry) for p in (*both, banks["CNH"]["minter"])], sender=banks["CNH"]["compliance"])
     cnh.mint(parties["fx_desk"], "1000000.00", "CNH-DESK-FUNDING-1", sender=banks["CNH"]["minter"])
+    usd.mint(parties["buyer"], "20000.00", "DEP-XB-2026-0001", sender=banks["USD"]["minter"])
     return Devnet(usd, cnh, contracts, parties, banks)

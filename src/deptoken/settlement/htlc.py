@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..abi import contract_at
 from ..allowlist_file import format_expiry
 from ..chain import connected_chain_id, require_chain_id
 from ..errors import DepositTokenError
@@ -184,13 +185,17 @@ class HtlcClient:
     @classmethod
     def at(cls, address: str, *, deploy_block: int = 0) -> HtlcClient:
         """The HTLC at ``address`` on the connected chain; refuses an address without its code."""
-        from ape import chain, project
+        from ape import chain
 
         address = parse_address(address, "HTLC address")
-        code = bytes(chain.provider.get_code(address) or b"")
-        if code != bytes(project.HashedTimelock.contract_type.get_runtime_bytecode() or b"-"):
+        contract = contract_at("HashedTimelock", address)
+        try:
+            shaped = bool(chain.provider.get_code(address)) and int(contract.MAX_LOCK_DURATION()) == MAX_LOCK_DURATION
+        except Exception:  # noqa: BLE001 - a contract without that view reverts or returns nothing
+            shaped = False
+        if not shaped:
             raise DepositTokenError(f"no HashedTimelock at {address} on chain {connected_chain_id()}")
-        return cls(project.HashedTimelock.at(address), deploy_block=deploy_block)
+        return cls(contract, deploy_block=deploy_block)
 
     @property
     def address(self) -> str:
@@ -402,9 +407,7 @@ class HtlcClient:
 
     def _token(self, address: str) -> TokenClient:
         if address not in self._tokens:
-            from ape import project
-
-            self._tokens[address] = TokenClient(project.DepositToken.at(address))
+            self._tokens[address] = TokenClient(contract_at("DepositToken", address))
         return self._tokens[address]
 
     def _is_deposit_token(self, token: TokenClient) -> bool:

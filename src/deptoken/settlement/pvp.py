@@ -47,6 +47,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from .. import eip712
+from ..abi import contract_at
 from ..allowlist_file import format_expiry, parse_expiry
 from ..amounts import parse_amount
 from ..errors import DepositTokenError, first_line
@@ -295,12 +296,12 @@ class PvPClient:
     @classmethod
     def at(cls, address: str, tokens: Iterable[TokenClient] = ()) -> PvPClient:
         """The settlement contract at ``address``; refuses an address without code."""
-        from ape import chain, project
+        from ape import chain
 
         address = _address_of(address, "settlement contract")
         if not chain.provider.get_code(address):
             raise DepositTokenError(f"no contract at settlement contract address {address}")
-        return cls(project.PvPSettlement.at(address), tokens)
+        return cls(contract_at("PvPSettlement", address), tokens)
 
     @property
     def address(self) -> str:
@@ -318,11 +319,11 @@ class PvPClient:
             return token
         address = _address_of(token, "token")
         if address not in self._tokens:
-            from ape import chain, project
+            from ape import chain
 
             if not chain.provider.get_code(address):
                 raise DepositTokenError(f"no contract at token address {address}")
-            self._tokens[address] = TokenClient.from_contract(project.DepositToken.at(address))
+            self._tokens[address] = TokenClient.from_contract(contract_at("DepositToken", address))
         return self._tokens[address]
 
     def _now(self) -> int:

@@ -1,0 +1,545 @@
+"""The trade escrow (``contracts/escrow/TradeEscrow.sol``): order protection for marketplace payments.
+
+The buyer funds an order (after an approval, or with one EIP-3009 signature the marketplace submits),
+the seller ships by the ship-by time, the buyer confirms or the confirm window passes and the seller
+is paid (less the marketplace fee); an order not shipped in time is refunded; a dispute (while the
+clock runs) goes to an arbiter who splits the funds. Every operation checks first (state, caller,
+deadlines against the chain's next block time, allowlists, balances) and raises ``DepositTokenError``
+with one line, having sent nothing.
+
+**Deployment:** the bank must allowlist the escrow on the token (compliance:
+``allowlist(escrow, kyc_expiry)``) before the first order, and the fee recipient too if fees are
+charged: the escrow is the spender of ``fund`` and holds the funds.
+
+Usage::
+
+    escrow = deploy_escrow(deployer, token, admin=operator, arbiter=arbiter, fee_recipient=fees, fee_bps=150)
+    client = EscrowClient(escrow)                        # or EscrowClient.at("0xEscrow...")
+    terms = client.terms("ORDER-1001", buyer, seller, "125.50", ship_by="2026-07-31", confirm_window="7d")
+    client.fund(terms, sender=buyer, approve=True)       # approves the escrow first if needed
+    signed = client.sign_funding_authorization(buyer, terms, valid_for_seconds=3600)   # or: one signature
+    signed.save("order-1001.json"); client.fund_with_authorization(SignedFunding.load("order-1001.json"), sender=marketplace)
+    client.ship("ORDER-1001", "TRACK-1Z999", sender=seller)
+    client.confirm("ORDER-1001", sender=buyer)           # or client.release(...) after the confirm deadline
+    client.refund("ORDER-1001", sender=anyone)           # not shipped by the ship-by time
+    client.dispute("ORDER-1001", "damaged on arrival", sender=buyer)
+    client.resolve("ORDER-1001", "25.50", sender=arbiter)   # the buyer's part; the rest to the seller
+    client.order("ORDER-1001") -> EscrowOrder
+
+Order ids are the marketplace's references, recorded as their keccak-256 (or given as ``0x`` + 64 hex).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+
+from .. import eip712
+from ..abi import contract_at
+from ..allowlist_file import format_expiry, parse_expiry
+from ..authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
+from ..errors import DepositTokenError, first_line
+from ..operations import Amount, TokenClient, _address_of
+from ..validation import parse_address, reference_to_bytes32
+
+STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved")
+FINAL_STATES = frozenset({"released", "refunded", "resolved"})
+MAX_FEE_BPS = 1000
+BPS = 10_000
+ARBITER_ROLE = keccak(text="ARBITER_ROLE")
+ADMIN_ROLE = bytes(32)
+ORDER_TERMS_TYPE = (
+    "OrderTerms(address escrow,bytes32 orderId,address buyer,address seller,uint256 amount,uint64 shipBy,uint64 confirmWindow)"
+)
+ORDER_TERMS_TYPEHASH = keccak(text=ORDER_TERMS_TYPE)
+UINT64_MAX = 2**64 - 1
+UINT128_MAX = 2**128 - 1
+_DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def order_id_bytes(order_id: str | bytes) -> bytes:
+    """The bytes32 of an order id: 32 bytes as given, ``0x`` + 64 hex, or a text reference (keccak-256)."""
+    if isinstance(order_id, bytes | bytearray):
+        if len(order_id) != 32 or not any(order_id):
+            raise DepositTokenError("order id must be 32 non-zero bytes")
+        return bytes(order_id)
+    return reference_to_bytes32(order_id, "order id")
+
+
+def parse_duration(value: str | int, what: str = "duration") -> int:
+    """Seconds from an ``int`` or text: ``3600``, ``90m``, ``48h``, ``7d``, ``2w``; positive."""
+    if isinstance(value, bool):
+        raise DepositTokenError(f"{what} {value!r} is not a duration")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _DURATION.match(str(value).strip().lower())
+        if not match:
+            raise DepositTokenError(f"{what} {value!r} is not a duration such as 3600, 48h or 7d")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 0 < seconds <= UINT64_MAX:
+        raise DepositTokenError(f"{what} {value!r} must be positive (and fit in 64 bits)")
+    return seconds
+
+
+@dataclass(frozen=True)
+class OrderTerms:
+    """What the buyer pays for: the contract's ``OrderTerms`` (amount in minor units, times in unix seconds)."""
+
+    order_id: bytes
+    buyer: str
+    seller: str
+    amount: int
+    ship_by: int
+    confirm_window: int
+
+    def as_tuple(self) -> tuple[bytes, str, str, int, int, int]:
+        """The struct as the contract takes it."""
+        return (self.order_id, self.buyer, self.seller, self.amount, self.ship_by, self.confirm_window)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "orderId": "0x" + self.order_id.hex(),
+            "buyer": self.buyer,
+            "seller": self.seller,
+            "amount": self.amount,
+            "shipBy": self.ship_by,
+            "confirmWindow": self.confirm_window,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> OrderTerms:
+        """Terms from their JSON form, every field checked (amount in minor units)."""
+        if not isinstance(raw, dict) or set(raw) != {"orderId", "buyer", "seller", "amount", "shipBy", "confirmWindow"}:
+            raise DepositTokenError("order terms need exactly orderId, buyer, seller, amount, shipBy and confirmWindow")
+        order_id = str(raw["orderId"])
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", order_id):
+            raise DepositTokenError("order terms: orderId must be 0x + 64 hex digits")
+        numbers = {}
+        for key in ("amount", "shipBy", "confirmWindow"):
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise DepositTokenError(f"order terms: {key} must be a positive integer")
+            numbers[key] = value
+        return cls(
+            order_id=order_id_bytes(order_id),
+            buyer=parse_address(raw["buyer"], "buyer"),
+            seller=parse_address(raw["seller"], "seller"),
+            amount=numbers["amount"],
+            ship_by=numbers["shipBy"],
+            confirm_window=numbers["confirmWindow"],
+        )
+
+
+@dataclass(frozen=True)
+class EscrowOrder:
+    """An order as the escrow records it (amount in currency units; times in unix seconds, 0 = not set)."""
+
+    order_id: str  # 0x + 64 hex
+    state: str  # one of STATES
+    buyer: str
+    seller: str
+    amount: Decimal
+    fee_bps: int
+    ship_by: int
+    confirm_window: int
+    confirm_deadline: int
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class SignedFunding:
+    """The buyer's one signature funding an order: the terms and the EIP-3009 ``ReceiveWithAuthorization``
+    (payee the escrow, nonce the terms' commitment). Its JSON file is an authorization file
+    (``typedData``, ``signature``, as ``deptoken.authorizations`` reads) plus ``escrow`` and ``terms``."""
+
+    escrow: str
+    terms: OrderTerms
+    authorization: SignedMessage
+
+    def to_dict(self) -> dict[str, Any]:
+        data = json.loads(self.authorization.to_json())
+        return {"escrow": self.escrow, "terms": self.terms.to_dict(), **data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> SignedFunding:
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise DepositTokenError(f"not a signed funding file (JSON: {exc})") from None
+        if not isinstance(raw, dict) or "terms" not in raw or "escrow" not in raw:
+            raise DepositTokenError("not a signed funding file: it needs escrow, terms, typedData and signature")
+        authorization = SignedMessage.from_json(text)
+        if authorization.kind != RECEIVE:
+            raise DepositTokenError(f"a funding authorization is a {RECEIVE}, not a {authorization.kind}")
+        return cls(parse_address(raw["escrow"], "escrow"), OrderTerms.from_dict(raw["terms"]), authorization)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SignedFunding:
+        path = Path(path)
+        if not path.is_file():
+            raise DepositTokenError(f"funding authorization file {path} not found")
+        return cls.from_json(path.read_text())
+
+
+def split_amounts(amount: int, buyer_amount: int, fee_bps: int) -> tuple[int, int, int]:
+    """``(buyer, seller, fee)`` minor units of a settlement as the contract computes it: the fee is
+    ``fee_bps`` of the seller's part, rounded down."""
+    gross = amount - buyer_amount
+    fee = gross * fee_bps // BPS
+    return buyer_amount, gross - fee, fee
+
+
+def deploy_escrow(deployer: Any, token: Any, *, admin: Any, arbiter: Any = None, fee_recipient: Any, fee_bps: int) -> Any:
+    """Deploys a ``TradeEscrow`` for ``token`` (a contract, a ``TokenClient`` or the address).
+
+    ``admin`` appoints arbiters and sets the fee; ``arbiter`` (optional) gets ``ARBITER_ROLE``;
+    ``fee_bps`` (0..1000) of what sellers receive goes to ``fee_recipient``. The bank must then
+    allowlist the escrow on the token, and the fee recipient too if ``fee_bps`` > 0, before orders
+    can be funded and paid out (this function cannot: that is the bank's compliance role).
+    """
+    from ape import chain, project
+
+    token_address = _address_of(getattr(token, "contract", token), "token")
+    admin_address = _address_of(admin, "admin")
+    arbiter_address = "0x" + "00" * 20 if arbiter is None else _address_of(arbiter, "arbiter")
+    recipient = _address_of(fee_recipient, "fee recipient")
+    if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps <= MAX_FEE_BPS:
+        raise DepositTokenError(f"fee_bps must be an integer from 0 to {MAX_FEE_BPS} (10%), not {fee_bps!r}")
+    if not chain.provider.get_code(token_address):
+        raise DepositTokenError(f"no contract at token address {token_address}")
+    return deployer.deploy(project.TradeEscrow, token_address, admin_address, arbiter_address, recipient, fee_bps)
+
+
+class EscrowClient:
+    """A deployed ``TradeEscrow`` and the operations on it (see the module docstring)."""
+
+    def __init__(self, contract: Any, token: TokenClient | Any = None) -> None:
+        self.contract = contract
+        if isinstance(token, TokenClient):
+            self.token = token
+        else:
+            token_contract = token if token is not None else contract_at("DepositToken", str(contract.token()))
+            self.token = TokenClient.from_contract(token_contract)
+        if self.token.address != str(contract.token()):
+            raise DepositTokenError(f"escrow {contract.address} holds {contract.token()}, not the token {self.token.address}")
+
+    @classmethod
+    def at(cls, address: str) -> EscrowClient:
+        """The escrow at ``address`` (checked to hold a contract) with its token."""
+        from ape import chain
+
+        address = parse_address(address, "escrow address")
+        if not chain.provider.get_code(address):
+            raise DepositTokenError(f"no contract at escrow address {address}")
+        return cls(contract_at("TradeEscrow", address))
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    # ------------------------------------------------------------------ terms
+
+    def terms(
+        self,
+        order_id: str | bytes,
+        buyer: Any,
+        seller: Any,
+        amount: Amount,
+        *,
+        ship_by: str | int | date | datetime,
+        confirm_window: str | int,
+    ) -> OrderTerms:
+        """Checked terms: ``amount`` in currency units; ``ship_by`` unix seconds, a date (through its
+        end, UTC), an aware datetime or ISO 8601 time, or ``+7d`` from the chain's time;
+        ``confirm_window`` seconds or ``48h``/``7d``."""
+        return OrderTerms(
+            order_id=order_id_bytes(order_id),
+            buyer=_address_of(buyer, "buyer"),
+            seller=_address_of(seller, "seller"),
+            amount=self.token.units(amount),
+            ship_by=self._ship_by(ship_by),
+            confirm_window=parse_duration(confirm_window, "confirm window"),
+        )
+
+    def _ship_by(self, value: str | int | date | datetime) -> int:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("+"):
+                return self.token._now() + parse_duration(text[1:], "ship-by time")
+            if "T" in text:  # an ISO 8601 time
+                try:
+                    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+                except ValueError:
+                    raise DepositTokenError(f"ship-by time {text!r} is not an ISO 8601 time such as 2026-07-31T12:00:00Z") from None
+        return parse_expiry(value, "ship-by time")  # unix seconds, a date (through its end, UTC), an aware datetime
+
+    def order_nonce(self, terms: OrderTerms) -> bytes:
+        """The EIP-3009 nonce committing to ``terms`` at this escrow (as the contract's ``orderNonce``)."""
+        encoded = abi_encode(
+            ["bytes32", "address", "bytes32", "address", "address", "uint256", "uint64", "uint64"],
+            [ORDER_TERMS_TYPEHASH, self.address, *terms.as_tuple()],
+        )
+        return keccak(encoded)
+
+    # ------------------------------------------------------------------ funding
+
+    def fund(self, terms: OrderTerms, *, sender: Any, approve: bool = False) -> Any:
+        """The buyer (``sender``) funds the order; the escrow takes the amount with ``transferFrom``.
+        The buyer must have approved the escrow for the amount; ``approve``: if it has not, approve it
+        first (a second transaction, sent only once every other check passed)."""
+        buyer = _address_of(sender, "sender")
+        if buyer != terms.buyer:
+            raise DepositTokenError(f"only the buyer {terms.buyer} may fund order 0x{terms.order_id.hex()} (sender {buyer})")
+        self._check_new_order(terms)
+        allowance = int(self.token.contract.allowance(buyer, self.address))
+        if allowance < terms.amount:
+            if not approve:
+                raise DepositTokenError(
+                    f"buyer {buyer} allows the escrow {self.token.format(allowance)}, less than {self.token.format(terms.amount)}: approve it first"
+                )
+            self.token.approve(self.address, self.token.to_decimal(terms.amount), sender=sender)
+        return self._send("fund", terms.as_tuple(), sender=sender)
+
+    def sign_funding_authorization(self, buyer_signer: Any, terms: OrderTerms, valid_for_seconds: int) -> SignedFunding:
+        """The buyer's signature funding ``terms`` (nothing is sent): an EIP-3009 ``ReceiveWithAuthorization``
+        to this escrow for the amount, nonce :meth:`order_nonce`, valid ``valid_for_seconds`` from the
+        chain's time. ``buyer_signer`` is the buyer, or the key of the buyer's ERC-1271 wallet."""
+        self._check_terms(terms)
+        seconds = parse_duration(valid_for_seconds, "validity")
+        data = transfer_authorization(
+            self.token,
+            terms.buyer,
+            self.address,
+            self.token.to_decimal(terms.amount),
+            valid_for=seconds,
+            nonce=self.order_nonce(terms),
+            receive=True,
+        )
+        signed = sign(buyer_signer, data)
+        if not eip712.is_valid_signature(terms.buyer, signed.data, signed.signature):
+            raise DepositTokenError(f"{_address_of(buyer_signer, 'signer')} cannot sign for the buyer {terms.buyer}")
+        return SignedFunding(self.address, terms, signed)
+
+    def fund_with_authorization(self, signed: SignedFunding, *, sender: Any) -> Any:
+        """Submits the buyer's signed funding (``sender``: anyone, e.g. the marketplace)."""
+        terms, auth = signed.terms, signed.authorization
+        message = auth.message
+        if signed.escrow != self.address or message["to"] != self.address:
+            raise DepositTokenError(f"the authorization pays {message['to']}, not this escrow {self.address}")
+        if auth.kind != RECEIVE:
+            raise DepositTokenError(f"a funding authorization is a {RECEIVE}, not a {auth.kind}")
+        if message["from"] != terms.buyer or message["value"] != terms.amount:
+            raise DepositTokenError("the authorization's payer or amount differs from the order's buyer and amount")
+        if message["nonce"] != self.order_nonce(terms):
+            raise DepositTokenError(f"the authorization was not signed for these terms of order 0x{terms.order_id.hex()}")
+        self._check_new_order(terms)
+        verify(self.token, auth, sender=self.address)  # domain, signature, nonce unused, validity, balance
+        return self._send(
+            "fundWithAuthorization", terms.as_tuple(), message["validAfter"], message["validBefore"], auth.signature, sender=sender
+        )
+
+    # ------------------------------------------------------------------ the order's course
+
+    def ship(self, order_id: str | bytes, shipment_reference: str, *, sender: Any) -> Any:
+        """The seller marks the order shipped (by its ship-by time); the reference is hashed to bytes32."""
+        o = self.order(order_id)
+        ref = reference_to_bytes32(shipment_reference, "shipment reference")
+        self._require_caller(sender, o.seller, "seller", o, "ship")
+        self._require_state(o, "ship", "funded")
+        if self.token._now() > o.ship_by:
+            raise DepositTokenError(f"order {o.order_id}: the ship-by time {format_expiry(o.ship_by)} passed")
+        return self._send("ship", _bytes32(o.order_id), ref, sender=sender)
+
+    def confirm(self, order_id: str | bytes, *, sender: Any) -> Any:
+        """The buyer confirms receipt; the seller is paid (less the fee)."""
+        o = self.order(order_id)
+        self._require_caller(sender, o.buyer, "buyer", o, "confirm")
+        self._require_state(o, "confirm", "shipped")
+        self._require_payouts(o, 0)
+        return self._send("confirm", _bytes32(o.order_id), sender=sender)
+
+    def release(self, order_id: str | bytes, *, sender: Any) -> Any:
+        """Pays the seller (less the fee) once the confirm deadline passed; anyone may send it."""
+        o = self.order(order_id)
+        _address_of(sender, "sender")
+        self._require_state(o, "release", "shipped")
+        if self.token._now() <= o.confirm_deadline:
+            raise DepositTokenError(f"order {o.order_id}: the confirm deadline {format_expiry(o.confirm_deadline)} has not passed")
+        self._require_payouts(o, 0)
+        return self._send("release", _bytes32(o.order_id), sender=sender)
+
+    def refund(self, order_id: str | bytes, *, sender: Any) -> Any:
+        """Refunds the buyer in full once the ship-by time of an unshipped order passed; anyone may send it."""
+        o = self.order(order_id)
+        _address_of(sender, "sender")
+        self._require_state(o, "refund", "funded")
+        if self.token._now() <= o.ship_by:
+            raise DepositTokenError(f"order {o.order_id}: the ship-by time {format_expiry(o.ship_by)} has not passed")
+        self._require_payouts(o, self._units(o.amount))
+        return self._send("refund", _bytes32(o.order_id), sender=sender)
+
+    def dispute(self, order_id: str | bytes, reason: str | None = None, *, sender: Any) -> Any:
+        """The buyer or the seller disputes the order while its clock runs; ``reason`` (optional text or
+        0x + 64 hex) is recorded as its hash."""
+        o = self.order(order_id)
+        reason_hash = bytes(32) if reason is None else reference_to_bytes32(reason, "dispute reason")
+        caller = _address_of(sender, "sender")
+        if caller not in (o.buyer, o.seller):
+            raise DepositTokenError(f"only the buyer or the seller may dispute order {o.order_id} (sender {caller})")
+        self._require_state(o, "dispute", "funded", "shipped")
+        deadline = o.ship_by if o.state == "funded" else o.confirm_deadline
+        if self.token._now() > deadline:
+            raise DepositTokenError(f"order {o.order_id}: too late to dispute, its deadline {format_expiry(deadline)} passed")
+        return self._send("dispute", _bytes32(o.order_id), reason_hash, sender=sender)
+
+    def resolve(self, order_id: str | bytes, buyer_amount: Amount, *, sender: Any) -> Any:
+        """An arbiter splits a disputed order: ``buyer_amount`` (currency units, may be 0) to the buyer,
+        the rest to the seller less the fee on it."""
+        o = self.order(order_id)
+        units = self.token.units(buyer_amount, "buyer amount", allow_zero=True)
+        caller = _address_of(sender, "sender")
+        if not self.contract.hasRole(ARBITER_ROLE, caller):
+            raise DepositTokenError(f"{caller} is not an arbiter of this escrow")
+        self._require_state(o, "resolve", "disputed")
+        total = self._units(o.amount)
+        if units > total:
+            raise DepositTokenError(f"buyer amount {self.token.format(units)} exceeds the order's {self.token.format(total)}")
+        self._require_payouts(o, units)
+        return self._send("resolve", _bytes32(o.order_id), units, sender=sender)
+
+    # ------------------------------------------------------------------ administration
+
+    def set_fee(self, fee_recipient: Any, fee_bps: int, *, sender: Any) -> Any:
+        """The admin sets the fee recipient and the rate of orders funded from now on (0..1000 bps)."""
+        recipient = _address_of(fee_recipient, "fee recipient")
+        if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps <= MAX_FEE_BPS:
+            raise DepositTokenError(f"fee_bps must be an integer from 0 to {MAX_FEE_BPS} (10%), not {fee_bps!r}")
+        caller = _address_of(sender, "sender")
+        if not self.contract.hasRole(ADMIN_ROLE, caller):
+            raise DepositTokenError(f"{caller} is not the escrow's admin")
+        return self._send("setFee", recipient, fee_bps, sender=sender)
+
+    # ------------------------------------------------------------------ queries
+
+    def order(self, order_id: str | bytes) -> EscrowOrder:
+        """The order as recorded; an unknown order id is an error."""
+        oid = order_id_bytes(order_id)
+        raw = self.contract.order(oid)
+        state = STATES[int(raw.state)]
+        if state == "none":
+            shown = order_id if isinstance(order_id, str) else "0x" + oid.hex()
+            raise DepositTokenError(f"unknown order {shown!r}")
+        return EscrowOrder(
+            order_id="0x" + oid.hex(),
+            state=state,
+            buyer=str(raw.buyer),
+            seller=str(raw.seller),
+            amount=self.token.to_decimal(int(raw.amount)),
+            fee_bps=int(raw.feeBps),
+            ship_by=int(raw.shipBy),
+            confirm_window=int(raw.confirmWindow),
+            confirm_deadline=int(raw.confirmDeadline),
+        )
+
+    def fee(self) -> tuple[str, int]:
+        """The fee recipient and the rate (bps) of orders funded from now on."""
+        return str(self.contract.feeRecipient()), int(self.contract.feeBps())
+
+    def settlement(self, order: EscrowOrder, buyer_amount: Amount = 0) -> tuple[Decimal, Decimal, Decimal]:
+        """``(buyer, seller, fee)`` in currency units if ``order`` were settled giving the buyer ``buyer_amount``."""
+        units = self.token.units(buyer_amount, "buyer amount", allow_zero=True)
+        parts = split_amounts(self._units(order.amount), units, order.fee_bps)
+        return tuple(self.token.to_decimal(p) for p in parts)  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ checks (nothing is sent)
+
+    def _units(self, amount: Decimal) -> int:
+        return self.token.units(amount, allow_zero=True)
+
+    def _check_terms(self, t: OrderTerms) -> None:
+        """The terms as the contract will check them, and the order id unused."""
+        oid = "0x" + t.order_id.hex()
+        if int(self.contract.order(t.order_id).state) != 0:
+            raise DepositTokenError(f"order id {oid} is already used")
+        if t.buyer == t.seller or self.address in (t.buyer, t.seller):
+            raise DepositTokenError("buyer and seller must be two different accounts other than the escrow")
+        if not 0 < t.amount <= UINT128_MAX:
+            raise DepositTokenError(f"order amount {t.amount} minor units is out of range")
+        now = self.token._now()
+        if t.ship_by <= now:
+            raise DepositTokenError(f"ship-by time {format_expiry(t.ship_by)} is not in the future (chain time {format_expiry(now)})")
+        if not 0 < t.confirm_window or t.ship_by + t.confirm_window > UINT64_MAX:
+            raise DepositTokenError(f"confirm window {t.confirm_window} s is out of range")
+
+    def _check_new_order(self, t: OrderTerms) -> None:
+        """Everything funding ``t`` needs: valid unused terms, the token running, the escrow, buyer and
+        seller active, the buyer's unfrozen balance."""
+        self._check_terms(t)
+        self.token._require_not_paused("fund orders")
+        self._require_escrow_active()
+        self.token._require_active(t.buyer, "buyer")
+        self.token._require_active(t.seller, "seller")
+        self.token._require_unfrozen_balance(t.buyer, t.amount, "buyer")
+
+    def _require_escrow_active(self) -> None:
+        if reason := self.token._inactive_reason(self.address):
+            raise DepositTokenError(
+                f"the escrow {self.address} {reason} on the token: the bank must allowlist it (compliance) before it can hold or move funds"
+            )
+
+    def _require_payouts(self, o: EscrowOrder, buyer_units: int) -> None:
+        """The payouts of settling ``o`` (``buyer_units`` to the buyer, the rest to the seller less the
+        fee) would go through: token running, escrow active and holding enough, each payee active."""
+        buyer, seller, fee = split_amounts(self._units(o.amount), buyer_units, o.fee_bps)
+        self.token._require_not_paused("pay out orders")
+        self._require_escrow_active()
+        held = int(self.token.contract.balanceOf(self.address))
+        if held < buyer + seller + fee:
+            raise DepositTokenError(f"the escrow holds {self.token.format(held)}, less than order {o.order_id} needs")
+        for who, address, units in (("buyer", o.buyer, buyer), ("seller", o.seller, seller), ("fee recipient", self.fee()[0], fee)):
+            if units:
+                self.token._require_active(address, who)
+
+    def _require_caller(self, sender: Any, expected: str, who: str, o: EscrowOrder, action: str) -> None:
+        caller = _address_of(sender, "sender")
+        if caller != expected:
+            raise DepositTokenError(f"only the {who} {expected} may {action} order {o.order_id} (sender {caller})")
+
+    @staticmethod
+    def _require_state(o: EscrowOrder, action: str, *states: str) -> None:
+        if o.state not in states:
+            raise DepositTokenError(f"cannot {action} order {o.order_id}: it is {o.state}, not {' or '.join(states)}")
+
+    def _send(self, method: str, *args: Any, sender: Any) -> Any:
+        """Sends a checked transaction; a revert that slipped past the checks becomes one line."""
+        from ape.exceptions import ContractLogicError
+
+        try:
+            return getattr(self.contract, method)(*args, sender=sender)
+        except ContractLogicError as exc:
+            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
+
+
+def _bytes32(hex_text: str) -> bytes:
+    return bytes.fromhex(hex_text[2:])

@@ -1,0 +1,228 @@
+"""``deptoken escrow``: order protection for marketplace payments (``deptoken.settlement.escrow``).
+
+    deptoken escrow fund --escrow USD --order ORDER-1001 --seller 0x... --amount 125.50 --ship-by +7d \\
+        --confirm-window 3d --as 7 [--approve]                 # the buyer pays in (approve path)
+    deptoken escrow sign-funding --escrow USD --order ORDER-1001 --seller 0x... --amount 125.50 --ship-by +7d \\
+        --confirm-window 3d --out order-1001.json --as 7       # the buyer's one signature, no gas
+    deptoken escrow fund --authorization order-1001.json --as 30   # the marketplace submits it
+    deptoken escrow ship ORDER-1001 --shipment TRACK-1Z999 --as 8
+    deptoken escrow confirm ORDER-1001 --as 7                  # or, after the confirm deadline, anyone:
+    deptoken escrow release ORDER-1001 --as 30
+    deptoken escrow refund ORDER-1001 --as 30                  # not shipped by the ship-by time
+    deptoken escrow dispute ORDER-1001 --reason "damaged" --as 7
+    deptoken escrow resolve ORDER-1001 --buyer-amount 25.00 --as 19   # an arbiter splits
+    deptoken escrow show ORDER-1001
+
+``--escrow`` names the escrow by its token's currency (the network's settlement record) or its
+address. Order ids, shipment references and dispute reasons are text (recorded as keccak-256) or
+``0x`` + 64 hex. ``--json`` output gives amounts in minor units. The bank must have allowlisted the
+escrow on its token (see ``deptoken.settlement.deploy``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli_support import Env, connect, contract, emit, pass_env, signer_options
+
+_ESCROW_OPTION = click.option("--escrow", "escrow_ref", metavar="CURRENCY|ADDRESS",
+                              help="The TradeEscrow: its token's currency (settlement record) or its address.")
+
+
+def _client(env: Env, escrow_ref: str | None) -> Any:
+    from ..errors import DepositTokenError
+    from .escrow import EscrowClient
+
+    if not escrow_ref:
+        raise DepositTokenError("give the escrow with --escrow CURRENCY or --escrow 0x...")
+    connect(env)
+    return EscrowClient(contract(env, "escrow", "TradeEscrow", escrow_ref))
+
+
+def _order_data(client: Any, o: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "escrow": client.address,
+        "order_id": o.order_id,
+        "state": o.state,
+        "buyer": o.buyer,
+        "seller": o.seller,
+        "amount": client.token.units(o.amount),
+        "fee_bps": o.fee_bps,
+        "ship_by": o.ship_by,
+        "confirm_window": o.confirm_window,
+        "confirm_deadline": o.confirm_deadline,
+        **extra,
+    }
+
+
+def _order_text(client: Any, o: Any) -> str:
+    from ..allowlist_file import format_expiry
+
+    clock = f"ship by {format_expiry(o.ship_by)}"
+    if o.confirm_deadline:
+        clock = f"shipped, confirm by {format_expiry(o.confirm_deadline)}"
+    return (f"order {o.order_id} ({o.state}): {client.token.format_decimal(o.amount)} from {o.buyer} to {o.seller}, "
+            f"fee {o.fee_bps / 100:g}%, {clock}")
+
+
+def _done(env: Env, client: Any, order_id: str | bytes, receipt: Any) -> None:
+    o = client.order(order_id)
+    emit(env, _order_data(client, o, tx=str(receipt.txn_hash)), f"{_order_text(client, o)}; tx {receipt.txn_hash}")
+
+
+def _terms_options(function: Any) -> Any:
+    for option in reversed((
+        click.option("--order", "order_id", required=True, help="The marketplace's order id (text or 0x + 64 hex)."),
+        click.option("--buyer", help="The buyer if not the signer (an ERC-1271 wallet the signer's key signs for)."),
+        click.option("--seller", required=True, help="The seller's address."),
+        click.option("--amount", required=True, help="Currency units, e.g. 125.50"),
+        click.option("--ship-by", required=True, help="Unix seconds, YYYY-MM-DD (through that day, UTC), ISO 8601 or +N[s|m|h|d|w]."),
+        click.option("--confirm-window", required=True, help="Seconds, or N[m|h|d|w], the buyer has after shipment."),
+    )):
+        function = option(function)
+    return function
+
+
+@click.group()
+def escrow() -> None:
+    """Trade escrow: the buyer funds, the seller ships, the buyer confirms (or time passes); refunds and disputes."""
+
+
+@escrow.command("fund")
+@_ESCROW_OPTION
+@click.option("--authorization", "authorization", type=click.Path(dir_okay=False),
+              help="Submit the buyer's signed funding file (from sign-funding) instead; any signer pays the gas.")
+@click.option("--order", "order_id", help="The marketplace's order id (text or 0x + 64 hex).")
+@click.option("--seller", help="The seller's address.")
+@click.option("--amount", help="Currency units, e.g. 125.50")
+@click.option("--ship-by", help="Unix seconds, YYYY-MM-DD (through that day, UTC), ISO 8601 or +N[s|m|h|d|w].")
+@click.option("--confirm-window", help="Seconds, or N[m|h|d|w], the buyer has after shipment.")
+@click.option("--approve", is_flag=True, help="Approve the escrow for the amount first if needed (a second transaction).")
+@signer_options
+@pass_env
+def fund(env: Env, escrow_ref: str | None, authorization: str | None, order_id: str | None, seller: str | None,
+         amount: str | None, ship_by: str | None, confirm_window: str | None, approve: bool, signer: Any) -> None:
+    """The buyer (the signer) funds an order, or anyone submits a buyer's signed funding (--authorization)."""
+    terms_given = [order_id, seller, amount, ship_by, confirm_window]
+    if authorization:
+        from .escrow import SignedFunding
+
+        if any(v is not None for v in terms_given) or approve:
+            raise click.UsageError("--authorization carries the order's terms: give no --order/--seller/--amount/--ship-by/--confirm-window/--approve")
+        signed = SignedFunding.load(authorization)
+        client = _client(env, escrow_ref or signed.escrow)
+        receipt = client.fund_with_authorization(signed, sender=signer())
+        _done(env, client, signed.terms.order_id, receipt)
+        return
+    if any(v is None for v in terms_given):
+        raise click.UsageError("give --order, --seller, --amount, --ship-by and --confirm-window (or --authorization FILE)")
+    client = _client(env, escrow_ref)
+    buyer = signer()
+    terms = client.terms(order_id, buyer, seller, amount, ship_by=ship_by, confirm_window=confirm_window)
+    _done(env, client, terms.order_id, client.fund(terms, sender=buyer, approve=approve))
+
+
+@escrow.command("sign-funding")
+@_ESCROW_OPTION
+@_terms_options
+@click.option("--valid-for", type=click.IntRange(min=1), default=3600, show_default=True, help="Seconds from chain time.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write the signed funding to.")
+@signer_options
+@pass_env
+def sign_funding(env: Env, escrow_ref: str | None, order_id: str, buyer: str | None, seller: str, amount: str, ship_by: str,
+                 confirm_window: str, valid_for: int, out: str, signer: Any) -> None:
+    """The buyer signs the funding of an order (EIP-3009, bound to its terms; no gas): for the marketplace to submit."""
+    path = Path(out)
+    if path.exists():
+        raise click.UsageError(f"{path} exists: choose another --out")
+    client = _client(env, escrow_ref)
+    who = signer()
+    terms = client.terms(order_id, buyer or who, seller, amount, ship_by=ship_by, confirm_window=confirm_window)
+    signed = client.sign_funding_authorization(who, terms, valid_for)
+    signed.save(path)
+    m = signed.authorization.message
+    data = {"escrow": client.address, "file": str(path), **terms.to_dict(), "validBefore": m["validBefore"], "nonce": "0x" + m["nonce"].hex()}
+    emit(env, data, f"funding of order 0x{terms.order_id.hex()} ({client.token.format(terms.amount)} to {terms.seller}) signed: {path}")
+
+
+@escrow.command("ship")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@click.option("--shipment", required=True, help="The shipment's reference, e.g. the carrier's tracking number.")
+@signer_options
+@pass_env
+def ship(env: Env, order_id: str, escrow_ref: str | None, shipment: str, signer: Any) -> None:
+    """The seller marks ORDER_ID shipped (by its ship-by time); the buyer's confirm window starts."""
+    client = _client(env, escrow_ref)
+    _done(env, client, order_id, client.ship(order_id, shipment, sender=signer()))
+
+
+@escrow.command("confirm")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@signer_options
+@pass_env
+def confirm(env: Env, order_id: str, escrow_ref: str | None, signer: Any) -> None:
+    """The buyer confirms receipt of ORDER_ID: the seller is paid, less the fee."""
+    client = _client(env, escrow_ref)
+    _done(env, client, order_id, client.confirm(order_id, sender=signer()))
+
+
+@escrow.command("release")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@signer_options
+@pass_env
+def release(env: Env, order_id: str, escrow_ref: str | None, signer: Any) -> None:
+    """Pays the seller of ORDER_ID after its confirm deadline (anyone may send it)."""
+    client = _client(env, escrow_ref)
+    _done(env, client, order_id, client.release(order_id, sender=signer()))
+
+
+@escrow.command("refund")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@signer_options
+@pass_env
+def refund(env: Env, order_id: str, escrow_ref: str | None, signer: Any) -> None:
+    """Refunds the buyer of ORDER_ID, not shipped by its ship-by time (anyone may send it)."""
+    client = _client(env, escrow_ref)
+    _done(env, client, order_id, client.refund(order_id, sender=signer()))
+
+
+@escrow.command("dispute")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@click.option("--reason", help="The party's statement or its reference (recorded as its hash).")
+@signer_options
+@pass_env
+def dispute(env: Env, order_id: str, escrow_ref: str | None, reason: str | None, signer: Any) -> None:
+    """The buyer or the seller disputes ORDER_ID while its clock runs; an arbiter will split the funds."""
+    client = _client(env, escrow_ref)
+    _done(env, client, order_id, client.dispute(order_id, reason, sender=signer()))
+
+
+@escrow.command("resolve")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@click.option("--buyer-amount", required=True, help="The buyer's part, currency units (0 to the order's amount).")
+@signer_options
+@pass_env
+def resolve(env: Env, order_id: str, escrow_ref: str | None, buyer_amount: str, signer: Any) -> None:
+    """An arbiter splits disputed ORDER_ID: --buyer-amount to the buyer, the rest to the seller less the fee."""
+    client = _client(env, escrow_ref)
+    _done(env, client, order_id, client.resolve(order_id, buyer_amount, sender=signer()))
+
+
+@escrow.command("show")
+@click.argument("order_id")
+@_ESCROW_OPTION
+@pass_env
+def show(env: Env, order_id: str, escrow_ref: str | None) -> None:
+    """Shows ORDER_ID as the escrow records it."""
+    client = _client(env, escrow_ref)
+    o = client.order(order_id)
+    emit(env, _order_data(client, o), _order_text(client, o))
