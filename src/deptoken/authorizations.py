@@ -22,7 +22,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -60,8 +59,10 @@ def random_nonce() -> bytes:
 
 
 @dataclass(frozen=True)
-class SignedMessage:
+class SignedMessage(eip712.SignedFile):
     """EIP-712 typed data (``types``, ``primaryType``, ``domain``, ``message``) and its signature."""
+
+    FILE_KIND = "authorization file"
 
     data: dict[str, Any]
     signature: bytes
@@ -80,7 +81,7 @@ class SignedMessage:
         return to_checksum_address(self.message[_SIGNER_FIELD[self.kind]])
 
     def to_json(self) -> str:
-        return json.dumps({"typedData": _jsonable(self.data), "signature": "0x" + self.signature.hex()}, indent=2) + "\n"
+        return json.dumps({"typedData": eip712.message_json(self.data), "signature": "0x" + self.signature.hex()}, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> SignedMessage:
@@ -91,11 +92,7 @@ class SignedMessage:
             kind = data["primaryType"]
             if kind not in FIELDS:
                 raise DepositTokenError(f"unknown authorization kind {kind!r} (expected one of {', '.join(FIELDS)})")
-            d = data["domain"]
-            if set(d) != {n for n, _ in eip712.DOMAIN_FIELDS}:
-                raise DepositTokenError("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
-            domain = eip712.domain(d["name"], d["version"], _field("uint256", d["chainId"], "chainId"),
-                                   _field("address", d["verifyingContract"], "verifyingContract"))
+            domain = eip712.parse_domain(data["domain"])
             expected = eip712.typed_data(domain, kind, FIELDS[kind], data["message"])
             if data["types"] != expected["types"] or set(data["message"]) != {n for n, _ in FIELDS[kind]}:
                 raise DepositTokenError(f"the {kind} message does not have the standard EIP-712 fields")
@@ -106,27 +103,6 @@ class SignedMessage:
         except (ValueError, KeyError, TypeError) as exc:
             raise DepositTokenError(f"not a signed authorization file ({type(exc).__name__}: {exc})") from None
 
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.to_json())
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> SignedMessage:
-        path = Path(path)
-        if not path.is_file():
-            raise DepositTokenError(f"authorization file {path} not found")
-        return cls.from_json(path.read_text())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return value
 
 
 def _field(value_type: str, value: Any, name: str) -> Any:

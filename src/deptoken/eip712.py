@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -50,6 +51,49 @@ def contract_domain(contract: Any) -> dict[str, Any]:
     if bytes(fields) != b"\x0f":  # name, version, chainId, verifyingContract
         raise DepositTokenError(f"{contract.address}: unexpected EIP-712 domain fields {bytes(fields).hex()}")
     return domain(name, version, chain_id, verifying_contract)
+
+
+def parse_domain(raw: Any) -> dict[str, Any]:
+    """A domain read from a file: exactly the four fields, the address checksummed."""
+    if not isinstance(raw, Mapping) or set(raw) != {n for n, _ in DOMAIN_FIELDS}:
+        raise DepositTokenError("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
+    chain_id = raw["chainId"]
+    if isinstance(chain_id, bool) or not str(chain_id).isdigit():
+        raise DepositTokenError(f"chainId must be a positive integer, not {chain_id!r}")
+    try:
+        return domain(str(raw["name"]), str(raw["version"]), int(chain_id), raw["verifyingContract"])
+    except ValueError:
+        raise DepositTokenError(f"verifyingContract {raw['verifyingContract']!r} is not an address") from None
+
+
+def message_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed data as written to a file: bytes as 0x-hex, integers of the message as decimal text
+    (exact in every JSON reader; EIP-712 wallets accept them)."""
+    message = {k: "0x" + v.hex() if isinstance(v, bytes) else str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+               for k, v in data["message"].items()}
+    return {**data, "message": message}
+
+
+class SignedFile:
+    """``save``/``load`` for the signed messages passed between parties as files
+    (subclasses give ``to_json``, ``from_json`` and ``FILE_KIND``)."""
+
+    FILE_KIND = "signed file"
+
+    def to_json(self) -> str:
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        path = Path(path)
+        if not path.is_file():
+            raise DepositTokenError(f"{cls.FILE_KIND} {path} not found")
+        return cls.from_json(path.read_text())  # type: ignore[attr-defined]
 
 
 def typed_data(domain_: Mapping[str, Any], primary_type: str, fields: Fields, message: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from eth_abi import encode as abi_encode
@@ -160,10 +159,12 @@ class EscrowOrder:
 
 
 @dataclass(frozen=True)
-class SignedFunding:
+class SignedFunding(eip712.SignedFile):
     """The buyer's one signature funding an order: the terms and the EIP-3009 ``ReceiveWithAuthorization``
     (payee the escrow, nonce the terms' commitment). Its JSON file is an authorization file
     (``typedData``, ``signature``, as ``deptoken.authorizations`` reads) plus ``escrow`` and ``terms``."""
+
+    FILE_KIND = "funding authorization file"
 
     escrow: str
     terms: OrderTerms
@@ -189,17 +190,6 @@ class SignedFunding:
             raise DepositTokenError(f"a funding authorization is a {RECEIVE}, not a {authorization.kind}")
         return cls(parse_address(raw["escrow"], "escrow"), OrderTerms.from_dict(raw["terms"]), authorization)
 
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.to_json())
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> SignedFunding:
-        path = Path(path)
-        if not path.is_file():
-            raise DepositTokenError(f"funding authorization file {path} not found")
-        return cls.from_json(path.read_text())
 
 
 def split_amounts(amount: int, buyer_amount: int, fee_bps: int) -> tuple[int, int, int]:

@@ -41,7 +41,6 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -195,11 +194,13 @@ class Quote:
 
 
 @dataclass(frozen=True)
-class SignedQuote:
+class SignedQuote(eip712.SignedFile):
     """A quote, the domain it was signed under and the maker's signature: the file a desk sends.
 
     The file is the EIP-712 typed data and the signature (``{"typedData": ..., "signature": "0x..."}``),
     uint256 values as decimal text (exact in any JSON reader), readable by any EIP-712 tool."""
+
+    FILE_KIND = "quote file"
 
     quote: Quote
     domain: dict[str, Any]
@@ -215,12 +216,8 @@ class SignedQuote:
         return eip712.digest(self.typed_data)
 
     def to_json(self) -> str:
-        data = self.typed_data
-        data["message"] = {
-            name: ("0x" + value.hex() if isinstance(value, bytes) else str(value) if isinstance(value, int) else value)
-            for name, value in data["message"].items()
-        }
-        return json.dumps({"typedData": data, "signature": "0x" + self.signature.hex()}, indent=2) + "\n"
+        return json.dumps({"typedData": eip712.message_json(self.typed_data), "signature": "0x" + self.signature.hex()},
+                          indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> SignedQuote:
@@ -230,11 +227,7 @@ class SignedQuote:
             data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
             if data["primaryType"] != QUOTE:
                 raise DepositTokenError(f"not a quote: primaryType {data['primaryType']!r}")
-            d = data["domain"]
-            if set(d) != {n for n, _ in eip712.DOMAIN_FIELDS}:
-                raise DepositTokenError("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
-            domain = eip712.domain(str(d["name"]), str(d["version"]), _uint(d["chainId"], "chainId"),
-                                   _address_of(d["verifyingContract"], "verifyingContract"))
+            domain = eip712.parse_domain(data["domain"])
             quote = Quote.from_message(data["message"])
             if data["types"] != quote.typed_data(domain)["types"]:
                 raise DepositTokenError("the quote file's EIP-712 types are not the settlement contract's Quote type")
@@ -244,17 +237,6 @@ class SignedQuote:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DepositTokenError(f"not a signed quote file ({type(exc).__name__}: {first_line(exc)})") from None
 
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.to_json())
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> SignedQuote:
-        path = Path(path)
-        if not path.is_file():
-            raise DepositTokenError(f"quote file {path} not found")
-        return cls.from_json(path.read_text())
 
 
 @dataclass(frozen=True)
