@@ -223,3 +223,32 @@ def one_line_error(call, *args, **kwargs) -> str:
     message = str(info.value)
     assert message and "\n" not in message and message.strip() == message, message
     return message
+
+
+def deptoken_cli(chain, group: str):
+    """``run(*args, code=0, as_json=True)``: ``deptoken [--json] <group> *args`` in-process (click's
+    runner) against ape's Anvil; returns the parsed JSON (or the text) on success, the one-line error
+    on stderr otherwise, after checking the exit status is ``code``."""
+    import json
+
+    from click.testing import CliRunner
+
+    from deptoken.ops.cli import main
+
+    runner = CliRunner(mix_stderr=False)
+    network = ["--network", f"ethereum:local:{chain.provider.uri}"]
+
+    def run(*args: str, code: int = 0, as_json: bool = True) -> Any:
+        # The CLI connects its own provider to ape's Anvil; ape drops a duplicate connection with a
+        # disconnect that empties ape's snapshot list of the chain: keep it, or test isolation is lost.
+        snapshots = {k: list(v) for k, v in chain._snapshots.items()}
+        try:
+            result = runner.invoke(main, [*network, *(["--json"] if as_json else []), group, *args], catch_exceptions=False)
+        finally:
+            chain._snapshots.update(snapshots)
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        if code:
+            return result.stderr.strip()
+        return json.loads(result.stdout) if as_json else result.stdout.strip()
+
+    return run

@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from deptoken import authorizations as auth
 from deptoken import eip712
 from deptoken.operations import TokenClient
-from helpers import INITIAL, YEAR, ev, events, one_line_error, reverts, set_time
+from helpers import INITIAL, YEAR, deptoken_cli, ev, events, one_line_error, reverts, set_time
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +239,19 @@ def test_domain_is_per_token_and_chain(token, cnh_token, chain):
                    "verifyingContract": token.address}
     assert cnh["name"] == "Example Bank Hong Kong CNH Deposit" and cnh["verifyingContract"] == cnh_token.address
     assert token.DOMAIN_SEPARATOR() != cnh_token.DOMAIN_SEPARATOR()
+
+
+def test_cli_sign_verify_submit(token, alice, bob, chain, tmp_path):
+    """`deptoken auth`: the payer signs into a file, anyone verifies and submits it; refusals are one line."""
+    run = deptoken_cli(chain, "auth")
+    path = tmp_path / "pay.json"
+    signed = run("sign-transfer", "--token", token.address, "--to", bob.address, "--amount", "12.34", "--out", str(path), "--as", "7")
+    assert (signed["kind"], signed["signer"], signed["value"]) == ("TransferWithAuthorization", alice.address, 1234)
+    assert run("verify", str(path))["signer"] == alice.address  # the token comes from the file's domain
+    assert run("submit", str(path), "--as", "29")["tx"].startswith("0x")
+    assert token.balanceOf(bob) == INITIAL + 1234
+    assert "already used or cancelled" in run("submit", str(path), "--as", "29", code=1)
+    assert "exists" in run("sign-transfer", "--token", token.address, "--to", bob.address, "--amount", "1",
+                           "--out", str(path), "--as", "7", code=2)
+    assert "at most 2 decimal" in run("sign-permit", "--token", token.address, "--spender", bob.address, "--amount", "1.001",
+                                      "--out", str(tmp_path / "p.json"), "--as", "7", code=1)

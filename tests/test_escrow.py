@@ -28,6 +28,7 @@ from deptoken.settlement.escrow import (
     split_amounts,
 )
 from helpers import (
+    deptoken_cli,
     DAY,
     INITIAL,
     YEAR,
@@ -672,27 +673,7 @@ def test_gas():
 def test_cli(client, escrow, token, alice, bob, fees, arbiter, chain, tmp_path):
     import json
 
-    from click.testing import CliRunner
-
-    from deptoken.ops.cli import main
-    from deptoken.settlement.escrow_cli import escrow as escrow_group
-
-    if "escrow" not in main.commands:  # the lead registers the group in deptoken.ops.cli
-        main.add_command(escrow_group)
-    runner = CliRunner(mix_stderr=False)
-    network = ["--network", f"ethereum:local:{chain.provider.uri}"]
-
-    def run(*args, code=0, as_json=True):
-        # as tests/test_htlc.py: keep ape's snapshot list through the CLI's own connection
-        snapshots = {k: list(v) for k, v in chain._snapshots.items()}
-        try:
-            result = runner.invoke(main, [*network, *(["--json"] if as_json else []), "escrow", *args], catch_exceptions=False)
-        finally:
-            chain._snapshots.update(snapshots)
-        assert result.exit_code == code, (args, result.stdout, result.stderr)
-        if code:
-            return result.stderr.strip()
-        return json.loads(result.stdout) if as_json else result.stdout.strip()
+    run = deptoken_cli(chain, "escrow")
 
     e = ["--escrow", escrow.address]
     terms = ["--seller", bob.address, "--amount", "100.00", "--ship-by", "+1d", "--confirm-window", "3d"]

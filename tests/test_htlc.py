@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 from ape import networks, project
-from click.testing import CliRunner
 from eth_abi import encode
 from eth_utils import keccak
 
@@ -31,6 +30,7 @@ from deptoken.settlement.htlc import (
     parse_deadline,
 )
 from helpers import (
+    deptoken_cli,
     DAY,
     INITIAL,
     YEAR,
@@ -454,21 +454,7 @@ def test_cli_lock_check_claim_show(usd, htlc, token, alice, bob, chain):
     from deptoken.settlement.htlc_cli import htlc as htlc_group
 
     assert main.commands["htlc"] is htlc_group  # `deptoken htlc`
-    runner = CliRunner(mix_stderr=False)
-    network = ["--network", f"ethereum:local:{chain.provider.uri}"]
-
-    def run(*args, code=0, as_json=True):
-        # The CLI connects its own provider to ape's Anvil; ape_node drops a duplicate connection with
-        # a disconnect that empties ape's snapshot list of the chain: keep it, or isolation is lost.
-        snapshots = {k: list(v) for k, v in chain._snapshots.items()}
-        try:
-            result = runner.invoke(main, [*network, *(["--json"] if as_json else []), "htlc", *args], catch_exceptions=False)
-        finally:
-            chain._snapshots.update(snapshots)
-        assert result.exit_code == code, (args, result.stdout, result.stderr)
-        if code:
-            return result.stderr.strip()
-        return json.loads(result.stdout) if as_json else result.stdout
+    run = deptoken_cli(chain, "htlc")
 
     secret = run("secret")
     assert hashlock_of(secret["preimage"]).hex() == secret["hashlock"][2:]

@@ -28,6 +28,7 @@ from deptoken.operations import TokenClient
 from deptoken.settlement import pvp as pvp_lib
 from deptoken.settlement.pvp import PvPClient, SignedQuote, build_quote, sign_quote
 from helpers import (
+    deptoken_cli,
     INITIAL,
     MAX_UINT256,
     YEAR,
@@ -735,20 +736,7 @@ def test_parse_and_format_rate():
 
 
 def test_cli_quote_verify_settle_propose(pvp, token, cnh_token, alice, bob, carol, chain, tmp_path):
-    from click.testing import CliRunner
-
-    from deptoken.ops.cli import main
-    from deptoken.settlement.pvp_cli import pvp as pvp_group
-
-    if "pvp" not in main.commands:  # the lead registers the group in deptoken.ops.cli
-        main.add_command(pvp_group)
-    runner = CliRunner(mix_stderr=False)
-    network = ["--network", f"ethereum:local:{chain.provider.uri}"]
-
-    def run(*args, code=0):
-        result = runner.invoke(main, [*network, "--json", "pvp", *args], catch_exceptions=False)
-        assert result.exit_code == code, (args, result.stdout, result.stderr)
-        return json.loads(result.stdout) if code == 0 else result.stderr.strip()
+    run = deptoken_cli(chain, "pvp")
 
     out = tmp_path / "quote.json"
     quoted = run("quote", "--pvp", pvp.address, "--to", alice.address, "--maker-token", cnh_token.address,
