@@ -253,5 +253,5 @@ def test_cli_sign_verify_submit(token, alice, bob, chain, tmp_path):
     assert "already used or cancelled" in run("submit", str(path), "--as", "29", code=1)
     assert "exists" in run("sign-transfer", "--token", token.address, "--to", bob.address, "--amount", "1",
                            "--out", str(path), "--as", "7", code=2)
-    assert "at most 2 decimal" in run("sign-permit", "--token", token.address, "--spender", bob.address, "--amount", "1.001",
+    assert "more than 2 decimal places" in run("sign-permit", "--token", token.address, "--spender", bob.address, "--amount", "1.001",
                                       "--out", str(tmp_path / "p.json"), "--as", "7", code=1)
