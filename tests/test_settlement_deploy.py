@@ -1,0 +1,60 @@
+"""`ape run deploy_settlement` on a devnet (what `make devnet` runs): the cross-border devnet built on
+the USD token of the deployment record, recorded, and usable by the `deptoken` settlement commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from eth_utils import keccak
+
+from ops_support import BIN, ROOT, Devnet, account_address, assert_one_line_error, devnet_token
+
+YEAR = 365 * 24 * 3600
+
+
+def _call_uint(net: Devnet, to: str, signature: str, *addresses: str) -> int:
+    data = "0x" + keccak(text=signature)[:4].hex() + "".join(a[2:].lower().rjust(64, "0") for a in addresses)
+    return int(str(net.rpc("eth_call", {"to": to, "data": data}, "latest")), 16)
+
+
+def _run_script(net: Devnet, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "ape"), "run", "deploy_settlement", "--network", net.network, *args], cwd=ROOT,
+                          env=net.env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
+    net = Devnet(tmp_path)
+    net.start()
+    try:
+        net.deploy()
+        result = _run_script(net)
+        assert result.returncode == 0, result.stdout + result.stderr
+        record = json.loads((net.deployments / "local-settlement.json").read_text())
+        usd, cnh = record["tokens"]["USD"], record["tokens"]["CNH"]
+        assert usd == devnet_token(net) and record["chain_id"] == 31337
+        assert f"PvP settlement   {record['pvp']}" in result.stdout
+        assert f"trade escrow     {record['escrows']['USD']} (USD; fee 150 bps)" in result.stdout
+        # each bank allowlisted every contract that holds or moves its token
+        for currency, token in (("USD", usd), ("CNH", cnh)):
+            for contract in (record["pvp"], record["htlc"], record["escrows"][currency]):
+                assert _call_uint(net, token, "isAllowlisted(address)", contract) == 1, (currency, contract)
+        buyer, supplier, desk = (account_address(i) for i in (27, 28, 29))
+        assert _call_uint(net, usd, "balanceOf(address)", buyer) == 20_000_00
+        assert _call_uint(net, cnh, "balanceOf(address)", desk) == 1_000_000_00
+
+        # the settlement commands name contracts by currency through the record
+        quote = tmp_path / "quote.json"
+        net.ok("pvp", "quote", "--to", supplier, "--maker-token", "CNH", "--taker-token", "USD", "--taker-amount", "10.00",
+               "--rate", "7.1234", "--out", str(quote), "--as", "29")
+        assert json.loads(quote.read_text())["typedData"]["message"]["makerAmount"] == "7123"
+        assert_one_line_error(net.cli("pvp", "quote", "--to", supplier, "--maker-token", "EUR", "--taker-token", "USD",
+                                      "--taker-amount", "10.00", "--rate", "1", "--out", str(tmp_path / "q2.json"), "--as", "29"),
+                              "no token for currency 'EUR'")
+        # off the devnet's defaults: a token given with the wrong currency is refused before anything is sent
+        blocks = net.rpc("eth_blockNumber")
+        refused = _run_script(net, "--token", f"EUR={usd}", "--escrow-admin", buyer, "--fee-recipient", buyer)
+        assert refused.returncode == 1 and refused.stderr.strip().splitlines()[-1] == f"error: --token EUR={usd}: that token's currency is USD"
+        assert net.rpc("eth_blockNumber") == blocks
+    finally:
+        net.stop()
