@@ -132,6 +132,13 @@ contract DepositToken is
         _grantIfSet(UPGRADER_ROLE, p.upgrader);
     }
 
+    /// @notice Upgrade step for a token deployed as 1.0.0 (before permits and transfer
+    /// authorizations): sets up the EIP-712 domain they are signed under (the token's name, version
+    /// "1"). Call it through `upgradeToAndCall`; it runs once. Upgrader only.
+    function initializeAuthorizations() external reinitializer(2) onlyRole(UPGRADER_ROLE) {
+        __EIP712_init(name(), "1");
+    }
+
     // ------------------------------------------------------------------ identity
 
     /// @notice The ISO 4217 code of the currency this token is a deposit in.

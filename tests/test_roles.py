@@ -79,6 +79,7 @@ def _call_args(fn: str, acc: dict, token, chain) -> tuple:
         "pause": (),
         "unpause": (),
         "upgradeToAndCall": (acc["new_impl"], b""),
+        "initializeAuthorizations": (),
     }[fn]
 
 
@@ -114,6 +115,7 @@ PRIVILEGED = [
     ("pause", "PAUSER_ROLE"),
     ("unpause", "PAUSER_ROLE"),
     ("upgradeToAndCall", "UPGRADER_ROLE"),
+    ("initializeAuthorizations", "UPGRADER_ROLE"),
 ]
 
 # State-changing functions anybody may call (their own rules apply).

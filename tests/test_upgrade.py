@@ -231,3 +231,30 @@ def test_upgrade_back_to_v1(token, chain, upgrader, v2_impl, alice):
     token.upgradeToAndCall(v1, b"", sender=upgrader)
     assert token.version() == "1.1.0"
     assert token.balanceOf(alice) == INITIAL
+
+
+# OpenZeppelin's EIP712Upgradeable storage (ERC-7201 "openzeppelin.storage.EIP712"): hashed name and
+# version, then name and version (short strings, inline)
+EIP712_STORAGE = 0xA16A46D94261C7517CC8FF89F61C0CE93598E3C849801011DEE649A6A557D100
+
+
+def test_upgrade_from_1_0_0_sets_up_the_eip712_domain(token, chain, upgrader, admin, alice, bob):
+    """A token deployed as 1.0.0 had no EIP-712 domain: upgrading it with `initializeAuthorizations`
+    gives it one (its name, version 1), once, by the upgrader only; permits then work."""
+    from deptoken import authorizations as auth
+    from deptoken.operations import TokenClient
+
+    for i in range(4):  # the proxy's state as 1.0.0 left it
+        chain.provider.make_request("anvil_setStorageAt", [token.address, hex(EIP712_STORAGE + i), "0x" + "00" * 32])
+    assert token.eip712Domain()[1:3] == ("", "")
+    new_impl = admin.deploy(project.DepositToken)
+    with reverts(token.AccessControlUnauthorizedAccount, account=alice, neededRole=role_id("UPGRADER_ROLE")):
+        token.initializeAuthorizations(sender=alice)
+    receipt = token.upgradeToAndCall(new_impl, new_impl.initializeAuthorizations.encode_input(), sender=upgrader)
+    assert ("Initialized", {"version": 2}) in events(receipt)
+    assert token.eip712Domain()[1:3] == ("Example Bank USD Deposit", "1")
+    with reverts(token.InvalidInitialization):
+        token.initializeAuthorizations(sender=upgrader)
+    client = TokenClient.from_contract(token)
+    auth.submit(client, auth.sign(alice, auth.permit(client, alice, bob, "1.00", deadline=chain.pending_timestamp + 600)), sender=bob)
+    assert token.allowance(alice, bob) == 100
