@@ -671,8 +671,6 @@ def test_gas():
 
 
 def test_cli(client, escrow, token, alice, bob, fees, arbiter, chain, tmp_path):
-    import json
-
     run = deptoken_cli(chain, "escrow")
 
     e = ["--escrow", escrow.address]

@@ -5,7 +5,6 @@ chain id 31337, and a second Anvil with chain id 31338) that both complete or bo
 from __future__ import annotations
 
 import hashlib
-import json
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime

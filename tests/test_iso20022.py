@@ -7,11 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from lxml import etree
 
 from helpers import one_line_error
-from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import (
     MESSAGES,
     CreditEntry,

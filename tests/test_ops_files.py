@@ -10,7 +10,6 @@ import pytest
 
 from helpers import one_line_error
 from deptoken.allowlist_file import read_allowlist_file
-from deptoken.errors import DepositTokenError
 from deptoken.ops.countries import COUNTRIES, parse_country
 from deptoken.ops.csvfiles import RowProblem, problems_summary, read_csv
 from deptoken.ops.deposit_file import DepositRow, read_deposit_file

@@ -20,7 +20,6 @@ from deptoken.allowlist_file import format_expiry, parse_expiry, read_allowlist_
 from deptoken.amounts import format_amount, parse_amount, to_decimal
 from deptoken.config import load_config, parse_config
 from deptoken.deployments import read_deployment
-from deptoken.errors import DepositTokenError
 from deptoken.roles import ROLES, role_id, role_name
 from deptoken.signers import select_signer
 from deptoken.validation import parse_address, reference_to_bytes32

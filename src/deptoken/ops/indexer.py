@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from eth_utils import event_abi_to_log_topic
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError
