@@ -30,6 +30,7 @@ from . import eip712
 from .allowlist_file import format_expiry
 from .errors import DepositTokenError
 from .operations import Amount, TokenClient, _address_of
+from .validation import parse_bytes32, parse_uint256
 
 PERMIT = "Permit"
 TRANSFER = "TransferWithAuthorization"
@@ -109,13 +110,8 @@ def _field(value_type: str, value: Any, name: str) -> Any:
     if value_type == "address":
         return _address_of(value, name)
     if value_type == "uint256":
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-            raise DepositTokenError(f"{name} must be a non-negative integer, not {value!r}")
-        return int(value)
-    raw = eip712.signature_bytes(value)  # bytes32: hex text
-    if len(raw) != 32:
-        raise DepositTokenError(f"{name} must be 32 bytes")
-    return raw
+        return parse_uint256(value, name)
+    return parse_bytes32(value, name)
 
 
 # ---------------------------------------------------------------------- building

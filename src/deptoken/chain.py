@@ -12,6 +12,13 @@ def network_name() -> str:
     return networks.provider.network.name
 
 
+def next_block_time() -> int:
+    """The timestamp the next block will carry: what a contract's time checks will see."""
+    from ape import chain
+
+    return int(chain.pending_timestamp)
+
+
 def connected_chain_id() -> int:
     """The chain id the node reports; a clear error if the node cannot be reached."""
     from ape import networks

@@ -43,7 +43,8 @@ Operations return the ape receipt (batch operations a list of receipts, one per 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -53,7 +54,7 @@ from typing import Any
 
 from .allowlist_file import AllowlistEntry, format_expiry, parse_expiry, read_allowlist_file
 from .amounts import format_amount, parse_amount, to_decimal
-from .chain import connected_chain_id, network_name, require_chain_id
+from .chain import connected_chain_id, network_name, next_block_time, require_chain_id
 from .config import DeployConfig
 from .deployments import Deployment, deployment_path, read_deployment
 from .errors import DepositTokenError, first_line
@@ -64,6 +65,23 @@ Amount = str | int | Decimal
 Expiry = str | int | date | datetime
 BATCH_SIZE = 100
 SUPPLY_CAP = 2**128 - 1
+
+
+@contextmanager
+def _reverts_as_one_line(method: str) -> Iterator[None]:
+    from ape.exceptions import ContractLogicError
+
+    try:
+        yield
+    except ContractLogicError as exc:
+        raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
+
+
+def send_checked(contract: Any, method: str, *args: Any, sender: Any) -> Any:
+    """Sends ``contract.method(*args)`` from ``sender`` after the caller's checks; a revert that
+    slipped past them becomes one line (``DepositTokenError``). Every client's transactions go here."""
+    with _reverts_as_one_line(method):
+        return getattr(contract, method)(*args, sender=sender)
 
 
 def _address_of(who: Any, what: str) -> str:
@@ -219,9 +237,7 @@ class TokenClient:
 
     def _now(self) -> int:
         """The timestamp the next block will carry, as the contract's checks see it."""
-        from ape import chain
-
-        return int(chain.pending_timestamp)
+        return next_block_time()
 
     def _inactive_reason(self, address: str) -> str | None:
         """Why ``address`` can neither send nor receive, or None if it can."""
@@ -257,15 +273,11 @@ class TokenClient:
         return seconds
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
-        """Sends a checked transaction; a revert that slipped past the checks becomes one line."""
-        from ape.exceptions import ContractLogicError
-
-        try:
-            if self.transport is not None:
-                return self.transport(self.contract, method, args, sender)
-            return getattr(self.contract, method)(*args, sender=sender)
-        except ContractLogicError as exc:
-            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
+        """Sends a checked transaction (through ``transport`` if set); see :func:`send_checked`."""
+        if self.transport is None:
+            return send_checked(self.contract, method, *args, sender=sender)
+        with _reverts_as_one_line(method):
+            return self.transport(self.contract, method, args, sender)
 
     # ------------------------------------------------------------------ minting
 

@@ -32,7 +32,6 @@ Order ids are the marketplace's references, recorded as their keccak-256 (or giv
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,9 +44,9 @@ from .. import eip712
 from ..abi import contract_at
 from ..allowlist_file import format_expiry, parse_expiry
 from ..authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
-from ..errors import DepositTokenError, first_line
-from ..operations import Amount, TokenClient, _address_of
-from ..validation import parse_address, reference_to_bytes32
+from ..errors import DepositTokenError
+from ..operations import Amount, TokenClient, _address_of, send_checked
+from ..validation import UINT64_MAX, parse_address, parse_bytes32, parse_deadline, parse_duration, reference_to_bytes32
 
 STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved")
 FINAL_STATES = frozenset({"released", "refunded", "resolved"})
@@ -59,10 +58,7 @@ ORDER_TERMS_TYPE = (
     "OrderTerms(address escrow,bytes32 orderId,address buyer,address seller,uint256 amount,uint64 shipBy,uint64 confirmWindow)"
 )
 ORDER_TERMS_TYPEHASH = keccak(text=ORDER_TERMS_TYPE)
-UINT64_MAX = 2**64 - 1
 UINT128_MAX = 2**128 - 1
-_DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def order_id_bytes(order_id: str | bytes) -> bytes:
@@ -72,22 +68,6 @@ def order_id_bytes(order_id: str | bytes) -> bytes:
             raise DepositTokenError("order id must be 32 non-zero bytes")
         return bytes(order_id)
     return reference_to_bytes32(order_id, "order id")
-
-
-def parse_duration(value: str | int, what: str = "duration") -> int:
-    """Seconds from an ``int`` or text: ``3600``, ``90m``, ``48h``, ``7d``, ``2w``; positive."""
-    if isinstance(value, bool):
-        raise DepositTokenError(f"{what} {value!r} is not a duration")
-    if isinstance(value, int):
-        seconds = value
-    else:
-        match = _DURATION.match(str(value).strip().lower())
-        if not match:
-            raise DepositTokenError(f"{what} {value!r} is not a duration such as 3600, 48h or 7d")
-        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if not 0 < seconds <= UINT64_MAX:
-        raise DepositTokenError(f"{what} {value!r} must be positive (and fit in 64 bits)")
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -120,9 +100,7 @@ class OrderTerms:
         """Terms from their JSON form, every field checked (amount in minor units)."""
         if not isinstance(raw, dict) or set(raw) != {"orderId", "buyer", "seller", "amount", "shipBy", "confirmWindow"}:
             raise DepositTokenError("order terms need exactly orderId, buyer, seller, amount, shipBy and confirmWindow")
-        order_id = str(raw["orderId"])
-        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", order_id):
-            raise DepositTokenError("order terms: orderId must be 0x + 64 hex digits")
+        order_id = parse_bytes32(str(raw["orderId"]), "order terms: orderId")
         numbers = {}
         for key in ("amount", "shipBy", "confirmWindow"):
             value = raw[key]
@@ -273,15 +251,8 @@ class EscrowClient:
         )
 
     def _ship_by(self, value: str | int | date | datetime) -> int:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("+"):
-                return self.token._now() + parse_duration(text[1:], "ship-by time")
-            if "T" in text:  # an ISO 8601 time
-                try:
-                    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-                except ValueError:
-                    raise DepositTokenError(f"ship-by time {text!r} is not an ISO 8601 time such as 2026-07-31T12:00:00Z") from None
+        if isinstance(value, str) and (value.strip().startswith("+") or "T" in value):  # relative, or ISO 8601 with a time
+            return parse_deadline(value, self.token._now(), "ship-by time")
         return parse_expiry(value, "ship-by time")  # unix seconds, a date (through its end, UTC), an aware datetime
 
     def order_nonce(self, terms: OrderTerms) -> bytes:
@@ -359,7 +330,7 @@ class EscrowClient:
         self._require_state(o, "ship", "funded")
         if self.token._now() > o.ship_by:
             raise DepositTokenError(f"order {o.order_id}: the ship-by time {format_expiry(o.ship_by)} passed")
-        return self._send("ship", _bytes32(o.order_id), ref, sender=sender)
+        return self._send("ship", parse_bytes32(o.order_id, "order id"), ref, sender=sender)
 
     def confirm(self, order_id: str | bytes, *, sender: Any) -> Any:
         """The buyer confirms receipt; the seller is paid (less the fee)."""
@@ -367,7 +338,7 @@ class EscrowClient:
         self._require_caller(sender, o.buyer, "buyer", o, "confirm")
         self._require_state(o, "confirm", "shipped")
         self._require_payouts(o, 0)
-        return self._send("confirm", _bytes32(o.order_id), sender=sender)
+        return self._send("confirm", parse_bytes32(o.order_id, "order id"), sender=sender)
 
     def release(self, order_id: str | bytes, *, sender: Any) -> Any:
         """Pays the seller (less the fee) once the confirm deadline passed; anyone may send it."""
@@ -377,7 +348,7 @@ class EscrowClient:
         if self.token._now() <= o.confirm_deadline:
             raise DepositTokenError(f"order {o.order_id}: the confirm deadline {format_expiry(o.confirm_deadline)} has not passed")
         self._require_payouts(o, 0)
-        return self._send("release", _bytes32(o.order_id), sender=sender)
+        return self._send("release", parse_bytes32(o.order_id, "order id"), sender=sender)
 
     def refund(self, order_id: str | bytes, *, sender: Any) -> Any:
         """Refunds the buyer in full once the ship-by time of an unshipped order passed; anyone may send it."""
@@ -387,7 +358,7 @@ class EscrowClient:
         if self.token._now() <= o.ship_by:
             raise DepositTokenError(f"order {o.order_id}: the ship-by time {format_expiry(o.ship_by)} has not passed")
         self._require_payouts(o, self._units(o.amount))
-        return self._send("refund", _bytes32(o.order_id), sender=sender)
+        return self._send("refund", parse_bytes32(o.order_id, "order id"), sender=sender)
 
     def dispute(self, order_id: str | bytes, reason: str | None = None, *, sender: Any) -> Any:
         """The buyer or the seller disputes the order while its clock runs; ``reason`` (optional text or
@@ -401,7 +372,7 @@ class EscrowClient:
         deadline = o.ship_by if o.state == "funded" else o.confirm_deadline
         if self.token._now() > deadline:
             raise DepositTokenError(f"order {o.order_id}: too late to dispute, its deadline {format_expiry(deadline)} passed")
-        return self._send("dispute", _bytes32(o.order_id), reason_hash, sender=sender)
+        return self._send("dispute", parse_bytes32(o.order_id, "order id"), reason_hash, sender=sender)
 
     def resolve(self, order_id: str | bytes, buyer_amount: Amount, *, sender: Any) -> Any:
         """An arbiter splits a disputed order: ``buyer_amount`` (currency units, may be 0) to the buyer,
@@ -416,7 +387,7 @@ class EscrowClient:
         if units > total:
             raise DepositTokenError(f"buyer amount {self.token.format(units)} exceeds the order's {self.token.format(total)}")
         self._require_payouts(o, units)
-        return self._send("resolve", _bytes32(o.order_id), units, sender=sender)
+        return self._send("resolve", parse_bytes32(o.order_id, "order id"), units, sender=sender)
 
     # ------------------------------------------------------------------ administration
 
@@ -522,14 +493,4 @@ class EscrowClient:
             raise DepositTokenError(f"cannot {action} order {o.order_id}: it is {o.state}, not {' or '.join(states)}")
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
-        """Sends a checked transaction; a revert that slipped past the checks becomes one line."""
-        from ape.exceptions import ContractLogicError
-
-        try:
-            return getattr(self.contract, method)(*args, sender=sender)
-        except ContractLogicError as exc:
-            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
-
-
-def _bytes32(hex_text: str) -> bytes:
-    return bytes.fromhex(hex_text[2:])
+        return send_checked(self.contract, method, *args, sender=sender)

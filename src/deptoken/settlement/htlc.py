@@ -36,18 +36,17 @@ Deadlines are unix seconds, an aware ``datetime``, ISO 8601 text with a time zon
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..abi import contract_at
 from ..allowlist_file import format_expiry
-from ..chain import connected_chain_id, require_chain_id
+from ..chain import connected_chain_id, next_block_time, require_chain_id
 from ..errors import DepositTokenError
-from ..operations import Amount, TokenClient
-from ..validation import parse_address
+from ..operations import Amount, TokenClient, _address_of, send_checked
+from ..validation import parse_address, parse_bytes32, parse_deadline
 
 STATES = ("none", "locked", "claimed", "refunded")  # HashedTimelock.State
 MAX_LOCK_DURATION = 365 * 24 * 3600  # HashedTimelock.MAX_LOCK_DURATION
@@ -57,9 +56,6 @@ REFUND_WINDOW = 24 * 3600  # the HTLC and the sender must stay allowlisted this 
 ERC7943_INTERFACE_ID = bytes.fromhex("3edbb4c4")
 
 Deadline = int | str | datetime
-_HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_RELATIVE = re.compile(r"^\+(\d+)([smhd]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -112,48 +108,6 @@ def hashlock_of(preimage: bytes | str) -> bytes:
 
 def hex32(value: bytes) -> str:
     return "0x" + bytes(value).hex()
-
-
-def parse_bytes32(value: bytes | str, what: str) -> bytes:
-    """32 bytes from ``bytes`` or ``0x`` + 64 hex digits (lock ids, hashlocks, preimages)."""
-    if isinstance(value, bytes | bytearray):
-        if len(value) != 32:
-            raise DepositTokenError(f"{what} must be 32 bytes, not {len(value)}")
-        return bytes(value)
-    text = str(value).strip()
-    if not _HEX32.match(text):
-        raise DepositTokenError(f"{what} {text!r} is not 0x followed by 64 hex digits")
-    return bytes.fromhex(text[2:])
-
-
-def parse_deadline(value: Deadline, now: int) -> int:
-    """A deadline as unix seconds (see the module docstring); ``now`` anchors ``+N[s|m|h|d]``."""
-    if isinstance(value, bool):
-        raise DepositTokenError(f"deadline {value!r} is not a time")
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise DepositTokenError(f"deadline {value.isoformat()} has no time zone")
-        return int(value.timestamp())
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    if m := _RELATIVE.match(text):
-        return now + int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        raise DepositTokenError(
-            f"deadline {text!r} is not unix seconds, +N[s|m|h|d] or an ISO 8601 time such as 2026-05-01T12:00:00Z"
-        ) from None
-    if parsed.tzinfo is None:
-        raise DepositTokenError(f"deadline {text!r} has no time zone (add Z for UTC)")
-    return int(parsed.astimezone(UTC).timestamp())
-
-
-def _address_of(who: Any, what: str) -> str:
-    return parse_address(getattr(who, "address", who), what)
 
 
 def _short(value: bytes) -> str:
@@ -264,7 +218,7 @@ class HtlcClient:
         if lock_hash == bytes(32):
             raise DepositTokenError("hashlock must not be zero")
         self._on_chain()
-        now = self._now()
+        now = next_block_time()
         when = parse_deadline(deadline, now)
         if when <= now:
             raise DepositTokenError(f"deadline {format_expiry(when)} is not in the future (chain time {format_expiry(now)})")
@@ -298,7 +252,7 @@ class HtlcClient:
         secret = parse_bytes32(preimage, "preimage")
         _address_of(sender, "sender")
         info = self._active(lock_id, "claim")
-        now = self._now()
+        now = next_block_time()
         if now >= info.deadline:
             raise DepositTokenError(
                 f"lock {_short(info.lock_id)} expired at {format_expiry(info.deadline)} (chain time {format_expiry(now)}): "
@@ -313,7 +267,7 @@ class HtlcClient:
         """Returns lock ``lock_id`` to its sender (anyone may send it), from the deadline on."""
         _address_of(sender, "sender")
         info = self._active(lock_id, "refund")
-        now = self._now()
+        now = next_block_time()
         if now < info.deadline:
             raise DepositTokenError(
                 f"lock {_short(info.lock_id)} runs until {format_expiry(info.deadline)} (chain time {format_expiry(now)}): "
@@ -357,7 +311,7 @@ class HtlcClient:
             raise DepositTokenError("margin and min_time_left must not be negative")
         info = self.lock_info(lock_id)
         name = f"counter-lock {_short(info.lock_id)} on chain {self.chain_id}"
-        now = self._now()
+        now = next_block_time()
         mine = parse_deadline(my_deadline, now)
         if info.state != "locked":
             raise DepositTokenError(f"{name} is already {info.state}")
@@ -400,11 +354,6 @@ class HtlcClient:
             )
         require_chain_id(self.chain_id)
 
-    def _now(self) -> int:
-        from ape import chain
-
-        return int(chain.pending_timestamp)
-
     def _token(self, address: str) -> TokenClient:
         if address not in self._tokens:
             self._tokens[address] = TokenClient(contract_at("DepositToken", address))
@@ -445,12 +394,4 @@ class HtlcClient:
             )
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
-        """Sends a checked transaction; a revert that slipped past the checks becomes one line."""
-        from ape.exceptions import ContractLogicError
-
-        from ..errors import first_line
-
-        try:
-            return getattr(self.contract, method)(*args, sender=sender)
-        except ContractLogicError as exc:
-            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
+        return send_checked(self.contract, method, *args, sender=sender)

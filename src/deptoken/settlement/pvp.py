@@ -37,7 +37,6 @@ and each party approves it on the token it pays (``token.approve(pvp.address, am
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -49,8 +48,11 @@ from .. import eip712
 from ..abi import contract_at
 from ..allowlist_file import format_expiry, parse_expiry
 from ..amounts import parse_amount
+from ..authorizations import random_nonce
+from ..chain import next_block_time
 from ..errors import DepositTokenError, first_line
-from ..operations import Amount, Expiry, TokenClient, _address_of
+from ..operations import Amount, Expiry, TokenClient, _address_of, send_checked
+from ..validation import parse_bytes32, parse_uint256
 
 DOMAIN_NAME = "DepositToken PvP Settlement"
 DOMAIN_VERSION = "1"
@@ -68,7 +70,6 @@ QUOTE_FIELDS: eip712.Fields = (
 )
 RATE_DECIMALS = 18
 STATUSES = ("none", "open", "accepted", "cancelled", "expired")  # PvPSettlement.Status, in order
-_UINT256_MAX = 2**256 - 1
 
 
 def deploy_pvp(deployer: Any) -> Any:
@@ -77,11 +78,6 @@ def deploy_pvp(deployer: Any) -> Any:
     from ape import project
 
     return deployer.deploy(project.PvPSettlement)
-
-
-def random_nonce() -> bytes:
-    """A fresh quote nonce: 32 random bytes."""
-    return os.urandom(32)
 
 
 # ---------------------------------------------------------------------- rates and amounts
@@ -112,25 +108,9 @@ def maker_amount_for(taker_amount: int, rate: int, *, maker_decimals: int, taker
 # ---------------------------------------------------------------------- quotes
 
 
-def _uint(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
-        raise DepositTokenError(f"{name} must be a non-negative integer, not {value!r}")
-    number = int(str(value).strip())
-    if number > _UINT256_MAX:
-        raise DepositTokenError(f"{name} does not fit in uint256")
-    return number
-
-
-def _bytes32(value: Any, name: str) -> bytes:
-    raw = eip712.signature_bytes(value) if isinstance(value, bytes | bytearray | str) else b""
-    if len(raw) != 32:
-        raise DepositTokenError(f"{name} must be 32 bytes (0x + 64 hex digits)")
-    return raw
-
-
 def parse_nonce(value: bytes | str) -> bytes:
     """A quote nonce: 32 bytes, or 0x + 64 hex digits."""
-    return _bytes32(value, "nonce")
+    return parse_bytes32(value, "nonce")
 
 
 @dataclass(frozen=True)
@@ -152,8 +132,8 @@ class Quote:
         for name in ("maker", "taker", "maker_token", "taker_token"):
             object.__setattr__(self, name, _address_of(getattr(self, name), name.replace("_", " ")))
         for name in ("maker_amount", "taker_amount", "rate", "expiry"):
-            object.__setattr__(self, name, _uint(getattr(self, name), name.replace("_", " ")))
-        object.__setattr__(self, "nonce", _bytes32(self.nonce, "nonce"))
+            object.__setattr__(self, name, parse_uint256(getattr(self, name), name.replace("_", " ")))
+        object.__setattr__(self, "nonce", parse_bytes32(self.nonce, "nonce"))
         if self.maker == self.taker:
             raise DepositTokenError(f"maker and taker are the same account {self.maker}")
         if self.maker_token == self.taker_token:
@@ -308,11 +288,6 @@ class PvPClient:
             self._tokens[address] = TokenClient.from_contract(contract_at("DepositToken", address))
         return self._tokens[address]
 
-    def _now(self) -> int:
-        from ape import chain
-
-        return int(chain.pending_timestamp)
-
     # ------------------------------------------------------------------ checks (nothing is sent)
 
     def _active(self, token: TokenClient, address: str, who: str) -> None:
@@ -352,20 +327,14 @@ class PvPClient:
 
     def quote_used(self, maker: Any, nonce: bytes | str) -> bool:
         """Whether ``maker``'s quote nonce was settled or cancelled."""
-        return bool(self.contract.quoteUsed(_address_of(maker, "maker"), _bytes32(nonce, "nonce")))
+        return bool(self.contract.quoteUsed(_address_of(maker, "maker"), parse_bytes32(nonce, "nonce")))
 
     def verify(self, signed: SignedQuote, *, sender: Any = None) -> None:
         """Everything ``settle`` will check, checked now (see :func:`verify_quote`)."""
         verify_quote(self, signed, sender=sender)
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
-        """Sends a checked transaction; a revert that slipped past the checks becomes one line."""
-        from ape.exceptions import ContractLogicError
-
-        try:
-            return getattr(self.contract, method)(*args, sender=sender)
-        except ContractLogicError as exc:
-            raise DepositTokenError(f"{method} reverted: {type(exc).__name__} {first_line(exc)}") from None
+        return send_checked(self.contract, method, *args, sender=sender)
 
     # ------------------------------------------------------------------ signed quotes
 
@@ -381,7 +350,7 @@ class PvPClient:
         """Withdraws ``sender``'s (the maker's) quote(s) with ``nonce``. A desk signing through a
         contract wallet has the wallet call ``cancelQuote`` itself."""
         maker = _address_of(sender, "sender")
-        raw = _bytes32(nonce, "nonce")
+        raw = parse_bytes32(nonce, "nonce")
         if self.contract.quoteUsed(maker, raw):
             raise DepositTokenError(f"quote nonce 0x{raw.hex()} of {maker} was already settled or cancelled")
         return self._send("cancelQuote", raw, sender=sender)
@@ -449,7 +418,7 @@ class PvPClient:
         caller = _address_of(sender, "sender")
         if caller != p.counterparty:
             raise DepositTokenError(f"proposal #{p.id} is for {p.counterparty}; {caller} cannot accept it")
-        if self._now() > p.expiry:
+        if next_block_time() > p.expiry:
             raise DepositTokenError(f"proposal #{p.id} expired at {format_expiry(p.expiry)}")
         give, want = self.token(p.give_token), self.token(p.want_token)
         self._not_paused(want, "accept")
@@ -472,7 +441,7 @@ class PvPClient:
         """Closes open proposal ``proposal_id`` after its expiry; the locked amount goes back to the
         proposer. Anyone may send it."""
         p = self._open(proposal_id)
-        if self._now() <= p.expiry:
+        if next_block_time() <= p.expiry:
             raise DepositTokenError(f"proposal #{p.id} can be accepted until {format_expiry(p.expiry)}: not expired yet")
         self._require_refund(p, "expire")
         return self._send("expire", p.id, sender=sender)
@@ -498,9 +467,9 @@ class PvPClient:
         else:
             if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
                 raise DepositTokenError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
-            seconds = self._now() + expires_in
-        if seconds <= self._now():
-            raise DepositTokenError(f"expiry {format_expiry(seconds)} is not in the future (chain time {format_expiry(self._now())})")
+            seconds = next_block_time() + expires_in
+        if seconds <= next_block_time():
+            raise DepositTokenError(f"expiry {format_expiry(seconds)} is not in the future (chain time {format_expiry(next_block_time())})")
         if seconds >= 2**64:
             raise DepositTokenError("expiry is out of range")
         return seconds
@@ -588,7 +557,7 @@ def _check_quote(client: PvPClient, signed: SignedQuote, sender: Any, *, approve
         )
     if not eip712.is_valid_signature(q.maker, signed.typed_data, signed.signature):
         raise DepositTokenError(f"the signature is not maker {q.maker}'s over this quote (altered, or signed by another key)")
-    now = client._now()
+    now = next_block_time()
     if now > q.expiry:
         raise DepositTokenError(f"the quote expired at {format_expiry(q.expiry)}")
     if client.contract.quoteUsed(q.maker, q.nonce):
