@@ -113,8 +113,11 @@ contract DepositToken is
     }
 
     /// @notice Sets up the token behind its proxy; callable once.
+    /// @dev Initializer versions: 1 was a token deployed as 1.0.0; 2 is 1.1.0, whether deployed as such
+    /// (here) or upgraded from 1.0.0 by {initializeAuthorizations}. A token deployed as 1.1.0 therefore
+    /// starts at version 2 and has no use for that upgrade step. The next migration takes `reinitializer(3)`.
     /// @param p Names, currency, issuer identity, admin delay and the holders of each role.
-    function initialize(InitParams calldata p) external initializer {
+    function initialize(InitParams calldata p) external reinitializer(2) {
         bytes3 code = Iso4217.parse(p.currency);
         uint8 decimals_ = p.decimals == USE_CURRENCY_DECIMALS ? Iso4217.minorUnits(code) : p.decimals;
         __ComplianceERC20_init(p.name, p.symbol, decimals_);
@@ -134,7 +137,8 @@ contract DepositToken is
 
     /// @notice Upgrade step for a token deployed as 1.0.0 (before permits and transfer
     /// authorizations): sets up the EIP-712 domain they are signed under (the token's name, version
-    /// "1"). Call it through `upgradeToAndCall`; it runs once. Upgrader only.
+    /// "1"). Call it through `upgradeToAndCall`; it runs once, and only on a token at initializer version 1
+    /// (deployed as 1.0.0): a token deployed as 1.1.0 is at version 2 already. Upgrader only.
     function initializeAuthorizations() external reinitializer(2) onlyRole(UPGRADER_ROLE) {
         __EIP712_init(name(), "1");
     }

@@ -236,6 +236,28 @@ def test_upgrade_back_to_v1(token, chain, upgrader, v2_impl, alice):
 # OpenZeppelin's EIP712Upgradeable storage (ERC-7201 "openzeppelin.storage.EIP712"): hashed name and
 # version, then name and version (short strings, inline)
 EIP712_STORAGE = 0xA16A46D94261C7517CC8FF89F61C0CE93598E3C849801011DEE649A6A557D100
+# OpenZeppelin's Initializable storage (ERC-7201 "openzeppelin.storage.Initializable"): uint64 version, bool initializing
+INITIALIZABLE_STORAGE = 0xF0C57E16840DF040F15088DC2F81FE391C3923BEC73E23A9662EFC9C229C6A00
+
+
+def initialized_version(chain, token) -> int:
+    word = chain.provider.make_request("eth_getStorageAt", [token.address, hex(INITIALIZABLE_STORAGE), "latest"])
+    return int(word, 16) & (2**64 - 1)
+
+
+def test_token_deployed_as_1_1_0_refuses_the_1_0_0_upgrade_step(token, chain, upgrader):
+    """A token deployed as 1.1.0 starts at initializer version 2: the 1.0.0 upgrade step
+    `initializeAuthorizations` (reinitializer 2) cannot run on it, so it cannot use up a version or
+    reset the EIP-712 domain; the next migration takes version 3."""
+    assert initialized_version(chain, token) == 2
+    domain = token.eip712Domain()
+    with reverts(token.InvalidInitialization):
+        token.initializeAuthorizations(sender=upgrader)
+    new_impl = upgrader.deploy(project.DepositToken)
+    with reverts(token.InvalidInitialization):
+        token.upgradeToAndCall(new_impl, new_impl.initializeAuthorizations.encode_input(), sender=upgrader)
+    assert initialized_version(chain, token) == 2
+    assert token.eip712Domain() == domain
 
 
 def test_upgrade_from_1_0_0_sets_up_the_eip712_domain(token, chain, upgrader, admin, alice, bob):
@@ -244,8 +266,10 @@ def test_upgrade_from_1_0_0_sets_up_the_eip712_domain(token, chain, upgrader, ad
     from deptoken import authorizations as auth
     from deptoken.operations import TokenClient
 
-    for i in range(4):  # the proxy's state as 1.0.0 left it
+    for i in range(4):  # the proxy's state as 1.0.0 left it: no EIP-712 domain, initializer version 1
         chain.provider.make_request("anvil_setStorageAt", [token.address, hex(EIP712_STORAGE + i), "0x" + "00" * 32])
+    chain.provider.make_request("anvil_setStorageAt", [token.address, hex(INITIALIZABLE_STORAGE), "0x" + "00" * 31 + "01"])
+    assert initialized_version(chain, token) == 1
     assert token.eip712Domain()[1:3] == ("", "")
     new_impl = admin.deploy(project.DepositToken)
     with reverts(token.AccessControlUnauthorizedAccount, account=alice, neededRole=role_id("UPGRADER_ROLE")):
