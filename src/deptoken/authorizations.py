@@ -185,6 +185,12 @@ def verify(client: TokenClient, signed: SignedMessage, *, sender: Any = None) ->
             f"not this token ({domain['name']!r} at {domain['verifyingContract']} on chain {domain['chainId']})"
         )
     if not eip712.is_valid_signature(signed.signer, signed.data, signed.signature):
+        delegate = eip712.eip7702_delegate(signed.signer)
+        if delegate is not None:
+            raise DepositTokenError(
+                f"the signature is not {signed.signer}'s: the account is delegated under EIP-7702 to {delegate}, "
+                "so the token asks that code (ERC-1271 isValidSignature), which refuses it"
+            )
         raise DepositTokenError(f"the signature is not {signed.signer}'s")
     message, now = signed.message, client._now()
     if signed.kind == PERMIT:

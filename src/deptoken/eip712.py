@@ -33,6 +33,9 @@ DOMAIN_FIELDS: Fields = (
     ("verifyingContract", "address"),
 )
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
+EIP7702_PREFIX = bytes.fromhex("ef0100")  # an EIP-7702 delegation designator: 0xef0100 || delegate
+# secp256k1n / 2: OpenZeppelin's ECDSA refuses signatures with a larger s (malleable twins)
+SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 
 def domain(name: str, version: str, chain_id: int, verifying_contract: str) -> dict[str, Any]:
@@ -155,23 +158,41 @@ def recover(data: Mapping[str, Any], signature: bytes | str) -> str:
         raise DepositTokenError("malformed signature") from None
 
 
+def ecdsa_signer(data: Mapping[str, Any], signature: bytes | str) -> str | None:
+    """The address whose key made ``signature`` over ``data``, under the rules OpenZeppelin's ``ECDSA``
+    applies on-chain: 65 bytes, ``v`` 27 or 28, ``s`` in the lower half of the curve order. ``None``
+    for a signature the contracts would refuse (eth-account alone also accepts ``v`` 0 or 1)."""
+    raw = signature_bytes(signature)
+    if len(raw) != 65 or raw[64] not in (27, 28) or int.from_bytes(raw[32:64], "big") > SECP256K1_HALF_N:
+        return None
+    try:
+        return recover(data, raw)
+    except DepositTokenError:
+        return None
+
+
+def eip7702_delegate(account: str) -> str | None:
+    """The contract ``account`` delegates its code to under EIP-7702 (its code is ``0xef0100`` and
+    that address), or ``None``."""
+    from ape import chain
+
+    code = bytes(chain.provider.get_code(to_checksum_address(account)))
+    return to_checksum_address(code[3:]) if len(code) == 23 and code[:3] == EIP7702_PREFIX else None
+
+
 def is_valid_signature(signer: str, data: Mapping[str, Any], signature: bytes | str) -> bool:
-    """Whether ``signature`` is ``signer``'s over ``data``, as OpenZeppelin's ``SignatureChecker``
-    decides on-chain: an ECDSA signature by ``signer``'s key, or, if ``signer`` is a contract,
-    its ERC-1271 ``isValidSignature`` answer (read from the connected node through ape)."""
+    """Whether ``signature`` is ``signer``'s over ``data``, exactly as OpenZeppelin's ``SignatureChecker``
+    decides on-chain (read from the connected node through ape): if ``signer`` has no code, an ECDSA
+    signature by its key ({ecdsa_signer}); if it has code (a contract wallet, or an account delegated
+    under EIP-7702), only its ERC-1271 ``isValidSignature`` answer counts, even for its own key's
+    signature."""
     raw = signature_bytes(signature)
     signer = to_checksum_address(signer)
-    if len(raw) == 65:
-        try:
-            if recover(data, raw) == signer:
-                return True
-        except DepositTokenError:
-            pass
     from ape import chain
     from eth_abi import decode, encode
 
     if not chain.provider.get_code(signer):
-        return False
+        return ecdsa_signer(data, raw) == signer
     calldata = ERC1271_MAGIC + encode(["bytes32", "bytes"], [digest(data), raw])
     try:
         result = chain.provider.web3.eth.call({"to": signer, "data": "0x" + calldata.hex()})
