@@ -493,14 +493,49 @@ def legal_seize(env: Env, source: str, destination: str, amount: str, order: str
     _propose(env, "seize", {"from": source, "to": destination, "amount": _units(env, amount), "order_reference": order}, signer)
 
 
+def _settlement_positions(env: Env, account: str) -> list[Any]:
+    from ..settlement.cli_support import registry
+    from ..settlement.positions import open_positions
+    from ..validation import parse_address
+
+    return open_positions(registry(env), parse_address(account, "account"))
+
+
+@legal.command("positions")
+@click.argument("account")
+@pass_env
+def legal_positions(env: Env, account: str) -> None:
+    """Lists ACCOUNT's open positions in the settlement contracts (escrow orders, time-locks, PvP
+    proposals): their funds sit in the contract, not in the account's balance, so a recovery or a
+    seizure of the account does not reach them."""
+    positions = _settlement_positions(env, account)
+    env.emit([p.as_dict() for p in positions], lambda: click.echo("\n".join(
+        f"{p.kind:<13} {p.position_id}  {p.role:<12} {p.amount:>20} (minor units of {p.token})  {p.state}  at {p.contract}"
+        for p in positions) or "no open settlement positions"))
+
+
 @legal.command("recover")
 @click.argument("lost")
 @click.argument("replacement")
 @click.option("--order", "order", required=True, help="The reference of the recovery decision.")
+@click.option("--despite-open-positions", is_flag=True,
+              help="Propose even though LOST still takes part in open settlement positions.")
 @signer_options(None)
 @pass_env
-def legal_recover(env: Env, lost: str, replacement: str, order: str, signer: Callable[[], Any]) -> None:
-    """Moves a lost key's balance and restrictions to the client's new, allowlisted address."""
+def legal_recover(env: Env, lost: str, replacement: str, order: str, despite_open_positions: bool,
+                  signer: Callable[[], Any]) -> None:
+    """Moves a lost key's balance and restrictions to the client's new, allowlisted address. Refused
+    while LOST takes part in open settlement positions (`legal positions LOST`), whose payouts to the
+    lost address would fail after the recovery: move each to REPLACEMENT first (`replace-party`)."""
+    positions = _settlement_positions(env, lost)
+    if positions and not despite_open_positions:
+        from ..settlement.positions import replace_command
+
+        raise DepositTokenError(
+            f"{lost} takes part in {len(positions)} open settlement position(s); move each to the replacement first: "
+            + "; ".join(replace_command(p, replacement) for p in positions)
+            + " (or pass --despite-open-positions)"
+        )
     _propose(env, "recover", {"lost": lost, "replacement": replacement, "order_reference": order}, signer)
 
 

@@ -38,3 +38,31 @@ class Position:
             "role": self.role,
             "state": self.state,
         }
+
+
+# The `deptoken` command group and the command that moves a party of each kind of position.
+REPLACE_COMMANDS = {"escrow-order": "escrow", "htlc-lock": "htlc", "pvp-proposal": "pvp"}
+
+
+def replace_command(position: Position, replacement: str = "REPLACEMENT") -> str:
+    """The command that moves ``position``'s party to ``replacement`` (the token's legal role signs)."""
+    group = REPLACE_COMMANDS[position.kind]
+    return f"deptoken {group} replace-party {position.position_id} {position.party} {replacement} --{group} {position.contract}"
+
+
+def open_positions(record: Any, party: str) -> list[Position]:
+    """Every open position of ``party`` in the settlement contracts of ``record`` (a
+    ``SettlementDeployment``: the escrow of each token, the PvP contract, the time-lock); none
+    without a record."""
+    if record is None:
+        return []
+    from .escrow import EscrowClient
+    from .htlc import HtlcClient
+    from .pvp import PvPClient
+
+    clients: list[Any] = [EscrowClient.at(address) for address in record.escrows.values()]
+    if record.pvp:
+        clients.append(PvPClient.at(record.pvp))
+    if record.htlc:
+        clients.append(HtlcClient.at(record.htlc))
+    return [position for client in clients for position in client.open_positions(party)]
