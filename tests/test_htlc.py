@@ -534,3 +534,183 @@ def test_two_chains_both_legs_refund(usd, htlc, token, chain2, alice, bob, chain
     htlc.refund(first, sender=alice)
     assert (token.balanceOf(alice), token.balanceOf(bob), token.balanceOf(htlc.address)) == (INITIAL, INITIAL, 0)
     assert htlc.lock_info(first).state == "refunded"
+
+
+# ---------------------------------------------------------------------------- issue 9: the bank's controls per lock
+
+SEIZED = 4
+ORDER_REF = keccak(text="COURT-ORDER-2026-9")
+
+
+def _books(htlc, token) -> None:
+    """The HTLC holds exactly what it owes: the unpaid locks' amounts."""
+    assert token.balanceOf(htlc.address) == htlc.contract.outstanding(token.address)
+
+
+def test_two_chains_claim_recorded_while_paused_is_paid_later(usd, htlc, token, chain2, alice, bob, carol, pauser, chain):
+    """Finding A (atomicity): alice claims bob's leg (revealing the secret), then her token is paused
+    until past her own leg's deadline. bob's claim before the deadline is recorded (not paid: the token
+    is paused), alice can no longer refund, and bob is paid by withdraw once the token is unpaused."""
+    _same_clock(chain, chain2)
+    preimage, hashlock = new_secret()
+    t1 = chain.pending_timestamp + 6 * HOUR
+    t2 = t1 - 2 * HOUR
+    first = htlc.lock(usd, bob, "250.00", hashlock, t1, sender=alice, approve=True).lock_id
+    with chain2.connect():
+        second = chain2.htlc.lock(chain2.cnh, alice, "1800.00", hashlock, t2, sender=bob, approve=True).lock_id
+        chain2.htlc.claim(second, preimage, sender=alice)
+        revealed = chain2.htlc.find_preimage(second)
+    token.pause(sender=pauser)
+    receipt = htlc.contract.claim(first, revealed, sender=bob)  # before the fix: reverts (EnforcedPause)
+    assert events(receipt) == [ev("Claimed", lockId=first, preimage=preimage)]
+    info = htlc.lock_info(first)
+    assert (info.state, info.paid) == ("claimed", False) and htlc.contract.outstanding(token) == AMOUNT
+    _books(htlc, token)
+
+    set_time(chain, t1 + HOUR)  # past alice's deadline: the claim stands, no refund
+    _call_reverts(htlc.contract, "refund", (first,), alice, "LockSettled", lockId=first, state=CLAIMED)
+    _call_reverts(htlc.contract, "withdraw", (first,), carol, "EnforcedPause")
+    assert "the token is paused: cannot withdraw" in one_line_error(htlc.withdraw, first, sender=carol)
+    token.unpause(sender=pauser)
+    receipt = htlc.withdraw(first, sender=carol)  # anyone may send it
+    assert events(receipt) == [
+        ev("Withdrawn", lockId=first, to=bob, amount=AMOUNT),
+        ev("Transfer", **{"from": htlc.address, "to": bob, "value": AMOUNT}),
+    ]
+    assert (token.balanceOf(alice), token.balanceOf(bob)) == (INITIAL - AMOUNT, INITIAL + AMOUNT)
+    assert htlc.lock_info(first).paid and htlc.contract.outstanding(token) == 0
+    _books(htlc, token)
+    _call_reverts(htlc.contract, "withdraw", (first,), carol, "LockPaid", lockId=first)
+    assert "is already paid out: nothing to withdraw" in one_line_error(htlc.withdraw, first, sender=carol)
+
+
+def test_refund_recorded_while_the_sender_is_frozen_is_paid_later(usd, htlc, token, alice, bob, carol, compliance, chain):
+    """Finding A (refunds alike): from the deadline the refund is recorded even if the token cannot
+    pay the sender back now; a later withdraw pays it, and the recipient can no longer claim."""
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    token.freezeAccount(alice, sender=compliance)
+    set_time(chain, deadline)
+    receipt = htlc.refund(lock_id, sender=carol)  # before the fix: reverts (ERC7943CannotReceive)
+    assert events(receipt) == [ev("Refunded", lockId=lock_id)]
+    assert htlc.contract.getLock(lock_id).state == REFUNDED and not htlc.contract.getLock(lock_id).paid
+    _books(htlc, token)
+    _call_reverts(htlc.contract, "withdraw", (lock_id,), carol, "ERC7943CannotReceive", account=alice)
+    assert f"sender {alice.address} is frozen" in one_line_error(htlc.withdraw, lock_id, sender=carol)
+    token.unfreezeAccount(alice, sender=compliance)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(alice) == INITIAL and htlc.contract.outstanding(token) == 0
+    _books(htlc, token)
+
+
+def test_frozen_sender_lock_does_not_pay_the_recipient(usd, htlc, token, alice, bob, carol, compliance, legal, minter, chain):
+    """Finding C: the claim of a frozen sender's lock is recorded but pays nothing; withdraw reverts
+    PartyRestricted while the sender is frozen, pays after the unfreeze, or the bank seizes the lock."""
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    seized_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    token.freezeAccount(alice, sender=compliance)
+
+    receipt = htlc.contract.claim(lock_id, preimage, sender=carol)
+    assert events(receipt) == [ev("Claimed", lockId=lock_id, preimage=preimage)]  # before the fix: bob paid
+    assert token.balanceOf(bob) == INITIAL
+    htlc.claim(seized_id, preimage, sender=carol)  # the library records the claim too
+    _books(htlc, token)
+    _call_reverts(htlc.contract, "withdraw", (lock_id,), carol, "PartyRestricted", token=token, party=alice)
+    assert f"sender {alice.address} is frozen on EXUSD: its lock cannot pay out" in one_line_error(
+        htlc.withdraw, lock_id, sender=carol)
+
+    receipt = htlc.seize_lock(seized_id, minter, "COURT-ORDER-2026-9", sender=legal)  # the bank's remedy
+    assert events(receipt) == [
+        ev("LockSeized", lockId=seized_id, to=minter, amount=AMOUNT, legalOrderRef=ORDER_REF, by=legal),
+        ev("Transfer", **{"from": htlc.address, "to": minter, "value": AMOUNT}),
+    ]
+    assert htlc.lock_info(seized_id).state == "seized"
+    _books(htlc, token)
+    token.unfreezeAccount(alice, sender=compliance)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(bob) == INITIAL + AMOUNT and htlc.contract.outstanding(token) == 0
+    _books(htlc, token)
+
+
+def test_seize_lock_leaves_the_other_locks_whole(usd, htlc, token, alice, bob, carol, legal, minter, chain):
+    """Finding B: a token-level forcedTransfer of the pool would make another lock's claim revert;
+    seizeLock takes exactly one lock's amount, closes it as Seized, and the others stay claimable."""
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    target, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    other, _ = _lock(htlc, token, bob, alice, 2 * AMOUNT, hashlock, deadline)
+    _books(htlc, token)
+
+    c = htlc.contract
+    _call_reverts(c, "seizeLock", (target, minter, ORDER_REF), carol, "NotTokenLegalRole", token=token, caller=carol)
+    _call_reverts(c, "seizeLock", (target, minter, b"\x00" * 32), legal, "InvalidLegalOrderRef")
+    _call_reverts(c, "seizeLock", (target, ZERO_ADDRESS, ORDER_REF), legal, "InvalidBeneficiary", account=ZERO_ADDRESS)
+    _call_reverts(c, "seizeLock", (target, htlc.address, ORDER_REF), legal, "InvalidBeneficiary", account=htlc.address)
+    _call_reverts(c, "seizeLock", (hashlock, minter, ORDER_REF), legal, "UnknownLock", lockId=hashlock)
+    receipt = c.seizeLock(target, minter, ORDER_REF, sender=legal)
+    assert events(receipt) == [
+        ev("LockSeized", lockId=target, to=minter, amount=AMOUNT, legalOrderRef=ORDER_REF, by=legal),
+        ev("Transfer", **{"from": htlc.address, "to": minter, "value": AMOUNT}),
+    ]
+    assert tuple(c.getLock(target))[2:4] == (SEIZED, True)
+    assert token.balanceOf(minter) == AMOUNT and c.outstanding(token) == 2 * AMOUNT
+    _books(htlc, token)
+    _call_reverts(c, "seizeLock", (target, minter, ORDER_REF), legal, "LockPaid", lockId=target)
+    _call_reverts(c, "claim", (target, preimage), carol, "LockSettled", lockId=target, state=SEIZED)
+    set_time(chain, deadline)
+    _call_reverts(c, "refund", (target,), carol, "LockSettled", lockId=target, state=SEIZED)
+    set_time(chain, deadline - 10)  # ape reverts the clock with the snapshot only at the test's end
+    c.claim(other, preimage, sender=carol)  # the other lock is whole
+    assert token.balanceOf(alice) == INITIAL - AMOUNT + 2 * AMOUNT and c.outstanding(token) == 0
+    _books(htlc, token)
+
+
+def test_replace_party_after_a_lost_key_recovery(usd, htlc, token, accounts, alice, bob, carol, compliance, legal, chain):
+    """Finding D: after recoverAccount(bob, dave) bob is delisted and can never be paid; the token's
+    legal role moves the lock's recipient to dave, who is then paid by withdraw."""
+    dave = accounts[11]
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    token.allowlist(dave, chain.pending_timestamp + YEAR, sender=compliance)
+    token.recoverAccount(bob, dave, sender=legal)
+    c = htlc.contract
+    c.claim(lock_id, preimage, sender=carol)  # before the fix: reverts (bob cannot receive)
+    assert not c.getLock(lock_id).paid
+
+    _call_reverts(c, "replaceParty", (lock_id, bob, dave), carol, "NotTokenLegalRole", token=token, caller=carol)
+    _call_reverts(c, "replaceParty", (lock_id, carol, dave), legal, "NotAParty", lockId=lock_id, account=carol)
+    _call_reverts(c, "replaceParty", (lock_id, bob, alice), legal, "InvalidBeneficiary", account=alice)
+    _call_reverts(c, "replaceParty", (lock_id, bob, bob), legal, "InvalidBeneficiary", account=bob)
+    _call_reverts(c, "replaceParty", (lock_id, bob, ZERO_ADDRESS), legal, "InvalidBeneficiary", account=ZERO_ADDRESS)
+    assert "lost" in one_line_error(htlc.replace_party, lock_id, carol, dave, sender=legal)
+    assert [p.role for p in htlc.open_positions(bob)] == ["recipient"]
+    receipt = htlc.replace_party(lock_id, bob, dave, sender=legal)
+    assert events(receipt) == [ev("PartyReplaced", lockId=lock_id, lost=bob, replacement=dave)]
+    assert htlc.open_positions(bob) == []
+    [position] = htlc.open_positions(dave)
+    assert (position.kind, position.position_id, position.role, position.state, position.amount) == (
+        "htlc-lock", "0x" + lock_id.hex(), "recipient", "claimed", AMOUNT)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(dave) == INITIAL + AMOUNT and htlc.open_positions(dave) == []
+    _books(htlc, token)
+    _call_reverts(c, "replaceParty", (lock_id, dave, carol), legal, "LockPaid", lockId=lock_id)
+
+
+def test_rescue_only_the_excess(usd, htlc, token, alice, bob, carol, legal, chain):
+    """Finding D: tokens sent straight to the HTLC can be rescued by the token's legal role, never a lock's funds."""
+    _, hashlock = new_secret()
+    _lock(htlc, token, alice, bob, AMOUNT, hashlock, chain.pending_timestamp + HOUR)
+    token.transfer(htlc.address, 100, sender=bob)  # by mistake
+    c = htlc.contract
+    assert c.outstanding(token) == AMOUNT and token.balanceOf(htlc.address) == AMOUNT + 100
+    _call_reverts(c, "rescueExcess", (token, bob, 100), carol, "NotTokenLegalRole", token=token, caller=carol)
+    _call_reverts(c, "rescueExcess", (token, bob, 101), legal, "RescueExceedsExcess", token=token, amount=101, excess=100)
+    assert "exceeds the 1.00 EXUSD" in one_line_error(htlc.rescue, usd, bob, "1.01", sender=legal)
+    receipt = htlc.rescue(usd, bob, "1.00", sender=legal)
+    assert events(receipt)[0] == ev("ExcessRescued", token=token, to=bob, amount=100, by=legal)
+    assert token.balanceOf(bob) == INITIAL - 100 + 100
+    _books(htlc, token)
