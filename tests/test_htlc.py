@@ -209,8 +209,9 @@ def test_lock_records_the_lock_and_pulls_the_tokens(usd, htlc, token, alice, bob
         ev("Locked", lockId=lock_id, sender=alice, recipient=bob, token=token, amount=AMOUNT, hashlock=hashlock, deadline=deadline),
         ev("Transfer", **{"from": alice, "to": htlc.address, "value": AMOUNT}),
     ]
-    assert tuple(htlc.contract.getLock(lock_id)) == (token.address, deadline, LOCKED, bob.address, alice.address, AMOUNT, hashlock)
+    assert tuple(htlc.contract.getLock(lock_id)) == (token.address, deadline, LOCKED, False, bob.address, alice.address, AMOUNT, hashlock)
     assert token.balanceOf(htlc.address) == AMOUNT and token.balanceOf(alice) == INITIAL - AMOUNT
+    assert htlc.contract.outstanding(token) == AMOUNT
     assert htlc.contract.lockCount() == nonce + 1
     again, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)  # same terms: another lock
     assert again != lock_id and token.balanceOf(htlc.address) == 2 * AMOUNT
@@ -236,8 +237,10 @@ def test_claim_before_the_deadline_pays_the_recipient(usd, htlc, token, alice, b
     assert events(receipt) == [
         ev("Claimed", lockId=lock_id, preimage=preimage),
         ev("Transfer", **{"from": htlc.address, "to": bob, "value": AMOUNT}),
+        ev("Withdrawn", lockId=lock_id, to=bob, amount=AMOUNT),  # paid at once
     ]
-    assert htlc.contract.getLock(lock_id).state == CLAIMED
+    assert htlc.contract.getLock(lock_id).state == CLAIMED and htlc.contract.getLock(lock_id).paid
+    _books(htlc, token)
     assert token.balanceOf(bob) == INITIAL + AMOUNT and token.balanceOf(htlc.address) == 0
     _call_reverts(htlc.contract, "claim", (lock_id, preimage), bob, "LockSettled", lockId=lock_id, state=CLAIMED)
     set_time(chain, deadline + 1)
@@ -256,7 +259,9 @@ def test_refund_from_the_deadline_on(usd, htlc, token, alice, bob, carol, chain)
     assert events(receipt) == [
         ev("Refunded", lockId=lock_id),
         ev("Transfer", **{"from": htlc.address, "to": alice, "value": AMOUNT}),
+        ev("Withdrawn", lockId=lock_id, to=alice, amount=AMOUNT),
     ]
+    _books(htlc, token)
     assert htlc.contract.getLock(lock_id).state == REFUNDED
     assert token.balanceOf(alice) == INITIAL - AMOUNT and token.balanceOf(htlc.address) == AMOUNT
     with reverts(htlc.contract.LockExpired, lockId=late_id, deadline=deadline):  # claimable only before the deadline
@@ -308,12 +313,18 @@ def test_any_erc20_and_the_token_rules_at_settlement(usd, htlc, token, baseline,
     htlc.claim(plain_id, preimage, sender=carol)
     assert baseline.balanceOf(bob) == 10**18 and baseline.balanceOf(htlc.address) == 0
 
-    token.freezeAccount(bob, sender=compliance)  # a frozen recipient cannot be paid ...
-    _call_reverts(htlc.contract, "claim", (lock_id, preimage), carol, "ERC7943CannotReceive", account=bob)
-    assert "recipient " + bob.address + " is frozen" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
-    set_time(chain, deadline)  # ... so the sender gets its tokens back after the deadline
-    htlc.contract.refund(lock_id, sender=carol)
-    assert token.balanceOf(alice) == INITIAL and token.balanceOf(htlc.address) == 0
+    # A frozen recipient cannot be paid, but its claim is recorded (issue 9: this used to revert,
+    # and the sender refunded after the deadline): the payout waits for withdraw after the unfreeze.
+    token.freezeAccount(bob, sender=compliance)
+    receipt = htlc.claim(lock_id, preimage, sender=carol)
+    assert events(receipt) == [ev("Claimed", lockId=lock_id, preimage=preimage)]
+    _call_reverts(htlc.contract, "withdraw", (lock_id,), carol, "ERC7943CannotReceive", account=bob)
+    assert "recipient " + bob.address + " is frozen" in one_line_error(htlc.withdraw, lock_id, sender=carol)
+    set_time(chain, deadline)
+    _call_reverts(htlc.contract, "refund", (lock_id,), alice, "LockSettled", lockId=lock_id, state=CLAIMED)
+    token.unfreezeAccount(bob, sender=compliance)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(bob) == INITIAL + AMOUNT and token.balanceOf(htlc.address) == 0
 
 
 # ---------------------------------------------------------------------------- the library
@@ -327,7 +338,8 @@ def test_library_lock_claim_and_preimage(usd, htlc, token, alice, bob, carol, ch
     assert placed.approve_receipt is not None and token.allowance(alice, htlc.address) == 0
     info = htlc.lock_info(placed.lock_id)
     assert info == LockInfo(lock_id=placed.lock_id, htlc=htlc.address, chain_id=31337, token=token.address, sender=alice.address,
-                            recipient=bob.address, amount=AMOUNT, hashlock=hashlock, deadline=info.deadline, state="locked")
+                            recipient=bob.address, amount=AMOUNT, hashlock=hashlock, deadline=info.deadline, state="locked",
+                            paid=False)
     assert now + 2 * HOUR <= info.deadline <= now + 2 * HOUR + 5  # "+2h" from the chain's clock
     assert info.as_dict()["lock_id"] == "0x" + placed.lock_id.hex() and info.as_dict()["amount"] == AMOUNT
     assert htlc.find_preimage(placed.lock_id) is None
@@ -387,20 +399,32 @@ def test_library_claim_and_refund_refusals(usd, htlc, token, alice, bob, carol, 
     assert "is unknown to the HTLC" in one_line_error(htlc.claim, hashlock, preimage, sender=carol)
     assert "lock id '42' is not 0x followed by 64 hex digits" in one_line_error(htlc.refund, "42", sender=carol)
     assert "no refund before its deadline" in one_line_error(htlc.refund, lock_id, sender=carol)
-    token.setFrozenTokens(htlc.address, 1, sender=legal)  # a lien on the HTLC's holdings
-    assert f"the HTLC {htlc.address} has 249.99 EXUSD unfrozen" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
+    assert "is still locked: claim or refund it first" in one_line_error(htlc.withdraw, lock_id, sender=carol)
+    assert _nonce(carol) == sent
+    # issue 9: a lien on the HTLC's holdings or a pause no longer stops the claim (it is recorded);
+    # they stop the payout, which withdraw makes once they are lifted
+    token.setFrozenTokens(htlc.address, 1, sender=legal)
+    claimed = htlc.claim(lock_id, preimage, sender=carol)
+    assert [name for name, _ in events(claimed)] == ["Claimed"] and not htlc.lock_info(lock_id).paid
+    sent = _nonce(carol)
+    assert f"the HTLC {htlc.address} has 249.99 EXUSD unfrozen" in one_line_error(htlc.withdraw, lock_id, sender=carol)
     token.setFrozenTokens(htlc.address, 0, sender=legal)
     token.pause(sender=pauser)
-    assert "the token is paused: cannot claim" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
+    assert "the token is paused: cannot withdraw" in one_line_error(htlc.withdraw, lock_id, sender=carol)
     token.unpause(sender=pauser)
     assert _nonce(carol) == sent
+    htlc.withdraw(lock_id, sender=carol)
+    assert htlc.lock_info(lock_id).paid and usd.balance(bob) == usd.to_decimal(INITIAL + AMOUNT)
+
+    placed = htlc.lock(usd, bob, "250.00", hashlock, "+1h", sender=alice, approve=True)
+    lock_id, deadline = placed.lock_id, htlc.lock_info(placed.lock_id).deadline
 
     set_time(chain, deadline)
     assert "expired at" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
     htlc.refund(lock_id, sender=carol)
     assert "is already refunded: nothing to refund" in one_line_error(htlc.refund, lock_id, sender=carol)
     assert "is already refunded: nothing to claim" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
-    assert htlc.find_preimage(lock_id) is None and usd.balance(alice) == usd.to_decimal(INITIAL)
+    assert htlc.find_preimage(lock_id) is None and usd.balance(alice) == usd.to_decimal(INITIAL - AMOUNT)
 
 
 def test_check_counter_lock(usd, htlc, token, baseline, alice, bob, carol, compliance, chain):
@@ -420,10 +444,18 @@ def test_check_counter_lock(usd, htlc, token, baseline, alice, bob, carol, compl
         (dict(recipient=carol), f"pays {bob.address}, not {carol.address}"),
         (dict(amount="250.01"), "locks 250.00 EXUSD, not 250.01 EXUSD"),
         (dict(token=TokenClient.from_contract(baseline), amount="250"), f"locks token {token.address}, not {baseline.address}"),
+        # the initiator's own secret must open the lock: 32 bytes (bytes32 here) hashing to the hashlock
+        (dict(role="initiator", my_deadline=t1 + HOUR, preimage=preimage + b"\x00"), "preimage must be 32 bytes, not 33"),
+        (dict(role="initiator", my_deadline=t1 + HOUR, preimage=hashlock), "the preimage's sha256 is not the hashlock"),
     ]
     for overrides, fragment in refusals:
         args = {"role": "responder", "my_deadline": t1 - 2 * HOUR, **terms} | overrides
         assert fragment in one_line_error(htlc.check_counter_lock, placed.lock_id, **args), overrides
+    assert htlc.check_counter_lock(placed.lock_id, role="initiator", my_deadline=t1 + HOUR, preimage=preimage, **terms).paid is False
+    token.freezeAccount(alice, sender=compliance)  # a sanctioned sender's lock would not pay bob
+    assert f"its sender {alice.address} is frozen, so a claim would not pay you" in one_line_error(
+        htlc.check_counter_lock, placed.lock_id, role="responder", my_deadline=t1 - 2 * HOUR, **terms)
+    token.unfreezeAccount(alice, sender=compliance)
     token.allowlist(bob, t1 - 1, sender=compliance)  # bob could not be paid until the end
     assert f"recipient {bob.address} is allowlisted on EXUSD until" in one_line_error(
         htlc.check_counter_lock, placed.lock_id, role="responder", my_deadline=t1 - 2 * HOUR, **terms)
@@ -660,12 +692,11 @@ def test_seize_lock_leaves_the_other_locks_whole(usd, htlc, token, alice, bob, c
     _books(htlc, token)
     _call_reverts(c, "seizeLock", (target, minter, ORDER_REF), legal, "LockPaid", lockId=target)
     _call_reverts(c, "claim", (target, preimage), carol, "LockSettled", lockId=target, state=SEIZED)
-    set_time(chain, deadline)
-    _call_reverts(c, "refund", (target,), carol, "LockSettled", lockId=target, state=SEIZED)
-    set_time(chain, deadline - 10)  # ape reverts the clock with the snapshot only at the test's end
     c.claim(other, preimage, sender=carol)  # the other lock is whole
     assert token.balanceOf(alice) == INITIAL - AMOUNT + 2 * AMOUNT and c.outstanding(token) == 0
     _books(htlc, token)
+    set_time(chain, deadline)
+    _call_reverts(c, "refund", (target,), carol, "LockSettled", lockId=target, state=SEIZED)
 
 
 def test_replace_party_after_a_lost_key_recovery(usd, htlc, token, accounts, alice, bob, carol, compliance, legal, chain):
