@@ -504,7 +504,7 @@ def test_cli_lock_check_claim_show(usd, htlc, token, alice, bob, chain):
     shown = run("show", lock_id, *common)
     assert shown["state"] == "claimed" and shown["preimage"] == secret["preimage"]
     assert run("show", lock_id, *common, as_json=False).splitlines() == [
-        f"lock {lock_id} (claimed): 250.00 EXUSD from {alice.address} to {bob.address}, hashlock {secret['hashlock']}, "
+        f"lock {lock_id} (claimed, paid): 250.00 EXUSD from {alice.address} to {bob.address}, hashlock {secret['hashlock']}, "
         f"deadline {datetime.fromtimestamp(placed['deadline'], UTC):%Y-%m-%dT%H:%M:%SZ} on chain 31337",
         f"preimage {secret['preimage']}",
     ]
@@ -744,4 +744,45 @@ def test_rescue_only_the_excess(usd, htlc, token, alice, bob, carol, legal, chai
     receipt = htlc.rescue(usd, bob, "1.00", sender=legal)
     assert events(receipt)[0] == ev("ExcessRescued", token=token, to=bob, amount=100, by=legal)
     assert token.balanceOf(bob) == INITIAL - 100 + 100
+    _books(htlc, token)
+
+
+def test_cli_withdraw_seize_replace_positions(usd, htlc, token, accounts, alice, bob, carol, compliance, legal, minter, chain):
+    """The new commands: withdraw a claim the token could not pay at once, list a party's open locks,
+    and the legal role's seize and replace-party (refusals: one line, nothing sent)."""
+    run = deptoken_cli(chain, "htlc")
+    common = ["--htlc", htlc.address]
+    dave = accounts[11]
+    token.allowlist(dave, chain.pending_timestamp + YEAR, sender=compliance)
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + DAY
+    paid_later, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    seized, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    pid, sid = "0x" + paid_later.hex(), "0x" + seized.hex()
+
+    token.freezeAccount(alice, sender=compliance)
+    claimed = run("claim", pid, *common, "--preimage", "0x" + preimage.hex(), "--as", "9")
+    assert (claimed["state"], claimed["paid"]) == ("claimed", False)
+    error = run("withdraw", pid, *common, "--as", "9", code=1)
+    assert error == f"error: sender {alice.address} is frozen on EXUSD: its lock cannot pay out"
+    listed = run("positions", bob.address, *common)
+    assert [(p["id"], p["role"], p["state"], p["amount"]) for p in listed] == [
+        (pid, "recipient", "claimed", AMOUNT), (sid, "recipient", "locked", AMOUNT)]
+    assert run("positions", alice.address, *common, as_json=False).splitlines() == [
+        f"{pid} sender claimed: 250.00 EXUSD", f"{sid} sender locked: 250.00 EXUSD"]
+    token.unfreezeAccount(alice, sender=compliance)
+    assert run("withdraw", pid, *common, "--as", "9")["paid"] is True
+    assert token.balanceOf(bob) == INITIAL + AMOUNT
+
+    sent = _nonce(carol), _nonce(legal)
+    error = run("seize", sid, *common, "--to", minter.address, "--order-ref", "ORDER-2026-7", "--as", "9", code=1)
+    assert error == f"error: {carol.address} lacks the legal role needed to seize a lock"
+    error = run("replace-party", sid, *common, "--lost", carol.address, "--replacement", dave.address, "--as", "4", code=1)
+    assert error.startswith(f"error: lost account {carol.address} is neither the sender nor the recipient of lock")
+    assert (_nonce(carol), _nonce(legal)) == sent
+    replaced = run("replace-party", sid, *common, "--lost", bob.address, "--replacement", dave.address, "--as", "4")
+    assert replaced["recipient"] == dave.address and run("positions", bob.address, *common) == []
+    shown = run("seize", sid, *common, "--to", minter.address, "--order-ref", "ORDER-2026-7", "--as", "4", as_json=False)
+    assert shown.startswith(f"lock {sid} (seized): 250.00 EXUSD from {alice.address} to {dave.address}")
+    assert token.balanceOf(minter) == AMOUNT and htlc.outstanding(usd) == 0
     _books(htlc, token)
