@@ -786,3 +786,145 @@ def test_cli_withdraw_seize_replace_positions(usd, htlc, token, accounts, alice,
     assert shown.startswith(f"lock {sid} (seized): 250.00 EXUSD from {alice.address} to {dave.address}")
     assert token.balanceOf(minter) == AMOUNT and htlc.outstanding(usd) == 0
     _books(htlc, token)
+
+
+# ---------------------------------------------------------------------------- the books under random restrictions
+
+
+def test_state_machine_books_balance_under_restrictions(usd, htlc, token, alice, bob, compliance, legal, pauser, minter, chain):
+    """Hypothesis state machine: random locks, claims, refunds, withdrawals and legal exits while the
+    token freezes and unfreezes the parties and pauses, with time travel. After every step each lock
+    is the model's (state, paid), and the HTLC holds exactly what it owes: balance == outstanding ==
+    the unpaid locks' amounts. Each lock pays out at most once, and a claim pays only while the
+    sender is active."""
+    from ape.exceptions import ContractLogicError
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+    c = htlc.contract
+    parties = {"alice": alice, "bob": bob}
+    preimage, hashlock = new_secret()
+    for p in parties.values():
+        token.approve(htlc.address, 2**256 - 1, sender=p)
+    start = chain.pending_timestamp + 10
+
+    class HtlcMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.now = start
+            self.locks = {}  # id -> dict(sender, recipient, amount, deadline, state, paid)
+            self.order = []
+            self.frozen = set()
+            self.paused = False
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        def _tx(self):
+            self.now += 1
+            next_tx_at(chain, self.now)
+
+        def _active(self, name):
+            return name not in self.frozen
+
+        def _unpaid(self):
+            return [i for i in self.order if not self.locks[i]["paid"]]
+
+        @rule(sender=st.sampled_from(("alice", "bob")), amount=st.integers(1, 5_000), duration=st.integers(5, 200))
+        def lock(self, sender, amount, duration):
+            if self.paused or not self._active(sender):
+                return  # the token refuses the transferFrom (covered elsewhere)
+            recipient = "bob" if sender == "alice" else "alice"
+            self._tx()
+            receipt = c.lock(token, parties[recipient], amount, hashlock, self.now + duration, sender=parties[sender])
+            [log] = receipt.decode_logs(c.Locked)
+            lid = bytes(log.lockId)
+            self.locks[lid] = dict(sender=sender, recipient=recipient, amount=amount, deadline=self.now + duration,
+                                   state=LOCKED, paid=False)
+            self.order.append(lid)
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def claim(self, pick):
+            lid = self.order[pick % len(self.order)]
+            m = self.locks[lid]
+            if m["state"] != LOCKED or self.now + 1 >= m["deadline"]:
+                return
+            self._tx()
+            c.claim(lid, preimage, sender=minter)
+            m["state"] = CLAIMED
+            m["paid"] = not self.paused and self._active(m["sender"]) and self._active(m["recipient"])
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def refund(self, pick):
+            lid = self.order[pick % len(self.order)]
+            m = self.locks[lid]
+            if m["state"] != LOCKED or self.now + 1 < m["deadline"]:
+                return
+            self._tx()
+            c.refund(lid, sender=minter)
+            m["state"] = REFUNDED
+            m["paid"] = not self.paused and self._active(m["sender"])
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def withdraw(self, pick):
+            lid = self.order[pick % len(self.order)]
+            m = self.locks[lid]
+            if m["state"] not in (CLAIMED, REFUNDED) or m["paid"]:
+                return
+            payee = m["recipient"] if m["state"] == CLAIMED else m["sender"]
+            ok = not self.paused and self._active(payee) and (m["state"] == REFUNDED or self._active(m["sender"]))
+            self._tx()
+            if ok:
+                c.withdraw(lid, sender=minter)
+                m["paid"] = True
+            else:
+                with pytest.raises(ContractLogicError):
+                    c.withdraw(lid, sender=minter)
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def seize(self, pick):
+            unpaid = self._unpaid()
+            if not unpaid or self.paused:
+                return
+            lid = unpaid[pick % len(unpaid)]
+            self._tx()
+            c.seizeLock(lid, minter, ORDER_REF, sender=legal)
+            self.locks[lid].update(state=SEIZED, paid=True)
+
+        @rule(name=st.sampled_from(("alice", "bob")))
+        def toggle_freeze(self, name):
+            self._tx()
+            if name in self.frozen:
+                token.unfreezeAccount(parties[name], sender=compliance)
+                self.frozen.discard(name)
+            else:
+                token.freezeAccount(parties[name], sender=compliance)
+                self.frozen.add(name)
+
+        @rule()
+        def toggle_pause(self):
+            self._tx()
+            (token.unpause if self.paused else token.pause)(sender=pauser)
+            self.paused = not self.paused
+
+        @rule(seconds=st.integers(1, 150))
+        def wait(self, seconds):
+            self.now += seconds
+
+        @invariant()
+        def books(self):
+            owed = sum(m["amount"] for m in self.locks.values() if not m["paid"])
+            assert token.balanceOf(htlc.address) == c.outstanding(token) == owed
+            for lid in self.order[-3:]:  # the latest locks in full (all of them would be slow)
+                lock = c.getLock(lid)
+                assert (lock.state, lock.paid) == (self.locks[lid]["state"], self.locks[lid]["paid"]), lid.hex()
+
+    run_state_machine_as_test(HtlcMachine, settings=settings(
+        max_examples=8, stateful_step_count=20, deadline=None, database=None, derandomize=True, print_blob=False,
+        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
