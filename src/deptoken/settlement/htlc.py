@@ -351,7 +351,7 @@ class HtlcClient:
         lock as seized. Only the lock token's legal role, for a lock whose funds are still in the HTLC."""
         beneficiary = _address_of(to, "beneficiary")
         ref = reference_to_bytes32(legal_order_reference, "legal order reference")
-        info, token = self._unpaid(lock_id, sender, "seize")
+        info, _ = self._unpaid(lock_id, sender, "seize")
         if beneficiary == self.address:
             raise DepositTokenError(f"beneficiary {beneficiary} is the HTLC itself")
         self._require_payable(info, beneficiary, "beneficiary", "seize")
