@@ -209,8 +209,9 @@ def test_lock_records_the_lock_and_pulls_the_tokens(usd, htlc, token, alice, bob
         ev("Locked", lockId=lock_id, sender=alice, recipient=bob, token=token, amount=AMOUNT, hashlock=hashlock, deadline=deadline),
         ev("Transfer", **{"from": alice, "to": htlc.address, "value": AMOUNT}),
     ]
-    assert tuple(htlc.contract.getLock(lock_id)) == (token.address, deadline, LOCKED, bob.address, alice.address, AMOUNT, hashlock)
+    assert tuple(htlc.contract.getLock(lock_id)) == (token.address, deadline, LOCKED, False, bob.address, alice.address, AMOUNT, hashlock)
     assert token.balanceOf(htlc.address) == AMOUNT and token.balanceOf(alice) == INITIAL - AMOUNT
+    assert htlc.contract.outstanding(token) == AMOUNT
     assert htlc.contract.lockCount() == nonce + 1
     again, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)  # same terms: another lock
     assert again != lock_id and token.balanceOf(htlc.address) == 2 * AMOUNT
@@ -236,8 +237,10 @@ def test_claim_before_the_deadline_pays_the_recipient(usd, htlc, token, alice, b
     assert events(receipt) == [
         ev("Claimed", lockId=lock_id, preimage=preimage),
         ev("Transfer", **{"from": htlc.address, "to": bob, "value": AMOUNT}),
+        ev("Withdrawn", lockId=lock_id, to=bob, amount=AMOUNT),  # paid at once
     ]
-    assert htlc.contract.getLock(lock_id).state == CLAIMED
+    assert htlc.contract.getLock(lock_id).state == CLAIMED and htlc.contract.getLock(lock_id).paid
+    _books(htlc, token)
     assert token.balanceOf(bob) == INITIAL + AMOUNT and token.balanceOf(htlc.address) == 0
     _call_reverts(htlc.contract, "claim", (lock_id, preimage), bob, "LockSettled", lockId=lock_id, state=CLAIMED)
     set_time(chain, deadline + 1)
@@ -256,7 +259,9 @@ def test_refund_from_the_deadline_on(usd, htlc, token, alice, bob, carol, chain)
     assert events(receipt) == [
         ev("Refunded", lockId=lock_id),
         ev("Transfer", **{"from": htlc.address, "to": alice, "value": AMOUNT}),
+        ev("Withdrawn", lockId=lock_id, to=alice, amount=AMOUNT),
     ]
+    _books(htlc, token)
     assert htlc.contract.getLock(lock_id).state == REFUNDED
     assert token.balanceOf(alice) == INITIAL - AMOUNT and token.balanceOf(htlc.address) == AMOUNT
     with reverts(htlc.contract.LockExpired, lockId=late_id, deadline=deadline):  # claimable only before the deadline
@@ -308,12 +313,18 @@ def test_any_erc20_and_the_token_rules_at_settlement(usd, htlc, token, baseline,
     htlc.claim(plain_id, preimage, sender=carol)
     assert baseline.balanceOf(bob) == 10**18 and baseline.balanceOf(htlc.address) == 0
 
-    token.freezeAccount(bob, sender=compliance)  # a frozen recipient cannot be paid ...
-    _call_reverts(htlc.contract, "claim", (lock_id, preimage), carol, "ERC7943CannotReceive", account=bob)
-    assert "recipient " + bob.address + " is frozen" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
-    set_time(chain, deadline)  # ... so the sender gets its tokens back after the deadline
-    htlc.contract.refund(lock_id, sender=carol)
-    assert token.balanceOf(alice) == INITIAL and token.balanceOf(htlc.address) == 0
+    # A frozen recipient cannot be paid, but its claim is recorded (issue 9: this used to revert,
+    # and the sender refunded after the deadline): the payout waits for withdraw after the unfreeze.
+    token.freezeAccount(bob, sender=compliance)
+    receipt = htlc.claim(lock_id, preimage, sender=carol)
+    assert events(receipt) == [ev("Claimed", lockId=lock_id, preimage=preimage)]
+    _call_reverts(htlc.contract, "withdraw", (lock_id,), carol, "ERC7943CannotReceive", account=bob)
+    assert "recipient " + bob.address + " is frozen" in one_line_error(htlc.withdraw, lock_id, sender=carol)
+    set_time(chain, deadline)
+    _call_reverts(htlc.contract, "refund", (lock_id,), alice, "LockSettled", lockId=lock_id, state=CLAIMED)
+    token.unfreezeAccount(bob, sender=compliance)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(bob) == INITIAL + AMOUNT and token.balanceOf(htlc.address) == 0
 
 
 # ---------------------------------------------------------------------------- the library
@@ -327,7 +338,8 @@ def test_library_lock_claim_and_preimage(usd, htlc, token, alice, bob, carol, ch
     assert placed.approve_receipt is not None and token.allowance(alice, htlc.address) == 0
     info = htlc.lock_info(placed.lock_id)
     assert info == LockInfo(lock_id=placed.lock_id, htlc=htlc.address, chain_id=31337, token=token.address, sender=alice.address,
-                            recipient=bob.address, amount=AMOUNT, hashlock=hashlock, deadline=info.deadline, state="locked")
+                            recipient=bob.address, amount=AMOUNT, hashlock=hashlock, deadline=info.deadline, state="locked",
+                            paid=False)
     assert now + 2 * HOUR <= info.deadline <= now + 2 * HOUR + 5  # "+2h" from the chain's clock
     assert info.as_dict()["lock_id"] == "0x" + placed.lock_id.hex() and info.as_dict()["amount"] == AMOUNT
     assert htlc.find_preimage(placed.lock_id) is None
@@ -387,20 +399,32 @@ def test_library_claim_and_refund_refusals(usd, htlc, token, alice, bob, carol, 
     assert "is unknown to the HTLC" in one_line_error(htlc.claim, hashlock, preimage, sender=carol)
     assert "lock id '42' is not 0x followed by 64 hex digits" in one_line_error(htlc.refund, "42", sender=carol)
     assert "no refund before its deadline" in one_line_error(htlc.refund, lock_id, sender=carol)
-    token.setFrozenTokens(htlc.address, 1, sender=legal)  # a lien on the HTLC's holdings
-    assert f"the HTLC {htlc.address} has 249.99 EXUSD unfrozen" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
+    assert "is still locked: claim or refund it first" in one_line_error(htlc.withdraw, lock_id, sender=carol)
+    assert _nonce(carol) == sent
+    # issue 9: a lien on the HTLC's holdings or a pause no longer stops the claim (it is recorded);
+    # they stop the payout, which withdraw makes once they are lifted
+    token.setFrozenTokens(htlc.address, 1, sender=legal)
+    claimed = htlc.claim(lock_id, preimage, sender=carol)
+    assert [name for name, _ in events(claimed)] == ["Claimed"] and not htlc.lock_info(lock_id).paid
+    sent = _nonce(carol)
+    assert f"the HTLC {htlc.address} has 249.99 EXUSD unfrozen" in one_line_error(htlc.withdraw, lock_id, sender=carol)
     token.setFrozenTokens(htlc.address, 0, sender=legal)
     token.pause(sender=pauser)
-    assert "the token is paused: cannot claim" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
+    assert "the token is paused: cannot withdraw" in one_line_error(htlc.withdraw, lock_id, sender=carol)
     token.unpause(sender=pauser)
     assert _nonce(carol) == sent
+    htlc.withdraw(lock_id, sender=carol)
+    assert htlc.lock_info(lock_id).paid and usd.balance(bob) == usd.to_decimal(INITIAL + AMOUNT)
+
+    placed = htlc.lock(usd, bob, "250.00", hashlock, "+1h", sender=alice, approve=True)
+    lock_id, deadline = placed.lock_id, htlc.lock_info(placed.lock_id).deadline
 
     set_time(chain, deadline)
     assert "expired at" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
     htlc.refund(lock_id, sender=carol)
     assert "is already refunded: nothing to refund" in one_line_error(htlc.refund, lock_id, sender=carol)
     assert "is already refunded: nothing to claim" in one_line_error(htlc.claim, lock_id, preimage, sender=carol)
-    assert htlc.find_preimage(lock_id) is None and usd.balance(alice) == usd.to_decimal(INITIAL)
+    assert htlc.find_preimage(lock_id) is None and usd.balance(alice) == usd.to_decimal(INITIAL - AMOUNT)
 
 
 def test_check_counter_lock(usd, htlc, token, baseline, alice, bob, carol, compliance, chain):
@@ -420,10 +444,18 @@ def test_check_counter_lock(usd, htlc, token, baseline, alice, bob, carol, compl
         (dict(recipient=carol), f"pays {bob.address}, not {carol.address}"),
         (dict(amount="250.01"), "locks 250.00 EXUSD, not 250.01 EXUSD"),
         (dict(token=TokenClient.from_contract(baseline), amount="250"), f"locks token {token.address}, not {baseline.address}"),
+        # the initiator's own secret must open the lock: 32 bytes (bytes32 here) hashing to the hashlock
+        (dict(role="initiator", my_deadline=t1 + HOUR, preimage=preimage + b"\x00"), "preimage must be 32 bytes, not 33"),
+        (dict(role="initiator", my_deadline=t1 + HOUR, preimage=hashlock), "the preimage's sha256 is not the hashlock"),
     ]
     for overrides, fragment in refusals:
         args = {"role": "responder", "my_deadline": t1 - 2 * HOUR, **terms} | overrides
         assert fragment in one_line_error(htlc.check_counter_lock, placed.lock_id, **args), overrides
+    assert htlc.check_counter_lock(placed.lock_id, role="initiator", my_deadline=t1 + HOUR, preimage=preimage, **terms).paid is False
+    token.freezeAccount(alice, sender=compliance)  # a sanctioned sender's lock would not pay bob
+    assert f"its sender {alice.address} is frozen, so a claim would not pay you" in one_line_error(
+        htlc.check_counter_lock, placed.lock_id, role="responder", my_deadline=t1 - 2 * HOUR, **terms)
+    token.unfreezeAccount(alice, sender=compliance)
     token.allowlist(bob, t1 - 1, sender=compliance)  # bob could not be paid until the end
     assert f"recipient {bob.address} is allowlisted on EXUSD until" in one_line_error(
         htlc.check_counter_lock, placed.lock_id, role="responder", my_deadline=t1 - 2 * HOUR, **terms)
@@ -472,7 +504,7 @@ def test_cli_lock_check_claim_show(usd, htlc, token, alice, bob, chain):
     shown = run("show", lock_id, *common)
     assert shown["state"] == "claimed" and shown["preimage"] == secret["preimage"]
     assert run("show", lock_id, *common, as_json=False).splitlines() == [
-        f"lock {lock_id} (claimed): 250.00 EXUSD from {alice.address} to {bob.address}, hashlock {secret['hashlock']}, "
+        f"lock {lock_id} (claimed, paid): 250.00 EXUSD from {alice.address} to {bob.address}, hashlock {secret['hashlock']}, "
         f"deadline {datetime.fromtimestamp(placed['deadline'], UTC):%Y-%m-%dT%H:%M:%SZ} on chain 31337",
         f"preimage {secret['preimage']}",
     ]
@@ -534,3 +566,365 @@ def test_two_chains_both_legs_refund(usd, htlc, token, chain2, alice, bob, chain
     htlc.refund(first, sender=alice)
     assert (token.balanceOf(alice), token.balanceOf(bob), token.balanceOf(htlc.address)) == (INITIAL, INITIAL, 0)
     assert htlc.lock_info(first).state == "refunded"
+
+
+# ---------------------------------------------------------------------------- issue 9: the bank's controls per lock
+
+SEIZED = 4
+ORDER_REF = keccak(text="COURT-ORDER-2026-9")
+
+
+def _books(htlc, token) -> None:
+    """The HTLC holds exactly what it owes: the unpaid locks' amounts."""
+    assert token.balanceOf(htlc.address) == htlc.contract.outstanding(token.address)
+
+
+def test_two_chains_claim_recorded_while_paused_is_paid_later(usd, htlc, token, chain2, alice, bob, carol, pauser, chain):
+    """Finding A (atomicity): alice claims bob's leg (revealing the secret), then her token is paused
+    until past her own leg's deadline. bob's claim before the deadline is recorded (not paid: the token
+    is paused), alice can no longer refund, and bob is paid by withdraw once the token is unpaused."""
+    _same_clock(chain, chain2)
+    preimage, hashlock = new_secret()
+    t1 = chain.pending_timestamp + 6 * HOUR
+    t2 = t1 - 2 * HOUR
+    first = htlc.lock(usd, bob, "250.00", hashlock, t1, sender=alice, approve=True).lock_id
+    with chain2.connect():
+        second = chain2.htlc.lock(chain2.cnh, alice, "1800.00", hashlock, t2, sender=bob, approve=True).lock_id
+        chain2.htlc.claim(second, preimage, sender=alice)
+        revealed = chain2.htlc.find_preimage(second)
+    token.pause(sender=pauser)
+    receipt = htlc.contract.claim(first, revealed, sender=bob)  # before the fix: reverts (EnforcedPause)
+    assert events(receipt) == [ev("Claimed", lockId=first, preimage=preimage)]
+    info = htlc.lock_info(first)
+    assert (info.state, info.paid) == ("claimed", False) and htlc.contract.outstanding(token) == AMOUNT
+    _books(htlc, token)
+
+    set_time(chain, t1 + HOUR)  # past alice's deadline: the claim stands, no refund
+    _call_reverts(htlc.contract, "refund", (first,), alice, "LockSettled", lockId=first, state=CLAIMED)
+    _call_reverts(htlc.contract, "withdraw", (first,), carol, "EnforcedPause")
+    assert "the token is paused: cannot withdraw" in one_line_error(htlc.withdraw, first, sender=carol)
+    token.unpause(sender=pauser)
+    receipt = htlc.withdraw(first, sender=carol)  # anyone may send it
+    assert events(receipt) == [
+        ev("Withdrawn", lockId=first, to=bob, amount=AMOUNT),
+        ev("Transfer", **{"from": htlc.address, "to": bob, "value": AMOUNT}),
+    ]
+    assert (token.balanceOf(alice), token.balanceOf(bob)) == (INITIAL - AMOUNT, INITIAL + AMOUNT)
+    assert htlc.lock_info(first).paid and htlc.contract.outstanding(token) == 0
+    _books(htlc, token)
+    _call_reverts(htlc.contract, "withdraw", (first,), carol, "LockPaid", lockId=first)
+    assert "is already paid out: nothing to withdraw" in one_line_error(htlc.withdraw, first, sender=carol)
+
+
+def test_refund_recorded_while_the_sender_is_frozen_is_paid_later(usd, htlc, token, alice, bob, carol, compliance, chain):
+    """Finding A (refunds alike): from the deadline the refund is recorded even if the token cannot
+    pay the sender back now; a later withdraw pays it, and the recipient can no longer claim."""
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    token.freezeAccount(alice, sender=compliance)
+    set_time(chain, deadline)
+    receipt = htlc.refund(lock_id, sender=carol)  # before the fix: reverts (ERC7943CannotReceive)
+    assert events(receipt) == [ev("Refunded", lockId=lock_id)]
+    assert htlc.contract.getLock(lock_id).state == REFUNDED and not htlc.contract.getLock(lock_id).paid
+    _books(htlc, token)
+    _call_reverts(htlc.contract, "withdraw", (lock_id,), carol, "ERC7943CannotReceive", account=alice)
+    assert f"sender {alice.address} is frozen" in one_line_error(htlc.withdraw, lock_id, sender=carol)
+    token.unfreezeAccount(alice, sender=compliance)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(alice) == INITIAL and htlc.contract.outstanding(token) == 0
+    _books(htlc, token)
+
+
+def test_frozen_sender_lock_does_not_pay_the_recipient(usd, htlc, token, alice, bob, carol, compliance, legal, minter, chain):
+    """Finding C: the claim of a frozen sender's lock is recorded but pays nothing; withdraw reverts
+    PartyRestricted while the sender is frozen, pays after the unfreeze, or the bank seizes the lock."""
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    seized_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    token.freezeAccount(alice, sender=compliance)
+
+    receipt = htlc.contract.claim(lock_id, preimage, sender=carol)
+    assert events(receipt) == [ev("Claimed", lockId=lock_id, preimage=preimage)]  # before the fix: bob paid
+    assert token.balanceOf(bob) == INITIAL
+    htlc.claim(seized_id, preimage, sender=carol)  # the library records the claim too
+    _books(htlc, token)
+    _call_reverts(htlc.contract, "withdraw", (lock_id,), carol, "PartyRestricted", token=token, party=alice)
+    assert f"sender {alice.address} is frozen on EXUSD: its lock cannot pay out" in one_line_error(
+        htlc.withdraw, lock_id, sender=carol)
+
+    receipt = htlc.seize_lock(seized_id, minter, "COURT-ORDER-2026-9", sender=legal)  # the bank's remedy
+    assert events(receipt) == [
+        ev("LockSeized", lockId=seized_id, to=minter, amount=AMOUNT, legalOrderRef=ORDER_REF, by=legal),
+        ev("Transfer", **{"from": htlc.address, "to": minter, "value": AMOUNT}),
+    ]
+    assert htlc.lock_info(seized_id).state == "seized"
+    _books(htlc, token)
+    token.unfreezeAccount(alice, sender=compliance)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(bob) == INITIAL + AMOUNT and htlc.contract.outstanding(token) == 0
+    _books(htlc, token)
+
+
+def test_seize_lock_leaves_the_other_locks_whole(usd, htlc, token, alice, bob, carol, legal, minter, chain):
+    """Finding B: a token-level forcedTransfer of the pool would make another lock's claim revert;
+    seizeLock takes exactly one lock's amount, closes it as Seized, and the others stay claimable."""
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    target, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    other, _ = _lock(htlc, token, bob, alice, 2 * AMOUNT, hashlock, deadline)
+    _books(htlc, token)
+
+    c = htlc.contract
+    _call_reverts(c, "seizeLock", (target, minter, ORDER_REF), carol, "NotTokenLegalRole", token=token, caller=carol)
+    _call_reverts(c, "seizeLock", (target, minter, b"\x00" * 32), legal, "InvalidLegalOrderRef")
+    _call_reverts(c, "seizeLock", (target, ZERO_ADDRESS, ORDER_REF), legal, "InvalidBeneficiary", account=ZERO_ADDRESS)
+    _call_reverts(c, "seizeLock", (target, htlc.address, ORDER_REF), legal, "InvalidBeneficiary", account=htlc.address)
+    _call_reverts(c, "seizeLock", (hashlock, minter, ORDER_REF), legal, "UnknownLock", lockId=hashlock)
+    receipt = c.seizeLock(target, minter, ORDER_REF, sender=legal)
+    assert events(receipt) == [
+        ev("LockSeized", lockId=target, to=minter, amount=AMOUNT, legalOrderRef=ORDER_REF, by=legal),
+        ev("Transfer", **{"from": htlc.address, "to": minter, "value": AMOUNT}),
+    ]
+    assert tuple(c.getLock(target))[2:4] == (SEIZED, True)
+    assert token.balanceOf(minter) == AMOUNT and c.outstanding(token) == 2 * AMOUNT
+    _books(htlc, token)
+    _call_reverts(c, "seizeLock", (target, minter, ORDER_REF), legal, "LockPaid", lockId=target)
+    _call_reverts(c, "claim", (target, preimage), carol, "LockSettled", lockId=target, state=SEIZED)
+    c.claim(other, preimage, sender=carol)  # the other lock is whole
+    assert token.balanceOf(alice) == INITIAL - AMOUNT + 2 * AMOUNT and c.outstanding(token) == 0
+    _books(htlc, token)
+    set_time(chain, deadline)
+    _call_reverts(c, "refund", (target,), carol, "LockSettled", lockId=target, state=SEIZED)
+
+
+def test_replace_party_after_a_lost_key_recovery(usd, htlc, token, accounts, alice, bob, carol, compliance, legal, chain):
+    """Finding D: after recoverAccount(bob, dave) bob is delisted and can never be paid; the token's
+    legal role moves the lock's recipient to dave, who is then paid by withdraw."""
+    dave = accounts[11]
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + HOUR
+    lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    token.allowlist(dave, chain.pending_timestamp + YEAR, sender=compliance)
+    token.recoverAccount(bob, dave, sender=legal)
+    c = htlc.contract
+    c.claim(lock_id, preimage, sender=carol)  # before the fix: reverts (bob cannot receive)
+    assert not c.getLock(lock_id).paid
+
+    _call_reverts(c, "replaceParty", (lock_id, bob, dave), carol, "NotTokenLegalRole", token=token, caller=carol)
+    _call_reverts(c, "replaceParty", (lock_id, carol, dave), legal, "NotAParty", lockId=lock_id, account=carol)
+    _call_reverts(c, "replaceParty", (lock_id, bob, alice), legal, "InvalidBeneficiary", account=alice)
+    _call_reverts(c, "replaceParty", (lock_id, bob, bob), legal, "InvalidBeneficiary", account=bob)
+    _call_reverts(c, "replaceParty", (lock_id, bob, ZERO_ADDRESS), legal, "InvalidBeneficiary", account=ZERO_ADDRESS)
+    assert "lost" in one_line_error(htlc.replace_party, lock_id, carol, dave, sender=legal)
+    assert [p.role for p in htlc.open_positions(bob)] == ["recipient"]
+    receipt = htlc.replace_party(lock_id, bob, dave, sender=legal)
+    assert events(receipt) == [ev("PartyReplaced", lockId=lock_id, lost=bob, replacement=dave)]
+    assert htlc.open_positions(bob) == []
+    [position] = htlc.open_positions(dave)
+    assert (position.kind, position.position_id, position.role, position.state, position.amount) == (
+        "htlc-lock", "0x" + lock_id.hex(), "recipient", "claimed", AMOUNT)
+    htlc.withdraw(lock_id, sender=carol)
+    assert token.balanceOf(dave) == INITIAL + AMOUNT and htlc.open_positions(dave) == []
+    _books(htlc, token)
+    _call_reverts(c, "replaceParty", (lock_id, dave, carol), legal, "LockPaid", lockId=lock_id)
+
+
+def test_rescue_only_the_excess(usd, htlc, token, alice, bob, carol, legal, chain):
+    """Finding D: tokens sent straight to the HTLC can be rescued by the token's legal role, never a lock's funds."""
+    _, hashlock = new_secret()
+    _lock(htlc, token, alice, bob, AMOUNT, hashlock, chain.pending_timestamp + HOUR)
+    token.transfer(htlc.address, 100, sender=bob)  # by mistake
+    c = htlc.contract
+    assert c.outstanding(token) == AMOUNT and token.balanceOf(htlc.address) == AMOUNT + 100
+    _call_reverts(c, "rescueExcess", (token, bob, 100), carol, "NotTokenLegalRole", token=token, caller=carol)
+    _call_reverts(c, "rescueExcess", (token, bob, 101), legal, "RescueExceedsExcess", token=token, amount=101, excess=100)
+    assert "exceeds the 1.00 EXUSD" in one_line_error(htlc.rescue, usd, bob, "1.01", sender=legal)
+    receipt = htlc.rescue(usd, bob, "1.00", sender=legal)
+    assert events(receipt)[0] == ev("ExcessRescued", token=token, to=bob, amount=100, by=legal)
+    assert token.balanceOf(bob) == INITIAL - 100 + 100
+    _books(htlc, token)
+
+
+def test_cli_withdraw_seize_replace_positions(usd, htlc, token, accounts, alice, bob, carol, compliance, legal, minter, chain):
+    """The new commands: withdraw a claim the token could not pay at once, list a party's open locks,
+    and the legal role's seize and replace-party (refusals: one line, nothing sent)."""
+    run = deptoken_cli(chain, "htlc")
+    common = ["--htlc", htlc.address]
+    dave = accounts[11]
+    token.allowlist(dave, chain.pending_timestamp + YEAR, sender=compliance)
+    preimage, hashlock = new_secret()
+    deadline = chain.pending_timestamp + DAY
+    paid_later, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    seized, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
+    pid, sid = "0x" + paid_later.hex(), "0x" + seized.hex()
+
+    token.freezeAccount(alice, sender=compliance)
+    claimed = run("claim", pid, *common, "--preimage", "0x" + preimage.hex(), "--as", "9")
+    assert (claimed["state"], claimed["paid"]) == ("claimed", False)
+    error = run("withdraw", pid, *common, "--as", "9", code=1)
+    assert error == f"error: sender {alice.address} is frozen on EXUSD: its lock cannot pay out"
+    listed = run("positions", bob.address, *common)
+    assert [(p["id"], p["role"], p["state"], p["amount"]) for p in listed] == [
+        (pid, "recipient", "claimed", AMOUNT), (sid, "recipient", "locked", AMOUNT)]
+    assert run("positions", alice.address, *common, as_json=False).splitlines() == [
+        f"{pid} sender claimed: 250.00 EXUSD", f"{sid} sender locked: 250.00 EXUSD"]
+    token.unfreezeAccount(alice, sender=compliance)
+    assert run("withdraw", pid, *common, "--as", "9")["paid"] is True
+    assert token.balanceOf(bob) == INITIAL + AMOUNT
+
+    sent = _nonce(carol), _nonce(legal)
+    error = run("seize", sid, *common, "--to", minter.address, "--order-ref", "ORDER-2026-7", "--as", "9", code=1)
+    assert error == f"error: {carol.address} lacks the legal role needed to seize a lock"
+    error = run("replace-party", sid, *common, "--lost", carol.address, "--replacement", dave.address, "--as", "4", code=1)
+    assert error.startswith(f"error: lost account {carol.address} is neither the sender nor the recipient of lock")
+    assert (_nonce(carol), _nonce(legal)) == sent
+    replaced = run("replace-party", sid, *common, "--lost", bob.address, "--replacement", dave.address, "--as", "4")
+    assert replaced["recipient"] == dave.address and run("positions", bob.address, *common) == []
+    shown = run("seize", sid, *common, "--to", minter.address, "--order-ref", "ORDER-2026-7", "--as", "4", as_json=False)
+    assert shown.startswith(f"lock {sid} (seized): 250.00 EXUSD from {alice.address} to {dave.address}")
+    assert token.balanceOf(minter) == AMOUNT and htlc.outstanding(usd) == 0
+    _books(htlc, token)
+
+
+# ---------------------------------------------------------------------------- the books under random restrictions
+
+
+def test_state_machine_books_balance_under_restrictions(usd, htlc, token, alice, bob, compliance, legal, pauser, minter, chain):
+    """Hypothesis state machine: random locks, claims, refunds, withdrawals and legal exits while the
+    token freezes and unfreezes the parties and pauses, with time travel. After every step each lock
+    is the model's (state, paid), and the HTLC holds exactly what it owes: balance == outstanding ==
+    the unpaid locks' amounts. Each lock pays out at most once, and a claim pays only while the
+    sender is active."""
+    from ape.exceptions import ContractLogicError
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+    c = htlc.contract
+    parties = {"alice": alice, "bob": bob}
+    preimage, hashlock = new_secret()
+    for p in parties.values():
+        token.approve(htlc.address, 2**256 - 1, sender=p)
+    start = chain.pending_timestamp + 10
+
+    class HtlcMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.now = start
+            self.locks = {}  # id -> dict(sender, recipient, amount, deadline, state, paid)
+            self.order = []
+            self.frozen = set()
+            self.paused = False
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        def _tx(self):
+            self.now += 1
+            next_tx_at(chain, self.now)
+
+        def _active(self, name):
+            return name not in self.frozen
+
+        def _unpaid(self):
+            return [i for i in self.order if not self.locks[i]["paid"]]
+
+        @rule(sender=st.sampled_from(("alice", "bob")), amount=st.integers(1, 5_000), duration=st.integers(5, 200))
+        def lock(self, sender, amount, duration):
+            if self.paused or not self._active(sender):
+                return  # the token refuses the transferFrom (covered elsewhere)
+            recipient = "bob" if sender == "alice" else "alice"
+            self._tx()
+            receipt = c.lock(token, parties[recipient], amount, hashlock, self.now + duration, sender=parties[sender])
+            [log] = receipt.decode_logs(c.Locked)
+            lid = bytes(log.lockId)
+            self.locks[lid] = dict(sender=sender, recipient=recipient, amount=amount, deadline=self.now + duration,
+                                   state=LOCKED, paid=False)
+            self.order.append(lid)
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def claim(self, pick):
+            lid = self.order[pick % len(self.order)]
+            m = self.locks[lid]
+            if m["state"] != LOCKED or self.now + 1 >= m["deadline"]:
+                return
+            self._tx()
+            c.claim(lid, preimage, sender=minter)
+            m["state"] = CLAIMED
+            m["paid"] = not self.paused and self._active(m["sender"]) and self._active(m["recipient"])
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def refund(self, pick):
+            lid = self.order[pick % len(self.order)]
+            m = self.locks[lid]
+            if m["state"] != LOCKED or self.now + 1 < m["deadline"]:
+                return
+            self._tx()
+            c.refund(lid, sender=minter)
+            m["state"] = REFUNDED
+            m["paid"] = not self.paused and self._active(m["sender"])
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def withdraw(self, pick):
+            lid = self.order[pick % len(self.order)]
+            m = self.locks[lid]
+            if m["state"] not in (CLAIMED, REFUNDED) or m["paid"]:
+                return
+            payee = m["recipient"] if m["state"] == CLAIMED else m["sender"]
+            ok = not self.paused and self._active(payee) and (m["state"] == REFUNDED or self._active(m["sender"]))
+            self._tx()
+            if ok:
+                c.withdraw(lid, sender=minter)
+                m["paid"] = True
+            else:
+                with pytest.raises(ContractLogicError):
+                    c.withdraw(lid, sender=minter)
+
+        @precondition(lambda self: self.order)
+        @rule(pick=st.integers(0, 10**6))
+        def seize(self, pick):
+            unpaid = self._unpaid()
+            if not unpaid or self.paused:
+                return
+            lid = unpaid[pick % len(unpaid)]
+            self._tx()
+            c.seizeLock(lid, minter, ORDER_REF, sender=legal)
+            self.locks[lid].update(state=SEIZED, paid=True)
+
+        @rule(name=st.sampled_from(("alice", "bob")))
+        def toggle_freeze(self, name):
+            self._tx()
+            if name in self.frozen:
+                token.unfreezeAccount(parties[name], sender=compliance)
+                self.frozen.discard(name)
+            else:
+                token.freezeAccount(parties[name], sender=compliance)
+                self.frozen.add(name)
+
+        @rule()
+        def toggle_pause(self):
+            self._tx()
+            (token.unpause if self.paused else token.pause)(sender=pauser)
+            self.paused = not self.paused
+
+        @rule(seconds=st.integers(1, 150))
+        def wait(self, seconds):
+            self.now += seconds
+
+        @invariant()
+        def books(self):
+            owed = sum(m["amount"] for m in self.locks.values() if not m["paid"])
+            assert token.balanceOf(htlc.address) == c.outstanding(token) == owed
+            for lid in self.order[-3:]:  # the latest locks in full (all of them would be slow)
+                lock = c.getLock(lid)
+                assert (lock.state, lock.paid) == (self.locks[lid]["state"], self.locks[lid]["paid"]), lid.hex()
+
+    run_state_machine_as_test(HtlcMachine, settings=settings(
+        max_examples=8, stateful_step_count=20, deadline=None, database=None, derandomize=True, print_blob=False,
+        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))

@@ -16,6 +16,7 @@ from eth_utils import keccak
 
 from .. import authorizations as auth
 from .. import eip712
+from ..config import load_config
 from ..errors import DepositTokenError
 
 AMOUNT = 1_000_00  # minor units per operation (1,000.00)
@@ -55,6 +56,7 @@ def measure_settlement() -> list[SettlementRow]:
     usd, cnh, c, p = devnet.usd, devnet.cnh, devnet.contracts, devnet.parties
     buyer, supplier, desk, relayer = p["buyer"], p["supplier"], p["fx_desk"], p["marketplace"]
     treasury = devnet.banks["USD"]["minter"]
+    usd_legal = _usd_legal_officer()
     usd.contract.mint(buyer, 100 * AMOUNT, _ref("deposit", 1), sender=treasury)
     usd.contract.mint(desk, 100 * AMOUNT, _ref("deposit", 2), sender=treasury)
     usd.contract.mint(supplier, 100 * AMOUNT, _ref("deposit", 3), sender=treasury)
@@ -105,6 +107,9 @@ def measure_settlement() -> list[SettlementRow]:
         gas["HTLC lock"] = receipt.gas_used
         lock_id = next(iter(receipt.decode_logs(c.htlc.Locked))).lockId
         gas["HTLC claim"] = c.htlc.claim(lock_id, preimage, sender=relayer).gas_used
+        receipt = c.htlc.lock(u.address, supplier, AMOUNT, hashlock, now + 3600, sender=buyer)
+        lock_id = next(iter(receipt.decode_logs(c.htlc.Locked))).lockId
+        gas["HTLC seize (legal exit)"] = c.htlc.seizeLock(lock_id, treasury, _ref("legal order", n), sender=usd_legal).gas_used
 
     if int(u.balanceOf(c.escrows["USD"])) != 2 * AMOUNT or int(u.balanceOf(c.pvp)) or int(u.balanceOf(c.htlc)):
         raise DepositTokenError("settlement benchmark: unexpected contract balances at the end")
@@ -117,9 +122,18 @@ def measure_settlement() -> list[SettlementRow]:
         "PvP settle (two legs)": "2 x transferFrom",
         "HTLC lock": "transferFrom",
         "HTLC claim": "transfer",
+        "HTLC seize (legal exit)": "transfer",
     }
     base = {**gas, "2 x transferFrom": 2 * gas["transferFrom"]}
     return [SettlementRow(op, gas[op], other, base[other]) for op, other in compare.items()]
+
+
+def _usd_legal_officer() -> Any:
+    """The USD bank's legal role holder on the devnet (it seizes a lock in the benchmark)."""
+    from ..signers import DEVNET_CHAIN_ID, select_signer
+    from .deploy import USD_CONFIG
+
+    return select_signer(chain_id=DEVNET_CHAIN_ID, role="legal", config=load_config(USD_CONFIG))
 
 
 def format_settlement_table(rows: list[SettlementRow]) -> str:

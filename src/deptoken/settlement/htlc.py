@@ -14,6 +14,17 @@ from the deadline on. Two locks under one hashlock on two chains settle a trade 
 4. the responder reads the preimage (:meth:`HtlcClient.find_preimage`) and claims the first leg
    before T1. If the initiator never claims, both refund after their deadlines.
 
+The contract separates the right from the payout: a claim before the deadline (or a refund from it on)
+is recorded even if the token refuses the transfer at that moment (paused, a party frozen or
+delisted), and :meth:`HtlcClient.withdraw` pays it later. A claim pays the recipient only while the
+lock's sender is active on the token (a sanctioned sender's money does not move on). The preimage must
+be 32 bytes (the contract takes ``bytes32``): a counter-leg on another ledger must require that too.
+
+The issuing bank's controls, by the token's legal role: :meth:`HtlcClient.seize_lock` (the legal exit
+of one lock; never seize the HTLC's balance on the token), :meth:`HtlcClient.replace_party` (after a
+lost-key recovery), :meth:`HtlcClient.rescue` (only tokens beyond what the locks hold);
+:meth:`HtlcClient.open_positions` lists a client's open locks before a recovery.
+
 Every operation checks first and raises ``DepositTokenError`` (one line) when it would fail, having
 sent nothing. An ``HtlcClient`` belongs to the chain it was made on: with two chains in one process
 (ape provider contexts), each operation refuses to run while another chain is connected.
@@ -26,7 +37,10 @@ Usage::
     htlc.check_counter_lock(lock_id, role="initiator", hashlock=hashlock, recipient=alice, token=cnh,
                             amount="1800.00", my_deadline=t1)   # -> LockInfo, on the other chain
     htlc.claim(lock_id, preimage, sender=anyone)    htlc.refund(lock_id, sender=anyone)
+    htlc.withdraw(lock_id, sender=anyone)           # a claim or refund the token could not pay at once
     htlc.lock_info(lock_id) -> LockInfo             htlc.find_preimage(lock_id) -> bytes | None
+    htlc.seize_lock(lock_id, treasury, "ORDER-7", sender=legal)    htlc.replace_party(lock_id, lost, new, sender=legal)
+    htlc.rescue(usd, to, "1.00", sender=legal)      htlc.outstanding(usd) -> int    htlc.open_positions(client)
 
 Deadlines are unix seconds, an aware ``datetime``, ISO 8601 text with a time zone
 (``2026-05-01T12:00:00Z``) or ``+N[s|m|h|d]`` from the chain's clock. Amounts are currency units
@@ -46,9 +60,10 @@ from ..allowlist_file import format_expiry
 from ..chain import connected_chain_id, next_block_time, require_chain_id
 from ..errors import DepositTokenError
 from ..operations import Amount, TokenClient, _address_of, send_checked
-from ..validation import parse_address, parse_bytes32, parse_deadline
+from ..validation import parse_address, parse_bytes32, parse_deadline, reference_to_bytes32
+from .positions import Position
 
-STATES = ("none", "locked", "claimed", "refunded")  # HashedTimelock.State
+STATES = ("none", "locked", "claimed", "refunded", "seized")  # HashedTimelock.State
 MAX_LOCK_DURATION = 365 * 24 * 3600  # HashedTimelock.MAX_LOCK_DURATION
 DEFAULT_MARGIN = 3600  # seconds between the two legs' deadlines (check_counter_lock)
 MIN_TIME_LEFT = 600  # seconds a counter-lock must still run for a claim to get mined in time
@@ -71,7 +86,8 @@ class LockInfo:
     amount: int
     hashlock: bytes
     deadline: int  # unix seconds: claimable before, refundable from it on
-    state: str  # "locked", "claimed" or "refunded"
+    state: str  # "locked", "claimed", "refunded" or "seized"
+    paid: bool  # its funds have left the HTLC (paid to the recipient or sender, or seized)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: byte strings as 0x-hex, the deadline also in ISO 8601."""
@@ -79,7 +95,7 @@ class LockInfo:
             "lock_id": hex32(self.lock_id), "htlc": self.htlc, "chain_id": self.chain_id, "token": self.token,
             "sender": self.sender, "recipient": self.recipient, "amount": self.amount,
             "hashlock": hex32(self.hashlock), "deadline": self.deadline,
-            "deadline_utc": format_expiry(self.deadline), "state": self.state,
+            "deadline_utc": format_expiry(self.deadline), "state": self.state, "paid": self.paid,
         }
 
 
@@ -161,14 +177,46 @@ class HtlcClient:
         """The lock ``lock_id``; refuses an id this HTLC does not know."""
         lid = parse_bytes32(lock_id, "lock id")
         self._on_chain()
-        token, deadline, state, recipient, sender, amount, hashlock = self.contract.getLock(lid)
+        token, deadline, state, paid, recipient, sender, amount, hashlock = self.contract.getLock(lid)
         if int(state) == 0:
             raise DepositTokenError(f"lock {hex32(lid)} is unknown to the HTLC at {self.address} on chain {self.chain_id}")
         return LockInfo(
             lock_id=lid, htlc=self.address, chain_id=self.chain_id, token=str(token), sender=str(sender),
             recipient=str(recipient), amount=int(amount), hashlock=bytes(hashlock), deadline=int(deadline),
-            state=STATES[int(state)],
+            state=STATES[int(state)], paid=bool(paid),
         )
+
+    def outstanding(self, token: TokenClient) -> int:
+        """What the HTLC owes in ``token`` (minor units): the amounts of its locks not yet paid out."""
+        self._on_chain()
+        return int(self.contract.outstanding(token.address))
+
+    def open_positions(self, party: Any) -> list[Position]:
+        """Every lock whose funds are still in the HTLC (not paid out or seized) in which ``party`` is
+        the sender or the recipient, found from the ``Locked`` and ``PartyReplaced`` events since the
+        deploy block, then read as the contract records it now. Call it before a lost-key recovery."""
+        from ape import chain
+        from ape.types.events import LogFilter
+
+        who = _address_of(party, "party")
+        self._on_chain()
+        ids: dict[bytes, None] = {}
+        for event, topics in ((self.contract.Locked, {"sender": who}), (self.contract.Locked, {"recipient": who}),
+                              (self.contract.PartyReplaced, {"replacement": who})):
+            log_filter = LogFilter.from_event(event, search_topics=topics, addresses=[self.address],
+                                              start_block=self.deploy_block, stop_block=chain.blocks.height)
+            for log in chain.provider.get_contract_logs(log_filter):
+                ids.setdefault(bytes(log.event_arguments["lockId"]), None)
+        positions = []
+        for lid in ids:
+            info = self.lock_info(lid)
+            if info.paid:
+                continue
+            for role, address in (("sender", info.sender), ("recipient", info.recipient)):
+                if address == who:
+                    positions.append(Position(kind="htlc-lock", contract=self.address, position_id=hex32(lid), token=info.token,
+                                              amount=info.amount, party=who, role=role, state=info.state))
+        return positions
 
     def find_preimage(self, lock_id: bytes | str) -> bytes | None:
         """The preimage revealed by the claim of ``lock_id`` (from its ``Claimed`` event), or None
@@ -247,8 +295,10 @@ class HtlcClient:
         return LockResult(bytes(event.lockId), receipt, approve_receipt)
 
     def claim(self, lock_id: bytes | str, preimage: bytes | str, *, sender: Any) -> Any:
-        """Pays lock ``lock_id`` to its recipient with ``preimage`` (anyone may send it), before the
-        deadline. The preimage becomes public."""
+        """Claims lock ``lock_id`` for its recipient with ``preimage`` (anyone may send it), before the
+        deadline. The preimage becomes public. The claim is recorded even if the token cannot pay now
+        (paused, the recipient restricted, or the sender restricted: a claim pays only while the
+        sender is active); :meth:`withdraw` pays it later (``lock_info(...).paid`` tells)."""
         secret = parse_bytes32(preimage, "preimage")
         _address_of(sender, "sender")
         info = self._active(lock_id, "claim")
@@ -260,11 +310,11 @@ class HtlcClient:
             )
         if hashlib.sha256(secret).digest() != info.hashlock:
             raise DepositTokenError(f"wrong preimage for lock {_short(info.lock_id)}: its sha256 is not the hashlock")
-        self._require_payable(info, info.recipient, "recipient", "claim")
         return self._send("claim", info.lock_id, secret, sender=sender)
 
     def refund(self, lock_id: bytes | str, *, sender: Any) -> Any:
-        """Returns lock ``lock_id`` to its sender (anyone may send it), from the deadline on."""
+        """Refunds lock ``lock_id`` to its sender (anyone may send it), from the deadline on. The refund
+        is recorded even if the token cannot pay the sender back now; :meth:`withdraw` pays it later."""
         _address_of(sender, "sender")
         info = self._active(lock_id, "refund")
         now = next_block_time()
@@ -273,8 +323,72 @@ class HtlcClient:
                 f"lock {_short(info.lock_id)} runs until {format_expiry(info.deadline)} (chain time {format_expiry(now)}): "
                 "no refund before its deadline"
             )
-        self._require_payable(info, info.sender, "sender", "refund")
         return self._send("refund", info.lock_id, sender=sender)
+
+    def withdraw(self, lock_id: bytes | str, *, sender: Any) -> Any:
+        """Pays a claimed lock to its recipient, or a refunded one to its sender, when the claim or
+        refund could not pay at once (anyone may send it). Refuses unless the token would pay now:
+        for a claim, the lock's sender active; the token not paused; the payee and the HTLC active."""
+        _address_of(sender, "sender")
+        info = self.lock_info(lock_id)
+        if info.paid:
+            raise DepositTokenError(f"lock {_short(info.lock_id)} is already paid out: nothing to withdraw")
+        if info.state == "locked":
+            raise DepositTokenError(f"lock {_short(info.lock_id)} is still locked: claim or refund it first")
+        if info.state == "claimed":
+            token = self._token(info.token)
+            if self._is_deposit_token(token) and (reason := token._inactive_reason(info.sender)):
+                raise DepositTokenError(f"sender {info.sender} {reason} on {token.symbol}: its lock cannot pay out")
+            self._require_payable(info, info.recipient, "recipient", "withdraw")
+        else:
+            self._require_payable(info, info.sender, "sender", "withdraw")
+        return self._send("withdraw", info.lock_id, sender=sender)
+
+    # ------------------------------------------------------------------ the bank's controls (the token's legal role)
+
+    def seize_lock(self, lock_id: bytes | str, to: Any, legal_order_reference: str, *, sender: Any) -> Any:
+        """Legal exit: sends lock ``lock_id``'s amount to ``to`` under a legal order and closes the
+        lock as seized. Only the lock token's legal role, for a lock whose funds are still in the HTLC."""
+        beneficiary = _address_of(to, "beneficiary")
+        ref = reference_to_bytes32(legal_order_reference, "legal order reference")
+        info, _ = self._unpaid(lock_id, sender, "seize")
+        if beneficiary == self.address:
+            raise DepositTokenError(f"beneficiary {beneficiary} is the HTLC itself")
+        self._require_payable(info, beneficiary, "beneficiary", "seize")
+        return self._send("seizeLock", info.lock_id, beneficiary, ref, sender=sender)
+
+    def replace_party(self, lock_id: bytes | str, lost: Any, replacement: Any, *, sender: Any) -> Any:
+        """After a lost-key recovery on the token, moves the lock's sender or recipient ``lost`` to
+        ``replacement`` (active on the token, not already a party). Only the token's legal role."""
+        old = _address_of(lost, "lost account")
+        new = _address_of(replacement, "replacement account")
+        info, token = self._unpaid(lock_id, sender, "replace a party of")
+        if old not in (info.sender, info.recipient):
+            raise DepositTokenError(f"lost account {old} is neither the sender nor the recipient of lock {_short(info.lock_id)}")
+        if new in (info.sender, info.recipient, self.address):
+            raise DepositTokenError(f"replacement {new} is already a party of lock {_short(info.lock_id)} (or the HTLC)")
+        token._require_active(new, "replacement")
+        return self._send("replaceParty", info.lock_id, old, new, sender=sender)
+
+    def rescue(self, token: TokenClient, to: Any, amount: Amount, *, sender: Any) -> Any:
+        """Sends ``amount`` of ``token`` that belongs to no lock (sent to the HTLC by mistake) to
+        ``to``. Only the token's legal role, and at most the HTLC's balance above :meth:`outstanding`."""
+        recipient = _address_of(to, "recipient")
+        units = token.units(amount)
+        self._on_chain()
+        if not self._is_deposit_token(token):
+            raise DepositTokenError(f"{token.address} has no legal role: nothing can be rescued from the HTLC")
+        token._require_role(sender, "legal", "rescue tokens from the HTLC")
+        balance = int(token.contract.balanceOf(self.address))
+        excess = max(balance - self.outstanding(token), 0)
+        if units > excess:
+            raise DepositTokenError(
+                f"{token.format(units)} exceeds the {token.format(excess)} the HTLC holds beyond its locks"
+            )
+        token._require_not_paused("rescue")
+        token._require_active(recipient, "recipient")
+        token._require_unfrozen_balance(self.address, units, "the HTLC")
+        return self._send("rescueExcess", token.address, recipient, units, sender=sender)
 
     def check_counter_lock(
         self,
@@ -288,6 +402,7 @@ class HtlcClient:
         my_deadline: Deadline,
         margin: int = DEFAULT_MARGIN,
         min_time_left: int = MIN_TIME_LEFT,
+        preimage: bytes | str | None = None,
     ) -> LockInfo:
         """Checks the other party's lock on this chain before you lock your leg or claim; returns it.
 
@@ -301,10 +416,17 @@ class HtlcClient:
         ``amount`` of ``token``, claimable for at least ``min_time_left`` more seconds, and (deposit
         tokens) claimable by you: the token not paused, you and the HTLC allowlisted until its
         deadline, the HTLC holding the amount unfrozen.
+
+        Preimages are 32 bytes here (the contract takes ``bytes32``). The initiator, who made the
+        secret, should pass ``preimage``: it must be 32 bytes and hash to ``hashlock``, so the secret
+        it reveals can claim this lock. A responder cannot see the preimage's length in the hashlock:
+        when the other leg is on another ledger, its HTLC must require a 32-byte preimage too.
         """
         if role not in ("initiator", "responder"):
             raise DepositTokenError(f"role must be 'initiator' or 'responder', not {role!r}")
         expected_hash = parse_bytes32(hashlock, "hashlock")
+        if preimage is not None and hashlock_of(preimage) != expected_hash:
+            raise DepositTokenError(f"the preimage's sha256 is not the hashlock {_short(expected_hash)}")
         me = _address_of(recipient, "recipient")
         units = token.units(amount)
         if margin < 0 or min_time_left < 0:
@@ -339,6 +461,8 @@ class HtlcClient:
             )
         if self._is_deposit_token(token):
             self._require_payable(info, me, "recipient", "claim")
+            if reason := token._inactive_reason(info.sender):
+                raise DepositTokenError(f"{name}: its sender {info.sender} {reason}, so a claim would not pay you")
             self._require_active_until(token, me, info.deadline, "recipient")
             self._require_active_until(token, self.address, info.deadline, "the HTLC")
         return info
@@ -373,6 +497,17 @@ class HtlcClient:
         if info.state != "locked":
             raise DepositTokenError(f"lock {_short(info.lock_id)} is already {info.state}: nothing to {action}")
         return info
+
+    def _unpaid(self, lock_id: bytes | str, sender: Any, action: str) -> tuple[LockInfo, TokenClient]:
+        """The lock, its funds still in the HTLC, and its deposit token, whose legal role ``sender`` holds."""
+        info = self.lock_info(lock_id)
+        if info.paid:
+            raise DepositTokenError(f"lock {_short(info.lock_id)} is already {info.state} and paid out: cannot {action} it")
+        token = self._token(info.token)
+        if not self._is_deposit_token(token):
+            raise DepositTokenError(f"lock {_short(info.lock_id)} holds {info.token}, a token without a legal role")
+        token._require_role(sender, "legal", f"{action} a lock")
+        return info, token
 
     def _require_payable(self, info: LockInfo, payee: str, who: str, action: str) -> None:
         """The token would pay ``info.amount`` from the HTLC to ``payee`` now."""

@@ -5,7 +5,11 @@
     deptoken --network M htlc check LOCK_ID --role responder --token CNH --to 0xMe... --amount 1800.00 --hashlock 0x... --my-deadline T
     deptoken --network M htlc claim LOCK_ID --preimage 0x... --as 7
     deptoken --network N htlc refund LOCK_ID --as 7
+    deptoken --network N htlc withdraw LOCK_ID --as 7               # a claim or refund the token could not pay at once
     deptoken --network N htlc show LOCK_ID                           # the lock, and the preimage once claimed
+    deptoken --network N htlc positions 0xClient...                  # the client's open locks (before a key recovery)
+    deptoken --network N htlc seize LOCK_ID --to 0xTreasury... --order-ref ORDER-2026-7 --as 4      # the token's legal role
+    deptoken --network N htlc replace-party LOCK_ID --lost 0xOld... --replacement 0xNew... --as 4   # the token's legal role
 
 ``--htlc`` names the contract (default: the network's settlement record). ``--json`` output gives
 amounts in minor units and byte strings as 0x-hex.
@@ -34,7 +38,8 @@ def _lock_text(env: Env, info: Any) -> str:
     from ..allowlist_file import format_expiry
 
     amount = token_client(env, info.token).format(info.amount)
-    return (f"lock 0x{info.lock_id.hex()} ({info.state}): {amount} from {info.sender} to {info.recipient}, "
+    state = info.state if info.state in ("locked", "seized") else f"{info.state}, {'paid' if info.paid else 'not yet paid'}"
+    return (f"lock 0x{info.lock_id.hex()} ({state}): {amount} from {info.sender} to {info.recipient}, "
             f"hashlock 0x{info.hashlock.hex()}, deadline {format_expiry(info.deadline)} on chain {info.chain_id}")
 
 
@@ -85,16 +90,17 @@ def lock(env: Env, htlc_ref: str | None, token_ref: str, recipient: str, amount:
 @click.option("--hashlock", required=True, help="The agreed hashlock.")
 @click.option("--my-deadline", required=True, help="The deadline of your own leg.")
 @click.option("--margin", type=click.IntRange(min=0), default=None, help="Seconds between the legs' deadlines (default 3600).")
+@click.option("--preimage", default=None, help="Initiator: your secret, checked to be 32 bytes and to hash to --hashlock.")
 @pass_env
 def check(env: Env, lock_id: str, htlc_ref: str | None, role: str, token_ref: str, recipient: str, amount: str,
-          hashlock: str, my_deadline: str, margin: int | None) -> None:
+          hashlock: str, my_deadline: str, margin: int | None, preimage: str | None) -> None:
     """Checks the other party's lock before you lock your leg or claim (exit 1 with the reason if unsafe)."""
     from .htlc import DEFAULT_MARGIN
 
     client = _client(env, htlc_ref)
     info = client.check_counter_lock(lock_id, role=role, hashlock=hashlock, recipient=recipient,
                                      token=token_client(env, token_ref), amount=amount, my_deadline=my_deadline,
-                                     margin=DEFAULT_MARGIN if margin is None else margin)
+                                     margin=DEFAULT_MARGIN if margin is None else margin, preimage=preimage)
     emit(env, info.as_dict(), "OK: " + _lock_text(env, info))
 
 
@@ -105,7 +111,8 @@ def check(env: Env, lock_id: str, htlc_ref: str | None, role: str, token_ref: st
 @signer_options
 @pass_env
 def claim(env: Env, lock_id: str, htlc_ref: str | None, preimage: str, signer: Any) -> None:
-    """Pays LOCK_ID to its recipient with --preimage (anyone may send it); the preimage becomes public."""
+    """Claims LOCK_ID for its recipient with --preimage (anyone may send it); the preimage becomes public.
+    The claim stands even if the token cannot pay now; `withdraw` pays it later."""
     client = _client(env, htlc_ref)
     receipt = client.claim(lock_id, preimage, sender=signer())
     info = client.lock_info(lock_id)
@@ -118,11 +125,69 @@ def claim(env: Env, lock_id: str, htlc_ref: str | None, preimage: str, signer: A
 @signer_options
 @pass_env
 def refund(env: Env, lock_id: str, htlc_ref: str | None, signer: Any) -> None:
-    """Returns LOCK_ID to its sender after its deadline (anyone may send it)."""
+    """Refunds LOCK_ID to its sender after its deadline (anyone may send it); `withdraw` pays it later
+    if the token cannot pay now."""
     client = _client(env, htlc_ref)
     receipt = client.refund(lock_id, sender=signer())
     info = client.lock_info(lock_id)
     emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("withdraw")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@signer_options
+@pass_env
+def withdraw(env: Env, lock_id: str, htlc_ref: str | None, signer: Any) -> None:
+    """Pays a claimed LOCK_ID to its recipient, or a refunded one to its sender (anyone may send it)."""
+    client = _client(env, htlc_ref)
+    receipt = client.withdraw(lock_id, sender=signer())
+    info = client.lock_info(lock_id)
+    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("seize")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@click.option("--to", "beneficiary", required=True, help="Who receives the lock's funds under the legal order.")
+@click.option("--order-ref", required=True, help="The legal order's reference.")
+@signer_options
+@pass_env
+def seize(env: Env, lock_id: str, htlc_ref: str | None, beneficiary: str, order_ref: str, signer: Any) -> None:
+    """Legal exit: sends LOCK_ID's funds to --to and closes it as seized (the token's legal role)."""
+    client = _client(env, htlc_ref)
+    receipt = client.seize_lock(lock_id, beneficiary, order_ref, sender=signer())
+    info = client.lock_info(lock_id)
+    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("replace-party")
+@click.argument("lock_id")
+@_HTLC_OPTION
+@click.option("--lost", required=True, help="The recovered (lost) address: the lock's sender or recipient.")
+@click.option("--replacement", required=True, help="The client's new address (active on the token).")
+@signer_options
+@pass_env
+def replace_party(env: Env, lock_id: str, htlc_ref: str | None, lost: str, replacement: str, signer: Any) -> None:
+    """After a lost-key recovery, moves LOCK_ID's party --lost to --replacement (the token's legal role)."""
+    client = _client(env, htlc_ref)
+    receipt = client.replace_party(lock_id, lost, replacement, sender=signer())
+    info = client.lock_info(lock_id)
+    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
+@htlc.command("positions")
+@click.argument("party")
+@_HTLC_OPTION
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Where to start looking for locks: the HTLC's deploy block.")
+@pass_env
+def positions(env: Env, party: str, htlc_ref: str | None, from_block: int) -> None:
+    """Lists PARTY's open locks (funds still in the HTLC), as sender or recipient."""
+    client = _client(env, htlc_ref, deploy_block=from_block)
+    found = client.open_positions(party)
+    lines = [f"{p.position_id} {p.role} {p.state}: {token_client(env, p.token).format(p.amount)}" for p in found]
+    emit(env, [p.as_dict() for p in found], "\n".join(lines) or f"no open locks for {party}")
 
 
 @htlc.command("show")
