@@ -68,7 +68,8 @@ import {BankControlledPositions} from "./BankControlledPositions.sol";
 contract PvPSettlement is EIP712, BankControlledPositions {
     using SafeERC20 for IERC20;
 
-    /// @notice An FX quote signed by its maker (EIP-712), settled at most once by its taker.
+    /// @notice An FX quote signed by its maker (EIP-712), settled at most once by its taker. Its `rate`
+    /// is informational (signed, reported in {Settled}, never checked or used here): the amounts rule.
     struct Quote {
         address maker; // pays makerAmount of makerToken, receives takerAmount of takerToken
         address taker; // the only account that may settle the quote
