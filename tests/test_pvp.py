@@ -40,6 +40,7 @@ from helpers import (
     next_tx_at,
     norm,
     one_line_error,
+    ref,
     reverts,
     set_time,
 )
@@ -355,7 +356,7 @@ def test_propose_then_accept(pvp, token, cnh_token, alice, bob):
            wantToken=cnh_token, wantAmount=356_170, expiry=expiry),
         ev("Transfer", **{"from": alice, "to": pvp, "value": 50_000}),
     ]
-    assert token.balanceOf(pvp) == pvp.lockedBalance(token) == 50_000
+    assert token.balanceOf(pvp) == pvp.outstanding(token) == 50_000
     assert tuple(pvp.proposal(1)) == (alice.address, expiry, 1, bob.address, token.address, 50_000, cnh_token.address, 356_170)
     receipt = pvp.accept(1, sender=bob)
     assert events(receipt) == [
@@ -365,7 +366,7 @@ def test_propose_then_accept(pvp, token, cnh_token, alice, bob):
     ]
     assert _balances((token, alice), (token, bob), (cnh_token, alice), (cnh_token, bob)) == [
         INITIAL - 50_000, INITIAL + 50_000, INITIAL + 356_170, INITIAL - 356_170]
-    assert token.balanceOf(pvp) == pvp.lockedBalance(token) == 0 and pvp.proposal(1).status == 2
+    assert token.balanceOf(pvp) == pvp.outstanding(token) == 0 and pvp.proposal(1).status == 2
     with reverts(pvp.ProposalNotOpen, id=1, status=2):
         pvp.accept(1, sender=bob)
     with reverts(pvp.ProposalNotOpen, id=1, status=2):
@@ -399,7 +400,7 @@ def test_accept_by_the_counterparty_until_expiry_then_expire(pvp, token, cnh_tok
     receipt = pvp.expire(pid, sender=carol)  # anyone
     assert events(receipt) == [ev("ProposalExpired", id=pid, proposer=alice),
                                ev("Transfer", **{"from": pvp, "to": alice, "value": 50_000})]
-    assert token.balanceOf(alice) == INITIAL and pvp.lockedBalance(token) == 0 and pvp.proposal(pid).status == 4
+    assert token.balanceOf(alice) == INITIAL and pvp.outstanding(token) == 0 and pvp.proposal(pid).status == 4
     with reverts(pvp.ProposalNotOpen, id=pid, status=4):
         pvp.expire(pid, sender=carol)
     with reverts(pvp.UnknownProposal, id=99):
@@ -459,8 +460,210 @@ def test_contract_holds_exactly_the_open_proposals(pvp, token, cnh_token, alice,
     pvp.expire(opened[3], sender=alice)
     for t in (token, cnh_token):
         open_sum = sum(p.giveAmount for p in map(pvp.proposal, opened) if p.status == 1 and p.giveToken == t.address)
-        assert t.balanceOf(pvp) == pvp.lockedBalance(t) == open_sum
+        assert t.balanceOf(pvp) == pvp.outstanding(t) == open_sum
     assert token.balanceOf(pvp) == 70_000 and cnh_token.balanceOf(pvp) == 0
+
+
+# ------------------------------------------------------------------ the bank's controls over proposals (issue 9)
+
+SEIZED = 5  # PvPSettlement.Status.Seized
+
+
+@pytest.fixture
+def fresh(accounts, token, cnh_token, compliance, cnh_bank, chain):
+    """A fresh address of alice's (after a lost-key recovery): allowlisted on both tokens, holding nothing."""
+    account = accounts[12]
+    expiry = chain.pending_timestamp + YEAR
+    token.allowlist(account, expiry, sender=compliance)
+    cnh_token.allowlist(account, expiry, sender=cnh_bank["compliance"])
+    return account
+
+
+def _books(pvp, *tokens):
+    """The contract's balance of each token equals what it owes for open proposals; returns the balances."""
+    held = [int(t.balanceOf(pvp)) for t in tokens]
+    assert held == [int(pvp.outstanding(t)) for t in tokens]
+    return held
+
+
+def test_seize_proposal_closes_exactly_that_proposal(pvp, token, cnh_token, legal, cnh_bank, minter, alice, bob, carol,
+                                                      chain):
+    """Finding A: a token-level seizure of the pool hits the wrong proposal; the legal exit does not."""
+    pid_a, _, _ = _propose(pvp, token, cnh_token, alice, bob, give=30_000)
+    pid_b, _, _ = _propose(pvp, token, cnh_token, bob, alice, give=50_000)
+    # as reported: the bank seizes alice's 300.00 on the token, from the PvP contract's balance
+    snapshot = chain.snapshot()
+    token.forcedTransfer(pvp, minter, 30_000, sender=legal)
+    pvp.cancel(pid_a, sender=alice)  # the seized proposal still cancels in full ...
+    raw_reverts(pvp, "cancel", (pid_b,), bob, "ERC20InsufficientBalance", decode_with=token,  # ... bob's does not
+                sender=pvp, balance=20_000, needed=50_000)
+    chain.restore(snapshot)
+    # the contract's own legal exit: exactly alice's proposal, to the account the bank names
+    order = ref("COURT-ORDER-7")
+    receipt = pvp.seizeProposal(pid_a, minter, order, sender=legal)
+    assert events(receipt) == [
+        ev("ProposalSeized", id=pid_a, to=minter, amount=30_000, legalOrderRef=order, by=legal),
+        ev("Transfer", **{"from": pvp, "to": minter, "value": 30_000}),
+    ]
+    assert pvp.proposal(pid_a).status == SEIZED and token.balanceOf(minter) == 30_000
+    assert _books(pvp, token, cnh_token) == [50_000, 0]
+    for fn, who in (("accept", bob), ("cancel", alice), ("expire", carol)):
+        call_reverts(pvp, fn, (pid_a,), who, "ProposalNotOpen", id=pid_a, status=SEIZED)
+    with reverts(pvp.ProposalNotOpen, id=pid_a, status=SEIZED):
+        pvp.seizeProposal(pid_a, minter, order, sender=legal)
+    pvp.cancel(pid_b, sender=bob)  # the other proposer is whole
+    assert token.balanceOf(bob) == INITIAL and _books(pvp, token, cnh_token) == [0, 0]
+    # the same with a counterparty accepting the other proposal after a seizure
+    pid_c, _, _ = _propose(pvp, token, cnh_token, alice, bob, give=10_000)
+    pid_d, expiry, _ = _propose(pvp, cnh_token, token, bob, alice, give=20_000, want=1_000)
+    pvp.seizeProposal(pid_d, cnh_bank["minter"], order, sender=cnh_bank["legal"])
+    pvp.accept(pid_c, sender=bob)
+    assert _books(pvp, token, cnh_token) == [0, 0] and cnh_token.balanceOf(cnh_bank["minter"]) == 20_000
+    # an open proposal past its expiry can still be seized
+    pid_e, expiry, _ = _propose(pvp, token, cnh_token, alice, bob, give=1_000)
+    set_time(chain, expiry + 1)
+    pvp.seizeProposal(pid_e, minter, order, sender=legal)
+    assert _books(pvp, token, cnh_token) == [0, 0]
+
+
+def test_seize_proposal_refusals(pvp, token, cnh_token, legal, cnh_bank, compliance, minter, alice, bob, outsider):
+    pid, _, _ = _propose(pvp, token, cnh_token, alice, bob)
+    order = ref("COURT-ORDER-8")
+    # the legal role of the token the contract holds for the proposal (USD), not the other bank's
+    with reverts(pvp.NotTokenLegalRole, token=token, caller=cnh_bank["legal"]):
+        pvp.seizeProposal(pid, minter, order, sender=cnh_bank["legal"])
+    for who in (alice, bob, compliance):
+        call_reverts(pvp, "seizeProposal", (pid, minter, order), who, "NotTokenLegalRole", token=token, caller=who)
+    with reverts(pvp.InvalidLegalOrderRef):
+        pvp.seizeProposal(pid, minter, b"\x00" * 32, sender=legal)
+    for to in (ZERO_ADDRESS, pvp.address):
+        call_reverts(pvp, "seizeProposal", (pid, to, order), legal, "InvalidBeneficiary", account=to)
+    call_reverts(pvp, "seizeProposal", (99, minter, order), legal, "UnknownProposal", id=99)
+    # the recipient must be able to receive: the token's own check
+    raw_reverts(pvp, "seizeProposal", (pid, outsider.address, order), legal, "ERC7943CannotReceive", decode_with=token,
+                account=outsider)
+    assert pvp.proposal(pid).status == 1 and _books(pvp, token, cnh_token) == [50_000, 0]
+
+
+def test_token_level_seizure_shows_in_the_books(pvp, token, cnh_token, legal, minter, alice, bob):
+    """Not the way, but visible: after a token-level seizure the balance falls short of what the contract owes."""
+    _propose(pvp, token, cnh_token, alice, bob)
+    token.forcedTransfer(pvp, minter, 20_000, sender=legal)
+    assert token.balanceOf(pvp) == 30_000 and pvp.outstanding(token) == 50_000
+
+
+def test_accept_refuses_a_restricted_proposer(pvp, client, token, cnh_token, compliance, cnh_bank, legal, minter,
+                                              alice, bob, chain):
+    """Finding B: the proposer's locked money moves to the counterparty on accept, so the proposer
+    must be active on the token it gives; a frozen or delisted proposer's proposal waits for the
+    bank (seize, or lift the restriction)."""
+    pid, _, _ = _propose(pvp, token, cnh_token, alice, bob)
+    token.freezeAccount(alice, sender=compliance)
+    with reverts(pvp.PartyRestricted, token=token, party=alice):
+        pvp.accept(pid, sender=bob)
+    assert "proposer " + alice.address + " is frozen on EXUSD" in one_line_error(client.accept, pid, sender=bob)
+    token.unfreezeAccount(alice, sender=compliance)
+    token.removeFromAllowlist(alice, sender=compliance)
+    call_reverts(pvp, "accept", (pid,), bob, "PartyRestricted", token=token, party=alice)
+    # its money going back to itself is left to the token's receive check: a delisted proposer cannot cancel
+    call_reverts(pvp, "cancel", (pid,), alice, "ERC7943CannotReceive", decode_with=token, account=alice)
+    snapshot = chain.snapshot()
+    pvp.seizeProposal(pid, minter, ref("SANCTION-1"), sender=legal)  # the bank's exit
+    assert _books(pvp, token, cnh_token) == [0, 0]
+    chain.restore(snapshot)
+    token.allowlist(alice, chain.pending_timestamp + YEAR, sender=compliance)  # lifted: it settles
+    pvp.accept(pid, sender=bob)
+    assert _books(pvp, token, cnh_token) == [0, 0]
+
+
+def test_accept_needs_an_active_counterparty(pvp, token, cnh_token, cnh_bank, compliance, alice, bob, chain):
+    """Finding B: the counterparty acting must be active: the tokens' own transfer checks refuse it."""
+    pid, _, _ = _propose(pvp, token, cnh_token, alice, bob)
+    cnh_token.removeFromAllowlist(bob, sender=cnh_bank["compliance"])  # it pays CNH
+    call_reverts(pvp, "accept", (pid,), bob, "ERC7943CannotSend", decode_with=cnh_token, account=bob)
+    cnh_token.allowlist(bob, chain.pending_timestamp + YEAR, sender=cnh_bank["compliance"])
+    token.freezeAccount(bob, sender=compliance)  # it receives USD
+    call_reverts(pvp, "accept", (pid,), bob, "ERC7943CannotReceive", decode_with=token, account=bob)
+    token.unfreezeAccount(bob, sender=compliance)
+    pvp.accept(pid, sender=bob)
+
+
+def _terms_hash(proposer, counterparty, give_token, give_amount, want_token, want_amount, expiry):
+    types = ["address", "address", "address", "uint256", "address", "uint256", "uint256"]
+    return keccak(abi_encode(types, [norm(proposer), norm(counterparty), norm(give_token), give_amount,
+                                     norm(want_token), want_amount, expiry]))
+
+
+def test_accept_with_the_expected_terms(pvp, client, token, cnh_token, legal, alice, bob, fresh):
+    """Finding C: accept(id, termsHash) settles only the proposal the counterparty read."""
+    pid, expiry, _ = _propose(pvp, token, cnh_token, alice, bob)
+    expected = _terms_hash(alice, bob, token, 50_000, cnh_token, 356_170, expiry)
+    assert pvp.proposalHash(pid) == expected == client.proposal(pid).terms_hash
+    with reverts(pvp.ProposalTermsMismatch, id=pid, expected=expected, given=b"\x01" * 32):
+        pvp.accept(pid, b"\x01" * 32, sender=bob)
+    # the terms change under the counterparty's feet (here: the bank replaces the proposer): refused
+    read = client.proposal(pid)
+    token.recoverAccount(alice, fresh, sender=legal)
+    pvp.replaceParty(pid, alice, fresh, sender=legal)
+    changed = _terms_hash(fresh, bob, token, 50_000, cnh_token, 356_170, expiry)
+    with reverts(pvp.ProposalTermsMismatch, id=pid, expected=changed, given=read.terms_hash):
+        pvp.accept(pid, read.terms_hash, sender=bob)
+    assert "terms hash" in one_line_error(client.accept, pid, sender=bob, terms_hash=read.terms_hash)
+    receipt = pvp.accept(pid, changed, sender=bob)
+    assert events(receipt, pvp) == [ev("ProposalAccepted", id=pid, proposer=fresh, counterparty=bob)]
+    assert cnh_token.balanceOf(fresh) == 356_170 and _books(pvp, token, cnh_token) == [0, 0]
+    call_reverts(pvp, "proposalHash", (99,), bob, "UnknownProposal", id=99)
+
+
+def test_replace_party_after_a_lost_key_recovery(pvp, token, cnh_token, legal, cnh_bank, compliance, alice, bob, carol,
+                                                 fresh, accounts, chain):
+    """Finding D: after recoverAccount the lost address is delisted; the bank moves its side of an
+    open proposal to the replacement address."""
+    pid, _, _ = _propose(pvp, token, cnh_token, alice, bob)
+    token.recoverAccount(alice, fresh, sender=legal)
+    call_reverts(pvp, "accept", (pid,), bob, "PartyRestricted", token=token, party=alice)
+    # refusals
+    with reverts(pvp.NotTokenLegalRole, token=token, caller=cnh_bank["legal"]):
+        pvp.replaceParty(pid, alice, fresh, sender=cnh_bank["legal"])
+    call_reverts(pvp, "replaceParty", (pid, alice, fresh), compliance, "NotTokenLegalRole", token=token, caller=compliance)
+    call_reverts(pvp, "replaceParty", (pid, carol, fresh), legal, "NotAParty", id=pid, account=carol)
+    call_reverts(pvp, "replaceParty", (pid, alice, bob), legal, "InvalidCounterparty", counterparty=bob)
+    for account in (ZERO_ADDRESS, pvp.address, alice.address):
+        call_reverts(pvp, "replaceParty", (pid, alice, account), legal, "InvalidBeneficiary", account=account)
+    only_usd = accounts[13]
+    token.allowlist(only_usd, chain.pending_timestamp + YEAR, sender=compliance)  # active on the given token, not on the wanted one
+    call_reverts(pvp, "replaceParty", (pid, alice, only_usd), legal, "InvalidBeneficiary", account=only_usd)
+    call_reverts(pvp, "replaceParty", (99, alice, fresh), legal, "UnknownProposal", id=99)
+    # the replacement
+    receipt = pvp.replaceParty(pid, alice, fresh, sender=legal)
+    assert events(receipt) == [ev("PartyReplaced", id=pid, lost=alice, replacement=fresh)]
+    assert pvp.proposal(pid).proposer == fresh.address
+    pvp.accept(pid, sender=bob)
+    assert cnh_token.balanceOf(fresh) == 356_170 and token.balanceOf(bob) == INITIAL + 50_000
+    # a counterparty is replaced alike; a closed proposal no longer
+    call_reverts(pvp, "replaceParty", (pid, fresh, carol), legal, "ProposalNotOpen", id=pid, status=2)
+    pid2, _, _ = _propose(pvp, token, cnh_token, bob, carol)
+    pvp.replaceParty(pid2, carol, fresh, sender=legal)
+    assert pvp.proposal(pid2).counterparty == fresh.address
+    with reverts(pvp.NotCounterparty, caller=carol, counterparty=fresh):
+        pvp.accept(pid2, sender=carol)
+    assert _books(pvp, token, cnh_token) == [50_000, 0]
+
+
+def test_rescue_excess_only(pvp, token, cnh_token, legal, cnh_bank, alice, bob, carol):
+    """Tokens sent here by mistake: the token's legal role takes back what exceeds the open proposals, no more."""
+    _propose(pvp, token, cnh_token, alice, bob)
+    token.transfer(pvp, 1_000, sender=alice)
+    with reverts(pvp.RescueExceedsExcess, token=token, amount=1_001, excess=1_000):
+        pvp.rescueExcess(token, alice, 1_001, sender=legal)
+    with reverts(pvp.NotTokenLegalRole, token=token, caller=cnh_bank["legal"]):
+        pvp.rescueExcess(token, alice, 1_000, sender=cnh_bank["legal"])
+    call_reverts(pvp, "rescueExcess", (cnh_token, carol, 1), cnh_bank["legal"], "RescueExceedsExcess",
+                 token=cnh_token, amount=1, excess=0)
+    receipt = pvp.rescueExcess(token, alice, 1_000, sender=legal)
+    assert events(receipt) == [ev("ExcessRescued", token=token, to=alice, amount=1_000, by=legal),
+                               ev("Transfer", **{"from": pvp, "to": alice, "value": 1_000})]
+    assert _books(pvp, token, cnh_token) == [50_000, 0]
 
 
 # ------------------------------------------------------------------ property: atomicity
@@ -561,6 +764,106 @@ def test_property_both_legs_or_neither(pvp, client, token, cnh_token, compliance
 
     run()
     assert len(outcomes) == 25 and 3 <= sum(outcomes) <= 22, outcomes  # both outcomes explored
+
+
+PROPOSAL_STEPS = st.lists(
+    st.tuples(st.sampled_from(["propose", "propose", "accept", "cancel", "expire", "seize", "freeze", "unfreeze", "wait"]),
+              st.integers(0, 7), st.integers(1, 300_000)),
+    min_size=4, max_size=9,
+)
+
+
+def test_property_proposals_books_and_legal_exits(pvp, token, cnh_token, compliance, legal, minter, cnh_bank, alice,
+                                                  bob, chain):
+    """Random proposals, accepts, cancels, expiries, legal exits (seizeProposal), freezes and time:
+    each call succeeds exactly when a model of the rules says so, every proposal leaves Open once,
+    and after every step the contract holds exactly what it owes (balance == outstanding == the
+    open proposals' amounts, per token)."""
+    usd, cnh = token.address, cnh_token.address
+    parties = (alice.address, bob.address)
+    banks = {usd: {"compliance": compliance.address, "legal": legal.address, "treasury": minter.address},
+             cnh: {"compliance": cnh_bank["compliance"].address, "legal": cnh_bank["legal"].address,
+                   "treasury": cnh_bank["minter"].address}}
+    contracts = {usd: token, cnh: cnh_token}
+    runs = []
+
+    def send(sender, to, signature, types, args):
+        return _send_raw(sender, to, _calldata(signature, types, args))["status"] == "0x1"
+
+    def now():
+        return int(chain.blocks.head.timestamp)
+
+    @settings(max_examples=10, deadline=None, database=None, derandomize=True, print_blob=False,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(steps=PROPOSAL_STEPS)
+    def run(steps):
+        snapshot = chain.snapshot()
+        try:
+            proposals, frozen, outcomes = {}, set(), []  # id -> [proposer, other, give, amount, want, expiry, status]
+            for action, pick, amount in steps:
+                open_ids = [i for i, p in proposals.items() if p[6] == "open"]
+                pid = open_ids[pick % len(open_ids)] if open_ids else None
+                p = proposals.get(pid)
+                if action == "propose":
+                    proposer, other = parties[pick % 2], parties[1 - pick % 2]
+                    give, want = (usd, cnh) if pick // 2 % 2 == 0 else (cnh, usd)
+                    expiry = now() + 3000
+                    expected = (proposer, give) not in frozen and amount <= int(contracts[give].balanceOf(proposer))
+                    ok = send(proposer, pvp.address, "propose(address,address,uint256,address,uint256,uint64)",
+                              ["address", "address", "uint256", "address", "uint256", "uint64"],
+                              [other, give, amount, want, amount // 7 + 1, expiry])
+                    if ok:
+                        proposals[int(pvp.proposalCount())] = [proposer, other, give, amount, want, expiry, "open"]
+                elif pid is None or action in ("freeze", "unfreeze", "wait"):
+                    expected = ok = True
+                    if action == "wait":
+                        set_time(chain, now() + 2000)
+                    elif action in ("freeze", "unfreeze"):
+                        who, on = parties[pick % 2], (usd, cnh)[pick // 2 % 2]
+                        if action == "freeze" and (who, on) not in frozen:
+                            assert send(banks[on]["compliance"], on, "freezeAccount(address)", ["address"], [who])
+                            frozen.add((who, on))
+                        elif action == "unfreeze" and (who, on) in frozen:
+                            assert send(banks[on]["compliance"], on, "unfreezeAccount(address)", ["address"], [who])
+                            frozen.discard((who, on))
+                else:
+                    proposer, other, give, amount_locked, want, expiry, _ = p
+                    live = now() + 1 <= expiry  # the next block is at least a second later; margins are minutes
+                    if action == "accept":
+                        want_amount = amount_locked // 7 + 1
+                        expected = (live and not frozen & {(proposer, give), (other, want), (other, give), (proposer, want)}
+                                    and want_amount <= int(contracts[want].balanceOf(other)))
+                        ok = send(other, pvp.address, "accept(uint256)", ["uint256"], [pid])
+                        status = "accepted"
+                    elif action == "cancel":
+                        expected = (proposer, give) not in frozen
+                        ok = send(proposer, pvp.address, "cancel(uint256)", ["uint256"], [pid])
+                        status = "cancelled"
+                    elif action == "expire":
+                        expected = not live and (proposer, give) not in frozen
+                        ok = send(banks[usd]["treasury"], pvp.address, "expire(uint256)", ["uint256"], [pid])
+                        status = "expired"
+                    else:
+                        expected = True  # the legal exit works whoever is frozen, expired or not
+                        ok = send(banks[give]["legal"], pvp.address, "seizeProposal(uint256,address,bytes32)",
+                                  ["uint256", "address", "bytes32"], [pid, banks[give]["treasury"], ref(pid)])
+                        status = "seized"
+                    if ok:
+                        p[6] = status
+                assert ok == expected, (action, pick, amount, steps)
+                outcomes.append((action, ok))
+                for t in (usd, cnh):
+                    owed = sum(q[3] for q in proposals.values() if q[6] == "open" and q[2] == t)
+                    assert int(contracts[t].balanceOf(pvp)) == int(pvp.outstanding(t)) == owed, (action, steps)
+            for i, q in proposals.items():
+                assert pvp_lib.STATUSES[int(pvp.proposal(i).status)] == q[6]
+            runs.append(outcomes)
+        finally:
+            chain.restore(snapshot)
+
+    run()
+    done = {a for outcomes in runs for a, ok in outcomes if ok}
+    assert len(runs) == 10 and {"propose", "seize"} <= done, done
 
 
 # ------------------------------------------------------------------ the library
@@ -758,3 +1061,68 @@ def test_cli_quote_verify_settle_propose(pvp, token, cnh_token, alice, bob, caro
     assert accepted["status"] == "accepted" and token.balanceOf(bob) == INITIAL + 100_000 + 1_000
     assert run("show", str(proposed["id"]), "--pvp", pvp.address)["status"] == "accepted"
     assert run("show", "99", "--pvp", pvp.address, code=1) == "error: no proposal #99 (there are 1)"
+
+
+def test_library_legal_exit_replacement_rescue_and_positions(client, pvp, token, cnh_token, usd, cnh, legal, cnh_bank,
+                                                             minter, alice, bob, carol, fresh, outsider, chain):
+    pid, _ = client.propose(bob, usd, "500.00", cnh, "3561.70", expires_in=3600, sender=alice)
+    pid2, _ = client.propose(alice, cnh, "10.00", usd, "1.40", expires_in=3600, sender=bob)
+    positions = client.open_positions(alice)
+    assert [(x.kind, x.contract, x.position_id, x.token, x.amount, x.party, x.role, x.state) for x in positions] == [
+        ("pvp-proposal", pvp.address, str(pid), token.address, 50_000, alice.address, "proposer", "open"),
+        ("pvp-proposal", pvp.address, str(pid2), cnh_token.address, 1_000, alice.address, "counterparty", "open"),
+    ]
+    assert client.outstanding(usd) == 50_000 and client.outstanding(cnh_token.address) == 1_000
+    state = _nothing_sent(chain, alice, bob, legal, cnh_bank["legal"])
+    refusals = [
+        (lambda: client.seize(pid, minter, "COURT-1", sender=cnh_bank["legal"]), cnh_bank["legal"].address + " lacks the legal role needed to seize proposal #1 on EXUSD"),
+        (lambda: client.seize(pid, minter, "", sender=legal), "legal order reference must not be empty"),
+        (lambda: client.seize(pid, outsider, "COURT-1", sender=legal), "recipient " + outsider.address + " is not allowlisted on EXUSD"),
+        (lambda: client.seize(pid, pvp.address, "COURT-1", sender=legal), "the settlement contract itself"),
+        (lambda: client.seize(99, minter, "COURT-1", sender=legal), "no proposal #99"),
+        (lambda: client.replace_party(pid, carol, fresh, sender=legal), carol.address + " is not a party to proposal #1"),
+        (lambda: client.replace_party(pid, alice, bob, sender=legal), "already the other party"),
+        (lambda: client.replace_party(pid, alice, outsider, sender=legal), "replacement " + outsider.address + " is not allowlisted on EXUSD"),
+        (lambda: client.replace_party(pid, alice, fresh, sender=bob), bob.address + " lacks the legal role"),
+        (lambda: client.rescue_excess(usd, alice, "0.01", sender=legal), "only 0.00 EXUSD exceeds what the open proposals hold"),
+        (lambda: client.rescue_excess(usd, alice, "0.01", sender=alice), alice.address + " lacks the legal role"),
+    ]
+    for call, message in refusals:
+        assert message in one_line_error(call), message
+    assert _nothing_sent(chain, alice, bob, legal, cnh_bank["legal"]) == state
+    token.recoverAccount(alice, fresh, sender=legal)
+    client.replace_party(pid, alice, fresh, sender=legal)
+    assert [x.position_id for x in client.open_positions(alice)] == [str(pid2)]
+    assert [(x.position_id, x.role) for x in client.open_positions(fresh)] == [(str(pid), "proposer")]
+    receipt = client.seize(pid, minter, "COURT-1", sender=legal)
+    assert events(receipt, pvp) == [ev("ProposalSeized", id=pid, to=minter, amount=50_000, legalOrderRef=keccak(text="COURT-1"), by=legal)]
+    assert client.proposal(pid).status == "seized" and client.open_positions(fresh) == []
+    assert f"proposal #{pid} is already seized" in one_line_error(client.seize, pid, minter, "COURT-1", sender=legal)
+    token.transfer(pvp, 100, sender=bob)
+    client.rescue_excess(usd, bob, "1.00", sender=legal)
+    assert token.balanceOf(pvp) == client.outstanding(usd) == 0
+
+
+def test_cli_terms_hash_replace_and_seize(pvp, token, cnh_token, legal, alice, bob, minter, fresh, chain):
+    run = deptoken_cli(chain, "pvp")
+    common = ("--pvp", pvp.address)
+
+    def propose():
+        return str(run("propose", *common, "--to", bob.address, "--give-token", token.address, "--give-amount", "10.00",
+                       "--want-token", cnh_token.address, "--want-amount", "71.23", "--expires-in", "3600", "--as", "7")["id"])
+
+    pid = propose()
+    shown = run("show", pid, *common)
+    assert shown["terms_hash"] == "0x" + bytes(pvp.proposalHash(int(pid))).hex()
+    assert "terms hash" in run("accept", pid, *common, "--terms-hash", "0x" + "11" * 32, "--as", "8", code=1)
+    assert run("accept", pid, *common, "--terms-hash", shown["terms_hash"], "--as", "8")["status"] == "accepted"
+    pid = propose()
+    token.recoverAccount(alice, fresh, sender=legal)
+    assert "lacks the legal role" in run("replace-party", pid, *common, "--lost", alice.address, "--replacement",
+                                         fresh.address, "--as", "8", code=1)
+    replaced = run("replace-party", pid, *common, "--lost", alice.address, "--replacement", fresh.address, "--as", "4")
+    assert replaced["proposer"] == fresh.address
+    assert [p["id"] for p in run("positions", fresh.address, *common)] == [pid]
+    seized = run("seize", pid, *common, "--to", minter.address, "--legal-order", "COURT-ORDER-9", "--as", "4")
+    assert seized["status"] == "seized" and token.balanceOf(minter) == 1_000
+    assert run("positions", fresh.address, *common) == []

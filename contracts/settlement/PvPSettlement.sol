@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {BankControlledPositions} from "./BankControlledPositions.sol";
 
 /**
  * @title PvPSettlement
@@ -18,27 +18,58 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
  * the taker to the maker, both straight from party to party with `transferFrom`: this contract never
  * holds the funds of a settlement. Desks that sign with a contract wallet are accepted (ERC-1271).
  *
+ * The quote's `rate` is informational: it is signed (so it cannot be altered) and reported in the
+ * {Settled} event, but the contract neither checks nor uses it. The two amounts rule: exactly
+ * `makerAmount` and `takerAmount` move. The library checks the amounts against the rate before it
+ * settles; a taker settling otherwise must check them itself.
+ *
  * Two steps, for counterparties that act at different times: the proposer locks what it gives in
- * this contract ({propose}); the counterparty accepts before the expiry ({accept}), which pays the
- * proposer and releases the locked amount to the counterparty in one transaction; until then the
+ * this contract ({propose}); the counterparty accepts before the expiry ({accept}, or with the
+ * expected terms {accept(uint256,bytes32)} so that it settles only the proposal it read), which pays
+ * the proposer and releases the locked amount to the counterparty in one transaction; until then the
  * proposer may take it back ({cancel}), and after the expiry anyone may return it ({expire}). This
- * contract holds exactly the locked amounts of open proposals ({lockedBalance}).
+ * contract holds exactly the locked amounts of open proposals ({outstanding} per token).
+ *
+ * The bank's controls over proposals (the deposit token's legal role, `LEGAL_ROLE`, of the token a
+ * proposal locks, its `giveToken`): a legal exit ({seizeProposal}) moves exactly one open proposal's
+ * locked amount to the account the bank names and closes it `Seized`; after a lost-key recovery
+ * ({DepositToken-recoverAccount}) the bank moves the lost address's side of an open proposal to the
+ * replacement ({replaceParty}). A token-level seizure (`forcedTransfer`/`seize`) of this contract's
+ * balance is not the way: it takes from the pool of every proposal and leaves the books wrong
+ * (balance below {outstanding}). Tokens sent here outside {propose} can be rescued by the token's
+ * legal role ({rescueExcess}: only the balance above {outstanding}).
+ *
+ * Sanctions (a party the token restricts: ERC-7943 `canSend` false, i.e. not allowlisted, allowlisting
+ * expired, or frozen). Money of a restricted party does not move through this contract to anyone
+ * else; money going back to its owner is left to the token's own receive check. Who must be active:
+ *
+ * | action            | who must be active (on which token)                                              |
+ * | ----------------- | -------------------------------------------------------------------------------- |
+ * | {settle}          | maker and taker on both tokens (the tokens' `transferFrom` checks each leg)      |
+ * | {propose}         | proposer on giveToken (the token's `transferFrom`)                               |
+ * | {accept}          | proposer on giveToken (checked here: its locked money goes to the counterparty); |
+ * |                   | counterparty on wantToken and giveToken, proposer on wantToken (the tokens)      |
+ * | {cancel}/{expire} | proposer on giveToken, as the receiver of its own money (the token)              |
+ * | {seizeProposal}   | nobody of the parties; `to` must be able to receive (the token)                  |
+ * | {replaceParty}    | the replacement on both tokens (checked here)                                    |
+ *
+ * So a sanction takes two steps to resolve: the restriction freezes the proposal (a restricted
+ * proposer's proposal can be neither accepted nor, while it cannot receive, cancelled or expired),
+ * then the bank either lifts the restriction, or exits the proposal ({seizeProposal}), or, after a
+ * lost-key recovery, moves it to the replacement address ({replaceParty}).
  *
  * @dev Deposit tokens let only allowlisted, unfrozen accounts send, receive and spend: this contract
  * is the spender of both legs of a settlement (and the holder of locked amounts), so each token's
  * compliance role must allowlist this contract's address, and each party must be allowlisted on
  * both tokens and have approved this contract for what it pays. A paused token, a frozen party or
  * amount, a short balance or allowance make the whole transaction revert with the token's error.
- *
- * No owner, no rescue function: tokens sent here outside {propose} belong to no proposal and stay
- * (a deposit token's bank can move them with its legal role, `forcedTransfer`). A refund ({cancel},
- * {expire}) to a proposer who is frozen or no longer allowlisted reverts until its bank lifts the
- * restriction. Tokens that charge a fee on transfer are not supported.
+ * No owner. Tokens that charge a fee on transfer are not supported.
  */
-contract PvPSettlement is EIP712, ReentrancyGuardTransient {
+contract PvPSettlement is EIP712, BankControlledPositions {
     using SafeERC20 for IERC20;
 
-    /// @notice An FX quote signed by its maker (EIP-712), settled at most once by its taker.
+    /// @notice An FX quote signed by its maker (EIP-712), settled at most once by its taker. Its `rate`
+    /// is informational (signed, reported in {Settled}, never checked or used here): the amounts rule.
     struct Quote {
         address maker; // pays makerAmount of makerToken, receives takerAmount of takerToken
         address taker; // the only account that may settle the quote
@@ -46,7 +77,9 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
         uint256 makerAmount; // minor units of makerToken
         address takerToken;
         uint256 takerAmount; // minor units of takerToken
-        uint256 rate; // the quoted rate, makerAmount / takerAmount in whole currency units, 18 decimals
+        // The quoted rate, makerAmount / takerAmount in whole currency units, 18 decimals. Informational:
+        // signed and reported in {Settled}, never checked or used by the contract; the amounts rule.
+        uint256 rate;
         uint256 expiry; // unix seconds: settleable while block.timestamp <= expiry
         bytes32 nonce; // random; each (maker, nonce) settles or is cancelled once
     }
@@ -57,7 +90,8 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
         Open,
         Accepted,
         Cancelled,
-        Expired
+        Expired,
+        Seized // closed by the legal exit {seizeProposal}
     }
 
     /// @notice A two-step exchange: `giveAmount` of `giveToken`, locked here, against `wantAmount`
@@ -80,7 +114,6 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
 
     mapping(address maker => mapping(bytes32 nonce => bool)) private _quoteUsed;
     mapping(uint256 id => Proposal) private _proposals;
-    mapping(address token => uint256) private _locked;
     uint256 private _proposalCount;
 
     /// @notice The quote `quoteHash` of `maker` was settled by `taker`: `makerAmount` of
@@ -121,6 +154,15 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
 
     /// @notice Proposal `id` expired unaccepted; its locked amount went back to the proposer.
     event ProposalExpired(uint256 indexed id, address indexed proposer);
+
+    /// @notice The legal role of the proposal's giveToken (`by`) seized proposal `id` under legal order
+    /// `legalOrderRef`: its locked `amount` went to `to`.
+    event ProposalSeized(
+        uint256 indexed id, address indexed to, uint256 amount, bytes32 legalOrderRef, address indexed by
+    );
+
+    /// @notice After a lost-key recovery, `replacement` took the place of `lost` in open proposal `id`.
+    event PartyReplaced(uint256 indexed id, address indexed lost, address indexed replacement);
 
     /// @notice Only the quote's taker may settle it.
     error NotTaker(address caller, address taker);
@@ -164,6 +206,12 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
     /// @notice The proposal is acceptable until `expiry`; it cannot be expired before.
     error ProposalNotExpired(uint256 id, uint64 expiry);
 
+    /// @notice The proposal's terms ({proposalHash}) are `expected`, not the `given` ones the caller read.
+    error ProposalTermsMismatch(uint256 id, bytes32 expected, bytes32 given);
+
+    /// @notice `account` is neither the proposer nor the counterparty of proposal `id`.
+    error NotAParty(uint256 id, address account);
+
     constructor() EIP712("DepositToken PvP Settlement", "1") {}
 
     // ------------------------------------------------------------------ signed quotes (one step)
@@ -196,6 +244,7 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
 
     /// @notice Revokes the caller's outstanding quote(s) with `nonce` (as maker): they can no longer
     /// be settled. A contract wallet calls this itself.
+    /// @param nonce The quote's nonce.
     function cancelQuote(bytes32 nonce) external {
         if (_quoteUsed[msg.sender][nonce]) revert QuoteAlreadyUsed(msg.sender, nonce);
         _quoteUsed[msg.sender][nonce] = true;
@@ -203,11 +252,14 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Whether `maker`'s `nonce` was settled or cancelled.
+    /// @param maker The quote's maker.
+    /// @param nonce The quote's nonce.
     function quoteUsed(address maker, bytes32 nonce) external view returns (bool) {
         return _quoteUsed[maker][nonce];
     }
 
     /// @notice The EIP-712 digest of `q` under this contract's domain: what the maker signs.
+    /// @param q The quote.
     function hashQuote(Quote calldata q) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(QUOTE_TYPEHASH, q)));
     }
@@ -218,6 +270,12 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
      * @notice Proposes to give `giveAmount` of `giveToken` to `counterparty` against `wantAmount` of
      * `wantToken`, acceptable until `expiry`. Locks `giveAmount` here (the caller must have approved
      * this contract for it) so that the counterparty can rely on it.
+     * @param counterparty The only account that may accept.
+     * @param giveToken The token the caller gives (locked here).
+     * @param giveAmount Minor units of giveToken.
+     * @param wantToken The token the caller wants.
+     * @param wantAmount Minor units of wantToken.
+     * @param expiry Unix seconds: acceptable while block.timestamp <= expiry.
      * @return id The proposal's id (sequential, from 1).
      */
     function propose(
@@ -241,26 +299,39 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
             wantToken: wantToken,
             wantAmount: wantAmount
         });
-        _locked[giveToken] += giveAmount;
+        _owe(giveToken, giveAmount);
         emit Proposed(id, msg.sender, counterparty, giveToken, giveAmount, wantToken, wantAmount, expiry);
         IERC20(giveToken).safeTransferFrom(msg.sender, address(this), giveAmount);
     }
 
-    /// @notice Accepts proposal `id` (its counterparty, until its expiry): pays `wantAmount` to the
-    /// proposer (the caller must have approved this contract) and receives the locked `giveAmount`.
+    /**
+     * @notice Accepts proposal `id` (its counterparty, until its expiry): pays `wantAmount` to the
+     * proposer (the caller must have approved this contract) and receives the locked `giveAmount`.
+     * @dev The proposer must be active on giveToken ({PartyRestricted} otherwise): its locked money
+     * moves to the counterparty. The tokens check the counterparty (sends wantToken, receives
+     * giveToken) and the proposer receiving wantToken.
+     * @param id The proposal.
+     */
     function accept(uint256 id) external nonReentrant {
-        Proposal storage p = _openProposal(id);
-        if (msg.sender != p.counterparty) revert NotCounterparty(msg.sender, p.counterparty);
-        if (block.timestamp > p.expiry) revert ProposalPastExpiry(id, p.expiry);
-        p.status = Status.Accepted;
-        address proposer = p.proposer;
-        (IERC20 giveToken, uint256 giveAmount) = _release(p);
-        emit ProposalAccepted(id, proposer, msg.sender);
-        IERC20(p.wantToken).safeTransferFrom(msg.sender, proposer, p.wantAmount);
-        giveToken.safeTransfer(msg.sender, giveAmount);
+        _accept(_openProposal(id), id);
     }
 
-    /// @notice Cancels the caller's open proposal `id` and returns its locked amount to it.
+    /**
+     * @notice {accept}, only if the proposal's terms are still `termsHash` ({proposalHash} of the
+     * proposal the counterparty read): it cannot accept other terms than those it read.
+     * @param id The proposal.
+     * @param termsHash The expected {proposalHash}; {ProposalTermsMismatch} otherwise.
+     */
+    function accept(uint256 id, bytes32 termsHash) external nonReentrant {
+        Proposal storage p = _openProposal(id);
+        bytes32 expected = _termsHash(p);
+        if (termsHash != expected) revert ProposalTermsMismatch(id, expected, termsHash);
+        _accept(p, id);
+    }
+
+    /// @notice Cancels the caller's open proposal `id` and returns its locked amount to it (the token
+    /// checks that the proposer can receive).
+    /// @param id The proposal.
     function cancel(uint256 id) external nonReentrant {
         Proposal storage p = _openProposal(id);
         if (msg.sender != p.proposer) revert NotProposer(msg.sender, p.proposer);
@@ -271,7 +342,8 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Closes open proposal `id` after its expiry and returns its locked amount to the
-    /// proposer. Anyone may call it.
+    /// proposer (the token checks that it can receive). Anyone may call it.
+    /// @param id The proposal.
     function expire(uint256 id) external nonReentrant {
         Proposal storage p = _openProposal(id);
         if (block.timestamp <= p.expiry) revert ProposalNotExpired(id, p.expiry);
@@ -282,19 +354,69 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
         giveToken.safeTransfer(proposer, giveAmount);
     }
 
+    /**
+     * @notice Legal exit: moves open proposal `id`'s locked amount to `to` under legal order
+     * `legalOrderRef` and closes it `Seized`, whoever of its parties is restricted, expired or not.
+     * Only the legal role of the proposal's giveToken (the token this contract holds for it).
+     * @param id The proposal.
+     * @param to Who receives the locked amount (the token checks that it can receive).
+     * @param legalOrderRef The legal order's reference (non-zero).
+     */
+    function seizeProposal(uint256 id, address to, bytes32 legalOrderRef) external nonReentrant {
+        Proposal storage p = _openProposal(id);
+        _checkLegalExit(p.giveToken, to, legalOrderRef);
+        p.status = Status.Seized;
+        (IERC20 giveToken, uint256 giveAmount) = _release(p);
+        emit ProposalSeized(id, to, giveAmount, legalOrderRef, msg.sender);
+        giveToken.safeTransfer(to, giveAmount);
+    }
+
+    /**
+     * @notice After a lost-key recovery, puts `replacement` in the place of `lost` (the proposer or
+     * the counterparty) of open proposal `id`. Only the legal role of the proposal's giveToken.
+     * @dev `replacement` must be active on both tokens ({InvalidBeneficiary}) and not the other party
+     * ({InvalidCounterparty}). The proposal's terms, and so its {proposalHash}, change.
+     * @param id The proposal.
+     * @param lost The party's lost address.
+     * @param replacement Its replacement address.
+     */
+    function replaceParty(uint256 id, address lost, address replacement) external {
+        Proposal storage p = _openProposal(id);
+        address giveToken = p.giveToken;
+        _checkReplacement(giveToken, replacement);
+        if (replacement == lost || !_isActive(p.wantToken, replacement)) revert InvalidBeneficiary(replacement);
+        address proposer = p.proposer;
+        address counterparty = p.counterparty;
+        if (lost == proposer) {
+            if (replacement == counterparty) revert InvalidCounterparty(replacement);
+            p.proposer = replacement;
+        } else if (lost == counterparty) {
+            if (replacement == proposer) revert InvalidCounterparty(replacement);
+            p.counterparty = replacement;
+        } else {
+            revert NotAParty(id, lost);
+        }
+        emit PartyReplaced(id, lost, replacement);
+    }
+
     /// @notice Proposal `id` (all zero, status None, if there is none).
+    /// @param id The proposal.
     function proposal(uint256 id) external view returns (Proposal memory) {
         return _proposals[id];
+    }
+
+    /// @notice The keccak-256 of proposal `id`'s ABI-encoded terms (proposer, counterparty, giveToken,
+    /// giveAmount, wantToken, wantAmount, expiry): what {accept(uint256,bytes32)} expects.
+    /// @param id The proposal (reverts {UnknownProposal} if there is none).
+    function proposalHash(uint256 id) external view returns (bytes32) {
+        Proposal storage p = _proposals[id];
+        if (p.status == Status.None) revert UnknownProposal(id);
+        return _termsHash(p);
     }
 
     /// @notice The number of proposals made; ids run from 1 to this.
     function proposalCount() external view returns (uint256) {
         return _proposalCount;
-    }
-
-    /// @notice How much of `token` open proposals lock in this contract.
-    function lockedBalance(address token) external view returns (uint256) {
-        return _locked[token];
     }
 
     // ------------------------------------------------------------------ internal
@@ -322,6 +444,25 @@ contract PvPSettlement is EIP712, ReentrancyGuardTransient {
     function _release(Proposal storage p) private returns (IERC20 token, uint256 amount) {
         token = IERC20(p.giveToken);
         amount = p.giveAmount;
-        _locked[address(token)] -= amount;
+        _settle(address(token), amount);
+    }
+
+    /// @dev Both {accept} functions, on open proposal `p` (`id`).
+    function _accept(Proposal storage p, uint256 id) private {
+        if (msg.sender != p.counterparty) revert NotCounterparty(msg.sender, p.counterparty);
+        if (block.timestamp > p.expiry) revert ProposalPastExpiry(id, p.expiry);
+        address proposer = p.proposer;
+        _requireActive(p.giveToken, proposer);
+        p.status = Status.Accepted;
+        (IERC20 giveToken, uint256 giveAmount) = _release(p);
+        emit ProposalAccepted(id, proposer, msg.sender);
+        IERC20(p.wantToken).safeTransferFrom(msg.sender, proposer, p.wantAmount);
+        giveToken.safeTransfer(msg.sender, giveAmount);
+    }
+
+    function _termsHash(Proposal storage p) private view returns (bytes32) {
+        return keccak256(
+            abi.encode(p.proposer, p.counterparty, p.giveToken, p.giveAmount, p.wantToken, p.wantAmount, p.expiry)
+        );
     }
 }

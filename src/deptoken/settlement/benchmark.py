@@ -47,7 +47,9 @@ def measure_settlement() -> list[SettlementRow]:
     """Deploys the cross-border devnet and returns the gas of each operation (second round)."""
     from ape import chain
 
-    from .deploy import setup_devnet
+    from ..config import load_config
+    from ..signers import DEVNET_CHAIN_ID, select_signer
+    from .deploy import USD_CONFIG, setup_devnet
     from .escrow import EscrowClient
     from .htlc import new_secret
     from .pvp import PvPClient, build_quote, sign_quote
@@ -101,6 +103,8 @@ def measure_settlement() -> list[SettlementRow]:
 
         quote = sign_quote(desk, pvp, build_quote(pvp, desk, supplier, cnh, usd, usd.to_decimal(AMOUNT), FX_RATE, expiry_seconds=600))
         gas["PvP settle (two legs)"] = c.pvp.settle(quote.quote.as_tuple(), quote.signature, sender=supplier).gas_used
+        pid, _ = pvp.propose(desk, usd, usd.to_decimal(AMOUNT), cnh, "7123.40", expires_in=3600, sender=supplier)
+        gas["PvP seize proposal (legal exit)"] = c.pvp.seizeProposal(pid, treasury, _ref("legal order", n), sender=usd_legal).gas_used
 
         preimage, hashlock = new_secret()
         receipt = c.htlc.lock(u.address, supplier, AMOUNT, hashlock, now + 3600, sender=buyer)
@@ -120,6 +124,7 @@ def measure_settlement() -> list[SettlementRow]:
         "escrow fund (one signature)": "transferFrom",
         "escrow release (buyer confirms)": "transfer",
         "PvP settle (two legs)": "2 x transferFrom",
+        "PvP seize proposal (legal exit)": "transfer",
         "HTLC lock": "transferFrom",
         "HTLC claim": "transfer",
         "HTLC seize (legal exit)": "transfer",

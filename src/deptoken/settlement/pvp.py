@@ -28,7 +28,23 @@ Usage::
 
     proposal_id, receipt = pvp.propose(bob, usd, "100.00", cnh, "712.34", expires_in=3600, sender=alice)
     pvp.accept(proposal_id, sender=bob)            # or pvp.cancel(id, sender=alice), pvp.expire(id, sender=anyone)
-    pvp.proposal(proposal_id) -> Proposal
+    pvp.proposal(proposal_id) -> Proposal          # .terms_hash: what accept(..., terms_hash=) checks
+
+    # the bank (the legal role of the proposal's give token)
+    pvp.open_positions(alice) -> [Position]        # before a lost-key recovery or a sanction
+    pvp.replace_party(proposal_id, alice, alice_new, sender=legal)   # after recover_account on the token
+    pvp.seize(proposal_id, treasury, "COURT-ORDER-7", sender=legal)  # legal exit of one proposal
+    pvp.outstanding(usd); pvp.rescue_excess(usd, to, "1.00", sender=legal)
+
+A quote's ``rate`` is informational: the contract moves exactly the two amounts and never checks the
+rate; this library checks that they agree with it (within one minor unit) before it settles.
+
+Sanctions: money of a party its token restricts (frozen, not allowlisted) does not move through the
+contract to anyone else: ``accept`` needs the proposer active on the token it gives (the contract
+checks it), and the tokens check the counterparty; a refund (``cancel``, ``expire``) needs the
+proposer able to receive it. A proposal stuck with a restricted party waits for its bank: lift the
+restriction, seize the proposal, or (after a lost-key recovery) replace the party. A token-level
+seizure of the contract's balance is not the way: it takes from every proposal's pool.
 
 The settlement contract is the spender of both legs: each token's compliance must allowlist it,
 and each party approves it on the token it pays (``token.approve(pvp.address, amount)``).
@@ -42,7 +58,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
 
 from .. import eip712
 from ..abi import contract_at
@@ -52,7 +69,8 @@ from ..authorizations import random_nonce
 from ..chain import next_block_time
 from ..errors import DepositTokenError, first_line
 from ..operations import Amount, Expiry, TokenClient, _address_of, send_checked
-from ..validation import parse_bytes32, parse_uint256
+from ..validation import parse_bytes32, parse_uint256, reference_to_bytes32
+from .positions import Position
 
 DOMAIN_NAME = "DepositToken PvP Settlement"
 DOMAIN_VERSION = "1"
@@ -69,7 +87,8 @@ QUOTE_FIELDS: eip712.Fields = (
     ("nonce", "bytes32"),
 )
 RATE_DECIMALS = 18
-STATUSES = ("none", "open", "accepted", "cancelled", "expired")  # PvPSettlement.Status, in order
+STATUSES = ("none", "open", "accepted", "cancelled", "expired", "seized")  # PvPSettlement.Status, in order
+TERMS_TYPES = ("address", "address", "address", "uint256", "address", "uint256", "uint256")  # proposalHash's encoding
 
 
 def deploy_pvp(deployer: Any) -> Any:
@@ -233,9 +252,16 @@ class Proposal:
     expiry: int
     status: str  # one of STATUSES
 
+    @property
+    def terms_hash(self) -> bytes:
+        """The contract's ``proposalHash``: keccak-256 of the ABI-encoded terms; ``accept`` passes the
+        hash of the proposal it read, so that it settles those terms or nothing."""
+        return keccak(abi_encode(TERMS_TYPES, [self.proposer, self.counterparty, self.give_token, self.give_amount,
+                                               self.want_token, self.want_amount, self.expiry]))
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (``--json``): amounts in minor units, the expiry also in ISO 8601."""
-        return {**asdict(self), "expiry_utc": format_expiry(self.expiry)}
+        """JSON-ready (``--json``): amounts in minor units, the expiry also in ISO 8601, the terms hash as 0x-hex."""
+        return {**asdict(self), "expiry_utc": format_expiry(self.expiry), "terms_hash": "0x" + self.terms_hash.hex()}
 
 
 # ---------------------------------------------------------------------- the client
@@ -410,11 +436,19 @@ class PvPClient:
         [event] = self.contract.Proposed.from_receipt(receipt)
         return int(event.id), receipt
 
-    def accept(self, proposal_id: int, *, sender: Any, approve: bool = False) -> Any:
+    def accept(self, proposal_id: int, *, sender: Any, approve: bool = False, terms_hash: bytes | str | None = None) -> Any:
         """Accepts open proposal ``proposal_id`` (its counterparty, before its expiry): pays the
         wanted amount to the proposer and receives the locked amount. ``approve``: approve the
-        settlement contract for the wanted amount first if needed."""
+        settlement contract for the wanted amount first if needed. The contract is given the terms
+        hash of the proposal read here (``accept(id, termsHash)``), so it settles these terms or
+        reverts; ``terms_hash``: the hash the counterparty read earlier (``show``), refused if the
+        terms changed since."""
         p = self._open(proposal_id)
+        if terms_hash is not None and parse_bytes32(terms_hash, "terms hash") != p.terms_hash:
+            raise DepositTokenError(
+                f"proposal #{p.id}'s terms hash is 0x{p.terms_hash.hex()}, not the 0x{parse_bytes32(terms_hash, 'terms hash').hex()} "
+                "you read: its terms changed"
+            )
         caller = _address_of(sender, "sender")
         if caller != p.counterparty:
             raise DepositTokenError(f"proposal #{p.id} is for {p.counterparty}; {caller} cannot accept it")
@@ -426,7 +460,7 @@ class PvPClient:
         self._require_parties((give, want), (("proposer", p.proposer), ("counterparty", p.counterparty)))
         if self._require_funds(want, caller, p.want_amount, "counterparty", approve=approve):
             self._approve(want, p.want_amount, sender=sender)
-        return self._send("accept", p.id, sender=sender)
+        return self._send("accept", p.id, p.terms_hash, sender=sender)
 
     def cancel(self, proposal_id: int, *, sender: Any) -> Any:
         """Cancels ``sender``'s open proposal and takes its locked amount back."""
@@ -445,6 +479,86 @@ class PvPClient:
             raise DepositTokenError(f"proposal #{p.id} can be accepted until {format_expiry(p.expiry)}: not expired yet")
         self._require_refund(p, "expire")
         return self._send("expire", p.id, sender=sender)
+
+    def proposal_hash(self, proposal_id: int) -> bytes:
+        """The contract's ``proposalHash`` of proposal ``proposal_id`` (the terms ``accept`` expects)."""
+        return self.proposal(proposal_id).terms_hash
+
+    def outstanding(self, token: Any) -> int:
+        """What the contract owes in ``token`` (minor units): the open proposals' locked amounts.
+        Its balance of the token should be exactly this."""
+        return int(self.contract.outstanding(_address_of(getattr(token, "address", token), "token")))
+
+    # ------------------------------------------------------------------ the bank's controls
+
+    def seize(self, proposal_id: int, to: Any, legal_order_reference: str, *, sender: Any) -> Any:
+        """Legal exit: moves open proposal ``proposal_id``'s locked amount to ``to`` and closes it
+        (``seized``), under a legal order (its reference, recorded as bytes32). ``sender``: the legal
+        role of the proposal's give token. Whoever of the parties is restricted, expired or not."""
+        p = self._open(proposal_id)
+        recipient = _address_of(to, "recipient")
+        ref = reference_to_bytes32(legal_order_reference, "legal order reference")
+        give = self.token(p.give_token)
+        give._require_role(sender, "legal", f"seize proposal #{p.id} on {give.symbol}")
+        if recipient == self.address:
+            raise DepositTokenError("the recipient cannot be the settlement contract itself")
+        self._not_paused(give, "seize")
+        self._active(give, recipient, "recipient")
+        return self._send("seizeProposal", p.id, recipient, ref, sender=sender)
+
+    def replace_party(self, proposal_id: int, lost: Any, replacement: Any, *, sender: Any) -> Any:
+        """After a lost-key recovery: ``replacement`` takes the place of ``lost`` (proposer or
+        counterparty) in open proposal ``proposal_id``. ``sender``: the legal role of the proposal's
+        give token; ``replacement`` must be active on both tokens."""
+        p = self._open(proposal_id)
+        old, new = _address_of(lost, "lost account"), _address_of(replacement, "replacement account")
+        roles = {p.proposer: ("proposer", p.counterparty), p.counterparty: ("counterparty", p.proposer)}
+        if old not in roles:
+            raise DepositTokenError(f"{old} is not a party to proposal #{p.id} (proposer {p.proposer}, counterparty {p.counterparty})")
+        role, other = roles[old]
+        if new == other:
+            raise DepositTokenError(f"replacement {new} is already the other party of proposal #{p.id}")
+        if new in (old, self.address):
+            raise DepositTokenError(f"replacement {new} must be another address than the {role}'s and the settlement contract's")
+        give, want = self.token(p.give_token), self.token(p.want_token)
+        give._require_role(sender, "legal", f"replace a party of proposal #{p.id} on {give.symbol}")
+        for token in (give, want):
+            self._active(token, new, "replacement")
+        return self._send("replaceParty", p.id, old, new, sender=sender)
+
+    def rescue_excess(self, token: Any, to: Any, amount: Amount, *, sender: Any) -> Any:
+        """Sends ``amount`` of ``token`` that belongs to no proposal (the balance above
+        ``outstanding``: sent here by mistake) to ``to``. ``sender``: the token's legal role."""
+        t = self.token(token)
+        recipient = _address_of(to, "recipient")
+        units = t.units(amount)
+        t._require_role(sender, "legal", f"rescue {t.symbol} from the settlement contract")
+        excess = max(int(t.contract.balanceOf(self.address)) - self.outstanding(t), 0)
+        if units > excess:
+            raise DepositTokenError(f"only {t.format(excess)} exceeds what the open proposals hold, less than {t.format(units)}")
+        self._not_paused(t, "rescue")
+        self._active(t, recipient, "recipient")
+        return self._send("rescueExcess", t.address, recipient, units, sender=sender)
+
+    def open_positions(self, party: Any, *, from_block: int = 0) -> list[Position]:
+        """Every open proposal in which ``party`` takes part (proposer or counterparty), with the
+        amount the contract holds for it: found from the ``Proposed`` and ``PartyReplaced`` events
+        naming it (from ``from_block``: the contract's deploy block if known), then the current state."""
+        from ape import chain
+
+        address = _address_of(party, "party")
+        stop = chain.blocks.height
+        ids: set[int] = set()
+        for event, topics in ((self.contract.Proposed, ("proposer", "counterparty")), (self.contract.PartyReplaced, ("replacement",))):
+            for topic in topics:
+                ids.update(int(log.id) for log in event.range(from_block, stop + 1, search_topics={topic: address}))
+        positions = []
+        for pid in sorted(ids):
+            p = self.proposal(pid)
+            role = "proposer" if p.proposer == address else "counterparty" if p.counterparty == address else None
+            if p.status == "open" and role:
+                positions.append(Position("pvp-proposal", self.address, str(pid), p.give_token, p.give_amount, address, role, p.status))
+        return positions
 
     def _open(self, proposal_id: int) -> Proposal:
         p = self.proposal(proposal_id)
@@ -582,7 +696,7 @@ def _check_quote(client: PvPClient, signed: SignedQuote, sender: Any, *, approve
 
 
 __all__ = [
-    "DOMAIN_NAME", "DOMAIN_VERSION", "QUOTE_FIELDS", "RATE_DECIMALS", "STATUSES", "PvPClient", "Proposal", "Quote",
+    "DOMAIN_NAME", "DOMAIN_VERSION", "QUOTE_FIELDS", "RATE_DECIMALS", "STATUSES", "TERMS_TYPES", "PvPClient", "Proposal", "Quote",
     "SignedQuote", "build_quote", "deploy_pvp", "format_rate", "maker_amount_for", "parse_nonce", "parse_rate", "random_nonce",
     "sign_quote", "verify_quote",
 ]

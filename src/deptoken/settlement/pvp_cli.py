@@ -7,7 +7,12 @@
     deptoken pvp cancel-quote quote.json --as 29          # the desk withdraws it (or give the nonce)
     deptoken pvp propose --to 0xBob... --give-token USD --give-amount 100.00 --want-token CNH --want-amount 712.34 \\
         --expires-in 3600 --as 7 [--approve]              # locks 100.00 USD until accepted, cancelled or expired
-    deptoken pvp accept ID --as 8 [--approve] | cancel ID --as 7 | expire ID --as 9 | show ID
+    deptoken pvp show ID                                  # prints the proposal's terms hash
+    deptoken pvp accept ID --terms-hash 0x... --as 8 [--approve] | cancel ID --as 7 | expire ID --as 9
+    # the bank: the legal role of the proposal's give token
+    deptoken pvp positions 0xAlice...                     # open proposals of a client (before a recovery)
+    deptoken pvp replace-party ID --lost 0xAlice... --replacement 0xAliceNew... --as 4
+    deptoken pvp seize ID --to 0xTreasury... --legal-order COURT-ORDER-7 --as 4
 
 ``--pvp`` names the settlement contract (default: the network's settlement record); tokens are
 currency codes of that record or addresses. ``--json`` output gives amounts in minor units.
@@ -50,7 +55,7 @@ def _proposal_text(client: Any, p: Any) -> str:
 
     give, want = client.token(p.give_token), client.token(p.want_token)
     return (f"proposal #{p.id} ({p.status}): {p.proposer} gives {give.format(p.give_amount)} to {p.counterparty} "
-            f"for {want.format(p.want_amount)}, until {format_expiry(p.expiry)}")
+            f"for {want.format(p.want_amount)}, until {format_expiry(p.expiry)}, terms hash 0x{p.terms_hash.hex()}")
 
 
 def _load(env: Env, path: str, pvp_ref: str | None) -> tuple[Any, Any]:
@@ -174,11 +179,12 @@ def _close(env: Env, action: str, proposal_id: str, pvp_ref: str | None, signer:
 @click.argument("proposal_id")
 @_PVP_OPTION
 @click.option("--approve", is_flag=True, help="Approve the settlement contract for the wanted amount first if needed.")
+@click.option("--terms-hash", metavar="0x...", help="The terms hash `show` printed: refused if the proposal's terms changed since.")
 @signer_options
 @pass_env
-def accept(env: Env, proposal_id: str, pvp_ref: str | None, approve: bool, signer: Any) -> None:
-    """The counterparty accepts: pays the wanted amount, receives the locked one, at once."""
-    _close(env, "accept", proposal_id, pvp_ref, signer, approve=approve)
+def accept(env: Env, proposal_id: str, pvp_ref: str | None, approve: bool, terms_hash: str | None, signer: Any) -> None:
+    """The counterparty accepts: pays the wanted amount, receives the locked one, at once (only the terms it read)."""
+    _close(env, "accept", proposal_id, pvp_ref, signer, approve=approve, terms_hash=terms_hash)
 
 
 @pvp.command("cancel")
@@ -210,3 +216,45 @@ def show(env: Env, proposal_id: str, pvp_ref: str | None) -> None:
     client = _client(env, pvp_ref)
     p = client.proposal(proposal_id)
     emit(env, p.as_dict(), _proposal_text(client, p))
+
+
+@pvp.command("seize")
+@click.argument("proposal_id")
+@_PVP_OPTION
+@click.option("--to", "to", required=True, help="Who receives the locked amount (e.g. the bank's treasury).")
+@click.option("--legal-order", required=True, help="The legal order's reference (text, hashed; or 0x + 64 hex digits).")
+@signer_options
+@pass_env
+def seize(env: Env, proposal_id: str, pvp_ref: str | None, to: str, legal_order: str, signer: Any) -> None:
+    """Legal exit (the give token's legal role): moves one open proposal's locked amount to --to and closes it."""
+    client = _client(env, pvp_ref)
+    receipt = client.seize(proposal_id, to, legal_order, sender=signer())
+    p = client.proposal(proposal_id)
+    emit(env, {**p.as_dict(), "to": to, "tx": str(receipt.txn_hash)}, f"{_proposal_text(client, p)}: seized to {to}, tx {receipt.txn_hash}")
+
+
+@pvp.command("replace-party")
+@click.argument("proposal_id")
+@_PVP_OPTION
+@click.option("--lost", required=True, help="The party's lost address (proposer or counterparty).")
+@click.option("--replacement", required=True, help="Its replacement address (active on both tokens).")
+@signer_options
+@pass_env
+def replace_party(env: Env, proposal_id: str, pvp_ref: str | None, lost: str, replacement: str, signer: Any) -> None:
+    """After a lost-key recovery (the give token's legal role): the replacement takes the lost address's place."""
+    client = _client(env, pvp_ref)
+    receipt = client.replace_party(proposal_id, lost, replacement, sender=signer())
+    p = client.proposal(proposal_id)
+    emit(env, {**p.as_dict(), "tx": str(receipt.txn_hash)}, f"{_proposal_text(client, p)}: tx {receipt.txn_hash}")
+
+
+@pvp.command("positions")
+@click.argument("party")
+@_PVP_OPTION
+@pass_env
+def positions(env: Env, party: str, pvp_ref: str | None) -> None:
+    """A party's open proposals (proposer or counterparty) and what the contract holds for each."""
+    client = _client(env, pvp_ref)
+    found = client.open_positions(party)
+    lines = [f"proposal #{x.position_id}: {x.role}, {client.token(x.token).format(x.amount)} held" for x in found]
+    emit(env, [x.as_dict() for x in found], "\n".join(lines) or f"{party}: no open proposal")
