@@ -211,7 +211,7 @@ def test_intake_refuses_amounts_above_the_policy_limits(ops, team, clients):
     day = today(ops)
     before = counts(ops.ledger)
     assert one_line_error(record, limited, [dep("D-HUGE", "C-ALICE", "1" + "0" * 40, day)], ana) == (
-        "test.csv: 1 bad deposit(s), nothing recorded: entry 1: amount 10000000000000000000000000000000000000000.00 EXUSD "
+        "test.csv: 1 bad deposit(s), nothing recorded: entry 1: amount 10,000,000,000,000,000,000,000,000,000,000,000,000,000.00 EXUSD "
         "is above the policy's limit per deposit (5,000.00 EXUSD)")
     assert counts(ops.ledger) == before
     record(limited, [dep("D-1", "C-ALICE", "5000.00", day)], ana)
