@@ -189,6 +189,9 @@ def test_future_value_date_is_held_until_that_day(ops, team, clients, alice, cha
     with ops.ledger.session() as session:
         held = list_deposits(session, ops, held=True)
         assert [(d.bank_reference, d.state, d.request_id) for d in held] == [("D-FWD", f"held until {tomorrow}", rid)]
+    with ops.ledger.session() as session:  # held is not expired: the policy's time counts from the value date
+        just_before = datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC) + timedelta(hours=ops.policy.approved_expire_hours - 1)
+        assert workflow.expire_approved(session, ops, ACTOR, now=just_before) == []
     chain.pending_timestamp = int(datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC).timestamp()) + 60
     assert execute(ops, rid, minter).status == "executed"
 

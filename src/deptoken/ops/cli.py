@@ -438,8 +438,9 @@ def requests_list(env: Env, status: str | None) -> None:
     """Lists requests (all, or those with a status); a mint held until its value date says so."""
     from .workflow import pending_requests
 
+    ledger = env.ledger  # the schema check comes before any node call
     today = env.ops.today()
-    with env.ledger.session() as session:
+    with ledger.session() as session:
         rows = [_request_row(env, r, today) for r in pending_requests(session, status)]
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
 

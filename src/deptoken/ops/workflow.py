@@ -37,7 +37,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from eth_utils import keccak
@@ -409,7 +409,8 @@ def recover(session: Session, ops: Ops, actor: str, *, now: datetime | None = No
 
 
 def expire_approved(session: Session, ops: Ops, actor: str, *, now: datetime | None = None) -> list[Outcome]:
-    """Approved requests older than the policy's ``approved_expire_hours`` become ``expired``; commits."""
+    """Approved requests older than the policy's ``approved_expire_hours`` (a held mint: counted from
+    its value date) become ``expired``; commits."""
     hours = ops.policy.approved_expire_hours
     if not hours:
         return []
@@ -417,7 +418,9 @@ def expire_approved(session: Session, ops: Ops, actor: str, *, now: datetime | N
     outcomes = []
     for request in pending_requests(session, "approved"):
         since = request.approved_at or request.updated_at
-        if since is None or since > cutoff:
+        if request.kind == "mint" and request.deposit is not None:  # a held mint waits from its value date on
+            since = max(since, datetime.combine(request.deposit.value_date, time(), UTC))
+        if since > cutoff:
             continue
         reason = f"approved {since.isoformat(timespec='seconds')}, not executed within {hours} h"
         if session.execute(update(Request).where(Request.id == request.id, Request.status == "approved")
