@@ -341,33 +341,44 @@ def test_bad_inputs_are_refused_whole_with_one_line_errors(devnet, tmp_path):
     finally:
         other.stop()
 
-    # A mint approved that the minter may no longer mint: not run, exit status 1, still approved, nothing sent.
+    # A mint approved that the minter may no longer mint (issue 10, defect 1): not run, nothing sent, set
+    # aside as failed with the reason; exit status 1 for this run only: the next nightly run has nothing
+    # to do (exit 0), and the request can be cancelled under maker-checker with a reason.
     assert cli_json(devnet, "requests", "approve", str(requests[0]), "--as", "11") == {"id": requests[0], "status": "approved"}
     token.send(address(MINTER_ADMIN), "configureMinter", address(MINTER), 0)
     before = row_counts(devnet)
     run = devnet.cli("requests", "execute")
     assert run.returncode == 1, (run.stdout, run.stderr)
-    assert run.stdout.strip() == (f"request #{requests[0]}: approved (not run: minter {address(MINTER)} may mint "
+    assert run.stdout.strip() == (f"request #{requests[0]}: failed (not run: minter {address(MINTER)} may mint "
                                   "0.00 EXUSD more, less than 1,250.50 EXUSD)")
-    assert row_counts(devnet) == before and token.call("balanceOf", A7) == 0
+    assert row_counts(devnet) == before | {"audit_log": before["audit_log"] + 1} and token.call("balanceOf", A7) == 0  # request.failed
+    assert devnet.ok("requests", "execute").stdout.strip() == "nothing to execute"
+    before = row_counts(devnet)
+    refused(devnet, devnet.cli("requests", "reject", str(requests[0]), "--reason", "x", "--as", "11"),
+            f"request #{requests[0]} is failed, not pending", before)
+    cancel = cli_json(devnet, "requests", "cancel", str(requests[0]), "--reason", "minter allowance withdrawn", "--as", "10")
+    assert cli_json(devnet, "requests", "approve", str(cancel["request"]), "--as", "11") == {"id": cancel["request"], "status": "executed"}
+    assert ledger_rows(devnet, f"SELECT status, reason FROM requests WHERE id = {requests[0]}") == [
+        ("cancelled", f"cancelled by request #{cancel['request']}: minter allowance withdrawn")]
+    before = row_counts(devnet)
 
-    # Then the node goes away: execute refuses and the request stays approved, unsent.
+    # Then the node goes away: execute refuses, nothing changes.
     devnet.stop()
     refused(devnet, devnet.cli("requests", "execute"), "cannot reach the node", before)
-    assert ledger_rows(devnet, "SELECT id, status, tx_id FROM requests ORDER BY id") == [
-        (requests[0], "approved", None), (requests[1], "pending", None)]
+    assert ledger_rows(devnet, f"SELECT id, status, tx_id FROM requests WHERE id IN ({requests[0]}, {requests[1]}) ORDER BY id") == [
+        (requests[0], "cancelled", None), (requests[1], "pending", None)]
 
 
 def test_unmigrated_ledger_is_refused(tmp_path):
     """No node needed: an empty database is no ledger until `deptoken db upgrade`."""
     net = Devnet(tmp_path)  # never started: its ledger file was never migrated
     run = net.cli("--db", f"sqlite:///{tmp_path / 'elsewhere.sqlite'}", "db", "status")
-    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0001)", run
+    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0002)", run
     status = cli_json(net, "db", "status", code=1)
-    assert status == {"revision": None, "head": "0001"}
+    assert status == {"revision": None, "head": "0002"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")
-    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0001"
-    assert cli_json(net, "db", "status") == {"revision": "0001", "head": "0001"}
+    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0002"
+    assert cli_json(net, "db", "status") == {"revision": "0002", "head": "0002"}
 
 
 def test_signer_options_do_not_clobber_command_parameters():

@@ -483,7 +483,7 @@ def test_propose_refuses_bad_kinds_and_params(ops, team, alice, bob):
     wrong = next(b[:i] + b[i].swapcase() + b[i + 1:] for i in range(2, 42) if b[i].isalpha())
     mint = {"to": a, "amount": 100, "deposit_reference": "DEP-1"}
     seize = {"from": a, "to": b, "amount": 100, "order_reference": "ORDER-1"}
-    kinds = "mint, freeze, unfreeze, lien, seize, recover, pause, unpause"
+    kinds = "mint, freeze, unfreeze, lien, seize, recover, pause, unpause, cancel, return"
     cases = [
         ("burn", {}, f"unknown request kind 'burn' (one of {kinds})"),
         ("Mint", mint, f"unknown request kind 'Mint' (one of {kinds})"),
@@ -545,7 +545,7 @@ def test_propose_each_kind(ops, team, alice, bob, carol):
         "pause": ({}, {}, 1),
         "unpause": ({}, {}, 1),
     }
-    assert set(valid) == set(workflow.KINDS)
+    assert set(valid) == set(workflow.KINDS) - set(workflow.LEDGER_KINDS)  # cancel, return: tests/test_ops_lifecycle.py
     ids = {kind: propose(ops, kind, params, ana) for kind, (params, _, _) in valid.items()}
     assert list(ids.values()) == list(range(1, 9))
     with ops.ledger.session() as session:
@@ -841,7 +841,9 @@ def test_tampered_request_is_not_executed(how, ops, team, stranger, alice, bob, 
     assert load(ops, rid).status == "approved"
 
 
-def test_failed_chain_precondition_leaves_the_request_approved(ops, team, alice, compliance, minter, accounts):
+def test_failed_chain_precondition_sets_the_request_aside_as_failed(ops, team, alice, compliance, minter, accounts):
+    """Nothing is sent; the request is failed with the reason (later runs do not retry it and fail
+    again), and runs when named again (``retry``) once the chain allows it."""
     outsider = accounts[16]  # never allowlisted
     ops.client.freeze(alice, sender=compliance)
     freeze = approved(ops, "freeze", {"account": alice.address}, team)
@@ -850,20 +852,26 @@ def test_failed_chain_precondition_leaves_the_request_approved(ops, team, alice,
     supply = ops.client.contract.totalSupply()
 
     outcome = execute(ops, freeze, compliance)
-    assert outcome == workflow.Outcome(freeze, "approved", f"not run: {alice.address} is already frozen")
+    assert outcome == workflow.Outcome(freeze, "failed", f"not run: {alice.address} is already frozen")
     outcome = execute(ops, mint, minter)
-    assert outcome == workflow.Outcome(mint, "approved", f"not run: recipient {outsider.address} is not allowlisted")
+    assert outcome == workflow.Outcome(mint, "failed", f"not run: recipient {outsider.address} is not allowlisted")
 
     with ops.ledger.session() as session:
         rows = {r.id: r for r in session.scalars(sa.select(Request))}
-    assert (rows[freeze].status, rows[freeze].reason, rows[freeze].tx_id) == ("approved", f"{alice.address} is already frozen", None)
-    assert (rows[mint].status, rows[mint].reason, rows[mint].tx_id) == ("approved", f"recipient {outsider.address} is not allowlisted", None)
-    assert counts(ops.ledger) == before and before["transactions"] == 0
+    assert (rows[freeze].status, rows[freeze].reason, rows[freeze].tx_id) == ("failed", f"not run: {alice.address} is already frozen", None)
+    assert (rows[mint].status, rows[mint].reason, rows[mint].tx_id) == ("failed", f"not run: recipient {outsider.address} is not allowlisted", None)
+    after = counts(ops.ledger)
+    assert after == before | {"audit_log": before["audit_log"] + 2} and before["transactions"] == 0  # request.failed twice
     assert (compliance.nonce, minter.nonce, ops.client.contract.totalSupply()) == (*nonces, supply)
+    assert one_line_error(execute, ops, freeze, compliance) == f"request #{freeze} is failed, not approved"
 
-    # once the chain allows it, the same approved request runs (and clears the reason)
+    # once the chain allows it, the same request runs when named again (and clears the reason)
     ops.client.unfreeze(alice, sender=compliance)
-    outcome = execute(ops, freeze, compliance)
+    session = ops.ledger.new_session()
+    try:
+        outcome = workflow.execute(session, ops, workflow.get_request(session, freeze), compliance, ACTOR, retry=True)
+    finally:
+        session.close()
     assert outcome.status == "executed" and ops.client.contract.isFrozen(alice)
     assert (load(ops, freeze).status, load(ops, freeze).reason) == ("executed", None)
 

@@ -70,8 +70,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from ..cli import failure_message
 
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             return super().invoke(ctx)
+        except SQLAlchemyError as exc:  # never a raw SQL error: the ledger's transaction was rolled back
+            message = (f"the ledger database refused the change ({type(exc).__name__}; another process may have changed "
+                       "the same records): nothing of this step was recorded, run the command again")
         except Exception as exc:  # noqa: BLE001 - the expected kinds become one line
             if (message := failure_message(exc)) is None:
                 raise
@@ -193,10 +198,7 @@ def clients() -> None:
 
 
 def _chain_today(env: Env) -> date:
-    from ape import chain
-
-    env.ops  # noqa: B018 - connects
-    return datetime.fromtimestamp(int(chain.pending_timestamp), UTC).date()
+    return env.ops.today()
 
 
 def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
@@ -281,20 +283,27 @@ def deposits() -> None:
     """Deposits received, each becoming a mint request."""
 
 
-def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any]) -> None:
-    from .deposits import record_deposits
+def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any], *, skip_known: bool = False,
+            suspense: bool = False) -> None:
+    from .deposits import intake
 
     maker = signer()
     with env.ledger.session() as session:
-        requests = record_deposits(session, env.ops, inputs, maker, source=source)
-        data = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": r.amount,
-                 "approvals_needed": r.required_approvals} for r in requests]
-    env.emit(data, lambda: click.echo(f"{len(data)} deposit(s) recorded; mint requests "
-                                      + ", ".join(f"#{d['request']}" for d in data) + " await approval"))
+        result = intake(session, env.ops, inputs, maker, source=source, skip_known=skip_known, suspense=suspense)
+        rows = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": r.amount,
+                 "approvals_needed": r.required_approvals} for r in result.requests]
+    env.emit(rows, lambda: click.echo(f"{len(rows)} deposit(s) recorded" + (
+        "; mint requests " + ", ".join(f"#{d['request']}" for d in rows) + " await approval" if rows else "")))
+    # what was not recorded, on stderr (the --json output stays the list of mint requests)
+    if result.duplicates:
+        click.echo(f"note: {len(result.duplicates)} known deposit(s) skipped as duplicates: " + "; ".join(result.duplicates), err=True)
+    if result.suspended:
+        click.echo(f"note: {len(result.suspended)} credit(s) parked in suspense (`deptoken deposits assign`): "
+                   + "; ".join(result.suspended), err=True)
 
 
 @deposits.command("add")
-@click.option("--reference", required=True, help="The bank's reference of the deposit (once only).")
+@click.option("--reference", required=True, help="The bank's reference of the deposit (once only, whatever its case).")
 @click.option("--client", "client_id", required=True)
 @click.option("--amount", required=True, help="Currency units, e.g. 1250.50")
 @click.option("--value-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Default: today (UTC).")
@@ -314,17 +323,96 @@ def deposits_add(env: Env, reference: str, client_id: str, amount: str, value_da
 
 @deposits.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--skip-known", is_flag=True,
+              help="Record the new entries of a partly replayed file; report the known ones (same terms) as duplicates.")
 @signer_options(None)
 @pass_env
-def deposits_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
-    """Records the deposits of a CSV file or an ISO 20022 camt.054 notification (.xml)."""
+def deposits_import(env: Env, path: str, skip_known: bool, signer: Callable[[], Any]) -> None:
+    """Records the deposits of a CSV file or an ISO 20022 camt.054 notification (.xml). A credit for
+    an unknown client is parked in suspense (`deposits list --suspense`, `deposits assign`)."""
     from .deposits import from_camt054, from_csv
 
     if Path(path).suffix.lower() == ".xml":
         inputs, source = from_camt054(path)
     else:
         inputs, source = from_csv(path, env.ops.client.currency)
-    _record(env, inputs, source, signer)
+    _record(env, inputs, source, signer, skip_known=skip_known, suspense=True)
+
+
+@deposits.command("list")
+@click.option("--held", is_flag=True, help="Only deposits waiting for their value date.")
+@click.option("--suspense", is_flag=True, help="Only credits whose client is unknown.")
+@click.option("--history", is_flag=True, help="Every version of amended deposits too.")
+@pass_env
+def deposits_list(env: Env, held: bool, suspense: bool, history: bool) -> None:
+    """Lists deposits and their state (recorded, held until its value date, suspense, returned)."""
+    from .deposits import list_deposits
+
+    with env.ledger.session() as session:
+        views = list_deposits(session, env.ops, held=held, suspense=suspense, history=history)
+    columns = ("reference", "client", "amount", "value_date", "state", "request", "request_status")
+    rows = [(v.bank_reference, v.client_id, v.amount, v.value_date, v.state, v.request_id or "", v.request_status or "") for v in views]
+    env.emit([dict(zip(columns, r, strict=True)) for r in rows],
+             lambda: _table("deposits", columns, [(*r[:2], env.ops.client.format(r[2]), *r[3:]) for r in rows]))
+
+
+def _amend(env: Env, reference: str, signer: Callable[[], Any], reason: str, **changes: Any) -> None:
+    from .deposits import amend_deposit
+
+    maker = signer()
+    with env.ledger.session() as session:
+        request = amend_deposit(session, env.ops, reference, maker, reason=reason, **changes)
+        data = {"request": request.id, "deposit": request.params["deposit_reference"], "amount": request.amount,
+                "to": request.params["to"], "approvals_needed": request.required_approvals}
+    env.emit(data, lambda: click.echo(f"deposit {data['deposit']} amended; mint request #{data['request']} awaits "
+                                      f"{data['approvals_needed']} approval(s)"))
+
+
+@deposits.command("amend")
+@click.argument("reference")
+@click.option("--client", "client_id", default=None, help="The right client.")
+@click.option("--amount", default=None, help="The right amount (currency units).")
+@click.option("--value-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The right value date.")
+@click.option("--reason", required=True, help="Why (recorded with the new version).")
+@signer_options(None)
+@pass_env
+def deposits_amend(env: Env, reference: str, client_id: str | None, amount: str | None, value_date: datetime | None,
+                   reason: str, signer: Callable[[], Any]) -> None:
+    """Corrects a deposit not minted whose mint request was rejected, cancelled or expired: a new
+    version (the old one is kept) and a new mint request for a checker."""
+    from ..amounts import to_decimal
+
+    c = env.ops.client
+    _amend(env, reference, signer, reason, client_id=client_id,
+           amount=to_decimal(c.units(amount), c.decimals) if amount is not None else None,
+           value_date=value_date.date() if value_date else None)
+
+
+@deposits.command("assign")
+@click.argument("reference")
+@click.argument("client_id")
+@click.option("--reason", default="client identified", show_default=True)
+@signer_options(None)
+@pass_env
+def deposits_assign(env: Env, reference: str, client_id: str, reason: str, signer: Callable[[], Any]) -> None:
+    """Assigns a credit in suspense to a client: a mint request for a checker."""
+    _amend(env, reference, signer, reason, client_id=client_id)
+
+
+@deposits.command("return")
+@click.argument("reference")
+@click.option("--reason", required=True)
+@signer_options(None)
+@pass_env
+def deposits_return(env: Env, reference: str, reason: str, signer: Callable[[], Any]) -> None:
+    """Proposes returning a deposit not minted to the payer (takes effect when a checker approves)."""
+    from .deposits import propose_return
+
+    maker = signer()
+    with env.ledger.session() as session:
+        request = propose_return(session, env.ops, reference, maker, reason)
+        data = {"request": request.id, "kind": "return", "approvals_needed": request.required_approvals}
+    env.emit(data, lambda: click.echo(f"return request #{data['request']} awaits {data['approvals_needed']} approval(s)"))
 
 
 @main.group()
@@ -332,36 +420,44 @@ def requests() -> None:
     """Maker-checker requests: list, approve, reject, execute."""
 
 
-def _request_row(env: Env, r: Any) -> dict[str, Any]:
+STATUSES = ["pending", "approved", "rejected", "executing", "executed", "failed", "conflict", "cancelled", "expired"]
+
+
+def _request_row(env: Env, r: Any, today: date) -> dict[str, Any]:
     params = {k: int(v) if k == "amount" else v for k, v in r.params.items() if k != "nonce"}
+    held = r.kind == "mint" and r.deposit is not None and r.status in ("pending", "approved") and r.deposit.value_date > today
     return {"id": r.id, "kind": r.kind, "status": r.status, "params": params, "maker": r.maker.name,
-            "approvals": f"{sum(a.decision == 'approve' for a in r.approvals)}/{r.required_approvals}", "reason": r.reason or ""}
+            "approvals": f"{sum(a.decision == 'approve' for a in r.approvals)}/{r.required_approvals}", "reason": r.reason or "",
+            "held_until": r.deposit.value_date.isoformat() if held else None}
 
 
 @requests.command("list")
-@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "executing", "executed", "failed"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @pass_env
 def requests_list(env: Env, status: str | None) -> None:
-    """Lists requests (all, or those with a status)."""
+    """Lists requests (all, or those with a status); a mint held until its value date says so."""
     from .workflow import pending_requests
 
-    with env.ledger.session() as session:
-        rows = [_request_row(env, r) for r in pending_requests(session, status)]
+    ledger = env.ledger  # the schema check comes before any node call
+    today = env.ops.today()
+    with ledger.session() as session:
+        rows = [_request_row(env, r, today) for r in pending_requests(session, status)]
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
 
     def shown(row: dict[str, Any]) -> list[Any]:
         params = {k: env.ops.client.format(v) if k == "amount" else v for k, v in row["params"].items()}
-        return [params if c == "params" else row[c] for c in columns]
+        reason = row["reason"] or (f"held until {row['held_until']}" if row["held_until"] else "")
+        return [params if c == "params" else reason if c == "reason" else row[c] for c in columns]
 
     env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
 
 
-def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool) -> None:
+def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool, reason: str | None = None) -> None:
     from .workflow import decide
 
     checker = signer()
     with env.ledger.session() as session:
-        request = decide(session, request_id, checker, approve=approve)
+        request = decide(session, request_id, checker, approve=approve, reason=reason)
         data = {"id": request.id, "status": request.status}
     env.emit(data, lambda: click.echo(f"request #{request_id} {data['status']}"))
 
@@ -371,17 +467,28 @@ def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool)
 @signer_options(None)
 @pass_env
 def requests_approve(env: Env, request_id: int, signer: Callable[[], Any]) -> None:
-    """Approves a request (a checker other than its maker)."""
+    """Approves a request (a checker other than its maker); a cancel or return takes effect at once."""
     _decide(env, request_id, signer, True)
 
 
 @requests.command("reject")
 @click.argument("request_id", type=int)
+@click.option("--reason", default=None, help="Why (recorded with the request and in the audit log).")
 @signer_options(None)
 @pass_env
-def requests_reject(env: Env, request_id: int, signer: Callable[[], Any]) -> None:
-    """Rejects a request (final)."""
-    _decide(env, request_id, signer, False)
+def requests_reject(env: Env, request_id: int, reason: str | None, signer: Callable[[], Any]) -> None:
+    """Rejects a pending request (final). An approved one is cancelled with `requests cancel`."""
+    _decide(env, request_id, signer, False, reason)
+
+
+@requests.command("cancel")
+@click.argument("request_id", type=int)
+@click.option("--reason", required=True, help="Why (recorded with the request and in the audit log).")
+@signer_options(None)
+@pass_env
+def requests_cancel(env: Env, request_id: int, reason: str, signer: Callable[[], Any]) -> None:
+    """Proposes cancelling an approved or failed request; another operator approves the cancel."""
+    _propose(env, "cancel", {"request": request_id, "reason": reason}, signer)
 
 
 @requests.command("execute")
@@ -391,31 +498,32 @@ def requests_reject(env: Env, request_id: int, signer: Callable[[], Any]) -> Non
 @signer_options(None)
 @pass_env
 def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, signer: Callable[[], Any]) -> None:
-    """Runs approved requests on-chain, exactly once (first settles any interrupted run)."""
-    from .workflow import Outcome, execute, get_request, pending_requests, recover, signer_role
+    """Runs approved requests on-chain, exactly once (first settles any interrupted run and expires
+    requests approved too long ago). A request that cannot run is set aside as failed (named again,
+    it is retried); exit status 1 only when something failed in this run."""
+    from .workflow import FAILURES, LEDGER_KINDS, Outcome, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
 
     outcomes: list[Outcome] = []
-    not_run = 0  # approved requests this run tried but whose checks refused them (still approved)
     with env.ledger.new_session() as session:
         outcomes += recover(session, env.ops, actor="recovery")
+        outcomes += expire_approved(session, env.ops, actor="expiry")
         todo = [get_request(session, i) for i in request_ids] or [
             r for r in pending_requests(session, "approved") if r.kind == (kind or "mint")
         ]
         kinds = {r.kind for r in todo}
+        if ledger_only := [r for r in todo if r.kind in LEDGER_KINDS]:
+            raise DepositTokenError(f"request #{ledger_only[0].id} is a {ledger_only[0].kind}: it takes effect when approved")
         if len(kinds) > 1:
             raise DepositTokenError(f"requests of different kinds ({', '.join(sorted(kinds))}) need different signers: execute them separately")
         if todo:
             sender = signer(signer_role(todo[0].kind))
             with _progress("executing", len(todo)) as advance:
-                for request in todo:
-                    outcome = execute(session, env.ops, request, sender, actor=f"executor {sender.address}")
-                    outcomes.append(outcome)
-                    not_run += outcome.status == "approved"
-                    advance(1)
+                outcomes += execute_all(session, env.ops, todo, sender, actor=f"executor {sender.address}",
+                                        retry=bool(request_ids), progress=advance)
     env.emit(outcomes, lambda: [click.echo(f"request #{o.request_id}: {o.status} ({o.message})"
                                            + (f" tx {o.tx_hash} block {o.block_number}" if o.tx_hash else "")) for o in outcomes]
              or click.echo("nothing to execute"))
-    if not_run or any(o.status == "failed" for o in outcomes):
+    if any(o.status in FAILURES for o in outcomes):
         sys.exit(1)
 
 

@@ -4,6 +4,7 @@ belong together (the ledger remembers the chain and token it was first used with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..errors import DepositTokenError
@@ -23,6 +24,12 @@ class Ops:
     @property
     def token(self) -> str:
         return self.client.address
+
+    def today(self) -> date:
+        """The chain's today (UTC): the day of the next block, against which value dates are held."""
+        from ape import chain
+
+        return datetime.fromtimestamp(int(chain.pending_timestamp), UTC).date()
 
     def bank(self) -> Party:
         """The issuing bank as an ISO 20022 party: the token's ``issuer()`` (legal name, LEI, BIC)."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -133,18 +135,29 @@ class AllowlistJob(Base):
 
 
 class Deposit(Base):
-    """Fiat the bank received for a client, to be minted as tokens (once)."""
+    """Fiat the bank received for a client, to be minted as tokens (once).
+
+    One row per version: an amendment (or the assignment of a suspense credit to a client) adds a
+    row that ``supersedes`` the previous one, which stays as history. A reference is unique among
+    live rows regardless of case (checked by ``deposits``: the on-chain reference hashes the text)."""
 
     __tablename__ = "deposits"
     id: Mapped[int] = mapped_column(primary_key=True)
-    bank_reference: Mapped[str] = mapped_column(String(35), unique=True)
-    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    bank_reference: Mapped[str] = mapped_column(String(35), index=True)
+    client_pk: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))  # None: in suspense
+    client_ref: Mapped[str | None] = mapped_column(String(35))  # the client id as received (suspense)
     amount: Mapped[int] = mapped_column(MinorUnits)
     currency: Mapped[str] = mapped_column(String(3))
     value_date: Mapped[date] = mapped_column(Date)
-    source: Mapped[str] = mapped_column(String(200))  # manual | csv:<file> | camt.054:<file>
+    source: Mapped[str] = mapped_column(String(200))  # manual | csv:<file> | camt.054:<file> | amend:<id>
+    status: Mapped[str] = mapped_column(String(16), default="recorded", server_default="recorded")  # recorded | suspense | superseded | returned
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"))  # the version this one replaced
+    reason: Mapped[str | None] = mapped_column(String(200))  # why amended or returned
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    client: Mapped[Client] = relationship()
+    client: Mapped[Client | None] = relationship()
+
+
+Index("ix_deposits_reference_lower", func.lower(Deposit.bank_reference))
 
 
 class Request(Base):
@@ -158,11 +171,15 @@ class Request(Base):
     amount: Mapped[int | None] = mapped_column(MinorUnits)
     deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"), unique=True)
     required_approvals: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected | executing | executed | failed
+    # pending | approved | rejected | executing | executed | failed | conflict | cancelled | expired
+    status: Mapped[str] = mapped_column(String(16), index=True)
     maker_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     maker_signature: Mapped[str] = mapped_column(String(132))
     reason: Mapped[str | None] = mapped_column(String(200))
     tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # expiry counts from here
+    lease_owner: Mapped[str | None] = mapped_column(String(80))  # the executor running it (status executing)
+    lease_expires: Mapped[datetime | None] = mapped_column(UtcDateTime)  # after this another executor may take over
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     maker: Mapped[Operator] = relationship()

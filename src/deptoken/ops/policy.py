@@ -1,4 +1,5 @@
-"""The operations policy: approval thresholds, indexer settings, the bank's liability account.
+"""The operations policy: approval thresholds, intake limits and value dates, request expiry and
+execution leases, indexer settings, the bank's liability account.
 Read from a YAML file (``config/ops.yaml`` by default, ``--config`` or ``DEPTOKEN_OPS_CONFIG``)."""
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ class Policy:
     chunk_blocks: int = 2000  # eth_getLogs range per call
     batch_size: int = 100  # allowlist entries per transaction
     liability_account: str = "DEPOSIT-TOKEN-LIABILITY"  # the account the camt.053 statement is for
+    max_deposit: Decimal | None = Decimal("100000000")  # currency units: intake refuses a larger deposit (None: no limit)
+    max_client_daily: Decimal | None = Decimal("250000000")  # currency units: per client and value date (None: no limit)
+    value_date: str = "hold"  # hold: a future value date waits for its day | same_day_only: intake refuses it
+    approved_expire_hours: int = 120  # an approved request not executed by then expires (0: never)
+    execution_lease_seconds: int = 600  # an executor's claim on a request; after it another may take over
+
+
+VALUE_DATE_RULES = ("hold", "same_day_only")
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -57,6 +66,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
         except InvalidOperation:  # its message is only "[<class 'decimal.ConversionSyntax'>]"
             raise ValueError(f"{name} must be an amount, not {value!r}") from None
 
+    def limit(name: str) -> Decimal | None:
+        return None if data.get(name, getattr(Policy, name)) is None else amount(name)
+
     try:
         policy = Policy(
             two_approvals_above=amount("two_approvals_above"),
@@ -64,6 +76,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
             chunk_blocks=count("chunk_blocks"),
             batch_size=count("batch_size"),
             liability_account=str(data.get("liability_account", Policy.liability_account)),
+            max_deposit=limit("max_deposit"),
+            max_client_daily=limit("max_client_daily"),
+            value_date=str(data.get("value_date", Policy.value_date)),
+            approved_expire_hours=count("approved_expire_hours"),
+            execution_lease_seconds=count("execution_lease_seconds"),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None
@@ -71,4 +88,12 @@ def load_policy(path: str | Path | None = None) -> Policy:
         raise DepositTokenError(f"ops config {path}: two_approvals_above must be a finite amount, not {policy.two_approvals_above}")
     if policy.two_approvals_above < 0 or policy.confirmations < 0 or policy.chunk_blocks < 1 or policy.batch_size < 1:
         raise DepositTokenError(f"ops config {path}: thresholds and counts must be positive")
+    for name in ("max_deposit", "max_client_daily"):
+        value = getattr(policy, name)
+        if value is not None and (not value.is_finite() or value <= 0):
+            raise DepositTokenError(f"ops config {path}: {name} must be a positive amount or null, not {value}")
+    if policy.value_date not in VALUE_DATE_RULES:
+        raise DepositTokenError(f"ops config {path}: value_date must be hold or same_day_only, not {policy.value_date!r}")
+    if policy.approved_expire_hours < 0 or policy.execution_lease_seconds < 1:
+        raise DepositTokenError(f"ops config {path}: approved_expire_hours must be 0 or more, execution_lease_seconds positive")
     return policy

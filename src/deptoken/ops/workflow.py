@@ -14,18 +14,30 @@ seize      from, to, amount, order_reference     legal
 recover    lost, replacement, order_reference    legal
 pause      (none)                                pauser
 unpause    (none)                                pauser
+cancel     request, reason                       (ledger only: cancels an approved or failed request)
+return     deposit_reference, reason             (ledger only: the deposit goes back to the payer)
 =========  ====================================  =========
 
 Amounts are minor units. A request above the policy's ``two_approvals_above`` needs two approvals.
 Nothing runs unless, at execution time, the parameters still hash to the signed digest (for this
-chain and token) and the maker's and every approver's signature check out.
+chain and token) and the maker's and every approver's signature check out. A ledger-only request
+takes effect when it is approved (its status becomes ``executed``).
+
+Lifecycle: pending -> approved | rejected; approved -> executing (an executor's lease) -> executed |
+failed (reverted, or refused by the checks before anything was sent: set aside, not retried by
+later runs unless named); approved or failed -> cancelled (a ``cancel`` request) | expired (approved
+longer than the policy's ``approved_expire_hours``); a mint whose reference was minted on-chain with
+other terms -> conflict. A mint whose deposit has a future value date is held (stays approved).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from eth_utils import keccak
@@ -36,7 +48,7 @@ from ..errors import DepositTokenError, first_line
 from ..validation import parse_address, reference_to_bytes32
 from . import audit, operators, outbox
 from .context import Ops
-from .models import Approval, Deposit, Request, Transaction
+from .models import Approval, Deposit, Request, Transaction, utcnow
 
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "mint": (("to", "amount", "deposit_reference"), "minter"),
@@ -47,13 +59,19 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "recover": (("lost", "replacement", "order_reference"), "legal"),
     "pause": ((), "pauser"),
     "unpause": ((), "pauser"),
+    "cancel": (("request", "reason"), None),
+    "return": (("deposit_reference", "reason"), None),
 }
+LEDGER_KINDS = ("cancel", "return")  # take effect when approved; nothing is sent
+CANCELLABLE = ("approved", "failed")
+# this process as an executor: host and pid let a later run on the same host see that it died
+EXECUTOR = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-80:]
 _ADDRESSES = ("to", "account", "from", "lost", "replacement")
 _REFERENCES = ("deposit_reference", "order_reference")
 
 
-def signer_role(kind: str) -> str:
-    """The token role whose holder sends a request of ``kind``."""
+def signer_role(kind: str) -> str | None:
+    """The token role whose holder sends a request of ``kind`` (None: a ledger-only request)."""
     return KINDS[kind][1]
 
 
@@ -73,6 +91,15 @@ def normalize_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if kind == "lien" else 1):
                 raise DepositTokenError(f"{kind} amount must be a positive number of minor units")
             clean[name] = str(value)
+        elif name == "request":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DepositTokenError(f"a {kind} names a request by its number")
+            clean[name] = value
+        elif name == "reason":
+            text = " ".join(str(value).split())
+            if not text or len(text) > 160:
+                raise DepositTokenError(f"a {kind} needs a reason" if not text else f"a {kind} reason has at most 160 characters")
+            clean[name] = text
         else:
             text = str(value).strip()
             reference_to_bytes32(text, name.replace("_", " "))  # refuses empty / malformed
@@ -94,11 +121,17 @@ def _required_approvals(ops: Ops, amount: int | None) -> int:
     return 2 if amount is not None and amount > threshold else 1
 
 
-def _mint_for_reference(session: Session, reference: str) -> Request | None:
-    """A mint request for the deposit reference ``reference`` (as text, or as its bytes32 in hex)."""
+DEAD = ("rejected", "cancelled", "expired")  # requests that never ran and never will
+
+
+def _mint_for_reference(session: Session, reference: str, *, live_only: bool = False) -> Request | None:
+    """A mint request for the deposit reference ``reference`` (as text in any case, or as its bytes32
+    in hex); ``live_only``: not one rejected, cancelled or expired."""
     as_hex = "0x" + reference_to_bytes32(reference).hex()
-    stored = Request.params["deposit_reference"].as_string()
-    query = select(Request).where(Request.kind == "mint", (stored == reference) | (func.lower(stored) == as_hex))
+    stored = func.lower(Request.params["deposit_reference"].as_string())
+    query = select(Request).where(Request.kind == "mint", stored.in_([reference.lower(), as_hex]))
+    if live_only:
+        query = query.where(Request.status.not_in(DEAD))
     return session.scalars(query.order_by(Request.id).limit(1)).first()
 
 
@@ -108,12 +141,21 @@ def propose(
     """Records a request signed by ``maker`` (an ape account of a registered operator)."""
     clean = normalize_params(kind, params)
     operator = operators.operator_at(session, str(maker.address), may="request")
-    # A mint is bound to its deposit: the same deposit can never be proposed twice (unique digest).
-    nonce = f"deposit:{clean['deposit_reference']}" if kind == "mint" else uuid.uuid4().hex
+    # A mint is bound to its deposit: the same deposit can never be proposed twice (unique digest);
+    # an amended deposit (a new version) gets a mint of its own once the earlier ones are dead.
+    amended = deposit is not None and deposit.supersedes_id is not None
+    if kind == "mint":
+        nonce = f"deposit:{clean['deposit_reference']}" + (f":{deposit.id}" if amended else "")
+    else:
+        nonce = uuid.uuid4().hex
+    if kind == "cancel":
+        target = get_request(session, clean["request"])
+        if target.kind in LEDGER_KINDS or target.status not in CANCELLABLE:
+            raise DepositTokenError(f"request #{target.id} is {target.status}: only an approved or failed request can be cancelled")
     digest = _digest(ops, kind, clean, nonce)
     if session.scalars(select(Request).where(Request.digest == digest)).first() is not None:
         raise DepositTokenError(f"this {kind} request exists already")
-    if kind == "mint" and (other := _mint_for_reference(session, clean["deposit_reference"])) is not None:
+    if kind == "mint" and (other := _mint_for_reference(session, clean["deposit_reference"], live_only=amended)) is not None:
         # the digest covers the amount and recipient too: a changed one must not make a second request
         raise DepositTokenError(
             f"deposit reference {clean['deposit_reference']!r} has a mint request already (#{other.id})"
@@ -144,8 +186,9 @@ def get_request(session: Session, request_id: int) -> Request:
     return request
 
 
-def decide(session: Session, request_id: int, checker: Any, *, approve: bool) -> Request:
-    """``checker`` (an ape account of a registered operator, not the maker) approves or rejects."""
+def decide(session: Session, request_id: int, checker: Any, *, approve: bool, reason: str | None = None) -> Request:
+    """``checker`` (an ape account of a registered operator, not the maker) approves or rejects
+    (``reason``: recorded with a rejection). A ledger-only request takes effect once approved."""
     request = get_request(session, request_id)
     operator = operators.operator_at(session, str(checker.address), may="approve")
     if request.status != "pending":
@@ -154,6 +197,7 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool) ->
         raise DepositTokenError(f"operator {operator.name} made request #{request.id} and cannot approve or reject it")
     if any(a.operator_id == operator.id for a in request.approvals):
         raise DepositTokenError(f"operator {operator.name} has already decided on request #{request.id}")
+    reason = " ".join((reason or "").split())[:160] or None
     action = "approve" if approve else "reject"
     approval = Approval(request=request, operator_id=operator.id, decision=action,
                         signature=operators.sign(checker, action, request.digest))
@@ -161,11 +205,34 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool) ->
     session.flush()
     if not approve:
         request.status = "rejected"
+        request.reason = f"rejected by {operator.name}: {reason}" if reason else f"rejected by {operator.name}"
     elif sum(a.decision == "approve" for a in request.approvals) >= request.required_approvals:
-        request.status = "approved"
+        request.status, request.approved_at = "approved", utcnow()
     audit.record(session, operator.name, f"request.{action}", f"request {request.id}",
-                 {"digest": request.digest, "status": request.status})
+                 {"digest": request.digest, "status": request.status} | ({"reason": reason} if reason else {}))
+    if request.status == "approved" and request.kind in LEDGER_KINDS:
+        _apply(session, request, operator.name)
     return request
+
+
+def _apply(session: Session, request: Request, actor: str) -> None:
+    """Gives an approved ledger-only request its effect (in the caller's transaction)."""
+    p = request.params
+    if request.kind == "cancel":
+        reason = f"cancelled by request #{request.id}: {p['reason']}"[:200]
+        done = session.execute(
+            update(Request).where(Request.id == p["request"], Request.status.in_(CANCELLABLE))
+            .values(status="cancelled", reason=reason, lease_owner=None, lease_expires=None)
+        ).rowcount
+        if done != 1:
+            raise DepositTokenError(f"request #{p['request']} is {get_request(session, p['request']).status} now: it can no longer be cancelled")
+        audit.record(session, actor, "request.cancelled", f"request {p['request']}", {"by": request.id, "reason": p["reason"]})
+    elif request.kind == "return":
+        from .deposits import apply_return
+
+        apply_return(session, p["deposit_reference"], p["reason"], actor=actor, request_id=request.id)
+    request.status = "executed"
+    session.flush()
 
 
 def _signer_or_none(action: str, digest: str, signature: str) -> str | None:
@@ -239,16 +306,30 @@ def _run(ops: Ops, request: Request, sender: Any) -> Any:
     raise DepositTokenError(f"unknown request kind {request.kind!r}")
 
 
+class ClaimRefused(DepositTokenError):
+    """Another executor holds the request (or its lease was taken over): this one sends nothing."""
+
+
+class Unsettled(DepositTokenError):
+    """A transaction was signed and stored but its fate is unknown (the node went away): the run
+    stops; the next run settles it (``recover``)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     request_id: int
-    status: str  # executed | failed | approved (not run: see message)
+    # executed | failed (set aside) | conflict | held | skipped | expired | approved (recovered: runs again)
+    status: str
     message: str
     tx_hash: str | None = None
     block_number: int | None = None
 
 
+FAILURES = ("failed", "conflict")  # outcomes that make a run's exit status non-zero
+
+
 def _finish(session: Session, request: Request, tx: Transaction, actor: str) -> Outcome:
+    request.lease_expires = None
     if tx.status == "mined":
         request.status = "executed"
         request.reason = None
@@ -261,74 +342,195 @@ def _finish(session: Session, request: Request, tx: Transaction, actor: str) -> 
     return Outcome(request.id, request.status, request.reason or "done", tx.tx_hash, tx.block_number)
 
 
-def _minted_elsewhere(ops: Ops, request: Request) -> tuple[str, int] | None:
-    """For a mint whose deposit reference is already used on-chain: the transaction that used it."""
+def _minted_elsewhere(ops: Ops, request: Request) -> tuple[str, int, str, int] | None:
+    """For a mint whose deposit reference is already used on-chain: the transaction that used it,
+    its block, and the recipient and amount it minted."""
     ref = reference_to_bytes32(request.params["deposit_reference"])
     if not ops.client.contract.isDepositRefUsed(ref):
         return None
     for event in ops.client.events(["Minted"]):
         if bytes(event.args["depositRef"]) == ref:
-            return event.transaction, event.block
+            return event.transaction, event.block, str(event.args["to"]), int(event.args["amount"])
     raise DepositTokenError(f"request #{request.id}: deposit reference used on-chain but no Minted event found")
 
 
-def recover(session: Session, ops: Ops, actor: str) -> list[Outcome]:
-    """Settles every request left ``executing`` by a crash (see ``outbox.resolve``); commits."""
+def _lease_live(request: Request, now: datetime) -> bool:
+    """Whether another executor still holds ``request``: its lease has not expired and, if it ran on
+    this host, its process is alive (a killed executor's requests are recovered at once)."""
+    if request.lease_expires is None or request.lease_expires <= now or request.lease_owner == EXECUTOR:
+        return False
+    host, _, rest = (request.lease_owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
+
+
+def _holder(request: Request) -> str:
+    until = request.lease_expires.isoformat(timespec="seconds") if request.lease_expires else "?"
+    return f"being executed by {request.lease_owner} (lease until {until})"
+
+
+def recover(session: Session, ops: Ops, actor: str, *, now: datetime | None = None) -> list[Outcome]:
+    """Settles every request left ``executing`` by an executor that is gone (see ``outbox.resolve``);
+    one a live executor holds is skipped, not reset. Commits."""
+    now = now or utcnow()
     outcomes = []
     for request in session.scalars(select(Request).where(Request.status == "executing").order_by(Request.id)).all():
+        if _lease_live(request, now):
+            outcomes.append(Outcome(request.id, "skipped", f"{_holder(request)}: left alone"))
+            continue
         tx = session.get(Transaction, request.tx_id) if request.tx_id else None
         if tx is not None:
             tx = outbox.resolve(session, tx)
             if tx.status in ("mined", "reverted"):
                 outcomes.append(_finish(session, request, tx, actor))
                 continue
-        request.status, request.tx_id = "approved", None  # never sent, or provably never mined
+        # never sent, or provably never mined; conditional, in case another executor got there first
+        reset = session.execute(
+            update(Request).where(Request.id == request.id, Request.status == "executing",
+                                  Request.lease_owner.is_(None) if request.lease_owner is None else Request.lease_owner == request.lease_owner)
+            .values(status="approved", tx_id=None, lease_owner=None, lease_expires=None)
+        ).rowcount
+        if reset != 1:
+            session.rollback()
+            outcomes.append(Outcome(request.id, "skipped", "taken over by another executor meanwhile"))
+            continue
         audit.record(session, actor, "request.recovered", f"request {request.id}",
-                     {"void_tx": tx.tx_hash if tx is not None else None})
+                     {"void_tx": tx.tx_hash if tx is not None else None, "lease_owner": request.lease_owner})
         session.commit()
         outcomes.append(Outcome(request.id, "approved", "not executed before the interruption: ready to run again"))
     return outcomes
 
 
-def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: str) -> Outcome:
-    """Runs one approved request on-chain, exactly once; commits at every step."""
-    if request.status != "approved":
+def expire_approved(session: Session, ops: Ops, actor: str, *, now: datetime | None = None) -> list[Outcome]:
+    """Approved requests older than the policy's ``approved_expire_hours`` (a held mint: counted from
+    its value date) become ``expired``; commits."""
+    hours = ops.policy.approved_expire_hours
+    if not hours:
+        return []
+    cutoff = (now or utcnow()) - timedelta(hours=hours)
+    outcomes = []
+    for request in pending_requests(session, "approved"):
+        since = request.approved_at or request.updated_at
+        if request.kind == "mint" and request.deposit is not None:  # a held mint waits from its value date on
+            since = max(since, datetime.combine(request.deposit.value_date, time(), UTC))
+        if since > cutoff:
+            continue
+        reason = f"approved {since.isoformat(timespec='seconds')}, not executed within {hours} h"
+        if session.execute(update(Request).where(Request.id == request.id, Request.status == "approved")
+                           .values(status="expired", reason=reason)).rowcount != 1:
+            session.rollback()
+            continue
+        audit.record(session, actor, "request.expired", f"request {request.id}", {"reason": reason})
+        session.commit()
+        outcomes.append(Outcome(request.id, "expired", reason))
+    return outcomes
+
+
+def _set_aside(session: Session, request: Request, actor: str, status: str, reason: str, **where: Any) -> Outcome:
+    request.status, request.reason, request.lease_expires = status, reason[:200], None
+    audit.record(session, actor, f"request.{status}", f"request {request.id}", {"kind": request.kind, "reason": reason},
+                 tx_hash=where.get("tx_hash"), block_number=where.get("block_number"))
+    session.commit()
+    return Outcome(request.id, status, reason, where.get("tx_hash"), where.get("block_number"))
+
+
+def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: str, *,
+            owner: str | None = None, retry: bool = False) -> Outcome:
+    """Runs one approved request on-chain, exactly once; commits at every step.
+
+    ``retry``: a ``failed`` request runs again (named by the operator). A request whose checks refuse
+    it before anything is sent is set aside as ``failed`` with the reason; one another executor holds
+    is skipped; a mint before its deposit's value date is held."""
+    if request.kind in LEDGER_KINDS:
+        raise DepositTokenError(f"request #{request.id} is a {request.kind}: it takes effect when approved")
+    if request.status == "executing":
+        return Outcome(request.id, "skipped", _holder(request))
+    if request.status != "approved" and not (retry and request.status == "failed"):
         raise DepositTokenError(f"request #{request.id} is {request.status}, not approved")
     verify_request(ops, request)
+    if request.kind == "mint" and request.deposit is not None and request.deposit.value_date > ops.today():
+        return Outcome(request.id, "held", f"held until its value date {request.deposit.value_date}")
     if request.kind == "mint" and (done := _minted_elsewhere(ops, request)) is not None:
-        request.status, request.reason = "executed", f"deposit reference already minted by {done[0]}"
-        audit.record(session, actor, "request.executed", f"request {request.id}", {"note": request.reason},
-                     tx_hash=done[0], block_number=done[1])
-        session.commit()
-        return Outcome(request.id, "executed", request.reason, done[0], done[1])
-    _claim(session, request)
+        tx_hash, block, to, amount = done
+        p = request.params
+        if to == p["to"] and amount == int(p["amount"]):
+            request.status, request.reason = "executed", f"deposit reference already minted by {tx_hash}"
+            audit.record(session, actor, "request.executed", f"request {request.id}", {"note": request.reason},
+                         tx_hash=tx_hash, block_number=block)
+            session.commit()
+            return Outcome(request.id, "executed", request.reason, tx_hash, block)
+        fmt = ops.client.format
+        reason = (f"deposit reference already minted by {tx_hash} with different terms: {fmt(amount)} to {to}, "
+                  f"the request says {fmt(int(p['amount']))} to {p['to']}")
+        return _set_aside(session, request, actor, "conflict", reason, tx_hash=tx_hash, block_number=block)
+    owner = owner or EXECUTOR
+    claim(session, request, owner=owner, lease_seconds=ops.policy.execution_lease_seconds)
 
     def link(tx: Transaction) -> None:
-        request.tx_id = tx.id
+        # the lease must still be ours when the signed transaction is stored: otherwise nothing is sent
+        held = session.execute(
+            update(Request).where(Request.id == request.id, Request.status == "executing", Request.lease_owner == owner)
+            .values(tx_id=tx.id)
+        ).rowcount
+        if held != 1:
+            raise ClaimRefused(f"request #{request.id}: lost its execution lease to another executor; nothing sent")
 
     try:
         with outbox.attached(ops.client, session, purpose=f"request {request.id} {request.kind}", link=link):
             tx = _run(ops, request, sender)
+    except ClaimRefused as exc:
+        session.rollback()
+        return Outcome(request.id, "skipped", str(exc))
     except DepositTokenError as exc:
         session.rollback()
         if request.tx_id is not None:  # signed and stored: its fate is for recover() to settle
-            raise
-        request.status, request.reason = "approved", first_line(exc)[:200]
-        session.commit()
-        return Outcome(request.id, "approved", f"not run: {first_line(exc)}")
+            raise Unsettled(str(exc)) from None
+        if request.lease_owner != owner or request.status != "executing":
+            return Outcome(request.id, "skipped", f"request #{request.id}: lost its execution lease; nothing sent")
+        return _set_aside(session, request, actor, "failed", f"not run: {first_line(exc)}")
     return _finish(session, request, tx, actor)
 
 
-def _claim(session: Session, request: Request) -> None:
-    """approved -> executing in one conditional UPDATE: of two executors racing for a request, one
-    gets it and the other is refused before it signs anything."""
+def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
+                owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
+    """Runs ``requests`` one after the other: one that cannot run is reported (failed, held, skipped)
+    and the others still run. Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
+    outcomes = []
+    for request in requests:
+        try:
+            outcome = execute(session, ops, request, sender, actor, owner=owner, retry=retry)
+        except Unsettled:
+            raise
+        except ClaimRefused as exc:
+            session.rollback()
+            outcome = Outcome(request.id, "skipped", str(exc))
+        except DepositTokenError as exc:
+            session.rollback()
+            outcome = Outcome(request.id, "failed", first_line(exc))
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(1)
+    return outcomes
+
+
+def claim(session: Session, request: Request, *, owner: str, lease_seconds: int) -> None:
+    """approved (or failed, retried) -> executing under ``owner``'s lease, in one conditional UPDATE:
+    of two executors racing for a request, one gets it and the other is refused before it signs anything."""
     claimed = session.execute(
-        update(Request).where(Request.id == request.id, Request.status == "approved").values(status="executing")
+        update(Request).where(Request.id == request.id, Request.status == request.status, Request.status.in_(("approved", "failed")))
+        .values(status="executing", lease_owner=owner[:80], lease_expires=utcnow() + timedelta(seconds=lease_seconds))
     ).rowcount
     session.commit()
     session.refresh(request)
     if claimed != 1:
-        raise DepositTokenError(f"request #{request.id} was taken by another executor (now {request.status})")
+        raise ClaimRefused(f"request #{request.id} was taken by another executor (now {request.status})")
 
 
 def pending_requests(session: Session, status: str | None = None) -> list[Request]:
