@@ -694,3 +694,93 @@ def test_cli(client, escrow, token, alice, bob, fees, arbiter, chain, tmp_path):
     assert error.startswith(f"error: order {funded['order_id']}: the ship-by time ") and error.endswith(" has not passed")
     shown = run("show", "CLI-2", *e, as_json=False)
     assert shown.startswith(f"order {funded['order_id']} (funded): 100.00 EXUSD from {alice.address} to {bob.address}, fee 2.5%, ship by ")
+
+
+# ------------------------------------------------------------------ issue 9: the security reviews' findings
+
+
+def key_of(escrow, terms) -> bytes:
+    """The order key of ``terms`` (the contract's ``orderKey``)."""
+    return escrow.orderKey(terms)
+
+
+def test_order_id_squatting_cannot_block_the_real_buyer(client, escrow, token, alice, bob, carol, marketplace, compliance, minter, chain):
+    """Finding A: carol funds the victim's marketplace order id first, with 1 unit and the real seller;
+    alice's one-signature funding of the real order still succeeds, under another key."""
+    token.mint(carol, 100, ref("carol's deposit"), sender=minter)
+    order_id = oid("ORDER-1001")
+    real = (order_id, alice.address, bob.address, AMOUNT, chain.pending_timestamp + DAY, WINDOW)
+    squat = (order_id, carol.address, bob.address, 1, real[4], real[5])
+    token.approve(escrow, 1, sender=carol)
+    escrow.fund(squat, sender=carol)
+    signed = client.sign_funding_authorization(alice, OrderTerms(*real), 600)
+    m = signed.authorization.message
+    escrow.fundWithAuthorization(real, m["validAfter"], m["validBefore"], signed.authorization.signature, sender=marketplace)
+    real_key, squat_key = key_of(escrow, real), key_of(escrow, squat)
+    assert real_key != squat_key and real_key == client.order_key(OrderTerms(*real))
+    o = escrow.order(real_key)
+    assert (o.state, o.buyer, o.seller, o.amount) == (FUNDED, alice.address, bob.address, AMOUNT)
+    assert escrow.order(squat_key).amount == 1
+
+
+def test_seize_order_leaves_every_other_order_payable(escrow, token, alice, bob, carol, legal, fees, chain):
+    """Finding B: the legal exit takes exactly one order's funds; the others stay fully payable and the
+    escrow's balance equals what it owes."""
+    a = make_terms(chain, "seized", alice, bob, amount=7_000)
+    b = make_terms(chain, "innocent", alice, bob, amount=3_000)
+    for t in (a, b):
+        fund(token, escrow, t, alice)
+    ka, kb = key_of(escrow, a), key_of(escrow, b)
+    escrow.ship(ka, ref("parcel"), sender=bob)
+    before = int(token.balanceOf(escrow))
+    escrow.seizeOrder(ka, carol, ref("COURT-ORDER-7"), sender=legal)
+    assert int(token.balanceOf(escrow)) == before - 7_000 == escrow.outstanding(token)
+    refused(escrow, "confirm", (ka,), alice, "InvalidOrderState", orderId=ka, state=7)
+    set_time(chain, b[4] + 1)
+    escrow.refund(kb, sender=carol)  # the innocent order is paid in full
+    assert escrow.order(kb).state == REFUNDED and int(token.balanceOf(escrow)) == escrow.outstanding(token)
+
+
+def test_frozen_buyer_cannot_confirm(escrow, token, alice, bob, compliance, chain):
+    """Finding C: a frozen buyer cannot send its escrowed money to the seller by confirming."""
+    t = make_terms(chain, "frozen buyer confirms", alice, bob)
+    fund(token, escrow, t, alice)
+    k = key_of(escrow, t)
+    escrow.ship(k, ref("parcel"), sender=bob)
+    token.freezeAccount(alice, sender=compliance)
+    try:
+        refused(escrow, "confirm", (k,), alice, "PartyRestricted", token=token, party=alice)
+    finally:
+        token.unfreezeAccount(alice, sender=compliance)
+
+
+def test_release_of_a_frozen_buyers_order_reverts(escrow, token, alice, bob, carol, compliance, chain):
+    """Finding C: nobody releases a frozen buyer's money to the seller after the confirm deadline."""
+    t = make_terms(chain, "frozen buyer release", alice, bob)
+    fund(token, escrow, t, alice)
+    k = key_of(escrow, t)
+    escrow.ship(k, ref("parcel"), sender=bob)
+    token.freezeAccount(alice, sender=compliance)
+    try:
+        set_time(chain, escrow.order(k).confirmDeadline + 1)
+        refused(escrow, "release", (k,), carol, "PartyRestricted", token=token, party=alice)
+    finally:
+        token.unfreezeAccount(alice, sender=compliance)
+
+
+def test_delisted_party_cannot_dispute(escrow, token, alice, bob, compliance, chain):
+    """Finding C: a party the bank delisted cannot open a dispute and park the funds."""
+    t = make_terms(chain, "delisted disputes", alice, bob)
+    fund(token, escrow, t, alice)
+    k = key_of(escrow, t)
+    token.removeFromAllowlist(bob, sender=compliance)
+    try:
+        refused(escrow, "dispute", (k, ZERO_REF), bob, "PartyRestricted", token=token, party=bob)
+    finally:
+        token.allowlist(bob, chain.pending_timestamp + YEAR, sender=compliance)
+
+
+def test_escrow_refuses_itself_as_fee_recipient(escrow, token, marketplace):
+    """Smaller point: fees paid to the escrow itself would stay in the pool unaccounted."""
+    for account in (escrow, token):
+        refused(escrow, "setFee", (account, 100), marketplace, "InvalidFeeRecipient", account=account)
