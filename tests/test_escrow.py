@@ -103,6 +103,16 @@ def client(escrow, unlisted_escrow, wallet, outsider):  # every fixture set up b
     return EscrowClient(escrow)
 
 
+@pytest.fixture(autouse=True)
+def books_balance(request):
+    """After every test: each escrow holds exactly what its open orders are owed (outstanding)."""
+    yield
+    for name in ("escrow", "unlisted_escrow"):
+        if name in request.fixturenames:
+            e, token = request.getfixturevalue(name), request.getfixturevalue("token")
+            assert int(token.balanceOf(e)) == int(e.outstanding(token)), f"{name}: balance != outstanding after {request.node.name}"
+
+
 def oid(label: str) -> bytes:
     return ref(f"order:{label}")
 
@@ -824,3 +834,162 @@ def test_escrow_refuses_itself_as_fee_recipient(escrow, token, marketplace):
     """Smaller point: fees paid to the escrow itself would stay in the pool unaccounted."""
     for account in (escrow, token):
         refused(escrow, "setFee", (account, 100), marketplace, "InvalidFeeRecipient", account=account)
+
+
+def test_token_level_seizure_of_the_pool_is_not_the_way(escrow, token, alice, bob, carol, legal, compliance, chain):
+    """The finding as reported, which the token still allows: a token-level forcedTransfer of the
+    escrow's balance takes from the pool; the seized order still runs and is paid out of another
+    order's funds, and the innocent order is left unpayable. (Use seizeOrder.)"""
+    a = make_terms(chain, "pool seized", alice, bob, amount=4_000)
+    b = make_terms(chain, "pool innocent", alice, bob, amount=4_000, ship_in=60)
+    for t in (a, b):
+        fund(token, escrow, t, alice)
+    start = int(token.balanceOf(escrow))
+    token.forcedTransfer(escrow, carol, 4_000, sender=legal)  # meant for order a
+    assert int(token.balanceOf(escrow)) == start - 4_000 != escrow.outstanding(token)  # the books no longer match
+    ka, kb = key_of(escrow, a), key_of(escrow, b)
+    escrow.ship(ka, ref("parcel"), sender=bob)
+    escrow.confirm(ka, sender=alice)  # paid in full, out of b's funds
+    assert int(token.balanceOf(escrow)) == escrow.outstanding(token) - 4_000  # b is 4,000 short
+    set_time(chain, b[4] + 1)
+    if start == 8_000:  # nothing else in the pool (this test alone): b's refund has nothing behind it
+        refused(escrow, "refund", (kb,), carol, "ERC20InsufficientBalance", decode_with=token, sender=escrow, balance=0, needed=4_000)
+    # the bank makes the pool whole again (here: carol's seized funds back), and the books match
+    token.forcedTransfer(carol, escrow, 4_000, sender=legal)
+    escrow.refund(kb, sender=carol)
+    assert int(token.balanceOf(escrow)) == escrow.outstanding(token)
+
+
+def test_seize_order_states_and_refusals(client, escrow, token, alice, bob, carol, legal, arbiter, outsider, chain):
+    """seizeOrder works on funded, shipped and disputed orders, once, only for the token's legal role."""
+    orders = {}
+    for label in ("funded", "shipped", "disputed"):
+        t = make_terms(chain, f"seize {label}", alice, bob, amount=1_000)
+        fund(token, escrow, t, alice)
+        orders[label] = key_of(escrow, t)
+    escrow.ship(orders["shipped"], ref("p"), sender=bob)
+    escrow.dispute(orders["disputed"], ZERO_REF, sender=alice)
+    k = orders["funded"]
+    court = ref("COURT-1")
+    refused(escrow, "seizeOrder", (k, carol, court), arbiter, "NotTokenLegalRole", token=token, caller=arbiter)
+    refused(escrow, "seizeOrder", (k, carol, ZERO_REF), legal, "InvalidLegalOrderRef")
+    for to in (ZERO_ADDRESS, escrow.address):
+        refused(escrow, "seizeOrder", (k, to, court), legal, "InvalidBeneficiary", account=to)
+    refused(escrow, "seizeOrder", (oid("no such order"), carol, court), legal, "UnknownOrder", orderKey=oid("no such order"))
+    refused(escrow, "seizeOrder", (k, outsider, court), legal, "ERC7943CannotReceive", decode_with=token, account=outsider)
+    before = int(token.balanceOf(carol))
+    for label, key in orders.items():
+        owed = escrow.outstanding(token)
+        receipt = escrow.seizeOrder(key, carol, court, sender=legal)
+        assert escrow_events(receipt, escrow) == [ev("OrderSeized", orderKey=key, to=carol, amount=1_000, legalOrderRef=court, by=legal)]
+        assert escrow.order(key).state == SEIZED and escrow.outstanding(token) == owed - 1_000
+        assert int(token.balanceOf(escrow)) == escrow.outstanding(token)
+        for fn, args, sender in [("seizeOrder", (key, carol, court), legal), ("ship", (key, ref("p")), bob),
+                                 ("refund", (key,), alice), ("dispute", (key, ZERO_REF), alice), ("resolve", (key, 0), arbiter)]:
+            refused(escrow, fn, args, sender, "InvalidOrderState", orderKey=key, state=SEIZED)
+    assert int(token.balanceOf(carol)) == before + 3_000
+    # the library: same checks, one line, nothing sent
+    t = client.terms("ORDER-SEIZE-LIB", alice, bob, "1.00", ship_by=chain.pending_timestamp + DAY, confirm_window=WINDOW)
+    client.fund(t, sender=alice, approve=True)
+    nonce = nonce_of(legal)
+    assert "lacks the legal role" in one_line_error(client.seize_order, t, carol, "COURT-2", sender=arbiter)
+    assert "is not allowlisted" in one_line_error(client.seize_order, t, outsider, "COURT-2", sender=legal)
+    assert "legal order reference must not be empty" in one_line_error(client.seize_order, t, carol, " ", sender=legal)
+    assert nonce_of(legal) == nonce
+    client.seize_order(t, carol, "COURT-2", sender=legal)
+    assert client.order(t).state == "seized" and client.order(t).final
+    assert "it is seized" in one_line_error(client.seize_order, t, carol, "COURT-2", sender=legal)
+    assert int(token.balanceOf(escrow)) == client.outstanding()
+
+
+def test_replace_party_after_a_key_recovery(client, escrow, token, alice, bob, carol, legal, compliance, arbiter, minter, accounts, chain):
+    """After recoverAccount, the lost address can neither be paid nor act: the legal role moves the
+    order's buyer or seller to the replacement, which then acts and is paid. open_positions lists what to move."""
+    new_bob = accounts[18]
+    token.allowlist(new_bob, chain.pending_timestamp + YEAR, sender=compliance)
+    t = make_terms(chain, "recovery", alice, bob)
+    fund(token, escrow, t, alice)
+    k = key_of(escrow, t)
+    positions = client.open_positions(bob)
+    assert [(p.position_id, p.role, p.amount, p.state, p.kind) for p in positions if p.position_id == "0x" + k.hex()] == [
+        ("0x" + k.hex(), "seller", AMOUNT, "funded", "escrow-order")]
+    token.recoverAccount(bob, new_bob, sender=legal)  # bob lost his key; the token moves his balance and entry
+    refused(escrow, "ship", (k, ref("p")), bob, "PartyRestricted", token=token, party=bob)
+    # refusals
+    refused(escrow, "replaceParty", (k, bob, new_bob), arbiter, "NotTokenLegalRole", token=token, caller=arbiter)
+    refused(escrow, "replaceParty", (k, carol, new_bob), legal, "NotOrderParty", orderKey=k, account=carol)
+    refused(escrow, "replaceParty", (k, bob, alice), legal, "InvalidParties", buyer=alice, seller=alice)
+    for bad in (ZERO_ADDRESS, escrow.address, bob.address):  # bob: no longer on the allowlist
+        refused(escrow, "replaceParty", (k, bob, bad), legal, "InvalidBeneficiary", account=bad)
+    nonce = nonce_of(legal)
+    assert "neither the buyer nor the seller" in one_line_error(client.replace_party, k, carol, new_bob, sender=legal)
+    assert "other party" in one_line_error(client.replace_party, k, bob, alice, sender=legal)
+    assert "lacks the legal role" in one_line_error(client.replace_party, k, bob, new_bob, sender=arbiter)
+    assert nonce_of(legal) == nonce
+    receipt = client.replace_party(k, bob, new_bob, sender=legal)
+    assert escrow_events(receipt, escrow) == [ev("PartyReplaced", orderKey=k, lost=bob, replacement=new_bob)]
+    assert escrow.order(k).seller == new_bob.address and client.open_positions(bob) == []
+    assert [p.role for p in client.open_positions(new_bob)] == ["seller"]
+    escrow.ship(k, ref("p"), sender=new_bob)
+    escrow.confirm(k, sender=alice)
+    fee = AMOUNT * FEE_BPS // 10_000
+    assert int(token.balanceOf(new_bob)) >= AMOUNT - fee and escrow.order(k).state == RELEASED
+    refused(escrow, "replaceParty", (k, new_bob, carol), legal, "InvalidOrderState", orderKey=k, state=RELEASED)
+    assert client.open_positions(new_bob) == [] and int(token.balanceOf(escrow)) == escrow.outstanding(token)
+
+
+def test_rescue_excess_only(client, escrow, token, alice, bob, carol, legal, chain):
+    """Tokens sent to the escrow by mistake go back; the orders' funds never."""
+    t = make_terms(chain, "rescue", alice, bob)
+    fund(token, escrow, t, alice)
+    owed = escrow.outstanding(token)
+    token.transfer(escrow, 250, sender=alice)  # a mistake
+    refused(escrow, "rescueExcess", (token, alice, 251), legal, "RescueExceedsExcess", token=token, amount=251, excess=250)
+    refused(escrow, "rescueExcess", (token, alice, 1), alice, "NotTokenLegalRole", token=token, caller=alice)
+    assert "exceeds what the orders hold" in one_line_error(client.rescue_excess, alice, "2.51", sender=legal)
+    receipt = client.rescue_excess(alice, "2.50", sender=legal)
+    assert escrow_events(receipt, escrow) == [ev("ExcessRescued", token=token, to=alice, amount=250, by=legal)]
+    assert escrow.outstanding(token) == owed == int(token.balanceOf(escrow))
+    escrow.seizeOrder(key_of(escrow, t), alice, ref("COURT-3"), sender=legal)
+
+
+def test_sanctions_table(client, escrow, token, alice, bob, carol, arbiter, compliance, chain):
+    """Who must be active, per action: the seller to ship; the buyer to confirm and for a release or a
+    split paying the seller side; either party to dispute; nobody for a refund or a full split back."""
+    t_ship = make_terms(chain, "sanction ship", alice, bob)
+    t_split = make_terms(chain, "sanction split", alice, bob)
+    t_refund = make_terms(chain, "sanction refund", alice, bob, ship_in=60)
+    for t in (t_ship, t_split, t_refund):
+        fund(token, escrow, t, alice)
+    k_ship, k_split, k_refund = (key_of(escrow, t) for t in (t_ship, t_split, t_refund))
+    escrow.dispute(k_split, ZERO_REF, sender=bob)
+    token.freezeAccount(bob, sender=compliance)
+    refused(escrow, "ship", (k_ship, ref("p")), bob, "PartyRestricted", token=token, party=bob)
+    assert "seller" in one_line_error(client.ship, k_ship, "P", sender=bob)
+    token.unfreezeAccount(bob, sender=compliance)
+    token.freezeAccount(alice, sender=compliance)
+    refused(escrow, "resolve", (k_split, AMOUNT - 1), arbiter, "PartyRestricted", token=token, party=alice)
+    assert "buyer" in one_line_error(client.resolve, k_split, "0", sender=arbiter)
+    # a frozen buyer's refund waits for the token (it cannot receive), not for the escrow
+    set_time(chain, t_refund[4] + 1)
+    refused(escrow, "refund", (k_refund,), carol, "ERC7943CannotReceive", decode_with=token, account=alice)
+    token.unfreezeAccount(alice, sender=compliance)
+    escrow.resolve(k_split, AMOUNT, sender=arbiter)  # all back to the buyer
+    escrow.refund(k_refund, sender=carol)
+    escrow.ship(k_ship, ref("p"), sender=bob)
+    client.confirm(k_ship, sender=alice)
+    assert int(token.balanceOf(escrow)) == escrow.outstanding(token)
+
+
+def test_admin_is_two_step_and_never_an_arbiter(escrow, token, marketplace, arbiter, fees, alice, outsider, compliance, chain):
+    refused(escrow, "grantRole", (ARBITER_ROLE, marketplace), marketplace, "InvalidArbiter", account=marketplace)
+    refused(escrow, "grantRole", (ARBITER_ROLE, escrow.address), marketplace, "InvalidArbiter", account=escrow)
+    refused(escrow, "grantRole", (ARBITER_ROLE, outsider), marketplace, "CannotReceive", account=outsider)
+    refused(escrow, "grantRole", (ZERO_REF, alice), marketplace, "AccessControlEnforcedDefaultAdminRules")
+    refused(escrow, "beginDefaultAdminTransfer", (arbiter,), marketplace, "InvalidArbiter", account=arbiter)
+    refused(escrow, "setFee", (outsider, 0), marketplace, "CannotReceive", account=outsider)
+    receipt = escrow.beginDefaultAdminTransfer(alice, sender=marketplace)
+    assert escrow.pendingDefaultAdmin()[0] == alice.address
+    refused(escrow, "acceptDefaultAdminTransfer", (), alice, "AccessControlEnforcedDefaultAdminDelay", schedule=escrow.pendingDefaultAdmin()[1])
+    escrow.cancelDefaultAdminTransfer(sender=marketplace)
+    assert escrow.defaultAdmin() == marketplace.address and receipt
