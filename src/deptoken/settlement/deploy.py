@@ -123,7 +123,7 @@ def _bank(config_path: Path) -> dict[str, Any]:
 
     config = load_config(config_path)
     return {role: select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config)
-            for role in ("admin", "minter_admin", "minter", "compliance")}
+            for role in ("admin", "minter_admin", "minter", "compliance", "legal")}
 
 
 def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devnet:
