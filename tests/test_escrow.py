@@ -4,7 +4,11 @@ error, the one-signature funding (EIP-3009, ERC-1271 buyers too), the bank's con
 library's checks (one line, nothing sent).
 
 alice buys, bob sells, the marketplace (test account 30) administers the escrow and relays signed
-fundings, test account 31 receives the fees (2.5%), test account 19 arbitrates.
+fundings, test account 31 receives the fees (2.5%), test account 19 arbitrates (both allowlisted
+before the escrow is deployed), test account 4 holds the token's legal role. Orders are named by
+their key (the hash of their terms); the tests at the end are the regression tests of issue 9's
+findings (order-id squatting, seizure from the pool, sanctioned parties, the smaller points), and
+after every test each escrow's balance equals its ``outstanding``.
 """
 
 from __future__ import annotations

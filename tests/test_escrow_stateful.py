@@ -203,6 +203,7 @@ class Order:
     ship_by: int
     window: int
     fee_bps: int
+    funded_as: tuple = ()  # the terms as funded (their hash is the key), whatever replaceParty changed since
     state: int = FUNDED
     confirm_deadline: int = 0
 
@@ -353,7 +354,7 @@ class EscrowMachine(RuleBasedStateMachine):
         ship_by = self.now + 1 + data.draw(st.sampled_from([7 * DAY, 1, DAY, 60, HOUR, 7 * DAY]), label="ship within")
         window = data.draw(st.sampled_from([DAY, 1, HOUR, 7 * DAY, DAY]), label="confirm window")
         if reuse_kind == "same terms":
-            buyer, seller, amount, ship_by, window = old.buyer, old.seller, old.amount, old.ship_by, old.window
+            _, buyer, seller, amount, ship_by, window = old.funded_as
             buyer_name, balance = self.label(buyer), self.balance[buyer]
         terms = (order_id, buyer, seller, amount, ship_by, window)
         key = self.ctx.client.order_key(OrderTerms(*terms))
@@ -399,7 +400,7 @@ class EscrowMachine(RuleBasedStateMachine):
         rule_name = "fund_by_signature" if by_signature else "fund_by_approval"
         if self.act(rule_name, sender, "escrow", sig, args, expected, events):
             self.transfer(buyer, escrow, amount)
-            self.orders[key] = Order(key, order_id, buyer, seller, amount, ship_by, window, self.fee_bps)
+            self.orders[key] = Order(key, order_id, buyer, seller, amount, ship_by, window, self.fee_bps, terms)
             if reuse_kind == "same id":
                 OUTCOMES[rule_name, "same id, new key"] += 1
 
