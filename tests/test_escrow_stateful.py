@@ -51,11 +51,12 @@ FINAL = {RELEASED, REFUNDED, RESOLVED, SEIZED}
 END_EVENTS = ("OrderReleased", "OrderRefunded", "OrderResolved", "OrderSeized")
 PARTIES = ("alice", "bob", "carol")  # buyers and sellers
 FEE_RATES = (0, 250, 1000)
-ACTIONS = ("fund", "ship", "confirm", "release", "refund", "dispute", "resolve", "seize", "replace_party")
+ACTIONS = ("fund", "ship", "confirm", "release", "refund", "dispute", "resolve")  # the bank's: see step()
 NO_WAIT = ("no",)
 # Hypothesis draws the first and last elements of a sampled_from list more often than the others:
 # lists here put what is common at both ends and what is rare in the middle.
 RARELY = (False, False, True, False, False, False)
+SELDOM = (False, False, False, True, False, False, False, False, False)  # the bank's legal actions
 
 SETTINGS = settings(
     max_examples=30,
@@ -278,7 +279,7 @@ class EscrowMachine(RuleBasedStateMachine):
         """Any order, those in the ``prefer`` states (where the action may succeed) more likely; then
         time may pass first (``waits``): to exactly the order's running deadline ("deadline"), the
         second after it ("deadline + 1"), by a random "step", or not ("no")."""
-        ids = sorted(self.orders)
+        ids = list(self.orders)  # in funding order: keys depend on the escrow address, the draws must not
         preferred = [oid for oid in ids if self.orders[oid].state in prefer]
         o = self.orders[data.draw(st.sampled_from(preferred * 3 + ids), label="order")]
         wait = data.draw(st.sampled_from(waits), label="wait")
@@ -321,7 +322,7 @@ class EscrowMachine(RuleBasedStateMachine):
         useful += ["ship", "refund", "dispute"] if FUNDED in states else []
         useful += ["confirm", "release", "dispute"] if SHIPPED in states else []
         useful += ["resolve"] if DISPUTED in states else []
-        if states & {FUNDED, SHIPPED, DISPUTED} and data.draw(st.sampled_from(RARELY), label="the bank acts?"):
+        if states & {FUNDED, SHIPPED, DISPUTED} and data.draw(st.sampled_from(SELDOM), label="the bank acts?"):
             useful = ["seize", "replace_party"]  # the token's legal role: a legal exit or a party replaced
         if self.orders and data.draw(st.sampled_from(RARELY), label="any action?"):
             useful = list(ACTIONS)
@@ -338,7 +339,7 @@ class EscrowMachine(RuleBasedStateMachine):
         # order's marketplace id (a squatter's, or the real buyer's after one): a new key, funded
         reuse_kind = data.draw(st.sampled_from(["same terms", "same id"]), label="reuse kind") if reuse else None
         if reuse:
-            old = self.orders[data.draw(st.sampled_from(sorted(self.orders)), label="reused order")]
+            old = self.orders[data.draw(st.sampled_from(list(self.orders)), label="reused order")]
             order_id = old.order_id
         else:
             self.counter += 1
@@ -506,7 +507,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def seize(self, data: st.DataObject) -> None:
         """The token's legal role closes one order (its exact amount to an account named)."""
-        o = self.draw_order(data, (FUNDED, SHIPPED, DISPUTED), NO_WAIT * 2 + ("step",) + NO_WAIT * 2)
+        o = self.draw_order(data, (DISPUTED,), NO_WAIT * 2 + ("step",) + NO_WAIT * 2)  # stuck orders, mostly
         legal = self.n["legal"]
         caller = data.draw(st.sampled_from([legal] * 4 + [self.n["arbiter"], o.buyer] + [legal] * 4), label="caller")
         to = self.n[data.draw(st.sampled_from((*PARTIES, "dave")), label="to")]
