@@ -236,7 +236,8 @@ def _cross_border(usd: TokenClient) -> None:
     now = int(chain.pending_timestamp)
     terms = escrow.terms("ORDER-2026-0042", buyer, supplier, "12500.00", ship_by=now + 7 * 86400, confirm_window="3d")
     signed = escrow.sign_funding_authorization(buyer, terms, 3600)
-    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization of 12,500.00 USD to the escrow, nonce bound to the order terms")
+    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization of 12,500.00 USD to the escrow; its nonce is the order key,")
+    click.echo(f"  the hash of the full terms: {'0x' + escrow.order_key(terms).hex()}")
     receipt = escrow.fund_with_authorization(signed, sender=marketplace)
     click.echo(f"  the marketplace submits it: escrow funded, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
     other = escrow.terms("ORDER-2026-0043", buyer, supplier, "12500.00", ship_by=now + 7 * 86400, confirm_window="3d")
@@ -244,9 +245,10 @@ def _cross_border(usd: TokenClient) -> None:
              lambda: escrow.fund_with_authorization(type(signed)(signed.escrow, other, signed.authorization), sender=marketplace))
 
     _step("The supplier ships; the buyer confirms receipt; the supplier is paid, less the marketplace fee")
-    escrow.ship("ORDER-2026-0042", "BL-COSU-6189-2026", sender=supplier)
+    click.echo("  the supplier checks the order key of the terms it agreed to: funded, so amount, buyer and deadlines are as agreed")
+    escrow.ship(terms, "BL-COSU-6189-2026", sender=supplier)
     click.echo("  shipped with bill of lading BL-COSU-6189-2026 (its hash is on-chain)")
-    receipt = escrow.confirm("ORDER-2026-0042", sender=buyer)
+    receipt = escrow.confirm(terms, sender=buyer)
     click.echo(f"  buyer confirms: released, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
 
     _step("The supplier converts its USD to CNH: payment-versus-payment against the FX desk's quote")

@@ -2,14 +2,15 @@
 
     ape run deploy_settlement --network ethereum:local:node          # the devnet (what `make devnet` runs)
     ape run deploy_settlement --network <net> --account ALIAS --token USD=0x... --token CNH=0x... \\
-        --escrow-admin 0x... --arbiter 0x... --fee-recipient 0x... --fee-bps 150
+        --escrow-admin 0x... --escrow-admin-delay 172800 --arbiter 0x... --fee-recipient 0x... --fee-bps 150
 
 On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
 deployments/<network>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
 allowlisting them, and the buyer, supplier and FX desk onboarded at both banks
 (deptoken.settlement.deploy.setup_devnet). Elsewhere it deploys the contracts only and prints the
 addresses each bank's compliance must allowlist on its token before they can be used: a contract
-that holds or moves deposit tokens is a holder like any other. Writes deployments/<network>-settlement.json.
+that holds or moves deposit tokens is a holder like any other. The escrow's fee recipient and arbiter
+must be allowlisted on every token *before* (the deploy refuses otherwise, sending nothing). Writes deployments/<network>-settlement.json.
 """
 
 import click
@@ -25,11 +26,13 @@ from deptoken.validation import parse_address
 @click.command(cls=OperatorCommand, short_help="Deploy the settlement contracts (PvP, HTLC, escrow)")
 @click.option("--token", "tokens", multiple=True, metavar="CUR=ADDRESS", help="A deposit token by currency (off the devnet).")
 @click.option("--escrow-admin", help="Appoints arbiters and sets the escrow fee (off the devnet).")
-@click.option("--arbiter", help="Decides disputed orders (off the devnet).")
+@click.option("--escrow-admin-delay", type=click.IntRange(0, 2**48 - 1), default=2 * 86400, show_default=True,
+              help="Seconds a transfer of the escrow admin role waits (off the devnet).")
+@click.option("--arbiter", help="Decides disputed orders; not the escrow admin (off the devnet).")
 @click.option("--fee-recipient", help="Receives the escrow fee (off the devnet).")
 @click.option("--fee-bps", type=click.IntRange(0, 1000), default=0, show_default=True)
 @signer_options
-def cli(tokens, escrow_admin, arbiter, fee_recipient, fee_bps):
+def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bps):
     """Deploy the settlement contracts and record them."""
     from ape import chain, project
 
@@ -57,7 +60,8 @@ def cli(tokens, escrow_admin, arbiter, fee_recipient, fee_bps):
             raise DepositTokenError(f"--token {entry}: that token's currency is {client.currency}")
         clients.append((client, None))
     deployer = select_signer(chain_id=connected_chain_id(), **signer_choice())
-    c = deploy_settlement(clients, deployer, escrow_admin=escrow_admin, arbiter=arbiter, fee_recipient=fee_recipient,
+    c = deploy_settlement(clients, deployer, escrow_admin=escrow_admin, escrow_admin_delay=escrow_admin_delay,
+                          arbiter=arbiter, fee_recipient=fee_recipient,
                           fee_bps=fee_bps, kyc_expiry=int(chain.pending_timestamp) + YEAR)
     for client, _ in clients:
         addresses = ", ".join(to_allowlist(c.pvp, c.htlc, c.escrows[client.currency]))

@@ -61,8 +61,8 @@ def test_settlement_operations_measured():
 
     rows = {r.operation: r for r in measure_settlement()}
     assert set(rows) == {"permit", "transferWithAuthorization", "escrow fund (approved)", "escrow fund (one signature)",
-                         "escrow release (buyer confirms)", "PvP settle (two legs)", "PvP seize proposal (legal exit)",
-                         "HTLC lock", "HTLC claim", "HTLC seize (legal exit)"}
+                         "escrow release (buyer confirms)", "escrow seize (legal exit)", "PvP settle (two legs)",
+                         "PvP seize proposal (legal exit)", "HTLC lock", "HTLC claim", "HTLC seize (legal exit)"}
     for row in rows.values():
         assert 21_000 < row.comparison_gas < row.gas < 250_000, row
     # a settlement costs its two token legs plus bounded overhead (signature check, nonce, event)

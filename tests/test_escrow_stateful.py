@@ -10,8 +10,11 @@ token's), or the exact custom error; a reverted transaction's error is read by r
 ``eth_call`` on the block it was mined in (same state, same time). After every step: each order on
 chain equals the model's; the escrow holds exactly the amounts of the orders not yet ended; the
 participants' balances are the model's and their sum never changes; in the escrow's whole log, every
-order was funded once and its end event (released, refunded or resolved) emitted exactly once if it
-ended and never otherwise, so an ended order never changes again.
+order was funded once and its end event (released, refunded, resolved or seized) emitted exactly
+once if it ended and never otherwise, so an ended order never changes again; and the escrow's
+``outstanding(token)`` equals its balance. Orders are keyed by the hash of their terms: funding the
+same terms twice is refused, another order under a used marketplace id is a new order. The token's
+legal role seizes orders (legal exit) and replaces parties, at random like everything else.
 
 Speed: the ape fixtures deploy the token and the escrow, ``chain.snapshot()``/``chain.restore()`` give
 every example a clean chain, and everything else is raw JSON-RPC from Anvil's unlocked accounts, one
@@ -42,17 +45,18 @@ YEAR = 365 * DAY
 TX_GAS = 1_000_000
 TERMS = "(bytes32,address,address,uint256,uint64,uint64)"
 ARBITER_ROLE = keccak(text="ARBITER_ROLE")
-STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved")
-FUNDED, SHIPPED, DISPUTED, RELEASED, REFUNDED, RESOLVED = 1, 2, 3, 4, 5, 6
-FINAL = {RELEASED, REFUNDED, RESOLVED}
-END_EVENTS = ("OrderReleased", "OrderRefunded", "OrderResolved")
+STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved", "seized")
+FUNDED, SHIPPED, DISPUTED, RELEASED, REFUNDED, RESOLVED, SEIZED = 1, 2, 3, 4, 5, 6, 7
+FINAL = {RELEASED, REFUNDED, RESOLVED, SEIZED}
+END_EVENTS = ("OrderReleased", "OrderRefunded", "OrderResolved", "OrderSeized")
 PARTIES = ("alice", "bob", "carol")  # buyers and sellers
 FEE_RATES = (0, 250, 1000)
-ACTIONS = ("fund", "ship", "confirm", "release", "refund", "dispute", "resolve")
+ACTIONS = ("fund", "ship", "confirm", "release", "refund", "dispute", "resolve")  # the bank's: see step()
 NO_WAIT = ("no",)
 # Hypothesis draws the first and last elements of a sampled_from list more often than the others:
 # lists here put what is common at both ends and what is rare in the middle.
 RARELY = (False, False, True, False, False, False)
+SELDOM = (False, False, False, True, False, False, False, False, False)  # the bank's legal actions
 
 SETTINGS = settings(
     max_examples=30,
@@ -192,13 +196,15 @@ def abi_decode_types(types: str) -> list[str]:
 
 @dataclass
 class Order:
-    order_id: bytes
+    key: bytes  # the hash of the terms
+    order_id: bytes  # the marketplace's reference
     buyer: str
     seller: str
     amount: int
     ship_by: int
     window: int
     fee_bps: int
+    funded_as: tuple = ()  # the terms as funded (their hash is the key), whatever replaceParty changed since
     state: int = FUNDED
     confirm_deadline: int = 0
 
@@ -230,7 +236,7 @@ class EscrowMachine(RuleBasedStateMachine):
         ctx = self.ctx
         self.rpc, self.n = ctx.rpc, ctx.names
         self.snapshot_id = ctx.chain.snapshot()
-        self.accounts = [self.n[p] for p in (*PARTIES, "fees")]
+        self.accounts = [self.n[p] for p in (*PARTIES, "dave", "fees")]
         balances = self.rpc.read([("token", "balanceOf(address)", (a,), "uint256") for a in [*self.accounts, self.n["escrow"]]])
         self.balance = dict(zip([*self.accounts, self.n["escrow"]], balances))
         assert self.balance[self.n["escrow"]] == 0, "the fixture's escrow should start empty"
@@ -273,7 +279,7 @@ class EscrowMachine(RuleBasedStateMachine):
         """Any order, those in the ``prefer`` states (where the action may succeed) more likely; then
         time may pass first (``waits``): to exactly the order's running deadline ("deadline"), the
         second after it ("deadline + 1"), by a random "step", or not ("no")."""
-        ids = sorted(self.orders)
+        ids = list(self.orders)  # in funding order: keys depend on the escrow address, the draws must not
         preferred = [oid for oid in ids if self.orders[oid].state in prefer]
         o = self.orders[data.draw(st.sampled_from(preferred * 3 + ids), label="order")]
         wait = data.draw(st.sampled_from(waits), label="wait")
@@ -316,6 +322,8 @@ class EscrowMachine(RuleBasedStateMachine):
         useful += ["ship", "refund", "dispute"] if FUNDED in states else []
         useful += ["confirm", "release", "dispute"] if SHIPPED in states else []
         useful += ["resolve"] if DISPUTED in states else []
+        if states & {FUNDED, SHIPPED, DISPUTED} and data.draw(st.sampled_from(SELDOM), label="the bank acts?"):
+            useful = ["seize", "replace_party"]  # the token's legal role: a legal exit or a party replaced
         if self.orders and data.draw(st.sampled_from(RARELY), label="any action?"):
             useful = list(ACTIONS)
         action = data.draw(st.sampled_from(useful), label="action")
@@ -326,9 +334,13 @@ class EscrowMachine(RuleBasedStateMachine):
         buyer_name = data.draw(st.sampled_from(PARTIES), label="buyer")
         seller_name = data.draw(st.sampled_from([p for p in PARTIES if p != buyer_name]), label="seller")
         buyer, seller = self.n[buyer_name], self.n[seller_name]
-        reuse = bool(self.orders) and data.draw(st.sampled_from(RARELY), label="reuse id?")
+        reuse = bool(self.orders) and data.draw(st.sampled_from(RARELY), label="reuse?")
+        # "same terms": an order that exists (refused); "same id": another order under an existing
+        # order's marketplace id (a squatter's, or the real buyer's after one): a new key, funded
+        reuse_kind = data.draw(st.sampled_from(["same terms", "same id"]), label="reuse kind") if reuse else None
         if reuse:
-            order_id = data.draw(st.sampled_from(sorted(self.orders)), label="reused id")
+            old = self.orders[data.draw(st.sampled_from(list(self.orders)), label="reused order")]
+            order_id = old.order_id
         else:
             self.counter += 1
             order_id = keccak(text=f"order {self.counter}")
@@ -342,21 +354,24 @@ class EscrowMachine(RuleBasedStateMachine):
             self.set_fee(data.draw(st.sampled_from(FEE_RATES), label="fee rate"))
         ship_by = self.now + 1 + data.draw(st.sampled_from([7 * DAY, 1, DAY, 60, HOUR, 7 * DAY]), label="ship within")
         window = data.draw(st.sampled_from([DAY, 1, HOUR, 7 * DAY, DAY]), label="confirm window")
+        if reuse_kind == "same terms":
+            _, buyer, seller, amount, ship_by, window = old.funded_as
+            buyer_name, balance = self.label(buyer), self.balance[buyer]
         terms = (order_id, buyer, seller, amount, ship_by, window)
+        key = self.ctx.client.order_key(OrderTerms(*terms))
         escrow = self.n["escrow"]
 
         if by_signature:
             kind = data.draw(st.sampled_from(["ok", "expired", "ok", "other terms", "ok"]), label="authorization")
             signed_terms = terms if kind != "other terms" else (*terms[:3], amount + 1, *terms[4:])
             valid_before = self.now + (0 if kind == "expired" else DAY)  # exclusive: expired when sent now
-            nonce = self.ctx.client.order_nonce(OrderTerms(*signed_terms))
+            nonce = self.ctx.client.order_key(OrderTerms(*signed_terms))
             message = {"from": buyer, "to": escrow, "value": signed_terms[3], "validAfter": 0, "validBefore": valid_before, "nonce": nonce}
             signature = eip712.sign(self.ctx.keys[buyer_name], eip712.typed_data(self.ctx.domain, RECEIVE, FIELDS[RECEIVE], message))
-            real_nonce = self.ctx.client.order_nonce(OrderTerms(*terms))
             sender = self.n["marketplace"]
             sig, args = f"fundWithAuthorization({TERMS},uint256,uint256,bytes)", (terms, 0, valid_before, signature)
-            if reuse:
-                expected: Expected = ("OrderIdUsed", (order_id,))
+            if reuse_kind == "same terms":
+                expected: Expected = ("OrderExists", (key,))
             elif kind == "expired":
                 expected = ("ERC3009InvalidAuthorizationTime", (0, valid_before))
             elif kind == "other terms":
@@ -365,27 +380,30 @@ class EscrowMachine(RuleBasedStateMachine):
                 expected = ("ERC20InsufficientBalance", (buyer, balance, amount))
             else:
                 expected = None
-            token_events = [("token", "AuthorizationUsed", (buyer, real_nonce))]
+            token_events = [("token", "AuthorizationUsed", (buyer, key))]  # the key is the nonce
         else:
             approved, _ = self.rpc.send(buyer, "token", "approve(address,uint256)", (escrow, amount), self.now)
             assert approved
             self.now += 1
             sender, sig, args = buyer, f"fund({TERMS})", (terms,)
-            if reuse:
-                expected = ("OrderIdUsed", (order_id,))
+            if reuse_kind == "same terms":
+                expected = ("OrderExists", (key,))
             elif balance < amount:
                 expected = ("ERC20InsufficientBalance", (buyer, balance, amount))
             else:
                 expected = None
             token_events = []
-        funded = ("escrow", "OrderFunded", (order_id, buyer, seller, amount, ship_by, window, self.fee_bps))
+        funded = ("escrow", "OrderFunded", (key, order_id, seller, buyer, amount, ship_by, window, self.fee_bps))
         if expected is None:
             events = [funded, *token_events, ("token", "Transfer", (buyer, escrow, amount))]
         else:
             events = None
-        if self.act("fund_by_signature" if by_signature else "fund_by_approval", sender, "escrow", sig, args, expected, events):
+        rule_name = "fund_by_signature" if by_signature else "fund_by_approval"
+        if self.act(rule_name, sender, "escrow", sig, args, expected, events):
             self.transfer(buyer, escrow, amount)
-            self.orders[order_id] = Order(order_id, buyer, seller, amount, ship_by, window, self.fee_bps)
+            self.orders[key] = Order(key, order_id, buyer, seller, amount, ship_by, window, self.fee_bps, terms)
+            if reuse_kind == "same id":
+                OUTCOMES[rule_name, "same id, new key"] += 1
 
     def ship(self, data: st.DataObject) -> None:
         o = self.draw_order(data, (FUNDED,), NO_WAIT * 2 + ("deadline", "deadline + 1", "step") + NO_WAIT * 2)
@@ -394,14 +412,14 @@ class EscrowMachine(RuleBasedStateMachine):
         if caller != o.seller:
             expected: Expected = ("CallerNotSeller", (caller, o.seller))
         elif o.state != FUNDED:
-            expected = ("InvalidOrderState", (o.order_id, o.state))
+            expected = ("InvalidOrderState", (o.key, o.state))
         elif self.now > o.ship_by:
-            expected = ("DeadlinePassed", (o.order_id, o.ship_by))
+            expected = ("DeadlinePassed", (o.key, o.ship_by))
         else:
             expected = None
         deadline = self.now + o.window
-        events = [("escrow", "OrderShipped", (o.order_id, ref, deadline))]
-        if self.act("ship", caller, "escrow", "ship(bytes32,bytes32)", (o.order_id, ref), expected, events):
+        events = [("escrow", "OrderShipped", (o.key, ref, deadline))]
+        if self.act("ship", caller, "escrow", "ship(bytes32,bytes32)", (o.key, ref), expected, events):
             o.state, o.confirm_deadline = SHIPPED, deadline
 
     def confirm(self, data: st.DataObject) -> None:
@@ -410,7 +428,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if caller != o.buyer:
             expected: Expected = ("CallerNotBuyer", (caller, o.buyer))
         elif o.state != SHIPPED:
-            expected = ("InvalidOrderState", (o.order_id, o.state))
+            expected = ("InvalidOrderState", (o.key, o.state))
         else:
             expected = None
         self._release("confirm", caller, "confirm(bytes32)", o, expected, confirmed=True)
@@ -419,18 +437,18 @@ class EscrowMachine(RuleBasedStateMachine):
         o = self.draw_order(data, (SHIPPED,), ("deadline + 1", "no", "deadline", "step", "no", "deadline + 1"))
         caller = self.n[data.draw(st.sampled_from((*PARTIES, "marketplace")), label="caller")]
         if o.state != SHIPPED:
-            expected: Expected = ("InvalidOrderState", (o.order_id, o.state))
+            expected: Expected = ("InvalidOrderState", (o.key, o.state))
         elif self.now <= o.confirm_deadline:
-            expected = ("DeadlineNotPassed", (o.order_id, o.confirm_deadline))
+            expected = ("DeadlineNotPassed", (o.key, o.confirm_deadline))
         else:
             expected = None
         self._release("release", caller, "release(bytes32)", o, expected, confirmed=False)
 
     def _release(self, rule_name: str, caller: str, sig: str, o: Order, expected: Expected, confirmed: bool) -> None:
         moves, (_, seller, fee) = self.payouts(o, 0)
-        events = [("escrow", "OrderReleased", (o.order_id, seller, fee, confirmed))]
+        events = [("escrow", "OrderReleased", (o.key, seller, fee, confirmed))]
         events += [("token", "Transfer", m) for m in moves]
-        if self.act(rule_name, caller, "escrow", sig, (o.order_id,), expected, events):
+        if self.act(rule_name, caller, "escrow", sig, (o.key,), expected, events):
             self.apply(moves)
             o.state = RELEASED
 
@@ -438,14 +456,14 @@ class EscrowMachine(RuleBasedStateMachine):
         o = self.draw_order(data, (FUNDED,), ("deadline + 1", "deadline", "no", "step", "no", "deadline + 1"))
         caller = self.n[data.draw(st.sampled_from((*PARTIES, "marketplace")), label="caller")]
         if o.state != FUNDED:
-            expected: Expected = ("InvalidOrderState", (o.order_id, o.state))
+            expected: Expected = ("InvalidOrderState", (o.key, o.state))
         elif self.now <= o.ship_by:
-            expected = ("DeadlineNotPassed", (o.order_id, o.ship_by))
+            expected = ("DeadlineNotPassed", (o.key, o.ship_by))
         else:
             expected = None
         moves, _ = self.payouts(o, o.amount)
-        events = [("escrow", "OrderRefunded", (o.order_id, o.amount)), *(("token", "Transfer", m) for m in moves)]
-        if self.act("refund", caller, "escrow", "refund(bytes32)", (o.order_id,), expected, events):
+        events = [("escrow", "OrderRefunded", (o.key, o.amount)), *(("token", "Transfer", m) for m in moves)]
+        if self.act("refund", caller, "escrow", "refund(bytes32)", (o.key,), expected, events):
             self.apply(moves)
             o.state = REFUNDED
 
@@ -456,13 +474,13 @@ class EscrowMachine(RuleBasedStateMachine):
         if caller not in (o.buyer, o.seller):
             expected: Expected = ("CallerNotParty", (caller,))
         elif o.state not in (FUNDED, SHIPPED):
-            expected = ("InvalidOrderState", (o.order_id, o.state))
+            expected = ("InvalidOrderState", (o.key, o.state))
         elif self.now > o.deadline:
-            expected = ("DeadlinePassed", (o.order_id, o.deadline))
+            expected = ("DeadlinePassed", (o.key, o.deadline))
         else:
             expected = None
-        events = [("escrow", "OrderDisputed", (o.order_id, caller, reason))]
-        if self.act("dispute", caller, "escrow", "dispute(bytes32,bytes32)", (o.order_id, reason), expected, events):
+        events = [("escrow", "OrderDisputed", (o.key, caller, reason))]
+        if self.act("dispute", caller, "escrow", "dispute(bytes32,bytes32)", (o.key, reason), expected, events):
             o.state = DISPUTED
 
     def resolve(self, data: st.DataObject) -> None:
@@ -474,7 +492,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if caller != arbiter:
             expected: Expected = ("AccessControlUnauthorizedAccount", (caller, ARBITER_ROLE))
         elif o.state != DISPUTED:
-            expected = ("InvalidOrderState", (o.order_id, o.state))
+            expected = ("InvalidOrderState", (o.key, o.state))
         elif buyer_part > o.amount:
             expected = ("InvalidSplit", (buyer_part, o.amount))
         else:
@@ -482,10 +500,54 @@ class EscrowMachine(RuleBasedStateMachine):
         events = None
         if expected is None:
             moves, (buyer, seller, fee) = self.payouts(o, buyer_part)
-            events = [("escrow", "OrderResolved", (o.order_id, arbiter, buyer, seller, fee)), *(("token", "Transfer", m) for m in moves)]
-        if self.act("resolve", caller, "escrow", "resolve(bytes32,uint256)", (o.order_id, buyer_part), expected, events):
+            events = [("escrow", "OrderResolved", (o.key, arbiter, buyer, seller, fee)), *(("token", "Transfer", m) for m in moves)]
+        if self.act("resolve", caller, "escrow", "resolve(bytes32,uint256)", (o.key, buyer_part), expected, events):
             self.apply(moves)
             o.state = RESOLVED
+
+    def seize(self, data: st.DataObject) -> None:
+        """The token's legal role closes one order (its exact amount to an account named)."""
+        o = self.draw_order(data, (DISPUTED,), NO_WAIT * 2 + ("step",) + NO_WAIT * 2)  # stuck orders, mostly
+        legal = self.n["legal"]
+        caller = data.draw(st.sampled_from([legal] * 4 + [self.n["arbiter"], o.buyer] + [legal] * 4), label="caller")
+        to = self.n[data.draw(st.sampled_from((*PARTIES, "dave")), label="to")]
+        legal_ref = keccak(text=f"court order {self.now}")
+        if caller != legal:
+            expected: Expected = ("NotTokenLegalRole", (self.n["token"], caller))
+        elif o.state not in (FUNDED, SHIPPED, DISPUTED):
+            expected = ("InvalidOrderState", (o.key, o.state))
+        else:
+            expected = None
+        events = [("escrow", "OrderSeized", (o.key, to, o.amount, legal_ref, legal)), ("token", "Transfer", (self.n["escrow"], to, o.amount))]
+        if self.act("seize", caller, "escrow", "seizeOrder(bytes32,address,bytes32)", (o.key, to, legal_ref), expected, events):
+            self.transfer(self.n["escrow"], to, o.amount)
+            o.state = SEIZED
+
+    def replace_party(self, data: st.DataObject) -> None:
+        """After a (notional) lost-key recovery, the legal role moves the order's buyer or seller."""
+        o = self.draw_order(data, (FUNDED, SHIPPED, DISPUTED), NO_WAIT * 2 + ("step",) + NO_WAIT * 2)
+        legal = self.n["legal"]
+        caller = data.draw(st.sampled_from([legal] * 4 + [self.n["marketplace"]] + [legal] * 4), label="caller")
+        lost = data.draw(st.sampled_from([o.buyer, o.seller, o.buyer, self.n["fees"], o.seller]), label="lost")
+        replacement = self.n[data.draw(st.sampled_from(("dave", *PARTIES, "dave")), label="replacement")]
+        if caller != legal:
+            expected: Expected = ("NotTokenLegalRole", (self.n["token"], caller))
+        elif o.state not in (FUNDED, SHIPPED, DISPUTED):
+            expected = ("InvalidOrderState", (o.key, o.state))
+        elif lost == o.buyer and replacement == o.seller:
+            expected = ("InvalidParties", (replacement, o.seller))
+        elif lost == o.seller and replacement == o.buyer:
+            expected = ("InvalidParties", (o.buyer, replacement))
+        elif lost not in (o.buyer, o.seller):
+            expected = ("NotOrderParty", (o.key, lost))
+        else:
+            expected = None
+        events = [("escrow", "PartyReplaced", (o.key, lost, replacement))]
+        if self.act("replace_party", caller, "escrow", "replaceParty(bytes32,address,address)", (o.key, lost, replacement), expected, events):
+            if lost == o.buyer:
+                o.buyer = replacement
+            else:
+                o.seller = replacement
 
     def set_fee(self, rate: int) -> None:
         """The admin changes the fee rate (before some fundings): funded orders keep theirs."""
@@ -503,6 +565,7 @@ class EscrowMachine(RuleBasedStateMachine):
         order_type = "(address,uint64,uint16,uint8,address,uint64,uint128,uint64)"
         ids = sorted(self.orders)
         reads += [("escrow", "order(bytes32)", (oid,), order_type) for oid in ids]
+        reads.append(("escrow", "outstanding(address)", (self.n["token"],), "uint256"))
         reads.append(("escrow", "feeBps()", (), "uint16"))
         values = self.rpc.read(reads)
         chain_balances = dict(zip(holders, values[: len(holders)]))
@@ -514,7 +577,9 @@ class EscrowMachine(RuleBasedStateMachine):
         # the escrow holds exactly what the orders still running (not ended) hold
         held = sum(o.amount for o in self.orders.values() if o.state not in FINAL)
         assert chain_balances[escrow] == held, f"escrow holds {chain_balances[escrow]}, open orders {held}"
-        for oid, raw in zip(ids, values[len(holders) : -1]):
+        # ... and owes exactly that: outstanding(token) == balance, after every step (legal exits included)
+        assert values[-2] == held, f"outstanding {values[-2]}, open orders {held}"
+        for oid, raw in zip(ids, values[len(holders) : -2]):
             o = self.orders[oid]
             buyer, ship_by, fee_bps, state, seller, window, amount, confirm_deadline = raw
             assert (to_checksum_address(buyer), to_checksum_address(seller), amount, ship_by, window, fee_bps) == (
@@ -536,14 +601,18 @@ class EscrowMachine(RuleBasedStateMachine):
 # ---------------------------------------------------------------------------------- the test
 
 
-def test_escrow_state_machine(chain, token, compliance, minter, alice, bob, carol, accounts):
-    marketplace, fees, arbiter = accounts[30], accounts[31], accounts[19]
+def test_escrow_state_machine(chain, token, compliance, minter, legal, alice, bob, carol, accounts):
+    marketplace, fees, arbiter, dave = accounts[30], accounts[31], accounts[19], accounts[17]
     token.mint(carol, 200_000, keccak(text="carol's deposit"), sender=minter)  # every party can buy
-    escrow = deploy_escrow(marketplace, token, admin=marketplace, arbiter=arbiter, fee_recipient=fees, fee_bps=250)
     expiry = chain.pending_timestamp + YEAR
-    token.allowlistBatch([escrow, fees], [expiry, expiry], sender=compliance)
+    # fee recipient and arbiter allowlisted before the escrow (it checks they can receive); dave: a
+    # replacement address after a lost-key recovery, and a recipient of seized funds
+    token.allowlistBatch([fees, arbiter, dave], [expiry] * 3, sender=compliance)
+    escrow = deploy_escrow(marketplace, token, admin=marketplace, admin_delay=0, arbiter=arbiter, fee_recipient=fees, fee_bps=250)
+    token.allowlist(escrow, expiry, sender=compliance)
     client = EscrowClient(escrow)
-    names = {"alice": alice, "bob": bob, "carol": carol, "fees": fees, "marketplace": marketplace, "arbiter": arbiter}
+    names = {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "fees": fees, "marketplace": marketplace,
+             "arbiter": arbiter, "legal": legal, "token": token}
     rpc = Rpc(chain.provider.web3.provider, {"escrow": escrow, "token": token})
     EscrowMachine.ctx = Context(
         chain=chain,
@@ -560,7 +629,8 @@ def test_escrow_state_machine(chain, token, compliance, minter, alice, bob, caro
     must_see = {
         "fund by approval": [("fund_by_approval", "ok")],
         "fund by signature": [("fund_by_signature", "ok")],
-        "order id reused": [("fund_by_approval", "OrderIdUsed"), ("fund_by_signature", "OrderIdUsed")],
+        "order funded twice": [("fund_by_approval", "OrderExists"), ("fund_by_signature", "OrderExists")],
+        "another order under a used id": [("fund_by_approval", "same id, new key"), ("fund_by_signature", "same id, new key")],
         "expired authorization": [("fund_by_signature", "ERC3009InvalidAuthorizationTime")],
         "authorization for other terms": [("fund_by_signature", "ERC3009InvalidSignature")],
         "buyer short of funds": [("fund_by_approval", "ERC20InsufficientBalance"), ("fund_by_signature", "ERC20InsufficientBalance")],
@@ -574,6 +644,10 @@ def test_escrow_state_machine(chain, token, compliance, minter, alice, bob, caro
         "dispute": [("dispute", "ok")],
         "dispute too late": [("dispute", "DeadlinePassed")],
         "resolve": [("resolve", "ok")],
+        "seize (legal exit)": [("seize", "ok")],
+        "seize by another than the legal role": [("seize", "NotTokenLegalRole")],
+        "replace party": [("replace_party", "ok")],
+        "replace a non-party or into the other party": [("replace_party", "NotOrderParty"), ("replace_party", "InvalidParties")],
         "wrong state": [(r, "InvalidOrderState") for r in ("ship", "confirm", "release", "refund", "dispute", "resolve")],
         "wrong caller": [("ship", "CallerNotSeller"), ("confirm", "CallerNotBuyer"), ("dispute", "CallerNotParty"), ("resolve", "AccessControlUnauthorizedAccount")],
     }

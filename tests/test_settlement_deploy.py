@@ -56,5 +56,12 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         refused = _run_script(net, "--token", f"EUR={usd}", "--escrow-admin", buyer, "--fee-recipient", buyer)
         assert refused.returncode == 1 and refused.stderr.strip().splitlines()[-1] == f"error: --token EUR={usd}: that token's currency is USD"
         assert net.rpc("eth_blockNumber") == blocks
+        # an escrow fee recipient the bank has not allowlisted: refused before anything is sent
+        unlisted = account_address(15)
+        refused = _run_script(net, "--token", f"USD={usd}", "--escrow-admin", buyer, "--fee-recipient", unlisted, "--as", "30")
+        last = refused.stderr.strip().splitlines()[-1]
+        assert refused.returncode == 1 and last.startswith(f"error: fee recipient {unlisted} ") and last.endswith(
+            "the bank must allowlist it before the escrow is deployed"), refused.stderr
+        assert net.rpc("eth_blockNumber") == blocks
     finally:
         net.stop()

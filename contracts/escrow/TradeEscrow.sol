@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {BankControlledPositions} from "../settlement/BankControlledPositions.sol";
+import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
 
 /// @notice The `bytes signature` form of EIP-3009's {receiveWithAuthorization} (USDC v2.2, DepositToken),
 /// which also carries ERC-1271 signatures of contract wallets.
@@ -24,33 +26,68 @@ interface IERC3009ReceiveBytes {
 /**
  * @title TradeEscrow
  * @notice Order protection for marketplace payments in one deposit token (`token`). The buyer funds an
- * order ({fund} after an approval, or {fundWithAuthorization}: one EIP-3009 signature whose nonce
- * commits to the order's terms); the seller marks it shipped by the ship-by time ({ship}); the buyer
- * confirms receipt ({confirm}) or the confirm window passes ({release}, anyone) and the seller is paid,
- * less the marketplace fee; an order not shipped in time is refunded in full ({refund}, anyone). While
- * its clock runs (until the ship-by time, or the confirm deadline once shipped) either party may open a
+ * order ({fund} after an approval, or {fundWithAuthorization}: one EIP-3009 signature whose nonce is
+ * the order's key); the seller marks it shipped by the ship-by time ({ship}); the buyer confirms
+ * receipt ({confirm}) or the confirm window passes ({release}, anyone) and the seller is paid, less
+ * the marketplace fee; an order not shipped in time is refunded in full ({refund}, anyone). While its
+ * clock runs (until the ship-by time, or the confirm deadline once shipped) either party may open a
  * dispute ({dispute}), which stops the clock; an arbiter (`ARBITER_ROLE`) then splits the funds
- * ({resolve}). Every order ends in exactly one of Released, Refunded or Resolved, and its funds leave
- * the escrow exactly once.
+ * ({resolve}). Every order ends in exactly one of Released, Refunded, Resolved or Seized, and its funds
+ * leave the escrow exactly once; {outstanding}(`token`) is always the sum of the open orders' amounts.
  *
- * Fees: `feeBps` (at most {MAX_FEE_BPS}) of what the seller receives goes to `feeRecipient`; the rate
- * is fixed for each order when it is funded, so later changes do not touch funded orders. Refunds
- * and the buyer's part of a split carry no fee.
+ * Order keys: an order is identified by its key, {orderKey}(terms), the EIP-712 struct hash of its
+ * full terms (escrow, the marketplace's `orderId`, buyer, seller, amount, ship-by time, confirm
+ * window), which is also the EIP-3009 nonce the buyer signs. Only the buyer can open an order with
+ * itself as buyer ({fund} by the buyer, or its signature), so nobody can take the key of another
+ * buyer's order; the marketplace's `orderId` is a reference only (several orders may carry the same
+ * one, e.g. a squatter's). **Before shipping**, the seller (or the marketplace) computes the key from
+ * the terms it agreed to and checks that `order(key)` is Funded: that one check proves the amount,
+ * buyer, seller and deadlines. Checking an `orderId` and a state proves nothing.
+ *
+ * Fees: the fee is `feeBps` (at most {MAX_FEE_BPS}) of the gross amount paid to the seller side,
+ * rounded down: the seller receives the rest. E.g. an order of 125.50 at 150 bps released to the
+ * seller: fee 1.88 (12,550 * 150 / 10,000 = 188.25 minor units, rounded down), seller 123.62. In a
+ * split, the fee is taken on the seller's part only. The rate is fixed for each order when it is
+ * funded; every fee goes to the recipient of the moment it is paid. Refunds and the buyer's part of a
+ * split carry no fee. The fee recipient can be neither this escrow nor the token, and must be able to
+ * receive the token when it is set.
  *
  * Deployment: the bank must allowlist this contract on `token` (COMPLIANCE_ROLE:
- * `allowlist(escrow, kycExpiry)`) before the first order, and keep its entry current: the escrow is
- * the spender of {fund} and holds the funds, so while it is not allowlisted (or is frozen) no order
- * can be funded or paid out. The fee recipient, buyers and sellers must be allowlisted too.
+ * `allowlist(escrow, kycExpiry)`) before the first order, and keep its entry current. The fee
+ * recipient and an arbiter must be allowlisted *before* they are set (constructor, {setFee},
+ * `grantRole`): the escrow checks that they can receive (ERC-7943 `canReceive`). The admin is
+ * two-step with a delay (OpenZeppelin `AccessControlDefaultAdminRules`), and is never an arbiter.
  *
- * The bank's controls apply to every payout: if the party to be paid (or the fee recipient) is frozen,
- * no longer allowlisted, or the token is paused, the payout reverts and the funds stay in the escrow,
- * the order unchanged, until the bank acts; the bank's legal role can also move funds out of the
- * escrow by a forced transfer, after which the orders they belonged to cannot be paid.
+ * The bank's controls, per order (see {BankControlledPositions}): the token's legal role may close
+ * one order by {seizeOrder} (its exact amount to an account it names, final state Seized) and, after a
+ * lost-key recovery, move its buyer or seller to the replacement address ({replaceParty}). A
+ * token-level seizure (`forcedTransfer`/`seize`) of the escrow's balance is not the way: it takes
+ * from the pool, the seized order still runs and is paid out of other orders' funds, and the books
+ * ({outstanding} against the balance) no longer match. Tokens sent here outside any order can be
+ * rescued by the legal role ({rescueExcess}, only what exceeds {outstanding}).
+ *
+ * Sanctions: a party the token restricts (ERC-7943 `canSend` false: not allowlisted, expired, or
+ * frozen) cannot act on an order, and its money does not move through the escrow to anyone else.
+ * Who must be active (reverts {PartyRestricted} otherwise):
+ *
+ * | action                     | must be active                                              |
+ * |----------------------------|-------------------------------------------------------------|
+ * | fund, fundWithAuthorization| the buyer (checked by the token's own transfer)             |
+ * | ship                       | the seller                                                  |
+ * | confirm                    | the buyer (caller; its money goes to the seller)            |
+ * | release                    | the buyer (its money goes to the seller)                    |
+ * | refund                     | nobody: the money goes back to its owner (token's receive check) |
+ * | dispute                    | the caller (buyer or seller)                                |
+ * | resolve                    | the buyer, if any of the amount goes to the seller side     |
+ * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active)        |
+ *
+ * Every payee is also checked by the token itself: while the party to be paid (or the fee
+ * recipient) cannot receive, or the token is paused, the payout reverts and the order is unchanged.
  */
-contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
+contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions {
     using SafeERC20 for IERC20;
 
-    /// @notice The life of an order; Released, Refunded and Resolved are final.
+    /// @notice The life of an order; Released, Refunded, Resolved and Seized are final.
     enum State {
         None,
         Funded,
@@ -58,12 +95,14 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
         Disputed,
         Released,
         Refunded,
-        Resolved
+        Resolved,
+        Seized
     }
 
-    /// @notice What the buyer agrees to pay for (and, in {fundWithAuthorization}, signs through its nonce).
+    /// @notice What the buyer agrees to pay for; their hash is the order's key ({orderKey}), which the
+    /// buyer signs as the EIP-3009 nonce in {fundWithAuthorization}.
     struct OrderTerms {
-        bytes32 orderId; // chosen by the marketplace; each once
+        bytes32 orderId; // the marketplace's reference (non-zero; not unique: the key is)
         address buyer;
         address seller;
         uint256 amount; // minor units of `token`
@@ -89,7 +128,7 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
     /// @notice The highest fee rate: 10% (basis points).
     uint16 public constant MAX_FEE_BPS = 1000;
 
-    /// @notice The EIP-712 struct type whose hash, with this escrow's address, is the EIP-3009 nonce.
+    /// @notice The EIP-712 struct type whose hash, with this escrow's address, is the order key (and EIP-3009 nonce).
     bytes32 public constant ORDER_TERMS_TYPEHASH = keccak256(
         "OrderTerms(address escrow,bytes32 orderId,address buyer,address seller,uint256 amount,uint64 shipBy,uint64 confirmWindow)"
     );
@@ -105,13 +144,15 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
     /// @notice The fee rate of orders funded from now on, in basis points of what the seller receives.
     uint16 public feeBps;
 
-    mapping(bytes32 orderId => Order) private _orders;
+    mapping(bytes32 orderKey => Order) private _orders;
 
-    /// @notice The buyer funded order `orderId` with `amount`; `feeBps` applies to it.
+    /// @notice The buyer funded the order `orderKey` (the marketplace's reference `orderId`) with
+    /// `amount`; `feeBps` applies to it.
     event OrderFunded(
+        bytes32 indexed orderKey,
         bytes32 indexed orderId,
-        address indexed buyer,
         address indexed seller,
+        address buyer,
         uint256 amount,
         uint64 shipBy,
         uint64 confirmWindow,
@@ -119,27 +160,35 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
     );
 
     /// @notice The seller shipped under `shipmentRef`; the buyer may confirm or dispute until `confirmDeadline`.
-    event OrderShipped(bytes32 indexed orderId, bytes32 shipmentRef, uint64 confirmDeadline);
+    event OrderShipped(bytes32 indexed orderKey, bytes32 shipmentRef, uint64 confirmDeadline);
 
     /// @notice The seller was paid `sellerAmount` and the fee recipient `fee`, on the buyer's
     /// confirmation (`confirmed`) or after the confirm deadline.
-    event OrderReleased(bytes32 indexed orderId, uint256 sellerAmount, uint256 fee, bool confirmed);
+    event OrderReleased(bytes32 indexed orderKey, uint256 sellerAmount, uint256 fee, bool confirmed);
 
     /// @notice The order was not shipped in time: the buyer got `amount` back.
-    event OrderRefunded(bytes32 indexed orderId, uint256 amount);
+    event OrderRefunded(bytes32 indexed orderKey, uint256 amount);
 
     /// @notice `party` (buyer or seller) disputed the order; `reasonHash` points to its statement.
-    event OrderDisputed(bytes32 indexed orderId, address indexed party, bytes32 reasonHash);
+    event OrderDisputed(bytes32 indexed orderKey, address indexed party, bytes32 reasonHash);
 
     /// @notice `arbiter` split the disputed order: `buyerAmount` to the buyer, `sellerAmount` to the
     /// seller, `fee` to the fee recipient.
     event OrderResolved(
-        bytes32 indexed orderId, address indexed arbiter, uint256 buyerAmount, uint256 sellerAmount, uint256 fee
+        bytes32 indexed orderKey, address indexed arbiter, uint256 buyerAmount, uint256 sellerAmount, uint256 fee
     );
 
     /// @notice Orders funded from now on pay `feeBps` to `feeRecipient` (funded orders keep their rate;
     /// every fee goes to the recipient of the moment it is paid).
     event FeeUpdated(address indexed feeRecipient, uint16 feeBps);
+
+    /// @notice The token's legal role (`by`) closed the order under `legalOrderRef`: its `amount` went to `to`.
+    event OrderSeized(
+        bytes32 indexed orderKey, address indexed to, uint256 amount, bytes32 legalOrderRef, address indexed by
+    );
+
+    /// @notice The token's legal role moved the order's party `lost` (buyer or seller) to `replacement`.
+    event PartyReplaced(bytes32 indexed orderKey, address indexed lost, address indexed replacement);
 
     /// @notice A zero address where an account or the token is needed.
     error ZeroAddress();
@@ -150,11 +199,11 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
     /// @notice Order ids must be non-zero.
     error InvalidOrderId();
 
-    /// @notice An order with this id was funded before (ids are used once).
-    error OrderIdUsed(bytes32 orderId);
+    /// @notice An order with these terms (this key) was funded before: each key is used once.
+    error OrderExists(bytes32 orderKey);
 
-    /// @notice No order has this id.
-    error UnknownOrder(bytes32 orderId);
+    /// @notice No order has this key.
+    error UnknownOrder(bytes32 orderKey);
 
     /// @notice Buyer and seller must be distinct accounts other than this escrow.
     error InvalidParties(address buyer, address seller);
@@ -178,13 +227,13 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
     error CallerNotParty(address caller);
 
     /// @notice The order is not in a state that allows this.
-    error InvalidOrderState(bytes32 orderId, State state);
+    error InvalidOrderState(bytes32 orderKey, State state);
 
     /// @notice Too late: the order's current deadline passed.
-    error DeadlinePassed(bytes32 orderId, uint64 deadline);
+    error DeadlinePassed(bytes32 orderKey, uint64 deadline);
 
     /// @notice Too early: the order's current deadline has not passed yet.
-    error DeadlineNotPassed(bytes32 orderId, uint64 deadline);
+    error DeadlineNotPassed(bytes32 orderKey, uint64 deadline);
 
     /// @notice Shipment references must be non-zero.
     error InvalidShipmentRef();
@@ -192,16 +241,30 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
     /// @notice The buyer's part exceeds the order's amount.
     error InvalidSplit(uint256 buyerAmount, uint256 amount);
 
+    /// @notice The fee recipient can be neither this escrow nor the token.
+    error InvalidFeeRecipient(address account);
+
+    /// @notice The token does not let `account` receive (ERC-7943 `canReceive`): allowlist it first.
+    error CannotReceive(address account);
+
+    /// @notice The arbiter can be neither the default admin nor this escrow (and the admin no arbiter).
+    error InvalidArbiter(address account);
+
+    /// @notice `account` is neither the buyer nor the seller of the order.
+    error NotOrderParty(bytes32 orderKey, address account);
+
     /// @notice Sets up the escrow of `token_`.
     /// @param token_ The deposit token (its proxy).
-    /// @param admin Holds DEFAULT_ADMIN_ROLE: appoints arbiters, sets the fee.
-    /// @param arbiter Receives ARBITER_ROLE; zero: none yet.
-    /// @param feeRecipient_ Receives the fees (must be allowlisted on the token if fees are charged).
+    /// @param admin Holds DEFAULT_ADMIN_ROLE (two-step transfers, `adminDelay`): appoints arbiters, sets the fee.
+    /// @param adminDelay Seconds a transfer of the admin role waits before it can be accepted.
+    /// @param arbiter Receives ARBITER_ROLE; zero: none yet. Not the admin; must be able to receive the token.
+    /// @param feeRecipient_ Receives the fees: neither this escrow nor the token; must be able to receive the token.
     /// @param feeBps_ The fee rate, at most {MAX_FEE_BPS}.
-    constructor(IERC20 token_, address admin, address arbiter, address feeRecipient_, uint16 feeBps_) {
-        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+    constructor(IERC20 token_, address admin, uint48 adminDelay, address arbiter, address feeRecipient_, uint16 feeBps_)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
+        if (address(token_) == address(0)) revert ZeroAddress();
         token = token_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         if (arbiter != address(0)) _grantRole(ARBITER_ROLE, arbiter);
         _setFee(feeRecipient_, feeBps_);
     }
@@ -210,7 +273,8 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
 
     /// @notice The buyer (the caller) funds a new order; the escrow takes `terms.amount` from the buyer
     /// with `transferFrom` (approve it first; the escrow must be allowlisted on the token).
-    /// @param terms The order: id (unused), buyer (the caller), seller, amount, ship-by time, confirm window.
+    /// @param terms The order: the marketplace's reference, buyer (the caller), seller, amount, ship-by
+    /// time, confirm window. Its key is {orderKey}(`terms`).
     function fund(OrderTerms calldata terms) external nonReentrant {
         if (msg.sender != terms.buyer) revert CallerNotBuyer(msg.sender, terms.buyer);
         _open(terms);
@@ -219,7 +283,7 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
 
     /// @notice Funds a new order with the buyer's EIP-3009 `ReceiveWithAuthorization` signature (any
     /// submitter, e.g. the marketplace): payee this escrow, value `terms.amount`, nonce
-    /// {orderNonce}(`terms`), so the signature funds this order and no other. ERC-1271 buyers work.
+    /// {orderKey}(`terms`), so the signature funds this order and no other. ERC-1271 buyers work.
     /// @param terms The order the buyer signed for.
     /// @param validAfter The authorization is valid after this time (unix seconds).
     /// @param validBefore The authorization is valid before this time.
@@ -230,16 +294,18 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
         uint256 validBefore,
         bytes calldata signature
     ) external nonReentrant {
-        _open(terms);
+        bytes32 key = _open(terms);
         IERC3009ReceiveBytes(address(token)).receiveWithAuthorization(
-            terms.buyer, address(this), terms.amount, validAfter, validBefore, orderNonce(terms), signature
+            terms.buyer, address(this), terms.amount, validAfter, validBefore, key, signature
         );
     }
 
-    /// @notice The EIP-3009 nonce a buyer signs to fund `terms` here: the EIP-712 struct hash of
+    /// @notice The key of the order with `terms` here, which is also the EIP-3009 nonce its buyer signs:
+    /// the EIP-712 struct hash of
     /// `OrderTerms(address escrow,bytes32 orderId,address buyer,address seller,uint256 amount,uint64 shipBy,uint64 confirmWindow)`.
+    /// Integrators compute it from the terms agreed and check that `order(key)` is Funded before shipping.
     /// @param terms The order.
-    function orderNonce(OrderTerms calldata terms) public view returns (bytes32) {
+    function orderKey(OrderTerms calldata terms) public view returns (bytes32) {
         return keccak256(
             abi.encode(
                 ORDER_TERMS_TYPEHASH,
@@ -256,110 +322,181 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ the order's course
 
-    /// @notice The seller marks the order shipped, at the latest at its ship-by time; the buyer then
-    /// has the confirm window to confirm or dispute.
-    /// @param orderId The order.
+    /// @notice The seller (active on the token) marks the order shipped, at the latest at its ship-by
+    /// time; the buyer then has the confirm window to confirm or dispute.
+    /// @param key The order's key.
     /// @param shipmentRef The shipment's reference (e.g. the hash of the carrier's tracking number), non-zero.
-    function ship(bytes32 orderId, bytes32 shipmentRef) external {
-        Order storage o = _existing(orderId);
+    function ship(bytes32 key, bytes32 shipmentRef) external {
+        Order storage o = _existing(key);
         if (msg.sender != o.seller) revert CallerNotSeller(msg.sender, o.seller);
-        if (o.state != State.Funded) revert InvalidOrderState(orderId, o.state);
-        if (block.timestamp > o.shipBy) revert DeadlinePassed(orderId, o.shipBy);
+        if (o.state != State.Funded) revert InvalidOrderState(key, o.state);
+        if (block.timestamp > o.shipBy) revert DeadlinePassed(key, o.shipBy);
         if (shipmentRef == bytes32(0)) revert InvalidShipmentRef();
+        _requireActive(address(token), msg.sender);
         // cannot overflow: now <= shipBy and shipBy + confirmWindow fits in 64 bits (checked at funding)
         uint64 confirmDeadline = uint64(block.timestamp) + o.confirmWindow;
         o.state = State.Shipped;
         o.confirmDeadline = confirmDeadline;
-        emit OrderShipped(orderId, shipmentRef, confirmDeadline);
+        emit OrderShipped(key, shipmentRef, confirmDeadline);
     }
 
-    /// @notice The buyer confirms receipt: the seller is paid (less the fee).
+    /// @notice The buyer (active on the token) confirms receipt: the seller is paid (less the fee).
     /// @dev Reverts, changing nothing, while the token refuses the payout (see the contract notes).
-    /// @param orderId A shipped order.
-    function confirm(bytes32 orderId) external nonReentrant {
-        Order storage o = _existing(orderId);
+    /// @param key A shipped order's key.
+    function confirm(bytes32 key) external nonReentrant {
+        Order storage o = _existing(key);
         if (msg.sender != o.buyer) revert CallerNotBuyer(msg.sender, o.buyer);
-        if (o.state != State.Shipped) revert InvalidOrderState(orderId, o.state);
-        _release(orderId, o, true);
+        if (o.state != State.Shipped) revert InvalidOrderState(key, o.state);
+        _release(key, o, true);
     }
 
-    /// @notice Anyone pays the seller (less the fee) once the confirm deadline of a shipped order passed.
+    /// @notice Anyone pays the seller (less the fee) once the confirm deadline of a shipped order
+    /// passed, if the buyer is active on the token (its money moves).
     /// @dev Reverts, changing nothing, while the token refuses the payout (see the contract notes).
-    /// @param orderId A shipped order.
-    function release(bytes32 orderId) external nonReentrant {
-        Order storage o = _existing(orderId);
-        if (o.state != State.Shipped) revert InvalidOrderState(orderId, o.state);
-        if (block.timestamp <= o.confirmDeadline) revert DeadlineNotPassed(orderId, o.confirmDeadline);
-        _release(orderId, o, false);
+    /// @param key A shipped order's key.
+    function release(bytes32 key) external nonReentrant {
+        Order storage o = _existing(key);
+        if (o.state != State.Shipped) revert InvalidOrderState(key, o.state);
+        if (block.timestamp <= o.confirmDeadline) revert DeadlineNotPassed(key, o.confirmDeadline);
+        _release(key, o, false);
     }
 
     /// @notice Anyone refunds the buyer in full once the ship-by time of an unshipped order passed.
     /// @dev Reverts, changing nothing, while the token refuses the payout (see the contract notes).
-    /// @param orderId A funded, unshipped, undisputed order.
-    function refund(bytes32 orderId) external nonReentrant {
-        Order storage o = _existing(orderId);
-        if (o.state != State.Funded) revert InvalidOrderState(orderId, o.state);
-        if (block.timestamp <= o.shipBy) revert DeadlineNotPassed(orderId, o.shipBy);
+    /// @param key A funded, unshipped, undisputed order's key.
+    function refund(bytes32 key) external nonReentrant {
+        Order storage o = _existing(key);
+        if (o.state != State.Funded) revert InvalidOrderState(key, o.state);
+        if (block.timestamp <= o.shipBy) revert DeadlineNotPassed(key, o.shipBy);
         o.state = State.Refunded;
         uint256 amount = o.amount;
-        emit OrderRefunded(orderId, amount);
+        _settle(address(token), amount);
+        emit OrderRefunded(key, amount);
         token.safeTransfer(o.buyer, amount);
     }
 
-    /// @notice The buyer or the seller disputes the order while its clock runs (funded: until the
-    /// ship-by time; shipped: until the confirm deadline). The clock stops; an arbiter decides.
-    /// @param orderId A funded or shipped order.
+    /// @notice The buyer or the seller (active on the token) disputes the order while its clock runs
+    /// (funded: until the ship-by time; shipped: until the confirm deadline). The clock stops; an
+    /// arbiter decides.
+    /// @param key A funded or shipped order's key.
     /// @param reasonHash The hash of the party's statement (may be zero).
-    function dispute(bytes32 orderId, bytes32 reasonHash) external {
-        Order storage o = _existing(orderId);
+    function dispute(bytes32 key, bytes32 reasonHash) external {
+        Order storage o = _existing(key);
         if (msg.sender != o.buyer && msg.sender != o.seller) revert CallerNotParty(msg.sender);
         State state = o.state;
-        if (state != State.Funded && state != State.Shipped) revert InvalidOrderState(orderId, state);
+        if (state != State.Funded && state != State.Shipped) revert InvalidOrderState(key, state);
         uint64 deadline = state == State.Funded ? o.shipBy : o.confirmDeadline;
-        if (block.timestamp > deadline) revert DeadlinePassed(orderId, deadline);
+        if (block.timestamp > deadline) revert DeadlinePassed(key, deadline);
+        _requireActive(address(token), msg.sender);
         o.state = State.Disputed;
-        emit OrderDisputed(orderId, msg.sender, reasonHash);
+        emit OrderDisputed(key, msg.sender, reasonHash);
     }
 
     /// @notice An arbiter splits a disputed order: `buyerAmount` back to the buyer, the rest to the
-    /// seller (less the fee on the seller's part).
+    /// seller (less the fee on the seller's part). If any of it goes to the seller side, the buyer must
+    /// be active on the token (its money moves).
     /// @dev Reverts, changing nothing, while the token refuses a payout (see the contract notes).
-    /// @param orderId A disputed order.
+    /// @param key A disputed order's key.
     /// @param buyerAmount The buyer's part, at most the order's amount.
-    function resolve(bytes32 orderId, uint256 buyerAmount) external onlyRole(ARBITER_ROLE) nonReentrant {
-        Order storage o = _existing(orderId);
-        if (o.state != State.Disputed) revert InvalidOrderState(orderId, o.state);
+    function resolve(bytes32 key, uint256 buyerAmount) external onlyRole(ARBITER_ROLE) nonReentrant {
+        Order storage o = _existing(key);
+        if (o.state != State.Disputed) revert InvalidOrderState(key, o.state);
         uint256 amount = o.amount;
         if (buyerAmount > amount) revert InvalidSplit(buyerAmount, amount);
+        if (buyerAmount != amount) _requireActive(address(token), o.buyer);
         o.state = State.Resolved;
+        _settle(address(token), amount);
         (uint256 sellerAmount, uint256 fee) = _sellerShare(amount - buyerAmount, o.feeBps);
-        emit OrderResolved(orderId, msg.sender, buyerAmount, sellerAmount, fee);
+        emit OrderResolved(key, msg.sender, buyerAmount, sellerAmount, fee);
         if (buyerAmount != 0) token.safeTransfer(o.buyer, buyerAmount);
         _paySeller(o.seller, sellerAmount, fee);
+    }
+
+    // ------------------------------------------------------------------ the bank's legal powers
+
+    /// @notice The legal exit of one order: the token's legal role sends the order's whole amount to
+    /// `to` and closes it (Seized). Other orders are untouched; {outstanding} falls by the amount.
+    /// @param key A funded, shipped or disputed order's key.
+    /// @param to Who receives the funds (non-zero, not this escrow; the token checks it can receive).
+    /// @param legalOrderRef The court or authority order's reference, non-zero.
+    function seizeOrder(bytes32 key, address to, bytes32 legalOrderRef) external nonReentrant {
+        _checkLegalExit(address(token), to, legalOrderRef);
+        Order storage o = _existing(key);
+        State state = o.state;
+        if (state != State.Funded && state != State.Shipped && state != State.Disputed) {
+            revert InvalidOrderState(key, state);
+        }
+        o.state = State.Seized;
+        uint256 amount = o.amount;
+        _settle(address(token), amount);
+        emit OrderSeized(key, to, amount, legalOrderRef, msg.sender);
+        token.safeTransfer(to, amount);
+    }
+
+    /// @notice After a lost-key recovery on the token, its legal role moves the open order's buyer or
+    /// seller `lost` to `replacement` (active on the token, not the other party).
+    /// @param key A funded, shipped or disputed order's key.
+    /// @param lost The order's buyer or seller to replace.
+    /// @param replacement The new address of that party.
+    function replaceParty(bytes32 key, address lost, address replacement) external {
+        _checkReplacement(address(token), replacement);
+        Order storage o = _existing(key);
+        State state = o.state;
+        if (state != State.Funded && state != State.Shipped && state != State.Disputed) {
+            revert InvalidOrderState(key, state);
+        }
+        if (lost == o.buyer) {
+            if (replacement == o.seller) revert InvalidParties(replacement, o.seller);
+            o.buyer = replacement;
+        } else if (lost == o.seller) {
+            if (replacement == o.buyer) revert InvalidParties(o.buyer, replacement);
+            o.seller = replacement;
+        } else {
+            revert NotOrderParty(key, lost);
+        }
+        emit PartyReplaced(key, lost, replacement);
     }
 
     // ------------------------------------------------------------------ administration
 
     /// @notice Sets the fee recipient and the rate of orders funded from now on.
-    /// @param feeRecipient_ Receives every fee paid from now on (non-zero).
-    /// @param feeBps_ Basis points of the seller's receipts, at most {MAX_FEE_BPS}.
+    /// @param feeRecipient_ Receives every fee paid from now on: non-zero, neither this escrow nor the
+    /// token, able to receive the token (allowlist it first).
+    /// @param feeBps_ Basis points of the gross amount paid to the seller side, at most {MAX_FEE_BPS}.
     function setFee(address feeRecipient_, uint16 feeBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFee(feeRecipient_, feeBps_);
     }
 
     // ------------------------------------------------------------------ views
 
-    /// @notice The order `orderId` as recorded (state None: no such order).
-    /// @param orderId The order.
-    function order(bytes32 orderId) external view returns (Order memory) {
-        return _orders[orderId];
+    /// @notice The order with key `key` as recorded (state None: no such order).
+    /// @param key The order's key ({orderKey} of its terms).
+    function order(bytes32 key) external view returns (Order memory) {
+        return _orders[key];
     }
 
     // ------------------------------------------------------------------ internals
 
-    function _open(OrderTerms calldata t) private {
+    /// @dev ARBITER_ROLE goes neither to the default admin nor to this escrow, and only to an account
+    /// that can receive the token.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == ARBITER_ROLE) {
+            if (account == address(this) || account == defaultAdmin()) revert InvalidArbiter(account);
+            _requireCanReceive(account);
+        }
+        return super._grantRole(role, account);
+    }
+
+    /// @dev The admin role is not handed to an arbiter.
+    function _beginDefaultAdminTransfer(address newAdmin) internal override {
+        if (hasRole(ARBITER_ROLE, newAdmin)) revert InvalidArbiter(newAdmin);
+        super._beginDefaultAdminTransfer(newAdmin);
+    }
+
+    function _open(OrderTerms calldata t) private returns (bytes32 key) {
         if (t.orderId == bytes32(0)) revert InvalidOrderId();
-        if (_orders[t.orderId].state != State.None) revert OrderIdUsed(t.orderId);
+        key = orderKey(t);
+        if (_orders[key].state != State.None) revert OrderExists(key);
         if (
             t.buyer == address(0) || t.seller == address(0) || t.buyer == t.seller || t.buyer == address(this)
                 || t.seller == address(this)
@@ -370,7 +507,7 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
             revert InvalidConfirmWindow(t.confirmWindow);
         }
         uint16 rate = feeBps;
-        _orders[t.orderId] = Order({
+        _orders[key] = Order({
             buyer: t.buyer,
             shipBy: t.shipBy,
             feeBps: rate,
@@ -380,13 +517,17 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
             amount: uint128(t.amount),
             confirmDeadline: 0
         });
-        emit OrderFunded(t.orderId, t.buyer, t.seller, t.amount, t.shipBy, t.confirmWindow, rate);
+        _owe(address(token), t.amount);
+        emit OrderFunded(key, t.orderId, t.seller, t.buyer, t.amount, t.shipBy, t.confirmWindow, rate);
     }
 
-    function _release(bytes32 orderId, Order storage o, bool confirmed) private {
+    function _release(bytes32 key, Order storage o, bool confirmed) private {
+        _requireActive(address(token), o.buyer); // the buyer's money moves to the seller
         o.state = State.Released;
-        (uint256 sellerAmount, uint256 fee) = _sellerShare(o.amount, o.feeBps);
-        emit OrderReleased(orderId, sellerAmount, fee, confirmed);
+        uint256 amount = o.amount;
+        _settle(address(token), amount);
+        (uint256 sellerAmount, uint256 fee) = _sellerShare(amount, o.feeBps);
+        emit OrderReleased(key, sellerAmount, fee, confirmed);
         _paySeller(o.seller, sellerAmount, fee);
     }
 
@@ -400,16 +541,23 @@ contract TradeEscrow is AccessControl, ReentrancyGuardTransient {
         sellerAmount = gross - fee;
     }
 
-    function _existing(bytes32 orderId) private view returns (Order storage o) {
-        o = _orders[orderId];
-        if (o.state == State.None) revert UnknownOrder(orderId);
+    function _existing(bytes32 key) private view returns (Order storage o) {
+        o = _orders[key];
+        if (o.state == State.None) revert UnknownOrder(key);
     }
 
     function _setFee(address feeRecipient_, uint16 feeBps_) private {
         if (feeRecipient_ == address(0)) revert ZeroAddress();
+        if (feeRecipient_ == address(this) || feeRecipient_ == address(token)) revert InvalidFeeRecipient(feeRecipient_);
         if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
+        _requireCanReceive(feeRecipient_);
         feeRecipient = feeRecipient_;
         feeBps = feeBps_;
         emit FeeUpdated(feeRecipient_, feeBps_);
+    }
+
+    /// @dev Reverts with {CannotReceive} unless the token lets `account` receive (ERC-7943 `canReceive`).
+    function _requireCanReceive(address account) private view {
+        if (!IERC7943Fungible(address(token)).canReceive(account)) revert CannotReceive(account);
     }
 }

@@ -98,8 +98,13 @@ def measure_settlement() -> list[SettlementRow]:
         gas["escrow fund (one signature)"] = c.escrows["USD"].fundWithAuthorization(
             terms_b.as_tuple(), fm["validAfter"], fm["validBefore"], funding.authorization.signature, sender=relayer
         ).gas_used
-        c.escrows["USD"].ship(terms.order_id, _ref("shipment", n), sender=supplier)
-        gas["escrow release (buyer confirms)"] = c.escrows["USD"].confirm(terms.order_id, sender=buyer).gas_used
+        key = escrow.order_key(terms)
+        c.escrows["USD"].ship(key, _ref("shipment", n), sender=supplier)
+        gas["escrow release (buyer confirms)"] = c.escrows["USD"].confirm(key, sender=buyer).gas_used
+        if n == 2:  # round 1's order B stays open: the escrow owes something, as in steady state
+            gas["escrow seize (legal exit)"] = c.escrows["USD"].seizeOrder(
+                escrow.order_key(terms_b), treasury, _ref("legal order", n), sender=devnet.banks["USD"]["legal"]
+            ).gas_used
 
         quote = sign_quote(desk, pvp, build_quote(pvp, desk, supplier, cnh, usd, usd.to_decimal(AMOUNT), FX_RATE, expiry_seconds=600))
         gas["PvP settle (two legs)"] = c.pvp.settle(quote.quote.as_tuple(), quote.signature, sender=supplier).gas_used
@@ -115,7 +120,8 @@ def measure_settlement() -> list[SettlementRow]:
         lock_id = next(iter(receipt.decode_logs(c.htlc.Locked))).lockId
         gas["HTLC seize (legal exit)"] = c.htlc.seizeLock(lock_id, treasury, _ref("legal order", n), sender=usd_legal).gas_used
 
-    if int(u.balanceOf(c.escrows["USD"])) != 2 * AMOUNT or int(u.balanceOf(c.pvp)) or int(u.balanceOf(c.htlc)):
+    held = int(u.balanceOf(c.escrows["USD"]))
+    if held != AMOUNT or escrow.outstanding() != held or int(u.balanceOf(c.pvp)) or int(u.balanceOf(c.htlc)):
         raise DepositTokenError("settlement benchmark: unexpected contract balances at the end")
     compare = {
         "permit": "approve",
@@ -123,6 +129,7 @@ def measure_settlement() -> list[SettlementRow]:
         "escrow fund (approved)": "transferFrom",
         "escrow fund (one signature)": "transferFrom",
         "escrow release (buyer confirms)": "transfer",
+        "escrow seize (legal exit)": "transfer",
         "PvP settle (two legs)": "2 x transferFrom",
         "PvP seize proposal (legal exit)": "transfer",
         "HTLC lock": "transferFrom",

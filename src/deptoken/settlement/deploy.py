@@ -4,7 +4,9 @@
 token, then has each bank's compliance allowlist them on its token: a contract that holds deposit
 tokens (escrow, time-lock) or moves them as a spender (PvP, escrow, time-lock) must be allowlisted
 like any holder. Without that the first funding or settlement reverts (``ERC7943CannotReceive`` or
-``SpenderNotAllowed``). The record goes to ``deployments/<network>-settlement.json``.
+``SpenderNotAllowed``). The escrow's fee recipient and arbiter must be able to receive each token
+*before* its escrow is deployed (the contract checks it): off the devnet the deploy refuses, sending
+nothing, until each bank has allowlisted them. The record goes to ``deployments/<network>-settlement.json``.
 
 ``setup_devnet`` is the cross-border devnet of the demo and ``make devnet``: the USD bank's token
 (config/devnet.yaml), a CNH bank's token (config/devnet-cnh.yaml), the settlement contracts, and
@@ -22,7 +24,7 @@ from ..chain import network_name
 from ..config import load_config
 from ..errors import DepositTokenError
 from ..operations import TokenClient
-from .escrow import deploy_escrow
+from .escrow import check_escrow_accounts, deploy_escrow
 from .htlc import deploy_htlc
 from .pvp import deploy_pvp
 from .registry import SettlementDeployment, write_registry
@@ -34,6 +36,9 @@ YEAR = 365 * 24 * 3600
 
 # Test accounts of the cross-border devnet (see ape-config.yaml): parties and the marketplace.
 DEVNET_PARTIES = {"buyer": 27, "supplier": 28, "fx_desk": 29, "marketplace": 30, "marketplace_fees": 31}
+# The escrow's arbiter may not be its admin (the marketplace operator): on the devnet the marketplace's
+# fee account (31) also decides disputes.
+DEVNET_ESCROW_ARBITER = "marketplace_fees"
 MARKETPLACE_FEE_BPS = 150  # 1.50 % of what sellers receive
 
 
@@ -50,6 +55,7 @@ def deploy_settlement(
     deployer: Any,
     *,
     escrow_admin: Any,
+    escrow_admin_delay: int,
     arbiter: Any,
     fee_recipient: Any,
     fee_bps: int,
@@ -58,7 +64,10 @@ def deploy_settlement(
 ) -> SettlementContracts:
     """Deploys the settlement contracts for ``tokens`` and, for each token given with its bank's
     compliance signer, allowlists them on it until ``kyc_expiry`` (the signers' roles are checked
-    first). A token given with ``None`` is left to its bank: ``to_allowlist`` says what it must list."""
+    first). A token given with ``None`` is left to its bank: ``to_allowlist`` says what it must list.
+    Each escrow's fee recipient and arbiter must already be able to receive its token: checked for
+    every token before anything is sent. ``escrow_admin_delay``: seconds a transfer of an escrow's
+    admin role waits (two-step admin)."""
     from ape import chain
 
     for client, compliance in tokens:
@@ -67,11 +76,13 @@ def deploy_settlement(
     currencies = [client.currency for client, _ in tokens]
     if len(set(currencies)) != len(currencies):
         raise DepositTokenError(f"one token per currency: {', '.join(currencies)}")
+    for client, _ in tokens:
+        check_escrow_accounts(client, admin=escrow_admin, arbiter=arbiter, fee_recipient=fee_recipient)
     pvp = deploy_pvp(deployer)
     htlc = deploy_htlc(deployer).contract
     escrows = {
-        client.currency: deploy_escrow(deployer, client.contract, admin=escrow_admin, arbiter=arbiter,
-                                       fee_recipient=fee_recipient, fee_bps=fee_bps)
+        client.currency: deploy_escrow(deployer, client, admin=escrow_admin, admin_delay=escrow_admin_delay,
+                                       arbiter=arbiter, fee_recipient=fee_recipient, fee_bps=fee_bps)
         for client, _ in tokens
     }
     for client, compliance in tokens:
@@ -112,13 +123,13 @@ def _bank(config_path: Path) -> dict[str, Any]:
 
     config = load_config(config_path)
     return {role: select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config)
-            for role in ("admin", "minter_admin", "minter", "compliance")}
+            for role in ("admin", "minter_admin", "minter", "compliance", "legal")}
 
 
 def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devnet:
     """On the devnet: deploys the USD token (unless ``usd`` is given), the CNH token and the
-    settlement contracts; onboards the parties at both banks (the marketplace's fee account at the
-    USD bank); against deposits, the FX desk gets 1,000,000.00 CNH and the buyer 20,000.00 USD."""
+    settlement contracts; onboards the parties at both banks first (the marketplace's fee account, also
+    the escrows' arbiter, too); against deposits, the FX desk gets 1,000,000.00 CNH and the buyer 20,000.00 USD."""
     from ape import chain
 
     from ..operations import deploy_from_config
@@ -138,20 +149,21 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
                                 minter_admin=banks["CNH"]["minter_admin"], record=False)
     expiry = int(chain.pending_timestamp) + YEAR
     marketplace = parties["marketplace"]
+    # the parties first: the escrows' fee recipient and arbiter must be able to receive when deployed
+    both = [parties[p] for p in ("buyer", "supplier", "fx_desk", "marketplace_fees")]
+    usd.allowlist_many([(p, expiry) for p in (*both, banks["USD"]["minter"])], sender=banks["USD"]["compliance"])
+    cnh.allowlist_many([(p, expiry) for p in (*both, banks["CNH"]["minter"])], sender=banks["CNH"]["compliance"])
     contracts = deploy_settlement(
         [(usd, banks["USD"]["compliance"]), (cnh, banks["CNH"]["compliance"])],
         marketplace,
         escrow_admin=marketplace,
-        arbiter=marketplace,
+        escrow_admin_delay=0,  # devnet: no wait for an admin transfer
+        arbiter=parties[DEVNET_ESCROW_ARBITER],
         fee_recipient=parties["marketplace_fees"],
         fee_bps=MARKETPLACE_FEE_BPS,
         kyc_expiry=expiry,
         record=record,
     )
-    both = [parties[p] for p in ("buyer", "supplier", "fx_desk")]
-    usd.allowlist_many([(p, expiry) for p in (*both, parties["marketplace_fees"], banks["USD"]["minter"])],
-                       sender=banks["USD"]["compliance"])
-    cnh.allowlist_many([(p, expiry) for p in (*both, banks["CNH"]["minter"])], sender=banks["CNH"]["compliance"])
     cnh.mint(parties["fx_desk"], "1000000.00", "CNH-DESK-FUNDING-1", sender=banks["CNH"]["minter"])
     usd.mint(parties["buyer"], "20000.00", "DEP-XB-2026-0001", sender=banks["USD"]["minter"])
     return Devnet(usd, cnh, contracts, parties, banks)

@@ -4,29 +4,50 @@ The buyer funds an order (after an approval, or with one EIP-3009 signature the 
 the seller ships by the ship-by time, the buyer confirms or the confirm window passes and the seller
 is paid (less the marketplace fee); an order not shipped in time is refunded; a dispute (while the
 clock runs) goes to an arbiter who splits the funds. Every operation checks first (state, caller,
-deadlines against the chain's next block time, allowlists, balances) and raises ``DepositTokenError``
-with one line, having sent nothing.
+deadlines against the chain's next block time, allowlists and sanctions, balances) and raises
+``DepositTokenError`` with one line, having sent nothing.
 
-**Deployment:** the bank must allowlist the escrow on the token (compliance:
-``allowlist(escrow, kyc_expiry)``) before the first order, and the fee recipient too if fees are
-charged: the escrow is the spender of ``fund`` and holds the funds.
+**Order keys:** an order is identified by its *key*, the hash of its full terms (``order_key(terms)``,
+the contract's ``orderKey``), which is also the EIP-3009 nonce the buyer signs. The marketplace's
+order id (``"ORDER-1001"``, recorded as its keccak-256) is a reference inside the terms, not unique:
+anyone may fund an order of its own under the same id, but nobody can take the key of another
+buyer's order. **Before shipping**, the seller or the marketplace computes the key from the terms it
+agreed to and checks that ``order(key)`` is funded: that proves amount, buyer, seller and deadlines.
+Every method acting on an order takes its key (bytes or ``0x`` + 64 hex) or its terms.
+
+**Fee:** ``fee_bps`` of the gross amount paid to the seller side, rounded down (125.50 at 150 bps:
+fee 1.88, seller 123.62); refunds and the buyer's part of a split carry none.
+
+**Sanctions:** a party the token restricts cannot act on an order (ship, confirm, dispute), and its
+money does not move to anyone else (confirm, release, a resolve paying the seller side need the buyer
+active); refunds go back to the buyer subject only to the token's own check.
+
+**The bank's legal role** (the token's ``LEGAL_ROLE``) closes one order with ``seize_order`` (never a
+token-level seizure of the escrow's balance: that takes other orders' funds), moves a party to its
+replacement after a lost-key recovery (``replace_party``; ``open_positions(party)`` lists what to move
+first), and rescues tokens sent here outside any order (``rescue_excess``, only above ``outstanding()``).
+
+**Deployment:** the bank must allowlist the fee recipient and the arbiter *before* the escrow is
+deployed (the contract checks they can receive), and the escrow itself before the first order.
 
 Usage::
 
-    escrow = deploy_escrow(deployer, token, admin=operator, arbiter=arbiter, fee_recipient=fees, fee_bps=150)
+    escrow = deploy_escrow(deployer, token, admin=operator, admin_delay=2 * 86400, arbiter=arbiter,
+                           fee_recipient=fees, fee_bps=150)
     client = EscrowClient(escrow)                        # or EscrowClient.at("0xEscrow...")
     terms = client.terms("ORDER-1001", buyer, seller, "125.50", ship_by="2026-07-31", confirm_window="7d")
+    key = client.order_key(terms)                        # what every later step names
     client.fund(terms, sender=buyer, approve=True)       # approves the escrow first if needed
     signed = client.sign_funding_authorization(buyer, terms, valid_for_seconds=3600)   # or: one signature
     signed.save("order-1001.json"); client.fund_with_authorization(SignedFunding.load("order-1001.json"), sender=marketplace)
-    client.ship("ORDER-1001", "TRACK-1Z999", sender=seller)
-    client.confirm("ORDER-1001", sender=buyer)           # or client.release(...) after the confirm deadline
-    client.refund("ORDER-1001", sender=anyone)           # not shipped by the ship-by time
-    client.dispute("ORDER-1001", "damaged on arrival", sender=buyer)
-    client.resolve("ORDER-1001", "25.50", sender=arbiter)   # the buyer's part; the rest to the seller
-    client.order("ORDER-1001") -> EscrowOrder
-
-Order ids are the marketplace's references, recorded as their keccak-256 (or given as ``0x`` + 64 hex).
+    client.ship(terms, "TRACK-1Z999", sender=seller)     # the funded order is exactly these terms
+    client.confirm(key, sender=buyer)                    # or client.release(key, ...) after the confirm deadline
+    client.refund(key, sender=anyone)                    # not shipped by the ship-by time
+    client.dispute(key, "damaged on arrival", sender=buyer)
+    client.resolve(key, "25.50", sender=arbiter)         # the buyer's part; the rest to the seller
+    client.seize_order(key, to, "COURT-ORDER-7", sender=legal)
+    client.replace_party(key, lost, replacement, sender=legal)
+    client.order(key) -> EscrowOrder; client.find_orders("ORDER-1001") -> keys; client.open_positions(party)
 """
 
 from __future__ import annotations
@@ -47,9 +68,11 @@ from ..authorizations import RECEIVE, SignedMessage, sign, transfer_authorizatio
 from ..errors import DepositTokenError
 from ..operations import Amount, TokenClient, _address_of, send_checked
 from ..validation import UINT64_MAX, parse_address, parse_bytes32, parse_deadline, parse_duration, reference_to_bytes32
+from .positions import Position
 
-STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved")
-FINAL_STATES = frozenset({"released", "refunded", "resolved"})
+STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved", "seized")
+FINAL_STATES = frozenset({"released", "refunded", "resolved", "seized"})
+OPEN_STATES = ("funded", "shipped", "disputed")
 MAX_FEE_BPS = 1000
 BPS = 10_000
 ARBITER_ROLE = keccak(text="ARBITER_ROLE")
@@ -121,7 +144,7 @@ class OrderTerms:
 class EscrowOrder:
     """An order as the escrow records it (amount in currency units; times in unix seconds, 0 = not set)."""
 
-    order_id: str  # 0x + 64 hex
+    key: str  # 0x + 64 hex: the hash of its terms
     state: str  # one of STATES
     buyer: str
     seller: str
@@ -134,6 +157,9 @@ class EscrowOrder:
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+OrderRef = OrderTerms | bytes | str  # an order's terms, or its key (32 bytes or 0x + 64 hex)
 
 
 @dataclass(frozen=True)
@@ -178,32 +204,52 @@ def split_amounts(amount: int, buyer_amount: int, fee_bps: int) -> tuple[int, in
     return buyer_amount, gross - fee, fee
 
 
-def deploy_escrow(deployer: Any, token: Any, *, admin: Any, arbiter: Any = None, fee_recipient: Any, fee_bps: int) -> Any:
+def deploy_escrow(
+    deployer: Any, token: Any, *, admin: Any, admin_delay: int, arbiter: Any = None, fee_recipient: Any, fee_bps: int
+) -> Any:
     """Deploys a ``TradeEscrow`` for ``token`` (a contract, a ``TokenClient`` or the address).
 
-    ``admin`` appoints arbiters and sets the fee; ``arbiter`` (optional) gets ``ARBITER_ROLE``;
-    ``fee_bps`` (0..1000) of what sellers receive goes to ``fee_recipient``. The bank must then
-    allowlist the escrow on the token, and the fee recipient too if ``fee_bps`` > 0, before orders
-    can be funded and paid out (this function cannot: that is the bank's compliance role).
+    ``admin`` appoints arbiters and sets the fee (a two-step role: a transfer waits ``admin_delay``
+    seconds); ``arbiter`` (optional, not the admin) gets ``ARBITER_ROLE``; ``fee_bps`` (0..1000) of the
+    gross amount paid to sellers goes to ``fee_recipient``. The fee recipient and the arbiter must be
+    able to receive the token already (allowlisted by the bank), or nothing is sent. The bank must then
+    allowlist the escrow itself before orders can be funded (that is the bank's compliance role).
     """
     from ape import chain, project
 
     token_address = _address_of(getattr(token, "contract", token), "token")
-    admin_address = _address_of(admin, "admin")
-    arbiter_address = "0x" + "00" * 20 if arbiter is None else _address_of(arbiter, "arbiter")
-    recipient = _address_of(fee_recipient, "fee recipient")
     if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps <= MAX_FEE_BPS:
         raise DepositTokenError(f"fee_bps must be an integer from 0 to {MAX_FEE_BPS} (10%), not {fee_bps!r}")
+    if isinstance(admin_delay, bool) or not isinstance(admin_delay, int) or not 0 <= admin_delay < 2**48:
+        raise DepositTokenError(f"admin_delay must be a number of seconds (uint48), not {admin_delay!r}")
     if not chain.provider.get_code(token_address):
         raise DepositTokenError(f"no contract at token address {token_address}")
-    return deployer.deploy(project.TradeEscrow, token_address, admin_address, arbiter_address, recipient, fee_bps)
+    token_client = token if isinstance(token, TokenClient) else TokenClient.from_contract(contract_at("DepositToken", token_address))
+    admin_address, arbiter_address, recipient = check_escrow_accounts(token_client, admin=admin, arbiter=arbiter, fee_recipient=fee_recipient)
+    return deployer.deploy(project.TradeEscrow, token_address, admin_address, admin_delay,
+                           arbiter_address or "0x" + "00" * 20, recipient, fee_bps)
+
+
+def check_escrow_accounts(token: TokenClient, *, admin: Any, arbiter: Any, fee_recipient: Any) -> tuple[str, str | None, str]:
+    """``(admin, arbiter or None, fee recipient)`` addresses of an escrow of ``token``, checked as the
+    contract will: the arbiter is not the admin, and it and the fee recipient can receive the token."""
+    admin_address = _address_of(admin, "admin")
+    arbiter_address = None if arbiter is None else _address_of(arbiter, "arbiter")
+    recipient = _address_of(fee_recipient, "fee recipient")
+    if arbiter_address == admin_address:
+        raise DepositTokenError(f"the arbiter {arbiter_address} cannot be the escrow's admin")
+    for who, address in (("fee recipient", recipient), ("arbiter", arbiter_address)):
+        if address is not None and (reason := token._inactive_reason(address)):
+            raise DepositTokenError(f"{who} {address} {reason} on {token.symbol}: the bank must allowlist it before the escrow is deployed")
+    return admin_address, arbiter_address, recipient
 
 
 class EscrowClient:
     """A deployed ``TradeEscrow`` and the operations on it (see the module docstring)."""
 
-    def __init__(self, contract: Any, token: TokenClient | Any = None) -> None:
+    def __init__(self, contract: Any, token: TokenClient | Any = None, *, deploy_block: int = 0) -> None:
         self.contract = contract
+        self.deploy_block = int(deploy_block)  # where event searches (find_orders, open_positions) start
         if isinstance(token, TokenClient):
             self.token = token
         else:
@@ -255,8 +301,9 @@ class EscrowClient:
             return parse_deadline(value, self.token._now(), "ship-by time")
         return parse_expiry(value, "ship-by time")  # unix seconds, a date (through its end, UTC), an aware datetime
 
-    def order_nonce(self, terms: OrderTerms) -> bytes:
-        """The EIP-3009 nonce committing to ``terms`` at this escrow (as the contract's ``orderNonce``)."""
+    def order_key(self, terms: OrderTerms) -> bytes:
+        """The key of the order with ``terms`` at this escrow, computed locally (the contract's
+        ``orderKey``): the EIP-712 struct hash of the terms, also the EIP-3009 nonce the buyer signs."""
         encoded = abi_encode(
             ["bytes32", "address", "bytes32", "address", "address", "uint256", "uint64", "uint64"],
             [ORDER_TERMS_TYPEHASH, self.address, *terms.as_tuple()],
@@ -271,7 +318,7 @@ class EscrowClient:
         first (a second transaction, sent only once every other check passed)."""
         buyer = _address_of(sender, "sender")
         if buyer != terms.buyer:
-            raise DepositTokenError(f"only the buyer {terms.buyer} may fund order 0x{terms.order_id.hex()} (sender {buyer})")
+            raise DepositTokenError(f"only the buyer {terms.buyer} may fund order 0x{self.order_key(terms).hex()} (sender {buyer})")
         self._check_new_order(terms)
         allowance = int(self.token.contract.allowance(buyer, self.address))
         if allowance < terms.amount:
@@ -284,7 +331,7 @@ class EscrowClient:
 
     def sign_funding_authorization(self, buyer_signer: Any, terms: OrderTerms, valid_for_seconds: int) -> SignedFunding:
         """The buyer's signature funding ``terms`` (nothing is sent): an EIP-3009 ``ReceiveWithAuthorization``
-        to this escrow for the amount, nonce :meth:`order_nonce`, valid ``valid_for_seconds`` from the
+        to this escrow for the amount, nonce :meth:`order_key`, valid ``valid_for_seconds`` from the
         chain's time. ``buyer_signer`` is the buyer, or the key of the buyer's ERC-1271 wallet."""
         self._check_terms(terms)
         seconds = parse_duration(valid_for_seconds, "validity")
@@ -294,7 +341,7 @@ class EscrowClient:
             self.address,
             self.token.to_decimal(terms.amount),
             valid_for=seconds,
-            nonce=self.order_nonce(terms),
+            nonce=self.order_key(terms),
             receive=True,
         )
         signed = sign(buyer_signer, data)
@@ -312,8 +359,8 @@ class EscrowClient:
             raise DepositTokenError(f"a funding authorization is a {RECEIVE}, not a {auth.kind}")
         if message["from"] != terms.buyer or message["value"] != terms.amount:
             raise DepositTokenError("the authorization's payer or amount differs from the order's buyer and amount")
-        if message["nonce"] != self.order_nonce(terms):
-            raise DepositTokenError(f"the authorization was not signed for these terms of order 0x{terms.order_id.hex()}")
+        if message["nonce"] != self.order_key(terms):
+            raise DepositTokenError(f"the authorization was not signed for these terms (order key 0x{self.order_key(terms).hex()})")
         self._check_new_order(terms)
         verify(self.token, auth, sender=self.address)  # domain, signature, nonce unused, validity, balance
         return self._send(
@@ -322,62 +369,65 @@ class EscrowClient:
 
     # ------------------------------------------------------------------ the order's course
 
-    def ship(self, order_id: str | bytes, shipment_reference: str, *, sender: Any) -> Any:
-        """The seller marks the order shipped (by its ship-by time); the reference is hashed to bytes32."""
-        o = self.order(order_id)
+    def ship(self, order: OrderRef, shipment_reference: str, *, sender: Any) -> Any:
+        """The seller marks the order shipped (by its ship-by time); the reference is hashed to bytes32.
+        Given the terms agreed rather than the key, the funded order is the one with exactly those terms."""
+        o = self.order(order)
         ref = reference_to_bytes32(shipment_reference, "shipment reference")
         self._require_caller(sender, o.seller, "seller", o, "ship")
         self._require_state(o, "ship", "funded")
         if self.token._now() > o.ship_by:
-            raise DepositTokenError(f"order {o.order_id}: the ship-by time {format_expiry(o.ship_by)} passed")
-        return self._send("ship", parse_bytes32(o.order_id, "order id"), ref, sender=sender)
+            raise DepositTokenError(f"order {o.key}: the ship-by time {format_expiry(o.ship_by)} passed")
+        self.token._require_active(o.seller, "seller")
+        return self._send("ship", self._key(o.key), ref, sender=sender)
 
-    def confirm(self, order_id: str | bytes, *, sender: Any) -> Any:
+    def confirm(self, order: OrderRef, *, sender: Any) -> Any:
         """The buyer confirms receipt; the seller is paid (less the fee)."""
-        o = self.order(order_id)
+        o = self.order(order)
         self._require_caller(sender, o.buyer, "buyer", o, "confirm")
         self._require_state(o, "confirm", "shipped")
         self._require_payouts(o, 0)
-        return self._send("confirm", parse_bytes32(o.order_id, "order id"), sender=sender)
+        return self._send("confirm", self._key(o.key), sender=sender)
 
-    def release(self, order_id: str | bytes, *, sender: Any) -> Any:
+    def release(self, order: OrderRef, *, sender: Any) -> Any:
         """Pays the seller (less the fee) once the confirm deadline passed; anyone may send it."""
-        o = self.order(order_id)
+        o = self.order(order)
         _address_of(sender, "sender")
         self._require_state(o, "release", "shipped")
         if self.token._now() <= o.confirm_deadline:
-            raise DepositTokenError(f"order {o.order_id}: the confirm deadline {format_expiry(o.confirm_deadline)} has not passed")
+            raise DepositTokenError(f"order {o.key}: the confirm deadline {format_expiry(o.confirm_deadline)} has not passed")
         self._require_payouts(o, 0)
-        return self._send("release", parse_bytes32(o.order_id, "order id"), sender=sender)
+        return self._send("release", self._key(o.key), sender=sender)
 
-    def refund(self, order_id: str | bytes, *, sender: Any) -> Any:
+    def refund(self, order: OrderRef, *, sender: Any) -> Any:
         """Refunds the buyer in full once the ship-by time of an unshipped order passed; anyone may send it."""
-        o = self.order(order_id)
+        o = self.order(order)
         _address_of(sender, "sender")
         self._require_state(o, "refund", "funded")
         if self.token._now() <= o.ship_by:
-            raise DepositTokenError(f"order {o.order_id}: the ship-by time {format_expiry(o.ship_by)} has not passed")
+            raise DepositTokenError(f"order {o.key}: the ship-by time {format_expiry(o.ship_by)} has not passed")
         self._require_payouts(o, self._units(o.amount))
-        return self._send("refund", parse_bytes32(o.order_id, "order id"), sender=sender)
+        return self._send("refund", self._key(o.key), sender=sender)
 
-    def dispute(self, order_id: str | bytes, reason: str | None = None, *, sender: Any) -> Any:
+    def dispute(self, order: OrderRef, reason: str | None = None, *, sender: Any) -> Any:
         """The buyer or the seller disputes the order while its clock runs; ``reason`` (optional text or
         0x + 64 hex) is recorded as its hash."""
-        o = self.order(order_id)
+        o = self.order(order)
         reason_hash = bytes(32) if reason is None else reference_to_bytes32(reason, "dispute reason")
         caller = _address_of(sender, "sender")
         if caller not in (o.buyer, o.seller):
-            raise DepositTokenError(f"only the buyer or the seller may dispute order {o.order_id} (sender {caller})")
+            raise DepositTokenError(f"only the buyer or the seller may dispute order {o.key} (sender {caller})")
         self._require_state(o, "dispute", "funded", "shipped")
         deadline = o.ship_by if o.state == "funded" else o.confirm_deadline
         if self.token._now() > deadline:
-            raise DepositTokenError(f"order {o.order_id}: too late to dispute, its deadline {format_expiry(deadline)} passed")
-        return self._send("dispute", parse_bytes32(o.order_id, "order id"), reason_hash, sender=sender)
+            raise DepositTokenError(f"order {o.key}: too late to dispute, its deadline {format_expiry(deadline)} passed")
+        self.token._require_active(caller, "buyer" if caller == o.buyer else "seller")
+        return self._send("dispute", self._key(o.key), reason_hash, sender=sender)
 
-    def resolve(self, order_id: str | bytes, buyer_amount: Amount, *, sender: Any) -> Any:
+    def resolve(self, order: OrderRef, buyer_amount: Amount, *, sender: Any) -> Any:
         """An arbiter splits a disputed order: ``buyer_amount`` (currency units, may be 0) to the buyer,
         the rest to the seller less the fee on it."""
-        o = self.order(order_id)
+        o = self.order(order)
         units = self.token.units(buyer_amount, "buyer amount", allow_zero=True)
         caller = _address_of(sender, "sender")
         if not self.contract.hasRole(ARBITER_ROLE, caller):
@@ -387,7 +437,53 @@ class EscrowClient:
         if units > total:
             raise DepositTokenError(f"buyer amount {self.token.format(units)} exceeds the order's {self.token.format(total)}")
         self._require_payouts(o, units)
-        return self._send("resolve", parse_bytes32(o.order_id, "order id"), units, sender=sender)
+        return self._send("resolve", self._key(o.key), units, sender=sender)
+
+    # ------------------------------------------------------------------ the bank's legal role
+
+    def seize_order(self, order: OrderRef, to: Any, legal_order_ref: str, *, sender: Any) -> Any:
+        """The token's legal role closes an open order (funded, shipped or disputed) and sends its whole
+        amount to ``to`` under ``legal_order_ref`` (text, recorded as its hash, or 0x + 64 hex)."""
+        o = self.order(order)
+        recipient = _address_of(to, "recipient")
+        ref = reference_to_bytes32(legal_order_ref, "legal order reference")
+        self.token._require_role(sender, "legal", f"seize order {o.key}")
+        self._require_state(o, "seize", *OPEN_STATES)
+        if recipient == self.address:
+            raise DepositTokenError("the escrow cannot receive a seized order's funds")
+        self.token._require_not_paused("seize orders")
+        self._require_escrow_active()
+        self.token._require_active(recipient, "recipient")
+        return self._send("seizeOrder", self._key(o.key), recipient, ref, sender=sender)
+
+    def replace_party(self, order: OrderRef, lost: Any, replacement: Any, *, sender: Any) -> Any:
+        """After a lost-key recovery, the token's legal role moves the open order's buyer or seller
+        ``lost`` to ``replacement`` (active on the token, not the other party)."""
+        o = self.order(order)
+        lost_address = _address_of(lost, "lost address")
+        new = _address_of(replacement, "replacement")
+        self.token._require_role(sender, "legal", f"replace a party of order {o.key}")
+        self._require_state(o, "replace a party of", *OPEN_STATES)
+        if lost_address not in (o.buyer, o.seller):
+            raise DepositTokenError(f"{lost_address} is neither the buyer nor the seller of order {o.key}")
+        other = o.seller if lost_address == o.buyer else o.buyer
+        if new in (other, self.address):
+            raise DepositTokenError(f"the replacement {new} cannot be the order's other party or the escrow")
+        self.token._require_active(new, "replacement")
+        return self._send("replaceParty", self._key(o.key), lost_address, new, sender=sender)
+
+    def rescue_excess(self, to: Any, amount: Amount, *, sender: Any) -> Any:
+        """The token's legal role sends ``amount`` (currency units) of the token held here outside any
+        order (the balance above :meth:`outstanding`) to ``to``."""
+        recipient = _address_of(to, "recipient")
+        units = self.token.units(amount)
+        self.token._require_role(sender, "legal", "rescue tokens from the escrow")
+        excess = int(self.token.contract.balanceOf(self.address)) - self.outstanding()
+        if units > excess:
+            raise DepositTokenError(f"only {self.token.format(max(excess, 0))} exceeds what the orders hold, not {self.token.format(units)}")
+        self.token._require_not_paused("rescue tokens")
+        self.token._require_active(recipient, "recipient")
+        return self._send("rescueExcess", self.token.address, recipient, units, sender=sender)
 
     # ------------------------------------------------------------------ administration
 
@@ -403,16 +499,16 @@ class EscrowClient:
 
     # ------------------------------------------------------------------ queries
 
-    def order(self, order_id: str | bytes) -> EscrowOrder:
-        """The order as recorded; an unknown order id is an error."""
-        oid = order_id_bytes(order_id)
-        raw = self.contract.order(oid)
+    def order(self, order: OrderRef) -> EscrowOrder:
+        """The order with this key (or these terms) as recorded; an unknown key is an error."""
+        key = self._key(order)
+        raw = self.contract.order(key)
         state = STATES[int(raw.state)]
         if state == "none":
-            shown = order_id if isinstance(order_id, str) else "0x" + oid.hex()
-            raise DepositTokenError(f"unknown order {shown!r}")
+            what = "no order with these terms" if isinstance(order, OrderTerms) else "unknown order"
+            raise DepositTokenError(f"{what}: key 0x{key.hex()}")
         return EscrowOrder(
-            order_id="0x" + oid.hex(),
+            key="0x" + key.hex(),
             state=state,
             buyer=str(raw.buyer),
             seller=str(raw.seller),
@@ -422,6 +518,44 @@ class EscrowClient:
             confirm_window=int(raw.confirmWindow),
             confirm_deadline=int(raw.confirmDeadline),
         )
+
+    def outstanding(self) -> int:
+        """Minor units the escrow owes its open orders (the contract's ``outstanding(token)``)."""
+        return int(self.contract.outstanding(self.token.address))
+
+    def find_orders(self, order_id: str | bytes) -> list[str]:
+        """The keys (0x hex) of every order funded under the marketplace's ``order_id`` (text or
+        0x + 64 hex), from the ``OrderFunded`` events since ``deploy_block``. Anyone may fund an
+        order of its own under any id, so there may be several: check the terms, not the id."""
+        oid = order_id_bytes(order_id)
+        return ["0x" + bytes(log.event_arguments["orderKey"]).hex() for log in self._logs("OrderFunded", orderId=oid)]
+
+    def open_positions(self, party: Any) -> list[Position]:
+        """Every open order (funded, shipped or disputed) in which ``party`` is buyer or seller: found
+        from the ``OrderFunded`` and ``PartyReplaced`` events since ``deploy_block``, then read on chain.
+        The bank's tooling lists them before it recovers the party's lost key."""
+        address = _address_of(party, "party")
+        keys = {bytes(log.event_arguments["orderKey"]) for log in self._logs("OrderFunded", seller=address)}
+        keys |= {bytes(log.event_arguments["orderKey"]) for log in self._logs("OrderFunded") if log.event_arguments["buyer"] == address}
+        keys |= {bytes(log.event_arguments["orderKey"]) for log in self._logs("PartyReplaced", replacement=address)}
+        positions = []
+        for key in sorted(keys):
+            o = self.order(key)
+            if o.state in OPEN_STATES and address in (o.buyer, o.seller):
+                positions.append(Position(
+                    kind="escrow-order", contract=self.address, position_id=o.key, token=self.token.address,
+                    amount=self._units(o.amount), party=address, role="buyer" if address == o.buyer else "seller",
+                    state=o.state,
+                ))
+        return positions
+
+    def _logs(self, event: str, **topics: Any) -> list[Any]:
+        from ape import chain
+        from ape.types.events import LogFilter
+
+        log_filter = LogFilter.from_event(getattr(self.contract, event), search_topics=topics, addresses=[self.address],
+                                          start_block=self.deploy_block, stop_block=chain.blocks.height)
+        return list(chain.provider.get_contract_logs(log_filter))
 
     def fee(self) -> tuple[str, int]:
         """The fee recipient and the rate (bps) of orders funded from now on."""
@@ -438,11 +572,18 @@ class EscrowClient:
     def _units(self, amount: Decimal) -> int:
         return self.token.units(amount, allow_zero=True)
 
+    def _key(self, order: OrderRef) -> bytes:
+        """The key of ``order``: its terms, or the key itself (32 bytes or 0x + 64 hex)."""
+        if isinstance(order, OrderTerms):
+            return self.order_key(order)
+        if isinstance(order, str) and not order.strip().startswith("0x"):
+            raise DepositTokenError(f"{order!r} is not an order key (0x + 64 hex, the hash of the terms): give the key or the terms")
+        return parse_bytes32(order, "order key")
+
     def _check_terms(self, t: OrderTerms) -> None:
-        """The terms as the contract will check them, and the order id unused."""
-        oid = "0x" + t.order_id.hex()
-        if int(self.contract.order(t.order_id).state) != 0:
-            raise DepositTokenError(f"order id {oid} is already used")
+        """The terms as the contract will check them, and no order with them yet."""
+        if int(self.contract.order(self.order_key(t)).state) != 0:
+            raise DepositTokenError(f"an order with these terms (key 0x{self.order_key(t).hex()}) was already funded")
         if t.buyer == t.seller or self.address in (t.buyer, t.seller):
             raise DepositTokenError("buyer and seller must be two different accounts other than the escrow")
         if not 0 < t.amount <= UINT128_MAX:
@@ -477,7 +618,9 @@ class EscrowClient:
         self._require_escrow_active()
         held = int(self.token.contract.balanceOf(self.address))
         if held < buyer + seller + fee:
-            raise DepositTokenError(f"the escrow holds {self.token.format(held)}, less than order {o.order_id} needs")
+            raise DepositTokenError(f"the escrow holds {self.token.format(held)}, less than order {o.key} needs")
+        if seller + fee:  # the buyer's money moves to the seller side: the buyer must be active
+            self.token._require_active(o.buyer, "buyer")
         for who, address, units in (("buyer", o.buyer, buyer), ("seller", o.seller, seller), ("fee recipient", self.fee()[0], fee)):
             if units:
                 self.token._require_active(address, who)
@@ -485,12 +628,12 @@ class EscrowClient:
     def _require_caller(self, sender: Any, expected: str, who: str, o: EscrowOrder, action: str) -> None:
         caller = _address_of(sender, "sender")
         if caller != expected:
-            raise DepositTokenError(f"only the {who} {expected} may {action} order {o.order_id} (sender {caller})")
+            raise DepositTokenError(f"only the {who} {expected} may {action} order {o.key} (sender {caller})")
 
     @staticmethod
     def _require_state(o: EscrowOrder, action: str, *states: str) -> None:
         if o.state not in states:
-            raise DepositTokenError(f"cannot {action} order {o.order_id}: it is {o.state}, not {' or '.join(states)}")
+            raise DepositTokenError(f"cannot {action} order {o.key}: it is {o.state}, not {' or '.join(states)}")
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
         return send_checked(self.contract, method, *args, sender=sender)

@@ -1,22 +1,28 @@
 """``deptoken escrow``: order protection for marketplace payments (``deptoken.settlement.escrow``).
 
     deptoken escrow fund --escrow USD --order ORDER-1001 --seller 0x... --amount 125.50 --ship-by +7d \\
-        --confirm-window 3d --as 7 [--approve]                 # the buyer pays in (approve path)
+        --confirm-window 3d --as 7 [--approve]                 # the buyer pays in (approve path); prints the key
     deptoken escrow sign-funding --escrow USD --order ORDER-1001 --seller 0x... --amount 125.50 --ship-by +7d \\
-        --confirm-window 3d --out order-1001.json --as 7       # the buyer's one signature, no gas
+        --confirm-window 3d --out order-1001.json --as 7       # the buyer's one signature, no gas; prints the key
     deptoken escrow fund --authorization order-1001.json --as 30   # the marketplace submits it
-    deptoken escrow ship ORDER-1001 --shipment TRACK-1Z999 --as 8
+    deptoken escrow ship 0xKEY --shipment TRACK-1Z999 --as 8   # shipping takes the key of the terms agreed
     deptoken escrow confirm ORDER-1001 --as 7                  # or, after the confirm deadline, anyone:
     deptoken escrow release ORDER-1001 --as 30
     deptoken escrow refund ORDER-1001 --as 30                  # not shipped by the ship-by time
     deptoken escrow dispute ORDER-1001 --reason "damaged" --as 7
-    deptoken escrow resolve ORDER-1001 --buyer-amount 25.00 --as 19   # an arbiter splits
+    deptoken escrow resolve ORDER-1001 --buyer-amount 25.00 --as 31   # an arbiter splits
+    deptoken escrow seize 0xKEY --to 0x... --legal-ref COURT-2026-17 --as 4     # the token's legal role
+    deptoken escrow replace-party 0xKEY --lost 0x... --replacement 0x... --as 4  # after a key recovery
     deptoken escrow show ORDER-1001
 
 ``--escrow`` names the escrow by its token's currency (the network's settlement record) or its
-address. Order ids, shipment references and dispute reasons are text (recorded as keccak-256) or
-``0x`` + 64 hex. ``--json`` output gives amounts in minor units. The bank must have allowlisted the
-escrow on its token (see ``deptoken.settlement.deploy``).
+address. An order is named by its key (``0x`` + 64 hex: the hash of its terms, printed by ``fund``
+and ``sign-funding``) or, except for ``ship``, by the marketplace's reference (text), looked up in
+the escrow's ``OrderFunded`` events and refused unless exactly one order carries it: anyone can fund
+an order of its own under any reference, so a seller ships only against the key of the terms it
+agreed to. Shipment references, dispute reasons and legal order references are text (recorded as
+keccak-256) or ``0x`` + 64 hex. ``--json`` output gives amounts in minor units. The bank must have
+allowlisted the escrow on its token (see ``deptoken.settlement.deploy``).
 """
 
 from __future__ import annotations
@@ -42,10 +48,26 @@ def _client(env: Env, escrow_ref: str | None) -> Any:
     return EscrowClient(contract(env, "escrow", "TradeEscrow", escrow_ref))
 
 
+def _key(client: Any, order: str, *, key_only: bool = False) -> str:
+    """The key of ORDER: the key itself (0x + 64 hex), or the one order funded under that marketplace reference."""
+    from ..errors import DepositTokenError
+    from ..validation import parse_bytes32
+
+    if order.strip().startswith("0x"):
+        return "0x" + parse_bytes32(order, "order key").hex()
+    if key_only:
+        raise DepositTokenError(f"give the order key (0x + 64 hex, from the terms agreed), not the reference {order!r}")
+    keys = client.find_orders(order)
+    if len(keys) != 1:
+        found = "no order" if not keys else f"{len(keys)} orders ({', '.join(keys)})"
+        raise DepositTokenError(f"{found} funded under the reference {order!r}: give the order key")
+    return keys[0]
+
+
 def _order_data(client: Any, o: Any, **extra: Any) -> dict[str, Any]:
     return {
         "escrow": client.address,
-        "order_id": o.order_id,
+        "order_key": o.key,
         "state": o.state,
         "buyer": o.buyer,
         "seller": o.seller,
@@ -64,12 +86,12 @@ def _order_text(client: Any, o: Any) -> str:
     clock = f"ship by {format_expiry(o.ship_by)}"
     if o.confirm_deadline:
         clock = f"shipped, confirm by {format_expiry(o.confirm_deadline)}"
-    return (f"order {o.order_id} ({o.state}): {client.token.format_decimal(o.amount)} from {o.buyer} to {o.seller}, "
+    return (f"order {o.key} ({o.state}): {client.token.format_decimal(o.amount)} from {o.buyer} to {o.seller}, "
             f"fee {o.fee_bps / 100:g}%, {clock}")
 
 
-def _done(env: Env, client: Any, order_id: str | bytes, receipt: Any) -> None:
-    o = client.order(order_id)
+def _done(env: Env, client: Any, order: Any, receipt: Any) -> None:
+    o = client.order(order)
     emit(env, _order_data(client, o, tx=str(receipt.txn_hash)), f"{_order_text(client, o)}; tx {receipt.txn_hash}")
 
 
@@ -115,14 +137,14 @@ def fund(env: Env, escrow_ref: str | None, authorization: str | None, order_id: 
         signed = SignedFunding.load(authorization)
         client = _client(env, escrow_ref or signed.escrow)
         receipt = client.fund_with_authorization(signed, sender=signer())
-        _done(env, client, signed.terms.order_id, receipt)
+        _done(env, client, signed.terms, receipt)
         return
     if any(v is None for v in terms_given):
         raise click.UsageError("give --order, --seller, --amount, --ship-by and --confirm-window (or --authorization FILE)")
     client = _client(env, escrow_ref)
     buyer = signer()
     terms = client.terms(order_id, buyer, seller, amount, ship_by=ship_by, confirm_window=confirm_window)
-    _done(env, client, terms.order_id, client.fund(terms, sender=buyer, approve=approve))
+    _done(env, client, terms, client.fund(terms, sender=buyer, approve=approve))
 
 
 @escrow.command("sign-funding")
@@ -144,85 +166,120 @@ def sign_funding(env: Env, escrow_ref: str | None, order_id: str, buyer: str | N
     signed = client.sign_funding_authorization(who, terms, valid_for)
     signed.save(path)
     m = signed.authorization.message
-    data = {"escrow": client.address, "file": str(path), **terms.to_dict(), "validBefore": m["validBefore"], "nonce": "0x" + m["nonce"].hex()}
-    emit(env, data, f"funding of order 0x{terms.order_id.hex()} ({client.token.format(terms.amount)} to {terms.seller}) signed: {path}")
+    key = "0x" + client.order_key(terms).hex()
+    data = {"escrow": client.address, "file": str(path), "order_key": key, **terms.to_dict(), "validBefore": m["validBefore"]}
+    emit(env, data, f"funding of order {key} ({client.token.format(terms.amount)} to {terms.seller}) signed: {path}")
 
 
 @escrow.command("ship")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @click.option("--shipment", required=True, help="The shipment's reference, e.g. the carrier's tracking number.")
 @signer_options
 @pass_env
-def ship(env: Env, order_id: str, escrow_ref: str | None, shipment: str, signer: Any) -> None:
-    """The seller marks ORDER_ID shipped (by its ship-by time); the buyer's confirm window starts."""
+def ship(env: Env, order: str, escrow_ref: str | None, shipment: str, signer: Any) -> None:
+    """The seller marks the order with key ORDER shipped (by its ship-by time); the buyer's confirm window starts."""
     client = _client(env, escrow_ref)
-    _done(env, client, order_id, client.ship(order_id, shipment, sender=signer()))
+    key = _key(client, order, key_only=True)
+    _done(env, client, key, client.ship(key, shipment, sender=signer()))
 
 
 @escrow.command("confirm")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @signer_options
 @pass_env
-def confirm(env: Env, order_id: str, escrow_ref: str | None, signer: Any) -> None:
-    """The buyer confirms receipt of ORDER_ID: the seller is paid, less the fee."""
+def confirm(env: Env, order: str, escrow_ref: str | None, signer: Any) -> None:
+    """The buyer confirms receipt of ORDER: the seller is paid, less the fee."""
     client = _client(env, escrow_ref)
-    _done(env, client, order_id, client.confirm(order_id, sender=signer()))
+    key = _key(client, order)
+    _done(env, client, key, client.confirm(key, sender=signer()))
 
 
 @escrow.command("release")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @signer_options
 @pass_env
-def release(env: Env, order_id: str, escrow_ref: str | None, signer: Any) -> None:
-    """Pays the seller of ORDER_ID after its confirm deadline (anyone may send it)."""
+def release(env: Env, order: str, escrow_ref: str | None, signer: Any) -> None:
+    """Pays the seller of ORDER after its confirm deadline (anyone may send it)."""
     client = _client(env, escrow_ref)
-    _done(env, client, order_id, client.release(order_id, sender=signer()))
+    key = _key(client, order)
+    _done(env, client, key, client.release(key, sender=signer()))
 
 
 @escrow.command("refund")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @signer_options
 @pass_env
-def refund(env: Env, order_id: str, escrow_ref: str | None, signer: Any) -> None:
-    """Refunds the buyer of ORDER_ID, not shipped by its ship-by time (anyone may send it)."""
+def refund(env: Env, order: str, escrow_ref: str | None, signer: Any) -> None:
+    """Refunds the buyer of ORDER, not shipped by its ship-by time (anyone may send it)."""
     client = _client(env, escrow_ref)
-    _done(env, client, order_id, client.refund(order_id, sender=signer()))
+    key = _key(client, order)
+    _done(env, client, key, client.refund(key, sender=signer()))
 
 
 @escrow.command("dispute")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @click.option("--reason", help="The party's statement or its reference (recorded as its hash).")
 @signer_options
 @pass_env
-def dispute(env: Env, order_id: str, escrow_ref: str | None, reason: str | None, signer: Any) -> None:
-    """The buyer or the seller disputes ORDER_ID while its clock runs; an arbiter will split the funds."""
+def dispute(env: Env, order: str, escrow_ref: str | None, reason: str | None, signer: Any) -> None:
+    """The buyer or the seller disputes ORDER while its clock runs; an arbiter will split the funds."""
     client = _client(env, escrow_ref)
-    _done(env, client, order_id, client.dispute(order_id, reason, sender=signer()))
+    key = _key(client, order)
+    _done(env, client, key, client.dispute(key, reason, sender=signer()))
 
 
 @escrow.command("resolve")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @click.option("--buyer-amount", required=True, help="The buyer's part, currency units (0 to the order's amount).")
 @signer_options
 @pass_env
-def resolve(env: Env, order_id: str, escrow_ref: str | None, buyer_amount: str, signer: Any) -> None:
-    """An arbiter splits disputed ORDER_ID: --buyer-amount to the buyer, the rest to the seller less the fee."""
+def resolve(env: Env, order: str, escrow_ref: str | None, buyer_amount: str, signer: Any) -> None:
+    """An arbiter splits disputed ORDER: --buyer-amount to the buyer, the rest to the seller less the fee."""
     client = _client(env, escrow_ref)
-    _done(env, client, order_id, client.resolve(order_id, buyer_amount, sender=signer()))
+    key = _key(client, order)
+    _done(env, client, key, client.resolve(key, buyer_amount, sender=signer()))
 
 
 @escrow.command("show")
-@click.argument("order_id")
+@click.argument("order")
 @_ESCROW_OPTION
 @pass_env
-def show(env: Env, order_id: str, escrow_ref: str | None) -> None:
-    """Shows ORDER_ID as the escrow records it."""
+def show(env: Env, order: str, escrow_ref: str | None) -> None:
+    """Shows ORDER (key, or a marketplace reference carried by one order) as the escrow records it."""
     client = _client(env, escrow_ref)
-    o = client.order(order_id)
+    o = client.order(_key(client, order))
     emit(env, _order_data(client, o), _order_text(client, o))
+
+
+@escrow.command("seize")
+@click.argument("order")
+@_ESCROW_OPTION
+@click.option("--to", "to", required=True, help="Who receives the order's funds (named by the legal order).")
+@click.option("--legal-ref", required=True, help="The legal order's reference (recorded as its hash).")
+@signer_options
+@pass_env
+def seize(env: Env, order: str, escrow_ref: str | None, to: str, legal_ref: str, signer: Any) -> None:
+    """The token's legal role closes open ORDER (key): its whole amount goes to --to; other orders are untouched."""
+    client = _client(env, escrow_ref)
+    key = _key(client, order, key_only=True)
+    _done(env, client, key, client.seize_order(key, to, legal_ref, sender=signer()))
+
+
+@escrow.command("replace-party")
+@click.argument("order")
+@_ESCROW_OPTION
+@click.option("--lost", required=True, help="The order's buyer or seller whose key was lost (recovered on the token).")
+@click.option("--replacement", required=True, help="Its replacement address (allowlisted).")
+@signer_options
+@pass_env
+def replace_party(env: Env, order: str, escrow_ref: str | None, lost: str, replacement: str, signer: Any) -> None:
+    """The token's legal role moves the buyer or seller --lost of open ORDER (key) to --replacement."""
+    client = _client(env, escrow_ref)
+    key = _key(client, order, key_only=True)
+    _done(env, client, key, client.replace_party(key, lost, replacement, sender=signer()))
