@@ -750,9 +750,9 @@ def test_cli(client, escrow, token, alice, bob, fees, arbiter, chain, tmp_path):
     # the token's legal role (test account 4): a party replaced, then the order seized
     replaced = run("replace-party", funded["order_key"], *e, "--lost", alice.address, "--replacement", fees.address, "--as", "4")
     assert replaced["buyer"] == fees.address
-    seized = run("seize", funded["order_key"], *e, "--to", alice.address, "--legal-ref", "COURT-2026-17", "--as", "4")
+    seized = run("seize", funded["order_key"], *e, "--to", alice.address, "--legal-order", "COURT-2026-17", "--as", "4")
     assert seized["state"] == "seized" and token.balanceOf(escrow) == 1 == escrow.outstanding(token)
-    assert run("seize", other["order_key"], *e, "--to", alice.address, "--legal-ref", "X", "--as", "7", code=1).endswith("lacks the legal role needed to seize order " + other["order_key"])
+    assert run("seize", other["order_key"], *e, "--to", alice.address, "--legal-order", "X", "--as", "7", code=1).endswith("lacks the legal role needed to seize order " + other["order_key"])
 
 
 # ------------------------------------------------------------------ issue 9: the security reviews' findings

@@ -775,14 +775,14 @@ def test_cli_withdraw_seize_replace_positions(usd, htlc, token, accounts, alice,
     assert token.balanceOf(bob) == INITIAL + AMOUNT
 
     sent = _nonce(carol), _nonce(legal)
-    error = run("seize", sid, *common, "--to", minter.address, "--order-ref", "ORDER-2026-7", "--as", "9", code=1)
+    error = run("seize", sid, *common, "--to", minter.address, "--legal-order", "ORDER-2026-7", "--as", "9", code=1)
     assert error == f"error: {carol.address} lacks the legal role needed to seize a lock"
     error = run("replace-party", sid, *common, "--lost", carol.address, "--replacement", dave.address, "--as", "4", code=1)
     assert error.startswith(f"error: lost account {carol.address} is neither the sender nor the recipient of lock")
     assert (_nonce(carol), _nonce(legal)) == sent
     replaced = run("replace-party", sid, *common, "--lost", bob.address, "--replacement", dave.address, "--as", "4")
     assert replaced["recipient"] == dave.address and run("positions", bob.address, *common) == []
-    shown = run("seize", sid, *common, "--to", minter.address, "--order-ref", "ORDER-2026-7", "--as", "4", as_json=False)
+    shown = run("seize", sid, *common, "--to", minter.address, "--legal-order", "ORDER-2026-7", "--as", "4", as_json=False)
     assert shown.startswith(f"lock {sid} (seized): 250.00 EXUSD from {alice.address} to {dave.address}")
     assert token.balanceOf(minter) == AMOUNT and htlc.outstanding(usd) == 0
     _books(htlc, token)

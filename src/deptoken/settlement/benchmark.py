@@ -16,7 +16,6 @@ from eth_utils import keccak
 
 from .. import authorizations as auth
 from .. import eip712
-from ..config import load_config
 from ..errors import DepositTokenError
 
 AMOUNT = 1_000_00  # minor units per operation (1,000.00)
@@ -47,9 +46,7 @@ def measure_settlement() -> list[SettlementRow]:
     """Deploys the cross-border devnet and returns the gas of each operation (second round)."""
     from ape import chain
 
-    from ..config import load_config
-    from ..signers import DEVNET_CHAIN_ID, select_signer
-    from .deploy import USD_CONFIG, setup_devnet
+    from .deploy import setup_devnet
     from .escrow import EscrowClient
     from .htlc import new_secret
     from .pvp import PvPClient, build_quote, sign_quote
@@ -58,7 +55,7 @@ def measure_settlement() -> list[SettlementRow]:
     usd, cnh, c, p = devnet.usd, devnet.cnh, devnet.contracts, devnet.parties
     buyer, supplier, desk, relayer = p["buyer"], p["supplier"], p["fx_desk"], p["marketplace"]
     treasury = devnet.banks["USD"]["minter"]
-    usd_legal = _usd_legal_officer()
+    usd_legal = devnet.banks["USD"]["legal"]
     usd.contract.mint(buyer, 100 * AMOUNT, _ref("deposit", 1), sender=treasury)
     usd.contract.mint(desk, 100 * AMOUNT, _ref("deposit", 2), sender=treasury)
     usd.contract.mint(supplier, 100 * AMOUNT, _ref("deposit", 3), sender=treasury)
@@ -103,7 +100,7 @@ def measure_settlement() -> list[SettlementRow]:
         gas["escrow release (buyer confirms)"] = c.escrows["USD"].confirm(key, sender=buyer).gas_used
         if n == 2:  # round 1's order B stays open: the escrow owes something, as in steady state
             gas["escrow seize (legal exit)"] = c.escrows["USD"].seizeOrder(
-                escrow.order_key(terms_b), treasury, _ref("legal order", n), sender=devnet.banks["USD"]["legal"]
+                escrow.order_key(terms_b), treasury, _ref("legal order", n), sender=usd_legal
             ).gas_used
 
         quote = sign_quote(desk, pvp, build_quote(pvp, desk, supplier, cnh, usd, usd.to_decimal(AMOUNT), FX_RATE, expiry_seconds=600))
@@ -138,14 +135,6 @@ def measure_settlement() -> list[SettlementRow]:
     }
     base = {**gas, "2 x transferFrom": 2 * gas["transferFrom"]}
     return [SettlementRow(op, gas[op], other, base[other]) for op, other in compare.items()]
-
-
-def _usd_legal_officer() -> Any:
-    """The USD bank's legal role holder on the devnet (it seizes a lock in the benchmark)."""
-    from ..signers import DEVNET_CHAIN_ID, select_signer
-    from .deploy import USD_CONFIG
-
-    return select_signer(chain_id=DEVNET_CHAIN_ID, role="legal", config=load_config(USD_CONFIG))
 
 
 def format_settlement_table(rows: list[SettlementRow]) -> str:

@@ -11,7 +11,7 @@
     deptoken escrow refund ORDER-1001 --as 30                  # not shipped by the ship-by time
     deptoken escrow dispute ORDER-1001 --reason "damaged" --as 7
     deptoken escrow resolve ORDER-1001 --buyer-amount 25.00 --as 31   # an arbiter splits
-    deptoken escrow seize 0xKEY --to 0x... --legal-ref COURT-2026-17 --as 4     # the token's legal role
+    deptoken escrow seize 0xKEY --to 0x... --legal-order COURT-2026-17 --as 4     # the token's legal role
     deptoken escrow replace-party 0xKEY --lost 0x... --replacement 0x... --as 4  # after a key recovery
     deptoken escrow show ORDER-1001
 
@@ -261,14 +261,14 @@ def show(env: Env, order: str, escrow_ref: str | None) -> None:
 @click.argument("order")
 @_ESCROW_OPTION
 @click.option("--to", "to", required=True, help="Who receives the order's funds (named by the legal order).")
-@click.option("--legal-ref", required=True, help="The legal order's reference (recorded as its hash).")
+@click.option("--legal-order", required=True, help="The legal order's reference (text, hashed; or 0x + 64 hex digits).")
 @signer_options
 @pass_env
-def seize(env: Env, order: str, escrow_ref: str | None, to: str, legal_ref: str, signer: Any) -> None:
+def seize(env: Env, order: str, escrow_ref: str | None, to: str, legal_order: str, signer: Any) -> None:
     """The token's legal role closes open ORDER (key): its whole amount goes to --to; other orders are untouched."""
     client = _client(env, escrow_ref)
     key = _key(client, order, key_only=True)
-    _done(env, client, key, client.seize_order(key, to, legal_ref, sender=signer()))
+    _done(env, client, key, client.seize_order(key, to, legal_order, sender=signer()))
 
 
 @escrow.command("replace-party")

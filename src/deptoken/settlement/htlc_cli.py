@@ -8,7 +8,7 @@
     deptoken --network N htlc withdraw LOCK_ID --as 7               # a claim or refund the token could not pay at once
     deptoken --network N htlc show LOCK_ID                           # the lock, and the preimage once claimed
     deptoken --network N htlc positions 0xClient...                  # the client's open locks (before a key recovery)
-    deptoken --network N htlc seize LOCK_ID --to 0xTreasury... --order-ref ORDER-2026-7 --as 4      # the token's legal role
+    deptoken --network N htlc seize LOCK_ID --to 0xTreasury... --legal-order ORDER-2026-7 --as 4      # the token's legal role
     deptoken --network N htlc replace-party LOCK_ID --lost 0xOld... --replacement 0xNew... --as 4   # the token's legal role
 
 ``--htlc`` names the contract (default: the network's settlement record). ``--json`` output gives
@@ -150,13 +150,13 @@ def withdraw(env: Env, lock_id: str, htlc_ref: str | None, signer: Any) -> None:
 @click.argument("lock_id")
 @_HTLC_OPTION
 @click.option("--to", "beneficiary", required=True, help="Who receives the lock's funds under the legal order.")
-@click.option("--order-ref", required=True, help="The legal order's reference.")
+@click.option("--legal-order", required=True, help="The legal order's reference (text, hashed; or 0x + 64 hex digits).")
 @signer_options
 @pass_env
-def seize(env: Env, lock_id: str, htlc_ref: str | None, beneficiary: str, order_ref: str, signer: Any) -> None:
+def seize(env: Env, lock_id: str, htlc_ref: str | None, beneficiary: str, legal_order: str, signer: Any) -> None:
     """Legal exit: sends LOCK_ID's funds to --to and closes it as seized (the token's legal role)."""
     client = _client(env, htlc_ref)
-    receipt = client.seize_lock(lock_id, beneficiary, order_ref, sender=signer())
+    receipt = client.seize_lock(lock_id, beneficiary, legal_order, sender=signer())
     info = client.lock_info(lock_id)
     emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
 

@@ -47,7 +47,8 @@ REPLACE_COMMANDS = {"escrow-order": "escrow", "htlc-lock": "htlc", "pvp-proposal
 def replace_command(position: Position, replacement: str = "REPLACEMENT") -> str:
     """The command that moves ``position``'s party to ``replacement`` (the token's legal role signs)."""
     group = REPLACE_COMMANDS[position.kind]
-    return f"deptoken {group} replace-party {position.position_id} {position.party} {replacement} --{group} {position.contract}"
+    return (f"deptoken {group} replace-party {position.position_id} --{group} {position.contract} "
+            f"--lost {position.party} --replacement {replacement}")
 
 
 def open_positions(record: Any, party: str) -> list[Position]:
