@@ -1,6 +1,6 @@
 # Every target sets up what it needs first (idempotent, fast when already done).
 #   make demo    local devnet demo: start Anvil, deploy, onboard, mint, transfer, redeem, report, stop
-#   make test    the whole test suite on a real Anvil, plus slither and the ABI check
+#   make test    the whole test suite on a real Anvil, plus slither, the ABI check and the JS package's Node tests
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
 #   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, index 10,000 transfers
 #   make devnet  a long-running Anvil on 127.0.0.1:8545 with the token deployed and clients onboarded
@@ -18,7 +18,7 @@ export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
 .PHONY: setup demo test bench bench-ops devnet compile abi clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -29,6 +29,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
+	touch $@
+
+# The npm package @deposit-token/sdk (js/, a workspace of the root package: `npm ci` installs its
+# dependencies), compiled with the pinned TypeScript into js/dist.
+js/dist/index.js: node_modules/.installed js/package.json js/tsconfig.json $(wildcard js/src/*.ts js/src/generated/*.ts)
+	node_modules/.bin/tsc -p js/tsconfig.json
 	touch $@
 
 # --force: ape 0.8 does not always recompile a contract when only a contract it inherits changed.
@@ -56,4 +62,4 @@ abi: compile
 	$(BIN)/python -m deptoken.abi --write
 
 clean:
-	rm -rf .build .solc var $(VENV)/.installed node_modules/.installed
+	rm -rf .build .solc var js/dist $(VENV)/.installed node_modules/.installed

@@ -1,5 +1,6 @@
-"""The committed ABIs (abi/) are those of the contracts as they compile now, and the exported
-ERC-7943 interface has the ERC-165 id the standard gives it."""
+"""The committed ABIs (abi/) and the npm package's generated TypeScript (js/src/generated/) are those
+of the contracts as they compile now, the settlement contracts' carry the token's errors, and the
+exported ERC-7943 interface has the ERC-165 id the standard gives it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,22 @@ import json
 from functools import reduce
 
 import pytest
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, keccak
 
-from deptoken.abi import ABI_DIR, EXPORTS, compiled_abis, differences, normalize, render, signature
+from deptoken.abi import (
+    ABI_DIR,
+    CALLS_THE_TOKEN,
+    EXPORTS,
+    JS_DIR,
+    JS_EXPORTS,
+    compiled_abis,
+    differences,
+    generated_sources,
+    js_differences,
+    normalize,
+    render,
+    signature,
+)
 
 ERC7943_FUNGIBLE_INTERFACE_ID = 0x3EDBB4C4
 IERC165_FUNCTIONS = {"supportsInterface(bytes4)"}  # inherited: not part of type(IERC7943Fungible).interfaceId
@@ -29,6 +43,31 @@ def test_committed_abis_equal_the_compiled_contracts(compiled):
     assert differences(compiled) == [], "run `python -m deptoken.abi --write` and commit abi/"
     for name, abi in compiled.items():
         assert _load(name) == normalize(abi)
+
+
+def test_generated_typescript_equals_the_compiled_contracts(compiled):
+    assert js_differences(compiled) == [], "run `python -m deptoken.abi --write` and commit js/src/generated/"
+    sources = generated_sources(compiled)
+    assert sorted(p.name for p in JS_DIR.glob("*.ts")) == sorted(sources)
+    assert set(sources) == {f"{name}.ts" for name in JS_EXPORTS} | {"eip712.ts", "index.ts"}
+    for name in JS_EXPORTS:  # the TypeScript holds exactly the JSON ABI of abi/
+        text = (JS_DIR / f"{name}.ts").read_text()
+        body = text[text.index(" = ") + 3:text.rindex(" as const;")]
+        assert json.loads(body) == _load(name)
+    constants = (JS_DIR / "eip712.ts").read_text()
+    for expected in ('"DepositToken PvP Settlement"', '"ReceiveWithAuthorization"', '"OrderTerms"', '"confirmWindow"',
+                     '"0x' + keccak(text="OrderTerms(address escrow,bytes32 orderId,address buyer,address seller,"
+                                         "uint256 amount,uint64 shipBy,uint64 confirmWindow)").hex() + '"'):
+        assert expected in constants
+
+
+def test_settlement_abis_carry_every_token_error():
+    token_errors = {signature(e) for e in _load("DepositToken") if e["type"] == "error"}
+    for name in CALLS_THE_TOKEN:
+        errors = {signature(e) for e in _load(name) if e["type"] == "error"}
+        assert token_errors <= errors, (name, sorted(token_errors - errors))
+        assert "ERC7943CannotReceive(address)" in errors and "ERC20InsufficientBalance(address,uint256,uint256)" in errors
+    assert "InvalidQuoteSignature(address)" in {signature(e) for e in _load("PvPSettlement") if e["type"] == "error"}
 
 
 def test_abi_files_are_in_normal_form():

@@ -1,0 +1,40 @@
+// The devnet the JS tests run on, as tests/test_js_package.py prepares it: an Anvil with the token and
+// the cross-border contracts deployed (`ape run deploy_settlement`), described by the environment.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createPublicClient, createWalletClient, http } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+
+const need = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the JS tests through tests/test_js_package.py`);
+  return value;
+};
+
+export const rpcUrl = need('DEPTOKEN_JS_RPC_URL');
+export const workdir = need('DEPTOKEN_JS_WORKDIR');
+export const deploymentsDir = need('DEPTOKEN_DEPLOYMENTS_DIR');
+export const record = JSON.parse(readFileSync(join(deploymentsDir, 'local-settlement.json'), 'utf8'));
+
+const MNEMONIC = 'test test test test test test test test test test test junk'; // Anvil's public test accounts
+export const account = (index) => mnemonicToAccount(MNEMONIC, { addressIndex: index });
+export const accounts = {
+  buyer: account(27), supplier: account(28), desk: account(29), marketplace: account(30), fees: account(31),
+  usdCompliance: account(3), // config/devnet.yaml: the USD bank's compliance
+};
+
+/** The private key of a viem HD account (for an ethers Wallet). */
+export const privateKeyOf = (acct) => `0x${Buffer.from(acct.getHdKey().privateKey).toString('hex')}`;
+
+export const chain = { ...foundry, rpcUrls: { default: { http: [rpcUrl] } } };
+export const publicClient = createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 200 });
+export const clientsOf = (acct) => ({ publicClient, walletClient: createWalletClient({ account: acct, chain, transport: http(rpcUrl) }) });
+
+/** `deptoken ARGS` (the Python tooling's CLI) against the same devnet; its stdout. */
+export async function deptoken(...args) {
+  const { stdout } = await promisify(execFile)('deptoken', args, { cwd: workdir, env: process.env, timeout: 120_000 });
+  return stdout;
+}
