@@ -23,5 +23,5 @@ test("the README's JavaScript walkthrough runs as written", async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '--eval', code], { cwd: root, env: process.env, timeout: 120_000 });
   assert.match(stdout, /^settled: 71234 CNH minor units for 10000 USD minor units$/m);
   assert.match(stdout, /^refused: QuoteAlreadyUsed\(maker=0x9DCCe783B6464611f38631e6C851bf441907c710, nonce=0x[0-9a-f]{64}\)$/m);
-  assert.match(stdout, /^funded order 0x[0-9a-f]{64}$/m);
+  assert.match(stdout, /^funded order 0x[0-9a-f]{64}, key 0x[0-9a-f]{64}$/m);
 });

@@ -41,29 +41,29 @@ test('escrow: funded with one signature (nonce = order key), shipped, confirmed;
   assert.equal(terms.orderId, encodeReference(`ORDER-JS-${now}`));
   const signed = await signFunding(publicClient, buyer, { escrow, terms, validFor: 3600 });
   assert.equal(signed.typedData.message.nonce, orderKey(escrow, terms));
-  const [viewName] = tradeEscrowAbi.filter((e) => e.type === 'function' && (e.name === 'orderKey' || e.name === 'orderNonce')).map((e) => e.name);
-  assert.equal(await publicClient.readContract({ address: escrow, abi: tradeEscrowAbi, functionName: viewName, args: [terms] }), orderKey(escrow, terms));
+  const key = orderKey(escrow, terms); // the order's key on-chain: every call after funding names it
+  assert.equal(await publicClient.readContract({ address: escrow, abi: tradeEscrowAbi, functionName: 'orderKey', args: [terms] }), key);
   const before = await bal(USD, escrow);
   await fundWithAuthorization(clientsOf(marketplace), signed);
   assert.equal(await bal(USD, escrow), before + 4000n);
-  await send(clientsOf(supplier), { address: escrow, abi: tradeEscrowAbi, functionName: 'ship', args: [terms.orderId, encodeReference('BL-JS-1')] });
+  await send(clientsOf(supplier), { address: escrow, abi: tradeEscrowAbi, functionName: 'ship', args: [key, encodeReference('BL-JS-1')] });
 
   // the USD bank de-lists the seller: the escrow's payout transfer is refused by the token, inside confirm
   await send(clientsOf(usdCompliance), { address: USD, abi: depositTokenAbi, functionName: 'removeFromAllowlist', args: [supplier.address] });
   let refusal;
-  await assert.rejects(send(clientsOf(buyer), { address: escrow, abi: tradeEscrowAbi, functionName: 'confirm', args: [terms.orderId] }), (e) => { refusal = e; return e instanceof SdkError; });
+  await assert.rejects(send(clientsOf(buyer), { address: escrow, abi: tradeEscrowAbi, functionName: 'confirm', args: [key] }), (e) => { refusal = e; return e instanceof SdkError; });
   assert.equal(refusal.decoded.name, 'ERC7943CannotReceive');
   assert.equal(refusal.decoded.named.account ?? refusal.decoded.args[0], supplier.address);
   assert.ok(refusal.decoded.contracts.includes('DepositToken') && refusal.decoded.contracts.includes('TradeEscrow'));
   // the same revert straight from viem (simulateContract with the escrow's ABI) and as raw data
-  const viemError = await publicClient.simulateContract({ account: buyer, address: escrow, abi: tradeEscrowAbi, functionName: 'confirm', args: [terms.orderId] }).catch((e) => e);
+  const viemError = await publicClient.simulateContract({ account: buyer, address: escrow, abi: tradeEscrowAbi, functionName: 'confirm', args: [key] }).catch((e) => e);
   assert.equal(viemError.cause?.data?.errorName, 'ERC7943CannotReceive'); // the exported ABI names the token's error
   assert.equal(decodeRevert(viemError).message, `ERC7943CannotReceive(account=${supplier.address})`);
   assert.equal(decodeRevert(refusal.decoded.data).name, 'ERC7943CannotReceive');
 
   await send(clientsOf(usdCompliance), { address: USD, abi: depositTokenAbi, functionName: 'allowlist', args: [supplier.address, now + 365n * 86400n] });
   const sellerBefore = await bal(USD, supplier.address);
-  await send(clientsOf(buyer), { address: escrow, abi: tradeEscrowAbi, functionName: 'confirm', args: [terms.orderId] });
+  await send(clientsOf(buyer), { address: escrow, abi: tradeEscrowAbi, functionName: 'confirm', args: [key] });
   assert.equal(await bal(USD, supplier.address), sellerBefore + 4000n - 60n); // 1.50 % fee
   void chain;
 });
