@@ -51,6 +51,17 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         assert_one_line_error(net.cli("pvp", "quote", "--to", supplier, "--maker-token", "EUR", "--taker-token", "USD",
                                       "--taker-amount", "10.00", "--rate", "1", "--out", str(tmp_path / "q2.json"), "--as", "29"),
                               "no token for currency 'EUR'")
+        # before a lost-key recovery the bank sees the client's open settlement positions, and the recovery is
+        # refused while any is open (a payout to the lost address would fail once it is delisted)
+        assert json.loads(net.ok("--json", "legal", "positions", buyer).stdout) == []
+        net.ok("pvp", "propose", "--to", desk, "--give-token", "USD", "--give-amount", "100.00", "--want-token", "CNH",
+               "--want-amount", "712.34", "--expires-in", "3600", "--approve", "--as", "27")
+        positions = json.loads(net.ok("--json", "legal", "positions", buyer).stdout)
+        assert [(p["kind"], p["id"], p["role"], p["amount"], p["token"]) for p in positions] == [
+            ("pvp-proposal", "1", "proposer", 100_00, usd)]
+        replacement = account_address(26)
+        refused = net.cli("legal", "recover", buyer, replacement, "--order", "RECOVERY-1", "--as", "10")
+        assert_one_line_error(refused, f"deptoken pvp replace-party 1 --pvp {record['pvp']} --lost {buyer} --replacement {replacement}")
         # off the devnet's defaults: a token given with the wrong currency is refused before anything is sent
         blocks = net.rpc("eth_blockNumber")
         refused = _run_script(net, "--token", f"EUR={usd}", "--escrow-admin", buyer, "--fee-recipient", buyer)
