@@ -1065,3 +1065,35 @@ def test_fault_points_are_checked(monkeypatch):
             faults.checkpoint("after_broadcast")
     monkeypatch.setenv("DEPTOKEN_FAULT", "after_broadcast:2")
     faults.checkpoint("before_sign")  # another point: nothing happens
+
+
+# ---------------------------------------------------------------------------- issue 10: operator controls (migration 0003)
+
+
+def test_migration_0003_upgrades_a_0001_ledger_keeping_its_rows_and_matches_the_models(ledger_url):
+    """An existing ledger at 0001 (with an operator, a client and audit entries) upgrades to the head:
+    its rows are kept, the new columns are empty, and the schema is exactly what the models declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(ledger_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO operators (name, address, can_request, can_approve, active, created_at) "
+                                 "VALUES ('ana', '0x' || :a, :t, :t, :t, :now)"), {"a": "ab" * 20, "t": True, "now": datetime(2026, 1, 1)})
+        ledger = Ledger(ledger_url, check=False)
+        with ledger.session() as session:
+            audit.record(session, ACTOR, "test.before", "0001")
+        upgrade(engine)
+        assert schema_revision(engine) == (HEAD, HEAD)
+        with engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT name, person_id, permissions, max_amount FROM operators")).one()
+            assert tuple(row) == ("ana", None, None, None)
+            assert conn.execute(sa.text("SELECT count(*) FROM statements")).scalar_one() == 0
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == [], diff
+        assert verify_audit(ledger) == []
+        ledger.dispose()
+    finally:
+        engine.dispose()
