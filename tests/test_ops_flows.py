@@ -575,6 +575,8 @@ def test_sync_indexes_every_event_incrementally_in_chunks(ops, ledger, chain, al
 def export(ledger, ops, directory, fmt="pacs.008"):
     with ledger.new_session() as session:
         result = export_payouts(session, ops, directory, fmt, actor="ana")
+        if result.file is None:  # nothing to instruct (not an error: issue 10 #9)
+            return None, None, result.skipped
         return result.file.id, Path(result.file.path), result.skipped
 
 
@@ -659,7 +661,7 @@ def test_paid_redemption_back_at_another_position_after_a_reorg_is_not_paid_twic
     assert (result.reorg_from, result.to_block) == (fork + 1, fork + 1)
     assert sorted(indexed(ledger)) == sorted(on_chain(ops))
     assert rows(ledger, Redemption, lambda r: (r.tx_hash, r.log_index, r.status, r.paid_reference)) == [(tx_hash, 1, "paid", "SWIFT-1")]
-    assert "no redemptions to pay out" in one_line_error(export, ledger, ops, tmp_path / "payouts")
+    assert export(ledger, ops, tmp_path / "payouts") == (None, None, [])  # nothing to pay out
     report = run_reconcile(ledger, ops)
     assert not {"PAYOUT_FOR_ORPHANED_REDEMPTION", "REDEMPTION_NOT_RECORDED", "PAYOUT_PENDING"} & {f.code for f in report.findings}
 
@@ -790,9 +792,8 @@ def test_payouts_pacs008_csv_render_and_paid(ops, ledger, team, three_clients, a
     assert xml_texts(data, "CdtTrfTxInf/Dbtr/Nm") == [str(ops.client.contract.issuer()[0])] * 2
     assert rows(ledger, Redemption, lambda r: (r.status, r.payout_file_id)) == [("instructed", file_id)] * 2 + [("recorded", None)]
 
-    assert one_line_error(export, ledger, ops, tmp_path / "out") == (
-        f"no redemptions to pay out (1 need attention: redemption {r3.txn_hash.lower()}:{log3} by {alice.address}: not a client in the ledger)"
-    )
+    assert export(ledger, ops, tmp_path / "out") == (
+        None, None, [f"redemption {r3.txn_hash.lower()}:{log3} by {alice.address}: not a client in the ledger"])
     assert len(rows(ledger, PayoutFile)) == 1
 
     path.unlink()  # lost after the export: written again byte for byte from the ledger
@@ -823,7 +824,7 @@ def test_a_holder_onboarded_after_redeeming_is_paid_at_the_next_export(ops, ledg
     once the KYC team onboards that address, the next export must instruct it (not skip it forever)."""
     redeemed = ops.client.redeem("4.00", "PAY-A", sender=alice)
     sync(ledger, ops)
-    assert "not a client in the ledger" in one_line_error(export, ledger, ops, tmp_path)
+    assert "not a client in the ledger" in export(ledger, ops, tmp_path)[2][0]
     onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [(alice, "C-ALICE", "Alice Holdings Ltd")], review)
     file_id, path, skipped = export(ledger, ops, tmp_path)
     assert skipped == []
@@ -989,3 +990,45 @@ def test_reconcile_leaves_mints_after_the_last_confirmed_block_to_the_next_run(c
     report = run_reconcile(ledger, ops)
     assert report.ok and report.findings == []
     assert [(p.client_id, p.minted, p.chain_balance) for p in report.clients] == [("C-14", 30_000, 30_000)]
+
+
+# ---------------------------------------------------------------------------- issue 10: payouts (defects 6, 14)
+
+
+def test_a_failed_payout_export_records_nothing_and_render_writes_anywhere(ops, ledger, team, three_clients, alice, tmp_path):
+    """Issue 10 #14: the file is written before the export is recorded: a write error leaves the
+    redemptions ``recorded`` (a later export instructs them), and ``render`` can write a recorded file
+    to another directory."""
+    c14 = three_clients["C-14"]
+    ops.client.transfer(c14, "10.00", sender=alice)
+    ops.client.redeem("2.50", "PAY-W1", sender=c14)
+    sync(ledger, ops)
+    blocked = write(tmp_path / "not-a-directory", "")
+    before = counts(ledger)
+    with pytest.raises(OSError):
+        export(ledger, ops, blocked)
+    assert counts(ledger) == before
+    assert rows(ledger, Redemption, lambda r: (r.status, r.payout_file_id)) == [("recorded", None)]
+
+    file_id, path, _ = export(ledger, ops, tmp_path / "out")
+    assert path.is_file() and rows(ledger, Redemption, lambda r: r.status) == ["instructed"]
+    with ledger.session() as session:
+        copy = render_payout_file(session, ops, file_id, directory=tmp_path / "elsewhere")
+    assert copy == tmp_path / "elsewhere" / path.name and copy.read_bytes() == path.read_bytes()
+
+
+def test_marking_a_payout_paid_needs_another_operator_than_the_exporter(ops, ledger, team, three_clients, alice, tmp_path):
+    """Issue 10 #6: four eyes on the payment confirmation (policy ``paid_by_another_operator``)."""
+    c14 = three_clients["C-14"]
+    ops.client.transfer(c14, "10.00", sender=alice)
+    ops.client.redeem("2.50", "PAY-P1", sender=c14)
+    sync(ledger, ops)
+    file_id, _, _ = export(ledger, ops, tmp_path)  # exported by ana
+    assert rows(ledger, PayoutFile, lambda f: f.exported_by) == ["ana"]
+    before = counts(ledger)
+    paid_by_ana = lambda session: _mark_paid(session, file_id=file_id, reference="SWIFT-9", actor="ana")  # noqa: E731
+    assert one_line_error(in_session, ledger, paid_by_ana) == (
+        f"payout file #{file_id} was exported by ana: another operator must confirm its payment")
+    assert counts(ledger) == before
+    assert mark_paid(ledger, file_id, "SWIFT-9") == 1  # ben
+    assert rows(ledger, Redemption, lambda r: (r.status, r.paid_reference)) == [("paid", "SWIFT-9")]

@@ -412,6 +412,9 @@ def test_minor_units_refuse_a_float_amount_on_flush(ledger, alice):
 # ---------------------------------------------------------------------------- 4. operators
 
 
+UNLIMITED = {"person_id": None, "permissions": None, "max_amount": None}  # issue 10 #5: recorded with every operator
+
+
 def test_add_operator(ledger, ana, ben):
     with ledger.session() as session:
         added = operators.add_operator(session, "  ana ", ana.address, request=True, approve=False, actor="admin")
@@ -426,8 +429,8 @@ def test_add_operator(ledger, ana, ben):
         assert one_line_error(operators.operator_at, session, ben.address, may="request") == "operator ben may not request"
         entries = list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
     assert [(e.actor, e.action, e.subject, e.details) for e in entries] == [
-        ("admin", "operator.add", "ana", {"address": ana.address, "request": True, "approve": False}),
-        ("admin", "operator.add", "ben", {"address": ben.address, "request": False, "approve": True}),
+        ("admin", "operator.add", "ana", {"address": ana.address, "request": True, "approve": False, **UNLIMITED}),
+        ("admin", "operator.add", "ben", {"address": ben.address, "request": False, "approve": True, **UNLIMITED}),
     ]
 
 
@@ -1097,3 +1100,78 @@ def test_migration_0003_upgrades_a_0001_ledger_keeping_its_rows_and_matches_the_
         ledger.dispose()
     finally:
         engine.dispose()
+
+
+def test_operator_team_changes_go_through_maker_checker(ledger, ana, ben, chen, stranger):
+    """Issue 10 #5: only the first operators are registered without approval (``bootstrap``, at least
+    two, refused once any exists); later additions, deactivations and duty changes are requests signed
+    by one operator and approved by another; one person cannot hold two operator identities."""
+    with ledger.session() as session:
+        assert one_line_error(operators.bootstrap, session, [("ana", ana.address, "P-ANA")], actor="it") == (
+            "bootstrap registers at least two operators (a maker and a checker)")
+    with ledger.session() as session:
+        operators.bootstrap(session, [("ana", ana.address, "P-ANA"), ("ben", ben.address, "P-BEN")], actor="it")
+    with ledger.session() as session:
+        assert one_line_error(operators.bootstrap, session, [("x", chen.address, "P-X"), ("y", stranger.address, "P-Y")],
+                              actor="it").startswith("the team exists already")
+
+    def change(kind, name, who=ana, **fields):
+        with ledger.session() as session:
+            return operators.propose_change(session, kind, name, who, **fields).id
+
+    duties = {"request": True, "approve": True}
+    # ana's second identity: same key, or same person under another key
+    assert one_line_error(change, "add", "ana2", address=ana.address, person_id="P-ANA2", **duties) == (
+        f"operator ana ({ana.address}) already exists")
+    assert one_line_error(change, "add", "ana2", address=stranger.address, person_id="P-ANA", **duties) == (
+        "person P-ANA is already operator ana: one person, one operator identity")
+    assert one_line_error(change, "add", "chen", address=chen.address, **duties).startswith("a new operator needs the person id")
+    assert one_line_error(change, "add", "chen", address=chen.address, person_id="P-CHEN", who=stranger, **duties) == (
+        f"{stranger.address} is not a registered operator (see `deptoken operators add`)")
+
+    request_id = change("add", "chen", address=chen.address, person_id="P-CHEN", **duties)
+    with ledger.session() as session:
+        assert [o.name for o in operators.list_operators(session)] == ["ana", "ben"]  # not before approval
+    assert one_line_error(decide_in, ledger, request_id, ana) == f"operator ana made request #{request_id} and cannot approve or reject it"
+    assert decide_in(ledger, request_id, ben) == "executed"
+    with ledger.session() as session:
+        chen_op = operators.operator_named(session, "chen")
+        assert (chen_op.person_id, chen_op.active, chen_op.permissions, chen_op.max_amount) == ("P-CHEN", True, None, None)
+        entries = [(e.actor, e.action, e.subject) for e in session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries[0] == ("it", "operators.bootstrap", "2 operators")
+    assert entries[-3:] == [("ana", "request.create", f"request {request_id}"), ("ben", "request.approve", f"request {request_id}"),
+                            (f"ben (request {request_id})", "operator.add", "chen")]
+
+    # duties: chen limited to freezes; then deactivated, and a deactivated operator signs nothing
+    assert one_line_error(change, "duties", "chen", request=True, approve=True, permissions=["wire"]).startswith("unknown permission(s) wire")
+    assert decide_in(ledger, change("duties", "chen", request=True, approve=False, permissions=["freeze"], max_amount=500), ben) == "executed"
+    with ledger.session() as session:
+        chen_op = operators.operator_named(session, "chen")
+        assert (chen_op.can_approve, chen_op.permissions, chen_op.max_amount) == (False, ["freeze"], 500)
+        assert one_line_error(operators.operator_at, session, chen.address, may="request", action="mint") == (
+            "operator chen is not permitted mint (permitted: freeze)")
+    assert one_line_error(change, "duties", "ben", who=chen, request=True, approve=True) == "operator chen is not permitted operators (permitted: freeze)"
+    assert decide_in(ledger, change("deactivate", "chen"), ben) == "executed"
+    with ledger.session() as session:
+        assert one_line_error(operators.operator_at, session, chen.address, may="request") == "operator chen is deactivated"
+    assert one_line_error(change, "deactivate", "ana", who=ana) == "operator ana cannot propose a change of their own duties"
+
+
+def decide_in(ledger, request_id: int, checker, *, approve: bool = True) -> str:
+    with ledger.session() as session:
+        return workflow.decide(session, request_id, checker, approve=approve).status
+
+
+def test_operator_limits_and_no_approving_a_mint_to_oneself(ops, team, alice):
+    """Issue 10 #5: an operator's amount limit binds what they request and approve, and no one
+    approves a mint to their own address."""
+    ana, ben, chen = team
+    with ops.ledger.session() as session:
+        operators.operator_named(session, "ben").max_amount = 50_000
+    big = propose(ops, "mint", {"to": alice.address, "amount": 60_000, "deposit_reference": "D-LIMIT"}, ana)
+    assert one_line_error(decide, ops, big, ben) == "operator ben may approve amounts up to 50000 minor units, not 60000"
+    with pytest.raises(DepositTokenError, match="may request amounts up to 50000"):
+        propose(ops, "mint", {"to": alice.address, "amount": 60_001, "deposit_reference": "D-LIMIT2"}, ben)
+    to_ben = propose(ops, "mint", {"to": ben.address, "amount": 100, "deposit_reference": "D-SELF"}, ana)
+    assert one_line_error(decide, ops, to_ben, ben) == f"operator ben cannot approve request #{to_ben}: it mints to their own address"
+    assert decide(ops, to_ben, chen) == "approved"

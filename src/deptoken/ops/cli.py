@@ -659,24 +659,32 @@ def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]
     """Writes one payout file for every redemption not yet instructed."""
     from .redemptions import export_payouts
 
-    actor = _operator_name(env, signer())
+    actor = _operator_name(env, signer(), "payouts")
     with env.ledger.new_session() as session:
         result = export_payouts(session, env.ops, directory, fmt, actor=actor)
-        data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path, "count": result.file.count,
-                "total": result.file.total, "sha256": result.file.sha256, "skipped": result.skipped}
-    env.emit(data, lambda: click.echo(f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}"
-                                      + (f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else "")))
+        if result.file is None:
+            data: dict[str, Any] = {"file": None, "count": 0, "skipped": result.skipped}
+        else:
+            data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path,
+                    "count": result.file.count, "total": result.file.total, "sha256": result.file.sha256,
+                    "skipped": result.skipped}
+    skipped = f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else ""
+    env.emit(data, lambda: click.echo(
+        f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}{skipped}"
+        if data["file"] is not None else f"nothing to export{skipped}"))
 
 
 @payouts.command("render")
 @click.argument("file_id", type=int)
+@click.option("--out", "directory", type=click.Path(file_okay=False), default=None,
+              help="Write it into this directory (default: where it was exported).")
 @pass_env
-def payouts_render(env: Env, file_id: int) -> None:
-    """Writes payout file FILE_ID again, byte for byte (e.g. after an interrupted export)."""
+def payouts_render(env: Env, file_id: int, directory: str | None) -> None:
+    """Writes payout file FILE_ID again, byte for byte (e.g. after a lost file)."""
     from .redemptions import render_payout_file
 
     with env.ledger.session() as session:
-        path = render_payout_file(session, env.ops, file_id)
+        path = render_payout_file(session, env.ops, file_id, directory=directory)
     env.emit({"path": str(path)}, lambda: click.echo(f"wrote {path}"))
 
 
@@ -686,12 +694,13 @@ def payouts_render(env: Env, file_id: int) -> None:
 @signer_options(None)
 @pass_env
 def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], Any]) -> None:
-    """Marks every payout of a file paid (once)."""
+    """Marks every payout of a file paid (once; by another operator than its exporter, by policy)."""
     from .redemptions import mark_paid
 
-    actor = _operator_name(env, signer())
+    actor = _operator_name(env, signer(), "payouts")
     with env.ledger.session() as session:
-        count = mark_paid(session, file_id=file_id, reference=reference, actor=actor)
+        count = mark_paid(session, file_id=file_id, reference=reference, actor=actor,
+                          four_eyes=env.policy.paid_by_another_operator)
     env.emit({"file": file_id, "paid": count}, lambda: click.echo(f"payout file #{file_id}: {count} payout(s) marked paid"))
 
 

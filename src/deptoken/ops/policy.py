@@ -24,6 +24,7 @@ class Policy:
     chunk_blocks: int = 2000  # eth_getLogs range per call
     batch_size: int = 100  # allowlist entries per transaction
     liability_account: str = "DEPOSIT-TOKEN-LIABILITY"  # the account the camt.053 statement is for
+    paid_by_another_operator: bool = True  # `payouts paid`: not by the operator who exported the file
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -57,6 +58,12 @@ def load_policy(path: str | Path | None = None) -> Policy:
         except InvalidOperation:  # its message is only "[<class 'decimal.ConversionSyntax'>]"
             raise ValueError(f"{name} must be an amount, not {value!r}") from None
 
+    def flag(name: str) -> bool:
+        value = data.get(name, getattr(Policy, name))
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        return value
+
     try:
         policy = Policy(
             two_approvals_above=amount("two_approvals_above"),
@@ -64,6 +71,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             chunk_blocks=count("chunk_blocks"),
             batch_size=count("batch_size"),
             liability_account=str(data.get("liability_account", Policy.liability_account)),
+            paid_by_another_operator=flag("paid_by_another_operator"),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None

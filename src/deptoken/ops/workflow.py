@@ -107,7 +107,8 @@ def propose(
 ) -> Request:
     """Records a request signed by ``maker`` (an ape account of a registered operator)."""
     clean = normalize_params(kind, params)
-    operator = operators.operator_at(session, str(maker.address), may="request")
+    amount = int(clean["amount"]) if "amount" in clean else None
+    operator = operators.operator_at(session, str(maker.address), may="request", action=kind, amount=amount)
     # A mint is bound to its deposit: the same deposit can never be proposed twice (unique digest).
     nonce = f"deposit:{clean['deposit_reference']}" if kind == "mint" else uuid.uuid4().hex
     digest = _digest(ops, kind, clean, nonce)
@@ -118,7 +119,6 @@ def propose(
         raise DepositTokenError(
             f"deposit reference {clean['deposit_reference']!r} has a mint request already (#{other.id})"
         )
-    amount = int(clean["amount"]) if "amount" in clean else None
     request = Request(
         kind=kind,
         params=clean | {"nonce": nonce},
@@ -145,15 +145,18 @@ def get_request(session: Session, request_id: int) -> Request:
 
 
 def decide(session: Session, request_id: int, checker: Any, *, approve: bool) -> Request:
-    """``checker`` (an ape account of a registered operator, not the maker) approves or rejects."""
+    """``checker`` (an ape account of a registered operator, not the maker) approves or rejects. An
+    approved ``operator`` request takes effect at once (``operators.apply_change``)."""
     request = get_request(session, request_id)
-    operator = operators.operator_at(session, str(checker.address), may="approve")
+    operator = operators.operator_at(session, str(checker.address), may="approve", action=request.kind, amount=request.amount)
     if request.status != "pending":
         raise DepositTokenError(f"request #{request.id} is {request.status}, not pending")
     if operator.id == request.maker_id:
         raise DepositTokenError(f"operator {operator.name} made request #{request.id} and cannot approve or reject it")
     if any(a.operator_id == operator.id for a in request.approvals):
         raise DepositTokenError(f"operator {operator.name} has already decided on request #{request.id}")
+    if approve and request.kind == "mint" and request.params["to"] == operator.address:
+        raise DepositTokenError(f"operator {operator.name} cannot approve request #{request.id}: it mints to their own address")
     action = "approve" if approve else "reject"
     approval = Approval(request=request, operator_id=operator.id, decision=action,
                         signature=operators.sign(checker, action, request.digest))
@@ -165,6 +168,9 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool) ->
         request.status = "approved"
     audit.record(session, operator.name, f"request.{action}", f"request {request.id}",
                  {"digest": request.digest, "status": request.status})
+    if request.kind == "operator" and request.status == "approved":
+        verify_signatures(request)
+        operators.apply_change(session, request, actor=operator.name)
     return request
 
 
