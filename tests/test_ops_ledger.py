@@ -1175,3 +1175,50 @@ def test_operator_limits_and_no_approving_a_mint_to_oneself(ops, team, alice):
     to_ben = propose(ops, "mint", {"to": ben.address, "amount": 100, "deposit_reference": "D-SELF"}, ana)
     assert one_line_error(decide, ops, to_ben, ben) == f"operator ben cannot approve request #{to_ben}: it mints to their own address"
     assert decide(ops, to_ben, chen) == "approved"
+
+
+# ---------------------------------------------------------------------------- issue 10: the CLI without a node (defect 7)
+
+
+def ledger_cli(ledger: Ledger, *args: str, code: int = 0, as_json: bool = True):
+    """``deptoken --db <ledger> [--json] ARGS`` in-process; (parsed JSON or text, stderr)."""
+    from click.testing import CliRunner
+
+    from deptoken.ops.cli import main
+
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    result = CliRunner(mix_stderr=False).invoke(main, ["--db", url, *(["--json"] if as_json else []), *args], catch_exceptions=False)
+    assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
+    return (json.loads(result.stdout) if as_json and not code else result.stdout), result.stderr
+
+
+@pytest.fixture
+def node_down(monkeypatch):
+    """Any attempt of the CLI to reach the node fails (as with the node down)."""
+    from deptoken.ops import cli_env
+
+    def refuse(network: str) -> None:
+        raise AssertionError(f"a ledger-only read tried to reach the node ({network})")
+
+    monkeypatch.setattr(cli_env, "_connect", refuse)
+
+
+def test_ledger_reads_never_touch_the_node(ops, team, alice, node_down):
+    """Issue 10 #7: the approval queue, supply, payouts, clients, operators and the audit log are read
+    from the ledger alone (with the node down), amounts in currency units as before."""
+    ana, ben, _ = team
+    request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-READ"}, ana)
+    add_client(ops.ledger, "C-READ", alice.address)
+    started = time.perf_counter()
+    listed, _ = ledger_cli(ops.ledger, "requests", "list", "--status", "pending")
+    assert [(r["id"], r["kind"], r["status"]) for r in listed] == [(request_id, "mint", "pending")]
+    text, _ = ledger_cli(ops.ledger, "requests", "list", as_json=False)
+    assert "1,250.50" in text
+    assert ledger_cli(ops.ledger, "supply")[0] == []
+    assert ledger_cli(ops.ledger, "payouts", "list")[0] == []
+    assert [c["client_id"] for c in ledger_cli(ops.ledger, "clients", "list")[0]] == ["C-READ"]
+    assert [o["name"] for o in ledger_cli(ops.ledger, "operators", "list")[0]] == ["ana", "ben", "chen"]
+    assert ledger_cli(ops.ledger, "audit", "list", "--limit", "1")[0][0]["action"] == "request.create"
+    assert ledger_cli(ops.ledger, "audit", "verify")[0] == {"ok": True, "problems": []}
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, elapsed  # eight commands; each well under a second without the node

@@ -350,7 +350,7 @@ def requests_list(env: Env, status: str | None) -> None:
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
 
     def shown(row: dict[str, Any]) -> list[Any]:
-        params = {k: env.ops.client.format(v) if k == "amount" else v for k, v in row["params"].items()}
+        params = {k: env.token.format(v) if k == "amount" else v for k, v in row["params"].items()}
         return [params if c == "params" else row[c] for c in columns]
 
     env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
@@ -621,7 +621,7 @@ def supply(env: Env, first: datetime | None, last: datetime | None) -> None:
 
     with env.ledger.session() as session:
         days = supply_history(session, first.date() if first else None, last.date() if last else None)
-    fmt = env.ops.client.format
+    fmt = env.token.format
     env.emit(days, lambda: _table("supply", ("day", "issued", "retired", "supply"),
                                   [(d.day, fmt(d.issued), fmt(d.retired), fmt(d.supply)) for d in days]))
 
@@ -641,7 +641,7 @@ def payouts_list(env: Env, status: str | None) -> None:
     """Lists recorded redemptions and their payout state."""
     from .redemptions import redemptions
 
-    fmt = env.ops.client.format
+    fmt = env.token.format
     with env.ledger.session() as session:
         rows = [{"tx": f"{r.tx_hash}:{r.log_index}", "block": r.block_number, "holder": r.holder,
                  "client": r.client.client_id if r.client else "", "amount": r.amount, "status": r.status,

@@ -29,6 +29,8 @@ class Env:
         self.db, self.network, self.config, self.as_json = db, network, config, as_json
         self._ledger: Any = None
         self._ops: Any = None
+        self._policy: Any = None
+        self._token: Any = None
 
     @property
     def ledger(self) -> Any:
@@ -45,9 +47,32 @@ class Env:
             from .context import open_ops
             from .policy import load_policy
 
+            policy = self.policy
             _connect(self.network)
-            self._ops = open_ops(self.ledger, load_policy(self.config))
+            self._ops = open_ops(self.ledger, policy)
         return self._ops
+
+    @property
+    def policy(self) -> Any:
+        """The operations policy (no node needed)."""
+        if self._policy is None:
+            from .policy import load_policy
+
+            self._policy = load_policy(self.config)
+        return self._policy
+
+    @property
+    def token(self) -> Any:
+        """What shows amounts (``format``, ``units``): the ledger's record of the token, so that reads
+        need no node; the connected token only for a ledger that has not recorded it yet."""
+        if self._token is None:
+            from .context import ledger_token
+
+            with self.ledger.session() as session:
+                self._token = ledger_token(session)
+            if self._token is None:
+                self._token = self.ops.client
+        return self._token
 
     def emit(self, data: Any, human: Callable[[], None]) -> None:
         if self.as_json:

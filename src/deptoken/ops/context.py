@@ -4,8 +4,14 @@ belong together (the ledger remembers the chain and token it was first used with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..amounts import format_amount, parse_amount, to_decimal
 from ..errors import DepositTokenError
 from ..iso20022 import Party
 from ..operations import TokenClient
@@ -30,12 +36,49 @@ class Ops:
         return Party(name=name, lei=lei or None, bic=bic or None)
 
 
+@dataclass(frozen=True)
+class TokenUnits:
+    """The token's decimals, symbol and currency as the ledger recorded them: amounts read and shown
+    without a node (the same text as ``TokenClient.format``)."""
+
+    decimals: int
+    symbol: str
+    currency: str
+
+    def format(self, units: int) -> str:
+        return f"{format_amount(int(units), self.decimals)} {self.symbol}"
+
+    def to_decimal(self, units: int) -> Decimal:
+        return to_decimal(int(units), self.decimals)
+
+    def units(self, amount: Any, what: str = "amount", *, allow_zero: bool = False) -> int:
+        if allow_zero and not isinstance(amount, float | bool):
+            try:
+                if Decimal(str(amount).strip()) == 0:
+                    return 0
+            except ArithmeticError:
+                pass  # not a number: parse_amount says so
+        try:
+            return parse_amount(amount, self.decimals)
+        except DepositTokenError as exc:
+            raise DepositTokenError(str(exc).replace("amount ", f"{what} ", 1)) from None
+
+
+def ledger_token(session: Session) -> TokenUnits | None:
+    """The token the ledger is bound to, as far as reads need it (None: not bound, or bound before it
+    recorded decimals: the next chain-facing command records them)."""
+    from .models import SyncState
+
+    state = session.scalars(select(SyncState).limit(1)).first()
+    if state is None or state.decimals is None or state.symbol is None or state.currency is None:
+        return None
+    return TokenUnits(state.decimals, state.symbol, state.currency)
+
+
 def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None) -> Ops:
     """The token of the connected network's deployment record (or ``client``) with ``ledger``.
 
     Refuses a ledger that was used with another token or chain: its records would not match."""
-    from sqlalchemy import select
-
     from ..chain import connected_chain_id
     from .models import SyncState
 
@@ -50,5 +93,9 @@ def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None,
                 )
         if not states:  # first use binds the ledger to this token; the indexer starts at its deploy block
             start = client.deployment.deploy_block - 1 if client.deployment else -1
-            session.add(SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash=""))
+            states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="")]
+            session.add(states[0])
+        for state in states:  # what reads need to show amounts without a node
+            if state.decimals is None or state.symbol is None or state.currency is None:
+                state.decimals, state.symbol, state.currency = client.decimals, str(client.symbol), client.currency
     return Ops(ledger, client, chain_id, policy)
