@@ -125,9 +125,10 @@ def set_policy(net: Devnet, two_approvals_above: str) -> None:
 
 
 def register_team(net: Devnet, *names: str) -> None:
-    """Operators ana, ben, chen, ... on test accounts 10, 11, 12, ... (no node needed: fast)."""
-    for offset, name in enumerate(names):
-        net.ok("operators", "add", name, address(10 + offset))
+    """Operators ana, ben, chen, ... on test accounts 10, 11, 12, ..., the first team (`operators
+    bootstrap`: no approval, no node needed: fast)."""
+    net.ok("operators", "bootstrap", *(arg for offset, name in enumerate(names)
+                                       for arg in ("--operator", name, address(10 + offset), f"P-{name.upper()}")))
 
 
 # ---------------------------------------------------------------------------- end to end

@@ -1222,3 +1222,24 @@ def test_ledger_reads_never_touch_the_node(ops, team, alice, node_down):
     assert ledger_cli(ops.ledger, "audit", "verify")[0] == {"ok": True, "problems": []}
     elapsed = time.perf_counter() - started
     assert elapsed < 5, elapsed  # eight commands; each well under a second without the node
+
+
+def test_operators_cli_bootstrap_then_add_through_approval(ledger, token, ana, ben, chen, chain):
+    """Issue 10 #5 at the command line: `operators bootstrap` (the first two, once), then `operators
+    add` is a request signed by ana that takes effect when ben approves it."""
+    team = ("--operator", "ana", ana.address, "P-ANA", "--operator", "ben", ben.address, "P-BEN")
+    assert [o["name"] for o in ledger_cli(ledger, "operators", "bootstrap", *team)[0]] == ["ana", "ben"]
+    assert ledger_cli(ledger, "operators", "bootstrap", *team, code=1)[1].startswith("error: the team exists already")
+    network = ("--network", f"ethereum:local:{chain.provider.uri}")
+    snapshots = {k: list(v) for k, v in chain._snapshots.items()}
+    try:
+        proposed, _ = ledger_cli(ledger, *network, "operators", "add", "chen", chen.address, "--person-id", "P-CHEN",
+                                 "--no-approve", "--permit", "freeze", "--as", ana.address)
+        assert (proposed["change"], proposed["approvals_needed"]) == ("add", 1)
+        assert [o["name"] for o in ledger_cli(ledger, "operators", "list")[0]] == ["ana", "ben"]
+        decided, _ = ledger_cli(ledger, *network, "requests", "approve", str(proposed["request"]), "--as", ben.address)
+    finally:
+        chain._snapshots.update(snapshots)
+    assert decided == {"id": proposed["request"], "status": "executed"}
+    chen_row = ledger_cli(ledger, "operators", "list")[0][2]
+    assert (chen_row["name"], chen_row["person_id"], chen_row["approve"], chen_row["permissions"]) == ("chen", "P-CHEN", False, "freeze")

@@ -26,11 +26,14 @@ MISMATCH_EXIT = 3
 
 def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool) -> Any:
     """The signing account: ape keystore alias, an eth-account keystore file, or a devnet test account."""
-    from ..signers import select_signer
+    from ..signers import ROLES, select_signer
 
-    ops = env.ops
-    return select_signer(chain_id=ops.chain_id, account=account, keystore=keystore, as_=as_, role=role,
-                         token=ops.client.contract, autosign=yes)
+    if role is None and not (as_ and as_.strip().lower().replace("-", "_") in ROLES):
+        chain_id, token = env.chain_id, None  # an operator's own key: the chain decides, not the token
+    else:
+        chain_id, token = env.ops.chain_id, env.ops.client.contract
+    return select_signer(chain_id=chain_id, account=account, keystore=keystore, as_=as_, role=role,
+                         token=token, autosign=yes)
 
 
 def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -57,11 +60,11 @@ def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[
     return decorate
 
 
-def _operator_name(env: Env, signer: Any, may: str = "request") -> str:
+def _operator_name(env: Env, signer: Any, may: str = "request", action: str | None = None) -> str:
     from .operators import operator_at
 
     with env.ledger.session() as session:
-        return operator_at(session, str(signer.address), may=may).name
+        return operator_at(session, str(signer.address), may=may, action=action).name
 
 
 class _Group(click.Group):
@@ -156,20 +159,79 @@ def operators() -> None:
     """The operations team (makers and checkers)."""
 
 
+@operators.command("bootstrap")
+@click.option("--operator", "team", type=(str, str, str), multiple=True, required=True, metavar="NAME ADDRESS PERSON_ID",
+              help="One of the first operators (at least two, each may request and approve).")
+@pass_env
+def operators_bootstrap(env: Env, team: tuple[tuple[str, str, str], ...]) -> None:
+    """Registers the first operators of an empty team, together (refused once any operator exists;
+    every later change goes through `operators add/deactivate/duties` and another operator's approval)."""
+    from .operators import bootstrap
+
+    with env.ledger.session() as session:
+        added = [{"name": o.name, "address": o.address, "person_id": o.person_id}
+                 for o in bootstrap(session, list(team), actor=os.environ.get("USER", "cli"))]
+    env.emit(added, lambda: click.echo(f"team bootstrapped: {', '.join(o['name'] for o in added)}"))
+
+
+def _duties_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    from .operators import PERMISSIONS
+
+    function = click.option("--max-amount", default=None, help="Largest amount (currency units) they may request or approve.")(function)
+    function = click.option("--permit", "permissions", type=click.Choice(PERMISSIONS), multiple=True,
+                            help="An action they may take (repeat; default: every action).")(function)
+    function = click.option("--approve/--no-approve", default=True, help="May approve or reject requests.")(function)
+    return click.option("--request/--no-request", default=True, help="May propose requests and record deposits.")(function)
+
+
+def _propose_operator_change(env: Env, change: str, name: str, signer: Callable[[], Any], **fields: Any) -> None:
+    from .operators import propose_change
+
+    if fields.get("permissions") is not None:
+        fields["permissions"] = list(fields["permissions"]) or None
+    if fields.get("max_amount") is not None:
+        fields["max_amount"] = env.token.units(fields["max_amount"], "max amount")
+    maker = signer()
+    with env.ledger.session() as session:
+        request = propose_change(session, change, name, maker, **fields)
+        data = {"request": request.id, "kind": "operator", "change": change, "name": name, "approvals_needed": 1}
+    env.emit(data, lambda: click.echo(f"operator {change} of {name}: request #{data['request']} awaits 1 approval "
+                                      "(by another operator: `deptoken requests approve`)"))
+
+
 @operators.command("add")
 @click.argument("name")
 @click.argument("address")
-@click.option("--request/--no-request", default=True, help="May propose requests and record deposits.")
-@click.option("--approve/--no-approve", default=True, help="May approve or reject requests.")
+@click.option("--person-id", required=True, help="Who the operator is (staff number): one person, one operator identity.")
+@_duties_options
+@signer_options(None)
 @pass_env
-def operators_add(env: Env, name: str, address: str, request: bool, approve: bool) -> None:
-    """Registers an operator by the address of the key they sign with."""
-    from .operators import add_operator
+def operators_add(env: Env, name: str, address: str, person_id: str, request: bool, approve: bool,
+                  permissions: tuple[str, ...], max_amount: str | None, signer: Callable[[], Any]) -> None:
+    """Proposes a new operator (signed by an operator; takes effect when another approves it)."""
+    _propose_operator_change(env, "add", name, signer, address=address, person_id=person_id, request=request,
+                             approve=approve, permissions=permissions, max_amount=max_amount)
 
-    with env.ledger.session() as session:
-        operator = add_operator(session, name, address, request=request, approve=approve, actor=os.environ.get("USER", "cli"))
-        data = {"name": operator.name, "address": operator.address, "request": request, "approve": approve}
-    env.emit(data, lambda: click.echo(f"operator {name} ({data['address']}) added"))
+
+@operators.command("duties")
+@click.argument("name")
+@_duties_options
+@signer_options(None)
+@pass_env
+def operators_duties(env: Env, name: str, request: bool, approve: bool, permissions: tuple[str, ...],
+                     max_amount: str | None, signer: Callable[[], Any]) -> None:
+    """Proposes new duties for an operator (what they may do, up to which amount)."""
+    _propose_operator_change(env, "duties", name, signer, request=request, approve=approve,
+                             permissions=permissions, max_amount=max_amount)
+
+
+@operators.command("deactivate")
+@click.argument("name")
+@signer_options(None)
+@pass_env
+def operators_deactivate(env: Env, name: str, signer: Callable[[], Any]) -> None:
+    """Proposes to deactivate an operator (they sign nothing once approved)."""
+    _propose_operator_change(env, "deactivate", name, signer)
 
 
 @operators.command("list")
@@ -179,9 +241,14 @@ def operators_list(env: Env) -> None:
     from .operators import list_operators
 
     with env.ledger.session() as session:
-        rows = [(o.name, o.address, o.can_request, o.can_approve, o.active) for o in list_operators(session)]
-    env.emit([dict(zip(("name", "address", "request", "approve", "active"), r, strict=True)) for r in rows],
-             lambda: _table("operators", ("name", "address", "request", "approve", "active"), rows))
+        operators_ = list_operators(session)
+        rows = [(o.name, o.address, o.person_id or "", o.can_request, o.can_approve, o.active,
+                 ",".join(o.permissions) if o.permissions is not None else "all",
+                 "" if o.max_amount is None else o.max_amount) for o in operators_]
+    columns = ("name", "address", "person_id", "request", "approve", "active", "permissions", "max_amount")
+    env.emit([dict(zip(columns, r, strict=True)) for r in rows],
+             lambda: _table("operators", columns, [[env.token.format(c) if k == "max_amount" and c != "" else c
+                                                    for k, c in zip(columns, r, strict=True)] for r in rows]))
 
 
 # ---------------------------------------------------------------------------- clients
@@ -659,7 +726,7 @@ def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]
     """Writes one payout file for every redemption not yet instructed."""
     from .redemptions import export_payouts
 
-    actor = _operator_name(env, signer(), "payouts")
+    actor = _operator_name(env, signer(), "request", "payouts")
     with env.ledger.new_session() as session:
         result = export_payouts(session, env.ops, directory, fmt, actor=actor)
         if result.file is None:
@@ -697,7 +764,7 @@ def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], An
     """Marks every payout of a file paid (once; by another operator than its exporter, by policy)."""
     from .redemptions import mark_paid
 
-    actor = _operator_name(env, signer(), "payouts")
+    actor = _operator_name(env, signer(), "approve", "payouts")
     with env.ledger.session() as session:
         count = mark_paid(session, file_id=file_id, reference=reference, actor=actor,
                           four_eyes=env.policy.paid_by_another_operator)

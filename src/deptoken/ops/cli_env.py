@@ -53,6 +53,16 @@ class Env:
         return self._ops
 
     @property
+    def chain_id(self) -> int:
+        """The connected node's chain id (connects; the token is not needed)."""
+        if self._ops is not None:
+            return int(self._ops.chain_id)
+        from ..chain import connected_chain_id
+
+        _connect(self.network)
+        return connected_chain_id()
+
+    @property
     def policy(self) -> Any:
         """The operations policy (no node needed)."""
         if self._policy is None:
@@ -99,6 +109,8 @@ _connection: Any = None
 def _connect(network: str) -> None:
     """Connects ape to ``network`` with the project's configuration, whatever the working directory."""
     global _connection
+    if _connection is not None:  # connected already (by this command)
+        return
     from ape.utils.basemodel import ManagerAccessMixin
 
     from ..deployments import PROJECT_ROOT
