@@ -1032,3 +1032,39 @@ def test_marking_a_payout_paid_needs_another_operator_than_the_exporter(ops, led
     assert counts(ledger) == before
     assert mark_paid(ledger, file_id, "SWIFT-9") == 1  # ben
     assert rows(ledger, Redemption, lambda r: (r.status, r.paid_reference)) == [("paid", "SWIFT-9")]
+
+
+# ---------------------------------------------------------------------------- issue 10: camt.053 (defect 16)
+
+
+def test_camt053_ids_are_a_ledger_sequence_and_written_only_when_reconciled(clean_ops, ledger, chain, tmp_path):
+    """Issue 10 #16: two statements of one day get different message and statement ids (the ledger's
+    sequence, also the electronic sequence number); after a mismatch none is written or recorded."""
+    from deptoken.ops.models import Statement
+    from deptoken.ops.reconcile import issue_camt053
+
+    ops = clean_ops
+    chain.mine(1)
+    sync(ledger, ops)
+    report = run_reconcile(ledger, ops)
+    assert report.ok
+    day = chain_today(chain)
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    for path in (first, second):
+        with ledger.new_session() as session:
+            issue_camt053(session, ops, day, report, path)
+    ids = [(xml_texts(p.read_bytes(), "GrpHdr/MsgId"), xml_texts(p.read_bytes(), "Stmt/Id"), xml_texts(p.read_bytes(), "Stmt/ElctrncSeqNb"))
+           for p in (first, second)]
+    assert ids == [([f"DTS-{day:%Y%m%d}-1"], [f"DTS-{day:%Y%m%d}-1"], ["1"]), ([f"DTS-{day:%Y%m%d}-2"], [f"DTS-{day:%Y%m%d}-2"], ["2"])]
+    validate(second.read_bytes(), "camt.053.001.08")
+    assert rows(ledger, Statement, lambda s: (s.message_id, s.reconciled)) == [(f"DTS-{day:%Y%m%d}-1", True), (f"DTS-{day:%Y%m%d}-2", True)]
+
+    from deptoken.ops.reconcile import Finding
+
+    report.findings.append(Finding("mismatch", "SUPPLY", "total supply", "as reconcile reports it"))  # a failed reconciliation
+    before = counts(ledger)
+    with ledger.new_session() as session:
+        message = one_line_error(issue_camt053, session, ops, day, report, tmp_path / "third.xml")
+    assert message == (f"camt.053 statement not written: the reconciliation at block {report.block_number} found "
+                       "1 mismatch(es) (see `deptoken reconcile`)")
+    assert not (tmp_path / "third.xml").exists() and counts(ledger) == before and len(rows(ledger, Statement)) == 2

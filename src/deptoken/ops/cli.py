@@ -776,22 +776,22 @@ def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], An
 
 @main.command()
 @click.option("--sync/--no-sync", "do_sync", default=True, show_default=True, help="Index new confirmed blocks first.")
-@click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here.")
+@click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here (only when the reconciliation passes).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: the chain's today, UTC).")
 @pass_env
 def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None) -> None:
     """Reconciles chain and ledger; exit status 3 on any mismatch."""
     from .indexer import sync as run_sync
-    from .reconcile import camt053_statement, reconcile as run
+    from .reconcile import issue_camt053, reconcile as run
 
+    actor = os.environ.get("USER", "cli")
     with env.ledger.new_session() as session:
         if do_sync:
             run_sync(session, env.ops)
-        report = run(session, env.ops, actor=os.environ.get("USER", "cli"))
+        report = run(session, env.ops, actor=actor)
         session.commit()
-        if camt053:
-            data = camt053_statement(session, env.ops, day.date() if day else _chain_today(env))
-            Path(camt053).write_bytes(data)
+        if camt053 and report.ok:  # a statement of an unreconciled ledger is never written
+            issue_camt053(session, env.ops, day.date() if day else _chain_today(env), report, camt053, actor=actor)
     fmt = env.ops.client.format
 
     def human() -> None:
@@ -805,7 +805,8 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
         for f in report.findings:
             click.echo(f"  {f.severity.upper():8} {f.code}: {f.subject}: {f.detail}")
         if camt053:
-            click.echo(f"camt.053 statement written to {camt053}")
+            click.echo(f"camt.053 statement written to {camt053}" if report.ok
+                       else "camt.053 statement NOT written: the reconciliation found mismatches")
 
     env.emit(report.as_dict(), human)
     if not report.ok:
