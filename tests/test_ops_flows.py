@@ -1068,3 +1068,63 @@ def test_camt053_ids_are_a_ledger_sequence_and_written_only_when_reconciled(clea
     assert message == (f"camt.053 statement not written: the reconciliation at block {report.block_number} found "
                        "1 mismatch(es) (see `deptoken reconcile`)")
     assert not (tmp_path / "third.xml").exists() and counts(ledger) == before and len(rows(ledger, Statement)) == 2
+
+
+# ---------------------------------------------------------------------------- issue 10: onboarding controls (defect 17)
+
+
+def test_onboarding_refuses_the_banks_own_addresses_and_contracts(ops, ledger, team, compliance, minter, newcomers, review, tmp_path, chain):
+    """Issue 10 #17: the token itself, a minter, an operator, another role holder and a contract are
+    refused as clients (every such row named, nothing recorded) unless the policy names the address."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from deptoken.ops.context import Ops
+
+    ana = team[0]
+    contract = newcomers[3]
+    chain.provider.make_request("anvil_setCode", [contract.address, "0x6000"])
+    rows_ = [(SimpleNamespace(address=ops.token), "C-TOKEN", "Token"), (minter, "C-MINTER", "Minter"),
+             (ana, "C-ANA", "Ana"), (compliance, "C-COMPL", "Compliance"), (contract, "C-CODE", "Code"),
+             (newcomers[0], "C-14", "Fourteen AG")]
+    path = kyc_file(tmp_path / "kyc.csv", rows_, review)
+    today = review - timedelta(days=365)
+    before = counts(ledger)
+    message = one_line_error(in_session, ledger, onboarding.import_clients, path, today=today, actor="ana", ops=ops)
+    assert message == (
+        f"{path}: 5 bad rows: line 2: address {ops.token} is the token contract itself: the bank's own, not a client; "
+        f"line 3: address {minter.address} holds the token's minter role: the bank's own, not a client; "
+        f"line 4: address {ana.address} is operator ana: the bank's own, not a client; "
+        f"line 5: address {compliance.address} holds the token's compliance role: the bank's own, not a client; "
+        f"line 6: address {contract.address} is a contract, not a client's account; nothing recorded")
+    assert counts(ledger) == before
+
+    allowed = Ops(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, client_addresses_allowed=(minter.address,)))
+    path = kyc_file(tmp_path / "kyc2.csv", [(minter, "C-TREASURY", "Treasury"), (newcomers[0], "C-14", "Fourteen AG")], review)
+    assert in_session(ledger, onboarding.import_clients, path, today=today, actor="ana", ops=allowed).added == 2
+
+
+def test_allowlist_jobs_wait_for_a_second_operator_when_the_policy_says_so(ops, ledger, team, compliance, newcomers, review, tmp_path):
+    """Issue 10 #17: each job records who imported it; with ``clients_second_approver`` nothing is sent
+    before another operator approves (the importer cannot)."""
+    from dataclasses import replace
+
+    from deptoken.ops.context import Ops
+    from deptoken.ops.models import Operator
+
+    strict = Ops(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, clients_second_approver=True))
+    path = kyc_file(tmp_path / "kyc.csv", [(newcomers[0], "C-14", "Fourteen AG")], review)
+    with ledger.session() as session:
+        ana_op = session.scalars(select(Operator).where(Operator.name == "ana")).one()
+        onboarding.import_clients(session, path, today=review - timedelta(days=365), actor="ana", ops=strict, maker=ana_op)
+    with ledger.new_session() as session:
+        assert onboarding.apply_jobs(session, strict, compliance, actor="executor") == onboarding.ApplyResult(0, 0, 0)
+    with ledger.session() as session:
+        ana_op, ben_op = (session.scalars(select(Operator).where(Operator.name == n)).one() for n in ("ana", "ben"))
+        assert one_line_error(onboarding.approve_jobs, session, ana_op).startswith("allowlist job #1 (run onboard:")
+    with ledger.session() as session:
+        ben_op = session.scalars(select(Operator).where(Operator.name == "ben")).one()
+        assert onboarding.approve_jobs(session, ben_op) == 1
+    with ledger.new_session() as session:
+        assert onboarding.apply_jobs(session, strict, compliance, actor="executor").done == 1
+    assert rows(ledger, AllowlistJob, lambda j: (j.status, j.maker_id, j.approved_by_id)) == [("done", ana_op.id, ben_op.id)]

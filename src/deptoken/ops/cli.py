@@ -268,17 +268,21 @@ def _chain_today(env: Env) -> date:
 
 def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
     from . import onboarding
+    from .operators import operator_at
 
-    actor = _operator_name(env, signer())
+    address = str(signer().address)
     with env.ledger.session() as session:
+        maker = operator_at(session, address, may="request", action="clients")
+        actor = maker.name
         if kind == "onboard":
-            result = onboarding.import_clients(session, path, today=_chain_today(env), actor=actor)
+            result = onboarding.import_clients(session, path, today=_chain_today(env), actor=actor, ops=env.ops, maker=maker)
         elif kind == "renew":
-            result = onboarding.import_renewals(session, path, today=_chain_today(env), actor=actor)
+            result = onboarding.import_renewals(session, path, today=_chain_today(env), actor=actor, maker=maker)
         else:
-            result = onboarding.import_offboarding(session, path, actor=actor)
-    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged; "
-                                        "run `deptoken clients apply` to send them"))
+            result = onboarding.import_offboarding(session, path, actor=actor, maker=maker)
+    then = ("approve them (`deptoken clients approve`, another operator), then run `deptoken clients apply`"
+            if env.policy.clients_second_approver else "run `deptoken clients apply` to send them")
+    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged; {then}"))
 
 
 @clients.command("import")
@@ -306,6 +310,21 @@ def clients_renew(env: Env, path: str, signer: Callable[[], Any]) -> None:
 def clients_offboard(env: Env, path: str, signer: Callable[[], Any]) -> None:
     """Records offboardings from a CSV file (client_id, reason)."""
     _import(env, "offboard", path, signer)
+
+
+@clients.command("approve")
+@click.option("--run", "run", default=None, help="Only the jobs of this import (as `clients import` reported it).")
+@signer_options(None)
+@pass_env
+def clients_approve(env: Env, run: str | None, signer: Callable[[], Any]) -> None:
+    """Approves the pending allowlist jobs another operator imported (policy `clients_second_approver`)."""
+    from .onboarding import approve_jobs
+    from .operators import operator_at
+
+    address = str(signer().address)
+    with env.ledger.session() as session:
+        count = approve_jobs(session, operator_at(session, address, may="approve", action="clients"), run=run)
+    env.emit({"approved": count}, lambda: click.echo(f"{count} allowlist job(s) approved" if count else "nothing to approve"))
 
 
 @clients.command("apply")

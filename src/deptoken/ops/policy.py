@@ -25,6 +25,8 @@ class Policy:
     batch_size: int = 100  # allowlist entries per transaction
     liability_account: str = "DEPOSIT-TOKEN-LIABILITY"  # the account the camt.053 statement is for
     paid_by_another_operator: bool = True  # `payouts paid`: not by the operator who exported the file
+    clients_second_approver: bool = False  # allowlist jobs are sent once another operator approved them
+    client_addresses_allowed: tuple[str, ...] = ()  # the bank's own addresses that may still be onboarded
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -64,6 +66,17 @@ def load_policy(path: str | Path | None = None) -> Policy:
             raise ValueError(f"{name} must be true or false, not {value!r}")
         return value
 
+    def addresses(name: str) -> tuple[str, ...]:
+        from ..validation import parse_address
+
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            raise ValueError(f"{name} must be a list of addresses")
+        try:
+            return tuple(parse_address(str(a), name) for a in value)
+        except DepositTokenError as exc:
+            raise ValueError(str(exc)) from None
+
     try:
         policy = Policy(
             two_approvals_above=amount("two_approvals_above"),
@@ -72,6 +85,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
             batch_size=count("batch_size"),
             liability_account=str(data.get("liability_account", Policy.liability_account)),
             paid_by_another_operator=flag("paid_by_another_operator"),
+            clients_second_approver=flag("clients_second_approver"),
+            client_addresses_allowed=addresses("client_addresses_allowed"),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None
