@@ -271,13 +271,14 @@ def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
     from .operators import operator_at
 
     address = str(signer().address)
+    today = _chain_today(env) if kind != "offboard" else None  # connects (and binds the ledger) before the session
     with env.ledger.session() as session:
         maker = operator_at(session, address, may="request", action="clients")
         actor = maker.name
         if kind == "onboard":
-            result = onboarding.import_clients(session, path, today=_chain_today(env), actor=actor, ops=env.ops, maker=maker)
+            result = onboarding.import_clients(session, path, today=today, actor=actor, ops=env.ops, maker=maker)
         elif kind == "renew":
-            result = onboarding.import_renewals(session, path, today=_chain_today(env), actor=actor, maker=maker)
+            result = onboarding.import_renewals(session, path, today=today, actor=actor, maker=maker)
         else:
             result = onboarding.import_offboarding(session, path, actor=actor, maker=maker)
     then = ("approve them (`deptoken clients approve`, another operator), then run `deptoken clients apply`"
