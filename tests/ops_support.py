@@ -120,7 +120,7 @@ def ledger(request, tmp_path, migrated_templates) -> Iterator[Ledger]:
 
 @pytest.fixture
 def ops(ledger, token) -> Ops:
-    return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)  # the fixture token has mints
 
 
 @pytest.fixture(scope="session")

@@ -987,20 +987,27 @@ def test_policy_file_errors(tmp_path, no_policy_env, text, fragment):
 
 
 def test_open_ops_binds_a_fresh_ledger_to_the_token(ledger, token, chain):
-    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    """Issue 10 #9: the fixture token has history (mints): a new ledger binds to it only when told to adopt it."""
+    message = one_line_error(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    assert message.startswith(f"this ledger is new, but token {token.address} on chain {chain.chain_id} already has history (")
+    assert message.endswith("is the database URL right? To start this ledger for it anyway, pass --adopt")
+    assert counts(ledger)["audit_log"] == 0
+    with ledger.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SyncState)) == 0
+    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     assert (ops.token, ops.chain_id, ops.policy, ops.ledger) == (token.address, chain.chain_id, TEST_POLICY, ledger)
     with ledger.session() as session:
         states = [(s.token, s.chain_id, s.block_number, s.block_hash) for s in session.scalars(sa.select(SyncState))]
     assert states == [(token.address, chain.chain_id, -1, "")]
-    again = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))  # the same token: fine
+    again = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))  # the same token: fine, no adopting again
     assert again.token == token.address
-    assert counts(ledger)["audit_log"] == 0
+    assert [(e.actor, e.action, e.subject) for e in rows_of(ledger, AuditEntry)] == [("adopt", "ledger.adopt", token.address)]
     with ledger.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(SyncState)) == 1
 
 
 def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chain, devnet_config, admin):
-    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     from deptoken.deploy import deploy_token
 
     other, _ = deploy_token(devnet_config, admin, record=False)
@@ -1018,7 +1025,7 @@ def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chai
 def test_a_request_made_for_another_token_does_not_run_on_this_one(ledger, token, team, devnet_config, admin, minter, alice):
     """The digest binds the chain and the token: a ledger pointed at another token (here by editing
     the sync state) cannot execute the old requests there."""
-    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     rid = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "DEP-X"}, team)
     from deptoken.deploy import deploy_token
 
@@ -1157,6 +1164,11 @@ def test_operator_team_changes_go_through_maker_checker(ledger, ana, ben, chen, 
     assert one_line_error(change, "deactivate", "ana", who=ana) == "operator ana cannot propose a change of their own duties"
 
 
+def rows_of(ledger: Ledger, model) -> list:
+    with ledger.session() as session:
+        return list(session.scalars(sa.select(model).order_by(model.id)))
+
+
 def decide_in(ledger, request_id: int, checker, *, approve: bool = True) -> str:
     with ledger.session() as session:
         return workflow.decide(session, request_id, checker, approve=approve).status
@@ -1229,7 +1241,7 @@ def test_operators_cli_bootstrap_then_add_through_approval(ledger, token, ana, b
     add` is a request signed by ana that takes effect when ben approves it."""
     team = ("--operator", "ana", ana.address, "P-ANA", "--operator", "ben", ben.address, "P-BEN")
     assert [o["name"] for o in ledger_cli(ledger, "operators", "bootstrap", *team)[0]] == ["ana", "ben"]
-    assert ledger_cli(ledger, "operators", "bootstrap", *team, code=1)[1].startswith("error: the team exists already")
+    assert json.loads(ledger_cli(ledger, "operators", "bootstrap", *team, code=1)[1])["error"].startswith("the team exists already")
     network = ("--network", f"ethereum:local:{chain.provider.uri}")
     snapshots = {k: list(v) for k, v in chain._snapshots.items()}
     try:
@@ -1243,3 +1255,35 @@ def test_operators_cli_bootstrap_then_add_through_approval(ledger, token, ana, b
     assert decided == {"id": proposed["request"], "status": "executed"}
     chen_row = ledger_cli(ledger, "operators", "list")[0][2]
     assert (chen_row["name"], chen_row["person_id"], chen_row["approve"], chen_row["permissions"]) == ("chen", "P-CHEN", False, "freeze")
+
+
+def test_cli_consistency_json_errors_json_anywhere_fields_and_mistyped_ledger(ops, team, alice, node_down, tmp_path):
+    """Issue 10 #9: with --json an error is {"error": ...} on stderr (stdout empty); --json also after
+    the subcommand; request parameters shown as fields in currency units; a mistyped SQLite path is
+    an error and creates no file."""
+    from click.testing import CliRunner
+
+    from deptoken.ops.cli import main
+
+    ana = team[0]
+    request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-FIELDS"}, ana)
+    url = ops.ledger.engine.url.render_as_string(hide_password=False)
+    runner = CliRunner(mix_stderr=False)
+
+    after = runner.invoke(main, ["--db", url, "requests", "list", "--json"], catch_exceptions=False)
+    assert after.exit_code == 0 and [r["id"] for r in json.loads(after.stdout)] == [request_id]
+
+    failed = runner.invoke(main, ["--db", url, "operators", "bootstrap", "--operator", "x", alice.address, "P-X", "--json"])
+    assert failed.exit_code == 1 and failed.stdout == ""
+    assert json.loads(failed.stderr) == {"error": "the team exists already: add operators with `deptoken operators add` "
+                                                  "(approved by another operator)"}
+
+    text = runner.invoke(main, ["--db", url, "requests", "list"], catch_exceptions=False).stdout
+    assert f"to={alice.address} amount=1,250.50 {ops.client.symbol} deposit_reference=D-FIELDS" in " ".join(text.split())
+    assert "{" not in text
+
+    typo = tmp_path / "ledgr.sqlite"
+    missing = runner.invoke(main, ["--db", f"sqlite:///{typo}", "requests", "list"])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == f"error: no ledger database at {typo} (mistyped? `deptoken db upgrade` creates a new one)"
+    assert not typo.exists()

@@ -68,9 +68,20 @@ def _operator_name(env: Env, signer: Any, may: str = "request", action: str | No
 
 
 class _Group(click.Group):
-    """The error boundary: a ``DepositTokenError`` is one line on stderr and exit status 1."""
+    """The error boundary: a ``DepositTokenError`` is one line on stderr and exit status 1: ``error: ...``,
+    or with ``--json`` the object ``{"error": "..."}`` (stdout stays empty). ``--json`` may also follow
+    the subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None and "--json" in args:
+            cut = args.index("--") if "--" in args else len(args)
+            if "--json" in args[:cut]:
+                args = ["--json", *(a for a in args[:cut] if a != "--json"), *args[cut:]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        import json
+
         from ..cli import failure_message
 
         try:
@@ -80,7 +91,10 @@ class _Group(click.Group):
                 raise
         finally:
             _disconnect()
-        click.echo(f"error: {message}", err=True)
+        if isinstance(ctx.obj, Env) and ctx.obj.as_json:
+            click.echo(json.dumps({"error": message}), err=True)
+        else:
+            click.echo(f"error: {message}", err=True)
         ctx.exit(1)
 
 
@@ -88,12 +102,13 @@ class _Group(click.Group):
 @click.option("--db", metavar="URL", envvar="DEPTOKEN_DB_URL", help="Ledger database URL (default: sqlite file var/ledger.sqlite).")
 @click.option("--network", default=DEFAULT_NETWORK, envvar="DEPTOKEN_NETWORK", show_default=True, help="ape network choice of the node.")
 @click.option("--config", metavar="FILE", envvar="DEPTOKEN_OPS_CONFIG", help="Operations policy (default: config/ops.yaml).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (also after the subcommand); errors as {\"error\": ...} on stderr.")
+@click.option("--adopt", is_flag=True, help="Let a new ledger bind to a token that already has history.")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool) -> None:
+def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool) -> None:
     """Issuer operations for a deposit token: onboarding, maker-checker minting, redemptions and
     payouts, the event index, reconciliation, legal orders and the audit log."""
-    ctx.obj = Env(db, network, config, as_json)
+    ctx.obj = Env(db, network, config, as_json, adopt)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | list[Sequence[Any]]) -> None:
@@ -110,9 +125,21 @@ def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | l
 
 @contextmanager
 def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; otherwise (a cron log) one line per step on stderr, flushed, so
+    that the log shows what completed even if the run dies."""
     from rich.progress import Progress
 
-    with Progress(disable=not sys.stderr.isatty(), transient=True) as bar:
+    if not sys.stderr.isatty():
+        done = 0
+
+        def line(n: int) -> None:
+            nonlocal done
+            done += n
+            click.echo(f"{label}: {done}" + (f"/{total}" if total is not None else ""), err=True)
+
+        yield line
+        return
+    with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -131,7 +158,7 @@ def db_upgrade(env: Env) -> None:
     """Creates or migrates the ledger schema to the newest revision."""
     from .db import Ledger, schema_revision, upgrade
 
-    ledger = Ledger(env.db, check=False)
+    ledger = Ledger(env.db, check=False, create=True)
     upgrade(ledger.engine)
     current, _ = schema_revision(ledger.engine)
     env.emit({"revision": current}, lambda: click.echo(f"ledger schema at revision {current}"))
@@ -141,9 +168,7 @@ def db_upgrade(env: Env) -> None:
 @pass_env
 def db_status(env: Env) -> None:
     """Shows the ledger's schema revision."""
-    from .db import Ledger, schema_revision
-
-    from .db import require_current
+    from .db import Ledger, require_current, schema_revision
 
     ledger = Ledger(env.db, check=False)
     current, head = schema_revision(ledger.engine)
@@ -437,7 +462,7 @@ def requests_list(env: Env, status: str | None) -> None:
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
 
     def shown(row: dict[str, Any]) -> list[Any]:
-        params = {k: env.token.format(v) if k == "amount" else v for k, v in row["params"].items()}
+        params = " ".join(f"{k}={env.token.format(v) if k == 'amount' else v}" for k, v in row["params"].items())
         return [params if c == "params" else row[c] for c in columns]
 
     env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))

@@ -25,8 +25,8 @@ DEFAULT_NETWORK = "ethereum:local:node"
 class Env:
     """What the command line chose: database, network, policy file, output format."""
 
-    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool) -> None:
-        self.db, self.network, self.config, self.as_json = db, network, config, as_json
+    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool = False) -> None:
+        self.db, self.network, self.config, self.as_json, self.adopt = db, network, config, as_json, adopt
         self._ledger: Any = None
         self._ops: Any = None
         self._policy: Any = None
@@ -49,7 +49,7 @@ class Env:
 
             policy = self.policy
             _connect(self.network)
-            self._ops = open_ops(self.ledger, policy)
+            self._ops = open_ops(self.ledger, policy, adopt=self.adopt)
         return self._ops
 
     @property

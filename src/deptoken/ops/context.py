@@ -75,10 +75,24 @@ def ledger_token(session: Session) -> TokenUnits | None:
     return TokenUnits(state.decimals, state.symbol, state.currency)
 
 
-def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None) -> Ops:
+def _history(client: TokenClient) -> str | None:
+    """What the token has done already (mints, supply), or None for a token with no history."""
+    supply = int(client.contract.totalSupply())
+    mints = len(client.events(["Minted"]))
+    if not supply and not mints:
+        return None
+    return f"{mints} mint(s), total supply {client.format(supply)}"
+
+
+def open_ops(
+    ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None, adopt: bool = False
+) -> Ops:
     """The token of the connected network's deployment record (or ``client``) with ``ledger``.
 
-    Refuses a ledger that was used with another token or chain: its records would not match."""
+    Refuses a ledger that was used with another token or chain: its records would not match. A new
+    ledger binds to a token that already has history (mints, supply) only with ``adopt``: otherwise
+    a mistyped database URL would start a second, empty ledger of a live token."""
+    from . import audit
     from ..chain import connected_chain_id
     from .models import SyncState
 
@@ -92,6 +106,13 @@ def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None,
                     f"this ledger belongs to token {state.token} on chain {state.chain_id}, not {client.address} on {chain_id}"
                 )
         if not states:  # first use binds the ledger to this token; the indexer starts at its deploy block
+            if (history := _history(client)) is not None:
+                if not adopt:
+                    raise DepositTokenError(
+                        f"this ledger is new, but token {client.address} on chain {chain_id} already has history ({history}): "
+                        "is the database URL right? To start this ledger for it anyway, pass --adopt"
+                    )
+                audit.record(session, "adopt", "ledger.adopt", client.address, {"chain_id": chain_id, "history": history})
             start = client.deployment.deploy_block - 1 if client.deployment else -1
             states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="")]
             session.add(states[0])
