@@ -1128,3 +1128,14 @@ def test_allowlist_jobs_wait_for_a_second_operator_when_the_policy_says_so(ops, 
     with ledger.new_session() as session:
         assert onboarding.apply_jobs(session, strict, compliance, actor="executor").done == 1
     assert rows(ledger, AllowlistJob, lambda j: (j.status, j.maker_id, j.approved_by_id)) == [("done", ana_op.id, ben_op.id)]
+
+
+def test_deposit_errors_name_the_file_not_the_ledger_source_id(ops, ledger, team, three_clients, tmp_path):
+    """Issue 10 #9: a refused file names its path (and the entry or line), not the internal source id
+    (``camt.054:<name>:<hash>``) the ledger stores."""
+    xml = camt054_file(tmp_path / "eur.xml", [("CAMT-9", "5.00", "USD", "C-14"), ("CAMT-10", "6.00", "EUR", "C-15")])
+    inputs, source = from_camt054(xml)
+    with ledger.session() as session:
+        message = one_line_error(record_deposits, session, ops, inputs, team[0], source=source, label=str(xml))
+    assert message == f"{xml}: 1 bad deposit(s), nothing recorded: entry 2: currency EUR is not the token's USD"
+    assert source not in message

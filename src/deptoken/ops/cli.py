@@ -393,12 +393,12 @@ def deposits() -> None:
     """Deposits received, each becoming a mint request."""
 
 
-def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any]) -> None:
+def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any], label: str | None = None) -> None:
     from .deposits import record_deposits
 
     maker = signer()
     with env.ledger.session() as session:
-        requests = record_deposits(session, env.ops, inputs, maker, source=source)
+        requests = record_deposits(session, env.ops, inputs, maker, source=source, label=label)
         data = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": r.amount,
                  "approvals_needed": r.required_approvals} for r in requests]
     env.emit(data, lambda: click.echo(f"{len(data)} deposit(s) recorded; mint requests "
@@ -436,7 +436,7 @@ def deposits_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
         inputs, source = from_camt054(path)
     else:
         inputs, source = from_csv(path, env.ops.client.currency)
-    _record(env, inputs, source, signer)
+    _record(env, inputs, source, signer, label=path)
 
 
 @main.group()

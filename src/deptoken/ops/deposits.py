@@ -36,10 +36,14 @@ class DepositInput:
     where: str  # "line 4", "entry 2", "command line"
 
 
-def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str) -> list[Request]:
-    """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing."""
+def record_deposits(
+    session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str, label: str | None = None
+) -> list[Request]:
+    """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing. Errors
+    name ``label`` (the file's path as the operator gave it), else ``source`` (what the ledger stores)."""
+    shown = label or source
     if not deposits:
-        raise DepositTokenError(f"{source}: no deposits")
+        raise DepositTokenError(f"{shown}: no deposits")
     currency = ops.client.currency
     refs = [d.bank_reference for d in deposits]
     seen = set(session.scalars(select(Deposit.bank_reference).where(Deposit.bank_reference.in_(refs))))
@@ -63,7 +67,7 @@ def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput]
         except DepositTokenError as exc:
             problems.append(f"{d.where}: {exc}")
     if problems:
-        raise DepositTokenError(f"{source}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
+        raise DepositTokenError(f"{shown}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
     requests = []
     for d, amount in zip(deposits, units, strict=True):
         client = clients[d.client_id]
