@@ -1287,3 +1287,21 @@ def test_cli_consistency_json_errors_json_anywhere_fields_and_mistyped_ledger(op
     assert missing.exit_code == 1
     assert missing.stderr.strip() == f"error: no ledger database at {typo} (mistyped? `deptoken db upgrade` creates a new one)"
     assert not typo.exists()
+
+
+def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team, alice, tmp_path, capsys):
+    """Issue 10 #9: the keystore's prompt shows only the digest; the operator is shown the request first,
+    the amount in currency units and the reference as text."""
+    from eth_account import Account
+    from ape_accounts import KeyfileAccount
+
+    from deptoken.ops.cli import _show_before_signing
+    from deptoken.ops.cli_env import Env
+
+    request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-PROMPT"}, team[0])
+    keyfile = tmp_path / "key.json"
+    keyfile.write_text(json.dumps(Account.encrypt(Account.create().key, "pw")))
+    env = Env(ops.ledger.engine.url.render_as_string(hide_password=False), "unused", None, False)
+    _show_before_signing(env, KeyfileAccount(keyfile_path=keyfile), "approve", request_id)
+    assert capsys.readouterr().err == (f"signing: approve request #{request_id}: mint to={alice.address} "
+                                       f"amount=1,250.50 {ops.client.symbol} deposit_reference=D-PROMPT\n")

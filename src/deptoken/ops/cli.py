@@ -462,16 +462,37 @@ def requests_list(env: Env, status: str | None) -> None:
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
 
     def shown(row: dict[str, Any]) -> list[Any]:
-        params = " ".join(f"{k}={env.token.format(v) if k == 'amount' else v}" for k, v in row["params"].items())
-        return [params if c == "params" else row[c] for c in columns]
+        return [describe(env.token, "", row["params"]) if c == "params" else row[c] for c in columns]
 
     env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
+
+
+def describe(token: Any, kind: str, params: dict[str, Any]) -> str:
+    """A request as an operator reads it: amounts in currency units, references as text."""
+    fields = " ".join(f"{k}={token.format(int(v)) if k in ('amount', 'max_amount') and v is not None else v}"
+                      for k, v in params.items() if k != "nonce")
+    return f"{kind} {fields}".strip()
+
+
+def _show_before_signing(env: Env, account: Any, action: str, request_id: int) -> None:
+    """Before a keystore prompts for its passphrase (it shows only a digest): what is being signed."""
+    from ape_accounts import KeyfileAccount
+
+    from .workflow import get_request
+
+    if not isinstance(account, KeyfileAccount):
+        return
+    with env.ledger.session() as session:
+        request = get_request(session, request_id)
+        text = describe(env.token, request.kind, dict(request.params))
+    click.echo(f"signing: {action} request #{request_id}: {text}", err=True)
 
 
 def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool) -> None:
     from .workflow import decide
 
     checker = signer()
+    _show_before_signing(env, checker, "approve" if approve else "reject", request_id)
     with env.ledger.session() as session:
         request = decide(session, request_id, checker, approve=approve)
         data = {"id": request.id, "status": request.status}
