@@ -1158,6 +1158,8 @@ def test_operator_team_changes_go_through_maker_checker(ledger, ana, ben, chen, 
         assert one_line_error(operators.operator_at, session, chen.address, may="request", action="mint") == (
             "operator chen is not permitted mint (permitted: freeze)")
     assert one_line_error(change, "duties", "ben", who=chen, request=True, approve=True) == "operator chen is not permitted operators (permitted: freeze)"
+    with ledger.session() as session:  # ben may approve team changes only, and still does
+        operators.operator_named(session, "ben").permissions = ["operators"]
     assert decide_in(ledger, change("deactivate", "chen"), ben) == "executed"
     with ledger.session() as session:
         assert one_line_error(operators.operator_at, session, chen.address, may="request") == "operator chen is deactivated"

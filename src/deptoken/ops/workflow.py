@@ -148,7 +148,8 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool) ->
     """``checker`` (an ape account of a registered operator, not the maker) approves or rejects. An
     approved ``operator`` request takes effect at once (``operators.apply_change``)."""
     request = get_request(session, request_id)
-    operator = operators.operator_at(session, str(checker.address), may="approve", action=request.kind, amount=request.amount)
+    permission = "operators" if request.kind == "operator" else request.kind
+    operator = operators.operator_at(session, str(checker.address), may="approve", action=permission, amount=request.amount)
     if request.status != "pending":
         raise DepositTokenError(f"request #{request.id} is {request.status}, not pending")
     if operator.id == request.maker_id:
