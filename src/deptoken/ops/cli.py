@@ -200,11 +200,10 @@ def operators_bootstrap(env: Env, team: tuple[tuple[str, str, str], ...]) -> Non
 
 
 def _duties_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    from .operators import PERMISSIONS
-
     function = click.option("--max-amount", default=None, help="Largest amount (currency units) they may request or approve.")(function)
-    function = click.option("--permit", "permissions", type=click.Choice(PERMISSIONS), multiple=True,
-                            help="An action they may take (repeat; default: every action).")(function)
+    function = click.option("--permit", "permissions", metavar="ACTION", multiple=True,
+                            help="An action they may take: a request kind (mint, freeze, ...), operators, clients or "
+                                 "payouts (repeat; default: every action).")(function)
     function = click.option("--approve/--no-approve", default=True, help="May approve or reject requests.")(function)
     return click.option("--request/--no-request", default=True, help="May propose requests and record deposits.")(function)
 
@@ -754,7 +753,9 @@ def supply(env: Env, first: datetime | None, last: datetime | None) -> None:
 
     with env.ledger.session() as session:
         days = supply_history(session, first.date() if first else None, last.date() if last else None)
-    fmt = env.token.format
+
+    def fmt(units: int) -> str:  # only when there is something to show (an unbound ledger has nothing)
+        return str(env.token.format(units))
     env.emit(days, lambda: _table("supply", ("day", "issued", "retired", "supply"),
                                   [(d.day, fmt(d.issued), fmt(d.retired), fmt(d.supply)) for d in days]))
 
@@ -774,7 +775,8 @@ def payouts_list(env: Env, status: str | None) -> None:
     """Lists recorded redemptions and their payout state."""
     from .redemptions import redemptions
 
-    fmt = env.token.format
+    def fmt(units: int) -> str:  # only when there is something to show (an unbound ledger has nothing)
+        return str(env.token.format(units))
     with env.ledger.session() as session:
         rows = [{"tx": f"{r.tx_hash}:{r.log_index}", "block": r.block_number, "holder": r.holder,
                  "client": r.client.client_id if r.client else "", "amount": r.amount, "status": r.status,
