@@ -24,21 +24,23 @@ from .cli_env import DEFAULT_NETWORK, Env, _disconnect, pass_env
 MISMATCH_EXIT = 3
 
 
-def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool) -> Any:
+def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool,
+            needs_token: bool = True) -> Any:
     """The signing account: ape keystore alias, an eth-account keystore file, or a devnet test account."""
     from ..signers import ROLES, select_signer
 
-    if role is None and not (as_ and as_.strip().lower().replace("-", "_") in ROLES):
-        chain_id, token = env.chain_id, None  # an operator's own key: the chain decides, not the token
+    if not needs_token and role is None and not (as_ and as_.strip().lower().replace("-", "_") in ROLES):
+        chain_id, token = env.chain_id, None  # an operator's own key for a ledger-only step: the chain decides
     else:
         chain_id, token = env.ops.chain_id, env.ops.client.contract
     return select_signer(chain_id=chain_id, account=account, keystore=keystore, as_=as_, role=role,
                          token=token, autosign=yes)
 
 
-def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def signer_options(role: str | None, *, token: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--account/--keystore/--as/--yes``; passes ``signer`` (resolved lazily) to the command.
-    ``role``: on the devnet, the token role whose test account signs by default (None: must choose)."""
+    ``role``: on the devnet, the token role whose test account signs by default (None: must choose).
+    ``token=False``: a ledger-only step (operator changes): the node's chain, not the token, is needed."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         # dest ``signer_account``: ``account`` is also the name of some commands' ADDRESS argument
@@ -50,8 +52,8 @@ def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[
         @wraps(function)
         def wrapper(*args: Any, signer_account: str | None, keystore: str | None, as_: str | None, yes: bool, **kwargs: Any) -> Any:
             env = click.get_current_context().find_object(Env)
-            def signer(needs: str | None = role) -> Any:
-                return _signer(env, needs, signer_account, as_, keystore, yes)
+            def signer(needs: str | None = role, needs_token: bool = token) -> Any:
+                return _signer(env, needs, signer_account, as_, keystore, yes, needs_token)
 
             return function(*args, signer=signer, **kwargs)
 
@@ -228,7 +230,7 @@ def _propose_operator_change(env: Env, change: str, name: str, signer: Callable[
 @click.argument("address")
 @click.option("--person-id", required=True, help="Who the operator is (staff number): one person, one operator identity.")
 @_duties_options
-@signer_options(None)
+@signer_options(None, token=False)
 @pass_env
 def operators_add(env: Env, name: str, address: str, person_id: str, request: bool, approve: bool,
                   permissions: tuple[str, ...], max_amount: str | None, signer: Callable[[], Any]) -> None:
@@ -240,7 +242,7 @@ def operators_add(env: Env, name: str, address: str, person_id: str, request: bo
 @operators.command("duties")
 @click.argument("name")
 @_duties_options
-@signer_options(None)
+@signer_options(None, token=False)
 @pass_env
 def operators_duties(env: Env, name: str, request: bool, approve: bool, permissions: tuple[str, ...],
                      max_amount: str | None, signer: Callable[[], Any]) -> None:
@@ -251,7 +253,7 @@ def operators_duties(env: Env, name: str, request: bool, approve: bool, permissi
 
 @operators.command("deactivate")
 @click.argument("name")
-@signer_options(None)
+@signer_options(None, token=False)
 @pass_env
 def operators_deactivate(env: Env, name: str, signer: Callable[[], Any]) -> None:
     """Proposes to deactivate an operator (they sign nothing once approved)."""
@@ -488,9 +490,11 @@ def _show_before_signing(env: Env, account: Any, action: str, request_id: int) -
 
 
 def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool) -> None:
-    from .workflow import decide
+    from .workflow import decide, get_request
 
-    checker = signer()
+    with env.ledger.session() as session:  # a team change is ledger-only: the chain, not the token, is needed
+        ledger_only = get_request(session, request_id).kind == "operator"
+    checker = signer(None, not ledger_only)
     _show_before_signing(env, checker, "approve" if approve else "reject", request_id)
     with env.ledger.session() as session:
         request = decide(session, request_id, checker, approve=approve)
