@@ -120,7 +120,7 @@ def ledger(request, tmp_path, migrated_templates) -> Iterator[Ledger]:
 
 @pytest.fixture
 def ops(ledger, token) -> Ops:
-    return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)  # the fixture token has mints
 
 
 @pytest.fixture(scope="session")
@@ -349,8 +349,8 @@ def prepare_mints(net: Devnet, directory: Path, deposits: list[tuple[str, str, s
     amount)) recorded by ana and each approved once by ben. Returns the mint request ids."""
     import json
 
-    net.ok("operators", "add", "ana", account_address(maker))
-    net.ok("operators", "add", "ben", account_address(checker))
+    net.ok("operators", "bootstrap", "--operator", "ana", account_address(maker), "P-ANA",
+           "--operator", "ben", account_address(checker), "P-BEN")
     net.ok("clients", "import", str(ROOT / "config" / "devnet-kyc.csv"), "--as", str(maker))
     net.ok("clients", "apply")
     path = directory / "deposits.csv"

@@ -125,9 +125,10 @@ def set_policy(net: Devnet, two_approvals_above: str) -> None:
 
 
 def register_team(net: Devnet, *names: str) -> None:
-    """Operators ana, ben, chen, ... on test accounts 10, 11, 12, ... (no node needed: fast)."""
-    for offset, name in enumerate(names):
-        net.ok("operators", "add", name, address(10 + offset))
+    """Operators ana, ben, chen, ... on test accounts 10, 11, 12, ..., the first team (`operators
+    bootstrap`: no approval, no node needed: fast)."""
+    net.ok("operators", "bootstrap", *(arg for offset, name in enumerate(names)
+                                       for arg in ("--operator", name, address(10 + offset), f"P-{name.upper()}")))
 
 
 # ---------------------------------------------------------------------------- end to end
@@ -373,12 +374,12 @@ def test_unmigrated_ledger_is_refused(tmp_path):
     """No node needed: an empty database is no ledger until `deptoken db upgrade`."""
     net = Devnet(tmp_path)  # never started: its ledger file was never migrated
     run = net.cli("--db", f"sqlite:///{tmp_path / 'elsewhere.sqlite'}", "db", "status")
-    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0002)", run
+    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0003)", run
     status = cli_json(net, "db", "status", code=1)
-    assert status == {"revision": None, "head": "0002"}
+    assert status == {"revision": None, "head": "0003"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")
-    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0002"
-    assert cli_json(net, "db", "status") == {"revision": "0002", "head": "0002"}
+    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0003"
+    assert cli_json(net, "db", "status") == {"revision": "0003", "head": "0003"}
 
 
 def test_signer_options_do_not_clobber_command_parameters():

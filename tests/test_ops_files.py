@@ -214,7 +214,7 @@ def test_kyc_file_reports_every_bad_row_in_line_order(tmp_path):
     assert problems == [
         RowProblem(2, "legal_name 'Seven\\nGmbH' contains line breaks or other non-printable characters"),
         RowProblem(4, f"expected 6 cells ({KYC_HEADER}), got 4"),
-        RowProblem(6, f"address {A8} is already on line 5"),
+        RowProblem(6, f"address {A8} is already on line 5; unknown country code 'XX' (ISO 3166-1 alpha-2)"),
     ]
     assert problems_summary("clients.csv", problems).startswith("clients.csv: 3 bad rows: line 2: legal_name ")
 
@@ -327,7 +327,7 @@ def test_deposit_amounts_follow_the_token_currency(tmp_path):
     assert [(r.amount, r.currency) for r in rows] == [(Decimal("1000"), "JPY")]
     assert problems == [
         RowProblem(3, "amount '1000.5' has more than 0 decimal places"),
-        RowProblem(4, "currency KWD is not the token's currency JPY"),
+        RowProblem(4, "currency KWD is not the token's currency JPY; amount '1.234' has more than 0 decimal places"),
     ]
     assert one_line_error(read_deposit_file, path, currency="ABC").startswith("unknown currency code 'ABC'")
 
@@ -347,3 +347,17 @@ def test_example_files_parse_without_problems():
     deposits, problems = read_deposit_file(ROOT / "config/devnet-deposits.csv", currency="USD")
     assert problems == [] and len(deposits) == 2
     assert {d.client_id for d in deposits} <= {r.client_id for r in records}
+
+
+def test_every_problem_of_a_row_is_reported_not_only_the_first(tmp_path):
+    """Issue 10 #9: a KYC or deposit row with several bad cells names each of them."""
+    text = f"{KYC_HEADER}\n{KYC_GOOD}\n0x123,DEV 8,Eight Ltd,UK,,30/06/2027\n"
+    _, problems = read_kyc_file(write(tmp_path, text), today=TODAY)
+    assert problems == [RowProblem(3, "address '0x123' is not an address (0x followed by 40 hex digits); "
+                                      "client_id 'DEV 8' is not 1-35 characters of A-Z a-z 0-9 . _ / -; "
+                                      "unknown country code 'UK' (ISO 3166-1 alpha-2); "
+                                      "kyc_review_date '30/06/2027' is not a date (YYYY-MM-DD)")]
+    text = f"{DEPOSIT_HEADER}\nD-1,C 1,1.001,EUR,2026-13-01\n"
+    _, problems = read_deposit_file(write(tmp_path, text, "deposits.csv"), currency="USD")
+    assert len(problems) == 1 and problems[0].reason.count("; ") == 3, problems
+    assert problems[0].reason.startswith("client_id 'C 1' is not") and "value_date '2026-13-01'" in problems[0].reason

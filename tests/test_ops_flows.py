@@ -160,7 +160,8 @@ def test_import_records_jobs_and_apply_sends_two_batches(ops, ledger, compliance
     result = in_session(ledger, onboarding.import_clients, path, today=today, actor="kyc")
     assert (result.added, result.unchanged) == (5, 0)
     assert result.run.startswith("onboard:") and result.run[8:] == hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    assert counts(ledger) == {**dict.fromkeys(counts(ledger), 0), "clients": 5, "allowlist_jobs": 5, "audit_log": 1}
+    # audit: the ledger's adoption of the fixture token (it has mints: issue 10 #9) and the import
+    assert counts(ledger) == {**dict.fromkeys(counts(ledger), 0), "clients": 5, "allowlist_jobs": 5, "audit_log": 2}
     assert [(c.client_id, c.legal_name, c.status, c.review_date) for c in rows(ledger, Client)] == [
         (cid, name, "pending", review + timedelta(days=n)) for n, (_, cid, name) in enumerate(clients)
     ]
@@ -575,6 +576,8 @@ def test_sync_indexes_every_event_incrementally_in_chunks(ops, ledger, chain, al
 def export(ledger, ops, directory, fmt="pacs.008"):
     with ledger.new_session() as session:
         result = export_payouts(session, ops, directory, fmt, actor="ana")
+        if result.file is None:  # nothing to instruct (not an error: issue 10 #9)
+            return None, None, result.skipped
         return result.file.id, Path(result.file.path), result.skipped
 
 
@@ -659,7 +662,7 @@ def test_paid_redemption_back_at_another_position_after_a_reorg_is_not_paid_twic
     assert (result.reorg_from, result.to_block) == (fork + 1, fork + 1)
     assert sorted(indexed(ledger)) == sorted(on_chain(ops))
     assert rows(ledger, Redemption, lambda r: (r.tx_hash, r.log_index, r.status, r.paid_reference)) == [(tx_hash, 1, "paid", "SWIFT-1")]
-    assert "no redemptions to pay out" in one_line_error(export, ledger, ops, tmp_path / "payouts")
+    assert export(ledger, ops, tmp_path / "payouts") == (None, None, [])  # nothing to pay out
     report = run_reconcile(ledger, ops)
     assert not {"PAYOUT_FOR_ORPHANED_REDEMPTION", "REDEMPTION_NOT_RECORDED", "PAYOUT_PENDING"} & {f.code for f in report.findings}
 
@@ -790,9 +793,8 @@ def test_payouts_pacs008_csv_render_and_paid(ops, ledger, team, three_clients, a
     assert xml_texts(data, "CdtTrfTxInf/Dbtr/Nm") == [str(ops.client.contract.issuer()[0])] * 2
     assert rows(ledger, Redemption, lambda r: (r.status, r.payout_file_id)) == [("instructed", file_id)] * 2 + [("recorded", None)]
 
-    assert one_line_error(export, ledger, ops, tmp_path / "out") == (
-        f"no redemptions to pay out (1 need attention: redemption {r3.txn_hash.lower()}:{log3} by {alice.address}: not a client in the ledger)"
-    )
+    assert export(ledger, ops, tmp_path / "out") == (
+        None, None, [f"redemption {r3.txn_hash.lower()}:{log3} by {alice.address}: not a client in the ledger"])
     assert len(rows(ledger, PayoutFile)) == 1
 
     path.unlink()  # lost after the export: written again byte for byte from the ledger
@@ -823,7 +825,7 @@ def test_a_holder_onboarded_after_redeeming_is_paid_at_the_next_export(ops, ledg
     once the KYC team onboards that address, the next export must instruct it (not skip it forever)."""
     redeemed = ops.client.redeem("4.00", "PAY-A", sender=alice)
     sync(ledger, ops)
-    assert "not a client in the ledger" in one_line_error(export, ledger, ops, tmp_path)
+    assert "not a client in the ledger" in export(ledger, ops, tmp_path)[2][0]
     onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [(alice, "C-ALICE", "Alice Holdings Ltd")], review)
     file_id, path, skipped = export(ledger, ops, tmp_path)
     assert skipped == []
@@ -989,3 +991,152 @@ def test_reconcile_leaves_mints_after_the_last_confirmed_block_to_the_next_run(c
     report = run_reconcile(ledger, ops)
     assert report.ok and report.findings == []
     assert [(p.client_id, p.minted, p.chain_balance) for p in report.clients] == [("C-14", 30_000, 30_000)]
+
+
+# ---------------------------------------------------------------------------- issue 10: payouts (defects 6, 14)
+
+
+def test_a_failed_payout_export_records_nothing_and_render_writes_anywhere(ops, ledger, team, three_clients, alice, tmp_path):
+    """Issue 10 #14: the file is written before the export is recorded: a write error leaves the
+    redemptions ``recorded`` (a later export instructs them), and ``render`` can write a recorded file
+    to another directory."""
+    c14 = three_clients["C-14"]
+    ops.client.transfer(c14, "10.00", sender=alice)
+    ops.client.redeem("2.50", "PAY-W1", sender=c14)
+    sync(ledger, ops)
+    blocked = write(tmp_path / "not-a-directory", "")
+    before = counts(ledger)
+    with pytest.raises(OSError):
+        export(ledger, ops, blocked)
+    assert counts(ledger) == before
+    assert rows(ledger, Redemption, lambda r: (r.status, r.payout_file_id)) == [("recorded", None)]
+
+    file_id, path, _ = export(ledger, ops, tmp_path / "out")
+    assert path.is_file() and rows(ledger, Redemption, lambda r: r.status) == ["instructed"]
+    with ledger.session() as session:
+        copy = render_payout_file(session, ops, file_id, directory=tmp_path / "elsewhere")
+    assert copy == tmp_path / "elsewhere" / path.name and copy.read_bytes() == path.read_bytes()
+
+
+def test_marking_a_payout_paid_needs_another_operator_than_the_exporter(ops, ledger, team, three_clients, alice, tmp_path):
+    """Issue 10 #6: four eyes on the payment confirmation (policy ``paid_by_another_operator``)."""
+    c14 = three_clients["C-14"]
+    ops.client.transfer(c14, "10.00", sender=alice)
+    ops.client.redeem("2.50", "PAY-P1", sender=c14)
+    sync(ledger, ops)
+    file_id, _, _ = export(ledger, ops, tmp_path)  # exported by ana
+    assert rows(ledger, PayoutFile, lambda f: f.exported_by) == ["ana"]
+    before = counts(ledger)
+    paid_by_ana = lambda session: _mark_paid(session, file_id=file_id, reference="SWIFT-9", actor="ana")  # noqa: E731
+    assert one_line_error(in_session, ledger, paid_by_ana) == (
+        f"payout file #{file_id} was exported by ana: another operator must confirm its payment")
+    assert counts(ledger) == before
+    assert mark_paid(ledger, file_id, "SWIFT-9") == 1  # ben
+    assert rows(ledger, Redemption, lambda r: (r.status, r.paid_reference)) == [("paid", "SWIFT-9")]
+
+
+# ---------------------------------------------------------------------------- issue 10: camt.053 (defect 16)
+
+
+def test_camt053_ids_are_a_ledger_sequence_and_written_only_when_reconciled(clean_ops, ledger, chain, tmp_path):
+    """Issue 10 #16: two statements of one day get different message and statement ids (the ledger's
+    sequence, also the electronic sequence number); after a mismatch none is written or recorded."""
+    from deptoken.ops.models import Statement
+    from deptoken.ops.reconcile import issue_camt053
+
+    ops = clean_ops
+    chain.mine(1)
+    sync(ledger, ops)
+    report = run_reconcile(ledger, ops)
+    assert report.ok
+    day = chain_today(chain)
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    for path in (first, second):
+        with ledger.new_session() as session:
+            issue_camt053(session, ops, day, report, path)
+    ids = [(xml_texts(p.read_bytes(), "GrpHdr/MsgId"), xml_texts(p.read_bytes(), "Stmt/Id"), xml_texts(p.read_bytes(), "Stmt/ElctrncSeqNb"))
+           for p in (first, second)]
+    assert ids == [([f"DTS-{day:%Y%m%d}-1"], [f"DTS-{day:%Y%m%d}-1"], ["1"]), ([f"DTS-{day:%Y%m%d}-2"], [f"DTS-{day:%Y%m%d}-2"], ["2"])]
+    validate(second.read_bytes(), "camt.053.001.08")
+    assert rows(ledger, Statement, lambda s: (s.message_id, s.reconciled)) == [(f"DTS-{day:%Y%m%d}-1", True), (f"DTS-{day:%Y%m%d}-2", True)]
+
+    from deptoken.ops.reconcile import Finding
+
+    report.findings.append(Finding("mismatch", "SUPPLY", "total supply", "as reconcile reports it"))  # a failed reconciliation
+    before = counts(ledger)
+    with ledger.new_session() as session:
+        message = one_line_error(issue_camt053, session, ops, day, report, tmp_path / "third.xml")
+    assert message == (f"camt.053 statement not written: the reconciliation at block {report.block_number} found "
+                       "1 mismatch(es) (see `deptoken reconcile`)")
+    assert not (tmp_path / "third.xml").exists() and counts(ledger) == before and len(rows(ledger, Statement)) == 2
+
+
+# ---------------------------------------------------------------------------- issue 10: onboarding controls (defect 17)
+
+
+def test_onboarding_refuses_the_banks_own_addresses_and_contracts(ops, ledger, team, compliance, minter, newcomers, review, tmp_path, chain):
+    """Issue 10 #17: the token itself, a minter, an operator, another role holder and a contract are
+    refused as clients (every such row named, nothing recorded) unless the policy names the address."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from deptoken.ops.context import Ops
+
+    ana = team[0]
+    contract = newcomers[3]
+    chain.provider.make_request("anvil_setCode", [contract.address, "0x6000"])
+    rows_ = [(SimpleNamespace(address=ops.token), "C-TOKEN", "Token"), (minter, "C-MINTER", "Minter"),
+             (ana, "C-ANA", "Ana"), (compliance, "C-COMPL", "Compliance"), (contract, "C-CODE", "Code"),
+             (newcomers[0], "C-14", "Fourteen AG")]
+    path = kyc_file(tmp_path / "kyc.csv", rows_, review)
+    today = review - timedelta(days=365)
+    before = counts(ledger)
+    message = one_line_error(in_session, ledger, onboarding.import_clients, path, today=today, actor="ana", ops=ops)
+    assert message == (
+        f"{path}: 5 bad rows: line 2: address {ops.token} is the token contract itself: the bank's own, not a client; "
+        f"line 3: address {minter.address} holds the token's minter role: the bank's own, not a client; "
+        f"line 4: address {ana.address} is operator ana: the bank's own, not a client; "
+        f"line 5: address {compliance.address} holds the token's compliance role: the bank's own, not a client; "
+        f"line 6: address {contract.address} is a contract, not a client's account; nothing recorded")
+    assert counts(ledger) == before
+
+    allowed = Ops(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, client_addresses_allowed=(minter.address,)))
+    path = kyc_file(tmp_path / "kyc2.csv", [(minter, "C-TREASURY", "Treasury"), (newcomers[0], "C-14", "Fourteen AG")], review)
+    assert in_session(ledger, onboarding.import_clients, path, today=today, actor="ana", ops=allowed).added == 2
+
+
+def test_allowlist_jobs_wait_for_a_second_operator_when_the_policy_says_so(ops, ledger, team, compliance, newcomers, review, tmp_path):
+    """Issue 10 #17: each job records who imported it; with ``clients_second_approver`` nothing is sent
+    before another operator approves (the importer cannot)."""
+    from dataclasses import replace
+
+    from deptoken.ops.context import Ops
+    from deptoken.ops.models import Operator
+
+    strict = Ops(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, clients_second_approver=True))
+    path = kyc_file(tmp_path / "kyc.csv", [(newcomers[0], "C-14", "Fourteen AG")], review)
+    with ledger.session() as session:
+        ana_op = session.scalars(select(Operator).where(Operator.name == "ana")).one()
+        onboarding.import_clients(session, path, today=review - timedelta(days=365), actor="ana", ops=strict, maker=ana_op)
+    with ledger.new_session() as session:
+        assert onboarding.apply_jobs(session, strict, compliance, actor="executor") == onboarding.ApplyResult(0, 0, 0)
+    with ledger.session() as session:
+        ana_op, ben_op = (session.scalars(select(Operator).where(Operator.name == n)).one() for n in ("ana", "ben"))
+        assert one_line_error(onboarding.approve_jobs, session, ana_op).startswith("allowlist job #1 (run onboard:")
+    with ledger.session() as session:
+        ben_op = session.scalars(select(Operator).where(Operator.name == "ben")).one()
+        assert onboarding.approve_jobs(session, ben_op) == 1
+    with ledger.new_session() as session:
+        assert onboarding.apply_jobs(session, strict, compliance, actor="executor").done == 1
+    assert rows(ledger, AllowlistJob, lambda j: (j.status, j.maker_id, j.approved_by_id)) == [("done", ana_op.id, ben_op.id)]
+
+
+def test_deposit_errors_name_the_file_not_the_ledger_source_id(ops, ledger, team, three_clients, tmp_path):
+    """Issue 10 #9: a refused file names its path (and the entry or line), not the internal source id
+    (``camt.054:<name>:<hash>``) the ledger stores."""
+    xml = camt054_file(tmp_path / "eur.xml", [("CAMT-9", "5.00", "USD", "C-14"), ("CAMT-10", "6.00", "EUR", "C-15")])
+    inputs, source = from_camt054(xml)
+    with ledger.session() as session:
+        message = one_line_error(record_deposits, session, ops, inputs, team[0], source=source, label=str(xml))
+    assert message == f"{xml}: 1 bad deposit(s), nothing recorded: entry 2: currency EUR is not the token's USD"
+    assert source not in message

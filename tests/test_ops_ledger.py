@@ -412,6 +412,9 @@ def test_minor_units_refuse_a_float_amount_on_flush(ledger, alice):
 # ---------------------------------------------------------------------------- 4. operators
 
 
+UNLIMITED = {"person_id": None, "permissions": None, "max_amount": None}  # issue 10 #5: recorded with every operator
+
+
 def test_add_operator(ledger, ana, ben):
     with ledger.session() as session:
         added = operators.add_operator(session, "  ana ", ana.address, request=True, approve=False, actor="admin")
@@ -426,8 +429,8 @@ def test_add_operator(ledger, ana, ben):
         assert one_line_error(operators.operator_at, session, ben.address, may="request") == "operator ben may not request"
         entries = list(session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
     assert [(e.actor, e.action, e.subject, e.details) for e in entries] == [
-        ("admin", "operator.add", "ana", {"address": ana.address, "request": True, "approve": False}),
-        ("admin", "operator.add", "ben", {"address": ben.address, "request": False, "approve": True}),
+        ("admin", "operator.add", "ana", {"address": ana.address, "request": True, "approve": False, **UNLIMITED}),
+        ("admin", "operator.add", "ben", {"address": ben.address, "request": False, "approve": True, **UNLIMITED}),
     ]
 
 
@@ -992,20 +995,27 @@ def test_policy_file_errors(tmp_path, no_policy_env, text, fragment):
 
 
 def test_open_ops_binds_a_fresh_ledger_to_the_token(ledger, token, chain):
-    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    """Issue 10 #9: the fixture token has history (mints): a new ledger binds to it only when told to adopt it."""
+    message = one_line_error(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    assert message.startswith(f"this ledger is new, but token {token.address} on chain {chain.chain_id} already has history (")
+    assert message.endswith("is the database URL right? To start this ledger for it anyway, pass --adopt")
+    assert counts(ledger)["audit_log"] == 0
+    with ledger.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SyncState)) == 0
+    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     assert (ops.token, ops.chain_id, ops.policy, ops.ledger) == (token.address, chain.chain_id, TEST_POLICY, ledger)
     with ledger.session() as session:
         states = [(s.token, s.chain_id, s.block_number, s.block_hash) for s in session.scalars(sa.select(SyncState))]
     assert states == [(token.address, chain.chain_id, -1, "")]
-    again = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))  # the same token: fine
+    again = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))  # the same token: fine, no adopting again
     assert again.token == token.address
-    assert counts(ledger)["audit_log"] == 0
+    assert [(e.actor, e.action, e.subject) for e in rows_of(ledger, AuditEntry)] == [("adopt", "ledger.adopt", token.address)]
     with ledger.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(SyncState)) == 1
 
 
 def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chain, devnet_config, admin):
-    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     from deptoken.deploy import deploy_token
 
     other, _ = deploy_token(devnet_config, admin, record=False)
@@ -1023,7 +1033,7 @@ def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chai
 def test_a_request_made_for_another_token_does_not_run_on_this_one(ledger, token, team, devnet_config, admin, minter, alice):
     """The digest binds the chain and the token: a ledger pointed at another token (here by editing
     the sync state) cannot execute the old requests there."""
-    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     rid = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "DEP-X"}, team)
     from deptoken.deploy import deploy_token
 
@@ -1073,3 +1083,235 @@ def test_fault_points_are_checked(monkeypatch):
             faults.checkpoint("after_broadcast")
     monkeypatch.setenv("DEPTOKEN_FAULT", "after_broadcast:2")
     faults.checkpoint("before_sign")  # another point: nothing happens
+
+
+# ---------------------------------------------------------------------------- issue 10: operator controls (migration 0003)
+
+
+def test_migration_0003_upgrades_a_0001_ledger_keeping_its_rows_and_matches_the_models(ledger_url):
+    """An existing ledger at 0001 (with an operator, a client and audit entries) upgrades to the head:
+    its rows are kept, the new columns are empty, and the schema is exactly what the models declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(ledger_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO operators (name, address, can_request, can_approve, active, created_at) "
+                                 "VALUES ('ana', '0x' || :a, :t, :t, :t, :now)"), {"a": "ab" * 20, "t": True, "now": datetime(2026, 1, 1)})
+        ledger = Ledger(ledger_url, check=False)
+        with ledger.session() as session:
+            audit.record(session, ACTOR, "test.before", "0001")
+        upgrade(engine)
+        assert schema_revision(engine) == (HEAD, HEAD)
+        with engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT name, person_id, permissions, max_amount FROM operators")).one()
+            assert tuple(row) == ("ana", None, None, None)
+            assert conn.execute(sa.text("SELECT count(*) FROM statements")).scalar_one() == 0
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == [], diff
+        assert verify_audit(ledger) == []
+        ledger.dispose()
+    finally:
+        engine.dispose()
+
+
+def test_operator_team_changes_go_through_maker_checker(ledger, ana, ben, chen, stranger):
+    """Issue 10 #5: only the first operators are registered without approval (``bootstrap``, at least
+    two, refused once any exists); later additions, deactivations and duty changes are requests signed
+    by one operator and approved by another; one person cannot hold two operator identities."""
+    with ledger.session() as session:
+        assert one_line_error(operators.bootstrap, session, [("ana", ana.address, "P-ANA")], actor="it") == (
+            "bootstrap registers at least two operators (a maker and a checker)")
+    with ledger.session() as session:
+        operators.bootstrap(session, [("ana", ana.address, "P-ANA"), ("ben", ben.address, "P-BEN")], actor="it")
+    with ledger.session() as session:
+        assert one_line_error(operators.bootstrap, session, [("x", chen.address, "P-X"), ("y", stranger.address, "P-Y")],
+                              actor="it").startswith("the team exists already")
+
+    def change(kind, name, who=ana, **fields):
+        with ledger.session() as session:
+            return operators.propose_change(session, kind, name, who, **fields).id
+
+    duties = {"request": True, "approve": True}
+    # ana's second identity: same key, or same person under another key
+    assert one_line_error(change, "add", "ana2", address=ana.address, person_id="P-ANA2", **duties) == (
+        f"operator ana ({ana.address}) already exists")
+    assert one_line_error(change, "add", "ana2", address=stranger.address, person_id="P-ANA", **duties) == (
+        "person P-ANA is already operator ana: one person, one operator identity")
+    assert one_line_error(change, "add", "chen", address=chen.address, **duties).startswith("a new operator needs the person id")
+    assert one_line_error(change, "add", "chen", address=chen.address, person_id="P-CHEN", who=stranger, **duties) == (
+        f"{stranger.address} is not a registered operator (see `deptoken operators add`)")
+
+    request_id = change("add", "chen", address=chen.address, person_id="P-CHEN", **duties)
+    with ledger.session() as session:
+        assert [o.name for o in operators.list_operators(session)] == ["ana", "ben"]  # not before approval
+    assert one_line_error(decide_in, ledger, request_id, ana) == f"operator ana made request #{request_id} and cannot approve or reject it"
+    assert decide_in(ledger, request_id, ben) == "executed"
+    with ledger.session() as session:
+        chen_op = operators.operator_named(session, "chen")
+        assert (chen_op.person_id, chen_op.active, chen_op.permissions, chen_op.max_amount) == ("P-CHEN", True, None, None)
+        entries = [(e.actor, e.action, e.subject) for e in session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries[0] == ("it", "operators.bootstrap", "2 operators")
+    assert entries[-3:] == [("ana", "request.create", f"request {request_id}"), ("ben", "request.approve", f"request {request_id}"),
+                            (f"ben (request {request_id})", "operator.add", "chen")]
+
+    # duties: chen limited to freezes; then deactivated, and a deactivated operator signs nothing
+    assert one_line_error(change, "duties", "chen", request=True, approve=True, permissions=["wire"]).startswith("unknown permission(s) wire")
+    assert decide_in(ledger, change("duties", "chen", request=True, approve=False, permissions=["freeze"], max_amount=500), ben) == "executed"
+    with ledger.session() as session:
+        chen_op = operators.operator_named(session, "chen")
+        assert (chen_op.can_approve, chen_op.permissions, chen_op.max_amount) == (False, ["freeze"], 500)
+        assert one_line_error(operators.operator_at, session, chen.address, may="request", action="mint") == (
+            "operator chen is not permitted mint (permitted: freeze)")
+    assert one_line_error(change, "duties", "ben", who=chen, request=True, approve=True) == "operator chen is not permitted operators (permitted: freeze)"
+    with ledger.session() as session:  # ben may approve team changes only, and still does
+        operators.operator_named(session, "ben").permissions = ["operators"]
+    assert decide_in(ledger, change("deactivate", "chen"), ben) == "executed"
+    with ledger.session() as session:
+        assert one_line_error(operators.operator_at, session, chen.address, may="request") == "operator chen is deactivated"
+    assert one_line_error(change, "deactivate", "ana", who=ana) == "operator ana cannot propose a change of their own duties"
+
+
+def rows_of(ledger: Ledger, model) -> list:
+    with ledger.session() as session:
+        return list(session.scalars(sa.select(model).order_by(model.id)))
+
+
+def decide_in(ledger, request_id: int, checker, *, approve: bool = True) -> str:
+    with ledger.session() as session:
+        return workflow.decide(session, request_id, checker, approve=approve).status
+
+
+def test_operator_limits_and_no_approving_a_mint_to_oneself(ops, team, alice):
+    """Issue 10 #5: an operator's amount limit binds what they request and approve, and no one
+    approves a mint to their own address."""
+    ana, ben, chen = team
+    with ops.ledger.session() as session:
+        operators.operator_named(session, "ben").max_amount = 50_000
+    big = propose(ops, "mint", {"to": alice.address, "amount": 60_000, "deposit_reference": "D-LIMIT"}, ana)
+    assert one_line_error(decide, ops, big, ben) == "operator ben may approve amounts up to 50000 minor units, not 60000"
+    with pytest.raises(DepositTokenError, match="may request amounts up to 50000"):
+        propose(ops, "mint", {"to": alice.address, "amount": 60_001, "deposit_reference": "D-LIMIT2"}, ben)
+    to_ben = propose(ops, "mint", {"to": ben.address, "amount": 100, "deposit_reference": "D-SELF"}, ana)
+    assert one_line_error(decide, ops, to_ben, ben) == f"operator ben cannot approve request #{to_ben}: it mints to their own address"
+    assert decide(ops, to_ben, chen) == "approved"
+
+
+# ---------------------------------------------------------------------------- issue 10: the CLI without a node (defect 7)
+
+
+def ledger_cli(ledger: Ledger, *args: str, code: int = 0, as_json: bool = True):
+    """``deptoken --db <ledger> [--json] ARGS`` in-process; (parsed JSON or text, stderr)."""
+    from click.testing import CliRunner
+
+    from deptoken.ops.cli import main
+
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    result = CliRunner(mix_stderr=False).invoke(main, ["--db", url, *(["--json"] if as_json else []), *args], catch_exceptions=False)
+    assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
+    return (json.loads(result.stdout) if as_json and not code else result.stdout), result.stderr
+
+
+@pytest.fixture
+def node_down(monkeypatch):
+    """Any attempt of the CLI to reach the node fails (as with the node down)."""
+    from deptoken.ops import cli_env
+
+    def refuse(network: str) -> None:
+        raise AssertionError(f"a ledger-only read tried to reach the node ({network})")
+
+    monkeypatch.setattr(cli_env, "_connect", refuse)
+
+
+def test_ledger_reads_never_touch_the_node(ops, team, alice, node_down):
+    """Issue 10 #7: the approval queue, supply, payouts, clients, operators and the audit log are read
+    from the ledger alone (with the node down), amounts in currency units as before."""
+    ana, ben, _ = team
+    request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-READ"}, ana)
+    add_client(ops.ledger, "C-READ", alice.address)
+    started = time.perf_counter()
+    listed, _ = ledger_cli(ops.ledger, "requests", "list", "--status", "pending")
+    assert [(r["id"], r["kind"], r["status"]) for r in listed] == [(request_id, "mint", "pending")]
+    text, _ = ledger_cli(ops.ledger, "requests", "list", as_json=False)
+    assert "1,250.50" in text
+    assert ledger_cli(ops.ledger, "supply")[0] == []
+    assert ledger_cli(ops.ledger, "payouts", "list")[0] == []
+    assert [c["client_id"] for c in ledger_cli(ops.ledger, "clients", "list")[0]] == ["C-READ"]
+    assert [o["name"] for o in ledger_cli(ops.ledger, "operators", "list")[0]] == ["ana", "ben", "chen"]
+    assert ledger_cli(ops.ledger, "audit", "list", "--limit", "1")[0][0]["action"] == "request.create"
+    assert ledger_cli(ops.ledger, "audit", "verify")[0] == {"ok": True, "problems": []}
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, elapsed  # eight commands; each well under a second without the node
+
+
+def test_operators_cli_bootstrap_then_add_through_approval(ledger, token, ana, ben, chen, chain):
+    """Issue 10 #5 at the command line: `operators bootstrap` (the first two, once), then `operators
+    add` is a request signed by ana that takes effect when ben approves it."""
+    team = ("--operator", "ana", ana.address, "P-ANA", "--operator", "ben", ben.address, "P-BEN")
+    assert [o["name"] for o in ledger_cli(ledger, "operators", "bootstrap", *team)[0]] == ["ana", "ben"]
+    assert json.loads(ledger_cli(ledger, "operators", "bootstrap", *team, code=1)[1])["error"].startswith("the team exists already")
+    network = ("--network", f"ethereum:local:{chain.provider.uri}")
+    snapshots = {k: list(v) for k, v in chain._snapshots.items()}
+    try:
+        proposed, _ = ledger_cli(ledger, *network, "operators", "add", "chen", chen.address, "--person-id", "P-CHEN",
+                                 "--no-approve", "--permit", "freeze", "--as", ana.address)
+        assert (proposed["change"], proposed["approvals_needed"]) == ("add", 1)
+        assert [o["name"] for o in ledger_cli(ledger, "operators", "list")[0]] == ["ana", "ben"]
+        decided, _ = ledger_cli(ledger, *network, "requests", "approve", str(proposed["request"]), "--as", ben.address)
+    finally:
+        chain._snapshots.update(snapshots)
+    assert decided == {"id": proposed["request"], "status": "executed"}
+    chen_row = ledger_cli(ledger, "operators", "list")[0][2]
+    assert (chen_row["name"], chen_row["person_id"], chen_row["approve"], chen_row["permissions"]) == ("chen", "P-CHEN", False, "freeze")
+
+
+def test_cli_consistency_json_errors_json_anywhere_fields_and_mistyped_ledger(ops, team, alice, node_down, tmp_path):
+    """Issue 10 #9: with --json an error is {"error": ...} on stderr (stdout empty); --json also after
+    the subcommand; request parameters shown as fields in currency units; a mistyped SQLite path is
+    an error and creates no file."""
+    from click.testing import CliRunner
+
+    from deptoken.ops.cli import main
+
+    ana = team[0]
+    request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-FIELDS"}, ana)
+    url = ops.ledger.engine.url.render_as_string(hide_password=False)
+    runner = CliRunner(mix_stderr=False)
+
+    after = runner.invoke(main, ["--db", url, "requests", "list", "--json"], catch_exceptions=False)
+    assert after.exit_code == 0 and [r["id"] for r in json.loads(after.stdout)] == [request_id]
+
+    failed = runner.invoke(main, ["--db", url, "operators", "bootstrap", "--operator", "x", alice.address, "P-X", "--json"])
+    assert failed.exit_code == 1 and failed.stdout == ""
+    assert json.loads(failed.stderr) == {"error": "the team exists already: add operators with `deptoken operators add` "
+                                                  "(approved by another operator)"}
+
+    text = runner.invoke(main, ["--db", url, "requests", "list"], catch_exceptions=False).stdout
+    assert f"to={alice.address} amount=1,250.50 {ops.client.symbol} deposit_reference=D-FIELDS" in " ".join(text.split())
+    assert "{" not in text
+
+    typo = tmp_path / "ledgr.sqlite"
+    missing = runner.invoke(main, ["--db", f"sqlite:///{typo}", "requests", "list"])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == f"error: no ledger database at {typo} (mistyped? `deptoken db upgrade` creates a new one)"
+    assert not typo.exists()
+
+
+def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team, alice, tmp_path, capsys):
+    """Issue 10 #9: the keystore's prompt shows only the digest; the operator is shown the request first,
+    the amount in currency units and the reference as text."""
+    from eth_account import Account
+    from ape_accounts import KeyfileAccount
+
+    from deptoken.ops.cli import _show_before_signing
+    from deptoken.ops.cli_env import Env
+
+    request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-PROMPT"}, team[0])
+    keyfile = tmp_path / "key.json"
+    keyfile.write_text(json.dumps(Account.encrypt(Account.create().key, "pw")))
+    env = Env(ops.ledger.engine.url.render_as_string(hide_password=False), "unused", None, False)
+    _show_before_signing(env, KeyfileAccount(keyfile_path=keyfile), "approve", request_id)
+    assert capsys.readouterr().err == (f"signing: approve request #{request_id}: mint to={alice.address} "
+                                       f"amount=1,250.50 {ops.client.symbol} deposit_reference=D-PROMPT\n")

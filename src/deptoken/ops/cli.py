@@ -24,18 +24,23 @@ from .cli_env import DEFAULT_NETWORK, Env, _disconnect, pass_env
 MISMATCH_EXIT = 3
 
 
-def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool) -> Any:
+def _signer(env: Env, role: str | None, account: str | None, as_: str | None, keystore: str | None, yes: bool,
+            needs_token: bool = True) -> Any:
     """The signing account: ape keystore alias, an eth-account keystore file, or a devnet test account."""
-    from ..signers import select_signer
+    from ..signers import ROLES, select_signer
 
-    ops = env.ops
-    return select_signer(chain_id=ops.chain_id, account=account, keystore=keystore, as_=as_, role=role,
-                         token=ops.client.contract, autosign=yes)
+    if not needs_token and role is None and not (as_ and as_.strip().lower().replace("-", "_") in ROLES):
+        chain_id, token = env.chain_id, None  # an operator's own key for a ledger-only step: the chain decides
+    else:
+        chain_id, token = env.ops.chain_id, env.ops.client.contract
+    return select_signer(chain_id=chain_id, account=account, keystore=keystore, as_=as_, role=role,
+                         token=token, autosign=yes)
 
 
-def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def signer_options(role: str | None, *, token: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--account/--keystore/--as/--yes``; passes ``signer`` (resolved lazily) to the command.
-    ``role``: on the devnet, the token role whose test account signs by default (None: must choose)."""
+    ``role``: on the devnet, the token role whose test account signs by default (None: must choose).
+    ``token=False``: a ledger-only step (operator changes): the node's chain, not the token, is needed."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         # dest ``signer_account``: ``account`` is also the name of some commands' ADDRESS argument
@@ -47,8 +52,8 @@ def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[
         @wraps(function)
         def wrapper(*args: Any, signer_account: str | None, keystore: str | None, as_: str | None, yes: bool, **kwargs: Any) -> Any:
             env = click.get_current_context().find_object(Env)
-            def signer(needs: str | None = role) -> Any:
-                return _signer(env, needs, signer_account, as_, keystore, yes)
+            def signer(needs: str | None = role, needs_token: bool = token) -> Any:
+                return _signer(env, needs, signer_account, as_, keystore, yes, needs_token)
 
             return function(*args, signer=signer, **kwargs)
 
@@ -57,17 +62,28 @@ def signer_options(role: str | None) -> Callable[[Callable[..., Any]], Callable[
     return decorate
 
 
-def _operator_name(env: Env, signer: Any, may: str = "request") -> str:
+def _operator_name(env: Env, signer: Any, may: str = "request", action: str | None = None) -> str:
     from .operators import operator_at
 
     with env.ledger.session() as session:
-        return operator_at(session, str(signer.address), may=may).name
+        return operator_at(session, str(signer.address), may=may, action=action).name
 
 
 class _Group(click.Group):
-    """The error boundary: a ``DepositTokenError`` is one line on stderr and exit status 1."""
+    """The error boundary: a ``DepositTokenError`` is one line on stderr and exit status 1: ``error: ...``,
+    or with ``--json`` the object ``{"error": "..."}`` (stdout stays empty). ``--json`` may also follow
+    the subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None and "--json" in args:
+            cut = args.index("--") if "--" in args else len(args)
+            if "--json" in args[:cut]:
+                args = ["--json", *(a for a in args[:cut] if a != "--json"), *args[cut:]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        import json
+
         from ..cli import failure_message
 
         from sqlalchemy.exc import SQLAlchemyError
@@ -82,7 +98,10 @@ class _Group(click.Group):
                 raise
         finally:
             _disconnect()
-        click.echo(f"error: {message}", err=True)
+        if isinstance(ctx.obj, Env) and ctx.obj.as_json:
+            click.echo(json.dumps({"error": message}), err=True)
+        else:
+            click.echo(f"error: {message}", err=True)
         ctx.exit(1)
 
 
@@ -90,12 +109,13 @@ class _Group(click.Group):
 @click.option("--db", metavar="URL", envvar="DEPTOKEN_DB_URL", help="Ledger database URL (default: sqlite file var/ledger.sqlite).")
 @click.option("--network", default=DEFAULT_NETWORK, envvar="DEPTOKEN_NETWORK", show_default=True, help="ape network choice of the node.")
 @click.option("--config", metavar="FILE", envvar="DEPTOKEN_OPS_CONFIG", help="Operations policy (default: config/ops.yaml).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (also after the subcommand); errors as {\"error\": ...} on stderr.")
+@click.option("--adopt", is_flag=True, help="Let a new ledger bind to a token that already has history.")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool) -> None:
+def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool) -> None:
     """Issuer operations for a deposit token: onboarding, maker-checker minting, redemptions and
     payouts, the event index, reconciliation, legal orders and the audit log."""
-    ctx.obj = Env(db, network, config, as_json)
+    ctx.obj = Env(db, network, config, as_json, adopt)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | list[Sequence[Any]]) -> None:
@@ -112,9 +132,21 @@ def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | l
 
 @contextmanager
 def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; otherwise (a cron log) one line per step on stderr, flushed, so
+    that the log shows what completed even if the run dies."""
     from rich.progress import Progress
 
-    with Progress(disable=not sys.stderr.isatty(), transient=True) as bar:
+    if not sys.stderr.isatty():
+        done = 0
+
+        def line(n: int) -> None:
+            nonlocal done
+            done += n
+            click.echo(f"{label}: {done}" + (f"/{total}" if total is not None else ""), err=True)
+
+        yield line
+        return
+    with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -133,7 +165,7 @@ def db_upgrade(env: Env) -> None:
     """Creates or migrates the ledger schema to the newest revision."""
     from .db import Ledger, schema_revision, upgrade
 
-    ledger = Ledger(env.db, check=False)
+    ledger = Ledger(env.db, check=False, create=True)
     upgrade(ledger.engine)
     current, _ = schema_revision(ledger.engine)
     env.emit({"revision": current}, lambda: click.echo(f"ledger schema at revision {current}"))
@@ -143,9 +175,7 @@ def db_upgrade(env: Env) -> None:
 @pass_env
 def db_status(env: Env) -> None:
     """Shows the ledger's schema revision."""
-    from .db import Ledger, schema_revision
-
-    from .db import require_current
+    from .db import Ledger, require_current, schema_revision
 
     ledger = Ledger(env.db, check=False)
     current, head = schema_revision(ledger.engine)
@@ -161,20 +191,78 @@ def operators() -> None:
     """The operations team (makers and checkers)."""
 
 
+@operators.command("bootstrap")
+@click.option("--operator", "team", type=(str, str, str), multiple=True, required=True, metavar="NAME ADDRESS PERSON_ID",
+              help="One of the first operators (at least two, each may request and approve).")
+@pass_env
+def operators_bootstrap(env: Env, team: tuple[tuple[str, str, str], ...]) -> None:
+    """Registers the first operators of an empty team, together (refused once any operator exists;
+    every later change goes through `operators add/deactivate/duties` and another operator's approval)."""
+    from .operators import bootstrap
+
+    with env.ledger.session() as session:
+        added = [{"name": o.name, "address": o.address, "person_id": o.person_id}
+                 for o in bootstrap(session, list(team), actor=os.environ.get("USER", "cli"))]
+    env.emit(added, lambda: click.echo(f"team bootstrapped: {', '.join(o['name'] for o in added)}"))
+
+
+def _duties_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--max-amount", default=None, help="Largest amount (currency units) they may request or approve.")(function)
+    function = click.option("--permit", "permissions", metavar="ACTION", multiple=True,
+                            help="An action they may take: a request kind (mint, freeze, ...), operators, clients or "
+                                 "payouts (repeat; default: every action).")(function)
+    function = click.option("--approve/--no-approve", default=True, help="May approve or reject requests.")(function)
+    return click.option("--request/--no-request", default=True, help="May propose requests and record deposits.")(function)
+
+
+def _propose_operator_change(env: Env, change: str, name: str, signer: Callable[[], Any], **fields: Any) -> None:
+    from .operators import propose_change
+
+    if fields.get("permissions") is not None:
+        fields["permissions"] = list(fields["permissions"]) or None
+    if fields.get("max_amount") is not None:
+        fields["max_amount"] = env.token.units(fields["max_amount"], "max amount")
+    maker = signer()
+    with env.ledger.session() as session:
+        request = propose_change(session, change, name, maker, **fields)
+        data = {"request": request.id, "kind": "operator", "change": change, "name": name, "approvals_needed": 1}
+    env.emit(data, lambda: click.echo(f"operator {change} of {name}: request #{data['request']} awaits 1 approval "
+                                      "(by another operator: `deptoken requests approve`)"))
+
+
 @operators.command("add")
 @click.argument("name")
 @click.argument("address")
-@click.option("--request/--no-request", default=True, help="May propose requests and record deposits.")
-@click.option("--approve/--no-approve", default=True, help="May approve or reject requests.")
+@click.option("--person-id", required=True, help="Who the operator is (staff number): one person, one operator identity.")
+@_duties_options
+@signer_options(None, token=False)
 @pass_env
-def operators_add(env: Env, name: str, address: str, request: bool, approve: bool) -> None:
-    """Registers an operator by the address of the key they sign with."""
-    from .operators import add_operator
+def operators_add(env: Env, name: str, address: str, person_id: str, request: bool, approve: bool,
+                  permissions: tuple[str, ...], max_amount: str | None, signer: Callable[[], Any]) -> None:
+    """Proposes a new operator (signed by an operator; takes effect when another approves it)."""
+    _propose_operator_change(env, "add", name, signer, address=address, person_id=person_id, request=request,
+                             approve=approve, permissions=permissions, max_amount=max_amount)
 
-    with env.ledger.session() as session:
-        operator = add_operator(session, name, address, request=request, approve=approve, actor=os.environ.get("USER", "cli"))
-        data = {"name": operator.name, "address": operator.address, "request": request, "approve": approve}
-    env.emit(data, lambda: click.echo(f"operator {name} ({data['address']}) added"))
+
+@operators.command("duties")
+@click.argument("name")
+@_duties_options
+@signer_options(None, token=False)
+@pass_env
+def operators_duties(env: Env, name: str, request: bool, approve: bool, permissions: tuple[str, ...],
+                     max_amount: str | None, signer: Callable[[], Any]) -> None:
+    """Proposes new duties for an operator (what they may do, up to which amount)."""
+    _propose_operator_change(env, "duties", name, signer, request=request, approve=approve,
+                             permissions=permissions, max_amount=max_amount)
+
+
+@operators.command("deactivate")
+@click.argument("name")
+@signer_options(None, token=False)
+@pass_env
+def operators_deactivate(env: Env, name: str, signer: Callable[[], Any]) -> None:
+    """Proposes to deactivate an operator (they sign nothing once approved)."""
+    _propose_operator_change(env, "deactivate", name, signer)
 
 
 @operators.command("list")
@@ -184,9 +272,14 @@ def operators_list(env: Env) -> None:
     from .operators import list_operators
 
     with env.ledger.session() as session:
-        rows = [(o.name, o.address, o.can_request, o.can_approve, o.active) for o in list_operators(session)]
-    env.emit([dict(zip(("name", "address", "request", "approve", "active"), r, strict=True)) for r in rows],
-             lambda: _table("operators", ("name", "address", "request", "approve", "active"), rows))
+        operators_ = list_operators(session)
+        rows = [(o.name, o.address, o.person_id or "", o.can_request, o.can_approve, o.active,
+                 ",".join(o.permissions) if o.permissions is not None else "all",
+                 "" if o.max_amount is None else o.max_amount) for o in operators_]
+    columns = ("name", "address", "person_id", "request", "approve", "active", "permissions", "max_amount")
+    env.emit([dict(zip(columns, r, strict=True)) for r in rows],
+             lambda: _table("operators", columns, [[env.token.format(c) if k == "max_amount" and c != "" else c
+                                                    for k, c in zip(columns, r, strict=True)] for r in rows]))
 
 
 # ---------------------------------------------------------------------------- clients
@@ -203,17 +296,22 @@ def _chain_today(env: Env) -> date:
 
 def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
     from . import onboarding
+    from .operators import operator_at
 
-    actor = _operator_name(env, signer())
+    address = str(signer().address)
+    today = _chain_today(env) if kind != "offboard" else None  # connects (and binds the ledger) before the session
     with env.ledger.session() as session:
+        maker = operator_at(session, address, may="request", action="clients")
+        actor = maker.name
         if kind == "onboard":
-            result = onboarding.import_clients(session, path, today=_chain_today(env), actor=actor)
+            result = onboarding.import_clients(session, path, today=today, actor=actor, ops=env.ops, maker=maker)
         elif kind == "renew":
-            result = onboarding.import_renewals(session, path, today=_chain_today(env), actor=actor)
+            result = onboarding.import_renewals(session, path, today=today, actor=actor, maker=maker)
         else:
-            result = onboarding.import_offboarding(session, path, actor=actor)
-    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged; "
-                                        "run `deptoken clients apply` to send them"))
+            result = onboarding.import_offboarding(session, path, actor=actor, maker=maker)
+    then = ("approve them (`deptoken clients approve`, another operator), then run `deptoken clients apply`"
+            if env.policy.clients_second_approver else "run `deptoken clients apply` to send them")
+    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged; {then}"))
 
 
 @clients.command("import")
@@ -241,6 +339,21 @@ def clients_renew(env: Env, path: str, signer: Callable[[], Any]) -> None:
 def clients_offboard(env: Env, path: str, signer: Callable[[], Any]) -> None:
     """Records offboardings from a CSV file (client_id, reason)."""
     _import(env, "offboard", path, signer)
+
+
+@clients.command("approve")
+@click.option("--run", "run", default=None, help="Only the jobs of this import (as `clients import` reported it).")
+@signer_options(None)
+@pass_env
+def clients_approve(env: Env, run: str | None, signer: Callable[[], Any]) -> None:
+    """Approves the pending allowlist jobs another operator imported (policy `clients_second_approver`)."""
+    from .onboarding import approve_jobs
+    from .operators import operator_at
+
+    address = str(signer().address)
+    with env.ledger.session() as session:
+        count = approve_jobs(session, operator_at(session, address, may="approve", action="clients"), run=run)
+    env.emit({"approved": count}, lambda: click.echo(f"{count} allowlist job(s) approved" if count else "nothing to approve"))
 
 
 @clients.command("apply")
@@ -283,13 +396,14 @@ def deposits() -> None:
     """Deposits received, each becoming a mint request."""
 
 
-def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any], *, skip_known: bool = False,
-            suspense: bool = False) -> None:
+def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any], *, label: str | None = None,
+            skip_known: bool = False, suspense: bool = False) -> None:
     from .deposits import intake
 
     maker = signer()
     with env.ledger.session() as session:
-        result = intake(session, env.ops, inputs, maker, source=source, skip_known=skip_known, suspense=suspense)
+        result = intake(session, env.ops, inputs, maker, source=source, label=label, skip_known=skip_known,
+                        suspense=suspense)
         rows = [{"request": r.id, "deposit": r.params["deposit_reference"], "amount": r.amount,
                  "approvals_needed": r.required_approvals} for r in result.requests]
     env.emit(rows, lambda: click.echo(f"{len(rows)} deposit(s) recorded" + (
@@ -336,7 +450,7 @@ def deposits_import(env: Env, path: str, skip_known: bool, signer: Callable[[], 
         inputs, source = from_camt054(path)
     else:
         inputs, source = from_csv(path, env.ops.client.currency)
-    _record(env, inputs, source, signer, skip_known=skip_known, suspense=True)
+    _record(env, inputs, source, signer, label=path, skip_known=skip_known, suspense=True)
 
 
 @deposits.command("list")
@@ -438,24 +552,48 @@ def requests_list(env: Env, status: str | None) -> None:
     """Lists requests (all, or those with a status); a mint held until its value date says so."""
     from .workflow import pending_requests
 
-    ledger = env.ledger  # the schema check comes before any node call
-    today = env.ops.today()
-    with ledger.session() as session:
+    # A ledger-only read: "held" is judged by today's UTC date here (execution judges by chain time).
+    today = datetime.now(UTC).date()
+    with env.ledger.session() as session:
         rows = [_request_row(env, r, today) for r in pending_requests(session, status)]
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
 
     def shown(row: dict[str, Any]) -> list[Any]:
-        params = {k: env.ops.client.format(v) if k == "amount" else v for k, v in row["params"].items()}
         reason = row["reason"] or (f"held until {row['held_until']}" if row["held_until"] else "")
-        return [params if c == "params" else reason if c == "reason" else row[c] for c in columns]
+        return [describe(env.token, "", row["params"]) if c == "params" else reason if c == "reason" else row[c]
+                for c in columns]
 
     env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
 
 
-def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool, reason: str | None = None) -> None:
-    from .workflow import decide
+def describe(token: Any, kind: str, params: dict[str, Any]) -> str:
+    """A request as an operator reads it: amounts in currency units, references as text."""
+    fields = " ".join(f"{k}={token.format(int(v)) if k in ('amount', 'max_amount') and v is not None else v}"
+                      for k, v in params.items() if k != "nonce")
+    return f"{kind} {fields}".strip()
 
-    checker = signer()
+
+def _show_before_signing(env: Env, account: Any, action: str, request_id: int) -> None:
+    """Before a keystore prompts for its passphrase (it shows only a digest): what is being signed."""
+    from ape_accounts import KeyfileAccount
+
+    from .workflow import get_request
+
+    if not isinstance(account, KeyfileAccount):
+        return
+    with env.ledger.session() as session:
+        request = get_request(session, request_id)
+        text = describe(env.token, request.kind, dict(request.params))
+    click.echo(f"signing: {action} request #{request_id}: {text}", err=True)
+
+
+def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool, reason: str | None = None) -> None:
+    from .workflow import decide, get_request
+
+    with env.ledger.session() as session:  # a team change is ledger-only: the chain, not the token, is needed
+        ledger_only = get_request(session, request_id).kind == "operator"
+    checker = signer(None, not ledger_only)
+    _show_before_signing(env, checker, "approve" if approve else "reject", request_id)
     with env.ledger.session() as session:
         request = decide(session, request_id, checker, approve=approve, reason=reason)
         data = {"id": request.id, "status": request.status}
@@ -729,7 +867,9 @@ def supply(env: Env, first: datetime | None, last: datetime | None) -> None:
 
     with env.ledger.session() as session:
         days = supply_history(session, first.date() if first else None, last.date() if last else None)
-    fmt = env.ops.client.format
+
+    def fmt(units: int) -> str:  # only when there is something to show (an unbound ledger has nothing)
+        return str(env.token.format(units))
     env.emit(days, lambda: _table("supply", ("day", "issued", "retired", "supply"),
                                   [(d.day, fmt(d.issued), fmt(d.retired), fmt(d.supply)) for d in days]))
 
@@ -749,7 +889,8 @@ def payouts_list(env: Env, status: str | None) -> None:
     """Lists recorded redemptions and their payout state."""
     from .redemptions import redemptions
 
-    fmt = env.ops.client.format
+    def fmt(units: int) -> str:  # only when there is something to show (an unbound ledger has nothing)
+        return str(env.token.format(units))
     with env.ledger.session() as session:
         rows = [{"tx": f"{r.tx_hash}:{r.log_index}", "block": r.block_number, "holder": r.holder,
                  "client": r.client.client_id if r.client else "", "amount": r.amount, "status": r.status,
@@ -767,24 +908,32 @@ def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]
     """Writes one payout file for every redemption not yet instructed."""
     from .redemptions import export_payouts
 
-    actor = _operator_name(env, signer())
+    actor = _operator_name(env, signer(), "request", "payouts")
     with env.ledger.new_session() as session:
         result = export_payouts(session, env.ops, directory, fmt, actor=actor)
-        data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path, "count": result.file.count,
-                "total": result.file.total, "sha256": result.file.sha256, "skipped": result.skipped}
-    env.emit(data, lambda: click.echo(f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}"
-                                      + (f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else "")))
+        if result.file is None:
+            data: dict[str, Any] = {"file": None, "count": 0, "skipped": result.skipped}
+        else:
+            data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path,
+                    "count": result.file.count, "total": result.file.total, "sha256": result.file.sha256,
+                    "skipped": result.skipped}
+    skipped = f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else ""
+    env.emit(data, lambda: click.echo(
+        f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}{skipped}"
+        if data["file"] is not None else f"nothing to export{skipped}"))
 
 
 @payouts.command("render")
 @click.argument("file_id", type=int)
+@click.option("--out", "directory", type=click.Path(file_okay=False), default=None,
+              help="Write it into this directory (default: where it was exported).")
 @pass_env
-def payouts_render(env: Env, file_id: int) -> None:
-    """Writes payout file FILE_ID again, byte for byte (e.g. after an interrupted export)."""
+def payouts_render(env: Env, file_id: int, directory: str | None) -> None:
+    """Writes payout file FILE_ID again, byte for byte (e.g. after a lost file)."""
     from .redemptions import render_payout_file
 
     with env.ledger.session() as session:
-        path = render_payout_file(session, env.ops, file_id)
+        path = render_payout_file(session, env.ops, file_id, directory=directory)
     env.emit({"path": str(path)}, lambda: click.echo(f"wrote {path}"))
 
 
@@ -794,12 +943,13 @@ def payouts_render(env: Env, file_id: int) -> None:
 @signer_options(None)
 @pass_env
 def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], Any]) -> None:
-    """Marks every payout of a file paid (once)."""
+    """Marks every payout of a file paid (once; by another operator than its exporter, by policy)."""
     from .redemptions import mark_paid
 
-    actor = _operator_name(env, signer())
+    actor = _operator_name(env, signer(), "approve", "payouts")
     with env.ledger.session() as session:
-        count = mark_paid(session, file_id=file_id, reference=reference, actor=actor)
+        count = mark_paid(session, file_id=file_id, reference=reference, actor=actor,
+                          four_eyes=env.policy.paid_by_another_operator)
     env.emit({"file": file_id, "paid": count}, lambda: click.echo(f"payout file #{file_id}: {count} payout(s) marked paid"))
 
 
@@ -808,22 +958,22 @@ def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], An
 
 @main.command()
 @click.option("--sync/--no-sync", "do_sync", default=True, show_default=True, help="Index new confirmed blocks first.")
-@click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here.")
+@click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here (only when the reconciliation passes).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: the chain's today, UTC).")
 @pass_env
 def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None) -> None:
     """Reconciles chain and ledger; exit status 3 on any mismatch."""
     from .indexer import sync as run_sync
-    from .reconcile import camt053_statement, reconcile as run
+    from .reconcile import issue_camt053, reconcile as run
 
+    actor = os.environ.get("USER", "cli")
     with env.ledger.new_session() as session:
         if do_sync:
             run_sync(session, env.ops)
-        report = run(session, env.ops, actor=os.environ.get("USER", "cli"))
+        report = run(session, env.ops, actor=actor)
         session.commit()
-        if camt053:
-            data = camt053_statement(session, env.ops, day.date() if day else _chain_today(env))
-            Path(camt053).write_bytes(data)
+        if camt053 and report.ok:  # a statement of an unreconciled ledger is never written
+            issue_camt053(session, env.ops, day.date() if day else _chain_today(env), report, camt053, actor=actor)
     fmt = env.ops.client.format
 
     def human() -> None:
@@ -837,7 +987,8 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
         for f in report.findings:
             click.echo(f"  {f.severity.upper():8} {f.code}: {f.subject}: {f.detail}")
         if camt053:
-            click.echo(f"camt.053 statement written to {camt053}")
+            click.echo(f"camt.053 statement written to {camt053}" if report.ok
+                       else "camt.053 statement NOT written: the reconciliation found mismatches")
 
     env.emit(report.as_dict(), human)
     if not report.ok:

@@ -25,10 +25,12 @@ DEFAULT_NETWORK = "ethereum:local:node"
 class Env:
     """What the command line chose: database, network, policy file, output format."""
 
-    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool) -> None:
-        self.db, self.network, self.config, self.as_json = db, network, config, as_json
+    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool = False) -> None:
+        self.db, self.network, self.config, self.as_json, self.adopt = db, network, config, as_json, adopt
         self._ledger: Any = None
         self._ops: Any = None
+        self._policy: Any = None
+        self._token: Any = None
 
     @property
     def ledger(self) -> Any:
@@ -45,9 +47,42 @@ class Env:
             from .context import open_ops
             from .policy import load_policy
 
+            policy = self.policy
             _connect(self.network)
-            self._ops = open_ops(self.ledger, load_policy(self.config))
+            self._ops = open_ops(self.ledger, policy, adopt=self.adopt)
         return self._ops
+
+    @property
+    def chain_id(self) -> int:
+        """The connected node's chain id (connects; the token is not needed)."""
+        if self._ops is not None:
+            return int(self._ops.chain_id)
+        from ..chain import connected_chain_id
+
+        _connect(self.network)
+        return connected_chain_id()
+
+    @property
+    def policy(self) -> Any:
+        """The operations policy (no node needed)."""
+        if self._policy is None:
+            from .policy import load_policy
+
+            self._policy = load_policy(self.config)
+        return self._policy
+
+    @property
+    def token(self) -> Any:
+        """What shows amounts (``format``, ``units``): the ledger's record of the token, so that reads
+        need no node; the connected token only for a ledger that has not recorded it yet."""
+        if self._token is None:
+            from .context import ledger_token
+
+            with self.ledger.session() as session:
+                self._token = ledger_token(session)
+            if self._token is None:
+                self._token = self.ops.client
+        return self._token
 
     def emit(self, data: Any, human: Callable[[], None]) -> None:
         if self.as_json:
@@ -74,6 +109,8 @@ _connection: Any = None
 def _connect(network: str) -> None:
     """Connects ape to ``network`` with the project's configuration, whatever the working directory."""
     global _connection
+    if _connection is not None:  # connected already (by this command)
+        return
     from ape.utils.basemodel import ManagerAccessMixin
 
     from ..deployments import PROJECT_ROOT

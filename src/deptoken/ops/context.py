@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..amounts import format_amount, parse_amount, to_decimal
 from ..errors import DepositTokenError
 from ..iso20022 import Party
 from ..operations import TokenClient
@@ -37,12 +43,63 @@ class Ops:
         return Party(name=name, lei=lei or None, bic=bic or None)
 
 
-def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None) -> Ops:
+@dataclass(frozen=True)
+class TokenUnits:
+    """The token's decimals, symbol and currency as the ledger recorded them: amounts read and shown
+    without a node (the same text as ``TokenClient.format``)."""
+
+    decimals: int
+    symbol: str
+    currency: str
+
+    def format(self, units: int) -> str:
+        return f"{format_amount(int(units), self.decimals)} {self.symbol}"
+
+    def to_decimal(self, units: int) -> Decimal:
+        return to_decimal(int(units), self.decimals)
+
+    def units(self, amount: Any, what: str = "amount", *, allow_zero: bool = False) -> int:
+        if allow_zero and not isinstance(amount, float | bool):
+            try:
+                if Decimal(str(amount).strip()) == 0:
+                    return 0
+            except ArithmeticError:
+                pass  # not a number: parse_amount says so
+        try:
+            return parse_amount(amount, self.decimals)
+        except DepositTokenError as exc:
+            raise DepositTokenError(str(exc).replace("amount ", f"{what} ", 1)) from None
+
+
+def ledger_token(session: Session) -> TokenUnits | None:
+    """The token the ledger is bound to, as far as reads need it (None: not bound, or bound before it
+    recorded decimals: the next chain-facing command records them)."""
+    from .models import SyncState
+
+    state = session.scalars(select(SyncState).limit(1)).first()
+    if state is None or state.decimals is None or state.symbol is None or state.currency is None:
+        return None
+    return TokenUnits(state.decimals, state.symbol, state.currency)
+
+
+def _history(client: TokenClient) -> str | None:
+    """What the token has done already (mints, supply), or None for a token with no history."""
+    supply = int(client.contract.totalSupply())
+    mints = len(client.events(["Minted"]))
+    if not supply and not mints:
+        return None
+    return f"{mints} mint(s), total supply {client.format(supply)}"
+
+
+def open_ops(
+    ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None, adopt: bool = False
+) -> Ops:
     """The token of the connected network's deployment record (or ``client``) with ``ledger``.
 
-    Refuses a ledger that was used with another token or chain: its records would not match."""
-    from sqlalchemy import select
-
+    Refuses a ledger that was used with another token or chain: its records would not match. A new
+    ledger binds to a token that already has history (mints, supply) only with ``adopt``: otherwise
+    a mistyped database URL would start a second, empty ledger of a live token."""
+    from . import audit
     from ..chain import connected_chain_id
     from .models import SyncState
 
@@ -56,6 +113,17 @@ def open_ops(ledger: Ledger, policy: Policy, *, deployments: Path | None = None,
                     f"this ledger belongs to token {state.token} on chain {state.chain_id}, not {client.address} on {chain_id}"
                 )
         if not states:  # first use binds the ledger to this token; the indexer starts at its deploy block
+            if (history := _history(client)) is not None:
+                if not adopt:
+                    raise DepositTokenError(
+                        f"this ledger is new, but token {client.address} on chain {chain_id} already has history ({history}): "
+                        "is the database URL right? To start this ledger for it anyway, pass --adopt"
+                    )
+                audit.record(session, "adopt", "ledger.adopt", client.address, {"chain_id": chain_id, "history": history})
             start = client.deployment.deploy_block - 1 if client.deployment else -1
-            session.add(SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash=""))
+            states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="")]
+            session.add(states[0])
+        for state in states:  # what reads need to show amounts without a node
+            if state.decimals is None or state.symbol is None or state.currency is None:
+                state.decimals, state.symbol, state.currency = client.decimals, str(client.symbol), client.currency
     return Ops(ledger, client, chain_id, policy)

@@ -145,6 +145,25 @@ def read_records(
     return records, sorted(problems, key=lambda p: p.line)
 
 
+class Cells:
+    """Parses a row cell by cell, collecting every cell's problem: ``take(parse, ...)`` returns the
+    value (None if bad); ``done()`` raises them all as one ``DepositTokenError`` (``a; b; c``)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def take(self, parse: Callable[..., T], *args: object) -> T | None:
+        try:
+            return parse(*args)
+        except DepositTokenError as exc:
+            self.problems.append(first_line(exc))
+            return None
+
+    def done(self) -> None:
+        if self.problems:
+            raise DepositTokenError("; ".join(self.problems))
+
+
 def problems_summary(path: str | Path, problems: Sequence[RowProblem], *, limit: int = 20) -> str:
     """One line: ``clients.csv: 3 bad rows: line 4: ...; line 9: ...; line 12: ...`` (at most
     ``limit`` of them, then ``... and N more``)."""

@@ -39,14 +39,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: ``default_url()``); SQLite gets foreign keys, WAL and full sync."""
+def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine for ``url`` (default: ``default_url()``); SQLite gets foreign keys, WAL and full sync.
+    A SQLite file that does not exist is created (with its directory) only if ``create``: otherwise a
+    mistyped path is an error, not a new empty ledger."""
     url = url or default_url()
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DepositTokenError(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        if not create and not Path(parsed.database).is_file():
+            raise DepositTokenError(f"no ledger database at {parsed.database} (mistyped? `deptoken db upgrade` creates a new one)")
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(parsed)
@@ -102,8 +106,8 @@ def require_current(engine: Engine) -> None:
 class Ledger:
     """The ledger database: an engine and a session factory (``with ledger.session() as s:``)."""
 
-    def __init__(self, url: str | None = None, *, check: bool = True) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str | None = None, *, check: bool = True, create: bool = False) -> None:
+        self.engine = make_engine(url, create=create)
         if check:
             require_current(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..amounts import parse_amount, to_decimal
 from ..currencies import minor_units
 from ..errors import DepositTokenError
-from .csvfiles import FirstSeen, RowProblem, parse_date, parse_text, read_records
+from .csvfiles import Cells, FirstSeen, RowProblem, parse_date, parse_text, read_records
 from .kyc import parse_client_id
 
 DEPOSIT_COLUMNS = ("bank_reference", "client_id", "amount", "currency", "value_date")
@@ -44,15 +44,23 @@ def read_deposit_file(path: str | Path, *, currency: str) -> tuple[list[DepositR
     decimals = minor_units(token_currency)
     references = FirstSeen()
 
-    def parse(line: int, row: dict[str, str]) -> DepositRow:
-        reference = parse_text(row["bank_reference"], "bank_reference", 35)
-        references.check(reference, line, f"bank_reference {reference!r}")
-        client_id = parse_client_id(row["client_id"])
-        row_currency = row["currency"].upper()
+    def currency_of(text: str) -> str:
+        row_currency = text.upper()
         minor_units(row_currency)  # a known currency code at all?
         if row_currency != token_currency:
             raise DepositTokenError(f"currency {row_currency} is not the token's currency {token_currency}")
-        amount = parse_deposit_amount(row["amount"], decimals)
-        return DepositRow(line, reference, client_id, amount, row_currency, parse_date(row["value_date"], "value_date"))
+        return row_currency
+
+    def parse(line: int, row: dict[str, str]) -> DepositRow:
+        cells = Cells()  # every bad cell of the row is reported
+        reference = cells.take(parse_text, row["bank_reference"], "bank_reference", 35)
+        if reference is not None:
+            cells.take(references.check, reference, line, f"bank_reference {reference!r}")
+        client_id = cells.take(parse_client_id, row["client_id"])
+        row_currency = cells.take(currency_of, row["currency"])
+        amount = cells.take(parse_deposit_amount, row["amount"], decimals)
+        value_date = cells.take(parse_date, row["value_date"], "value_date")
+        cells.done()
+        return DepositRow(line, reference, client_id, amount, row_currency, value_date)  # type: ignore[arg-type]
 
     return read_records(path, DEPOSIT_COLUMNS, parse, what="deposit file")

@@ -99,14 +99,15 @@ def _limit_units(ops: Ops, limit: Decimal | None) -> int | None:
 
 
 def intake(
-    session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str,
+    session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str, label: str | None = None,
     skip_known: bool = False, suspense: bool = False, replacing: Deposit | None = None, reason: str | None = None,
 ) -> Intake:
     """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing (see the
     module docstring for ``skip_known`` and ``suspense``). ``replacing``: the deposit version the
-    single input amends (``amend_deposit``)."""
+    single input amends (``amend_deposit``). Errors name ``label`` (the file's path as the operator
+    gave it), else ``source`` (what the ledger stores)."""
     if not deposits:
-        raise DepositTokenError(f"{source}: no deposits")
+        raise DepositTokenError(f"{label or source}: no deposits")
     policy, currency = ops.policy, ops.client.currency
     today = ops.today()
     known = _known(session, [d.bank_reference for d in deposits])
@@ -167,7 +168,7 @@ def intake(
                 problems.append(f"{d.where}: client {client.client_id} would receive {ops.client.format(totals[key])} for "
                                 f"{d.value_date}, above the policy's limit per client per day ({ops.client.format(max_daily)})")
     if problems:
-        raise DepositTokenError(f"{source}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
+        raise DepositTokenError(f"{label or source}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
     for d, units, client in accepted:
         deposit = Deposit(bank_reference=d.bank_reference, client=client, client_ref=d.client_id, amount=units,
                           currency=d.currency, value_date=d.value_date, source=source[:200],
@@ -186,9 +187,9 @@ def intake(
 
 
 def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str,
-                    skip_known: bool = False, suspense: bool = False) -> list[Request]:
+                    label: str | None = None, skip_known: bool = False, suspense: bool = False) -> list[Request]:
     """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing."""
-    return intake(session, ops, deposits, maker, source=source, skip_known=skip_known, suspense=suspense).requests
+    return intake(session, ops, deposits, maker, source=source, label=label, skip_known=skip_known, suspense=suspense).requests
 
 
 # ---------------------------------------------------------------------------- corrections

@@ -11,7 +11,7 @@ from ..config import _LEI, lei_checksum_ok  # the deploy config's LEI rules, sha
 from ..errors import DepositTokenError
 from ..validation import parse_address
 from .countries import parse_country
-from .csvfiles import FirstSeen, RowProblem, parse_date, parse_text, read_records
+from .csvfiles import Cells, FirstSeen, RowProblem, parse_date, parse_text, read_records
 
 KYC_COLUMNS = ("address", "client_id", "legal_name", "country", "lei", "kyc_review_date")
 RENEWAL_COLUMNS = ("client_id", "kyc_review_date")
@@ -93,17 +93,21 @@ def read_kyc_file(path: str | Path, *, today: date) -> tuple[list[KycRecord], li
     addresses, clients = FirstSeen(), FirstSeen()
 
     def parse(line: int, row: dict[str, str]) -> KycRecord:
-        address = parse_address(row["address"])
-        addresses.check(address, line, f"address {address}")
-        return KycRecord(
+        cells = Cells()  # every bad cell of the row is reported
+        address = cells.take(parse_address, row["address"])
+        if address is not None:
+            cells.take(addresses.check, address, line, f"address {address}")
+        record = KycRecord(
             line=line,
-            address=address,
-            client_id=_unique_client(clients, row["client_id"], line),
-            legal_name=parse_text(row["legal_name"], "legal_name", 140),
-            country=parse_country(row["country"]),
-            lei=parse_lei(row["lei"]) if row["lei"] else None,
-            review_date=parse_review_date(row["kyc_review_date"], today),
+            address=address,  # type: ignore[arg-type] - done() raises if any is None
+            client_id=cells.take(_unique_client, clients, row["client_id"], line),  # type: ignore[arg-type]
+            legal_name=cells.take(parse_text, row["legal_name"], "legal_name", 140),  # type: ignore[arg-type]
+            country=cells.take(parse_country, row["country"]),  # type: ignore[arg-type]
+            lei=cells.take(parse_lei, row["lei"]) if row["lei"] else None,
+            review_date=cells.take(parse_review_date, row["kyc_review_date"], today),  # type: ignore[arg-type]
         )
+        cells.done()
+        return record
 
     return read_records(path, KYC_COLUMNS, parse, what="KYC file")
 

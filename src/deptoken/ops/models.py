@@ -98,6 +98,9 @@ class Operator(Base):
     can_request: Mapped[bool] = mapped_column(Boolean)
     can_approve: Mapped[bool] = mapped_column(Boolean)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    person_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the person: one identity each
+    permissions: Mapped[list[str] | None] = mapped_column(JSON)  # actions they may take (None: all)
+    max_amount: Mapped[int | None] = mapped_column(MinorUnits)  # largest amount they may request or approve
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -130,6 +133,8 @@ class AllowlistJob(Base):
     review_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | done | expired
     tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    maker_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))  # who imported it
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))  # the second operator
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     client: Mapped[Client] = relationship()
 
@@ -228,6 +233,9 @@ class SyncState(Base):
     chain_id: Mapped[int] = mapped_column(Integer)
     block_number: Mapped[int] = mapped_column(Integer)
     block_hash: Mapped[str] = mapped_column(String(66))
+    decimals: Mapped[int | None] = mapped_column(Integer)  # the token's, so that reads need no node
+    symbol: Mapped[str | None] = mapped_column(String(16))
+    currency: Mapped[str | None] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -291,6 +299,7 @@ class PayoutFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(MinorUnits)
+    exported_by: Mapped[str | None] = mapped_column(String(64))  # the operator who exported it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -302,6 +311,18 @@ class Reconciliation(Base):
     block_number: Mapped[int] = mapped_column(Integer)
     ok: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Statement(Base):
+    """A camt.053 statement written: its id is the sequence that makes the message id unique."""
+
+    __tablename__ = "statements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    block_number: Mapped[int] = mapped_column(Integer)
+    reconciled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -6,6 +6,13 @@ batches; a batch is stored before it is broadcast, so after an interruption ``ap
 settles the batch in flight (mined: done; provably never mined: pending again) and goes on from
 there. A job whose on-chain state is already what it asks for is marked done without a transaction.
 Importing the same file again adds nothing.
+
+The bank's own addresses are no clients: an import given the token (``ops``) refuses the token
+contract itself, every holder of one of its roles (minters included), the operators and any address
+with contract code (an EIP-7702 delegated account is an account, not a contract), unless the policy
+names the address in ``client_addresses_allowed``. Each job records the operator who imported it;
+with the policy's ``clients_second_approver`` a job is sent only once another operator approved it
+(``approve_jobs``).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from .context import Ops
 from .csvfiles import RowProblem, problems_summary
 from .faults import checkpoint
 from .kyc import read_kyc_file, read_offboarding_file, read_renewal_file
-from .models import AllowlistJob, Client, Transaction
+from .models import AllowlistJob, Client, Operator, Transaction
 
 Progress = Callable[[int], None]
 
@@ -47,11 +54,45 @@ def _reject(path: Path, problems: Sequence[RowProblem]) -> None:
         raise DepositTokenError(problems_summary(path, sorted(problems, key=lambda p: p.line)) + "; nothing recorded")
 
 
-def import_clients(session: Session, path: str | Path, *, today: date, actor: str) -> ImportResult:
-    """Records the clients of a KYC file and an onboarding job for each; all rows checked first
-    (the file's own rules, then clashes with clients already in the ledger)."""
+_DELEGATION = bytes.fromhex("ef0100")  # EIP-7702: an account delegating to code is still an account
+
+
+def bank_addresses(session: Session, ops: Ops) -> dict[str, str]:
+    """The bank's own addresses and what each is: the token, its role holders, the operators."""
+    own = {ops.token: "is the token contract itself"}
+    for role, holders in ops.client.role_holders().items():
+        for address in holders:
+            own.setdefault(address, f"holds the token's {role} role")
+    for operator in session.scalars(select(Operator)):
+        own.setdefault(operator.address, f"is operator {operator.name}")
+    return own
+
+
+def _is_contract(address: str) -> bool:
+    from ape import chain
+
+    code = bytes(chain.provider.get_code(address))
+    return bool(code) and not code.startswith(_DELEGATION)
+
+
+def import_clients(
+    session: Session, path: str | Path, *, today: date, actor: str, ops: Ops | None = None, maker: Operator | None = None
+) -> ImportResult:
+    """Records the clients of a KYC file and an onboarding job for each (made by ``maker``); all rows
+    checked first (the file's own rules, clashes with clients already in the ledger and, given
+    ``ops``, with the bank's own addresses and contracts)."""
     path = Path(path)
     records, problems = read_kyc_file(path, today=today)
+    if ops is not None:
+        allowed = set(ops.policy.client_addresses_allowed)
+        own = bank_addresses(session, ops)
+        for r in records:
+            if r.address in allowed:
+                continue
+            if r.address in own:
+                problems.append(RowProblem(r.line, f"address {r.address} {own[r.address]}: the bank's own, not a client"))
+            elif _is_contract(r.address):
+                problems.append(RowProblem(r.line, f"address {r.address} is a contract, not a client's account"))
     by_id = {c.client_id: c for c in session.scalars(select(Client).where(Client.client_id.in_([r.client_id for r in records])))}
     by_address = {c.address: c for c in session.scalars(select(Client).where(Client.address.in_([r.address for r in records])))}
     new, unchanged = [], 0
@@ -73,17 +114,23 @@ def import_clients(session: Session, path: str | Path, *, today: date, actor: st
         client = Client(client_id=r.client_id, address=r.address, legal_name=r.legal_name, country=r.country,
                         lei=r.lei, review_date=r.review_date, status="pending")
         session.add(client)
-        session.add(AllowlistJob(run=run, action="onboard", client=client, address=r.address,
+        session.add(AllowlistJob(run=run, action="onboard", client=client, address=r.address, maker_id=_id(maker),
                                  expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
     audit.record(session, actor, "clients.import", str(path.name), {"run": run, "added": len(new), "unchanged": unchanged})
     return ImportResult(run, len(new), unchanged)
+
+
+def _id(operator: Operator | None) -> int | None:
+    return operator.id if operator is not None else None
 
 
 def _clients(session: Session, ids: Sequence[str]) -> dict[str, Client]:
     return {c.client_id: c for c in session.scalars(select(Client).where(Client.client_id.in_(list(ids))))}
 
 
-def import_renewals(session: Session, path: str | Path, *, today: date, actor: str) -> ImportResult:
+def import_renewals(
+    session: Session, path: str | Path, *, today: date, actor: str, maker: Operator | None = None
+) -> ImportResult:
     """Records a renewal job (new allowlist expiry) for each client of the file."""
     path = Path(path)
     records, problems = read_renewal_file(path, today=today)
@@ -101,14 +148,14 @@ def import_renewals(session: Session, path: str | Path, *, today: date, actor: s
             unchanged += 1
             continue
         client.review_date = r.review_date
-        session.add(AllowlistJob(run=run, action="renew", client=client, address=client.address,
+        session.add(AllowlistJob(run=run, action="renew", client=client, address=client.address, maker_id=_id(maker),
                                  expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
         added += 1
     audit.record(session, actor, "clients.renew", str(path.name), {"run": run, "added": added, "unchanged": unchanged})
     return ImportResult(run, added, unchanged)
 
 
-def import_offboarding(session: Session, path: str | Path, *, actor: str) -> ImportResult:
+def import_offboarding(session: Session, path: str | Path, *, actor: str, maker: Operator | None = None) -> ImportResult:
     """Records an offboarding job for each client of the file (its balance stays, immobile)."""
     path = Path(path)
     records, problems = read_offboarding_file(path)
@@ -126,10 +173,31 @@ def import_offboarding(session: Session, path: str | Path, *, actor: str) -> Imp
             unchanged += 1
             continue
         client.status = "offboarding"
-        session.add(AllowlistJob(run=run, action="offboard", client=client, address=client.address, status="pending"))
+        session.add(AllowlistJob(run=run, action="offboard", client=client, address=client.address, maker_id=_id(maker),
+                                 status="pending"))
         audit.record(session, actor, "client.offboard", r.client_id, {"reason": r.reason, "run": run})
         added += 1
     return ImportResult(run, added, unchanged)
+
+
+def approve_jobs(session: Session, approver: Operator, *, run: str | None = None) -> int:
+    """``approver`` approves the pending jobs (of import ``run``, or all) that another operator
+    imported; refuses if they imported any of them. The number approved."""
+    query = select(AllowlistJob).where(AllowlistJob.status == "pending", AllowlistJob.approved_by_id.is_(None))
+    if run is not None:
+        query = query.where(AllowlistJob.run == run)
+    jobs = list(session.scalars(query.order_by(AllowlistJob.id)))
+    own = [job for job in jobs if job.maker_id is None or job.maker_id == approver.id]
+    if own:
+        who = "no operator" if own[0].maker_id is None else f"operator {approver.name}"
+        raise DepositTokenError(f"allowlist job #{own[0].id} (run {own[0].run}) was imported by {who}: "
+                                f"another operator than its importer approves it; nothing approved")
+    for job in jobs:
+        job.approved_by_id = approver.id
+    if jobs:
+        audit.record(session, approver.name, "allowlist.approve", f"{len(jobs)} jobs",
+                     {"run": run, "jobs": [job.id for job in jobs]})
+    return len(jobs)
 
 
 @dataclass(frozen=True)
@@ -187,10 +255,11 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
     done = _settle_sent(session, actor)
     transactions = already = expired = 0
     size = ops.policy.batch_size
+    ready = AllowlistJob.status == "pending"
+    if ops.policy.clients_second_approver:  # jobs wait for another operator's approval
+        ready = ready & AllowlistJob.approved_by_id.is_not(None)
     while True:
-        pending = session.scalars(
-            select(AllowlistJob).where(AllowlistJob.status == "pending").order_by(AllowlistJob.id).limit(size)
-        ).all()
+        pending = session.scalars(select(AllowlistJob).where(ready).order_by(AllowlistJob.id).limit(size)).all()
         if not pending:
             break
         action = pending[0].action

@@ -30,6 +30,9 @@ class Policy:
     value_date: str = "hold"  # hold: a future value date waits for its day | same_day_only: intake refuses it
     approved_expire_hours: int = 120  # an approved request not executed by then expires (0: never)
     execution_lease_seconds: int = 600  # an executor's claim on a request; after it another may take over
+    paid_by_another_operator: bool = True  # `payouts paid`: not by the operator who exported the file
+    clients_second_approver: bool = False  # allowlist jobs are sent once another operator approved them
+    client_addresses_allowed: tuple[str, ...] = ()  # the bank's own addresses that may still be onboarded
 
 
 VALUE_DATE_RULES = ("hold", "same_day_only")
@@ -69,6 +72,23 @@ def load_policy(path: str | Path | None = None) -> Policy:
     def limit(name: str) -> Decimal | None:
         return None if data.get(name, getattr(Policy, name)) is None else amount(name)
 
+    def flag(name: str) -> bool:
+        value = data.get(name, getattr(Policy, name))
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        return value
+
+    def addresses(name: str) -> tuple[str, ...]:
+        from ..validation import parse_address
+
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            raise ValueError(f"{name} must be a list of addresses")
+        try:
+            return tuple(parse_address(str(a), name) for a in value)
+        except DepositTokenError as exc:
+            raise ValueError(str(exc)) from None
+
     try:
         policy = Policy(
             two_approvals_above=amount("two_approvals_above"),
@@ -81,6 +101,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
             value_date=str(data.get("value_date", Policy.value_date)),
             approved_expire_hours=count("approved_expire_hours"),
             execution_lease_seconds=count("execution_lease_seconds"),
+            paid_by_another_operator=flag("paid_by_another_operator"),
+            clients_second_approver=flag("clients_second_approver"),
+            client_addresses_allowed=addresses("client_addresses_allowed"),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None

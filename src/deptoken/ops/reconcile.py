@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from ..validation import reference_to_bytes32
 from . import audit
 from .context import Ops
 from .indexer import ZERO, indexed_balances
-from .models import ChainEvent, Client, IndexedBlock, Reconciliation, Redemption, Request, SyncState, Transaction
+from .models import ChainEvent, Client, IndexedBlock, Reconciliation, Redemption, Request, Statement, SyncState, Transaction
 
 
 @dataclass(frozen=True)
@@ -195,9 +196,40 @@ def _movements(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     return redeemed, moved
 
 
-def camt053_statement(session: Session, ops: Ops, day: date, *, sequence: int | None = None) -> bytes:
+def issue_camt053(session: Session, ops: Ops, day: date, report: Report, path: str | Path, *, actor: str = "reconcile") -> Path:
+    """Writes the camt.053 statement for ``day`` to ``path`` if ``report`` (the reconciliation just
+    made) passed, and records it (commits): its message and statement id ``DTS-YYYYMMDD-N`` and its
+    electronic sequence number carry the ledger's sequence ``N``, unique however many are written a
+    day. The file is written before it is recorded; after a mismatch nothing is written or recorded."""
+    if not report.ok:
+        mismatches = sum(f.severity == "mismatch" for f in report.findings)
+        raise DepositTokenError(f"camt.053 statement not written: the reconciliation at block {report.block_number} found "
+                                f"{mismatches} mismatch(es) (see `deptoken reconcile`)")
+    record = Statement(day=day, message_id=f"DTS-{day:%Y%m%d}-pending", block_number=report.block_number, reconciled=True)
+    session.add(record)
+    session.flush()  # the id: the sequence
+    record.message_id = f"DTS-{day:%Y%m%d}-{record.id}"
+    data = camt053_statement(session, ops, day, sequence=record.id, statement_id=record.message_id)
+    audit.record(session, actor, "camt053.issue", record.message_id, {"day": day, "block": report.block_number,
+                                                                      "path": str(Path(path).resolve())})
+    path = Path(path)
+    try:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return path
+
+
+def camt053_statement(
+    session: Session, ops: Ops, day: date, *, sequence: int | None = None, statement_id: str | None = None
+) -> bytes:
     """The token liability account's statement for ``day`` (UTC) as ISO 20022 camt.053, from the index:
-    opening and closing supply, one entry per mint (credit) and per redemption or burn (debit)."""
+    opening and closing supply, one entry per mint (credit) and per redemption or burn (debit).
+    ``issue_camt053`` writes and records one with a unique id."""
     from ..iso20022 import Party, StatementEntry, build_camt053
 
     start = datetime.combine(day, time(), tzinfo=UTC)
@@ -220,7 +252,7 @@ def camt053_statement(session: Session, ops: Ops, day: date, *, sequence: int | 
                 description=("Mint" if signed > 0 else "Redemption/burn") + f" block {e.block_number}",
             ))
     return build_camt053(
-        statement_id=f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),
+        statement_id=statement_id or f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),
         account=Party(name=f"{ops.client.symbol} deposit token liability", account=ops.policy.liability_account),
         servicer=ops.bank(), currency=ops.client.currency,
         period_start=start, period_end=end - timedelta(seconds=1),

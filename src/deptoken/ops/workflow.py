@@ -140,7 +140,8 @@ def propose(
 ) -> Request:
     """Records a request signed by ``maker`` (an ape account of a registered operator)."""
     clean = normalize_params(kind, params)
-    operator = operators.operator_at(session, str(maker.address), may="request")
+    amount = int(clean["amount"]) if "amount" in clean else None
+    operator = operators.operator_at(session, str(maker.address), may="request", action=kind, amount=amount)
     # A mint is bound to its deposit: the same deposit can never be proposed twice (unique digest);
     # an amended deposit (a new version) gets a mint of its own once the earlier ones are dead.
     amended = deposit is not None and deposit.supersedes_id is not None
@@ -160,7 +161,6 @@ def propose(
         raise DepositTokenError(
             f"deposit reference {clean['deposit_reference']!r} has a mint request already (#{other.id})"
         )
-    amount = int(clean["amount"]) if "amount" in clean else None
     request = Request(
         kind=kind,
         params=clean | {"nonce": nonce},
@@ -188,9 +188,11 @@ def get_request(session: Session, request_id: int) -> Request:
 
 def decide(session: Session, request_id: int, checker: Any, *, approve: bool, reason: str | None = None) -> Request:
     """``checker`` (an ape account of a registered operator, not the maker) approves or rejects
-    (``reason``: recorded with a rejection). A ledger-only request takes effect once approved."""
+    (``reason``: recorded with a rejection). A ledger-only request takes effect once approved; an
+    approved ``operator`` request at once (``operators.apply_change``)."""
     request = get_request(session, request_id)
-    operator = operators.operator_at(session, str(checker.address), may="approve")
+    permission = "operators" if request.kind == "operator" else request.kind
+    operator = operators.operator_at(session, str(checker.address), may="approve", action=permission, amount=request.amount)
     if request.status != "pending":
         raise DepositTokenError(f"request #{request.id} is {request.status}, not pending")
     if operator.id == request.maker_id:
@@ -198,6 +200,8 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool, re
     if any(a.operator_id == operator.id for a in request.approvals):
         raise DepositTokenError(f"operator {operator.name} has already decided on request #{request.id}")
     reason = " ".join((reason or "").split())[:160] or None
+    if approve and request.kind == "mint" and request.params["to"] == operator.address:
+        raise DepositTokenError(f"operator {operator.name} cannot approve request #{request.id}: it mints to their own address")
     action = "approve" if approve else "reject"
     approval = Approval(request=request, operator_id=operator.id, decision=action,
                         signature=operators.sign(checker, action, request.digest))
@@ -212,6 +216,9 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool, re
                  {"digest": request.digest, "status": request.status} | ({"reason": reason} if reason else {}))
     if request.status == "approved" and request.kind in LEDGER_KINDS:
         _apply(session, request, operator.name)
+    elif request.kind == "operator" and request.status == "approved":
+        verify_signatures(request)
+        operators.apply_change(session, request, actor=operator.name)
     return request
 
 
