@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from .cli_env import DEFAULT_NETWORK, Env, _disconnect, pass_env
+from .cli_env import Env, _disconnect, pass_env
 
 MISMATCH_EXIT = 3
 
@@ -107,12 +107,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.option("--db", metavar="URL", envvar="DEPTOKEN_DB_URL", help="Ledger database URL (default: sqlite file var/ledger.sqlite).")
-@click.option("--network", default=DEFAULT_NETWORK, envvar="DEPTOKEN_NETWORK", show_default=True, help="ape network choice of the node.")
+@click.option("--network", default=None, envvar="DEPTOKEN_NETWORK",
+              help="ape network choice of the node, e.g. ethereum:local:http://HOST:PORT (no default: chain commands need it).")
 @click.option("--config", metavar="FILE", envvar="DEPTOKEN_OPS_CONFIG", help="Operations policy (default: config/ops.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (also after the subcommand); errors as {\"error\": ...} on stderr.")
 @click.option("--adopt", is_flag=True, help="Let a new ledger bind to a token that already has history.")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool) -> None:
+def main(ctx: click.Context, db: str | None, network: str | None, config: str | None, as_json: bool, adopt: bool) -> None:
     """Issuer operations for a deposit token: onboarding, maker-checker minting, redemptions and
     payouts, the event index, reconciliation, legal orders and the audit log."""
     ctx.obj = Env(db, network, config, as_json, adopt)
@@ -222,6 +223,12 @@ def _propose_operator_change(env: Env, change: str, name: str, signer: Callable[
         fields["permissions"] = list(fields["permissions"]) or None
     if fields.get("max_amount") is not None:
         fields["max_amount"] = env.token.units(fields["max_amount"], "max amount")
+    from .context import ledger_binding
+
+    with env.ledger.session() as session:
+        bound = ledger_binding(session) is not None
+    if not bound:  # a change is signed for the ledger's chain and token: bind it first
+        env.ops  # noqa: B018
     maker = signer()
     with env.ledger.session() as session:
         request = propose_change(session, change, name, maker, **fields)

@@ -273,8 +273,8 @@ def verify_signatures(request: Request, required: int | None = None) -> None:
 
 def verify_request(ops: Ops, request: Request) -> None:
     """Everything ``execute`` runs is what was signed: the parameters hash to the signed digest (for
-    this chain and token), the signatures check out, and as many checkers approved as the policy
-    requires for the signed amount."""
+    this chain and token), the signatures check out, as many checkers approved as the policy
+    requires for the signed amount, and every approver is still active and permitted to approve it."""
     params = dict(request.params)
     nonce = params.pop("nonce", None)
     try:
@@ -287,6 +287,16 @@ def verify_request(ops: Ops, request: Request) -> None:
             f"{ops.chain_id} (ledger tampered?)"
         )
     verify_signatures(request, _required_approvals(ops, int(params["amount"]) if "amount" in params else None))
+    counting, lapsed = 0, []  # an approval counts only while its operator may still give it
+    for approval in request.approvals:
+        if approval.decision == "approve":
+            try:
+                operators.check_may(approval.operator, may="approve", action=request.kind, amount=request.amount)
+                counting += 1
+            except DepositTokenError as exc:
+                lapsed.append(f"the approval by {approval.operator.name} no longer counts ({exc})")
+    if lapsed and counting < request.required_approvals:
+        raise DepositTokenError(f"request #{request.id}: {'; '.join(lapsed)}: {counting} of {request.required_approvals} approvals")
 
 
 def _run(ops: Ops, request: Request, sender: Any) -> Any:
