@@ -1398,3 +1398,15 @@ def test_an_operator_change_is_signed_for_the_ledgers_chain_and_token(ops, team,
         "(ledger tampered, or replayed from another ledger?)")
     with ops.ledger.session() as session:
         assert [o.name for o in operators.list_operators(session)] == ["ana", "ben", "chen"]
+
+
+def test_long_runs_log_one_line_per_item_when_not_on_a_terminal(ops, team, alice, minter, capsys):
+    """Issue 10 #9: off a terminal (a cron log) `requests execute` prints one line per request that
+    completed, with its tx hash, not only a count."""
+    from deptoken.ops.cli import _progress
+
+    request_id = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "D-CRON"}, team)
+    with _progress("executing", 1) as advance, ops.ledger.new_session() as session:
+        (outcome,) = workflow.execute_all(session, ops, [workflow.get_request(session, request_id)], minter, ACTOR, progress=advance)
+    assert capsys.readouterr().err == (f"executing: 1/1: request #{request_id}: executed (done) tx {outcome.tx_hash} "
+                                       f"block {outcome.block_number}\n")

@@ -132,24 +132,25 @@ def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | l
 
 
 @contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal; otherwise (a cron log) one line per step on stderr, flushed, so
-    that the log shows what completed even if the run dies."""
+def _progress(label: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """``advance(n, what="")``: a progress bar on a terminal; otherwise (a cron log) one line per step
+    on stderr, flushed, naming what completed (request, batch, with its tx hash), so that the log shows
+    what was done even if the run dies."""
     from rich.progress import Progress
 
     if not sys.stderr.isatty():
         done = 0
 
-        def line(n: int) -> None:
+        def line(n: int, what: str = "") -> None:
             nonlocal done
             done += n
-            click.echo(f"{label}: {done}" + (f"/{total}" if total is not None else ""), err=True)
+            click.echo(f"{label}: {done}" + (f"/{total}" if total is not None else "") + (f": {what}" if what else ""), err=True)
 
         yield line
         return
     with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+        yield lambda n, what="": bar.advance(task, n)
 
 
 # ---------------------------------------------------------------------------- database
@@ -646,7 +647,7 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
     """Runs approved requests on-chain, exactly once (first settles any interrupted run and expires
     requests approved too long ago). A request that cannot run is set aside as failed (named again,
     it is retried); exit status 1 only when something failed in this run."""
-    from .workflow import FAILURES, LEDGER_KINDS, Outcome, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
+    from .workflow import FAILURES, LEDGER_KINDS, Outcome, describe, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
 
     outcomes: list[Outcome] = []
     with env.ledger.new_session() as session:
@@ -665,9 +666,7 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
             with _progress("executing", len(todo)) as advance:
                 outcomes += execute_all(session, env.ops, todo, sender, actor=f"executor {sender.address}",
                                         retry=bool(request_ids), progress=advance)
-    env.emit(outcomes, lambda: [click.echo(f"request #{o.request_id}: {o.status} ({o.message})"
-                                           + (f" tx {o.tx_hash} block {o.block_number}" if o.tx_hash else "")) for o in outcomes]
-             or click.echo("nothing to execute"))
+    env.emit(outcomes, lambda: [click.echo(describe(o)) for o in outcomes] or click.echo("nothing to execute"))
     if any(o.status in FAILURES for o in outcomes):
         sys.exit(1)
 
@@ -819,10 +818,11 @@ def sync(env: Env, confirmations: int | None) -> None:
     from .indexer import sync as run
 
     with _progress("indexing", None) as advance, env.ledger.new_session() as session:
-        result = run(session, env.ops, confirmations=confirmations, progress=lambda events, blocks: advance(blocks))
+        result = run(session, env.ops, confirmations=confirmations, progress=lambda events, blocks: advance(blocks, f"{blocks} block(s), {events} event(s)"))
     env.emit(result, lambda: click.echo(
         f"indexed blocks {result.from_block}..{result.to_block} (head {result.head}): {result.events} event(s)"
-        + (f"; reorg: blocks from {result.reorg_from} re-indexed" if result.reorg_from is not None else "")))
+        + (f"; reorg: blocks from {result.reorg_from} re-indexed" if result.reorg_from is not None else "")
+        + (f"; {result.waiting}" if result.waiting else "")))
 
 
 def _account(env: Env, who: str) -> str:
@@ -913,13 +913,16 @@ def payouts_list(env: Env, status: str | None) -> None:
 @pass_env
 def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]) -> None:
     """Writes one payout file for every redemption not yet instructed."""
+    from .indexer import unconfirmed
     from .redemptions import export_payouts
 
     actor = _operator_name(env, signer(), "request", "payouts")
     with env.ledger.new_session() as session:
         result = export_payouts(session, env.ops, directory, fmt, actor=actor)
-        if result.file is None:
-            data: dict[str, Any] = {"file": None, "count": 0, "skipped": result.skipped}
+        if result.file is None:  # nothing recorded: say if the index has not reached the newest blocks
+            waiting = unconfirmed(session, env.ops)
+            data: dict[str, Any] = {"file": None, "count": 0, "skipped": result.skipped,
+                                    **({"waiting": waiting} if waiting else {})}
         else:
             data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path,
                     "count": result.file.count, "total": result.file.total, "sha256": result.file.sha256,
@@ -927,7 +930,7 @@ def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]
     skipped = f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else ""
     env.emit(data, lambda: click.echo(
         f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}{skipped}"
-        if data["file"] is not None else f"nothing to export{skipped}"))
+        if data["file"] is not None else f"nothing to export{skipped}" + (f" ({data['waiting']})" if data.get("waiting") else "")))
 
 
 @payouts.command("render")

@@ -342,6 +342,12 @@ class Outcome:
     block_number: int | None = None
 
 
+def describe(outcome: Outcome) -> str:
+    """One line for an outcome: ``request #N: status (message) tx 0x... block B``."""
+    return (f"request #{outcome.request_id}: {outcome.status} ({outcome.message})"
+            + (f" tx {outcome.tx_hash} block {outcome.block_number}" if outcome.tx_hash else ""))
+
+
 FAILURES = ("failed", "conflict")  # outcomes that make a run's exit status non-zero
 
 
@@ -518,7 +524,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
 def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
                 owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
     """Runs ``requests`` one after the other: one that cannot run is reported (failed, held, skipped)
-    and the others still run. Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
+    and the others still run; ``progress(1, line)`` after each (``describe``). Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
     outcomes = []
     for request in requests:
         try:
@@ -533,7 +539,7 @@ def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any
             outcome = Outcome(request.id, "failed", first_line(exc))
         outcomes.append(outcome)
         if progress is not None:
-            progress(1)
+            progress(1, describe(outcome))
     return outcomes
 
 
