@@ -3,12 +3,13 @@
 #   make test    the whole test suite on a real Anvil, plus slither, the ABI check and the JS package's Node tests
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
 #   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, index 10,000 transfers
-#   make devnet  a long-running Anvil on 127.0.0.1:8545 with the token deployed and clients onboarded
+#   make devnet  a long-running Anvil on 127.0.0.1:8545 (PORT=8546: another port) with the token deployed and clients onboarded
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 NET    ?= ethereum:local:foundry
+PORT   ?= 8545
 
 # Keep in step with tools/env.sh (the same settings for running ape by hand).
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
@@ -56,7 +57,7 @@ bench-ops: setup
 	$(BIN)/ape run ops_benchmark --network $(NET)
 
 devnet: setup
-	bash tools/devnet.sh
+	PORT=$(PORT) bash tools/devnet.sh
 
 abi: compile
 	$(BIN)/python -m deptoken.abi --write

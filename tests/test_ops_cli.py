@@ -374,12 +374,12 @@ def test_unmigrated_ledger_is_refused(tmp_path):
     """No node needed: an empty database is no ledger until `deptoken db upgrade`."""
     net = Devnet(tmp_path)  # never started: its ledger file was never migrated
     run = net.cli("--db", f"sqlite:///{tmp_path / 'elsewhere.sqlite'}", "db", "status")
-    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0003)", run
+    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0004)", run
     status = cli_json(net, "db", "status", code=1)
-    assert status == {"revision": None, "head": "0003"}
+    assert status == {"revision": None, "head": "0004"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")
-    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0003"
-    assert cli_json(net, "db", "status") == {"revision": "0003", "head": "0003"}
+    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0004"
+    assert cli_json(net, "db", "status") == {"revision": "0004", "head": "0004"}
 
 
 def test_signer_options_do_not_clobber_command_parameters():

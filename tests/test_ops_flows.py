@@ -1140,3 +1140,23 @@ def test_deposit_errors_name_the_file_not_the_ledger_source_id(ops, ledger, team
         message = one_line_error(record_deposits, session, ops, inputs, team[0], source=source, label=str(xml))
     assert message == f"{xml}: 1 bad deposit(s), nothing recorded: entry 2: currency EUR is not the token's USD"
     assert source not in message
+
+
+def test_sync_says_when_the_newest_blocks_are_unconfirmed(ops, ledger, chain, alice):
+    """Issue 10 #18: on an idle devnet (no block follows a redemption) with 2 confirmations, `sync` and
+    then `payouts export` found nothing and did not say why: the result names the unconfirmed blocks,
+    the token's events in them and how many more blocks confirm the first."""
+    chain.mine(3)
+    assert sync(ledger, ops, confirmations=2).waiting is not None  # the last 2 blocks, no events of the token
+    sync(ledger, ops, confirmations=0)
+    receipt = ops.client.redeem("1.00", "PAY-IDLE", sender=alice)
+    block = receipt.block_number
+    result = sync(ledger, ops, confirmations=2)
+    assert (result.to_block, result.head, result.events) == (block - 1, block, 0)
+    assert result.waiting == (f"blocks {block}..{block} are not yet confirmed (2 confirmations) and hold 2 event(s) "
+                              f"of the token: block {block} is indexed once 2 more block(s) are mined")
+    with ledger.new_session() as session:
+        assert export_payouts(session, ops, "unused", "pacs.008", actor="ana").file is None
+        assert indexer.unconfirmed(session, ops, confirmations=2) == result.waiting  # what `payouts export` adds
+    chain.mine(2)
+    assert sync(ledger, ops, confirmations=2).events == 2  # Redeemed and the burn's Transfer

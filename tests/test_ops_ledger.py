@@ -1117,10 +1117,11 @@ def test_migration_0003_upgrades_a_0001_ledger_keeping_its_rows_and_matches_the_
         engine.dispose()
 
 
-def test_operator_team_changes_go_through_maker_checker(ledger, ana, ben, chen, stranger):
+def test_operator_team_changes_go_through_maker_checker(ops, ana, ben, chen, stranger):
     """Issue 10 #5: only the first operators are registered without approval (``bootstrap``, at least
     two, refused once any exists); later additions, deactivations and duty changes are requests signed
     by one operator and approved by another; one person cannot hold two operator identities."""
+    ledger = ops.ledger  # bound: team changes are signed for its chain and token
     with ledger.session() as session:
         assert one_line_error(operators.bootstrap, session, [("ana", ana.address, "P-ANA")], actor="it") == (
             "bootstrap registers at least two operators (a maker and a checker)")
@@ -1153,7 +1154,7 @@ def test_operator_team_changes_go_through_maker_checker(ledger, ana, ben, chen, 
         chen_op = operators.operator_named(session, "chen")
         assert (chen_op.person_id, chen_op.active, chen_op.permissions, chen_op.max_amount) == ("P-CHEN", True, None, None)
         entries = [(e.actor, e.action, e.subject) for e in session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
-    assert entries[0] == ("it", "operators.bootstrap", "2 operators")
+    assert entries[1] == ("it", "operators.bootstrap", "2 operators")  # after the adoption (ops)
     assert entries[-3:] == [("ana", "request.create", f"request {request_id}"), ("ben", "request.approve", f"request {request_id}"),
                             (f"ben (request {request_id})", "operator.add", "chen")]
 
@@ -1251,6 +1252,7 @@ def test_operators_cli_bootstrap_then_add_through_approval(ledger, token, ana, b
     add` is a request signed by ana that takes effect when ben approves it."""
     team = ("--operator", "ana", ana.address, "P-ANA", "--operator", "ben", ben.address, "P-BEN")
     assert [o["name"] for o in ledger_cli(ledger, "operators", "bootstrap", *team)[0]] == ["ana", "ben"]
+    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)  # bound: changes are signed for it
     assert json.loads(ledger_cli(ledger, "operators", "bootstrap", *team, code=1)[1])["error"].startswith("the team exists already")
     network = ("--network", f"ethereum:local:{chain.provider.uri}")
     snapshots = {k: list(v) for k, v in chain._snapshots.items()}
@@ -1315,3 +1317,96 @@ def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team,
     _show_before_signing(env, KeyfileAccount(keyfile_path=keyfile), "approve", request_id)
     assert capsys.readouterr().err == (f"signing: approve request #{request_id}: mint to={alice.address} "
                                        f"amount=1,250.50 {ops.client.symbol} deposit_reference=D-PROMPT\n")
+
+
+# ---------------------------------------------------------------------------- issue 10: chain binding (12), approvers (5)
+
+
+def test_the_ledger_is_bound_to_its_chains_genesis_for_good(ledger, token, chain):
+    """Issue 10 #12: the ledger records block 0's hash when it binds; a node whose block 0 differs (a
+    second devnet with the same chain id and the token at the same address) is refused in one line;
+    a ledger bound before it recorded the hash records this node's on first use, audited."""
+    genesis = chain.provider.web3.eth.get_block(0)["hash"].hex()
+    genesis = (genesis if genesis.startswith("0x") else "0x" + genesis).lower()
+    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
+    with ledger.session() as session:
+        assert session.scalars(sa.select(SyncState)).one().genesis_hash == genesis
+        session.execute(sa.update(SyncState).values(genesis_hash=None))  # as bound before 0004
+    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+    entry = last_audit(ledger)
+    assert (entry.actor, entry.action, entry.details) == ("binding", "ledger.genesis", {"chain_id": chain.chain_id, "genesis_hash": genesis})
+    with ledger.session() as session:
+        assert session.scalars(sa.select(SyncState)).one().genesis_hash == genesis
+        session.execute(sa.update(SyncState).values(genesis_hash="0x" + "11" * 32))  # the ledger of another devnet
+    before = last_audit(ledger).id
+    assert one_line_error(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token)) == (
+        f"this ledger belongs to the chain whose block 0 is 0x{'11' * 32}, not this node's ({genesis}): another chain "
+        f"with the same chain id {chain.chain_id} (check --network / DEPTOKEN_NETWORK)")
+    assert last_audit(ledger).id == before
+
+
+def test_a_chain_command_without_a_network_is_refused(ledger, monkeypatch):
+    """Issue 10 #12: no silent default network (it was ethereum:local:node, 127.0.0.1:8545): a chain
+    command without --network / DEPTOKEN_NETWORK is refused in one line saying how to choose."""
+    from click.testing import CliRunner
+
+    from deptoken.ops.cli import main
+
+    monkeypatch.delenv("DEPTOKEN_NETWORK", raising=False)
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    result = CliRunner(mix_stderr=False).invoke(main, ["--db", url, "requests", "execute"])
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert result.stderr.strip() == ("error: no network chosen: pass --network (e.g. ethereum:local:http://127.0.0.1:8545 "
+                                     "for a local node) or set DEPTOKEN_NETWORK; reads of the ledger alone need none")
+
+
+@pytest.mark.parametrize("change", ["deactivated", "no longer permitted"])
+def test_an_approval_whose_operator_lost_the_right_does_not_count_at_execution(change, ops, team, alice, minter):
+    """Issue 10 #5: an approval counts at execution only if its operator is still active and permitted
+    to approve the request: otherwise the request fails, nothing is sent."""
+    ana, ben, chen = team
+    request_id = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": f"D-LAPSE-{len(change)}"}, team)
+    with ops.ledger.session() as session:
+        if change == "deactivated":
+            operators.deactivate_operator(session, "ben", actor="test")
+        else:
+            operators.operator_named(session, "ben").permissions = ["freeze"]
+    balance = ops.client.contract.balanceOf(alice.address)
+    with ops.ledger.new_session() as session:
+        (outcome,) = workflow.execute_all(session, ops, [workflow.get_request(session, request_id)], minter, ACTOR)
+    reason = "operator ben is deactivated" if change == "deactivated" else "operator ben is not permitted mint (permitted: freeze)"
+    assert (outcome.status, outcome.tx_hash) == ("failed", None)
+    assert outcome.message == f"request #{request_id}: the approval by ben no longer counts ({reason}): 0 of 1 approvals"
+    assert ops.client.contract.balanceOf(alice.address) == balance
+
+
+def test_an_operator_change_is_signed_for_the_ledgers_chain_and_token(ops, team, stranger):
+    """Issue 10 #5: a team change is signed over the ledger's chain id and token, like every request:
+    the same signed change on a ledger of another token does not take effect."""
+    ana, ben, _ = team
+    with ops.ledger.session() as session:
+        request = operators.propose_change(session, "add", "dan", ana, address=stranger.address, person_id="P-DAN",
+                                           request=True, approve=True)
+        request_id, params = request.id, dict(request.params)
+    body = json.dumps({"chain_id": ops.chain_id, "token": ops.token, "kind": "operator", "params": params},
+                      sort_keys=True, separators=(",", ":"))
+    assert load(ops, request_id).digest == "0x" + keccak(text=body).hex()
+    with ops.ledger.session() as session:  # the same rows, as on a ledger bound to another token
+        session.execute(sa.update(SyncState).values(token="0x" + "22" * 20))
+    assert one_line_error(decide_in, ops.ledger, request_id, ben) == (
+        f"request #{request_id}: its parameters are not the ones signed for this ledger's chain and token "
+        "(ledger tampered, or replayed from another ledger?)")
+    with ops.ledger.session() as session:
+        assert [o.name for o in operators.list_operators(session)] == ["ana", "ben", "chen"]
+
+
+def test_long_runs_log_one_line_per_item_when_not_on_a_terminal(ops, team, alice, minter, capsys):
+    """Issue 10 #9: off a terminal (a cron log) `requests execute` prints one line per request that
+    completed, with its tx hash, not only a count."""
+    from deptoken.ops.cli import _progress
+
+    request_id = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "D-CRON"}, team)
+    with _progress("executing", 1) as advance, ops.ledger.new_session() as session:
+        (outcome,) = workflow.execute_all(session, ops, [workflow.get_request(session, request_id)], minter, ACTOR, progress=advance)
+    assert capsys.readouterr().err == (f"executing: 1/1: request #{request_id}: executed (done) tx {outcome.tx_hash} "
+                                       f"block {outcome.block_number}\n")

@@ -31,6 +31,19 @@ def connected_chain_id() -> int:
         raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
 
 
+def genesis_hash() -> str:
+    """The hash of the node's block 0 (0x-hex, lower case): what tells apart two chains with the same
+    chain id (two local devnets), and stays the same when a node restarts from its saved state."""
+    from ape import networks
+
+    try:
+        block = networks.provider.web3.eth.get_block(0)
+    except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
+        raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
+    raw = block["hash"]
+    return (raw if isinstance(raw, str) else "0x" + bytes(raw).hex()).lower()
+
+
 def require_chain_id(expected: int) -> None:
     """Refuses to go on when the node is on another chain than the configuration or deployment says,
     or when ape would sign for another chain id than the node's (its transactions would be rejected)."""

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from .cli_env import DEFAULT_NETWORK, Env, _disconnect, pass_env
+from .cli_env import Env, _disconnect, pass_env
 
 MISMATCH_EXIT = 3
 
@@ -107,12 +107,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.option("--db", metavar="URL", envvar="DEPTOKEN_DB_URL", help="Ledger database URL (default: sqlite file var/ledger.sqlite).")
-@click.option("--network", default=DEFAULT_NETWORK, envvar="DEPTOKEN_NETWORK", show_default=True, help="ape network choice of the node.")
+@click.option("--network", default=None, envvar="DEPTOKEN_NETWORK",
+              help="ape network choice of the node, e.g. ethereum:local:http://HOST:PORT (no default: chain commands need it).")
 @click.option("--config", metavar="FILE", envvar="DEPTOKEN_OPS_CONFIG", help="Operations policy (default: config/ops.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (also after the subcommand); errors as {\"error\": ...} on stderr.")
 @click.option("--adopt", is_flag=True, help="Let a new ledger bind to a token that already has history.")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool) -> None:
+def main(ctx: click.Context, db: str | None, network: str | None, config: str | None, as_json: bool, adopt: bool) -> None:
     """Issuer operations for a deposit token: onboarding, maker-checker minting, redemptions and
     payouts, the event index, reconciliation, legal orders and the audit log."""
     ctx.obj = Env(db, network, config, as_json, adopt)
@@ -131,24 +132,25 @@ def _table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | l
 
 
 @contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal; otherwise (a cron log) one line per step on stderr, flushed, so
-    that the log shows what completed even if the run dies."""
+def _progress(label: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """``advance(n, what="")``: a progress bar on a terminal; otherwise (a cron log) one line per step
+    on stderr, flushed, naming what completed (request, batch, with its tx hash), so that the log shows
+    what was done even if the run dies."""
     from rich.progress import Progress
 
     if not sys.stderr.isatty():
         done = 0
 
-        def line(n: int) -> None:
+        def line(n: int, what: str = "") -> None:
             nonlocal done
             done += n
-            click.echo(f"{label}: {done}" + (f"/{total}" if total is not None else ""), err=True)
+            click.echo(f"{label}: {done}" + (f"/{total}" if total is not None else "") + (f": {what}" if what else ""), err=True)
 
         yield line
         return
     with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+        yield lambda n, what="": bar.advance(task, n)
 
 
 # ---------------------------------------------------------------------------- database
@@ -222,6 +224,12 @@ def _propose_operator_change(env: Env, change: str, name: str, signer: Callable[
         fields["permissions"] = list(fields["permissions"]) or None
     if fields.get("max_amount") is not None:
         fields["max_amount"] = env.token.units(fields["max_amount"], "max amount")
+    from .context import ledger_binding
+
+    with env.ledger.session() as session:
+        bound = ledger_binding(session) is not None
+    if not bound:  # a change is signed for the ledger's chain and token: bind it first
+        env.ops  # noqa: B018
     maker = signer()
     with env.ledger.session() as session:
         request = propose_change(session, change, name, maker, **fields)
@@ -639,7 +647,7 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
     """Runs approved requests on-chain, exactly once (first settles any interrupted run and expires
     requests approved too long ago). A request that cannot run is set aside as failed (named again,
     it is retried); exit status 1 only when something failed in this run."""
-    from .workflow import FAILURES, LEDGER_KINDS, Outcome, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
+    from .workflow import FAILURES, LEDGER_KINDS, Outcome, describe, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
 
     outcomes: list[Outcome] = []
     with env.ledger.new_session() as session:
@@ -658,9 +666,7 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
             with _progress("executing", len(todo)) as advance:
                 outcomes += execute_all(session, env.ops, todo, sender, actor=f"executor {sender.address}",
                                         retry=bool(request_ids), progress=advance)
-    env.emit(outcomes, lambda: [click.echo(f"request #{o.request_id}: {o.status} ({o.message})"
-                                           + (f" tx {o.tx_hash} block {o.block_number}" if o.tx_hash else "")) for o in outcomes]
-             or click.echo("nothing to execute"))
+    env.emit(outcomes, lambda: [click.echo(describe(o)) for o in outcomes] or click.echo("nothing to execute"))
     if any(o.status in FAILURES for o in outcomes):
         sys.exit(1)
 
@@ -812,10 +818,11 @@ def sync(env: Env, confirmations: int | None) -> None:
     from .indexer import sync as run
 
     with _progress("indexing", None) as advance, env.ledger.new_session() as session:
-        result = run(session, env.ops, confirmations=confirmations, progress=lambda events, blocks: advance(blocks))
+        result = run(session, env.ops, confirmations=confirmations, progress=lambda events, blocks: advance(blocks, f"{blocks} block(s), {events} event(s)"))
     env.emit(result, lambda: click.echo(
         f"indexed blocks {result.from_block}..{result.to_block} (head {result.head}): {result.events} event(s)"
-        + (f"; reorg: blocks from {result.reorg_from} re-indexed" if result.reorg_from is not None else "")))
+        + (f"; reorg: blocks from {result.reorg_from} re-indexed" if result.reorg_from is not None else "")
+        + (f"; {result.waiting}" if result.waiting else "")))
 
 
 def _account(env: Env, who: str) -> str:
@@ -906,13 +913,16 @@ def payouts_list(env: Env, status: str | None) -> None:
 @pass_env
 def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]) -> None:
     """Writes one payout file for every redemption not yet instructed."""
+    from .indexer import unconfirmed
     from .redemptions import export_payouts
 
     actor = _operator_name(env, signer(), "request", "payouts")
     with env.ledger.new_session() as session:
         result = export_payouts(session, env.ops, directory, fmt, actor=actor)
-        if result.file is None:
-            data: dict[str, Any] = {"file": None, "count": 0, "skipped": result.skipped}
+        if result.file is None:  # nothing recorded: say if the index has not reached the newest blocks
+            waiting = unconfirmed(session, env.ops)
+            data: dict[str, Any] = {"file": None, "count": 0, "skipped": result.skipped,
+                                    **({"waiting": waiting} if waiting else {})}
         else:
             data = {"file": result.file.id, "message_id": result.file.message_id, "path": result.file.path,
                     "count": result.file.count, "total": result.file.total, "sha256": result.file.sha256,
@@ -920,7 +930,7 @@ def payouts_export(env: Env, fmt: str, directory: str, signer: Callable[[], Any]
     skipped = f"; {len(data['skipped'])} skipped: {data['skipped'][0]}" if data["skipped"] else ""
     env.emit(data, lambda: click.echo(
         f"payout file #{data['file']} {data['path']}: {data['count']} payout(s), total {env.ops.client.format(data['total'])}{skipped}"
-        if data["file"] is not None else f"nothing to export{skipped}"))
+        if data["file"] is not None else f"nothing to export{skipped}" + (f" ({data['waiting']})" if data.get("waiting") else "")))
 
 
 @payouts.command("render")

@@ -19,13 +19,14 @@ import click
 
 from ..errors import DepositTokenError, first_line
 
-DEFAULT_NETWORK = "ethereum:local:node"
+NO_NETWORK = ("no network chosen: pass --network (e.g. ethereum:local:http://127.0.0.1:8545 for a local node) "
+              "or set DEPTOKEN_NETWORK; reads of the ledger alone need none")
 
 
 class Env:
     """What the command line chose: database, network, policy file, output format."""
 
-    def __init__(self, db: str | None, network: str, config: str | None, as_json: bool, adopt: bool = False) -> None:
+    def __init__(self, db: str | None, network: str | None, config: str | None, as_json: bool, adopt: bool = False) -> None:
         self.db, self.network, self.config, self.as_json, self.adopt = db, network, config, as_json, adopt
         self._ledger: Any = None
         self._ops: Any = None
@@ -106,11 +107,14 @@ def _jsonable(value: Any) -> Any:
 _connection: Any = None
 
 
-def _connect(network: str) -> None:
-    """Connects ape to ``network`` with the project's configuration, whatever the working directory."""
+def _connect(network: str | None) -> None:
+    """Connects ape to ``network`` with the project's configuration, whatever the working directory.
+    There is no default: a chain command run without a network is refused (never a silent guess)."""
     global _connection
     if _connection is not None:  # connected already (by this command)
         return
+    if not network or not network.strip():
+        raise DepositTokenError(NO_NETWORK)
     from ape.utils.basemodel import ManagerAccessMixin
 
     from ..deployments import PROJECT_ROOT

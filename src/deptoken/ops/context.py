@@ -82,6 +82,15 @@ def ledger_token(session: Session) -> TokenUnits | None:
     return TokenUnits(state.decimals, state.symbol, state.currency)
 
 
+def ledger_binding(session: Session) -> tuple[int, str, str | None] | None:
+    """The chain id, token and genesis hash the ledger is bound to (None: not bound yet), from the
+    ledger alone: what ledger-only signed steps (operator changes) are signed over."""
+    from .models import SyncState
+
+    state = session.scalars(select(SyncState).limit(1)).first()
+    return None if state is None else (state.chain_id, state.token, state.genesis_hash)
+
+
 def _history(client: TokenClient) -> str | None:
     """What the token has done already (mints, supply), or None for a token with no history."""
     supply = int(client.contract.totalSupply())
@@ -96,14 +105,16 @@ def open_ops(
 ) -> Ops:
     """The token of the connected network's deployment record (or ``client``) with ``ledger``.
 
-    Refuses a ledger that was used with another token or chain: its records would not match. A new
+    Refuses a ledger that was used with another token or chain (chain id and block 0's hash: a ledger
+    bound before it recorded the hash records this node's, audited): its records would not match. A new
     ledger binds to a token that already has history (mints, supply) only with ``adopt``: otherwise
     a mistyped database URL would start a second, empty ledger of a live token."""
     from . import audit
-    from ..chain import connected_chain_id
+    from ..chain import connected_chain_id, genesis_hash
     from .models import SyncState
 
     chain_id = connected_chain_id()
+    genesis = genesis_hash()
     client = client or TokenClient.from_deployment(directory=deployments)
     with ledger.session() as session:
         states = list(session.scalars(select(SyncState)))
@@ -112,6 +123,14 @@ def open_ops(
                 raise DepositTokenError(
                     f"this ledger belongs to token {state.token} on chain {state.chain_id}, not {client.address} on {chain_id}"
                 )
+            if state.genesis_hash is not None and state.genesis_hash != genesis:
+                raise DepositTokenError(
+                    f"this ledger belongs to the chain whose block 0 is {state.genesis_hash}, not this node's ({genesis}): "
+                    f"another chain with the same chain id {chain_id} (check --network / DEPTOKEN_NETWORK)"
+                )
+            if state.genesis_hash is None:  # bound before the ledger recorded its chain's genesis: this node's, from now on
+                state.genesis_hash = genesis
+                audit.record(session, "binding", "ledger.genesis", state.token, {"chain_id": chain_id, "genesis_hash": genesis})
         if not states:  # first use binds the ledger to this token; the indexer starts at its deploy block
             if (history := _history(client)) is not None:
                 if not adopt:
@@ -121,7 +140,7 @@ def open_ops(
                     )
                 audit.record(session, "adopt", "ledger.adopt", client.address, {"chain_id": chain_id, "history": history})
             start = client.deployment.deploy_block - 1 if client.deployment else -1
-            states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="")]
+            states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="", genesis_hash=genesis)]
             session.add(states[0])
         for state in states:  # what reads need to show amounts without a node
             if state.decimals is None or state.symbol is None or state.currency is None:

@@ -93,6 +93,7 @@ class SyncResult:
     head: int
     events: int
     reorg_from: int | None  # the first block dropped by a reorg, if one was found
+    waiting: str | None = None  # the newest blocks not yet confirmed, if any (``unconfirmed``)
 
 
 def _state(session: Session, ops: Ops) -> SyncState:
@@ -203,7 +204,29 @@ def sync(session: Session, ops: Ops, *, confirmations: int | None = None, progre
         if progress:
             progress(len(rows), end - start + 1)
         start = end + 1
-    return SyncResult(first, state.block_number, head, count, reorg_from)
+    return SyncResult(first, state.block_number, head, count, reorg_from, unconfirmed(session, ops, confirmations=confirmations))
+
+
+def unconfirmed(session: Session, ops: Ops, *, confirmations: int | None = None) -> str | None:
+    """What the index does not show yet, in one sentence (None: it is up to the node's head): blocks
+    not synced, and the newest blocks, not yet ``confirmations`` deep, with how many of the token's
+    events they hold and how many more blocks confirm the first of them. On an idle devnet no block
+    follows a transaction: its events wait until that many blocks are mined."""
+    from ape import networks
+
+    w3 = networks.provider.web3
+    confirmations = ops.policy.confirmations if confirmations is None else confirmations
+    indexed, head = _state(session, ops).block_number, int(w3.eth.block_number)
+    if indexed >= head:
+        return None
+    target = head - confirmations
+    if indexed < target:
+        return f"blocks {indexed + 1}..{target} are not indexed yet: run `deptoken sync`"
+    first = indexed + 1
+    events = len(w3.eth.get_logs({"address": ops.token, "fromBlock": first, "toBlock": head}))
+    need = first + confirmations - head
+    return (f"blocks {first}..{head} are not yet confirmed ({confirmations} confirmations) and hold {events} event(s) "
+            f"of the token: block {first} is indexed once {need} more block(s) are mined")
 
 
 # ---------------------------------------------------------------------- queries

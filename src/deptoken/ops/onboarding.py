@@ -35,7 +35,7 @@ from .faults import checkpoint
 from .kyc import read_kyc_file, read_offboarding_file, read_renewal_file
 from .models import AllowlistJob, Client, Operator, Transaction
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, str], None]  # (jobs done, what completed: for a cron log)
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
             session.commit()
             already += len(skip)
             if progress:
-                progress(len(skip))
+                progress(len(skip), f"{len(skip)} job(s) already so on-chain ({', '.join(job.client.client_id for job in skip)})")
             continue
         now = int(chain.pending_timestamp)
         stale = [job for job in batch if job.expiry is not None and job.expiry <= now]
@@ -291,7 +291,8 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
         transactions += 1
         done += len(batch)
         if progress:
-            progress(len(batch))
+            progress(len(batch), f"batch of {len(batch)} {action} job(s) ({', '.join(job.client.client_id for job in batch)}) "
+                                 f"tx {tx.tx_hash} block {tx.block_number}")
         checkpoint("after_batch")
     return ApplyResult(transactions, done, already, expired)
 

@@ -4,7 +4,7 @@ made and again before anything runs on-chain.
 
 The team itself changes under maker-checker: adding an operator, deactivating one and changing an
 operator's duties is a request (kind ``operator``) signed by an operator and taking effect when
-another approves it. Only the very first operators are registered without approval, together, by
+another approves it; like every request, it is signed over the ledger's chain id and token. Only the very first operators are registered without approval, together, by
 ``bootstrap`` (refused once any operator exists). One person holds at most one operator identity
 (one key, one ``person_id``). Each operator may be limited to some actions (``PERMISSIONS``) and to
 amounts up to ``max_amount``; no operator approves a mint to their own address.
@@ -156,6 +156,13 @@ def operator_at(session: Session, address: str, *, may: str, action: str | None 
     operator = session.scalars(select(Operator).where(Operator.address == address)).first()
     if operator is None:
         raise DepositTokenError(f"{address} is not a registered operator (see `deptoken operators add`)")
+    check_may(operator, may=may, action=action, amount=amount)
+    return operator
+
+
+def check_may(operator: Operator, *, may: str, action: str | None = None, amount: int | None = None) -> None:
+    """Refuses unless ``operator`` is active, allowed to ``may``, permitted ``action`` for ``amount``
+    (checked when they sign, and again for every approval when a request is executed)."""
     if not operator.active:
         raise DepositTokenError(f"operator {operator.name} is deactivated")
     if not (operator.can_request if may == "request" else operator.can_approve):
@@ -164,7 +171,6 @@ def operator_at(session: Session, address: str, *, may: str, action: str | None 
         raise DepositTokenError(f"operator {operator.name} is not permitted {action} (permitted: {', '.join(operator.permissions)})")
     if amount is not None and operator.max_amount is not None and amount > operator.max_amount:
         raise DepositTokenError(f"operator {operator.name} may {may} amounts up to {operator.max_amount} minor units, not {amount}")
-    return operator
 
 
 def list_operators(session: Session) -> list[Operator]:
@@ -200,9 +206,23 @@ def _change_params(session: Session, change: str, name: str, *, address: str | N
     return {"change": change, "name": name, "address": address, "person_id": person_id, **duties}
 
 
-def _digest(params: dict[str, Any]) -> str:
-    """What the maker and checker sign: the change and its nonce."""
-    body = json.dumps({"kind": "operator", "params": params}, sort_keys=True, separators=(",", ":"))
+def _binding(session: Session) -> tuple[int, str]:
+    """The chain id and token the ledger is bound to: an operator change is signed over them (like
+    every request), so a signed change cannot be replayed on another ledger."""
+    from .context import ledger_binding
+
+    binding = ledger_binding(session)
+    if binding is None:
+        raise DepositTokenError("the ledger is not bound to a token yet: team changes are signed for one "
+                                "(run a chain command first, e.g. `deptoken --network ... sync`)")
+    return binding[0], binding[1]
+
+
+def _digest(session: Session, params: dict[str, Any]) -> str:
+    """What the maker and checker sign: the change and its nonce, for the ledger's chain and token."""
+    chain_id, token = _binding(session)
+    body = json.dumps({"chain_id": chain_id, "token": token, "kind": "operator", "params": params},
+                      sort_keys=True, separators=(",", ":"))
     return "0x" + keccak(text=body).hex()
 
 
@@ -214,7 +234,7 @@ def propose_change(session: Session, change: str, name: str, maker: Any, **field
     if change != "add" and name == operator.name:
         raise DepositTokenError(f"operator {name} cannot propose a change of their own duties")
     params["nonce"] = uuid.uuid4().hex
-    digest = _digest(params)
+    digest = _digest(session, params)
     request = Request(kind="operator", params=params, digest=digest, amount=None, deposit_id=None, required_approvals=1,
                       status="pending", maker_id=operator.id, maker_signature=sign(maker, "request", digest))
     session.add(request)
@@ -228,8 +248,9 @@ def propose_change(session: Session, change: str, name: str, maker: Any, **field
 def apply_change(session: Session, request: Request, *, actor: str) -> None:
     """Makes an approved ``operator`` request take effect (the checks again: the team may have changed)."""
     p = dict(request.params)
-    if _digest(p) != request.digest:
-        raise DepositTokenError(f"request #{request.id}: its parameters are not the ones signed (ledger tampered?)")
+    if _digest(session, p) != request.digest:
+        raise DepositTokenError(f"request #{request.id}: its parameters are not the ones signed for this ledger's chain and "
+                                "token (ledger tampered, or replayed from another ledger?)")
     who = f"{actor} (request {request.id})"
     max_amount = None if p.get("max_amount") is None else int(p["max_amount"])
     if p["change"] == "add":

@@ -273,8 +273,8 @@ def verify_signatures(request: Request, required: int | None = None) -> None:
 
 def verify_request(ops: Ops, request: Request) -> None:
     """Everything ``execute`` runs is what was signed: the parameters hash to the signed digest (for
-    this chain and token), the signatures check out, and as many checkers approved as the policy
-    requires for the signed amount."""
+    this chain and token), the signatures check out, as many checkers approved as the policy
+    requires for the signed amount, and every approver is still active and permitted to approve it."""
     params = dict(request.params)
     nonce = params.pop("nonce", None)
     try:
@@ -287,6 +287,16 @@ def verify_request(ops: Ops, request: Request) -> None:
             f"{ops.chain_id} (ledger tampered?)"
         )
     verify_signatures(request, _required_approvals(ops, int(params["amount"]) if "amount" in params else None))
+    counting, lapsed = 0, []  # an approval counts only while its operator may still give it
+    for approval in request.approvals:
+        if approval.decision == "approve":
+            try:
+                operators.check_may(approval.operator, may="approve", action=request.kind, amount=request.amount)
+                counting += 1
+            except DepositTokenError as exc:
+                lapsed.append(f"the approval by {approval.operator.name} no longer counts ({exc})")
+    if lapsed and counting < request.required_approvals:
+        raise DepositTokenError(f"request #{request.id}: {'; '.join(lapsed)}: {counting} of {request.required_approvals} approvals")
 
 
 def _run(ops: Ops, request: Request, sender: Any) -> Any:
@@ -330,6 +340,12 @@ class Outcome:
     message: str
     tx_hash: str | None = None
     block_number: int | None = None
+
+
+def describe(outcome: Outcome) -> str:
+    """One line for an outcome: ``request #N: status (message) tx 0x... block B``."""
+    return (f"request #{outcome.request_id}: {outcome.status} ({outcome.message})"
+            + (f" tx {outcome.tx_hash} block {outcome.block_number}" if outcome.tx_hash else ""))
 
 
 FAILURES = ("failed", "conflict")  # outcomes that make a run's exit status non-zero
@@ -508,7 +524,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
 def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
                 owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
     """Runs ``requests`` one after the other: one that cannot run is reported (failed, held, skipped)
-    and the others still run. Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
+    and the others still run; ``progress(1, line)`` after each (``describe``). Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
     outcomes = []
     for request in requests:
         try:
@@ -523,7 +539,7 @@ def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any
             outcome = Outcome(request.id, "failed", first_line(exc))
         outcomes.append(outcome)
         if progress is not None:
-            progress(1)
+            progress(1, describe(outcome))
     return outcomes
 
 
