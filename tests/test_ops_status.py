@@ -72,7 +72,7 @@ def cli(ops, monkeypatch):
         result = runner.invoke(main, ["--db", url, *(["--json"] if json_ else []), *args], input=input, catch_exceptions=False)
         assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
         if code:
-            return result.stderr.strip()
+            return result.stderr.strip() if json_ else result.stdout + result.stderr
         return json.loads(result.stdout) if json_ else result.stdout
 
     return run
@@ -168,3 +168,62 @@ def test_status_cli_json_and_text_and_without_a_node(ops, day_state, cli, monkey
     assert data["node_error"].startswith("cannot reach the node") and data["head"] is None and data["paused"] is None
     assert data["pending"]["count"] == 3 and data["approved"]["held"] == 1
     assert "node        UNREACHABLE" in cli("status", json_=False)
+
+
+# ---------------------------------------------------------------------------- bulk approval and dry runs
+
+
+def test_bulk_approve_shows_totals_asks_then_signs_each(ops, day_state, cli, team):
+    before = counts(ops.ledger)
+    out = cli("requests", "approve", "--all-pending", "--kind", "mint", "--as", "11", input="n\n", code=1, json_=False)
+    assert "Aborted" in out and counts(ops.ledger) == before  # declined: nothing recorded
+    data = cli("requests", "approve", "--all-pending", "--kind", "mint", "--as", "11", "--yes")
+    assert data["approved"] == [{"id": day_state["d1"], "status": "approved"}, {"id": day_state["d2"], "status": "approved"}]
+    assert data["total"] == 3000 and data["failed"] == []
+    with ops.ledger.session() as session:  # one signed approval each, by ben
+        for rid in (day_state["d1"], day_state["d2"]):
+            approvals = workflow.get_request(session, rid).approvals
+            assert [(a.operator.name, a.decision) for a in approvals] == [("ben", "approve")]
+            workflow.verify_signatures(workflow.get_request(session, rid))
+        assert session.get(Request, day_state["freeze"]).status == "pending"
+    # a list of ids: the one ana made herself is skipped and named
+    data = cli("requests", "approve", str(day_state["freeze"]), str(day_state["d3"]), "--as", "12", "--yes")
+    assert data["approved"] == [{"id": day_state["freeze"], "status": "approved"}]
+    assert data["skipped"] == [f"#{day_state['d3']}: approved, not pending"]
+    assert "error: name the requests" not in cli("requests", "approve", "--as", "12", code=2, json_=False)
+
+
+def test_execute_dry_run_sends_nothing_and_checks_the_allowance(ops, day_state, cli, minter, minter_admin):
+    before = counts(ops.ledger)
+    data = cli("requests", "execute", "--dry-run", "--as", "2")
+    assert [(s["request_id"], s["action"]) for s in data["steps"]] == [(day_state["d3"], "send"), (day_state["d4"], "held")]
+    assert (data["minting"], data["allowance_ok"], data["send"], data["held"]) == (3000, True, 1, 1)
+    assert data["allowance"] == int(ops.client.contract.minterAllowance(minter))
+    assert counts(ops.ledger) == before
+    allowance = int(ops.client.contract.minterAllowance(minter))
+    ops.client.contract.configureMinter(minter, 2000, sender=minter_admin)
+    try:
+        text = cli("requests", "execute", "--dry-run", "--as", "2", code=1, json_=False)
+    finally:
+        ops.client.contract.configureMinter(minter, allowance, sender=minter_admin)
+    assert "would send: mint to=" in text and "mints 30.00 " in text and "NOT ENOUGH" in text
+    assert counts(ops.ledger) == before
+
+
+def test_import_dry_run_records_nothing(ops, day_state, cli, tmp_path):
+    path = tmp_path / "deposits.csv"
+    later = ops.today() + timedelta(days=1)
+    path.write_text("bank_reference,client_id,amount,currency,value_date\n"
+                    f"D-1,C-ALICE,10.00,USD,{ops.today()}\nD-10,C-ALICE,1.50,USD,{ops.today()}\n"
+                    f"D-11,C-BOB,2.50,USD,{later}\nD-12,C-WHO,3.00,USD,{ops.today()}\n")
+    before = counts(ops.ledger)
+    data = cli("deposits", "import", str(path), "--dry-run", "--skip-known", "--as", "10")
+    assert [(d["bank_reference"], d["amount"]) for d in data["deposits"]] == [("D-10", 150), ("D-11", 250), ("D-12", 300)]
+    assert (data["total"], data["minting"], data["held"]) == (700, 400, 1)
+    assert data["duplicates"] == ["line 2: D-1"] and len(data["suspense"]) == 1
+    assert data["allowance"]["ok"] and data["allowance"]["adding"] == 400 and data["allowance"]["waiting"] == 1000 + 2000 + 3000 + 4000  # pending and approved mints
+    assert counts(ops.ledger) == before
+    bad = tmp_path / "bad.csv"
+    bad.write_text("bank_reference,client_id,amount,currency,value_date\nD-1,C-ALICE,99.00,USD,2026-01-01\n")
+    assert "already recorded" in cli("deposits", "import", str(bad), "--dry-run", "--as", "10", code=1)
+    assert counts(ops.ledger) == before

@@ -439,9 +439,10 @@ def deposits_add(env: Env, reference: str, client_id: str, amount: str, value_da
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--skip-known", is_flag=True,
               help="Record the new entries of a partly replayed file; report the known ones (same terms) as duplicates.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show totals, the allowance check and what would be recorded; record nothing.")
 @signer_options(None)
 @pass_env
-def deposits_import(env: Env, path: str, skip_known: bool, signer: Callable[[], Any]) -> None:
+def deposits_import(env: Env, path: str, skip_known: bool, dry_run: bool, signer: Callable[[], Any]) -> None:
     """Records the deposits of a CSV file or an ISO 20022 camt.054 notification (.xml). A credit for
     an unknown client is parked in suspense (`deposits list --suspense`, `deposits assign`)."""
     from .deposits import from_camt054, from_csv
@@ -450,7 +451,40 @@ def deposits_import(env: Env, path: str, skip_known: bool, signer: Callable[[], 
         inputs, source = from_camt054(path)
     else:
         inputs, source = from_csv(path, env.ops.client.currency)
+    if dry_run:
+        _import_dry_run(env, inputs, source, signer, label=path, skip_known=skip_known)
+        return
     _record(env, inputs, source, signer, label=path, skip_known=skip_known, suspense=True)
+
+
+def _import_dry_run(env: Env, inputs: Any, source: str, signer: Callable[[], Any], *, label: str, skip_known: bool) -> None:
+    from .bulk import mint_allowance_check
+    from .deposits import intake
+
+    maker = signer()
+    today = env.ops.today()
+    with env.ledger.session() as session:
+        result = intake(session, env.ops, inputs, maker, source=source, label=label, skip_known=skip_known,
+                        suspense=True, dry_run=True)
+        minting = sum(p.amount for p in result.planned if p.to is not None)
+        check = mint_allowance_check(session, env.ops, minting)
+    held = sum(p.value_date > today for p in result.planned if p.to is not None)
+    fmt = env.ops.client.format
+    data = {"dry_run": True, "deposits": result.planned, "total": sum(p.amount for p in result.planned), "minting": minting,
+            "held": held, "duplicates": result.duplicates, "suspense": result.suspended, "allowance": check}
+
+    def human() -> None:
+        for p in result.planned:
+            click.echo(f"{p.bank_reference}: {fmt(p.amount)} value {p.value_date} "
+                       + (f"-> mint request to {p.client_id} {p.to}" if p.to else f"-> suspense (unknown client {p.client_id!r})"))
+        click.echo(f"dry run, nothing recorded: {len(result.planned)} deposit(s), total {fmt(data['total'])}; "
+                   f"{sum(p.to is not None for p in result.planned)} mint request(s) of {fmt(minting)} ({held} held for their value date), "
+                   f"{len(result.suspended)} to suspense, {len(result.duplicates)} known (skipped)")
+        click.echo(f"allowance: mints waiting {fmt(check['waiting'])} + this file {fmt(minting)} against the largest minter "
+                   f"allowance {fmt(check['largest_allowance'])}" + (f" ({check['minter']})" if check["minter"] else "")
+                   + (": enough" if check["ok"] else ": NOT ENOUGH"))
+
+    env.emit(data, human)
 
 
 @deposits.command("list")
@@ -601,12 +635,59 @@ def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool,
 
 
 @requests.command("approve")
-@click.argument("request_id", type=int)
+@click.argument("request_ids", type=int, nargs=-1)
+@click.option("--all-pending", is_flag=True, help="Every pending request (narrowed by --kind, --client, --maker).")
+@click.option("--kind", default=None, help="Only requests of this kind (mint, freeze, cancel, ...).")
+@click.option("--client", "client_id", default=None, help="Only mints to this client.")
+@click.option("--maker", default=None, help="Only requests this operator made.")
 @signer_options(None)
 @pass_env
-def requests_approve(env: Env, request_id: int, signer: Callable[[], Any]) -> None:
-    """Approves a request (a checker other than its maker); a cancel or return takes effect at once."""
-    _decide(env, request_id, signer, True)
+def requests_approve(env: Env, request_ids: tuple[int, ...], all_pending: bool, kind: str | None, client_id: str | None,
+                     maker: str | None, signer: Callable[[], Any]) -> None:
+    """Approves a request (a checker other than its maker); a cancel or return takes effect at once.
+    Several ids, or --all-pending with filters: shows what would be approved, with totals, and asks
+    first (--yes: does not ask); each approval is still signed on its own."""
+    if len(request_ids) == 1 and not (all_pending or kind or client_id or maker):
+        _decide(env, request_ids[0], signer, True)
+        return
+    if not request_ids and not all_pending:
+        raise click.UsageError("name the requests to approve, or pass --all-pending (with --kind, --client or --maker)")
+    _approve_many(env, list(request_ids), kind, client_id, maker, signer)
+
+
+def _approve_many(env: Env, ids: list[int], kind: str | None, client_id: str | None, maker: str | None,
+                  signer: Callable[[], Any]) -> None:
+    from .bulk import select_pending
+    from .workflow import decide
+
+    checker = signer(None, kind != "operator")  # team changes are ledger-only: no token needed
+    with env.ledger.session() as session:
+        chosen = select_pending(session, str(checker.address), ids=ids or None, kind=kind, client_id=client_id, maker=maker)
+        todo = [(r.id, r.kind, dict(r.params), r.amount) for r in chosen.requests]
+        kinds, total = chosen.by_kind(), chosen.total
+    fmt = env.token.format
+    summary = (f"{len(todo)} request(s) to approve, total {fmt(total)}: "
+               + ", ".join(f"{k} {n} ({fmt(t)})" for k, (n, t) in sorted(kinds.items())))
+    click.echo(summary if todo else "nothing to approve", err=True)
+    for rid, rkind, params, _ in todo:
+        click.echo(f"  #{rid} {describe(env.token, rkind, params)}", err=True)
+    for line in chosen.skipped:
+        click.echo(f"  skipped {line}", err=True)
+    yes = bool(click.get_current_context().params.get("yes"))
+    if todo and not yes:
+        click.confirm("approve them, each signed on its own?", abort=True, err=True)
+    done, failed = [], []
+    for rid, _, _, _ in todo:
+        try:
+            with env.ledger.session() as session:
+                done.append({"id": rid, "status": decide(session, rid, checker, approve=True).status})
+        except DepositTokenError as exc:  # one that cannot be approved now does not stop the others
+            failed.append({"id": rid, "error": str(exc)})
+    data = {"approved": done, "failed": failed, "skipped": chosen.skipped, "total": total}
+    env.emit(data, lambda: [click.echo(f"request #{d['id']} {d['status']}") for d in done]
+             + [click.echo(f"request #{f['id']} NOT approved: {f['error']}") for f in failed])
+    if failed:
+        sys.exit(1)
 
 
 @requests.command("reject")
@@ -633,14 +714,18 @@ def requests_cancel(env: Env, request_id: int, reason: str, signer: Callable[[],
 @click.argument("request_ids", type=int, nargs=-1)
 @click.option("--kind", type=click.Choice(["mint", "freeze", "unfreeze", "lien", "seize", "recover", "pause", "unpause"]), default=None,
               help="Without ids: every approved request of this kind (default: mint).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent, held or refused, the totals and the allowance check; send nothing.")
 @signer_options(None)
 @pass_env
-def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, signer: Callable[[], Any]) -> None:
+def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, dry_run: bool, signer: Callable[[], Any]) -> None:
     """Runs approved requests on-chain, exactly once (first settles any interrupted run and expires
     requests approved too long ago). A request that cannot run is set aside as failed (named again,
     it is retried); exit status 1 only when something failed in this run."""
     from .workflow import FAILURES, LEDGER_KINDS, Outcome, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
 
+    if dry_run:
+        _execute_dry_run(env, request_ids, kind, signer)
+        return
     outcomes: list[Outcome] = []
     with env.ledger.new_session() as session:
         outcomes += recover(session, env.ops, actor="recovery")
@@ -662,6 +747,38 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
                                            + (f" tx {o.tx_hash} block {o.block_number}" if o.tx_hash else "")) for o in outcomes]
              or click.echo("nothing to execute"))
     if any(o.status in FAILURES for o in outcomes):
+        sys.exit(1)
+
+
+def _execute_dry_run(env: Env, request_ids: tuple[int, ...], kind: str | None, signer: Callable[[], Any]) -> None:
+    from .bulk import plan_execution
+    from .workflow import LEDGER_KINDS, get_request, pending_requests, signer_role
+
+    with env.ledger.session() as session:
+        todo = [get_request(session, i) for i in request_ids] or [
+            r for r in pending_requests(session, "approved") if r.kind == (kind or "mint")]
+        if ledger_only := [r for r in todo if r.kind in LEDGER_KINDS]:
+            raise DepositTokenError(f"request #{ledger_only[0].id} is a {ledger_only[0].kind}: it takes effect when approved")
+        sender = str(signer(signer_role(todo[0].kind)).address) if todo else ""
+        plan = plan_execution(session, env.ops, todo, sender) if todo else None
+    if plan is None:
+        env.emit({"steps": [], "dry_run": True}, lambda: click.echo("dry run: nothing to execute"))
+        return
+    fmt = env.ops.client.format
+    counts = {a: sum(s.action == a for s in plan.steps) for a in ("send", "held", "refused")}
+
+    def human() -> None:
+        for s in plan.steps:
+            click.echo(f"request #{s.request_id}: would {'send' if s.action == 'send' else 'not send'}: "
+                       f"{describe(env.ops.client, s.kind, s.params)}" + (f" ({s.detail})" if s.detail else ""))
+        click.echo(f"dry run, nothing sent: {counts['send']} to send, {counts['held']} held, {counts['refused']} refused"
+                   + (f"; mints {fmt(plan.minting)} against {plan.sender}'s allowance {fmt(plan.allowance)}: "
+                      + ("enough" if plan.allowance_ok else "NOT ENOUGH") if plan.allowance is not None else "")
+                   + ("; the token is PAUSED: nothing would run" if plan.paused else ""))
+
+    env.emit({"dry_run": True, "steps": plan.steps, "sender": plan.sender, "minting": plan.minting, "allowance": plan.allowance,
+              "allowance_ok": plan.allowance_ok, "paused": plan.paused} | counts, human)
+    if not plan.allowance_ok or plan.paused or counts["refused"]:
         sys.exit(1)
 
 
