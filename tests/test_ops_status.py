@@ -227,3 +227,71 @@ def test_import_dry_run_records_nothing(ops, day_state, cli, tmp_path):
     bad.write_text("bank_reference,client_id,amount,currency,value_date\nD-1,C-ALICE,99.00,USD,2026-01-01\n")
     assert "already recorded" in cli("deposits", "import", str(bad), "--dry-run", "--as", "10", code=1)
     assert counts(ops.ledger) == before
+
+
+# ---------------------------------------------------------------------------- lists, the daily report, reconciliation
+
+
+def test_lists_filter_page_and_export_csv(ops, day_state, cli, tmp_path):
+    assert [c["client_id"] for c in cli("clients", "list", "--status", "active")] == ["C-ALICE", "C-BOB", "C-SOON"]
+    assert [c["client_id"] for c in cli("clients", "list", "--page", "2", "--per-page", "2")] == ["C-SOON", "C-GONE"]
+    out = tmp_path / "clients.csv"
+    text = cli("clients", "list", "--page", "1", "--per-page", "3", "--csv", str(out), json_=False)
+    assert "rows 1-3 of 4" in text and f"written to {out}" in text
+    assert [r["client_id"] for r in csv.DictReader(out.open())] == ["C-ALICE", "C-BOB", "C-SOON"]
+
+    mints = cli("requests", "list", "--kind", "mint", "--client", "C-ALICE")
+    assert [r["id"] for r in mints] == [day_state["d1"], day_state["d3"], day_state["d4"]]
+    assert [r["id"] for r in cli("requests", "list", "--status", "pending", "--kind", "freeze")] == [day_state["freeze"]]
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    assert [r["id"] for r in cli("requests", "list", "--to", two_days_ago)] == [day_state["d1"]]
+    out = tmp_path / "requests.csv"
+    cli("requests", "list", "--status", "approved", "--csv", str(out))
+    exported = list(csv.DictReader(out.open()))
+    assert [int(r["id"]) for r in exported] == [day_state["d3"], day_state["d4"]] and "amount=30.00 " in exported[0]["params"]
+    assert "unknown client 'C-NOPE'" in cli("requests", "list", "--client", "C-NOPE", code=1)
+
+    deposits = cli("deposits", "list", "--client", "C-BOB")
+    assert [d["reference"] for d in deposits] == ["D-2", "D-5"]
+    assert [d["reference"] for d in cli("deposits", "list", "--status", "suspense")] == ["D-6"]
+    later = (ops.today() + timedelta(days=1)).isoformat()
+    assert [d["reference"] for d in cli("deposits", "list", "--from", later)] == ["D-4"]
+    out = tmp_path / "deposits.csv"
+    cli("deposits", "list", "--page", "1", "--per-page", "2", "--csv", str(out))
+    assert [(r["reference"], r["amount"]) for r in csv.DictReader(out.open())] == [("D-1", "10.00"), ("D-2", "20.00")]
+
+    approvals = cli("audit", "list", "--action", "request.approve", "--actor", "ben")
+    assert len(approvals) == 3 and {a["actor"] for a in approvals} == {"ben"}
+    assert len(cli("audit", "list", "--action", "request.", "--per-page", "2")) == 2
+    out = tmp_path / "audit.csv"
+    cli("audit", "list", "--subject", f"request {day_state['d5']}", "--csv", str(out))
+    assert [r["action"] for r in csv.DictReader(out.open())] == ["request.create", "request.approve", "request.executed"]
+
+
+def test_daily_report_of_mints_redemptions_payouts_and_supply(ops, day_state, cli, alice, tmp_path, chain):
+    day = datetime.fromtimestamp(chain.blocks.head.timestamp, UTC).date()
+    ops.client.redeem(Decimal("1.25"), "PAY-1", sender=alice)
+    with ops.ledger.new_session() as session:
+        indexer.sync(session, ops, confirmations=0)
+        session.commit()
+    supply = int(ops.client.contract.totalSupply())
+    data = cli("report", "daily", "--date", day.isoformat())
+    minted = [int(e.args["amount"]) for e in ops.client.events(["Minted"])]  # the fixture's mints and D-5, all on this chain day
+    assert data["mints"] == {"count": len(minted), "total": sum(minted)} and data["redemptions"] == {"count": 1, "total": 125}
+    assert (data["supply_open"], data["supply_close"]) == (supply - sum(minted) + 125, supply) == (0, supply)
+    out = tmp_path / "daily.csv"
+    text = cli("report", "daily", "--date", day.isoformat(), "--csv", str(out), json_=False)
+    assert "mints" in text and "5.00 " in text
+    rows = {r["item"]: r for r in csv.DictReader(out.open())}
+    assert rows["redemptions"]["amount"] == "1.25" and rows["supply close"]["amount_minor_units"] == str(supply)
+    empty = cli("report", "daily", "--date", "2001-01-01")
+    assert empty["mints"] == {"count": 0, "total": 0} and empty["supply_close"] == 0
+
+
+
+def test_reconcile_prints_a_summary_and_only_the_rows_that_differ(ops, day_state, cli):
+    text = cli("reconcile", code=3, json_=False)  # the fixture's mints have no deposits: alice and bob differ
+    assert "4 client(s), 2 differing;" in text and "clients that differ" in text
+    assert "C-ALICE" in text and "C-BOB" in text and "C-SOON" not in text and "C-GONE" not in text
+    every = cli("reconcile", "--all", code=3, json_=False)
+    assert "C-SOON" in every and "C-GONE" in every

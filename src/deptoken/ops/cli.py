@@ -151,6 +151,68 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
+def _list_options(dates: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--from/--to`` (``dates``: what the period filters), ``--page/--per-page`` and ``--csv FILE``."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        function = click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+                                help="Also write the rows (this page, or every row without --page) to this CSV file.")(function)
+        function = click.option("--per-page", type=click.IntRange(min=1), default=None, help="Rows per page (default: 50 with --page).")(function)
+        function = click.option("--page", type=click.IntRange(min=1), default=None, help="Show this page of the rows.")(function)
+        function = click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None, help=f"Up to this day ({dates}).")(function)
+        return click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None, help=f"From this day ({dates}).")(function)
+
+    return decorate
+
+
+def _page(page: int | None, per_page: int | None) -> Any:
+    from .listing import Page
+
+    return Page(page or 1, per_page or (50 if page else None))
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _write_csv(path: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    """Writes ``rows`` under a header of ``columns`` (written whole, then moved into place)."""
+    import csv
+
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        with temporary.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            writer.writerows(rows)
+        temporary.replace(target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise DepositTokenError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _show_list(env: Env, title: str, columns: Sequence[str], rows: list[dict[str, Any]], total: int, page: Any,
+               csv_path: str | None, amounts: Sequence[str] = ()) -> None:
+    """A listing: JSON rows, or a table with "rows a-b of n" when paged; ``--csv`` too, amounts in
+    currency units (decimal text) there, minor units in JSON."""
+    def cell(column: str, value: Any, shown: bool) -> Any:
+        if column in amounts and value not in ("", None):
+            return env.token.format(value) if shown else env.token.to_decimal(value)
+        return value
+
+    if csv_path:
+        _write_csv(csv_path, columns, [[cell(c, row[c], False) for c in columns] for row in rows])
+    if env.as_json:
+        env.emit(rows, lambda: None)
+        return
+    _table(title, columns, [[cell(c, row[c], True) for c in columns] for row in rows])
+    if page.size is not None or csv_path:
+        first = (page.number - 1) * page.size + 1 if page.size is not None else 1
+        click.echo((f"rows {first}-{first + len(rows) - 1} of {total}" if rows else f"no rows on page {page.number} ({total} in all)")
+                   + (f"; written to {csv_path}" if csv_path else ""))
+
+
 # ---------------------------------------------------------------------------- database
 
 
@@ -374,18 +436,22 @@ def clients_apply(env: Env, signer: Callable[[], Any]) -> None:
 
 
 @clients.command("list")
+@click.option("--status", type=click.Choice(["pending", "active", "offboarding", "offboarded"]))
+@click.option("--client", "client_id", default=None, help="Only this client.")
+@_list_options("recorded")
 @pass_env
-def clients_list(env: Env) -> None:
-    """Lists the clients."""
-    from sqlalchemy import select
+def clients_list(env: Env, status: str | None, client_id: str | None, first: datetime | None, last: datetime | None,
+                 page: int | None, per_page: int | None, csv_path: str | None) -> None:
+    """Lists the clients (filters, paging, CSV export)."""
+    from .listing import list_clients
 
-    from .models import Client
-
+    paging = _page(page, per_page)
     with env.ledger.session() as session:
-        rows = [(c.client_id, c.address, c.legal_name, c.country, c.lei or "", c.review_date, c.status)
-                for c in session.scalars(select(Client).order_by(Client.id))]
+        found = list_clients(session, status=status, client_id=client_id, first=_day(first), last=_day(last), page=paging)
+        rows = [{"client_id": c.client_id, "address": c.address, "legal_name": c.legal_name, "country": c.country,
+                 "lei": c.lei or "", "review_date": c.review_date, "status": c.status} for c in found.rows]
     columns = ("client_id", "address", "legal_name", "country", "lei", "review_date", "status")
-    env.emit([dict(zip(columns, r, strict=True)) for r in rows], lambda: _table("clients", columns, rows))
+    _show_list(env, "clients", columns, rows, found.total, paging, csv_path)
 
 
 # ---------------------------------------------------------------------------- deposits and requests
@@ -491,17 +557,24 @@ def _import_dry_run(env: Env, inputs: Any, source: str, signer: Callable[[], Any
 @click.option("--held", is_flag=True, help="Only deposits waiting for their value date.")
 @click.option("--suspense", is_flag=True, help="Only credits whose client is unknown.")
 @click.option("--history", is_flag=True, help="Every version of amended deposits too.")
+@click.option("--status", default=None, help="Only deposits in this state (recorded, suspense, returned, superseded; held: --held).")
+@click.option("--client", "client_id", default=None, help="Only this client's deposits.")
+@_list_options("value date")
 @pass_env
-def deposits_list(env: Env, held: bool, suspense: bool, history: bool) -> None:
+def deposits_list(env: Env, held: bool, suspense: bool, history: bool, status: str | None, client_id: str | None,
+                  first: datetime | None, last: datetime | None, page: int | None, per_page: int | None, csv_path: str | None) -> None:
     """Lists deposits and their state (recorded, held until its value date, suspense, returned)."""
     from .deposits import list_deposits
 
     with env.ledger.session() as session:
-        views = list_deposits(session, env.ops, held=held, suspense=suspense, history=history)
+        views = [v for v in list_deposits(session, env.ops, held=held, suspense=suspense, history=history or status == "superseded")
+                 if (status is None or v.state.split(" ")[0] == status) and (client_id is None or v.client_id == client_id)
+                 and (first is None or v.value_date >= first.date()) and (last is None or v.value_date <= last.date())]
+    paging = _page(page, per_page)
     columns = ("reference", "client", "amount", "value_date", "state", "request", "request_status")
-    rows = [(v.bank_reference, v.client_id, v.amount, v.value_date, v.state, v.request_id or "", v.request_status or "") for v in views]
-    env.emit([dict(zip(columns, r, strict=True)) for r in rows],
-             lambda: _table("deposits", columns, [(*r[:2], env.ops.client.format(r[2]), *r[3:]) for r in rows]))
+    rows = [dict(zip(columns, (v.bank_reference, v.client_id, v.amount, v.value_date, v.state, v.request_id or "",
+                               v.request_status or ""), strict=True)) for v in paging.slice(views)]
+    _show_list(env, "deposits", columns, rows, len(views), paging, csv_path, amounts=("amount",))
 
 
 def _amend(env: Env, reference: str, signer: Callable[[], Any], reason: str, **changes: Any) -> None:
@@ -581,23 +654,38 @@ def _request_row(env: Env, r: Any, today: date) -> dict[str, Any]:
 
 @requests.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
+@click.option("--kind", default=None, help="Only requests of this kind (mint, freeze, cancel, operator, ...).")
+@click.option("--client", "client_id", default=None, help="Only mints to this client.")
+@_list_options("made")
 @pass_env
-def requests_list(env: Env, status: str | None) -> None:
-    """Lists requests (all, or those with a status); a mint held until its value date says so."""
-    from .workflow import pending_requests
+def requests_list(env: Env, status: str | None, kind: str | None, client_id: str | None, first: datetime | None,
+                  last: datetime | None, page: int | None, per_page: int | None, csv_path: str | None) -> None:
+    """Lists requests (filters, paging, CSV export); a mint held until its value date says so."""
+    from .listing import list_requests
 
     # A ledger-only read: "held" is judged by today's UTC date here (execution judges by chain time).
     today = datetime.now(UTC).date()
+    paging = _page(page, per_page)
     with env.ledger.session() as session:
-        rows = [_request_row(env, r, today) for r in pending_requests(session, status)]
+        found = list_requests(session, status=status, kind=kind, client_id=client_id, first=_day(first), last=_day(last), page=paging)
+        rows = [_request_row(env, r, today) for r in found.rows]
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
+    if env.as_json:
+        _show_list(env, "requests", columns, rows, found.total, paging, None)
+        if csv_path:
+            _write_csv(csv_path, columns, [_shown_request(env, row, columns) for row in rows])
+        return
+    if csv_path:
+        _write_csv(csv_path, columns, [_shown_request(env, row, columns) for row in rows])
+    _table("requests", columns, [_shown_request(env, row, columns) for row in rows])
+    if paging.size is not None or csv_path:
+        click.echo(f"{len(rows)} of {found.total} request(s)" + (f" (page {paging.number})" if paging.size else "")
+                   + (f"; written to {csv_path}" if csv_path else ""))
 
-    def shown(row: dict[str, Any]) -> list[Any]:
-        reason = row["reason"] or (f"held until {row['held_until']}" if row["held_until"] else "")
-        return [describe(env.token, "", row["params"]) if c == "params" else reason if c == "reason" else row[c]
-                for c in columns]
 
-    env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
+def _shown_request(env: Env, row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
+    reason = row["reason"] or (f"held until {row['held_until']}" if row["held_until"] else "")
+    return [describe(env.token, "", row["params"]) if c == "params" else reason if c == "reason" else row[c] for c in columns]
 
 
 def describe(token: Any, kind: str, params: dict[str, Any]) -> str:
@@ -1059,6 +1147,36 @@ def _show_status(env: Env, s: Any) -> None:
     click.echo(f"deposits    {s.held_deposits} held until their value date, {s.suspense_deposits} in suspense")
 
 
+@main.group()
+def report() -> None:
+    """Reports for the back office."""
+
+
+@report.command("daily")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day (UTC).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Also write the report to this CSV file.")
+@pass_env
+def report_daily(env: Env, day: datetime, csv_path: str | None) -> None:
+    """The day's issuance and payouts: mints, redemptions, payouts exported and paid, burns, supply
+    at the day's open and close (from the index: run `deptoken sync` first; ledger-only)."""
+    from .listing import daily_report
+
+    with env.ledger.session() as session:
+        result = daily_report(session, day.date())
+    rows = result.rows()
+    if csv_path:
+        _write_csv(csv_path, ("day", "item", "count", "amount", "amount_minor_units"),
+                   [(result.day, item, count, env.token.to_decimal(total), total) for item, count, total in rows])
+
+    def human() -> None:
+        _table(f"issuance and payouts {result.day} (UTC; index to block {result.indexed_to})", ("item", "count", "amount"),
+               [(item, count if not item.startswith("supply") else "", env.token.format(total)) for item, count, total in rows])
+        if csv_path:
+            click.echo(f"written to {csv_path}")
+
+    env.emit(result, human)
+
+
 # ---------------------------------------------------------------------------- redemptions and payouts
 
 
@@ -1145,8 +1263,9 @@ def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], An
 @click.option("--sync/--no-sync", "do_sync", default=True, show_default=True, help="Index new confirmed blocks first.")
 @click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here (only when the reconciliation passes).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: the chain's today, UTC).")
+@click.option("--all", "every_row", is_flag=True, help="Show every client's row, not only those that differ.")
 @pass_env
-def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None) -> None:
+def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None, every_row: bool) -> None:
     """Reconciles chain and ledger; exit status 3 on any mismatch."""
     from .indexer import sync as run_sync
     from .reconcile import issue_camt053, reconcile as run
@@ -1165,10 +1284,15 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
         click.echo(f"reconciliation at block {report.block_number}: {'OK' if report.ok else 'MISMATCH'}")
         click.echo(f"  total supply {fmt(report.total_supply)}; ledger: minted {fmt(report.ledger_minted)}, redemptions paid "
                    f"{fmt(report.redemptions_paid)}, awaiting payout {fmt(report.redemptions_unpaid)}, burned {fmt(report.burned)}")
-        if report.clients:
-            _table("clients", ("client", "minted", "redeemed", "transfers", "explained", "chain balance"),
+        differing = [p for p in report.clients if p.explained != p.chain_balance]
+        mismatches = sum(f.severity == "mismatch" for f in report.findings)
+        click.echo(f"  {len(report.clients)} client(s), {len(differing)} differing; {mismatches} mismatch(es), "
+                   f"{len(report.findings) - mismatches} note(s)" + ("" if every_row else " (--all: every client's row)"))
+        shown = report.clients if every_row else differing
+        if shown:
+            _table("clients" if every_row else "clients that differ", ("client", "minted", "redeemed", "transfers", "explained", "chain balance"),
                    [(p.client_id, fmt(p.minted), fmt(p.redeemed), fmt(p.transfers), fmt(p.explained), fmt(p.chain_balance))
-                    for p in report.clients])
+                    for p in shown])
         for f in report.findings:
             click.echo(f"  {f.severity.upper():8} {f.code}: {f.subject}: {f.detail}")
         if camt053:
@@ -1186,20 +1310,31 @@ def audit() -> None:
 
 
 @audit.command("list")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Entries per page (same as --per-page).")
+@click.option("--action", default=None, help="Only this action (request.approve), or a prefix ending in '.' (request.).")
+@click.option("--actor", default=None, help="Only entries by this actor (operator name).")
+@click.option("--subject", default=None, help="Only entries about this subject (e.g. 'request 12').")
+@_list_options("recorded")
 @pass_env
-def audit_list(env: Env, limit: int) -> None:
-    """The latest audit entries."""
-    from sqlalchemy import select
+def audit_list(env: Env, limit: int, action: str | None, actor: str | None, subject: str | None, first: datetime | None,
+               last: datetime | None, page: int | None, per_page: int | None, csv_path: str | None) -> None:
+    """The latest audit entries (filters, paging: page 1 is the newest; CSV export)."""
+    from .listing import Page, list_audit
 
-    from .models import AuditEntry
-
+    paging = Page(page or 1, per_page or limit)
     with env.ledger.session() as session:
+        found = list_audit(session, action=action, actor=actor, subject=subject, first=_day(first), last=_day(last), page=paging)
         rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject,
-                 "tx": e.tx_hash or "", "block": e.block_number or "", "details": e.details}
-                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))]
+                 "tx": e.tx_hash or "", "block": e.block_number or "", "details": e.details} for e in found.rows]
     columns = ("id", "at", "actor", "action", "subject", "tx", "block")
-    env.emit(rows, lambda: _table("audit log", columns, [[row[c] for c in columns] for row in reversed(rows)]))
+    if csv_path:
+        import json
+
+        _write_csv(csv_path, (*columns, "details"), [[row[c] for c in columns] + [json.dumps(row["details"], sort_keys=True)]
+                                                     for row in reversed(rows)])
+    env.emit(rows, lambda: (_table("audit log", columns, [[row[c] for c in columns] for row in reversed(rows)]),
+                            click.echo(f"{len(rows)} of {found.total} entries (page {paging.number}, newest first)"
+                                       + (f"; written to {csv_path}" if csv_path else ""))))
 
 
 @audit.command("verify")
