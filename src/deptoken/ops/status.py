@@ -15,7 +15,7 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..errors import DepositTokenError, first_line
 from ..roles import ROLES
@@ -166,7 +166,8 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
     today = today or now.date()
     team = list(session.scalars(select(Operator).order_by(Operator.id)))
     pending, approved = Pending(), Approved()
-    for request in session.scalars(select(Request).where(Request.status == "pending").order_by(Request.id)):
+    pending_query = select(Request).where(Request.status == "pending").options(selectinload(Request.approvals))
+    for request in session.scalars(pending_query.order_by(Request.id)):  # approvals in one query, not one per request
         _add(pending, request)
         age = now - request.created_at
         pending.by_age[next(label for label, limit in AGES if limit is None or age < limit)] += 1
