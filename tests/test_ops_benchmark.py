@@ -39,6 +39,7 @@ def test_benchmark_counts_what_it_did(tmp_path):
     assert result.index_seconds > 0 and result.onboarding_seconds > 0
     report = format_report(result)
     assert "25 KYC records" in report and "3 transactions" in report and f"{indexed:,} events" in report
+    assert 0 < result.status_seconds < 2 and "`deptoken status`" in report
     data = json.loads(json.dumps(result.to_json()))
     assert data["events_indexed"] == indexed and data["events_per_second"] > 0
 

@@ -4,7 +4,8 @@ ledger, allowlist batches through the exactly-once outbox) and indexing the even
 ``run()`` deploys a fresh token (config/devnet.yaml's roles), writes a KYC file of N generated
 clients, imports and applies it, mints to a payer, sends M transfers from the payer to the new
 clients (JSON-RPC batches through Anvil's unlocked account, mined ``per_block`` to a block), and
-syncs the index. It reports transactions sent, wall times and events indexed per second.
+syncs the index. It reports transactions sent, wall times and events indexed per second, and the
+time of `deptoken status` (``ops.status.status``) on that ledger of N clients.
 ``scripts/ops_benchmark.py`` prints the figures (``make bench-ops``).
 """
 
@@ -36,6 +37,7 @@ from .models import Transaction
 from .onboarding import apply_jobs, import_clients
 from .operators import add_operator
 from .policy import Policy
+from .status import status
 
 COUNTRIES = ("DE", "SG", "CN", "US", "GB", "FR", "JP", "AE")
 TRANSFER = keccak(text="transfer(address,uint256)")[:4]
@@ -51,6 +53,7 @@ class BenchmarkResult:
     events_indexed: int
     index_seconds: float
     blocks_indexed: int
+    status_seconds: float  # `deptoken status` (ledger and node) with ``clients`` onboarded
 
     @property
     def clients_per_second(self) -> float:
@@ -152,9 +155,14 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, batch_size: int = 200
         started = time.perf_counter()
         result = sync(session, ops, confirmations=0)
         indexing = time.perf_counter() - started
+    with ledger.session() as session:
+        started = time.perf_counter()
+        state = status(session, client, today=ops.today())
+        status_time = time.perf_counter() - started
+    assert state.clients.get("active") == clients
     ledger.dispose()
     return BenchmarkResult(clients, sent, round(onboarding, 2), transfers, round(sending, 2), result.events,
-                           round(indexing, 2), result.to_block - result.from_block + 1)
+                           round(indexing, 2), result.to_block - result.from_block + 1, round(status_time, 3))
 
 
 def format_report(r: BenchmarkResult) -> str:
@@ -164,4 +172,5 @@ def format_report(r: BenchmarkResult) -> str:
         f"transfers   {r.transfers:>8,} sent         {r.transfer_seconds:>8.2f} s (JSON-RPC batches, not the tool)",
         f"indexing    {r.events_indexed:>8,} events       {r.blocks_indexed:>6,} blocks        {r.index_seconds:>8.2f} s  "
         f"{r.events_per_second:>10,.1f} events/s",
+        f"status      {r.clients:>8,} clients      `deptoken status` {r.status_seconds:>8.3f} s",
     ])

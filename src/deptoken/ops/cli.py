@@ -153,6 +153,68 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[..., None]]:
         yield lambda n, what="": bar.advance(task, n)
 
 
+def _list_options(dates: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--from/--to`` (``dates``: what the period filters), ``--page/--per-page`` and ``--csv FILE``."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        function = click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+                                help="Also write the rows (this page, or every row without --page) to this CSV file.")(function)
+        function = click.option("--per-page", type=click.IntRange(min=1), default=None, help="Rows per page (default: 50 with --page).")(function)
+        function = click.option("--page", type=click.IntRange(min=1), default=None, help="Show this page of the rows.")(function)
+        function = click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None, help=f"Up to this day ({dates}).")(function)
+        return click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None, help=f"From this day ({dates}).")(function)
+
+    return decorate
+
+
+def _page(page: int | None, per_page: int | None) -> Any:
+    from .listing import Page
+
+    return Page(page or 1, per_page or (50 if page else None))
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _write_csv(path: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    """Writes ``rows`` under a header of ``columns`` (written whole, then moved into place)."""
+    import csv
+
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        with temporary.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            writer.writerows(rows)
+        temporary.replace(target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise DepositTokenError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _show_list(env: Env, title: str, columns: Sequence[str], rows: list[dict[str, Any]], total: int, page: Any,
+               csv_path: str | None, amounts: Sequence[str] = ()) -> None:
+    """A listing: JSON rows, or a table with "rows a-b of n" when paged; ``--csv`` too, amounts in
+    currency units (decimal text) there, minor units in JSON."""
+    def cell(column: str, value: Any, shown: bool) -> Any:
+        if column in amounts and value not in ("", None):
+            return env.token.format(value) if shown else env.token.to_decimal(value)
+        return value
+
+    if csv_path:
+        _write_csv(csv_path, columns, [[cell(c, row[c], False) for c in columns] for row in rows])
+    if env.as_json:
+        env.emit(rows, lambda: None)
+        return
+    _table(title, columns, [[cell(c, row[c], True) for c in columns] for row in rows])
+    if page.size is not None or csv_path:
+        first = (page.number - 1) * page.size + 1 if page.size is not None else 1
+        click.echo((f"rows {first}-{first + len(rows) - 1} of {total}" if rows else f"no rows on page {page.number} ({total} in all)")
+                   + (f"; written to {csv_path}" if csv_path else ""))
+
+
 # ---------------------------------------------------------------------------- database
 
 
@@ -382,18 +444,22 @@ def clients_apply(env: Env, signer: Callable[[], Any]) -> None:
 
 
 @clients.command("list")
+@click.option("--status", type=click.Choice(["pending", "active", "offboarding", "offboarded"]))
+@click.option("--client", "client_id", default=None, help="Only this client.")
+@_list_options("recorded")
 @pass_env
-def clients_list(env: Env) -> None:
-    """Lists the clients."""
-    from sqlalchemy import select
+def clients_list(env: Env, status: str | None, client_id: str | None, first: datetime | None, last: datetime | None,
+                 page: int | None, per_page: int | None, csv_path: str | None) -> None:
+    """Lists the clients (filters, paging, CSV export)."""
+    from .listing import list_clients
 
-    from .models import Client
-
+    paging = _page(page, per_page)
     with env.ledger.session() as session:
-        rows = [(c.client_id, c.address, c.legal_name, c.country, c.lei or "", c.review_date, c.status)
-                for c in session.scalars(select(Client).order_by(Client.id))]
+        found = list_clients(session, status=status, client_id=client_id, first=_day(first), last=_day(last), page=paging)
+        rows = [{"client_id": c.client_id, "address": c.address, "legal_name": c.legal_name, "country": c.country,
+                 "lei": c.lei or "", "review_date": c.review_date, "status": c.status} for c in found.rows]
     columns = ("client_id", "address", "legal_name", "country", "lei", "review_date", "status")
-    env.emit([dict(zip(columns, r, strict=True)) for r in rows], lambda: _table("clients", columns, rows))
+    _show_list(env, "clients", columns, rows, found.total, paging, csv_path)
 
 
 # ---------------------------------------------------------------------------- deposits and requests
@@ -447,9 +513,10 @@ def deposits_add(env: Env, reference: str, client_id: str, amount: str, value_da
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--skip-known", is_flag=True,
               help="Record the new entries of a partly replayed file; report the known ones (same terms) as duplicates.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show totals, the allowance check and what would be recorded; record nothing.")
 @signer_options(None)
 @pass_env
-def deposits_import(env: Env, path: str, skip_known: bool, signer: Callable[[], Any]) -> None:
+def deposits_import(env: Env, path: str, skip_known: bool, dry_run: bool, signer: Callable[[], Any]) -> None:
     """Records the deposits of a CSV file or an ISO 20022 camt.054 notification (.xml). A credit for
     an unknown client is parked in suspense (`deposits list --suspense`, `deposits assign`)."""
     from .deposits import from_camt054, from_csv
@@ -458,24 +525,64 @@ def deposits_import(env: Env, path: str, skip_known: bool, signer: Callable[[], 
         inputs, source = from_camt054(path)
     else:
         inputs, source = from_csv(path, env.ops.client.currency)
+    if dry_run:
+        _import_dry_run(env, inputs, source, signer, label=path, skip_known=skip_known)
+        return
     _record(env, inputs, source, signer, label=path, skip_known=skip_known, suspense=True)
+
+
+def _import_dry_run(env: Env, inputs: Any, source: str, signer: Callable[[], Any], *, label: str, skip_known: bool) -> None:
+    from .bulk import mint_allowance_check
+    from .deposits import intake
+
+    maker = signer()
+    today = env.ops.today()
+    with env.ledger.session() as session:
+        result = intake(session, env.ops, inputs, maker, source=source, label=label, skip_known=skip_known,
+                        suspense=True, dry_run=True)
+        minting = sum(p.amount for p in result.planned if p.to is not None)
+        check = mint_allowance_check(session, env.ops, minting)
+    held = sum(p.value_date > today for p in result.planned if p.to is not None)
+    fmt = env.ops.client.format
+    data = {"dry_run": True, "deposits": result.planned, "total": sum(p.amount for p in result.planned), "minting": minting,
+            "held": held, "duplicates": result.duplicates, "suspense": result.suspended, "allowance": check}
+
+    def human() -> None:
+        for p in result.planned:
+            click.echo(f"{p.bank_reference}: {fmt(p.amount)} value {p.value_date} "
+                       + (f"-> mint request to {p.client_id} {p.to}" if p.to else f"-> suspense (unknown client {p.client_id!r})"))
+        click.echo(f"dry run, nothing recorded: {len(result.planned)} deposit(s), total {fmt(data['total'])}; "
+                   f"{sum(p.to is not None for p in result.planned)} mint request(s) of {fmt(minting)} ({held} held for their value date), "
+                   f"{len(result.suspended)} to suspense, {len(result.duplicates)} known (skipped)")
+        click.echo(f"allowance: mints waiting {fmt(check['waiting'])} + this file {fmt(minting)} against the largest minter "
+                   f"allowance {fmt(check['largest_allowance'])}" + (f" ({check['minter']})" if check["minter"] else "")
+                   + (": enough" if check["ok"] else ": NOT ENOUGH"))
+
+    env.emit(data, human)
 
 
 @deposits.command("list")
 @click.option("--held", is_flag=True, help="Only deposits waiting for their value date.")
 @click.option("--suspense", is_flag=True, help="Only credits whose client is unknown.")
 @click.option("--history", is_flag=True, help="Every version of amended deposits too.")
+@click.option("--status", default=None, help="Only deposits in this state (recorded, suspense, returned, superseded; held: --held).")
+@click.option("--client", "client_id", default=None, help="Only this client's deposits.")
+@_list_options("value date")
 @pass_env
-def deposits_list(env: Env, held: bool, suspense: bool, history: bool) -> None:
+def deposits_list(env: Env, held: bool, suspense: bool, history: bool, status: str | None, client_id: str | None,
+                  first: datetime | None, last: datetime | None, page: int | None, per_page: int | None, csv_path: str | None) -> None:
     """Lists deposits and their state (recorded, held until its value date, suspense, returned)."""
     from .deposits import list_deposits
 
     with env.ledger.session() as session:
-        views = list_deposits(session, env.ops, held=held, suspense=suspense, history=history)
+        views = [v for v in list_deposits(session, env.ops, held=held, suspense=suspense, history=history or status == "superseded")
+                 if (status is None or v.state.split(" ")[0] == status) and (client_id is None or v.client_id == client_id)
+                 and (first is None or v.value_date >= first.date()) and (last is None or v.value_date <= last.date())]
+    paging = _page(page, per_page)
     columns = ("reference", "client", "amount", "value_date", "state", "request", "request_status")
-    rows = [(v.bank_reference, v.client_id, v.amount, v.value_date, v.state, v.request_id or "", v.request_status or "") for v in views]
-    env.emit([dict(zip(columns, r, strict=True)) for r in rows],
-             lambda: _table("deposits", columns, [(*r[:2], env.ops.client.format(r[2]), *r[3:]) for r in rows]))
+    rows = [dict(zip(columns, (v.bank_reference, v.client_id, v.amount, v.value_date, v.state, v.request_id or "",
+                               v.request_status or ""), strict=True)) for v in paging.slice(views)]
+    _show_list(env, "deposits", columns, rows, len(views), paging, csv_path, amounts=("amount",))
 
 
 def _amend(env: Env, reference: str, signer: Callable[[], Any], reason: str, **changes: Any) -> None:
@@ -555,23 +662,38 @@ def _request_row(env: Env, r: Any, today: date) -> dict[str, Any]:
 
 @requests.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
+@click.option("--kind", default=None, help="Only requests of this kind (mint, freeze, cancel, operator, ...).")
+@click.option("--client", "client_id", default=None, help="Only mints to this client.")
+@_list_options("made")
 @pass_env
-def requests_list(env: Env, status: str | None) -> None:
-    """Lists requests (all, or those with a status); a mint held until its value date says so."""
-    from .workflow import pending_requests
+def requests_list(env: Env, status: str | None, kind: str | None, client_id: str | None, first: datetime | None,
+                  last: datetime | None, page: int | None, per_page: int | None, csv_path: str | None) -> None:
+    """Lists requests (filters, paging, CSV export); a mint held until its value date says so."""
+    from .listing import list_requests
 
     # A ledger-only read: "held" is judged by today's UTC date here (execution judges by chain time).
     today = datetime.now(UTC).date()
+    paging = _page(page, per_page)
     with env.ledger.session() as session:
-        rows = [_request_row(env, r, today) for r in pending_requests(session, status)]
+        found = list_requests(session, status=status, kind=kind, client_id=client_id, first=_day(first), last=_day(last), page=paging)
+        rows = [_request_row(env, r, today) for r in found.rows]
     columns = ("id", "kind", "status", "params", "maker", "approvals", "reason")
+    if env.as_json:
+        _show_list(env, "requests", columns, rows, found.total, paging, None)
+        if csv_path:
+            _write_csv(csv_path, columns, [_shown_request(env, row, columns) for row in rows])
+        return
+    if csv_path:
+        _write_csv(csv_path, columns, [_shown_request(env, row, columns) for row in rows])
+    _table("requests", columns, [_shown_request(env, row, columns) for row in rows])
+    if paging.size is not None or csv_path:
+        click.echo(f"{len(rows)} of {found.total} request(s)" + (f" (page {paging.number})" if paging.size else "")
+                   + (f"; written to {csv_path}" if csv_path else ""))
 
-    def shown(row: dict[str, Any]) -> list[Any]:
-        reason = row["reason"] or (f"held until {row['held_until']}" if row["held_until"] else "")
-        return [describe(env.token, "", row["params"]) if c == "params" else reason if c == "reason" else row[c]
-                for c in columns]
 
-    env.emit(rows, lambda: _table("requests", columns, [shown(row) for row in rows]))
+def _shown_request(env: Env, row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
+    reason = row["reason"] or (f"held until {row['held_until']}" if row["held_until"] else "")
+    return [describe(env.token, "", row["params"]) if c == "params" else reason if c == "reason" else row[c] for c in columns]
 
 
 def describe(token: Any, kind: str, params: dict[str, Any]) -> str:
@@ -609,12 +731,59 @@ def _decide(env: Env, request_id: int, signer: Callable[[], Any], approve: bool,
 
 
 @requests.command("approve")
-@click.argument("request_id", type=int)
+@click.argument("request_ids", type=int, nargs=-1)
+@click.option("--all-pending", is_flag=True, help="Every pending request (narrowed by --kind, --client, --maker).")
+@click.option("--kind", default=None, help="Only requests of this kind (mint, freeze, cancel, ...).")
+@click.option("--client", "client_id", default=None, help="Only mints to this client.")
+@click.option("--maker", default=None, help="Only requests this operator made.")
 @signer_options(None)
 @pass_env
-def requests_approve(env: Env, request_id: int, signer: Callable[[], Any]) -> None:
-    """Approves a request (a checker other than its maker); a cancel or return takes effect at once."""
-    _decide(env, request_id, signer, True)
+def requests_approve(env: Env, request_ids: tuple[int, ...], all_pending: bool, kind: str | None, client_id: str | None,
+                     maker: str | None, signer: Callable[[], Any]) -> None:
+    """Approves a request (a checker other than its maker); a cancel or return takes effect at once.
+    Several ids, or --all-pending with filters: shows what would be approved, with totals, and asks
+    first (--yes: does not ask); each approval is still signed on its own."""
+    if len(request_ids) == 1 and not (all_pending or kind or client_id or maker):
+        _decide(env, request_ids[0], signer, True)
+        return
+    if not request_ids and not all_pending:
+        raise click.UsageError("name the requests to approve, or pass --all-pending (with --kind, --client or --maker)")
+    _approve_many(env, list(request_ids), kind, client_id, maker, signer)
+
+
+def _approve_many(env: Env, ids: list[int], kind: str | None, client_id: str | None, maker: str | None,
+                  signer: Callable[[], Any]) -> None:
+    from .bulk import select_pending
+    from .workflow import decide
+
+    checker = signer(None, kind != "operator")  # team changes are ledger-only: no token needed
+    with env.ledger.session() as session:
+        chosen = select_pending(session, str(checker.address), ids=ids or None, kind=kind, client_id=client_id, maker=maker)
+        todo = [(r.id, r.kind, dict(r.params), r.amount) for r in chosen.requests]
+        kinds, total = chosen.by_kind(), chosen.total
+    fmt = env.token.format
+    summary = (f"{len(todo)} request(s) to approve, total {fmt(total)}: "
+               + ", ".join(f"{k} {n} ({fmt(t)})" for k, (n, t) in sorted(kinds.items())))
+    click.echo(summary if todo else "nothing to approve", err=True)
+    for rid, rkind, params, _ in todo:
+        click.echo(f"  #{rid} {describe(env.token, rkind, params)}", err=True)
+    for line in chosen.skipped:
+        click.echo(f"  skipped {line}", err=True)
+    yes = bool(click.get_current_context().params.get("yes"))
+    if todo and not yes:
+        click.confirm("approve them, each signed on its own?", abort=True, err=True)
+    done, failed = [], []
+    for rid, _, _, _ in todo:
+        try:
+            with env.ledger.session() as session:
+                done.append({"id": rid, "status": decide(session, rid, checker, approve=True).status})
+        except DepositTokenError as exc:  # one that cannot be approved now does not stop the others
+            failed.append({"id": rid, "error": str(exc)})
+    data = {"approved": done, "failed": failed, "skipped": chosen.skipped, "total": total}
+    env.emit(data, lambda: [click.echo(f"request #{d['id']} {d['status']}") for d in done]
+             + [click.echo(f"request #{f['id']} NOT approved: {f['error']}") for f in failed])
+    if failed:
+        sys.exit(1)
 
 
 @requests.command("reject")
@@ -641,14 +810,18 @@ def requests_cancel(env: Env, request_id: int, reason: str, signer: Callable[[],
 @click.argument("request_ids", type=int, nargs=-1)
 @click.option("--kind", type=click.Choice(["mint", "freeze", "unfreeze", "lien", "seize", "recover", "pause", "unpause"]), default=None,
               help="Without ids: every approved request of this kind (default: mint).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent, held or refused, the totals and the allowance check; send nothing.")
 @signer_options(None)
 @pass_env
-def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, signer: Callable[[], Any]) -> None:
+def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, dry_run: bool, signer: Callable[[], Any]) -> None:
     """Runs approved requests on-chain, exactly once (first settles any interrupted run and expires
     requests approved too long ago). A request that cannot run is set aside as failed (named again,
     it is retried); exit status 1 only when something failed in this run."""
     from .workflow import FAILURES, LEDGER_KINDS, Outcome, describe, execute_all, expire_approved, get_request, pending_requests, recover, signer_role
 
+    if dry_run:
+        _execute_dry_run(env, request_ids, kind, signer)
+        return
     outcomes: list[Outcome] = []
     with env.ledger.new_session() as session:
         outcomes += recover(session, env.ops, actor="recovery")
@@ -668,6 +841,38 @@ def requests_execute(env: Env, request_ids: tuple[int, ...], kind: str | None, s
                                         retry=bool(request_ids), progress=advance)
     env.emit(outcomes, lambda: [click.echo(describe(o)) for o in outcomes] or click.echo("nothing to execute"))
     if any(o.status in FAILURES for o in outcomes):
+        sys.exit(1)
+
+
+def _execute_dry_run(env: Env, request_ids: tuple[int, ...], kind: str | None, signer: Callable[[], Any]) -> None:
+    from .bulk import plan_execution
+    from .workflow import LEDGER_KINDS, get_request, pending_requests, signer_role
+
+    with env.ledger.session() as session:
+        todo = [get_request(session, i) for i in request_ids] or [
+            r for r in pending_requests(session, "approved") if r.kind == (kind or "mint")]
+        if ledger_only := [r for r in todo if r.kind in LEDGER_KINDS]:
+            raise DepositTokenError(f"request #{ledger_only[0].id} is a {ledger_only[0].kind}: it takes effect when approved")
+        sender = str(signer(signer_role(todo[0].kind)).address) if todo else ""
+        plan = plan_execution(session, env.ops, todo, sender) if todo else None
+    if plan is None:
+        env.emit({"steps": [], "dry_run": True}, lambda: click.echo("dry run: nothing to execute"))
+        return
+    fmt = env.ops.client.format
+    counts = {a: sum(s.action == a for s in plan.steps) for a in ("send", "held", "refused")}
+
+    def human() -> None:
+        for s in plan.steps:
+            click.echo(f"request #{s.request_id}: would {'send' if s.action == 'send' else 'not send'}: "
+                       f"{describe(env.ops.client, s.kind, s.params)}" + (f" ({s.detail})" if s.detail else ""))
+        click.echo(f"dry run, nothing sent: {counts['send']} to send, {counts['held']} held, {counts['refused']} refused"
+                   + (f"; mints {fmt(plan.minting)} against {plan.sender}'s allowance {fmt(plan.allowance)}: "
+                      + ("enough" if plan.allowance_ok else "NOT ENOUGH") if plan.allowance is not None else "")
+                   + ("; the token is PAUSED: nothing would run" if plan.paused else ""))
+
+    env.emit({"dry_run": True, "steps": plan.steps, "sender": plan.sender, "minting": plan.minting, "allowance": plan.allowance,
+              "allowance_ok": plan.allowance_ok, "paused": plan.paused} | counts, human)
+    if not plan.allowance_ok or plan.paused or counts["refused"]:
         sys.exit(1)
 
 
@@ -881,6 +1086,104 @@ def supply(env: Env, first: datetime | None, last: datetime | None) -> None:
                                   [(d.day, fmt(d.issued), fmt(d.retired), fmt(d.supply)) for d in days]))
 
 
+@main.command("status")
+@click.option("--expiring", "expiring_shown", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many allowlist entries expiring within 30 days to list (all are counted).")
+@pass_env
+def status_command(env: Env, expiring_shown: int) -> None:
+    """Status at a glance: approvals waiting (by age and by who may approve), approved requests
+    waiting, transactions in flight, the index against the node's head, supply, minter allowances,
+    allowlist entries expiring within 30 days, pause state. Without a node, the ledger's part."""
+    from .cli_env import _connect
+    from .status import status
+
+    client, node_error = None, None
+    try:
+        _connect(env.network)
+    except DepositTokenError as exc:
+        node_error = str(exc)
+    else:
+        client = env.ops.client
+    with env.ledger.session() as session:
+        result = status(session, client, today=env.ops.today() if client is not None else None,
+                        expiring_shown=expiring_shown, node_error=node_error)
+    env.emit(result, lambda: _show_status(env, result))
+
+
+def _age(since: Any, now: datetime) -> str:
+    seconds = int((now - since).total_seconds())
+    return f"{seconds // 86400} d" if seconds >= 86400 else f"{seconds // 3600} h" if seconds >= 3600 else f"{seconds // 60} min"
+
+
+def _show_status(env: Env, s: Any) -> None:
+    from .status import EXPIRY_DAYS
+
+    fmt = env.token.format if s.token is not None else str
+
+    def queue(q: Any) -> str:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(q.by_kind.items()))
+        oldest = f"; oldest #{q.oldest_id} ({_age(q.oldest_at, s.at)})" if q.oldest_id is not None else ""
+        return f"{q.count} request(s), {fmt(q.total)}" + (f" ({kinds})" if kinds else "") + oldest
+
+    unknown = "?" if s.node_error else "-"
+    click.echo(f"status at {s.at.isoformat(timespec='seconds')}" + (f" (token {s.token} on chain {s.chain_id})" if s.token else ""))
+    if s.node_error:
+        click.echo(f"node        UNREACHABLE: {s.node_error} (the ledger's part only)")
+    click.echo(f"pending     {queue(s.pending)}")
+    if s.pending.count:
+        click.echo("  by age    " + " | ".join(f"{label} {n}" for label, n in s.pending.by_age.items()))
+        click.echo("  may approve " + ", ".join(f"{name} {n}" for name, n in sorted(s.pending.by_checker.items())))
+    click.echo(f"approved    {queue(s.approved)}" + (f"; {s.approved.held} held for their value date" if s.approved.held else ""))
+    click.echo(f"in flight   {s.executing} request(s) executing, {s.unsettled} transaction(s) sent and not settled"
+               + (f" (oldest {_age(s.oldest_unsettled, s.at)})" if s.oldest_unsettled else ""))
+    head = s.head if s.head is not None else unknown
+    lag = f" ({s.index_lag} behind)" if s.index_lag is not None else ""
+    click.echo(f"index       block {s.indexed_block if s.indexed_block is not None else 'none yet'} of head {head}{lag}")
+    supply = fmt(s.total_supply) if s.total_supply is not None else unknown
+    diff = f", difference {fmt(s.supply_difference)}" if s.supply_difference else ""
+    click.echo(f"supply      on-chain {supply}; indexed {fmt(s.indexed_supply)}{diff}; minted by executed requests {fmt(s.ledger_minted)}")
+    if s.minter_allowances is None:
+        click.echo(f"minters     {unknown}")
+    for minter, left in (s.minter_allowances or {}).items():
+        click.echo(f"minter      {minter} may still mint {fmt(left)}")
+    click.echo(f"paused      {unknown if s.paused is None else 'YES' if s.paused else 'no'}")
+    click.echo("clients     " + (", ".join(f"{n} {k}" for k, n in sorted(s.clients.items())) or "none"))
+    click.echo(f"allowlist   {s.expiring_count} active client(s) whose entry ends within {EXPIRY_DAYS} days"
+               + (": " + ", ".join(f"{e.client_id} ({e.review_date})" for e in s.expiring) if s.expiring else "")
+               + (" ..." if s.expiring_count > len(s.expiring) else ""))
+    click.echo(f"deposits    {s.held_deposits} held until their value date, {s.suspense_deposits} in suspense")
+
+
+@main.group()
+def report() -> None:
+    """Reports for the back office."""
+
+
+@report.command("daily")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day (UTC).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Also write the report to this CSV file.")
+@pass_env
+def report_daily(env: Env, day: datetime, csv_path: str | None) -> None:
+    """The day's issuance and payouts: mints, redemptions, payouts exported and paid, burns, supply
+    at the day's open and close (from the index: run `deptoken sync` first; ledger-only)."""
+    from .listing import daily_report
+
+    with env.ledger.session() as session:
+        result = daily_report(session, day.date())
+    rows = result.rows()
+    if csv_path:
+        _write_csv(csv_path, ("day", "item", "count", "amount", "amount_minor_units"),
+                   [(result.day, item, count, env.token.to_decimal(total), total) for item, count, total in rows])
+
+    def human() -> None:
+        _table(f"issuance and payouts {result.day} (UTC; index to block {result.indexed_to})", ("item", "count", "amount"),
+               [(item, count if not item.startswith("supply") else "", env.token.format(total)) for item, count, total in rows])
+        if csv_path:
+            click.echo(f"written to {csv_path}")
+
+    env.emit(result, human)
+
+
 # ---------------------------------------------------------------------------- redemptions and payouts
 
 
@@ -970,8 +1273,9 @@ def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], An
 @click.option("--sync/--no-sync", "do_sync", default=True, show_default=True, help="Index new confirmed blocks first.")
 @click.option("--camt053", "camt053", type=click.Path(dir_okay=False), default=None, help="Also write the day's camt.053 statement here (only when the reconciliation passes).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: the chain's today, UTC).")
+@click.option("--all", "every_row", is_flag=True, help="Show every client's row, not only those that differ.")
 @pass_env
-def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None) -> None:
+def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None, every_row: bool) -> None:
     """Reconciles chain and ledger; exit status 3 on any mismatch."""
     from .indexer import sync as run_sync
     from .reconcile import issue_camt053, reconcile as run
@@ -990,10 +1294,15 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
         click.echo(f"reconciliation at block {report.block_number}: {'OK' if report.ok else 'MISMATCH'}")
         click.echo(f"  total supply {fmt(report.total_supply)}; ledger: minted {fmt(report.ledger_minted)}, redemptions paid "
                    f"{fmt(report.redemptions_paid)}, awaiting payout {fmt(report.redemptions_unpaid)}, burned {fmt(report.burned)}")
-        if report.clients:
-            _table("clients", ("client", "minted", "redeemed", "transfers", "explained", "chain balance"),
+        differing = [p for p in report.clients if p.explained != p.chain_balance]
+        mismatches = sum(f.severity == "mismatch" for f in report.findings)
+        click.echo(f"  {len(report.clients)} client(s), {len(differing)} differing; {mismatches} mismatch(es), "
+                   f"{len(report.findings) - mismatches} note(s)" + ("" if every_row else " (--all: every client's row)"))
+        shown = report.clients if every_row else differing
+        if shown:
+            _table("clients" if every_row else "clients that differ", ("client", "minted", "redeemed", "transfers", "explained", "chain balance"),
                    [(p.client_id, fmt(p.minted), fmt(p.redeemed), fmt(p.transfers), fmt(p.explained), fmt(p.chain_balance))
-                    for p in report.clients])
+                    for p in shown])
         for f in report.findings:
             click.echo(f"  {f.severity.upper():8} {f.code}: {f.subject}: {f.detail}")
         if camt053:
@@ -1011,20 +1320,31 @@ def audit() -> None:
 
 
 @audit.command("list")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Entries per page (same as --per-page).")
+@click.option("--action", default=None, help="Only this action (request.approve), or a prefix ending in '.' (request.).")
+@click.option("--actor", default=None, help="Only entries by this actor (operator name).")
+@click.option("--subject", default=None, help="Only entries about this subject (e.g. 'request 12').")
+@_list_options("recorded")
 @pass_env
-def audit_list(env: Env, limit: int) -> None:
-    """The latest audit entries."""
-    from sqlalchemy import select
+def audit_list(env: Env, limit: int, action: str | None, actor: str | None, subject: str | None, first: datetime | None,
+               last: datetime | None, page: int | None, per_page: int | None, csv_path: str | None) -> None:
+    """The latest audit entries (filters, paging: page 1 is the newest; CSV export)."""
+    from .listing import Page, list_audit
 
-    from .models import AuditEntry
-
+    paging = Page(page or 1, per_page or limit)
     with env.ledger.session() as session:
+        found = list_audit(session, action=action, actor=actor, subject=subject, first=_day(first), last=_day(last), page=paging)
         rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject,
-                 "tx": e.tx_hash or "", "block": e.block_number or "", "details": e.details}
-                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))]
+                 "tx": e.tx_hash or "", "block": e.block_number or "", "details": e.details} for e in found.rows]
     columns = ("id", "at", "actor", "action", "subject", "tx", "block")
-    env.emit(rows, lambda: _table("audit log", columns, [[row[c] for c in columns] for row in reversed(rows)]))
+    if csv_path:
+        import json
+
+        _write_csv(csv_path, (*columns, "details"), [[row[c] for c in columns] + [json.dumps(row["details"], sort_keys=True)]
+                                                     for row in reversed(rows)])
+    env.emit(rows, lambda: (_table("audit log", columns, [[row[c] for c in columns] for row in reversed(rows)]),
+                            click.echo(f"{len(rows)} of {found.total} entries (page {paging.number}, newest first)"
+                                       + (f"; written to {csv_path}" if csv_path else ""))))
 
 
 @audit.command("verify")

@@ -60,6 +60,18 @@ class Intake:
     requests: list[Request] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # "entry 1: DEP-1"
     suspended: list[str] = field(default_factory=list)  # "entry 3: DEP-3 (unknown client 'C-9')"
+    planned: list[Planned] = field(default_factory=list)  # a dry run: what would be recorded
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A deposit a dry run would record: its mint (``to`` None: parked in suspense)."""
+
+    bank_reference: str
+    client_id: str
+    to: str | None
+    amount: int  # minor units
+    value_date: date
 
 
 def _known(session: Session, refs: Sequence[str]) -> dict[str, list[Deposit]]:
@@ -101,11 +113,13 @@ def _limit_units(ops: Ops, limit: Decimal | None) -> int | None:
 def intake(
     session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str, label: str | None = None,
     skip_known: bool = False, suspense: bool = False, replacing: Deposit | None = None, reason: str | None = None,
+    dry_run: bool = False,
 ) -> Intake:
     """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing (see the
     module docstring for ``skip_known`` and ``suspense``). ``replacing``: the deposit version the
     single input amends (``amend_deposit``). Errors name ``label`` (the file's path as the operator
-    gave it), else ``source`` (what the ledger stores)."""
+    gave it), else ``source`` (what the ledger stores). ``dry_run``: every check, the maker's
+    included, but nothing recorded or signed: ``planned`` lists what would be."""
     if not deposits:
         raise DepositTokenError(f"{label or source}: no deposits")
     policy, currency = ops.policy, ops.client.currency
@@ -169,6 +183,12 @@ def intake(
                                 f"{d.value_date}, above the policy's limit per client per day ({ops.client.format(max_daily)})")
     if problems:
         raise DepositTokenError(f"{label or source}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
+    if dry_run:
+        for d, units, client in accepted:
+            if client is not None:
+                operators.operator_at(session, str(maker.address), may="request", action="mint", amount=units)
+            result.planned.append(Planned(d.bank_reference, d.client_id, client.address if client else None, units, d.value_date))
+        return result
     for d, units, client in accepted:
         deposit = Deposit(bank_reference=d.bank_reference, client=client, client_ref=d.client_id, amount=units,
                           currency=d.currency, value_date=d.value_date, source=source[:200],
