@@ -13,13 +13,16 @@ from helpers import one_line_error
 from deptoken.iso20022 import (
     MESSAGES,
     CreditEntry,
+    DebitEntry,
     Party,
     Payout,
     StatementEntry,
     build_camt053,
     build_camt054,
+    build_camt054_debits,
     build_pacs008,
     parse_camt054,
+    parse_camt054_debits,
     validate,
 )
 
@@ -350,6 +353,67 @@ def test_pacs008_refuses_bad_input() -> None:
         build_pacs008, message_id="M" * 36, created=NOW, settlement_date=DAY, debtor=BANK, debtor_agent=BANK,
         payouts=[payout()],
     ).startswith("pacs.008 message id 'MMM")
+
+
+def test_pacs008_creditor_account_on_us_iban_and_local_account_at_another_bank() -> None:
+    """Issue 10 §4: the creditor's account, and its bank as creditor agent when it is not the debtor agent."""
+    payouts = [
+        payout(creditor=Party("On-us GmbH", "DE", account="DEP-0007-001")),
+        payout(instruction_id="RED-2", uetr="0b7e4e4e-3c1a-4f2b-8d9e-1a2b3c4d5e6f",
+               creditor=Party("Iban Ltd", "GB", account="GB33BUKB20201555555555"), creditor_agent=Party("", bic="BUKBGB22")),
+        payout(instruction_id="RED-3", uetr="1b7e4e4e-3c1a-4f2b-8d9e-1a2b3c4d5e6f",
+               creditor=Party("Local Co", "CN", account="0012345678"), creditor_agent=Party("", bic="DEVBCNSHXXX")),
+    ]
+    xml = pacs008(*payouts)
+    validate(xml, "pacs.008.001.08")
+    m, tx = "pacs.008.001.08", ".//d:CdtTrfTxInf"
+    assert texts(xml, m, f"{tx}/d:CdtrAgt/d:FinInstnId/d:BICFI") == ["EXAMDEFFXXX", "BUKBGB22", "DEVBCNSHXXX"]
+    assert texts(xml, m, f"{tx}/d:DbtrAgt/d:FinInstnId/d:BICFI") == ["EXAMDEFFXXX"] * 3
+    assert texts(xml, m, f"{tx}/d:CdtrAcct/d:Id/d:IBAN") == ["GB33BUKB20201555555555"]
+    assert texts(xml, m, f"{tx}/d:CdtrAcct/d:Id/d:Othr/d:Id") == ["DEP-0007-001", "0012345678"]
+    assert one_line_error(pacs008, payout(creditor_agent=Party("", bic="BAD"))) == (
+        "pacs.008 payout 1: creditor agent BIC 'BAD' is not a valid code (expected [A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?)")
+
+
+def test_iban_check_digits() -> None:
+    from deptoken.iso20022.common import is_iban, parse_iban
+
+    assert parse_iban("gb33 bukb 2020 1555 5555 55") == "GB33BUKB20201555555555"
+    assert is_iban(IBAN) and not is_iban("DE88370400440532013000") and not is_iban("1234-5678")
+    assert one_line_error(parse_iban, "DE88370400440532013000") == "IBAN 'DE88370400440532013000' has wrong IBAN check digits (mistyped?)"
+    assert one_line_error(parse_iban, "DE89").startswith("IBAN 'DE89' is not an IBAN")
+
+
+# ---- camt.054 debits: the payment system's confirmation of payouts (issue 10 #6) ----
+
+
+def debit(**changes: object) -> DebitEntry:
+    fields: dict[str, object] = dict(entry=1, reference="RTGS-1", amount=Decimal("12.50"), currency="USD",
+                                     booking_date=DAY, instruction_id="RED-1", end_to_end_id="HOLDER-REF-1",
+                                     uetr=UETR, message_id="PAY-1")
+    fields.update(changes)
+    return DebitEntry(**fields)  # type: ignore[arg-type]
+
+
+def camt054_debits(*debits: DebitEntry) -> bytes:
+    return build_camt054_debits(message_id="CONF-1", created=NOW, account=OMNIBUS, servicer_bic="EXAMDEFFXXX", debits=debits)
+
+
+def test_camt054_debits_round_trip_and_credits_are_skipped() -> None:
+    debits = [debit(), debit(entry=2, reference="RTGS-2", amount=Decimal("1.00"), instruction_id=None, end_to_end_id=None,
+                             message_id=None)]
+    xml = camt054_debits(*debits)
+    validate(xml, "camt.054.001.08")
+    assert parse_camt054_debits(xml, source="c.xml") == ("CONF-1", debits)
+    credits = camt054(("CAMT-1", Decimal("5.00"), "USD", DAY, "C-1", None))
+    assert one_line_error(parse_camt054_debits, credits, source="c.xml") == "c.xml: no booked debit entries (1 entries in the file)"
+    assert one_line_error(parse_camt054, xml, source="c.xml").startswith("c.xml: no booked credit entries")
+
+
+def test_camt054_debit_without_payment_id_is_refused() -> None:
+    xml = camt054_debits(debit(instruction_id=None, end_to_end_id=None, uetr=None))
+    assert one_line_error(parse_camt054_debits, xml, source="c.xml") == (
+        "c.xml: 1 bad entry, nothing recorded: entry 1: no payment id (TxDtls/Refs/InstrId, EndToEndId or UETR)")
 
 
 # ---- camt.053 ----

@@ -195,8 +195,29 @@ def test_issuer_day_end_to_end(devnet, tmp_path):
     doc = etree.fromstring(xml)
     assert doc.xpath("//p:IntrBkSttlmAmt/text()", namespaces=ns) == ["1000.00"]
     assert doc.xpath("//p:Cdtr/p:Nm/text()", namespaces=ns) == ["Devnet Client Eight Pte. Ltd."]
-    assert cli_json(devnet, "payouts", "paid", str(export["file"]), "--reference", "RTGS-2026-11-0042", "--as", "11") == {
-        "file": export["file"], "paid": 1}
+    # issue 10 §4: the client's payout account (an IBAN at another bank, from the KYC file) and that bank as creditor agent
+    assert doc.xpath("//p:CdtrAcct/p:Id/p:IBAN/text()", namespaces=ns) == ["GB33BUKB20201555555555"]
+    assert doc.xpath("//p:CdtrAgt/p:FinInstnId/p:BICFI/text()", namespaces=ns) == ["BUKBGB22"]
+    instruction = doc.xpath("//p:PmtId/p:InstrId/text()", namespaces=ns)[0]
+
+    def confirmation(name: str, amount: str) -> Path:  # the payment system's camt.054 debit notification
+        from decimal import Decimal
+
+        from deptoken.iso20022 import DebitEntry, Party, build_camt054_debits
+
+        path = tmp_path / name
+        path.write_bytes(build_camt054_debits(
+            message_id=f"CONF-{path.stem}", created=datetime.now(UTC).replace(microsecond=0),
+            account=Party("Devnet bank", account="NOSTRO-1"), servicer_bic="DEVBDEFF",
+            debits=[DebitEntry(1, "RTGS-2026-11-0042", Decimal(amount), "USD", date.today(), instruction, None, None, None)]))
+        return path
+
+    wrong = confirmation("wrong.xml", "999.99")
+    assert_one_line_error(devnet.cli("payouts", "paid", "--confirmation", str(wrong), "--as", "10"),
+                          f"entry 1: {instruction} pays 999.99 USD, instructed 1000.00 USD")
+    # the exporter (10) loads the payment system's confirmation: its four eyes
+    assert cli_json(devnet, "payouts", "paid", str(export["file"]), "--confirmation", str(confirmation("conf.xml", "1000.00")),
+                    "--as", "10") == {"message_id": "CONF-conf", "paid": 1, "already": 0, "files": [export["file"]]}
 
     # Reconciliation: chain and ledger agree; the day's camt.053 statement closes at the total supply.
     day = token.chain_day()
@@ -244,7 +265,7 @@ def test_issuer_day_end_to_end(devnet, tmp_path):
     assert {s: tx for s, (tx, _) in executed_entries.items()} == {f"request {first}": mint_txs[0], f"request {second}": mint_txs[1]}
     assert all(isinstance(block, int) and block > 0 for _, block in executed_entries.values())
     paid = next(e for e in entries if e["action"] == "payouts.paid")
-    assert (paid["actor"], paid["details"]["reference"]) == ("ben", "RTGS-2026-11-0042")
+    assert (paid["subject"], paid["details"]["confirmation"], paid["details"]["count"]) == ("CONF-conf", "camt.054", 1)
     assert ledger_rows(devnet, "SELECT tx_hash, status, paid_reference FROM redemptions") == [
         (redeem_tx, "paid", "RTGS-2026-11-0042")]
 
@@ -371,15 +392,20 @@ def test_bad_inputs_are_refused_whole_with_one_line_errors(devnet, tmp_path):
 
 
 def test_unmigrated_ledger_is_refused(tmp_path):
-    """No node needed: an empty database is no ledger until `deptoken db upgrade`."""
+    """No node needed: a mistyped path is no new empty ledger, and an empty database is no ledger until
+    `deptoken db upgrade`."""
     net = Devnet(tmp_path)  # never started: its ledger file was never migrated
-    run = net.cli("--db", f"sqlite:///{tmp_path / 'elsewhere.sqlite'}", "db", "status")
-    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0004)", run
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    assert_one_line_error(net.cli("--db", f"sqlite:///{elsewhere}", "db", "status"), f"no ledger database at {elsewhere}")
+    assert not elsewhere.exists()
+    (tmp_path / "ledger.sqlite").touch()  # an empty SQLite database
+    run = net.cli("db", "status")
+    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0005)", run
     status = cli_json(net, "db", "status", code=1)
-    assert status == {"revision": None, "head": "0004"}
+    assert status == {"revision": None, "head": "0005"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")
-    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0004"
-    assert cli_json(net, "db", "status") == {"revision": "0004", "head": "0004"}
+    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0005"
+    assert cli_json(net, "db", "status") == {"revision": "0005", "head": "0005"}
 
 
 def test_signer_options_do_not_clobber_command_parameters():

@@ -16,6 +16,7 @@ from deptoken.ops.deposit_file import DepositRow, read_deposit_file
 from deptoken.ops.kyc import (
     KycRecord,
     OffboardRecord,
+    PayoutAccount,
     RenewalRecord,
     read_kyc_file,
     read_offboarding_file,
@@ -225,6 +226,56 @@ def test_kyc_file_requires_the_lei_column(tmp_path):
     assert "missing column(s) lei" in message
 
 
+# --- payout accounts (issue 10 §4) ------------------------------------------------------------
+
+PAYOUT_HEADER = KYC_HEADER + ",payout_account,payout_bic"
+IBAN = "GB33BUKB20201555555555"
+
+
+def test_kyc_file_payout_accounts_on_us_iban_and_local_account_elsewhere(tmp_path):
+    """The payout account: a deposit account at the bank (no BIC), an IBAN (print form accepted) with
+    the BIC of the bank holding it, or a local account at another bank; optional (left empty)."""
+    text = (f"{PAYOUT_HEADER}\n{KYC_GOOD},DEP-0007-001,\n"
+            f"{A8},DEV-0008,Eight Ltd,SG,,2027-03-31,gb33 bukb 2020 1555 5555 55,BUKBGB22\n"
+            f"0xa0Ee7A142d267C1f36714E4a8F75612F20a79720,DEV-0009,Nine Ltd,CN,,2027-03-31,0012345678,DEVBCNSHXXX\n"
+            f"0x976EA74026E726554dB657fA54763abd0C3a0aa9,DEV-0010,Ten Ltd,DE,,2027-03-31,,\n")
+    records, problems = read_kyc_file(write(tmp_path, text), today=TODAY)
+    assert problems == []
+    assert [r.payout for r in records] == [PayoutAccount("DEP-0007-001", None), PayoutAccount(IBAN, "BUKBGB22"),
+                                           PayoutAccount("0012345678", "DEVBCNSHXXX"), None]
+    records, _ = read_kyc_file(write(tmp_path, f"{KYC_HEADER}\n{KYC_GOOD}\n"), today=TODAY)  # a file without the columns
+    assert records[0].payout is None
+
+
+PAYOUT_BAD = [
+    (("GB34BUKB20201555555555", "BUKBGB22"), "payout_account 'GB34BUKB20201555555555' has wrong IBAN check digits (mistyped?)"),
+    ((IBAN, ""), f"payout_account {IBAN} is an IBAN: payout_bic must name the bank holding it"),
+    ((IBAN, "BUKB GB22"), "payout_bic 'BUKB GB22' is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)"),
+    (("0012345678", "bukbgb22"), "payout_bic 'bukbgb22' is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)"),
+    (("0012345678", "BUKBGB2"), "payout_bic 'BUKBGB2' is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)"),
+    (("0012345678", "BUKBXX22"), "payout_bic BUKBXX22: 'XX' is not an ISO 3166 country code"),
+    (("", "BUKBGB22"), "payout_bic BUKBGB22 given without a payout_account"),
+    (("ACC 1", ""), "payout_account 'ACC 1' is neither an IBAN nor 1-34 characters of A-Z a-z 0-9 . _ / -"),
+    (("A" * 35, ""), f"payout_account '{'A' * 35}' is neither an IBAN nor 1-34 characters of A-Z a-z 0-9 . _ / -"),
+]
+
+
+@pytest.mark.parametrize("cells, reason", PAYOUT_BAD, ids=[r for _, r in PAYOUT_BAD])
+def test_kyc_file_bad_payout_account(tmp_path, cells, reason):
+    text = f"{PAYOUT_HEADER}\n{KYC_GOOD},DEP-1,\n{A8},DEV-0008,Eight Ltd,SG,,2027-03-31,{cells[0]},{cells[1]}\n"
+    records, problems = read_kyc_file(write(tmp_path, text), today=TODAY)
+    assert problems == [RowProblem(3, reason)] and [r.line for r in records] == [2]
+
+
+def test_renewal_file_may_change_the_payout_account(tmp_path):
+    text = ("client_id,kyc_review_date,payout_account,payout_bic\n"
+            f"DEV-0007,2028-06-30,{IBAN},BUKBGB22\nDEV-0008,2028-06-30,,\nDEV-0009,2028-06-30,GB00BUKB20201555555555,BUKBGB22\n")
+    records, problems = read_renewal_file(write(tmp_path, text), today=TODAY)
+    assert records == [RenewalRecord(2, "DEV-0007", date(2028, 6, 30), PayoutAccount(IBAN, "BUKBGB22")),
+                       RenewalRecord(3, "DEV-0008", date(2028, 6, 30))]
+    assert problems == [RowProblem(4, "payout_account 'GB00BUKB20201555555555' has wrong IBAN check digits (mistyped?)")]
+
+
 # --- renewal and offboarding files -------------------------------------------------------------
 
 
@@ -340,6 +391,8 @@ def test_example_files_parse_without_problems():
     assert problems == [] and len(records) == 3
     assert [r.country for r in records] == ["DE", "SG", "CN"]
     assert all(r.lei and r.review_date.year == 2027 for r in records)
+    assert [(r.payout.account, r.payout.bic) for r in records] == [  # on-us; IBAN elsewhere; local account elsewhere
+        ("DEP-0007-001", None), ("GB33BUKB20201555555555", "BUKBGB22"), ("0012345678", "DEVBCNSH")]
     # the same clients as the devnet allowlist file, whose last row is the treasury
     allowlist = read_allowlist_file(ROOT / "config/devnet-clients.csv")
     assert [r.address for r in records] == [e.account for e in allowlist[:3]]

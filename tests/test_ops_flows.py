@@ -49,7 +49,7 @@ from helpers import one_line_error, set_time
 from ops_support import TEST_POLICY
 
 ZERO = "0x0000000000000000000000000000000000000000"
-KYC_HEADER = "address,client_id,legal_name,country,lei,kyc_review_date"
+KYC_HEADER = "address,client_id,legal_name,country,lei,kyc_review_date,payout_account,payout_bic"
 TABLES = (Client, AllowlistJob, Deposit, Request, Transaction, ChainEvent, Redemption, PayoutFile, Reconciliation, AuditEntry)
 
 
@@ -98,14 +98,15 @@ def write(path: Path, text: str) -> Path:
 
 
 def kyc_file(path: Path, clients, review: date) -> Path:
-    """A KYC file: ``clients`` is ``[(account, client_id, legal_name), ...]``, all reviewed until ``review``
-    (+ one day per row, so that every row has its own expiry)."""
+    """A KYC file: ``clients`` is ``[(account, client_id, legal_name[, payout_account, payout_bic]), ...]``,
+    all reviewed until ``review`` (+ one day per row, so that every row has its own expiry); the payout
+    account is by default the deposit account ``ACC-<client_id>`` at the bank."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(KYC_HEADER.split(","))
-    for n, (account, client_id, name) in enumerate(clients):
+    for n, (account, client_id, name, *payout) in enumerate(clients):
         writer.writerow([account.address, client_id, name, "DE", lei(f"TESTLEI{n:011d}") if n % 2 == 0 else "",
-                         (review + timedelta(days=n)).isoformat()])
+                         (review + timedelta(days=n)).isoformat(), *(payout or [f"ACC-{client_id}", ""])])
     return write(path, out.getvalue())
 
 
@@ -207,7 +208,7 @@ def test_kyc_file_with_bad_rows_is_refused_whole(ops, ledger, compliance, newcom
     letter = next(i for i, ch in enumerate(newcomers[2].address) if i > 1 and ch.isalpha())
     bad_checksum = newcomers[2].address[:letter] + newcomers[2].address[letter].swapcase() + newcomers[2].address[letter + 1:]
     text = "\n".join([
-        KYC_HEADER,
+        "address,client_id,legal_name,country,lei,kyc_review_date",  # a file without payout accounts
         f"{good},C-15,Fifteen Ltd,GB,,{review}",                       # 2: fine on its own
         f"{bad_checksum},C-16,Sixteen Ltd,GB,,{review}",               # 3: bad EIP-55 checksum
         f"{newcomers[3].address},C-17,Seventeen SA,XX,,{review}",      # 4: unknown country
@@ -813,9 +814,10 @@ def test_payouts_pacs008_csv_render_and_paid(ops, ledger, team, three_clients, a
     assert len(skipped) == 1 and csv_path.suffix == ".csv"
     r4_row = rows(ledger, Redemption)[3]
     assert csv_path.read_text() == (
-        "instruction_id,end_to_end_id,uetr,amount,currency,client_id,legal_name,holder,tx_hash,log_index,payout_ref\n"
+        "instruction_id,end_to_end_id,uetr,amount,currency,client_id,legal_name,holder,tx_hash,log_index,payout_ref,"
+        "creditor_account,creditor_agent_bic\n"
         f"DTR-{r4_row.id},{ref['PAY-4'][2:34]},{uetr(r4.txn_hash.lower(), r4_row.log_index)},3.00,USD,C-15,Fifteen & Sons Ltd,"
-        f"{c15.address},{r4.txn_hash.lower()},{r4_row.log_index},{ref['PAY-4']}\n"
+        f"{c15.address},{r4.txn_hash.lower()},{r4_row.log_index},{ref['PAY-4']},ACC-C-15,\n"
     )
     assert rows(ledger, PayoutFile, lambda f: (f.id, f.format, f.count, f.total)) == [(file_id, "pacs.008", 2, 1239), (file2, "csv", 1, 300)]
 
@@ -1033,6 +1035,161 @@ def test_marking_a_payout_paid_needs_another_operator_than_the_exporter(ops, led
     assert counts(ledger) == before
     assert mark_paid(ledger, file_id, "SWIFT-9") == 1  # ben
     assert rows(ledger, Redemption, lambda r: (r.status, r.paid_reference)) == [("paid", "SWIFT-9")]
+
+
+def ascii_ref(text: str) -> str:
+    """A payout reference carried as text: its ASCII bytes, right-padded with zeros to bytes32."""
+    return "0x" + text.encode().ljust(32, b"\0").hex()
+
+
+def test_payouts_name_the_creditors_account_on_us_iban_or_local_account_at_another_bank(
+        ops, ledger, compliance, team, alice, newcomers, review, tmp_path):
+    """Issue 10 §4: each payout names the client's payout account; the creditor agent is the bank
+    holding it (another bank's BIC) or, for a deposit account at the bank, the bank itself. The
+    EndToEndId is the payout reference as text when the chain carries it so, else its hash's hex."""
+    c14, c15, c16 = newcomers[:3]
+    onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [
+        (c14, "C-14", "On-us AG", "DEP-0014-001", ""),
+        (c15, "C-15", "Iban Ltd", "GB33 BUKB 2020 1555 5555 55", "BUKBGB22"),
+        (c16, "C-16", "Local Co", "0012345678", "DEVBCNSHXXX"),
+    ], review)
+    for holder in (c14, c15, c16):
+        ops.client.transfer(holder, "10.00", sender=alice)
+    ops.client.redeem("1.00", "PAY-HASHED", sender=c14)
+    ops.client.redeem("2.00", ascii_ref("PAY-2026-0001"), sender=c15)
+    ops.client.redeem("3.00", ascii_ref("P" * 32), sender=c16)
+    sync(ledger, ops)
+    file_id, path, skipped = export(ledger, ops, tmp_path / "out")
+    data = path.read_bytes()
+    validate(data, "pacs.008.001.08")
+    bank_bic = str(ops.client.contract.issuer()[2])
+    assert skipped == []
+    assert xml_texts(data, "CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI") == [bank_bic, "BUKBGB22", "DEVBCNSHXXX"]
+    assert xml_texts(data, "CdtTrfTxInf/DbtrAgt/FinInstnId/BICFI") == [bank_bic] * 3
+    assert xml_texts(data, "CdtTrfTxInf/CdtrAcct/Id/IBAN") == ["GB33BUKB20201555555555"]
+    assert xml_texts(data, "CdtTrfTxInf/CdtrAcct/Id/Othr/Id") == ["DEP-0014-001", "0012345678"]
+    hashed = "0x" + reference_to_bytes32("PAY-HASHED").hex()
+    assert xml_texts(data, "CdtTrfTxInf/PmtId/EndToEndId") == [hashed[2:34], "PAY-2026-0001", "P" * 32]
+    assert rows(ledger, Redemption, lambda r: (r.creditor_account, r.creditor_bic, r.end_to_end_id)) == [
+        ("DEP-0014-001", None, hashed[2:34]), ("GB33BUKB20201555555555", "BUKBGB22", "PAY-2026-0001"),
+        ("0012345678", "DEVBCNSHXXX", "P" * 32)]
+
+    # a renewal changes the payout account: the next export pays there, the file written stays as it was
+    renewal = write(tmp_path / "renew.csv", f"client_id,kyc_review_date,payout_account,payout_bic\nC-14,{review},DE89370400440532013000,COBADEFFXXX\n")
+    result = in_session(ledger, onboarding.import_renewals, renewal, today=review - timedelta(days=30), actor="kyc")
+    assert (result.added, result.unchanged, result.payout_accounts) == (0, 1, 1)
+    assert rows(ledger, Client, lambda c: (c.client_id, c.payout_account, c.payout_bic))[0] == (
+        "C-14", "DE89370400440532013000", "COBADEFFXXX")
+    entry = rows(ledger, AuditEntry)[-2]
+    assert (entry.action, entry.subject, entry.details["from"], entry.details["to"]) == (
+        "client.payout_account", "C-14", "DEP-0014-001", "DE89370400440532013000")
+    path.unlink()
+    with ledger.session() as session:
+        assert render_payout_file(session, ops, file_id) == path
+    assert path.read_bytes() == data
+    ops.client.redeem("0.50", "PAY-AFTER", sender=c14)
+    sync(ledger, ops)
+    _, path2, _ = export(ledger, ops, tmp_path / "out")
+    assert xml_texts(path2.read_bytes(), "CdtTrfTxInf/CdtrAcct/Id/IBAN") == ["DE89370400440532013000"]
+    assert xml_texts(path2.read_bytes(), "CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI") == ["COBADEFFXXX"]
+
+
+def test_a_client_without_a_payout_account_is_not_paid_until_one_is_given(ops, ledger, compliance, team, alice, newcomers, review, tmp_path):
+    """Issue 10 §4: a KYC file without the payout columns still imports; its clients' redemptions
+    are skipped by the export, named, until a renewal file gives a payout account; the other
+    redemptions are exported meanwhile. A KYC file cannot change an onboarded client's account."""
+    c14, c15 = newcomers[:2]
+    old_style = write(tmp_path / "old.csv", "address,client_id,legal_name,country,lei,kyc_review_date\n"
+                                            f"{c14.address},C-14,Fourteen AG,DE,,{review}\n")
+    with ledger.session() as session:
+        onboarding.import_clients(session, old_style, today=review - timedelta(days=365), actor="kyc")
+    onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [(c15, "C-15", "Fifteen AG")], review)
+    for holder in (c14, c15):
+        ops.client.transfer(holder, "10.00", sender=alice)
+    r14 = ops.client.redeem("1.00", "PAY-14", sender=c14)
+    ops.client.redeem("2.00", "PAY-15", sender=c15)
+    sync(ledger, ops)
+    log14 = rows(ledger, Redemption)[0].log_index
+    file_id, path, skipped = export(ledger, ops, tmp_path / "out")
+    assert skipped == [f"redemption {r14.txn_hash.lower()}:{log14}: client C-14 has no payout account "
+                       "(a renewal file gives it: payout_account, payout_bic)"]
+    assert xml_texts(path.read_bytes(), "CdtTrfTxInf/Cdtr/Nm") == ["Fifteen AG"]
+    assert rows(ledger, Redemption, lambda r: r.status) == ["recorded", "instructed"]
+
+    again = kyc_file(tmp_path / "again.csv", [(c14, "C-14", "Fourteen AG", "ACC-NEW", "")], review)
+    assert one_line_error(in_session, ledger, onboarding.import_clients, again, today=review - timedelta(days=365), actor="kyc") == (
+        f"{again}: 1 bad row: line 2: client C-14 is onboarded with another payout account: a renewal file changes it; nothing recorded")
+    renewal = write(tmp_path / "renew.csv", f"client_id,kyc_review_date,payout_account,payout_bic\nC-14,{review},ACC-0014,\n")
+    in_session(ledger, onboarding.import_renewals, renewal, today=review - timedelta(days=30), actor="kyc")
+    _, path2, skipped = export(ledger, ops, tmp_path / "out")
+    assert skipped == [] and xml_texts(path2.read_bytes(), "CdtTrfTxInf/CdtrAcct/Id/Othr/Id") == ["ACC-0014"]
+
+
+def confirmation(path: Path, debits) -> Path:
+    """The payment system's camt.054 debit notification: ``debits`` are DebitEntry field dicts."""
+    from deptoken.iso20022 import DebitEntry, build_camt054_debits
+
+    entries = [DebitEntry(**({"entry": 0, "reference": f"RTGS-{n}", "currency": "USD", "booking_date": date(2026, 11, 26),
+                              "instruction_id": None, "end_to_end_id": None, "uetr": None, "message_id": None} | d))
+               for n, d in enumerate(debits, start=1)]
+    path.write_bytes(build_camt054_debits(message_id=f"CONF-{path.stem}", created=datetime(2026, 11, 26, 18, tzinfo=UTC),
+                                          account=Party("Example Bank N.A.", "US", account="NOSTRO-0001"),
+                                          servicer_bic="EXBKUS33", debits=entries))
+    return path
+
+
+def test_the_payment_systems_confirmation_marks_the_payouts_it_confirms_paid(ops, ledger, team, three_clients, alice, tmp_path):
+    """Issue 10 #6: a camt.054 debit notification from the payment system is the second pair of eyes:
+    the exporter may load it. Its debits are matched to the instructed payouts (InstrId, else UETR);
+    an entry that matches nothing or another amount refuses the file, nothing marked paid."""
+    from deptoken.ops.redemptions import confirm_paid
+    from deptoken.ops.context import ledger_token
+
+    c14, c15 = three_clients["C-14"], three_clients["C-15"]
+    for holder in (c14, c15):
+        ops.client.transfer(holder, "10.00", sender=alice)
+    ops.client.redeem("2.50", "PAY-C1", sender=c14)
+    ops.client.redeem("1.25", "PAY-C2", sender=c15)
+    sync(ledger, ops)
+    file_id, _, _ = export(ledger, ops, tmp_path)  # exported by ana
+    first, second = rows(ledger, Redemption)
+    message_id = rows(ledger, PayoutFile)[0].message_id
+
+    def confirm(path: Path, **kwargs):
+        with ledger.session() as session:
+            return confirm_paid(session, path, ledger_token(session) or ops.client, actor="ana", **kwargs)
+
+    before = counts(ledger)
+    nothing = confirmation(tmp_path / "nothing.xml", [{"amount": Decimal("2.50"), "instruction_id": "DTR-999"},
+                                                      {"amount": Decimal("1.00"), "uetr": str(uuid.uuid4())}])
+    assert one_line_error(confirm, nothing).startswith(
+        f"{nothing}: 2 entries refused, nothing marked paid: entry 1: matches no instructed payout (InstrId DTR-999); "
+        "entry 2: matches no instructed payout (UETR ")
+    wrong = confirmation(tmp_path / "wrong.xml", [{"amount": Decimal("2.50"), "instruction_id": f"DTR-{first.id}"},
+                                                  {"amount": Decimal("1.52"), "uetr": uetr(second.tx_hash, second.log_index)}])
+    assert one_line_error(confirm, wrong) == (
+        f"{wrong}: 1 entry refused, nothing marked paid: entry 2: DTR-{second.id} pays 1.52 USD, instructed 1.25 USD")
+    other = confirmation(tmp_path / "other.xml", [{"amount": Decimal("2.50"), "instruction_id": f"DTR-{first.id}",
+                                                   "message_id": "DTP-OTHER"}])
+    assert one_line_error(confirm, other) == (
+        f"{other}: 1 entry refused, nothing marked paid: entry 1: DTR-{first.id} was instructed in {message_id}, not DTP-OTHER")
+    assert counts(ledger) == before
+
+    good = confirmation(tmp_path / "good.xml", [
+        {"amount": Decimal("2.50"), "instruction_id": f"DTR-{first.id}", "message_id": message_id,
+         "end_to_end_id": first.end_to_end_id},
+        {"amount": Decimal("1.25"), "uetr": uetr(second.tx_hash, second.log_index)}])
+    result = confirm(good, file_id=file_id)  # ana exported the file: the payment system confirms, not she
+    assert (result.message_id, result.paid, result.already, result.files) == ("CONF-good", 2, 0, [file_id])
+    assert rows(ledger, Redemption, lambda r: (r.status, r.paid_reference, r.paid_at.date())) == [
+        ("paid", "RTGS-1", date(2026, 11, 26)), ("paid", "RTGS-2", date(2026, 11, 26))]
+    entry = rows(ledger, AuditEntry)[-1]
+    assert (entry.actor, entry.action, entry.subject, entry.details["count"]) == ("ana", "payouts.paid", "CONF-good", 2)
+    again = confirm(good)  # the same confirmation again: nothing new
+    assert (again.paid, again.already) == (0, 2)
+    resent = confirmation(tmp_path / "resent.xml", [{"reference": "RTGS-X", "amount": Decimal("2.50"), "instruction_id": f"DTR-{first.id}"}])
+    assert one_line_error(confirm, resent) == (
+        f"{resent}: 1 entry refused, nothing marked paid: entry 1: DTR-{first.id} is paid (RTGS-1)")
 
 
 # ---------------------------------------------------------------------------- issue 10: camt.053 (defect 16)

@@ -216,3 +216,120 @@ def _entry(
     ref = sub(tx, "RmtInf/Strd/CdtrRefInf")
     sub(ref, "Tp/CdOrPrtry/Cd", "SCOR")
     sub(ref, "Ref", ident(client_id, "client id"))
+
+
+# ---- debits: the payment system's confirmation of executed payouts ----
+
+
+@dataclass(frozen=True)
+class DebitEntry:
+    """One booked debit (an executed outgoing payment) from a camt.054: what confirms a payout."""
+
+    entry: int  # 1-based position of the <Ntry> in the file
+    reference: str  # the payment system's reference (AcctSvcrRef), else the notification's message id
+    amount: Decimal
+    currency: str
+    booking_date: date
+    instruction_id: str | None
+    end_to_end_id: str | None
+    uetr: str | None
+    message_id: str | None  # the instructing message (Refs/MsgId: the pacs.008's), if given
+
+
+def parse_camt054_debits(data: bytes, *, source: str) -> tuple[str, list[DebitEntry]]:
+    """(message id, every booked debit transaction) of a camt.054.001.08 debit notification; all or nothing.
+
+    Credit, reversal and not-yet-booked entries are skipped. A debit without amount or without any
+    payment id (InstrId, EndToEndId, UETR) fails the whole file; so does a file without booked debits.
+    """
+    root = parse(data, MESSAGE, source=source)
+    message_id = _text(root, "c:BkToCstmrDbtCdtNtfctn/c:GrpHdr/c:MsgId") or ""
+    debits: list[DebitEntry] = []
+    problems: list[str] = []
+    number = 0
+    for ntry in root.iterfind("c:BkToCstmrDbtCdtNtfctn/c:Ntfctn/c:Ntry", _NS):
+        number += 1
+        if (_text(ntry, "c:CdtDbtInd") != "DBIT" or _text(ntry, "c:Sts/c:Cd") != "BOOK"
+                or _text(ntry, "c:RvslInd") in ("true", "1")):
+            continue
+        txs = ntry.findall("c:NtryDtls/c:TxDtls", _NS) or [ntry]
+        for index, tx in enumerate(txs, start=1):
+            where = f"entry {number}" + (f" transaction {index}" if len(txs) > 1 else "")
+            try:
+                found = _amount(tx.find("c:AmtDtls/c:TxAmt/c:Amt", _NS)) or _amount(tx.find("c:Amt", _NS))
+                if found is None and len(txs) == 1:
+                    found = _amount(ntry.find("c:Amt", _NS))
+                if found is None:
+                    raise DepositTokenError("no amount (TxDtls/AmtDtls/TxAmt/Amt or TxDtls/Amt)")
+                ids = [_text(tx, f"c:Refs/c:{tag}") for tag in ("InstrId", "EndToEndId", "UETR")]
+                if not any(ids):
+                    raise DepositTokenError("no payment id (TxDtls/Refs/InstrId, EndToEndId or UETR)")
+                booking = _date(ntry, "c:BookgDt")
+                if booking is None:
+                    raise DepositTokenError("no booking date (BookgDt)")
+            except DepositTokenError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            units, currency = found
+            debits.append(DebitEntry(
+                entry=number,
+                reference=_text(tx, "c:Refs/c:AcctSvcrRef") or _text(ntry, "c:AcctSvcrRef") or message_id,
+                amount=to_decimal(units, currency_decimals(currency)),
+                currency=currency,
+                booking_date=booking,
+                instruction_id=ids[0],
+                end_to_end_id=ids[1],
+                uetr=ids[2],
+                message_id=_text(tx, "c:Refs/c:MsgId"),
+            ))
+    if problems:
+        count = f"{len(problems)} bad entr{'y' if len(problems) == 1 else 'ies'}"
+        raise DepositTokenError(f"{source}: {count}, nothing recorded: " + "; ".join(problems))
+    if not debits:
+        raise DepositTokenError(f"{source}: no booked debit entries ({number} entries in the file)")
+    return message_id, debits
+
+
+def build_camt054_debits(
+    *, message_id: str, created: datetime, account: Party, servicer_bic: str, debits: Sequence[DebitEntry]
+) -> bytes:
+    """A valid camt.054.001.08 with one booked debit per ``DebitEntry`` (its ``entry`` is ignored):
+    the payment system's confirmation of executed payouts, simulated."""
+    if not debits:
+        raise DepositTokenError("camt.054: no debits to notify")
+    root, body = document(_NS["c"], "BkToCstmrDbtCdtNtfctn")
+    head = sub(body, "GrpHdr")
+    sub(head, "MsgId", ident(message_id, "camt.054 message id"))
+    sub(head, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
+    ntfctn = sub(body, "Ntfctn")
+    sub(ntfctn, "Id", message_id)
+    sub(ntfctn, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
+    acct = account_element(ntfctn, "Acct", account.account or "", "camt.054")
+    party(acct, "Ownr", Party(account.name, account.country, account.lei), "camt.054 account owner")
+    agent(acct, "Svcr", Party("", bic=servicer_bic), "camt.054 account servicer")
+    for index, debit in enumerate(debits, start=1):
+        try:
+            units = to_units(debit.amount, debit.currency)
+            ntry = sub(ntfctn, "Ntry")
+            amount(ntry, "Amt", units, debit.currency)
+            sub(ntry, "CdtDbtInd", "DBIT")
+            sub(ntry, "Sts/Cd", "BOOK")
+            sub(ntry, "BookgDt/Dt", iso_date(debit.booking_date, "booking date"))
+            sub(ntry, "AcctSvcrRef", ident(debit.reference, "payment reference"))
+            domain = sub(ntry, "BkTxCd/Domn")
+            sub(domain, "Cd", "PMNT")
+            family = sub(domain, "Fmly")
+            sub(family, "Cd", "ICDT")
+            sub(family, "SubFmlyCd", "DMCT")
+            refs = sub(ntry, "NtryDtls/TxDtls/Refs")
+            for tag, value in (("MsgId", debit.message_id), ("AcctSvcrRef", debit.reference),
+                               ("InstrId", debit.instruction_id), ("EndToEndId", debit.end_to_end_id), ("UETR", debit.uetr)):
+                if value is not None:
+                    sub(refs, tag, value if tag == "UETR" else ident(value, tag))
+            tx = refs.getparent()
+            amount(tx, "Amt", units, debit.currency)
+            sub(tx, "CdtDbtInd", "DBIT")
+        except DepositTokenError as exc:
+            raise DepositTokenError(f"camt.054 debit {index}: {exc}") from None
+    check(root, MESSAGE, source=f"generated camt.054 {message_id}")
+    return serialize(root)

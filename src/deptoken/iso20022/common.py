@@ -18,7 +18,7 @@ MAX_DIGITS = 18  # ISO 20022 amounts and sums: xs:totalDigits 18
 _BIC = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 _LEI = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Za-z0-9]{1,30}")
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")  # ISO 13616: 15 (Norway) to 34 characters
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -57,12 +57,26 @@ def coded(value: str | None, pattern: re.Pattern[str], what: str) -> str | None:
     return value
 
 
+def looks_like_iban(text: str) -> bool:
+    """True if ``text`` (spaces ignored, any case) has the IBAN shape: country, 2 digits, 11-30 letters or digits."""
+    return bool(_IBAN.fullmatch(text.replace(" ", "").upper()))
+
+
 def is_iban(text: str) -> bool:
-    """True if ``text`` (spaces ignored) has the IBAN shape and a correct ISO 7064 check."""
-    compact = text.replace(" ", "").upper()
-    if not _IBAN.fullmatch(compact):
+    """True if ``text`` (spaces ignored) has the IBAN shape and correct ISO 13616 (ISO 7064 MOD 97-10) check digits."""
+    if not looks_like_iban(text):
         return False
+    compact = text.replace(" ", "").upper()
     return int("".join(str(int(c, 36)) for c in compact[4:] + compact[:4])) % 97 == 1
+
+
+def parse_iban(text: str, what: str = "IBAN") -> str:
+    """An IBAN in electronic form (``GB33 bukb ...`` -> ``GB33BUKB...``); errors for a wrong shape or check digits."""
+    if not looks_like_iban(text):
+        raise DepositTokenError(f"{what} {text!r} is not an IBAN (country code, 2 check digits, 11-30 letters or digits)")
+    if not is_iban(text):
+        raise DepositTokenError(f"{what} {text!r} has wrong IBAN check digits (mistyped?)")
+    return text.replace(" ", "").upper()
 
 
 # ---- amounts: exact, in integer minor units ----

@@ -30,6 +30,7 @@ class Payout:
     currency: str
     creditor: Party  # the client: legal name, country, LEI if any, account if known
     remittance: str  # free text, cut to 140 characters
+    creditor_agent: Party | None = None  # the bank holding the creditor's account; None: the debtor agent (on-us)
 
 
 def build_pacs008(
@@ -41,8 +42,9 @@ def build_pacs008(
     debtor_agent: Party,
     payouts: Sequence[Payout],
 ) -> bytes:
-    """A valid pacs.008.001.08 (FIToFICstmrCdtTrf) paying each payout from the bank's own account (INDA),
-    on-us: the creditor's agent is the debtor agent. Identifiers too long for the schema are errors."""
+    """A valid pacs.008.001.08 (FIToFICstmrCdtTrf) paying each payout from the bank's own account (INDA)
+    to the creditor's account at its ``creditor_agent`` (by default the debtor agent: on-us).
+    Identifiers too long for the schema are errors."""
     if not payouts:
         raise DepositTokenError("pacs.008: no payouts to instruct")
     root, body = document(namespace(MESSAGE), "FIToFICstmrCdtTrf")
@@ -82,7 +84,10 @@ def _transaction(body: etree._Element, payout: Payout, day: str, debtor: Party, 
     if debtor.account:
         account(tx, "DbtrAcct", debtor.account, "debtor")
     agent(tx, "DbtrAgt", bank, "debtor agent")
-    agent(tx, "CdtrAgt", bank, "creditor agent (the debtor agent: on-us)")
+    if payout.creditor_agent is None:
+        agent(tx, "CdtrAgt", bank, "creditor agent (the debtor agent: on-us)")
+    else:
+        agent(tx, "CdtrAgt", payout.creditor_agent, "creditor agent")
     party(tx, "Cdtr", payout.creditor, "creditor")
     if payout.creditor.account:
         account(tx, "CdtrAcct", payout.creditor.account, "creditor")

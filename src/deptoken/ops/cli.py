@@ -381,7 +381,8 @@ def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
             result = onboarding.import_offboarding(session, path, actor=actor, maker=maker)
     then = ("approve them (`deptoken clients approve`, another operator), then run `deptoken clients apply`"
             if env.policy.clients_second_approver else "run `deptoken clients apply` to send them")
-    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged; {then}"))
+    payouts = f", {result.payout_accounts} payout account(s) changed" if result.payout_accounts else ""
+    env.emit(result, lambda: click.echo(f"{path}: {result.added} new {kind} job(s), {result.unchanged} unchanged{payouts}; {then}"))
 
 
 @clients.command("import")
@@ -389,7 +390,8 @@ def _import(env: Env, kind: str, path: str, signer: Callable[[], Any]) -> None:
 @signer_options(None)
 @pass_env
 def clients_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
-    """Records the clients of a KYC CSV file (address, client_id, legal_name, country, lei, kyc_review_date)."""
+    """Records the clients of a KYC CSV file (address, client_id, legal_name, country, lei, kyc_review_date
+    [, payout_account, payout_bic])."""
     _import(env, "onboard", path, signer)
 
 
@@ -398,7 +400,7 @@ def clients_import(env: Env, path: str, signer: Callable[[], Any]) -> None:
 @signer_options(None)
 @pass_env
 def clients_renew(env: Env, path: str, signer: Callable[[], Any]) -> None:
-    """Records KYC review renewals from a CSV file (client_id, kyc_review_date)."""
+    """Records KYC review renewals from a CSV file (client_id, kyc_review_date [, payout_account, payout_bic])."""
     _import(env, "renew", path, signer)
 
 
@@ -457,8 +459,9 @@ def clients_list(env: Env, status: str | None, client_id: str | None, first: dat
     with env.ledger.session() as session:
         found = list_clients(session, status=status, client_id=client_id, first=_day(first), last=_day(last), page=paging)
         rows = [{"client_id": c.client_id, "address": c.address, "legal_name": c.legal_name, "country": c.country,
-                 "lei": c.lei or "", "review_date": c.review_date, "status": c.status} for c in found.rows]
-    columns = ("client_id", "address", "legal_name", "country", "lei", "review_date", "status")
+                 "lei": c.lei or "", "review_date": c.review_date, "status": c.status,
+                 "payout_account": c.payout_account or "", "payout_bic": c.payout_bic or ""} for c in found.rows]
+    columns = ("client_id", "address", "legal_name", "country", "lei", "review_date", "status", "payout_account", "payout_bic")
     _show_list(env, "clients", columns, rows, found.total, paging, csv_path)
 
 
@@ -1251,14 +1254,29 @@ def payouts_render(env: Env, file_id: int, directory: str | None) -> None:
 
 
 @payouts.command("paid")
-@click.argument("file_id", type=int)
-@click.option("--reference", required=True, help="The payment system's reference for the executed payouts.")
+@click.argument("file_id", type=int, required=False)
+@click.option("--reference", default=None, help="The payment system's reference for the executed payouts (with FILE_ID).")
+@click.option("--confirmation", type=click.Path(dir_okay=False), default=None,
+              help="The payment system's camt.054 debit notification: marks paid the payouts it confirms (of FILE_ID, if given).")
 @signer_options(None)
 @pass_env
-def payouts_paid(env: Env, file_id: int, reference: str, signer: Callable[[], Any]) -> None:
-    """Marks every payout of a file paid (once; by another operator than its exporter, by policy)."""
-    from .redemptions import mark_paid
+def payouts_paid(env: Env, file_id: int | None, reference: str | None, confirmation: str | None, signer: Callable[[], Any]) -> None:
+    """Marks payouts paid: every payout of FILE_ID under --reference (once; by another operator than its
+    exporter, by policy), or those a --confirmation from the payment system confirms (any operator)."""
+    from .redemptions import confirm_paid, mark_paid
 
+    if (confirmation is None) == (reference is None) or (reference is not None and file_id is None):
+        raise click.UsageError("give FILE_ID --reference REF, or --confirmation FILE (optionally with FILE_ID)")
+    if confirmation is not None:
+        actor = _operator_name(env, signer(), "request", "payouts")
+        token = env.token
+        with env.ledger.session() as session:
+            result = confirm_paid(session, confirmation, token, actor=actor, file_id=file_id)
+        env.emit(result, lambda: click.echo(
+            f"{confirmation} ({result.message_id}): {result.paid} payout(s) marked paid"
+            + (f" in payout file(s) {', '.join(f'#{f}' for f in result.files)}" if result.files else "")
+            + (f"; {result.already} confirmed before" if result.already else "")))
+        return
     actor = _operator_name(env, signer(), "approve", "payouts")
     with env.ledger.session() as session:
         count = mark_paid(session, file_id=file_id, reference=reference, actor=actor,

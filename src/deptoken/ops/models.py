@@ -116,6 +116,8 @@ class Client(Base):
     lei: Mapped[str | None] = mapped_column(String(20))
     review_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))  # pending | active | offboarding | offboarded
+    payout_account: Mapped[str | None] = mapped_column(String(34))  # IBAN or local account; None: not given
+    payout_bic: Mapped[str | None] = mapped_column(String(11))  # the bank holding it; None: on-us
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -284,6 +286,10 @@ class Redemption(Base):
     payout_file_id: Mapped[int | None] = mapped_column(ForeignKey("payout_files.id"))
     paid_reference: Mapped[str | None] = mapped_column(String(35))
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # what the payout file instructed, taken at export (None: exported before payout accounts)
+    creditor_account: Mapped[str | None] = mapped_column(String(34))
+    creditor_bic: Mapped[str | None] = mapped_column(String(11))  # None: on-us
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
     client: Mapped[Client | None] = relationship()

@@ -32,7 +32,7 @@ from . import audit, outbox
 from .context import Ops
 from .csvfiles import RowProblem, problems_summary
 from .faults import checkpoint
-from .kyc import read_kyc_file, read_offboarding_file, read_renewal_file
+from .kyc import PayoutAccount, read_kyc_file, read_offboarding_file, read_renewal_file
 from .models import AllowlistJob, Client, Operator, Transaction
 
 Progress = Callable[[int, str], None]  # (jobs done, what completed: for a cron log)
@@ -43,6 +43,7 @@ class ImportResult:
     run: str
     added: int  # new jobs
     unchanged: int  # rows already recorded exactly so
+    payout_accounts: int = 0  # clients whose payout account a renewal changed
 
 
 def _run_id(path: Path, action: str) -> str:
@@ -104,6 +105,9 @@ def import_clients(
             problems.append(RowProblem(r.line, f"client {r.client_id} holds {known.address}, not {r.address} (a lost key goes through `legal recover`)"))
         elif known is not None and known.status == "offboarded":
             problems.append(RowProblem(r.line, f"client {r.client_id} was offboarded"))
+        elif known is not None and r.payout is not None and _payout_of(known) != r.payout:
+            problems.append(RowProblem(r.line, f"client {r.client_id} is onboarded with another payout account: "
+                                               "a renewal file changes it"))
         elif known is not None:
             unchanged += 1
         else:
@@ -112,12 +116,17 @@ def import_clients(
     run = _run_id(path, "onboard")
     for r in new:
         client = Client(client_id=r.client_id, address=r.address, legal_name=r.legal_name, country=r.country,
-                        lei=r.lei, review_date=r.review_date, status="pending")
+                        lei=r.lei, review_date=r.review_date, status="pending",
+                        payout_account=r.payout.account if r.payout else None, payout_bic=r.payout.bic if r.payout else None)
         session.add(client)
         session.add(AllowlistJob(run=run, action="onboard", client=client, address=r.address, maker_id=_id(maker),
                                  expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
     audit.record(session, actor, "clients.import", str(path.name), {"run": run, "added": len(new), "unchanged": unchanged})
     return ImportResult(run, len(new), unchanged)
+
+
+def _payout_of(client: Client) -> PayoutAccount | None:
+    return PayoutAccount(client.payout_account, client.payout_bic) if client.payout_account else None
 
 
 def _id(operator: Operator | None) -> int | None:
@@ -131,7 +140,8 @@ def _clients(session: Session, ids: Sequence[str]) -> dict[str, Client]:
 def import_renewals(
     session: Session, path: str | Path, *, today: date, actor: str, maker: Operator | None = None
 ) -> ImportResult:
-    """Records a renewal job (new allowlist expiry) for each client of the file."""
+    """Records a renewal job (new allowlist expiry) for each client of the file whose review date
+    changes, and the new payout accounts it gives (audited, effective for the next payout export)."""
     path = Path(path)
     records, problems = read_renewal_file(path, today=today)
     known = _clients(session, [r.client_id for r in records])
@@ -141,9 +151,15 @@ def import_renewals(
             problems.append(RowProblem(r.line, f"client {r.client_id} is {'unknown' if client is None else client.status}"))
     _reject(path, problems)
     run = _run_id(path, "renew")
-    added = unchanged = 0
+    added = unchanged = payouts = 0
     for r in records:
         client = known[r.client_id]
+        if r.payout is not None and r.payout != _payout_of(client):  # takes effect at once (next payout export)
+            audit.record(session, actor, "client.payout_account", r.client_id,
+                         {"from": client.payout_account, "from_bic": client.payout_bic, "to": r.payout.account,
+                          "to_bic": r.payout.bic, "run": run})
+            client.payout_account, client.payout_bic = r.payout.account, r.payout.bic
+            payouts += 1
         if client.review_date == r.review_date:
             unchanged += 1
             continue
@@ -151,8 +167,9 @@ def import_renewals(
         session.add(AllowlistJob(run=run, action="renew", client=client, address=client.address, maker_id=_id(maker),
                                  expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
         added += 1
-    audit.record(session, actor, "clients.renew", str(path.name), {"run": run, "added": added, "unchanged": unchanged})
-    return ImportResult(run, added, unchanged)
+    audit.record(session, actor, "clients.renew", str(path.name),
+                 {"run": run, "added": added, "unchanged": unchanged, "payout_accounts": payouts})
+    return ImportResult(run, added, unchanged, payouts)
 
 
 def import_offboarding(session: Session, path: str | Path, *, actor: str, maker: Operator | None = None) -> ImportResult:
