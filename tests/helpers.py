@@ -228,7 +228,9 @@ def one_line_error(call, *args, **kwargs) -> str:
 def deptoken_cli(chain, group: str):
     """``run(*args, code=0, as_json=True)``: ``deptoken [--json] <group> *args`` in-process (click's
     runner) against ape's Anvil; returns the parsed JSON (or the text) on success, the one-line error
-    on stderr otherwise, after checking the exit status is ``code``."""
+    (``error: ...``, from the JSON error object of a refusal with ``--json``; click's usage errors,
+    exit 2, as text) otherwise, after checking the exit
+    status is ``code``."""
     import json
 
     from click.testing import CliRunner
@@ -248,6 +250,9 @@ def deptoken_cli(chain, group: str):
             chain._snapshots.update(snapshots)
         assert result.exit_code == code, (args, result.stdout, result.stderr)
         if code:
+            if as_json and code == 1:  # with --json a refusal is the object {"error": ...} on stderr, stdout empty
+                assert result.stdout == "", result.stdout
+                return "error: " + json.loads(result.stderr)["error"]
             return result.stderr.strip()
         return json.loads(result.stdout) if as_json else result.stdout.strip()
 

@@ -139,6 +139,10 @@ def acc(admin, minter_admin, minter, compliance, legal, pauser, upgrader, alice,
     }
 
 
+# OpenZeppelin's Initializable storage (ERC-7201 "openzeppelin.storage.Initializable"): the initializer version
+INITIALIZABLE_STORAGE = 0xF0C57E16840DF040F15088DC2F81FE391C3923BEC73E23A9662EFC9C229C6A00
+
+
 def _prepare(fn, token, acc, chain, pauser):
     """State in which the call can fail only for lack of the role."""
     if fn == "unpause":
@@ -149,6 +153,8 @@ def _prepare(fn, token, acc, chain, pauser):
         token.transfer(acc["minter"], 1, sender=acc["alice"])
     if fn == "recoverAccount":  # the replacement must already be allowlisted by compliance
         token.allowlist(acc["fresh"], chain.blocks.head.timestamp + 10**6, sender=acc["compliance"])
+    if fn == "initializeAuthorizations":  # the 1.0.0 upgrade step runs only on a token at initializer version 1
+        chain.provider.make_request("anvil_setStorageAt", [token.address, hex(INITIALIZABLE_STORAGE), "0x" + "00" * 31 + "01"])
     if fn == "upgradeToAndCall":
         from ape import project
 

@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from ..ops.cli_env import Env, _connect, pass_env  # noqa: F401 - pass_env re-exported for the command modules
+from ..ops import cli_env
+from ..ops.cli_env import Env, pass_env  # noqa: F401 - pass_env re-exported for the command modules
 from .registry import SettlementDeployment, read_registry, resolve
 
 
@@ -19,7 +20,7 @@ def connect(env: Env) -> int:
     from ..chain import connected_chain_id, network_name
 
     if getattr(env, "_settlement_connected", False) is False:
-        _connect(env.network)
+        cli_env._connect(env.network)  # looked up when called, not bound at import
         env._settlement_connected = True
         env._registry = read_registry(network_name())
     return connected_chain_id()
