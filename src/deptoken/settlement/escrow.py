@@ -192,7 +192,11 @@ class SignedFunding(eip712.SignedFile):
         authorization = SignedMessage.from_json(text)
         if authorization.kind != RECEIVE:
             raise DepositTokenError(f"a funding authorization is a {RECEIVE}, not a {authorization.kind}")
-        return cls(parse_address(raw["escrow"], "escrow"), OrderTerms.from_dict(raw["terms"]), authorization)
+        terms = raw["terms"]
+        if isinstance(terms, dict):  # as JavaScript writers may emit them: numbers as text, addresses lower case
+            terms = {**terms, **{k: eip712.file_address(terms[k], f"order terms: {k}") for k in ("buyer", "seller") if k in terms},
+                     **{k: eip712.file_uint(terms[k], f"order terms: {k}") for k in ("amount", "shipBy", "confirmWindow") if k in terms}}
+        return cls(eip712.file_address(raw["escrow"], "escrow"), OrderTerms.from_dict(terms), authorization)
 
 
 

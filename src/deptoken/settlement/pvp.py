@@ -226,11 +226,8 @@ class SignedQuote(eip712.SignedFile):
             data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
             if data["primaryType"] != QUOTE:
                 raise DepositTokenError(f"not a quote: primaryType {data['primaryType']!r}")
-            domain = eip712.parse_domain(data["domain"])
-            quote = Quote.from_message(data["message"])
-            if data["types"] != quote.typed_data(domain)["types"]:
-                raise DepositTokenError("the quote file's EIP-712 types are not the settlement contract's Quote type")
-            return cls(quote, domain, signature)
+            normal = eip712.parse_typed_data(data, {QUOTE: QUOTE_FIELDS})  # what ethers, viem and wallets emit too
+            return cls(Quote.from_message(normal["message"]), normal["domain"], signature)
         except DepositTokenError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
