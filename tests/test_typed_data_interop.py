@@ -160,7 +160,7 @@ def test_normalising_still_refuses_what_is_wrong(token, alice, bob):
         (lambda d: d["typedData"]["message"].update(value=1.5), "non-negative integer"),
         (lambda d: d["typedData"]["message"].update(to=bob.address[:2] + bob.address[2:].swapcase()), "checksum"),
         (lambda d: d["typedData"]["message"].update(to="0x" + "0" * 40), "zero address"),
-        (lambda d: d["typedData"].update(primaryType="Mint"), "unknown primaryType"),
+        (lambda d: d["typedData"].update(primaryType="Mint"), "unknown authorization kind"),
     ]:
         raw = json.loads(text)
         mutate(raw)

@@ -91,7 +91,7 @@ class SignedMessage(eip712.SignedFile):
         try:
             raw = json.loads(text)
             data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
-            return cls(eip712.parse_typed_data(data, FIELDS), signature)
+            return cls(eip712.parse_typed_data(data, FIELDS, kind_name="authorization kind"), signature)
         except DepositTokenError:
             raise
         except (ValueError, KeyError, TypeError) as exc:

@@ -104,7 +104,7 @@ def parse_domain(raw: Any) -> dict[str, Any]:
     return domain(raw["name"], raw["version"], chain_id, file_address(raw["verifyingContract"], "verifyingContract"))
 
 
-def parse_typed_data(raw: Any, known: Mapping[str, Fields]) -> dict[str, Any]:
+def parse_typed_data(raw: Any, known: Mapping[str, Fields], *, kind_name: str = "primaryType") -> dict[str, Any]:
     """Typed data read from a signed file, normalised to the form this module builds (and signs):
     what this tooling writes, and what the common libraries emit (ethers' ``getPayload``, viem,
     eth_signTypedData_v4): ``types`` with or without ``EIP712Domain`` (if present, exactly the four
@@ -115,7 +115,7 @@ def parse_typed_data(raw: Any, known: Mapping[str, Fields]) -> dict[str, Any]:
         raise DepositTokenError("typed data needs exactly types, primaryType, domain and message")
     kind = raw["primaryType"]
     if kind not in known:
-        raise DepositTokenError(f"unknown primaryType {kind!r} (expected one of {', '.join(known)})")
+        raise DepositTokenError(f"unknown {kind_name} {kind!r} (expected one of {', '.join(known)})")
     fields = known[kind]
     types = raw["types"]
     want = {kind: [{"name": n, "type": t} for n, t in fields]}
