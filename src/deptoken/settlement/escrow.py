@@ -263,14 +263,14 @@ class EscrowClient:
             raise DepositTokenError(f"escrow {contract.address} holds {contract.token()}, not the token {self.token.address}")
 
     @classmethod
-    def at(cls, address: str) -> EscrowClient:
+    def at(cls, address: str, *, deploy_block: int = 0) -> EscrowClient:
         """The escrow at ``address`` (checked to hold a contract) with its token."""
         from ape import chain
 
         address = parse_address(address, "escrow address")
         if not chain.provider.get_code(address):
             raise DepositTokenError(f"no contract at escrow address {address}")
-        return cls(contract_at("TradeEscrow", address))
+        return cls(contract_at("TradeEscrow", address), deploy_block=deploy_block)
 
     @property
     def address(self) -> str:
