@@ -182,3 +182,56 @@ def test_python_files_verify_in_ethers_and_viem(token, cnh_token, pvp, escrow, a
         assert answer["ethers"] == expected and answer["viem"] == expected, answer
         # what the README's note is about: ethers refuses the EIP712Domain entry (the JSON-RPC form keeps it)
         assert answer["ethersWithDomainType"].startswith("error: ambiguous primary types"), answer
+
+
+# ------------------------------------------------------------------ the README's integrator snippets and texts
+
+
+def test_readme_event_filter_and_signed_file_snippets_run(token, minter, alice, bob, chain, tmp_path):
+    """The README's "Filtering events by reference" (viem, ethers, web3.py) and "Signed files" (ethers)
+    snippets, run as written against this chain."""
+    build = subprocess.run([str(ROOT / "node_modules" / ".bin" / "tsc"), "-p", "js/tsconfig.json"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stdout + build.stderr
+    client = TokenClient.from_contract(token)
+    client.mint(alice, "12.00", "DEP-2026-000123", sender=minter)
+    client.mint(bob, "1.00", "DEP-2026-000124", sender=minter)
+    (tmp_path / "deployments").mkdir()
+    (tmp_path / "deployments" / "local.json").write_text(json.dumps({"token": token.address, "deploy_block": 0}))
+    auth.sign(alice, auth.transfer_authorization(client, alice, bob, "1.00", valid_for=600)).save(tmp_path / "pay.json")
+    exe = shutil.which("node", path=str(ROOT / "node_modules" / ".bin")) or shutil.which("node") or "node"
+    result = subprocess.run([exe, str(ROOT / "tests" / "js" / "readme_snippets.mjs"), chain.provider.uri,
+                             str(ROOT / "js" / "dist" / "index.js"), str(ROOT / "README.md")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    answer = json.loads(result.stdout)
+    assert answer == {"minted": 1, "same": 1, "to": alice.address, "ref": "0x" + keccak(text="DEP-2026-000123").hex(),
+                      "signer": alice.address}
+    # web3.py, as the README gives it
+    readme = (ROOT / "README.md").read_text()
+    assert 'token.events.Minted.get_logs(argument_filters={"depositRef": ref}, from_block=deploy_block)' in readme
+    web3_token = chain.provider.web3.eth.contract(address=token.address, abi=[a.model_dump(mode="json", by_alias=True) for a in token.contract_type.abi])
+    ref, deploy_block = keccak(text="DEP-2026-000123"), 0
+    logs = web3_token.events.Minted.get_logs(argument_filters={"depositRef": ref}, from_block=deploy_block)
+    assert [log["args"]["to"] for log in logs] == [alice.address]
+
+
+def test_readme_states_the_funding_nonce_exactly(escrow, alice, bob):
+    """The README's escrow text: the funding nonce is the order key, the EIP-712 struct hash
+    keccak256(abi.encode(ORDER_TERMS_TYPEHASH, escrow, orderId, buyer, seller, amount, shipBy,
+    confirmWindow)) (no domain separator, no 0x1901), with orderId the keccak-256 of the reference."""
+    from eth_abi import encode
+
+    readme = (ROOT / "README.md").read_text()
+    type_string = ("OrderTerms(address escrow,bytes32 orderId,address buyer,address seller,uint256 amount,"
+                   "uint64 shipBy,uint64 confirmWindow)")
+    assert type_string in readme.replace("\n", " ").replace("  ", " ")
+    assert "keccak256(abi.encode(keccak256(" in readme and "not the EIP-712 digest" in readme
+    terms = escrow.terms("ORDER-README-1", alice, bob, "3.00", ship_by="+7d", confirm_window="3d")
+    assert terms.order_id == keccak(text="ORDER-README-1")
+    key = keccak(keccak(text=type_string) + encode(
+        ["address", "bytes32", "address", "address", "uint256", "uint64", "uint64"],
+        [escrow.address, terms.order_id, terms.buyer, terms.seller, terms.amount, terms.ship_by, terms.confirm_window]))
+    assert key == bytes(escrow.contract.orderKey(terms.as_tuple())) == escrow.order_key(terms)
+    funding = escrow.sign_funding_authorization(alice, terms, 600)
+    assert funding.authorization.message["nonce"] == key and funding.authorization.message["to"] == escrow.address
