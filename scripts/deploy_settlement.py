@@ -6,7 +6,7 @@
 
 On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
 deployments/<network>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
-allowlisting them, and the buyer, supplier and FX desk onboarded at both banks
+allowlisting them, and the buyer, supplier, FX desk, marketplace operator and its fee account onboarded at both banks
 (deptoken.settlement.deploy.setup_devnet). Elsewhere it deploys the contracts only and prints the
 addresses each bank's compliance must allowlist on its token before they can be used: a contract
 that holds or moves deposit tokens is a holder like any other. The escrow's fee recipient and arbiter

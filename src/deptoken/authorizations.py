@@ -86,19 +86,12 @@ class SignedMessage(eip712.SignedFile):
 
     @classmethod
     def from_json(cls, text: str) -> SignedMessage:
-        """Parses and checks the shape of a signed message (one of the four kinds, nothing else)."""
+        """Parses and checks the shape of a signed message (one of the four kinds, nothing else),
+        normalised as ``eip712.parse_typed_data`` does (what ethers, viem and wallets emit is taken)."""
         try:
             raw = json.loads(text)
             data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
-            kind = data["primaryType"]
-            if kind not in FIELDS:
-                raise DepositTokenError(f"unknown authorization kind {kind!r} (expected one of {', '.join(FIELDS)})")
-            domain = eip712.parse_domain(data["domain"])
-            expected = eip712.typed_data(domain, kind, FIELDS[kind], data["message"])
-            if data["types"] != expected["types"] or set(data["message"]) != {n for n, _ in FIELDS[kind]}:
-                raise DepositTokenError(f"the {kind} message does not have the standard EIP-712 fields")
-            message = {name: _field(value_type, data["message"][name], name) for name, value_type in FIELDS[kind]}
-            return cls(eip712.typed_data(domain, kind, FIELDS[kind], message), signature)
+            return cls(eip712.parse_typed_data(data, FIELDS, kind_name="authorization kind"), signature)
         except DepositTokenError:
             raise
         except (ValueError, KeyError, TypeError) as exc:

@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import to_checksum_address
 
 from .errors import DepositTokenError
+from .validation import parse_address, parse_bytes32
 
 Fields = Sequence[tuple[str, str]]  # (name, solidity type), in the order of the type string
 
@@ -56,17 +58,87 @@ def contract_domain(contract: Any) -> dict[str, Any]:
     return domain(name, version, chain_id, verifying_contract)
 
 
+def file_address(value: Any, what: str) -> str:
+    """An address read from a signed file, checksummed. Single-case hex is taken as it is (ethers and
+    viem emit lower case; the signature covers the 20 bytes, so a mistyped digit fails verification),
+    a mixed-case address must carry a correct EIP-55 checksum; the zero address is refused."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
+        raise DepositTokenError(f"{what} {value!r} is not an address (0x followed by 40 hex digits)")
+    body = text[2:]
+    if body == body.lower() or body == body.upper():
+        if int(body, 16) == 0:
+            raise DepositTokenError(f"{what} must not be the zero address")
+        return to_checksum_address(text)
+    return parse_address(text, what)
+
+
+def file_uint(value: Any, what: str, *, bits: int = 256) -> int:
+    """An unsigned integer read from a signed file: a JSON number, decimal text, or ``0x`` hex text
+    (ethers' ``TypedDataEncoder.getPayload`` writes hex), within ``bits`` bits."""
+    if isinstance(value, bool):
+        raise DepositTokenError(f"{what} must be a non-negative integer, not {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*0[xX][0-9a-fA-F]+\s*", value):
+        number = int(value.strip(), 16)
+    else:
+        raise DepositTokenError(f"{what} must be a non-negative integer (decimal, or 0x-hex text), not {value!r}")
+    if not 0 <= number < 2**bits:
+        raise DepositTokenError(f"{what} {value!r} does not fit in uint{bits}")
+    return number
+
+
 def parse_domain(raw: Any) -> dict[str, Any]:
-    """A domain read from a file: exactly the four fields, the address checksummed."""
+    """A domain read from a file: exactly the four fields; ``chainId`` a number, decimal or hex text,
+    the address in any case (checksummed here)."""
     if not isinstance(raw, Mapping) or set(raw) != {n for n, _ in DOMAIN_FIELDS}:
         raise DepositTokenError("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
-    chain_id = raw["chainId"]
-    if isinstance(chain_id, bool) or not str(chain_id).isdigit():
-        raise DepositTokenError(f"chainId must be a positive integer, not {chain_id!r}")
-    try:
-        return domain(str(raw["name"]), str(raw["version"]), int(chain_id), raw["verifyingContract"])
-    except ValueError:
-        raise DepositTokenError(f"verifyingContract {raw['verifyingContract']!r} is not an address") from None
+    chain_id = file_uint(raw["chainId"], "chainId")
+    if chain_id == 0:
+        raise DepositTokenError(f"chainId must be a positive integer, not {raw['chainId']!r}")
+    if not isinstance(raw["name"], str) or not isinstance(raw["version"], str):
+        raise DepositTokenError("the EIP-712 domain's name and version must be text")
+    return domain(raw["name"], raw["version"], chain_id, file_address(raw["verifyingContract"], "verifyingContract"))
+
+
+def parse_typed_data(raw: Any, known: Mapping[str, Fields], *, kind_name: str = "primaryType") -> dict[str, Any]:
+    """Typed data read from a signed file, normalised to the form this module builds (and signs):
+    what this tooling writes, and what the common libraries emit (ethers' ``getPayload``, viem,
+    eth_signTypedData_v4): ``types`` with or without ``EIP712Domain`` (if present, exactly the four
+    domain fields), ``chainId`` and uints as numbers, decimal or hex text, addresses in any case
+    (mixed case must be a correct checksum), bytes32 as 0x-hex. ``known``: the accepted primary types
+    and their fields. Nothing but the primary type (and ``EIP712Domain``) may be in ``types``."""
+    if not isinstance(raw, Mapping) or set(raw) != {"types", "primaryType", "domain", "message"}:
+        raise DepositTokenError("typed data needs exactly types, primaryType, domain and message")
+    kind = raw["primaryType"]
+    if kind not in known:
+        raise DepositTokenError(f"unknown {kind_name} {kind!r} (expected one of {', '.join(known)})")
+    fields = known[kind]
+    types = raw["types"]
+    want = {kind: [{"name": n, "type": t} for n, t in fields]}
+    domain_type = [{"name": n, "type": t} for n, t in DOMAIN_FIELDS]
+    if not isinstance(types, Mapping) or set(types) - {"EIP712Domain"} != {kind} or types[kind] != want[kind]:
+        raise DepositTokenError(f"the {kind} message does not have the standard EIP-712 fields (types: {kind} and optionally EIP712Domain)")
+    if "EIP712Domain" in types and types["EIP712Domain"] != domain_type:
+        raise DepositTokenError("the EIP712Domain type must be name, version, chainId, verifyingContract")
+    message = raw["message"]
+    if not isinstance(message, Mapping) or set(message) != {n for n, _ in fields}:
+        raise DepositTokenError(f"the {kind} message must have exactly the fields {', '.join(n for n, _ in fields)}")
+    values: dict[str, Any] = {}
+    for name, value_type in fields:
+        value = message[name]
+        if value_type == "address":
+            values[name] = file_address(value, name)
+        elif value_type.startswith("uint"):
+            values[name] = file_uint(value, name, bits=int(value_type[4:]))
+        elif value_type == "bytes32":
+            values[name] = parse_bytes32(value if isinstance(value, str) else repr(value), name)
+        else:  # pragma: no cover - the project's message types use only these
+            raise DepositTokenError(f"unsupported field type {value_type}")
+    return typed_data(parse_domain(raw["domain"]), kind, fields, values)
 
 
 def message_json(data: Mapping[str, Any]) -> dict[str, Any]:

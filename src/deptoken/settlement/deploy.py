@@ -36,6 +36,8 @@ YEAR = 365 * 24 * 3600
 
 # Test accounts of the cross-border devnet (see ape-config.yaml): parties and the marketplace.
 DEVNET_PARTIES = {"buyer": 27, "supplier": 28, "fx_desk": 29, "marketplace": 30, "marketplace_fees": 31}
+# Onboarded (allowlisted) at both banks: every party (the README's "Deploying them" says so).
+DEVNET_ONBOARDED = ("buyer", "supplier", "fx_desk", "marketplace", "marketplace_fees")
 # The escrow's arbiter may not be its admin (the marketplace operator): on the devnet the marketplace's
 # fee account (31) also decides disputes.
 DEVNET_ESCROW_ARBITER = "marketplace_fees"
@@ -61,6 +63,7 @@ def deploy_settlement(
     fee_bps: int,
     kyc_expiry: int,
     record: bool = True,
+    parties: dict[str, dict[str, str]] | None = None,
 ) -> SettlementContracts:
     """Deploys the settlement contracts for ``tokens`` and, for each token given with its bank's
     compliance signer, allowlists them on it until ``kyc_expiry`` (the signers' roles are checked
@@ -89,6 +92,11 @@ def deploy_settlement(
         if compliance is not None:
             client.allowlist_many([(c, kyc_expiry) for c in to_allowlist(pvp, htlc, escrows[client.currency])],
                                   sender=compliance)
+    def block_of(contract: Any) -> int:
+        return int(chain.provider.get_receipt(contract.txn_hash).block_number)
+
+    token_blocks = {client.currency: client.deployment.deploy_block for client, _ in tokens
+                    if client.deployment is not None and client.deployment.token == client.address}
     registry = SettlementDeployment(
         network=network_name(),
         chain_id=int(chain.chain_id),
@@ -96,6 +104,10 @@ def deploy_settlement(
         escrows={currency: str(e.address) for currency, e in escrows.items()},
         pvp=str(pvp.address),
         htlc=str(htlc.address),
+        deploy_blocks={"pvp": block_of(pvp), "htlc": block_of(htlc),
+                       "escrows": {currency: block_of(e) for currency, e in escrows.items()},
+                       **({"tokens": token_blocks} if token_blocks else {})},
+        parties=dict(parties or {}),
     )
     if record:
         write_registry(registry)
@@ -149,10 +161,16 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
                                 minter_admin=banks["CNH"]["minter_admin"], record=False)
     expiry = int(chain.pending_timestamp) + YEAR
     marketplace = parties["marketplace"]
-    # the parties first: the escrows' fee recipient and arbiter must be able to receive when deployed
-    both = [parties[p] for p in ("buyer", "supplier", "fx_desk", "marketplace_fees")]
+    # the parties first: the escrows' fee recipient and arbiter must be able to receive when deployed;
+    # every party at both banks (DEVNET_ONBOARDED), the marketplace operator too (it relays and may hold)
+    both = [parties[p] for p in DEVNET_ONBOARDED]
     usd.allowlist_many([(p, expiry) for p in (*both, banks["USD"]["minter"])], sender=banks["USD"]["compliance"])
     cnh.allowlist_many([(p, expiry) for p in (*both, banks["CNH"]["minter"])], sender=banks["CNH"]["compliance"])
+    roles = {currency: {**{role: str(account.address) for role, account in bank.items()},
+                        **{name: str(parties[name].address) for name in DEVNET_ONBOARDED}}
+             for currency, bank in banks.items()}
+    roles["escrow"] = {"admin": str(marketplace.address), "arbiter": str(parties[DEVNET_ESCROW_ARBITER].address),
+                       "fee_recipient": str(parties["marketplace_fees"].address)}
     contracts = deploy_settlement(
         [(usd, banks["USD"]["compliance"]), (cnh, banks["CNH"]["compliance"])],
         marketplace,
@@ -163,6 +181,7 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
         fee_bps=MARKETPLACE_FEE_BPS,
         kyc_expiry=expiry,
         record=record,
+        parties=roles,
     )
     cnh.mint(parties["fx_desk"], "1000000.00", "CNH-DESK-FUNDING-1", sender=banks["CNH"]["minter"])
     usd.mint(parties["buyer"], "20000.00", "DEP-XB-2026-0001", sender=banks["USD"]["minter"])

@@ -192,7 +192,11 @@ class SignedFunding(eip712.SignedFile):
         authorization = SignedMessage.from_json(text)
         if authorization.kind != RECEIVE:
             raise DepositTokenError(f"a funding authorization is a {RECEIVE}, not a {authorization.kind}")
-        return cls(parse_address(raw["escrow"], "escrow"), OrderTerms.from_dict(raw["terms"]), authorization)
+        terms = raw["terms"]
+        if isinstance(terms, dict):  # as JavaScript writers may emit them: numbers as text, addresses lower case
+            terms = {**terms, **{k: eip712.file_address(terms[k], f"order terms: {k}") for k in ("buyer", "seller") if k in terms},
+                     **{k: eip712.file_uint(terms[k], f"order terms: {k}") for k in ("amount", "shipBy", "confirmWindow") if k in terms}}
+        return cls(eip712.file_address(raw["escrow"], "escrow"), OrderTerms.from_dict(terms), authorization)
 
 
 
@@ -259,14 +263,14 @@ class EscrowClient:
             raise DepositTokenError(f"escrow {contract.address} holds {contract.token()}, not the token {self.token.address}")
 
     @classmethod
-    def at(cls, address: str) -> EscrowClient:
+    def at(cls, address: str, *, deploy_block: int = 0) -> EscrowClient:
         """The escrow at ``address`` (checked to hold a contract) with its token."""
         from ape import chain
 
         address = parse_address(address, "escrow address")
         if not chain.provider.get_code(address):
             raise DepositTokenError(f"no contract at escrow address {address}")
-        return cls(contract_at("TradeEscrow", address))
+        return cls(contract_at("TradeEscrow", address), deploy_block=deploy_block)
 
     @property
     def address(self) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, contract, emit, pass_env, signer_options
+from .cli_support import Env, connect, contract, emit, pass_env, registry, signer_options
 
 _ESCROW_OPTION = click.option("--escrow", "escrow_ref", metavar="CURRENCY|ADDRESS",
                               help="The TradeEscrow: its token's currency (settlement record) or its address.")
@@ -45,7 +45,9 @@ def _client(env: Env, escrow_ref: str | None) -> Any:
     if not escrow_ref:
         raise DepositTokenError("give the escrow with --escrow CURRENCY or --escrow 0x...")
     connect(env)
-    return EscrowClient(contract(env, "escrow", "TradeEscrow", escrow_ref))
+    found = contract(env, "escrow", "TradeEscrow", escrow_ref)
+    record = registry(env)  # event searches (find_orders, open_positions) start at the escrow's deploy block
+    return EscrowClient(found, deploy_block=record.deploy_block(str(found.address)) if record else 0)
 
 
 def _key(client: Any, order: str, *, key_only: bool = False) -> str:

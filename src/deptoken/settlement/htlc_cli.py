@@ -26,12 +26,17 @@ from .cli_support import Env, connect, emit, pass_env, registry, signer_options,
 _HTLC_OPTION = click.option("--htlc", "htlc_ref", metavar="ADDRESS", help="The HashedTimelock (default: the settlement record's).")
 
 
-def _client(env: Env, htlc_ref: str | None, deploy_block: int = 0) -> Any:
+def _client(env: Env, htlc_ref: str | None, deploy_block: int | None = None) -> Any:
+    """The HTLC client; event searches start at ``deploy_block``, by default the record's deploy block."""
     from .htlc import HtlcClient
     from .registry import resolve
 
     connect(env)
-    return HtlcClient.at(resolve(registry(env), "htlc", htlc_ref), deploy_block=deploy_block)
+    record = registry(env)
+    address = resolve(record, "htlc", htlc_ref)
+    if deploy_block is None:
+        deploy_block = record.deploy_block(address) if record else 0
+    return HtlcClient.at(address, deploy_block=deploy_block)
 
 
 def _lock_text(env: Env, info: Any) -> str:
@@ -179,10 +184,10 @@ def replace_party(env: Env, lock_id: str, htlc_ref: str | None, lost: str, repla
 @htlc.command("positions")
 @click.argument("party")
 @_HTLC_OPTION
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Where to start looking for locks: the HTLC's deploy block.")
+@click.option("--from-block", type=click.IntRange(min=0), default=None,
+              help="Where to start looking for locks [default: the HTLC's deploy block from the settlement record, else 0].")
 @pass_env
-def positions(env: Env, party: str, htlc_ref: str | None, from_block: int) -> None:
+def positions(env: Env, party: str, htlc_ref: str | None, from_block: int | None) -> None:
     """Lists PARTY's open locks (funds still in the HTLC), as sender or recipient."""
     client = _client(env, htlc_ref, deploy_block=from_block)
     found = client.open_positions(party)
@@ -193,10 +198,10 @@ def positions(env: Env, party: str, htlc_ref: str | None, from_block: int) -> No
 @htlc.command("show")
 @click.argument("lock_id")
 @_HTLC_OPTION
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Where to look for the claim's event: the HTLC's deploy block (or any block before the claim).")
+@click.option("--from-block", type=click.IntRange(min=0), default=None,
+              help="Where to look for the claim's event (any block before the claim) [default: the HTLC's deploy block from the settlement record, else 0].")
 @pass_env
-def show(env: Env, lock_id: str, htlc_ref: str | None, from_block: int) -> None:
+def show(env: Env, lock_id: str, htlc_ref: str | None, from_block: int | None) -> None:
     """Shows LOCK_ID, and the preimage its claim revealed."""
     from .htlc import hex32
 

@@ -61,9 +61,10 @@ def open_positions(record: Any, party: str) -> list[Position]:
     from .htlc import HtlcClient
     from .pvp import PvPClient
 
-    clients: list[Any] = [EscrowClient.at(address) for address in record.escrows.values()]
+    block = getattr(record, "deploy_block", lambda _address: 0)  # event searches start at each contract's deploy block
+    clients: list[Any] = [EscrowClient.at(address, deploy_block=block(address)) for address in record.escrows.values()]
     if record.pvp:
-        clients.append(PvPClient.at(record.pvp))
+        clients.append(PvPClient.at(record.pvp, deploy_block=block(record.pvp)))
     if record.htlc:
-        clients.append(HtlcClient.at(record.htlc))
+        clients.append(HtlcClient.at(record.htlc, deploy_block=block(record.htlc)))
     return [position for client in clients for position in client.open_positions(party)]

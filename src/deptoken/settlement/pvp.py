@@ -226,11 +226,8 @@ class SignedQuote(eip712.SignedFile):
             data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
             if data["primaryType"] != QUOTE:
                 raise DepositTokenError(f"not a quote: primaryType {data['primaryType']!r}")
-            domain = eip712.parse_domain(data["domain"])
-            quote = Quote.from_message(data["message"])
-            if data["types"] != quote.typed_data(domain)["types"]:
-                raise DepositTokenError("the quote file's EIP-712 types are not the settlement contract's Quote type")
-            return cls(quote, domain, signature)
+            normal = eip712.parse_typed_data(data, {QUOTE: QUOTE_FIELDS})  # what ethers, viem and wallets emit too
+            return cls(Quote.from_message(normal["message"]), normal["domain"], signature)
         except DepositTokenError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -271,25 +268,27 @@ class PvPClient:
     """A deployed PvPSettlement and the operations on it (see the module docstring).
 
     ``tokens``: the ``TokenClient`` of each deposit token it settles; others are opened on first
-    use (``project.DepositToken`` at their address)."""
+    use (``project.DepositToken`` at their address). ``deploy_block``: where event searches
+    (``open_positions``) start, the contract's deploy block (the settlement record has it)."""
 
-    def __init__(self, contract: Any, tokens: Iterable[TokenClient] = ()) -> None:
+    def __init__(self, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> None:
         self.contract = contract
         self._tokens: dict[str, TokenClient] = {t.address: t for t in tokens}
+        self.deploy_block = int(deploy_block)
 
     @classmethod
-    def from_contract(cls, contract: Any, tokens: Iterable[TokenClient] = ()) -> PvPClient:
-        return cls(contract, tokens)
+    def from_contract(cls, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> PvPClient:
+        return cls(contract, tokens, deploy_block=deploy_block)
 
     @classmethod
-    def at(cls, address: str, tokens: Iterable[TokenClient] = ()) -> PvPClient:
+    def at(cls, address: str, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> PvPClient:
         """The settlement contract at ``address``; refuses an address without code."""
         from ape import chain
 
         address = _address_of(address, "settlement contract")
         if not chain.provider.get_code(address):
             raise DepositTokenError(f"no contract at settlement contract address {address}")
-        return cls(contract_at("PvPSettlement", address), tokens)
+        return cls(contract_at("PvPSettlement", address), tokens, deploy_block=deploy_block)
 
     @property
     def address(self) -> str:
@@ -540,12 +539,13 @@ class PvPClient:
         self._active(t, recipient, "recipient")
         return self._send("rescueExcess", t.address, recipient, units, sender=sender)
 
-    def open_positions(self, party: Any, *, from_block: int = 0) -> list[Position]:
+    def open_positions(self, party: Any, *, from_block: int | None = None) -> list[Position]:
         """Every open proposal in which ``party`` takes part (proposer or counterparty), with the
         amount the contract holds for it: found from the ``Proposed`` and ``PartyReplaced`` events
-        naming it (from ``from_block``: the contract's deploy block if known), then the current state."""
+        naming it (from ``from_block``, by default the client's ``deploy_block``), then the current state."""
         from ape import chain
 
+        from_block = self.deploy_block if from_block is None else from_block
         address = _address_of(party, "party")
         stop = chain.blocks.height
         ids: set[int] = set()

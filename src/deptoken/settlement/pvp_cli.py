@@ -25,7 +25,7 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, contract, emit, pass_env, signer_options, token_client
+from .cli_support import Env, connect, contract, emit, pass_env, registry, signer_options, token_client
 
 _PVP_OPTION = click.option("--pvp", "pvp_ref", metavar="ADDRESS", help="The PvPSettlement (default: the settlement record's).")
 
@@ -34,7 +34,9 @@ def _client(env: Env, pvp_ref: str | None) -> Any:
     from .pvp import PvPClient
 
     connect(env)
-    return PvPClient(contract(env, "pvp", "PvPSettlement", pvp_ref))
+    found = contract(env, "pvp", "PvPSettlement", pvp_ref)
+    record = registry(env)
+    return PvPClient(found, deploy_block=record.deploy_block(str(found.address)) if record else 0)
 
 
 def _quote_text(client: Any, signed: Any) -> str:

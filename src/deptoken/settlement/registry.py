@@ -1,14 +1,19 @@
 """Where the cross-border contracts of a network are: ``deployments/<network>-settlement.json``.
 
 Written by the cross-border deploy (``deptoken.settlement.deploy``); read by the CLI, so that
-``--token USD`` or ``--escrow USD`` name a contract by its currency instead of its address.
+``--token USD`` or ``--escrow USD`` name a contract by its currency instead of its address, and by
+integrators' clients: everything a client needs is in it (chain id, addresses, each contract's
+deploy block, where event searches start, and on the devnet the parties by role at each bank).
+Records written before a field existed are read with that field empty (deploy block 0: search
+from genesis); fields a newer writer adds are ignored.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from ..deployments import DEPLOYMENTS_DIR
 from ..errors import DepositTokenError
@@ -25,6 +30,29 @@ class SettlementDeployment:
     escrows: dict[str, str] = field(default_factory=dict)  # currency -> trade escrow of that token
     pvp: str | None = None
     htlc: str | None = None
+    # the block each contract was deployed in: {"pvp": n, "htlc": n, "escrows": {"USD": n}, "tokens": {"USD": n}}
+    # (a token's only when known: one given by address off the devnet has none here, see deployments/<network>.json)
+    deploy_blocks: dict[str, Any] = field(default_factory=dict)
+    # the devnet's parties, by bank (currency) and role name -> address: the bank's own roles (admin,
+    # minter, compliance, legal, ...) and the clients it onboarded (buyer, supplier, fx_desk, marketplace,
+    # marketplace_fees); and "escrow": the escrows' admin, arbiter and fee recipient. Empty off the devnet.
+    parties: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def deploy_block(self, address: str | None) -> int:
+        """The deploy block of the record's contract at ``address`` (PvP, HTLC, an escrow or a token);
+        0 (search from genesis) for an address the record does not know or a record without blocks."""
+        if not address:
+            return 0
+        target = str(address).lower()
+        blocks = self.deploy_blocks or {}
+        for kind in ("pvp", "htlc"):
+            if (getattr(self, kind) or "").lower() == target:
+                return int(blocks.get(kind) or 0)
+        for kind, table in (("escrows", self.escrows), ("tokens", self.tokens)):
+            for currency, contract in table.items():
+                if contract.lower() == target:
+                    return int((blocks.get(kind) or {}).get(currency) or 0)
+        return 0
 
 
 def registry_path(network: str, directory: Path | None = None) -> Path:
@@ -47,8 +75,10 @@ def read_registry(network: str, directory: Path | None = None) -> SettlementDepl
     if not path.is_file():
         return None
     try:
-        return SettlementDeployment(**json.loads(path.read_text()))
-    except (json.JSONDecodeError, TypeError) as exc:
+        raw = json.loads(path.read_text())
+        known = {f.name for f in fields(SettlementDeployment)}
+        return SettlementDeployment(**{k: v for k, v in raw.items() if k in known})
+    except (json.JSONDecodeError, TypeError, AttributeError) as exc:
         raise DepositTokenError(f"{path} is not a valid settlement record ({exc})") from None
 
 

@@ -1,0 +1,165 @@
+"""The README's command blocks run as written (issue 11 §1), on a devnet built as `make devnet` builds
+it (tools/devnet.sh: the token, the demo clients, `ape run deploy_settlement`); and what that devnet
+and its settlement record promise: every party onboarded at both banks, a CNH escrow order released
+with its fee, each contract's deploy block and the parties by role in the record, used by the CLIs.
+
+The blocks are taken from README.md as they are; only the node's address differs (the README's
+`ethereum:local:node` is 127.0.0.1:8545, this devnet listens on a port of its own) and `tools/env.sh`
+is sourced by its absolute path (the settlement block runs in a scratch directory: it writes files).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from eth_utils import keccak
+
+from ops_support import BIN, ROOT, Devnet, account_address
+
+README = ROOT / "README.md"
+FEE_BPS = 150
+
+
+def readme_block(marker: str) -> str:
+    """The ```sh block of README.md that contains ``marker``."""
+    blocks = re.findall(r"^```sh\n(.*?)^```$", README.read_text(), re.S | re.M)
+    found = [b for b in blocks if marker in b]
+    assert len(found) == 1, f"{len(found)} README blocks contain {marker!r}"
+    return found[0]
+
+
+def run_block(net: Devnet, block: str, cwd) -> subprocess.CompletedProcess:
+    script = block.replace("ethereum:local:node", net.network).replace(". tools/env.sh", f". {ROOT}/tools/env.sh")
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=net.env(), capture_output=True, text=True,
+                          timeout=1200, stdin=subprocess.DEVNULL)
+
+
+def call(net: Devnet, to: str, signature: str, *args: str) -> int:
+    data = "0x" + keccak(text=signature)[:4].hex() + "".join(a[2:].lower().rjust(64, "0") for a in args)
+    return int(str(net.rpc("eth_call", {"to": to, "data": data}, "latest")), 16)
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory) -> Iterator[Devnet]:
+    """`make devnet` (tools/devnet.sh) on a port of its own."""
+    net = Devnet(tmp_path_factory.mktemp("readme-devnet"))
+    net.start()
+    try:
+        net.deploy()
+        for args in (["allowlist", "--file", "config/devnet-clients.csv"], ["deploy_settlement"]):
+            result = subprocess.run([str(BIN / "ape"), "run", *args, "--network", net.network], cwd=ROOT, env=net.env(),
+                                    capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+            assert result.returncode == 0, result.stdout + result.stderr
+        yield net
+    finally:
+        net.stop()
+
+
+def record(net: Devnet) -> dict:
+    return json.loads((net.deployments / "local-settlement.json").read_text())
+
+
+def test_devnet_onboards_every_party_at_both_banks(devnet):
+    rec = record(devnet)
+    # the README ("Deploying them"): buyer 27, supplier 28, FX desk 29, marketplace operator 30, fee account and arbiter 31
+    for index in (27, 28, 29, 30, 31):
+        for currency, token in rec["tokens"].items():
+            assert call(devnet, token, "isAllowlisted(address)", account_address(index)) == 1, (index, currency)
+
+
+def test_settlement_record_carries_what_a_client_needs(devnet):
+    rec = record(devnet)
+    assert rec["chain_id"] == 31337
+    blocks = rec["deploy_blocks"]
+    contracts = [(rec["pvp"], blocks["pvp"]), (rec["htlc"], blocks["htlc"])]
+    contracts += [(rec["escrows"][c], blocks["escrows"][c]) for c in ("USD", "CNH")]
+    contracts += [(rec["tokens"][c], blocks["tokens"][c]) for c in ("USD", "CNH")]
+    token_record = json.loads((devnet.deployments / "local.json").read_text())
+    assert blocks["tokens"]["USD"] == token_record["deploy_block"] and token_record["chain_id"] == 31337
+    for address, block in contracts:  # deployed exactly in that block
+        assert devnet.rpc("eth_getCode", address, hex(block - 1)) == "0x", address
+        assert devnet.rpc("eth_getCode", address, hex(block)) != "0x", address
+    parties = rec["parties"]
+    for currency, bank in (("USD", "devnet.yaml"), ("CNH", "devnet-cnh.yaml")):
+        roles = parties[currency]
+        config = (ROOT / "config" / bank).read_text()
+        for role in ("admin", "minter_admin", "compliance", "legal"):
+            assert re.search(rf'^\s+{role}: "{roles[role]}"', config, re.M), (currency, role)
+        assert {name: roles[name] for name in ("buyer", "supplier", "fx_desk", "marketplace", "marketplace_fees")} == {
+            "buyer": account_address(27), "supplier": account_address(28), "fx_desk": account_address(29),
+            "marketplace": account_address(30), "marketplace_fees": account_address(31)}
+    assert parties["escrow"] == {"admin": account_address(30), "arbiter": account_address(31), "fee_recipient": account_address(31)}
+
+
+def test_readme_cross_border_block_runs_as_written(devnet, tmp_path):
+    result = run_block(devnet, readme_block("deptoken auth sign-transfer"), tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    supplier, treasury = account_address(28), account_address(2)
+    usd = record(devnet)["tokens"]["USD"]
+    # 125.50 paid, 100.00 sold for CNH, 500.00 for the order less the 1.50 % fee, a 250.00 lock claimed
+    assert call(devnet, usd, "balanceOf(address)", supplier) == 125_50 - 100_00 + 500_00 - 7_50 + 250_00
+    # the legal role's seizures: a proposal (100.00), an order (500.00), a lock (250.00)
+    assert call(devnet, usd, "balanceOf(address)", treasury) >= 850_00
+
+
+def test_cnh_escrow_order_released_with_fee(devnet, tmp_path):
+    """A CNH order (the desk buys from the supplier): funded with one signature, shipped, confirmed;
+    the fee account is paid its fee on the CNH token."""
+    cnh = record(devnet)["tokens"]["CNH"]
+    desk, supplier, fees = account_address(29), account_address(28), account_address(31)
+    before = [call(devnet, cnh, "balanceOf(address)", a) for a in (desk, supplier, fees)]
+    out = tmp_path / "cnh-order.json"
+    signed = json.loads(devnet.ok("--json", "escrow", "sign-funding", "--escrow", "CNH", "--order", "CNH-ORDER-1", "--seller", supplier,
+                                  "--amount", "1000.00", "--ship-by", "+7d", "--confirm-window", "3d", "--out", str(out), "--as", "29").stdout)
+    key = signed["order_key"]
+    devnet.ok("escrow", "fund", "--escrow", "CNH", "--authorization", str(out), "--as", "30")
+    devnet.ok("escrow", "ship", key, "--escrow", "CNH", "--shipment", "BL-CNH-1", "--as", "28")
+    devnet.ok("escrow", "confirm", key, "--escrow", "CNH", "--as", "29")
+    after = [call(devnet, cnh, "balanceOf(address)", a) for a in (desk, supplier, fees)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [-1000_00, 985_00, 15_00]
+
+
+def test_settlement_clis_search_events_from_the_records_deploy_blocks(devnet, tmp_path):
+    """The CLIs build their clients from the record: a record whose deploy blocks lie after an
+    order's, proposal's or lock's events finds none of them; the true record finds them."""
+    path = devnet.deployments / "local-settlement.json"
+    true_record = path.read_text()
+    buyer, desk = account_address(27), account_address(29)
+    devnet.ok("pvp", "propose", "--to", desk, "--give-token", "USD", "--give-amount", "1.00", "--want-token", "CNH",
+              "--want-amount", "7.12", "--expires-in", "3600", "--approve", "--as", "27")
+    devnet.ok("--json", "escrow", "sign-funding", "--escrow", "USD", "--order", "BLOCKS-1", "--seller", account_address(28),
+              "--amount", "1.00", "--ship-by", "+7d", "--confirm-window", "3d", "--out", str(tmp_path / "o.json"), "--as", "27")
+    devnet.ok("escrow", "fund", "--escrow", "USD", "--authorization", str(tmp_path / "o.json"), "--as", "30")
+    secret = json.loads(devnet.ok("--json", "htlc", "secret").stdout)
+    devnet.ok("htlc", "lock", "--token", "USD", "--to", account_address(28), "--amount", "1.00", "--hashlock", secret["hashlock"],
+              "--deadline", "+2h", "--approve", "--as", "27")
+
+    def found() -> tuple[int, int, int, bool]:
+        pvp = len(json.loads(devnet.ok("--json", "pvp", "positions", buyer).stdout))
+        htlc = len(json.loads(devnet.ok("--json", "htlc", "positions", buyer).stdout))
+        legal = len(json.loads(devnet.ok("--json", "legal", "positions", buyer).stdout))
+        escrow = devnet.cli("escrow", "show", "BLOCKS-1", "--escrow", "USD").returncode == 0
+        return pvp, htlc, legal, escrow
+
+    assert found()[:2] >= (1, 1) and found()[3]
+    head = int(str(devnet.rpc("eth_blockNumber")), 16)
+    devnet.rpc("anvil_mine", "0x2")
+    late = json.loads(true_record)
+    late["deploy_blocks"] = {"pvp": head + 1, "htlc": head + 1, "escrows": {c: head + 1 for c in late["escrows"]}}
+    try:
+        path.write_text(json.dumps(late))
+        assert found() == (0, 0, 0, False)
+        legacy = {k: v for k, v in json.loads(true_record).items() if k not in ("deploy_blocks", "parties")}
+        path.write_text(json.dumps(legacy))  # a record written before these fields: searched from genesis
+        assert found()[3] and found()[0] >= 1
+    finally:
+        path.write_text(true_record)
+
+
+def test_readme_operating_block_runs_as_written(devnet):
+    result = run_block(devnet, readme_block("ape run status"), ROOT)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
