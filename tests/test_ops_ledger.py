@@ -26,7 +26,7 @@ from ops_support import TEST_POLICY
 from helpers import one_line_error
 from deptoken.errors import DepositTokenError
 from deptoken.ops import audit, operators, workflow
-from deptoken.ops.context import open_ops
+from deptoken.ops.context import chain_anchor, open_ops
 from deptoken.ops.db import MIGRATIONS, Ledger, make_engine, schema_revision, upgrade
 from deptoken.ops.deposits import DepositInput, record_deposits
 from deptoken.ops.models import (
@@ -1322,26 +1322,30 @@ def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team,
 # ---------------------------------------------------------------------------- issue 10: chain binding (12), approvers (5)
 
 
-def test_the_ledger_is_bound_to_its_chains_genesis_for_good(ledger, token, chain):
-    """Issue 10 #12: the ledger records block 0's hash when it binds; a node whose block 0 differs (a
-    second devnet with the same chain id and the token at the same address) is refused in one line;
-    a ledger bound before it recorded the hash records this node's on first use, audited."""
-    genesis = chain.provider.web3.eth.get_block(0)["hash"].hex()
-    genesis = (genesis if genesis.startswith("0x") else "0x" + genesis).lower()
-    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
+def test_the_ledger_is_bound_to_its_chain_for_good(ledger, token, chain):
+    """Issue 10 #12: the ledger records the hash of the token's deployment block when it binds (block 1
+    here: the client has no deployment record); a node where that block differs (a second devnet with
+    the same chain id and the token at the same address) is refused in one line; a ledger bound before
+    it recorded the anchor records this node's on first use, audited."""
+    client = TokenClient.from_contract(token)
+    assert client.deployment is None
+    anchor = chain.provider.web3.eth.get_block(1)["hash"].hex()
+    anchor = (anchor if anchor.startswith("0x") else "0x" + anchor).lower()
+    assert chain_anchor(client) == anchor
+    open_ops(ledger, TEST_POLICY, client=client, adopt=True)
     with ledger.session() as session:
-        assert session.scalars(sa.select(SyncState)).one().genesis_hash == genesis
-        session.execute(sa.update(SyncState).values(genesis_hash=None))  # as bound before 0004
-    open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token))
+        assert session.scalars(sa.select(SyncState)).one().anchor_hash == anchor
+        session.execute(sa.update(SyncState).values(anchor_hash=None))  # as bound before 0004
+    open_ops(ledger, TEST_POLICY, client=client)
     entry = last_audit(ledger)
-    assert (entry.actor, entry.action, entry.details) == ("binding", "ledger.genesis", {"chain_id": chain.chain_id, "genesis_hash": genesis})
+    assert (entry.actor, entry.action, entry.details) == ("binding", "ledger.anchor", {"chain_id": chain.chain_id, "anchor_hash": anchor})
     with ledger.session() as session:
-        assert session.scalars(sa.select(SyncState)).one().genesis_hash == genesis
-        session.execute(sa.update(SyncState).values(genesis_hash="0x" + "11" * 32))  # the ledger of another devnet
+        assert session.scalars(sa.select(SyncState)).one().anchor_hash == anchor
+        session.execute(sa.update(SyncState).values(anchor_hash="0x" + "11" * 32))  # the ledger of another devnet
     before = last_audit(ledger).id
-    assert one_line_error(open_ops, ledger, TEST_POLICY, client=TokenClient.from_contract(token)) == (
-        f"this ledger belongs to the chain whose block 0 is 0x{'11' * 32}, not this node's ({genesis}): another chain "
-        f"with the same chain id {chain.chain_id} (check --network / DEPTOKEN_NETWORK)")
+    assert one_line_error(open_ops, ledger, TEST_POLICY, client=client) == (
+        f"this ledger belongs to the chain whose token deployment block is 0x{'11' * 32}, not this node's ({anchor}): "
+        f"another chain with the same chain id {chain.chain_id} (check --network / DEPTOKEN_NETWORK)")
     assert last_audit(ledger).id == before
 
 

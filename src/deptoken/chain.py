@@ -31,13 +31,12 @@ def connected_chain_id() -> int:
         raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
 
 
-def genesis_hash() -> str:
-    """The hash of the node's block 0 (0x-hex, lower case): what tells apart two chains with the same
-    chain id (two local devnets), and stays the same when a node restarts from its saved state."""
+def block_hash(number: int) -> str:
+    """The hash of the node's block ``number`` (0x-hex, lower case)."""
     from ape import networks
 
     try:
-        block = networks.provider.web3.eth.get_block(0)
+        block = networks.provider.web3.eth.get_block(number)
     except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
         raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
     raw = block["hash"]

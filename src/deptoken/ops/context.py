@@ -83,12 +83,22 @@ def ledger_token(session: Session) -> TokenUnits | None:
 
 
 def ledger_binding(session: Session) -> tuple[int, str, str | None] | None:
-    """The chain id, token and genesis hash the ledger is bound to (None: not bound yet), from the
+    """The chain id, token and chain anchor (``chain_anchor``) the ledger is bound to (None: not bound yet), from the
     ledger alone: what ledger-only signed steps (operator changes) are signed over."""
     from .models import SyncState
 
     state = session.scalars(select(SyncState).limit(1)).first()
-    return None if state is None else (state.chain_id, state.token, state.genesis_hash)
+    return None if state is None else (state.chain_id, state.token, state.anchor_hash)
+
+
+def chain_anchor(client: TokenClient) -> str:
+    """What binds a ledger to its chain for good: the hash of the block the token was deployed in
+    (block 1 when the deployment is not recorded). Two devnets with the same chain id and token address
+    differ in it, and a node restarted from its saved state keeps it (Anvil 1.7 does not always keep
+    block 0's: it rebuilds its genesis block when it loads a state saved with transactions pending)."""
+    from ..chain import block_hash
+
+    return block_hash(client.deployment.deploy_block if client.deployment else 1)
 
 
 def _history(client: TokenClient) -> str | None:
@@ -105,17 +115,17 @@ def open_ops(
 ) -> Ops:
     """The token of the connected network's deployment record (or ``client``) with ``ledger``.
 
-    Refuses a ledger that was used with another token or chain (chain id and block 0's hash: a ledger
-    bound before it recorded the hash records this node's, audited): its records would not match. A new
+    Refuses a ledger that was used with another token or chain (chain id and ``chain_anchor``: a ledger
+    bound before it recorded the anchor records this node's, audited): its records would not match. A new
     ledger binds to a token that already has history (mints, supply) only with ``adopt``: otherwise
     a mistyped database URL would start a second, empty ledger of a live token."""
     from . import audit
-    from ..chain import connected_chain_id, genesis_hash
+    from ..chain import connected_chain_id
     from .models import SyncState
 
     chain_id = connected_chain_id()
-    genesis = genesis_hash()
     client = client or TokenClient.from_deployment(directory=deployments)
+    anchor = chain_anchor(client)
     with ledger.session() as session:
         states = list(session.scalars(select(SyncState)))
         for state in states:
@@ -123,14 +133,14 @@ def open_ops(
                 raise DepositTokenError(
                     f"this ledger belongs to token {state.token} on chain {state.chain_id}, not {client.address} on {chain_id}"
                 )
-            if state.genesis_hash is not None and state.genesis_hash != genesis:
+            if state.anchor_hash is not None and state.anchor_hash != anchor:
                 raise DepositTokenError(
-                    f"this ledger belongs to the chain whose block 0 is {state.genesis_hash}, not this node's ({genesis}): "
-                    f"another chain with the same chain id {chain_id} (check --network / DEPTOKEN_NETWORK)"
+                    f"this ledger belongs to the chain whose token deployment block is {state.anchor_hash}, not this node's "
+                    f"({anchor}): another chain with the same chain id {chain_id} (check --network / DEPTOKEN_NETWORK)"
                 )
-            if state.genesis_hash is None:  # bound before the ledger recorded its chain's genesis: this node's, from now on
-                state.genesis_hash = genesis
-                audit.record(session, "binding", "ledger.genesis", state.token, {"chain_id": chain_id, "genesis_hash": genesis})
+            if state.anchor_hash is None:  # bound before the ledger recorded its chain's anchor: this node's, from now on
+                state.anchor_hash = anchor
+                audit.record(session, "binding", "ledger.anchor", state.token, {"chain_id": chain_id, "anchor_hash": anchor})
         if not states:  # first use binds the ledger to this token; the indexer starts at its deploy block
             if (history := _history(client)) is not None:
                 if not adopt:
@@ -140,7 +150,7 @@ def open_ops(
                     )
                 audit.record(session, "adopt", "ledger.adopt", client.address, {"chain_id": chain_id, "history": history})
             start = client.deployment.deploy_block - 1 if client.deployment else -1
-            states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="", genesis_hash=genesis)]
+            states = [SyncState(token=client.address, chain_id=chain_id, block_number=start, block_hash="", anchor_hash=anchor)]
             session.add(states[0])
         for state in states:  # what reads need to show amounts without a node
             if state.decimals is None or state.symbol is None or state.currency is None:

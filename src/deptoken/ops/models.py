@@ -235,7 +235,7 @@ class SyncState(Base):
     chain_id: Mapped[int] = mapped_column(Integer)
     block_number: Mapped[int] = mapped_column(Integer)
     block_hash: Mapped[str] = mapped_column(String(66))
-    genesis_hash: Mapped[str | None] = mapped_column(String(66))  # block 0's: the chain for good (NULL: bound before 0004)
+    anchor_hash: Mapped[str | None] = mapped_column(String(66))  # the token's deployment block's: the chain for good (NULL: bound before 0004)
     decimals: Mapped[int | None] = mapped_column(Integer)  # the token's, so that reads need no node
     symbol: Mapped[str | None] = mapped_column(String(16))
     currency: Mapped[str | None] = mapped_column(String(3))
