@@ -22,8 +22,9 @@ from deptoken.ops import deposits as intake_module
 from deptoken.ops import workflow
 from deptoken.ops.db import make_engine, upgrade
 from deptoken.ops.deposits import DepositInput, amend_deposit, intake, list_deposits, propose_return, record_deposits
-from deptoken.ops.models import AuditEntry, Client, Deposit, Request
+from deptoken.ops.models import AuditEntry, Client, Deposit, Request, Transaction
 from deptoken.ops.policy import Policy, load_policy
+from deptoken.validation import reference_to_bytes32
 
 ACTOR = "pytest"
 COUNTED = ("deposits", "requests", "approvals", "transactions", "audit_log")
@@ -376,6 +377,69 @@ def test_an_executor_that_lost_its_lease_sends_nothing(ops, team, alice, complia
     assert outcome.status == "skipped" and "lease" in outcome.message
     assert compliance.nonce == nonce and counts(ops.ledger)["transactions"] == 0
     assert not ops.client.contract.isFrozen(alice)
+
+
+# ---------------------------------------------------------------------------- issue 10 §3: pipelined execution
+
+
+def approved_mints(ops, team, count: int, prefix: str, clients=("C-ALICE", "C-BOB")) -> list[int]:
+    ana, ben, _ = team
+    ids = record(ops, [dep(f"{prefix}-{i}", clients[i % len(clients)], f"{i + 1}.00", today(ops), f"entry {i + 1}")
+                       for i in range(count)], ana)
+    for rid in ids:
+        assert decide(ops, rid, ben) == "approved"
+    return ids
+
+
+def run_approved(ops, sender) -> list[workflow.Outcome]:
+    session = ops.ledger.new_session()
+    try:
+        return workflow.execute_all(session, ops, workflow.pending_requests(session, "approved"), sender, ACTOR)
+    finally:
+        session.close()
+
+
+def test_approved_mints_run_pipelined_each_once_and_one_that_cannot_run_does_not_stop_the_rest(
+        ops, team, clients, alice, bob, outsider, minter):
+    """§3: seven mints, at most three in flight: every transaction stored before it was broadcast, with
+    consecutive nonces, each deposit minted once; a mint already on-chain with its terms is executed
+    without a transaction, one to an address that cannot receive is set aside (no nonce used)."""
+    add_client(ops.ledger, "C-OUT", outsider.address)  # recorded in the ledger, never allowlisted
+    ids = approved_mints(ops, team, 6, "PIPE")
+    (stray,) = approved_mints(ops, team, 1, "PIPE-OUT", clients=("C-OUT",))
+    ops.client.mint(bob, "2.00", "PIPE-1", sender=minter)  # another ledger minted request #2's deposit, same terms
+    ops = replace(ops, policy=replace(ops.policy, max_in_flight=3))
+    nonce, supply = minter.nonce, int(ops.client.contract.totalSupply())
+    outcomes = run_approved(ops, minter)
+    assert [o.request_id for o in outcomes] == [*ids, stray]
+    assert [o.status for o in outcomes] == ["executed"] * 6 + ["failed"]
+    assert outcomes[1].message.startswith("deposit reference already minted by") and outcomes[1].tx_hash != outcomes[0].tx_hash
+    assert outcomes[-1].message == f"not run: recipient {outsider.address} is not allowlisted"
+    with ops.ledger.session() as session:
+        txs = session.scalars(sa.select(Transaction).order_by(Transaction.id)).all()
+        assert [(t.nonce, t.status) for t in txs] == [(nonce + i, "mined") for i in range(5)]
+        assert [load(ops, rid).tx_id for rid in ids] == [txs[0].id, None, *(t.id for t in txs[1:])]
+    assert minter.nonce == nonce + 5
+    assert int(ops.client.contract.totalSupply()) == supply + sum(100 * (i + 1) for i in range(6) if i != 1)
+    for i in range(6):
+        assert ops.client.contract.isDepositRefUsed(reference_to_bytes32(f"PIPE-{i}"))
+    assert audit_actions(ops.ledger).count("request.executed") == 6
+    assert run_approved(ops, minter) == []  # nothing left
+
+
+def test_with_one_second_blocks_several_mints_are_mined_in_the_same_block(ops, team, clients, minter, chain):
+    """§3: mints no longer go one per block: on an Anvil mining every second, six approved mints land
+    in one or two blocks (before: six blocks, one receipt awaited per mint)."""
+    ids = approved_mints(ops, team, 6, "FAST")
+    chain.provider.make_request("evm_setIntervalMining", [1])
+    try:
+        outcomes = run_approved(ops, minter)
+    finally:
+        chain.provider.make_request("evm_setIntervalMining", [0])
+        chain.provider.make_request("evm_setAutomine", [True])
+    assert [(o.request_id, o.status) for o in outcomes] == [(rid, "executed") for rid in ids]
+    blocks = [o.block_number for o in outcomes]
+    assert len(set(blocks)) <= 2 and max(blocks) - min(blocks) <= 1, blocks
 
 
 # ---------------------------------------------------------------------------- migration
