@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from eth_utils import keccak
 from hexbytes import HexBytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,13 +128,14 @@ def _record(signed: Any, sender: Any, method: str, purpose: str, chain_id: int) 
     """The outbox row of a signed transaction (not yet added to the session)."""
     if not signed.signature:
         raise DepositTokenError(f"{sender.address} did not sign the {method} transaction")
+    raw = bytes(signed.serialize_transaction())  # checks the signature's signer (ape's txn_hash would again)
     return Transaction(
         purpose=purpose,
         chain_id=chain_id,
         sender=str(sender.address),
         nonce=int(signed.nonce),
-        tx_hash="0x" + bytes(signed.txn_hash).hex(),
-        raw="0x" + bytes(signed.serialize_transaction()).hex(),
+        tx_hash="0x" + keccak(raw).hex(),
+        raw="0x" + raw.hex(),
         status="signed",
     )
 

@@ -649,7 +649,8 @@ def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: A
     for request, args, gas in sendable:
         # the lease must still be ours when the signed transaction is stored (the row stays locked until the commit)
         if session.execute(update(Request).where(Request.id == request.id, Request.status == "executing",
-                                                 Request.lease_owner == owner).values(lease_owner=owner)).rowcount != 1:
+                                                 Request.lease_owner == owner).values(lease_owner=owner)
+                           .execution_options(synchronize_session=False)).rowcount != 1:
             report(Outcome(request.id, "skipped", f"request #{request.id}: lost its execution lease to another executor; nothing sent"))
             continue
         tx = pipeline.sign(ops.client.contract, "mint", args, gas, purpose=f"request {request.id} mint")
