@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from eth_utils import to_checksum_address
 from helpers import one_line_error
 from hexbytes import HexBytes
 from ops_support import TEST_POLICY
@@ -236,6 +237,10 @@ def test_limit_policy_settings(tmp_path):
     path.write_text("value_date: later\n")
     assert "value_date must be hold or same_day_only" in one_line_error(load_policy, path)
     assert Policy().value_date == "hold" and Policy().max_deposit is not None
+    path.write_text("max_in_flight: 8\n")  # issue 10 §3
+    assert load_policy(path).max_in_flight == 8 and Policy().max_in_flight == 256
+    path.write_text("max_in_flight: 0\n")
+    assert "max_in_flight must be 1 or more" in one_line_error(load_policy, path)
 
 
 # ---------------------------------------------------------------------------- defects 8 and 10
@@ -400,11 +405,12 @@ def run_approved(ops, sender) -> list[workflow.Outcome]:
 
 
 def test_approved_mints_run_pipelined_each_once_and_one_that_cannot_run_does_not_stop_the_rest(
-        ops, team, clients, alice, bob, outsider, minter):
+        ops, team, clients, alice, bob, minter):
     """§3: seven mints, at most three in flight: every transaction stored before it was broadcast, with
     consecutive nonces, each deposit minted once; a mint already on-chain with its terms is executed
     without a transaction, one to an address that cannot receive is set aside (no nonce used)."""
-    add_client(ops.ledger, "C-OUT", outsider.address)  # recorded in the ledger, never allowlisted
+    outsider = to_checksum_address("0x" + "5a" * 20)
+    add_client(ops.ledger, "C-OUT", outsider)  # recorded in the ledger, never allowlisted
     ids = approved_mints(ops, team, 6, "PIPE")
     (stray,) = approved_mints(ops, team, 1, "PIPE-OUT", clients=("C-OUT",))
     ops.client.mint(bob, "2.00", "PIPE-1", sender=minter)  # another ledger minted request #2's deposit, same terms
@@ -414,7 +420,7 @@ def test_approved_mints_run_pipelined_each_once_and_one_that_cannot_run_does_not
     assert [o.request_id for o in outcomes] == [*ids, stray]
     assert [o.status for o in outcomes] == ["executed"] * 6 + ["failed"]
     assert outcomes[1].message.startswith("deposit reference already minted by") and outcomes[1].tx_hash != outcomes[0].tx_hash
-    assert outcomes[-1].message == f"not run: recipient {outsider.address} is not allowlisted"
+    assert outcomes[-1].message == f"not run: recipient {outsider} is not allowlisted"
     with ops.ledger.session() as session:
         txs = session.scalars(sa.select(Transaction).order_by(Transaction.id)).all()
         assert [(t.nonce, t.status) for t in txs] == [(nonce + i, "mined") for i in range(5)]
