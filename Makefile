@@ -2,7 +2,7 @@
 #   make demo    local devnet demo: start Anvil, deploy, onboard, mint, transfer, redeem, report, stop
 #   make test    the whole test suite on a real Anvil, plus slither, the ABI check and the JS package's Node tests
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
-#   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, index 10,000 transfers
+#   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, 500 mints on 12 s blocks, index 10,000 transfers
 #   make devnet  a long-running Anvil on 127.0.0.1:8545 (PORT=8546: another port) with the token deployed and clients onboarded
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

@@ -13,26 +13,31 @@ from sqlalchemy import func, select
 
 from deptoken.ops.benchmark import BenchmarkResult, client_address, format_report, run
 from deptoken.ops.db import Ledger
-from deptoken.ops.models import AllowlistJob, ChainEvent, Client, Transaction
+from deptoken.ops.models import AllowlistJob, ChainEvent, Client, Request, Transaction
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_counts_what_it_did(tmp_path):
-    result = run(clients=25, transfers=40, batch_size=10, per_block=15, chunk_blocks=5, directory=tmp_path)
+    result = run(clients=25, transfers=40, mints=6, block_time=1, batch_size=10, per_block=15, chunk_blocks=5, directory=tmp_path)
     assert isinstance(result, BenchmarkResult)
-    assert (result.clients, result.transfers) == (25, 40)
+    assert (result.clients, result.transfers, result.mints, result.block_time) == (25, 40, 6, 1)
     assert result.allowlist_transactions == 3  # ceil(25 / 10), each one stored in the outbox
+    # the six approved mints went out pipelined: one transaction each, in one or two 1 s blocks
+    assert result.mint_transactions == 6 and 1 <= result.mint_blocks <= 2 and result.mint_seconds > 0
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     with ledger.session() as s:
         assert s.scalar(select(func.count()).select_from(Client).where(Client.status == "active")) == 25
         assert s.scalar(select(func.count()).select_from(AllowlistJob).where(AllowlistJob.status == "done")) == 25
-        assert s.scalar(select(func.count()).select_from(Transaction).where(Transaction.status == "mined")) == 3
+        assert s.scalar(select(func.count()).select_from(Transaction).where(Transaction.status == "mined")) == 3 + 6
+        assert s.scalar(select(func.count()).select_from(Request).where(Request.status == "executed")) == 6
+        minted = s.scalars(select(ChainEvent).where(ChainEvent.name == "Minted")).all()
         transfers = s.scalars(select(ChainEvent).where(ChainEvent.name == "Transfer")).all()
         indexed = s.scalar(select(func.count()).select_from(ChainEvent))
         listed = s.scalar(select(func.count()).select_from(ChainEvent).where(ChainEvent.name == "AllowlistUpdated"))
     ledger.dispose()
-    assert len(transfers) == 40 + 1  # the benchmark's transfers and the payer's funding mint
+    assert len(minted) == 6 + 1  # the approved mints and the payer's funding mint
+    assert len(transfers) == 40 + 6 + 1  # the benchmark's transfers, its mints and the payer's funding mint
     assert sorted(t.recipient for t in transfers if t.amount == 1) == sorted(client_address(i % 25) for i in range(40))
     assert listed == 25 + 1  # the clients and the payer
     assert result.events_indexed == indexed
@@ -40,6 +45,7 @@ def test_benchmark_counts_what_it_did(tmp_path):
     report = format_report(result)
     assert "25 KYC records" in report and "3 transactions" in report and f"{indexed:,} events" in report
     assert 0 < result.status_seconds < 2 and "`deptoken status`" in report
+    assert "6 approved mints" in report and f"{result.mint_blocks} blocks of 1 s" in report
     data = json.loads(json.dumps(result.to_json()))
     assert data["events_indexed"] == indexed and data["events_per_second"] > 0
 

@@ -3,7 +3,9 @@ point of the outbox (before signing, signed and stored but not broadcast, broadc
 receipt not stored), the node restarted with its mempool lost, the node down; then run again.
 
 Every approved deposit must end up minted exactly once, every allowlist job applied exactly once,
-and the ledger and the chain must reconcile.
+and the ledger and the chain must reconcile. Mints run pipelined (issue 10 §3: the three approved
+mints signed, stored and broadcast as one batch); the one-at-a-time path (``max_in_flight: 1``, and
+every other kind) is crashed at each point too.
 
 One devnet (Anvil with a state file, token deployed, operators ana and ben, the demo clients
 onboarded, three deposits recorded and approved) is prepared once per module and copied for each
@@ -146,6 +148,12 @@ def assert_settled_as_stored(net: Devnet, before: dict, reference: str) -> None:
         assert replacement["id"] > before["id"] and replacement["status"] == "mined"
 
 
+def one_at_a_time(net: Devnet) -> None:
+    """The policy runs mints one after the other (the path every other kind takes)."""
+    with (net.dir / "ops.yaml").open("a") as f:
+        f.write("max_in_flight: 1\n")
+
+
 def assert_killed(result, point: str) -> None:
     assert result.returncode == FAULT_EXIT, (result.returncode, result.stdout, result.stderr)
     assert f"fault injected at {point}" in result.stderr
@@ -156,6 +164,7 @@ def assert_killed(result, point: str) -> None:
 
 @pytest.mark.parametrize("point", ["before_sign", "after_sign", "after_broadcast", "before_receipt_stored"])
 def test_execute_killed_during_second_mint_then_rerun_mints_each_deposit_once(net, request_ids, point):
+    one_at_a_time(net)
     first, second, third = request_ids
     assert_killed(net.cli("requests", "execute", fault=f"{point}:2"), point)
 
@@ -183,10 +192,98 @@ def test_execute_killed_during_second_mint_then_rerun_mints_each_deposit_once(ne
         assert [row["status"] for row in tx_rows(net, "request %")] == ["mined"] * len(DEPOSITS)
 
 
+# ---------------------------------------------------------------------------- 1b. a crash in the middle of a pipelined batch
+
+
+def batch_rows(net: Devnet, request_ids: list[int]) -> list[dict]:
+    """The stored transactions of the batch, in request order."""
+    ids = [request_row(net, i)["tx_id"] for i in request_ids]
+    return [next(row for row in tx_rows(net) if row["id"] == tx_id) for tx_id in ids]
+
+
+@pytest.mark.parametrize(
+    ("point", "left"),
+    [
+        ("after_broadcast:2", ["signed"] * 3),  # two of three broadcast (and mined): the ledger knows none yet
+        ("before_receipt_stored:2", ["broadcast"] * 3),  # all three mined, no receipt stored
+    ],
+)
+def test_execute_killed_in_the_middle_of_a_pipelined_batch_then_rerun_mints_each_deposit_once(net, request_ids, point, left):
+    """§3: the three mints are one batch (consecutive nonces, all stored before the first is broadcast);
+    killed in its middle, the next run settles the very transactions stored (same hashes and bytes:
+    mined, or sent again), signs nothing new and mints each deposit once."""
+    name = point.partition(":")[0]
+    assert_killed(net.cli("requests", "execute", fault=point), name)
+    assert [request_row(net, i)["status"] for i in request_ids] == ["executing"] * 3
+    stored = batch_rows(net, request_ids)
+    assert [row["status"] for row in stored] == left
+    assert [row["nonce"] for row in stored] == [stored[0]["nonce"] + i for i in range(3)]
+    on_chain = {"after_broadcast": 2, "before_receipt_stored": 3}[name]
+    assert len(token_logs(net, MINTED_TOPIC)) == on_chain
+
+    net.ok("requests", "execute")
+    assert_each_deposit_minted_once(net)
+    assert [(r["id"], r["tx_hash"], r["raw"], r["status"]) for r in tx_rows(net, "request %")] == [
+        (r["id"], r["tx_hash"], r["raw"], "mined") for r in stored]
+    for row, (reference, _, _) in zip(stored, DEPOSITS, strict=True):
+        assert minted_logs(net, reference)[0]["transactionHash"] == row["tx_hash"]
+
+
+def test_node_restart_loses_a_whole_batch_in_flight_and_the_rerun_sends_the_same_bytes(net, request_ids):
+    """§3: the three mints broadcast, pending in the mempool, the process killed and the node restarted
+    (mempool lost): the next run finds all three lost and sends the same signed bytes again, together."""
+    net.rpc("evm_setAutomine", False)
+    assert_killed(net.cli("requests", "execute", fault="after_broadcast:3"), "after_broadcast")
+    stored = batch_rows(net, request_ids)
+    assert all(net.rpc("eth_getTransactionByHash", row["tx_hash"])["blockNumber"] is None for row in stored)
+    net.stop()
+    net.start()
+    assert all(net.rpc("eth_getTransactionByHash", row["tx_hash"]) is None for row in stored)
+
+    started = time.time()
+    net.ok("requests", "execute")
+    assert_each_deposit_minted_once(net)
+    assert [(r["tx_hash"], r["status"]) for r in tx_rows(net, "request %")] == [(r["tx_hash"], "mined") for r in stored]
+    assert time.time() - started < 30  # settled together, not one receipt timeout after another
+
+
+def test_a_transaction_lost_in_the_middle_of_a_batch_is_sent_again_and_the_rest_follow(net, request_ids):
+    """§3, a nonce gap: of three mints in flight the node drops the middle one (the third, queued behind
+    it, cannot be mined); the running executor notices, sends the same bytes again, and all three are
+    minted once, without a new signature."""
+    net.rpc("evm_setAutomine", False)
+    process = subprocess.Popen([str(BIN / "deptoken"), "requests", "execute"], cwd=net.dir, env=net.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while [row["status"] for row in tx_rows(net, "request %")] != ["broadcast"] * 3:
+            assert process.poll() is None and time.time() < deadline, process.communicate()
+            time.sleep(0.1)
+        first, middle, last = tx_rows(net, "request %")
+        net.rpc("anvil_dropTransaction", middle["tx_hash"])
+        net.rpc("evm_mine")
+        assert net.rpc("eth_getTransactionReceipt", first["tx_hash"]) is not None
+        assert net.rpc("eth_getTransactionByHash", middle["tx_hash"]) is None
+        assert net.rpc("eth_getTransactionReceipt", last["tx_hash"]) is None  # queued behind the gap
+        while process.poll() is None:  # blocks keep coming
+            assert time.time() < deadline, "the executor did not settle the gap"
+            net.rpc("evm_mine")
+            time.sleep(0.3)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stdout + stderr
+    assert_each_deposit_minted_once(net)
+    assert [(r["tx_hash"], r["status"]) for r in tx_rows(net, "request %")] == [
+        (first["tx_hash"], "mined"), (middle["tx_hash"], "mined"), (last["tx_hash"], "mined")]
+
+
 # ---------------------------------------------------------------------------- 2. node restart, transaction lost
 
 
 def test_node_restart_loses_the_broadcast_mint_and_the_rerun_settles_it_once(net, request_ids):
+    one_at_a_time(net)
     net.rpc("evm_setAutomine", False)
     assert_killed(net.cli("requests", "execute", fault="after_broadcast:1"), "after_broadcast")
     in_flight = request_row(net, request_ids[0])

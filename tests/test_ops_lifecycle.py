@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from eth_utils import to_checksum_address
 from helpers import one_line_error
 from hexbytes import HexBytes
 from ops_support import TEST_POLICY
@@ -22,8 +23,9 @@ from deptoken.ops import deposits as intake_module
 from deptoken.ops import workflow
 from deptoken.ops.db import make_engine, upgrade
 from deptoken.ops.deposits import DepositInput, amend_deposit, intake, list_deposits, propose_return, record_deposits
-from deptoken.ops.models import AuditEntry, Client, Deposit, Request
+from deptoken.ops.models import AuditEntry, Client, Deposit, Request, Transaction
 from deptoken.ops.policy import Policy, load_policy
+from deptoken.validation import reference_to_bytes32
 
 ACTOR = "pytest"
 COUNTED = ("deposits", "requests", "approvals", "transactions", "audit_log")
@@ -235,6 +237,10 @@ def test_limit_policy_settings(tmp_path):
     path.write_text("value_date: later\n")
     assert "value_date must be hold or same_day_only" in one_line_error(load_policy, path)
     assert Policy().value_date == "hold" and Policy().max_deposit is not None
+    path.write_text("max_in_flight: 8\n")  # issue 10 §3
+    assert load_policy(path).max_in_flight == 8 and Policy().max_in_flight == 256
+    path.write_text("max_in_flight: 0\n")
+    assert "max_in_flight must be 1 or more" in one_line_error(load_policy, path)
 
 
 # ---------------------------------------------------------------------------- defects 8 and 10
@@ -376,6 +382,70 @@ def test_an_executor_that_lost_its_lease_sends_nothing(ops, team, alice, complia
     assert outcome.status == "skipped" and "lease" in outcome.message
     assert compliance.nonce == nonce and counts(ops.ledger)["transactions"] == 0
     assert not ops.client.contract.isFrozen(alice)
+
+
+# ---------------------------------------------------------------------------- issue 10 §3: pipelined execution
+
+
+def approved_mints(ops, team, count: int, prefix: str, clients=("C-ALICE", "C-BOB")) -> list[int]:
+    ana, ben, _ = team
+    ids = record(ops, [dep(f"{prefix}-{i}", clients[i % len(clients)], f"{i + 1}.00", today(ops), f"entry {i + 1}")
+                       for i in range(count)], ana)
+    for rid in ids:
+        assert decide(ops, rid, ben) == "approved"
+    return ids
+
+
+def run_approved(ops, sender) -> list[workflow.Outcome]:
+    session = ops.ledger.new_session()
+    try:
+        return workflow.execute_all(session, ops, workflow.pending_requests(session, "approved"), sender, ACTOR)
+    finally:
+        session.close()
+
+
+def test_approved_mints_run_pipelined_each_once_and_one_that_cannot_run_does_not_stop_the_rest(
+        ops, team, clients, alice, bob, minter):
+    """§3: seven mints, at most three in flight: every transaction stored before it was broadcast, with
+    consecutive nonces, each deposit minted once; a mint already on-chain with its terms is executed
+    without a transaction, one to an address that cannot receive is set aside (no nonce used)."""
+    outsider = to_checksum_address("0x" + "5a" * 20)
+    add_client(ops.ledger, "C-OUT", outsider)  # recorded in the ledger, never allowlisted
+    ids = approved_mints(ops, team, 6, "PIPE")
+    (stray,) = approved_mints(ops, team, 1, "PIPE-OUT", clients=("C-OUT",))
+    ops.client.mint(bob, "2.00", "PIPE-1", sender=minter)  # another ledger minted request #2's deposit, same terms
+    ops = replace(ops, policy=replace(ops.policy, max_in_flight=3))
+    nonce, supply = minter.nonce, int(ops.client.contract.totalSupply())
+    outcomes = run_approved(ops, minter)
+    assert [o.request_id for o in outcomes] == [*ids, stray]
+    assert [o.status for o in outcomes] == ["executed"] * 6 + ["failed"]
+    assert outcomes[1].message.startswith("deposit reference already minted by") and outcomes[1].tx_hash != outcomes[0].tx_hash
+    assert outcomes[-1].message == f"not run: recipient {outsider} is not allowlisted"
+    with ops.ledger.session() as session:
+        txs = session.scalars(sa.select(Transaction).order_by(Transaction.id)).all()
+        assert [(t.nonce, t.status) for t in txs] == [(nonce + i, "mined") for i in range(5)]
+        assert [load(ops, rid).tx_id for rid in ids] == [txs[0].id, None, *(t.id for t in txs[1:])]
+    assert minter.nonce == nonce + 5
+    assert int(ops.client.contract.totalSupply()) == supply + sum(100 * (i + 1) for i in range(6) if i != 1)
+    for i in range(6):
+        assert ops.client.contract.isDepositRefUsed(reference_to_bytes32(f"PIPE-{i}"))
+    assert audit_actions(ops.ledger).count("request.executed") == 6
+    assert run_approved(ops, minter) == []  # nothing left
+
+
+def test_with_one_second_blocks_several_mints_are_mined_in_the_same_block(ops, team, clients, minter, chain):
+    """§3: mints no longer go one per block: on an Anvil mining every second, six approved mints land
+    in one or two blocks (before: six blocks, one receipt awaited per mint)."""
+    ids = approved_mints(ops, team, 6, "FAST")
+    chain.provider.make_request("evm_setIntervalMining", [1])
+    try:
+        outcomes = run_approved(ops, minter)
+    finally:
+        chain.provider.make_request("evm_setIntervalMining", [0])
+        chain.provider.make_request("evm_setAutomine", [True])
+    assert [(o.request_id, o.status) for o in outcomes] == [(rid, "executed") for rid in ids]
+    blocks = [o.block_number for o in outcomes]
+    assert len(set(blocks)) <= 2 and max(blocks) - min(blocks) <= 1, blocks
 
 
 # ---------------------------------------------------------------------------- migration

@@ -301,17 +301,37 @@ class TokenClient:
         recipient = _address_of(to, "recipient")
         units = self.units(amount)
         ref = reference_to_bytes32(deposit_reference, "deposit reference")
+        take = self.mint_budget(sender)
+        if reason := self.mint_refusal(recipient, deposit_reference) or take(units):
+            raise DepositTokenError(reason)
+        return self._send("mint", recipient, units, ref, sender=sender)
+
+    def mint_refusal(self, recipient: str, deposit_reference: str) -> str | None:
+        """Why the token would refuse a mint of ``deposit_reference`` to ``recipient`` (the reference
+        used, the recipient unable to receive), or None."""
+        if self.contract.isDepositRefUsed(reference_to_bytes32(deposit_reference, "deposit reference")):
+            return f"deposit reference {deposit_reference!r} was already used for a mint"
+        reason = self._inactive_reason(recipient)
+        return f"recipient {recipient} {reason}" if reason else None
+
+    def mint_budget(self, sender: Any) -> Callable[[int], str | None]:
+        """Checks ``sender`` may mint now (role, not paused) and returns its budget for mints sent one
+        after another before any is mined: each call takes ``units`` (minor units) from the minter's
+        allowance and the supply cap, or says why it cannot (taking nothing)."""
         minter = self._require_role(sender, "minter", "mint")
         self._require_not_paused("mint")
-        if self.contract.isDepositRefUsed(ref):
-            raise DepositTokenError(f"deposit reference {deposit_reference!r} was already used for a mint")
-        self._require_active(recipient, "recipient")
-        allowance = int(self.contract.minterAllowance(minter))
-        if allowance < units:
-            raise DepositTokenError(f"minter {minter} may mint {self.format(allowance)} more, less than {self.format(units)}")
-        if int(self.contract.totalSupply()) + units > SUPPLY_CAP:
-            raise DepositTokenError(f"minting {self.format(units)} would exceed the supply cap")
-        return self._send("mint", recipient, units, ref, sender=sender)
+        allowance, supply = int(self.contract.minterAllowance(minter)), int(self.contract.totalSupply())
+
+        def take(units: int) -> str | None:
+            nonlocal allowance, supply
+            if allowance < units:
+                return f"minter {minter} may mint {self.format(allowance)} more, less than {self.format(units)}"
+            if supply + units > SUPPLY_CAP:
+                return f"minting {self.format(units)} would exceed the supply cap"
+            allowance, supply = allowance - units, supply + units
+            return None
+
+        return take
 
     def burn(self, amount: Amount, burn_reference: str, *, sender: Any) -> Any:
         """Burns ``amount`` of the bank's own holdings at ``sender`` (a minter), e.g. seized funds."""

@@ -1,11 +1,15 @@
 """Throughput benchmark of the issuer tooling on a local Anvil: onboarding N KYC records (file check,
-ledger, allowlist batches through the exactly-once outbox) and indexing the events of M transfers.
+ledger, allowlist batches through the exactly-once outbox), executing K approved mints with the node
+mining a block every ``block_time`` seconds, and indexing the events of M transfers.
 
 ``run()`` deploys a fresh token (config/devnet.yaml's roles), writes a KYC file of N generated
-clients, imports and applies it, mints to a payer, sends M transfers from the payer to the new
-clients (JSON-RPC batches through Anvil's unlocked account, mined ``per_block`` to a block), and
-syncs the index. It reports transactions sent, wall times and events indexed per second, and the
-time of `deptoken status` (``ops.status.status``) on that ledger of N clients.
+clients, imports and applies it; records K deposits of those clients and approves their mint requests
+(maker-checker, not timed), switches Anvil to a block every ``block_time`` seconds (as ``anvil
+--block-time``) and executes them as ``requests execute`` does (pipelined, exactly once); then mints
+to a payer, sends M transfers from the payer to the new clients (JSON-RPC batches through Anvil's
+unlocked account, mined ``per_block`` to a block), and syncs the index. It reports transactions sent,
+blocks, wall times and events indexed per second, and the time of `deptoken status`
+(``ops.status.status``) on that ledger of N clients.
 ``scripts/ops_benchmark.py`` prints the figures (``make bench-ops``).
 """
 
@@ -32,12 +36,14 @@ from ..operations import TokenClient
 from ..signers import select_signer
 from .context import open_ops
 from .db import Ledger, make_engine, upgrade
+from .deposits import DepositInput, record_deposits
 from .indexer import sync
 from .models import Transaction
 from .onboarding import apply_jobs, import_clients
 from .operators import add_operator
 from .policy import Policy
 from .status import status
+from .workflow import decide, execute_all, pending_requests
 
 COUNTRIES = ("DE", "SG", "CN", "US", "GB", "FR", "JP", "AE")
 TRANSFER = keccak(text="transfer(address,uint256)")[:4]
@@ -54,6 +60,11 @@ class BenchmarkResult:
     index_seconds: float
     blocks_indexed: int
     status_seconds: float  # `deptoken status` (ledger and node) with ``clients`` onboarded
+    mints: int = 0
+    mint_seconds: float = 0.0  # executing the approved mints: checks, signing, outbox, receipts
+    mint_transactions: int = 0
+    mint_blocks: int = 0  # blocks the mints were mined in
+    block_time: int = 0  # seconds between blocks while the mints ran
 
     @property
     def clients_per_second(self) -> float:
@@ -110,8 +121,37 @@ def _send_transfers(uri: str, token: str, payer: str, recipients: list[str], per
         _rpc_batch(uri, [("evm_setAutomine", [True])])
 
 
-def run(clients: int = 10_000, transfers: int = 10_000, *, batch_size: int = 200, per_block: int = 500,
-        chunk_blocks: int = 2_000, directory: Path | None = None) -> BenchmarkResult:
+def _execute_mints(ledger: Ledger, ops: Any, count: int, maker: Any, checker: Any, minter: Any,
+                   block_time: int) -> tuple[float, int, int]:
+    """Records ``count`` deposits of the first generated clients, approves their mints, and executes
+    them with a block every ``block_time`` seconds: wall time, transactions and blocks."""
+    from ape import networks
+
+    today = ops.today()
+    inputs = [DepositInput(f"BENCH-DEP-{i:06d}", f"BENCH-{i:06d}", Decimal("1.00") + i % 7, ops.client.currency, today,
+                           f"line {i + 2}") for i in range(count)]
+    with ledger.session() as session:
+        ids = [r.id for r in record_deposits(session, ops, inputs, maker, source="benchmark")]
+    with ledger.session() as session:
+        for request_id in ids:
+            decide(session, request_id, checker, approve=True)
+    web3 = networks.provider.web3
+    web3.provider.make_request("evm_setIntervalMining", [block_time])
+    try:
+        with ledger.new_session() as session:
+            started = time.perf_counter()
+            outcomes = execute_all(session, ops, pending_requests(session, "approved"), minter, actor="benchmark")
+            seconds = time.perf_counter() - started
+    finally:
+        web3.provider.make_request("evm_setIntervalMining", [0])
+        web3.provider.make_request("evm_setAutomine", [True])
+    executed = [o for o in outcomes if o.status == "executed"]
+    assert len(executed) == count, [o for o in outcomes if o.status != "executed"][:3]
+    return seconds, len({o.tx_hash for o in executed}), len({o.block_number for o in executed})
+
+
+def run(clients: int = 10_000, transfers: int = 10_000, *, mints: int = 500, block_time: int = 12, batch_size: int = 200,
+        per_block: int = 500, chunk_blocks: int = 2_000, directory: Path | None = None) -> BenchmarkResult:
     """Runs the benchmark on the connected devnet (see the module docstring)."""
     from ape import accounts, chain, networks
 
@@ -128,8 +168,10 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, batch_size: int = 200
     ledger = Ledger(url)
     policy = Policy(confirmations=0, chunk_blocks=chunk_blocks, batch_size=batch_size)
     ops = open_ops(ledger, policy, client=client)
+    maker, checker = accounts.test_accounts[10], accounts.test_accounts[11]
     with ledger.session() as session:
-        add_operator(session, "bench", accounts.test_accounts[10].address, request=True, approve=True, actor="benchmark")
+        add_operator(session, "bench", maker.address, request=True, approve=True, actor="benchmark")
+        add_operator(session, "bench-checker", checker.address, request=True, approve=True, actor="benchmark")
 
     kyc = workdir / "kyc.csv"
     review = datetime.fromtimestamp(chain.pending_timestamp, UTC) + timedelta(days=365)
@@ -143,6 +185,8 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, batch_size: int = 200
     with ledger.session() as session:
         sent = session.query(Transaction).count()
     assert applied.done == clients
+    mint_seconds, mint_transactions, mint_blocks = _execute_mints(ledger, ops, min(mints, clients), maker, checker, minter,
+                                                                  block_time) if mints else (0.0, 0, 0)
 
     client.allowlist(payer, review.date(), sender=compliance)
     client.mint(payer, Decimal(transfers) / 100 + 1, "BENCH-FUNDING", sender=minter)
@@ -162,13 +206,17 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, batch_size: int = 200
     assert state.clients.get("active") == clients
     ledger.dispose()
     return BenchmarkResult(clients, sent, round(onboarding, 2), transfers, round(sending, 2), result.events,
-                           round(indexing, 2), result.to_block - result.from_block + 1, round(status_time, 3))
+                           round(indexing, 2), result.to_block - result.from_block + 1, round(status_time, 3),
+                           min(mints, clients), round(mint_seconds, 2), mint_transactions, mint_blocks,
+                           block_time if mints else 0)
 
 
 def format_report(r: BenchmarkResult) -> str:
     return "\n".join([
         f"onboarding  {r.clients:>8,} KYC records  {r.allowlist_transactions:>6,} transactions  {r.onboarding_seconds:>8.2f} s  "
         f"{r.clients_per_second:>10,.1f} records/s",
+        f"minting     {r.mints:>8,} approved mints {r.mint_transactions:>6,} transactions  {r.mint_seconds:>8.2f} s  "
+        f"{r.mint_blocks:>6,} blocks of {r.block_time} s",
         f"transfers   {r.transfers:>8,} sent         {r.transfer_seconds:>8.2f} s (JSON-RPC batches, not the tool)",
         f"indexing    {r.events_indexed:>8,} events       {r.blocks_indexed:>6,} blocks        {r.index_seconds:>8.2f} s  "
         f"{r.events_per_second:>10,.1f} events/s",

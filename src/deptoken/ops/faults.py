@@ -3,6 +3,8 @@
 
 Points: ``before_sign``, ``after_sign`` (stored, not broadcast), ``after_broadcast`` (receipt not
 awaited), ``before_receipt_stored`` (mined, not recorded), ``after_batch`` (one allowlist batch done).
+Pipelined mints pass ``before_sign``, ``after_broadcast`` and ``before_receipt_stored`` once per
+transaction and ``after_sign`` once per round (the round's transactions stored together).
 """
 
 from __future__ import annotations

@@ -11,14 +11,22 @@ stored transaction whose outcome is unknown (the process died, the node restarte
 * otherwise the node lost it -> broadcast the very same bytes again (same hash: it cannot run twice).
 
 So a signed transaction either runs once or is provably dead before anything is signed in its place.
+
+``Pipeline`` keeps several transactions of one sender in flight at once (consecutive nonces): each is
+signed and stored before any of them is broadcast, the node is asked for receipts as the sender's
+confirmed nonce moves past them, and one the node lost in the middle (a nonce gap) is broadcast again
+as the same bytes. ``resolve_many`` settles a whole batch left in flight by a crash: first every
+transaction whose fate is known now (mined, void, or lost: sent again), then the receipts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from eth_utils import keccak
 from hexbytes import HexBytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +37,8 @@ from .models import Transaction
 
 RECEIPT_TIMEOUT = 120
 UNRESOLVED = ("signed", "broadcast")
+POLL_SECONDS = 0.1  # how often a pipeline asks for the sender's confirmed nonce
+LOST_CHECK_SECONDS = 3.0  # a pipeline waiting this long without progress checks the oldest transaction is still known
 
 
 def _web3() -> Any:
@@ -53,6 +63,21 @@ def _pending(tx_hash: str) -> bool:
         return _web3().eth.get_transaction(tx_hash) is not None
     except TransactionNotFound:
         return False
+
+
+def rpc_batch(calls: Sequence[tuple[str, list[Any]]]) -> list[tuple[Any, str | None]]:
+    """JSON-RPC ``calls`` in one request (one by one where the provider cannot batch): each call's
+    result and error message (None when it succeeded)."""
+    if not calls:
+        return []
+    provider = _web3().provider
+    try:
+        replies = provider.make_batch_request([(method, params) for method, params in calls])
+    except NotImplementedError:
+        replies = None
+    if not isinstance(replies, list) or len(replies) != len(calls):  # no batches here: one by one
+        replies = [provider.make_request(method, params) for method, params in calls]
+    return [(r.get("result"), str(r["error"].get("message", r["error"])) if r.get("error") else None) for r in replies]
 
 
 def _store_receipt(tx: Transaction, receipt: Any) -> None:
@@ -99,6 +124,22 @@ def _broadcast(tx: Transaction) -> None:
         raise DepositTokenError(f"the node refused transaction {tx.tx_hash}: {message}") from None
 
 
+def _record(signed: Any, sender: Any, method: str, purpose: str, chain_id: int) -> Transaction:
+    """The outbox row of a signed transaction (not yet added to the session)."""
+    if not signed.signature:
+        raise DepositTokenError(f"{sender.address} did not sign the {method} transaction")
+    raw = bytes(signed.serialize_transaction())  # checks the signature's signer (ape's txn_hash would again)
+    return Transaction(
+        purpose=purpose,
+        chain_id=chain_id,
+        sender=str(sender.address),
+        nonce=int(signed.nonce),
+        tx_hash="0x" + keccak(raw).hex(),
+        raw="0x" + raw.hex(),
+        status="signed",
+    )
+
+
 def send(
     session: Session,
     contract: Any,
@@ -116,17 +157,7 @@ def send(
     resolve_all(session, sender=str(sender.address))  # an unsettled earlier transaction would share the nonce
     checkpoint("before_sign")
     signed = getattr(contract, method).as_transaction(*args, sender=sender, sign=True)
-    if not signed.signature:
-        raise DepositTokenError(f"{sender.address} did not sign the {method} transaction")
-    tx = Transaction(
-        purpose=purpose,
-        chain_id=int(networks.provider.chain_id),
-        sender=str(sender.address),
-        nonce=int(signed.nonce),
-        tx_hash="0x" + bytes(signed.txn_hash).hex(),
-        raw="0x" + bytes(signed.serialize_transaction()).hex(),
-        status="signed",
-    )
+    tx = _record(signed, sender, method, purpose, int(networks.provider.chain_id))
     session.add(tx)
     session.flush()
     if link is not None:
@@ -144,27 +175,39 @@ def send(
     return tx
 
 
-def resolve(session: Session, tx: Transaction) -> Transaction:
-    """Settles one stored transaction of unknown outcome (see the module docstring); commits."""
-    if tx.status not in UNRESOLVED:
-        return tx
+def _settle_now(session: Session, tx: Transaction) -> bool:
+    """Settles ``tx`` if its fate is known now (mined, reverted, void); broadcasts it again if the node
+    lost it. True when it still awaits its receipt. Commits."""
     with _node(tx):
         receipt = _receipt(tx.tx_hash)
         lost = receipt is None and not _pending(tx.tx_hash)
         confirmed = int(_web3().eth.get_transaction_count(tx.sender, "latest")) if lost else 0
-    if lost:
-        if confirmed > tx.nonce:
-            tx.status = "void"
-            session.commit()
-            return tx
+    if receipt is not None:
+        _store_receipt(tx, receipt)
+    elif lost and confirmed > tx.nonce:
+        tx.status = "void"
+    elif lost:
         _broadcast(tx)  # the node lost it: the same bytes again
         tx.status = "broadcast"
-        session.commit()
-    if receipt is None:
-        receipt = _wait(tx)
-    _store_receipt(tx, receipt)
     session.commit()
-    return tx
+    return tx.status in UNRESOLVED
+
+
+def resolve_many(session: Session, txs: Sequence[Transaction]) -> list[Transaction]:
+    """Settles stored transactions of unknown outcome (see the module docstring), oldest first: every
+    one whose fate is known now at once (a lost one is sent again), then the receipts of those still
+    pending, so a whole batch in flight costs a block or two, not a block each. Commits."""
+    ordered = sorted(txs, key=lambda tx: tx.id)
+    waiting = [tx for tx in ordered if tx.status in UNRESOLVED and _settle_now(session, tx)]
+    for tx in waiting:
+        _store_receipt(tx, _wait(tx))
+        session.commit()
+    return ordered
+
+
+def resolve(session: Session, tx: Transaction) -> Transaction:
+    """Settles one stored transaction of unknown outcome (see the module docstring); commits."""
+    return resolve_many(session, [tx])[0]
 
 
 def resolve_all(session: Session, *, sender: str | None = None) -> list[Transaction]:
@@ -172,7 +215,116 @@ def resolve_all(session: Session, *, sender: str | None = None) -> list[Transact
     query = select(Transaction).where(Transaction.status.in_(UNRESOLVED)).order_by(Transaction.id)
     if sender is not None:
         query = query.where(Transaction.sender == sender)
-    return [resolve(session, tx) for tx in session.scalars(query).all()]
+    return resolve_many(session, session.scalars(query).all())
+
+
+class Pipeline:
+    """Transactions of one ``sender`` in flight together, with consecutive nonces, exactly once.
+
+    ``sign`` signs a call with the next nonce and adds it to the session (the caller commits: stored
+    before broadcast); ``broadcast`` sends the signed ones; ``settle`` waits until the oldest in flight
+    is mined and returns every one whose receipt is now stored (``mined``/``reverted``) or whose nonce
+    another transaction used (``void``). Opening one first settles the sender's unsettled transactions."""
+
+    def __init__(self, session: Session, sender: Any) -> None:
+        from ape import networks
+
+        self.session, self.sender = session, sender
+        self.address = str(sender.address)
+        resolve_all(session, sender=self.address)
+        provider = networks.provider
+        self.chain_id = int(provider.chain_id)
+        self.nonce = int(_web3().eth.get_transaction_count(self.address, "pending"))
+        self.in_flight: list[Transaction] = []
+        self.unsent: list[Transaction] = []
+        self.refresh_fees()
+
+    def refresh_fees(self) -> None:
+        """The fees of the transactions signed next (as ape sets them: base fee times its multiplier
+        plus the node's priority fee)."""
+        from ape import networks
+
+        provider = networks.provider
+        self.priority_fee = int(provider.priority_fee)
+        self.max_fee = int(provider.base_fee * provider.network.base_fee_multiplier + self.priority_fee)
+
+    def simulate(self, contract: Any, method: str, calls: Sequence[tuple[Any, ...]]) -> list[tuple[int | None, str | None]]:
+        """``contract.method(*args)`` for each of ``calls`` run by the node against its latest state
+        (one request): the gas to give each, or why it would revert."""
+        handler = getattr(contract, method)
+        estimates = rpc_batch([("eth_estimateGas", [{"from": self.address, "to": str(contract.address),
+                                                      "data": "0x" + bytes(handler.encode_input(*args)).hex()}])
+                               for args in calls])
+        return [(int(gas, 16) * 6 // 5 if error is None else None, error) for gas, error in estimates]
+
+    def sign(self, contract: Any, method: str, args: tuple[Any, ...], gas: int, *, purpose: str) -> Transaction:
+        """Signs the call with the next nonce and adds it (status ``signed``) to the session."""
+        from ape import networks
+
+        checkpoint("before_sign")
+        txn = networks.provider.network.ecosystem.create_transaction(
+            chain_id=self.chain_id, nonce=self.nonce, receiver=str(contract.address), sender=self.address,
+            data=getattr(contract, method).encode_input(*args), gas_limit=gas, max_fee=self.max_fee,
+            max_priority_fee=self.priority_fee, type=2,
+        )
+        tx = _record(self.sender.sign_transaction(txn), self.sender, method, purpose, self.chain_id)
+        self.session.add(tx)
+        self.nonce += 1
+        self.unsent.append(tx)
+        return tx
+
+    def broadcast(self) -> None:
+        """Broadcasts every transaction signed since the last call (they must be committed); commits."""
+        sent, self.unsent = self.unsent, []
+        try:
+            for tx in sent:
+                _broadcast(tx)
+                tx.status = "broadcast"
+                self.in_flight.append(tx)
+                checkpoint("after_broadcast")
+        finally:  # one refused: the rest stay stored as signed, settled by the next run
+            self.session.commit()
+
+    def settle(self) -> list[Transaction]:
+        """Waits until at least the oldest transaction in flight is mined (broadcasting again one
+        the node lost), stores the receipts of all that are; returns them. Commits."""
+        if not self.in_flight:
+            return []
+        web3 = _web3()
+        started = last_check = time.monotonic()
+        while True:
+            with _node(self.in_flight[0]):
+                confirmed = int(web3.eth.get_transaction_count(self.address, "latest"))
+            done = [tx for tx in self.in_flight if tx.nonce < confirmed]
+            if done:
+                break
+            now = time.monotonic()
+            if now - started > RECEIPT_TIMEOUT:
+                raise DepositTokenError(
+                    f"transaction {self.in_flight[0].tx_hash} not mined within {RECEIPT_TIMEOUT} s; it stays recorded "
+                    "and is checked on the next run"
+                )
+            if now - last_check > LOST_CHECK_SECONDS:  # a nonce gap: the node lost the oldest one
+                last_check = now
+                oldest = self.in_flight[0]
+                with _node(oldest):
+                    if _receipt(oldest.tx_hash) is None and not _pending(oldest.tx_hash):
+                        _broadcast(oldest)
+            time.sleep(POLL_SECONDS)
+        with _node(done[0]):
+            receipts = rpc_batch([("eth_getTransactionReceipt", [tx.tx_hash]) for tx in done])
+        for tx, (receipt, error) in zip(done, receipts, strict=True):
+            if error is not None:
+                raise DepositTokenError(f"lost the node while settling transaction {tx.tx_hash} ({error}); it stays "
+                                        f"recorded ({tx.status}) and is checked on the next run")
+            checkpoint("before_receipt_stored")
+            if receipt is None:  # its nonce was used by another transaction: this one can never be mined
+                tx.status = "void"
+            else:
+                _store_receipt(tx, {k: int(v, 16) for k, v in receipt.items() if k in ("status", "blockNumber", "gasUsed")})
+        self.in_flight = [tx for tx in self.in_flight if tx.nonce >= confirmed]
+        self.session.commit()
+        return done
 
 
 @contextmanager

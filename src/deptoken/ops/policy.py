@@ -1,5 +1,5 @@
-"""The operations policy: approval thresholds, intake limits and value dates, request expiry and
-execution leases, indexer settings, the bank's liability account.
+"""The operations policy: approval thresholds, intake limits and value dates, request expiry,
+execution leases and mints in flight, indexer settings, the bank's liability account.
 Read from a YAML file (``config/ops.yaml`` by default, ``--config`` or ``DEPTOKEN_OPS_CONFIG``)."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Policy:
     value_date: str = "hold"  # hold: a future value date waits for its day | same_day_only: intake refuses it
     approved_expire_hours: int = 120  # an approved request not executed by then expires (0: never)
     execution_lease_seconds: int = 600  # an executor's claim on a request; after it another may take over
+    max_in_flight: int = 256  # mints signed and sent before the first is mined (1: one at a time)
     paid_by_another_operator: bool = True  # `payouts paid`: not by the operator who exported the file
     clients_second_approver: bool = False  # allowlist jobs are sent once another operator approved them
     client_addresses_allowed: tuple[str, ...] = ()  # the bank's own addresses that may still be onboarded
@@ -101,6 +102,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             value_date=str(data.get("value_date", Policy.value_date)),
             approved_expire_hours=count("approved_expire_hours"),
             execution_lease_seconds=count("execution_lease_seconds"),
+            max_in_flight=count("max_in_flight"),
             paid_by_another_operator=flag("paid_by_another_operator"),
             clients_second_approver=flag("clients_second_approver"),
             client_addresses_allowed=addresses("client_addresses_allowed"),
@@ -117,6 +119,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
             raise DepositTokenError(f"ops config {path}: {name} must be a positive amount or null, not {value}")
     if policy.value_date not in VALUE_DATE_RULES:
         raise DepositTokenError(f"ops config {path}: value_date must be hold or same_day_only, not {policy.value_date!r}")
+    if policy.max_in_flight < 1:
+        raise DepositTokenError(f"ops config {path}: max_in_flight must be 1 or more, not {policy.max_in_flight}")
     if policy.approved_expire_hours < 0 or policy.execution_lease_seconds < 1:
         raise DepositTokenError(f"ops config {path}: approved_expire_hours must be 0 or more, execution_lease_seconds positive")
     return policy

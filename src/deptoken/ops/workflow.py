@@ -37,7 +37,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from eth_utils import keccak
@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from ..errors import DepositTokenError, first_line
 from ..validation import parse_address, reference_to_bytes32
 from . import audit, operators, outbox
+from .faults import checkpoint
 from .context import Ops
 from .models import Approval, Deposit, Request, Transaction, utcnow
 
@@ -351,7 +352,7 @@ def describe(outcome: Outcome) -> str:
 FAILURES = ("failed", "conflict")  # outcomes that make a run's exit status non-zero
 
 
-def _finish(session: Session, request: Request, tx: Transaction, actor: str) -> Outcome:
+def _finish(session: Session, request: Request, tx: Transaction, actor: str, *, commit: bool = True) -> Outcome:
     request.lease_expires = None
     if tx.status == "mined":
         request.status = "executed"
@@ -361,7 +362,8 @@ def _finish(session: Session, request: Request, tx: Transaction, actor: str) -> 
         request.reason = f"transaction {tx.tx_hash} reverted"
     audit.record(session, actor, f"request.{request.status}", f"request {request.id}",
                  {"kind": request.kind, "digest": request.digest}, tx_hash=tx.tx_hash, block_number=tx.block_number)
-    session.commit()
+    if commit:
+        session.commit()
     return Outcome(request.id, request.status, request.reason or "done", tx.tx_hash, tx.block_number)
 
 
@@ -404,31 +406,38 @@ def recover(session: Session, ops: Ops, actor: str, *, now: datetime | None = No
     one a live executor holds is skipped, not reset. Commits."""
     now = now or utcnow()
     outcomes = []
-    for request in session.scalars(select(Request).where(Request.status == "executing").order_by(Request.id)).all():
-        if _lease_live(request, now):
+    executing = session.scalars(select(Request).where(Request.status == "executing").order_by(Request.id)).all()
+    orphans = [r for r in executing if not _lease_live(r, now)]
+    # a whole batch left in flight is settled together (a block or two), not one receipt at a time
+    outbox.resolve_many(session, [tx for r in orphans if r.tx_id and (tx := session.get(Transaction, r.tx_id)) is not None])
+    for request in executing:
+        if request not in orphans:
             outcomes.append(Outcome(request.id, "skipped", f"{_holder(request)}: left alone"))
             continue
         tx = session.get(Transaction, request.tx_id) if request.tx_id else None
-        if tx is not None:
-            tx = outbox.resolve(session, tx)
-            if tx.status in ("mined", "reverted"):
-                outcomes.append(_finish(session, request, tx, actor))
-                continue
-        # never sent, or provably never mined; conditional, in case another executor got there first
-        reset = session.execute(
-            update(Request).where(Request.id == request.id, Request.status == "executing",
-                                  Request.lease_owner.is_(None) if request.lease_owner is None else Request.lease_owner == request.lease_owner)
-            .values(status="approved", tx_id=None, lease_owner=None, lease_expires=None)
-        ).rowcount
-        if reset != 1:
-            session.rollback()
-            outcomes.append(Outcome(request.id, "skipped", "taken over by another executor meanwhile"))
+        if tx is not None and tx.status in ("mined", "reverted"):
+            outcomes.append(_finish(session, request, tx, actor))
             continue
-        audit.record(session, actor, "request.recovered", f"request {request.id}",
-                     {"void_tx": tx.tx_hash if tx is not None else None, "lease_owner": request.lease_owner})
-        session.commit()
-        outcomes.append(Outcome(request.id, "approved", "not executed before the interruption: ready to run again"))
+        outcomes.append(_reset(session, request, tx, actor))
     return outcomes
+
+
+def _reset(session: Session, request: Request, tx: Transaction | None, actor: str) -> Outcome:
+    """An ``executing`` request whose transaction was never sent, or provably never mined (void),
+    goes back to approved: conditional, in case another executor got there first. Commits."""
+    owner = request.lease_owner
+    reset = session.execute(
+        update(Request).where(Request.id == request.id, Request.status == "executing",
+                              Request.lease_owner.is_(None) if owner is None else Request.lease_owner == owner)
+        .values(status="approved", tx_id=None, lease_owner=None, lease_expires=None)
+    ).rowcount
+    if reset != 1:
+        session.rollback()
+        return Outcome(request.id, "skipped", "taken over by another executor meanwhile")
+    audit.record(session, actor, "request.recovered", f"request {request.id}",
+                 {"void_tx": tx.tx_hash if tx is not None else None, "lease_owner": owner})
+    session.commit()
+    return Outcome(request.id, "approved", "not executed before the interruption: ready to run again")
 
 
 def expire_approved(session: Session, ops: Ops, actor: str, *, now: datetime | None = None) -> list[Outcome]:
@@ -464,6 +473,32 @@ def _set_aside(session: Session, request: Request, actor: str, status: str, reas
     return Outcome(request.id, status, reason, where.get("tx_hash"), where.get("block_number"))
 
 
+def _held(request: Request, today: date) -> Outcome | None:
+    """A mint whose deposit's value date is after ``today`` waits for it."""
+    if request.deposit is not None and request.deposit.value_date > today:
+        return Outcome(request.id, "held", f"held until its value date {request.deposit.value_date}")
+    return None
+
+
+def _already_minted(session: Session, ops: Ops, request: Request, actor: str) -> Outcome | None:
+    """A mint whose deposit reference is used on-chain: executed if the Minted event has the
+    request's terms, set aside as a conflict if not (commits); None if the reference is unused."""
+    if (done := _minted_elsewhere(ops, request)) is None:
+        return None
+    tx_hash, block, to, amount = done
+    p = request.params
+    if to == p["to"] and amount == int(p["amount"]):
+        request.status, request.reason = "executed", f"deposit reference already minted by {tx_hash}"
+        audit.record(session, actor, "request.executed", f"request {request.id}", {"note": request.reason},
+                     tx_hash=tx_hash, block_number=block)
+        session.commit()
+        return Outcome(request.id, "executed", request.reason, tx_hash, block)
+    fmt = ops.client.format
+    reason = (f"deposit reference already minted by {tx_hash} with different terms: {fmt(amount)} to {to}, "
+              f"the request says {fmt(int(p['amount']))} to {p['to']}")
+    return _set_aside(session, request, actor, "conflict", reason, tx_hash=tx_hash, block_number=block)
+
+
 def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: str, *,
             owner: str | None = None, retry: bool = False) -> Outcome:
     """Runs one approved request on-chain, exactly once; commits at every step.
@@ -478,21 +513,8 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
     if request.status != "approved" and not (retry and request.status == "failed"):
         raise DepositTokenError(f"request #{request.id} is {request.status}, not approved")
     verify_request(ops, request)
-    if request.kind == "mint" and request.deposit is not None and request.deposit.value_date > ops.today():
-        return Outcome(request.id, "held", f"held until its value date {request.deposit.value_date}")
-    if request.kind == "mint" and (done := _minted_elsewhere(ops, request)) is not None:
-        tx_hash, block, to, amount = done
-        p = request.params
-        if to == p["to"] and amount == int(p["amount"]):
-            request.status, request.reason = "executed", f"deposit reference already minted by {tx_hash}"
-            audit.record(session, actor, "request.executed", f"request {request.id}", {"note": request.reason},
-                         tx_hash=tx_hash, block_number=block)
-            session.commit()
-            return Outcome(request.id, "executed", request.reason, tx_hash, block)
-        fmt = ops.client.format
-        reason = (f"deposit reference already minted by {tx_hash} with different terms: {fmt(amount)} to {to}, "
-                  f"the request says {fmt(int(p['amount']))} to {p['to']}")
-        return _set_aside(session, request, actor, "conflict", reason, tx_hash=tx_hash, block_number=block)
+    if request.kind == "mint" and (outcome := _held(request, ops.today()) or _already_minted(session, ops, request, actor)):
+        return outcome
     owner = owner or EXECUTOR
     claim(session, request, owner=owner, lease_seconds=ops.policy.execution_lease_seconds)
 
@@ -523,8 +545,16 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
 
 def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
                 owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
-    """Runs ``requests`` one after the other: one that cannot run is reported (failed, held, skipped)
-    and the others still run; ``progress(1, line)`` after each (``describe``). Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
+    """Runs ``requests``: one that cannot run is reported (failed, held, skipped) and the others still
+    run; ``progress(1, line)`` after each (``describe``). Mints run pipelined (``execute_mints``) when the policy's ``max_in_flight`` is above 1, other
+    kinds one after the other. Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
+    if ops.policy.max_in_flight > 1 and requests and all(r.kind == "mint" for r in requests):
+        try:
+            ops.client.mint_budget(sender)
+        except DepositTokenError:
+            pass  # cannot mint at all (role, paused): each request is set aside with the reason, one by one
+        else:
+            return execute_mints(session, ops, requests, sender, actor, owner=owner, retry=retry, progress=progress)
     outcomes = []
     for request in requests:
         try:
@@ -543,16 +573,126 @@ def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any
     return outcomes
 
 
+def execute_mints(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
+                  owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
+    """Runs approved mints with up to the policy's ``max_in_flight`` transactions in flight at once
+    (``outbox.Pipeline``: consecutive nonces, each stored before any is broadcast), exactly once.
+
+    Per round: the requests are checked as ``execute`` checks them (signatures, value date), simulated
+    by the node in one request, claimed under this executor's lease, checked against the minter's
+    allowance and the supply cap as the mints before them use it up, signed, stored (one commit) and
+    broadcast; then receipts are recorded as blocks come, and the room they leave is filled again.
+    A mint the token would refuse is set aside with the reason and does not stop the others."""
+    owner = owner or EXECUTOR
+    order = {r.id: i for i, r in enumerate(requests)}
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(1, describe(outcome))
+
+    budget = ops.client.mint_budget(sender)
+    pipeline = outbox.Pipeline(session, sender)
+    running: dict[int, Request] = {}  # transaction id -> its request
+    todo = list(requests)
+    try:
+        while todo or pipeline.in_flight:
+            room = ops.policy.max_in_flight - len(pipeline.in_flight)
+            chunk, todo = todo[:room], todo[room:]
+            if chunk:
+                _send_mints(session, ops, pipeline, budget, chunk, actor, owner, retry, running, report)
+            for tx in pipeline.settle():
+                request = running.pop(tx.id)
+                if tx.status == "void":  # its nonce went to another transaction: the mint runs again later
+                    session.commit()
+                    report(_reset(session, request, tx, actor))
+                else:
+                    report(_finish(session, request, tx, actor, commit=False))
+            session.commit()
+    except Unsettled:
+        raise
+    except DepositTokenError as exc:
+        session.rollback()
+        if running:  # signed and stored: their fate is for recover() to settle
+            raise Unsettled(str(exc)) from None
+        raise
+    return sorted(outcomes, key=lambda o: order[o.request_id])
+
+
+def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: Any, chunk: list[Request], actor: str,
+                owner: str, retry: bool, running: dict[int, Request], report: Any) -> None:
+    """One round of ``execute_mints``: checks, simulates, claims, signs, stores and broadcasts ``chunk``."""
+    today, ready = ops.today(), []
+    for request in chunk:
+        try:
+            if request.status == "executing":
+                report(Outcome(request.id, "skipped", _holder(request)))
+                continue
+            if request.status != "approved" and not (retry and request.status == "failed"):
+                raise DepositTokenError(f"request #{request.id} is {request.status}, not approved")
+            verify_request(ops, request)
+        except DepositTokenError as exc:
+            session.rollback()
+            report(Outcome(request.id, "failed", first_line(exc)))
+            continue
+        if held := _held(request, today):
+            report(held)
+        else:
+            ready.append(request)
+    if not ready:
+        return
+    calls = [(r.params["to"], int(r.params["amount"]), reference_to_bytes32(r.params["deposit_reference"])) for r in ready]
+    pipeline.refresh_fees()
+    claimed = []
+    for request, args, (gas, error) in zip(ready, calls, pipeline.simulate(ops.client.contract, "mint", calls), strict=True):
+        if error is not None and (outcome := _already_minted(session, ops, request, actor)):
+            report(outcome)
+        elif not _claimed(session, request, owner, ops.policy.execution_lease_seconds):
+            report(Outcome(request.id, "skipped", f"request #{request.id} was taken by another executor (now {request.status})"))
+        else:
+            claimed.append((request, args, gas, error))
+    session.commit()
+    sendable = []
+    for request, args, gas, error in claimed:
+        reason = (ops.client.mint_refusal(args[0], request.params["deposit_reference"]) if error else None) or budget(args[1])
+        if reason is None and error is not None:
+            reason = f"the token would revert it ({error})"
+        if reason is not None:
+            report(_set_aside(session, request, actor, "failed", f"not run: {reason}"))
+        else:
+            sendable.append((request, args, gas))
+    for request, args, gas in sendable:
+        # the lease must still be ours when the signed transaction is stored (the row stays locked until the commit)
+        if session.execute(update(Request).where(Request.id == request.id, Request.status == "executing",
+                                                 Request.lease_owner == owner).values(lease_owner=owner)
+                           .execution_options(synchronize_session=False)).rowcount != 1:
+            report(Outcome(request.id, "skipped", f"request #{request.id}: lost its execution lease to another executor; nothing sent"))
+            continue
+        tx = pipeline.sign(ops.client.contract, "mint", args, gas, purpose=f"request {request.id} mint")
+        session.flush()
+        request.tx_id = tx.id
+        running[tx.id] = request
+    session.commit()
+    checkpoint("after_sign")
+    pipeline.broadcast()
+
+
+def _claimed(session: Session, request: Request, owner: str, lease_seconds: int) -> bool:
+    """approved (or failed, retried) -> executing under ``owner``'s lease, one conditional UPDATE (not committed)."""
+    return session.execute(
+        update(Request).where(Request.id == request.id, Request.status == request.status, Request.status.in_(("approved", "failed")))
+        .values(status="executing", lease_owner=owner[:80], lease_expires=utcnow() + timedelta(seconds=lease_seconds))
+    ).rowcount == 1
+
+
 def claim(session: Session, request: Request, *, owner: str, lease_seconds: int) -> None:
     """approved (or failed, retried) -> executing under ``owner``'s lease, in one conditional UPDATE:
     of two executors racing for a request, one gets it and the other is refused before it signs anything."""
-    claimed = session.execute(
-        update(Request).where(Request.id == request.id, Request.status == request.status, Request.status.in_(("approved", "failed")))
-        .values(status="executing", lease_owner=owner[:80], lease_expires=utcnow() + timedelta(seconds=lease_seconds))
-    ).rowcount
+    claimed = _claimed(session, request, owner, lease_seconds)
     session.commit()
     session.refresh(request)
-    if claimed != 1:
+    if not claimed:
         raise ClaimRefused(f"request #{request.id} was taken by another executor (now {request.status})")
 
 
