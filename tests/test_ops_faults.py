@@ -310,7 +310,10 @@ def test_stored_transaction_whose_nonce_was_used_elsewhere_is_voided_and_the_min
     assert stored["status"] == "signed"
     minter = account_address(2)
     assert int(str(net.rpc("eth_getTransactionCount", minter, "latest")), 16) == stored["nonce"]
-    net.rpc("eth_sendTransaction", {"from": minter, "to": minter, "value": "0x0"})  # Anvil's keys are unlocked
+    used = net.rpc("eth_sendTransaction", {"from": minter, "to": minter, "value": "0x0"})  # Anvil's keys are unlocked
+    deadline = time.time() + 20  # mined at once by automine; a loaded machine may answer the receipt late
+    while net.rpc("eth_getTransactionReceipt", used) is None and time.time() < deadline:
+        time.sleep(0.1)
     assert int(str(net.rpc("eth_getTransactionCount", minter, "latest")), 16) == stored["nonce"] + 1
 
     net.ok("requests", "execute")
