@@ -45,6 +45,20 @@ def parse_amount(text: str | int | Decimal, decimals: int) -> int:
     return coefficient * 10 ** (exponent + decimals)
 
 
+def units_of(amount: str | int | Decimal, decimals: int, what: str = "amount", *, allow_zero: bool = False) -> int:
+    """``parse_amount`` for a named value (``what`` in the error): positive, or zero if ``allow_zero``."""
+    if allow_zero and not isinstance(amount, float | bool):
+        try:
+            if Decimal(str(amount).strip()) == 0:
+                return 0
+        except ArithmeticError:
+            pass  # not a number: parse_amount says so
+    try:
+        return parse_amount(amount, decimals)
+    except DepositTokenError as exc:
+        raise DepositTokenError(str(exc).replace("amount ", f"{what} ", 1)) from None
+
+
 def to_decimal(units: int, decimals: int) -> Decimal:
     """Minor units to currency units as an exact ``Decimal`` (no rounding, whatever the size)."""
     sign, digits, exponent = Decimal(int(units)).as_tuple()

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from .allowlist_file import AllowlistEntry, format_expiry, parse_expiry, read_allowlist_file
-from .amounts import format_amount, parse_amount, to_decimal
+from .amounts import format_amount, parse_amount, to_decimal, units_of
 from .chain import connected_chain_id, network_name, next_block_time, require_chain_id
 from .config import DeployConfig
 from .deployments import Deployment, deployment_path, read_deployment
@@ -197,16 +197,7 @@ class TokenClient:
 
     def units(self, amount: Amount, what: str = "amount", *, allow_zero: bool = False) -> int:
         """Currency units to minor units, with this token's decimals; positive unless ``allow_zero``."""
-        if allow_zero and not isinstance(amount, float | bool):
-            try:
-                if Decimal(str(amount).strip()) == 0:
-                    return 0
-            except ArithmeticError:
-                pass  # not a number: parse_amount says so
-        try:
-            return parse_amount(amount, self.decimals)
-        except DepositTokenError as exc:
-            raise DepositTokenError(str(exc).replace("amount ", f"{what} ", 1)) from None
+        return units_of(amount, self.decimals, what, allow_zero=allow_zero)
 
     def to_decimal(self, units: int) -> Decimal:
         return to_decimal(int(units), self.decimals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from decimal import Decimal
 
 from lxml import etree
@@ -152,6 +153,22 @@ def parse_camt054(data: bytes, *, source: str) -> list[CreditEntry]:
     return credits
 
 
+def _notification(message_id: str, created: datetime, account: Party, servicer_bic: str) -> tuple[Any, Any]:
+    """A camt.054.001.08 document with its group header and the notification of ``account``, serviced
+    by ``servicer_bic``: (the root element, the ``Ntfctn`` element to add entries to)."""
+    root, body = document(_NS["c"], "BkToCstmrDbtCdtNtfctn")
+    head = sub(body, "GrpHdr")
+    sub(head, "MsgId", ident(message_id, "camt.054 message id"))
+    sub(head, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
+    ntfctn = sub(body, "Ntfctn")
+    sub(ntfctn, "Id", message_id)
+    sub(ntfctn, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
+    acct = account_element(ntfctn, "Acct", account.account or "", "camt.054")
+    party(acct, "Ownr", Party(account.name, account.country, account.lei), "camt.054 account owner")
+    agent(acct, "Svcr", Party("", bic=servicer_bic), "camt.054 account servicer")
+    return root, ntfctn
+
+
 def build_camt054(
     *,
     message_id: str,
@@ -164,16 +181,7 @@ def build_camt054(
     booking_date, client_id, debtor_name): the bank's core system, simulated."""
     if not credits:
         raise DepositTokenError("camt.054: no credits to notify")
-    root, body = document(_NS["c"], "BkToCstmrDbtCdtNtfctn")
-    head = sub(body, "GrpHdr")
-    sub(head, "MsgId", ident(message_id, "camt.054 message id"))
-    sub(head, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
-    ntfctn = sub(body, "Ntfctn")
-    sub(ntfctn, "Id", message_id)
-    sub(ntfctn, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
-    acct = account_element(ntfctn, "Acct", account.account or "", "camt.054")
-    party(acct, "Ownr", Party(account.name, account.country, account.lei), "camt.054 account owner")
-    agent(acct, "Svcr", Party("", bic=servicer_bic), "camt.054 account servicer")
+    root, ntfctn = _notification(message_id, created, account, servicer_bic)
     for index, credit in enumerate(credits, start=1):
         try:
             _entry(ntfctn, *credit)
@@ -297,16 +305,7 @@ def build_camt054_debits(
     the payment system's confirmation of executed payouts, simulated."""
     if not debits:
         raise DepositTokenError("camt.054: no debits to notify")
-    root, body = document(_NS["c"], "BkToCstmrDbtCdtNtfctn")
-    head = sub(body, "GrpHdr")
-    sub(head, "MsgId", ident(message_id, "camt.054 message id"))
-    sub(head, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
-    ntfctn = sub(body, "Ntfctn")
-    sub(ntfctn, "Id", message_id)
-    sub(ntfctn, "CreDtTm", iso_datetime(created, "camt.054 creation time"))
-    acct = account_element(ntfctn, "Acct", account.account or "", "camt.054")
-    party(acct, "Ownr", Party(account.name, account.country, account.lei), "camt.054 account owner")
-    agent(acct, "Svcr", Party("", bic=servicer_bic), "camt.054 account servicer")
+    root, ntfctn = _notification(message_id, created, account, servicer_bic)
     for index, debit in enumerate(debits, start=1):
         try:
             units = to_units(debit.amount, debit.currency)

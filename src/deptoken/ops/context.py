@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..amounts import format_amount, parse_amount, to_decimal
+from ..amounts import format_amount, to_decimal, units_of
 from ..errors import DepositTokenError
 from ..iso20022 import Party
 from ..operations import TokenClient
@@ -59,16 +59,7 @@ class TokenUnits:
         return to_decimal(int(units), self.decimals)
 
     def units(self, amount: Any, what: str = "amount", *, allow_zero: bool = False) -> int:
-        if allow_zero and not isinstance(amount, float | bool):
-            try:
-                if Decimal(str(amount).strip()) == 0:
-                    return 0
-            except ArithmeticError:
-                pass  # not a number: parse_amount says so
-        try:
-            return parse_amount(amount, self.decimals)
-        except DepositTokenError as exc:
-            raise DepositTokenError(str(exc).replace("amount ", f"{what} ", 1)) from None
+        return units_of(amount, self.decimals, what, allow_zero=allow_zero)
 
 
 def ledger_token(session: Session) -> TokenUnits | None:
