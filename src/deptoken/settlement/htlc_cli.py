@@ -53,6 +53,12 @@ def htlc() -> None:
     """Hashed time-locks: lock with a hashlock and a deadline, claim with the preimage, refund after."""
 
 
+def _done(env: Env, client: Any, lock_id: Any, receipt: Any) -> None:
+    """Shows the lock as it stands after a transaction, with the transaction's hash."""
+    info = client.lock_info(lock_id)
+    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+
+
 @htlc.command("secret")
 @pass_env
 def secret(env: Env) -> None:
@@ -120,8 +126,7 @@ def claim(env: Env, lock_id: str, htlc_ref: str | None, preimage: str, signer: A
     The claim stands even if the token cannot pay now; `withdraw` pays it later."""
     client = _client(env, htlc_ref)
     receipt = client.claim(lock_id, preimage, sender=signer())
-    info = client.lock_info(lock_id)
-    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+    _done(env, client, lock_id, receipt)
 
 
 @htlc.command("refund")
@@ -134,8 +139,7 @@ def refund(env: Env, lock_id: str, htlc_ref: str | None, signer: Any) -> None:
     if the token cannot pay now."""
     client = _client(env, htlc_ref)
     receipt = client.refund(lock_id, sender=signer())
-    info = client.lock_info(lock_id)
-    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+    _done(env, client, lock_id, receipt)
 
 
 @htlc.command("withdraw")
@@ -147,8 +151,7 @@ def withdraw(env: Env, lock_id: str, htlc_ref: str | None, signer: Any) -> None:
     """Pays a claimed LOCK_ID to its recipient, or a refunded one to its sender (anyone may send it)."""
     client = _client(env, htlc_ref)
     receipt = client.withdraw(lock_id, sender=signer())
-    info = client.lock_info(lock_id)
-    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+    _done(env, client, lock_id, receipt)
 
 
 @htlc.command("seize")
@@ -162,8 +165,7 @@ def seize(env: Env, lock_id: str, htlc_ref: str | None, beneficiary: str, legal_
     """Legal exit: sends LOCK_ID's funds to --to and closes it as seized (the token's legal role)."""
     client = _client(env, htlc_ref)
     receipt = client.seize_lock(lock_id, beneficiary, legal_order, sender=signer())
-    info = client.lock_info(lock_id)
-    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+    _done(env, client, lock_id, receipt)
 
 
 @htlc.command("replace-party")
@@ -177,8 +179,7 @@ def replace_party(env: Env, lock_id: str, htlc_ref: str | None, lost: str, repla
     """After a lost-key recovery, moves LOCK_ID's party --lost to --replacement (the token's legal role)."""
     client = _client(env, htlc_ref)
     receipt = client.replace_party(lock_id, lost, replacement, sender=signer())
-    info = client.lock_info(lock_id)
-    emit(env, {**info.as_dict(), "tx": str(receipt.txn_hash)}, _lock_text(env, info))
+    _done(env, client, lock_id, receipt)
 
 
 @htlc.command("positions")
