@@ -2,7 +2,7 @@
 
     ape run deploy [--config config/devnet.yaml] [--force] [--account ALIAS [--yes] | --as INDEX|ROLE]
 
-Writes deployments/<network>.json (addresses, ABI, deploy block, chain id) and refuses to replace an
+Writes deployments/<network>-<chain tag>.json (addresses, ABI, deploy block, chain id) and refuses to replace an
 existing record unless --force. Configures the config's minters when a signer holding the
 minter_admin role is at hand: the deployer itself, or on the devnet the test account the config
 names as minter_admin; otherwise it says so and leaves them to `ape run configure_minter`.
@@ -13,6 +13,7 @@ import click
 from deptoken.chain import connected_chain_id, require_chain_id
 from deptoken.cli import OperatorCommand, ephemeral_node, signer_choice, signer_options
 from deptoken.config import load_config
+from deptoken.deployments import deployment_path
 from deptoken.operations import deploy_from_config
 from deptoken.signers import DEVNET_CHAIN_ID, select_signer
 
@@ -37,6 +38,7 @@ def cli(config_path: str, force: bool) -> None:
     click.echo(f"token (proxy)   {d.token}")
     click.echo(f"implementation  {d.implementation}")
     click.echo(f"deploy block    {d.deploy_block}")
+    click.echo(f"record          {deployment_path(d.network)}")
     if receipts:
         for (minter, allowance), receipt in zip(config.minters, receipts):
             click.echo(f"minter {minter} may mint {allowance} {d.symbol}: tx {receipt.txn_hash}")

@@ -5,12 +5,12 @@
         --escrow-admin 0x... --escrow-admin-delay 172800 --arbiter 0x... --fee-recipient 0x... --fee-bps 150
 
 On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
-deployments/<network>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
+deployments/<network>-<chain tag>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
 allowlisting them, and the buyer, supplier, FX desk, marketplace operator and its fee account onboarded at both banks
 (deptoken.settlement.deploy.setup_devnet). Elsewhere it deploys the contracts only and prints the
 addresses each bank's compliance must allowlist on its token before they can be used: a contract
 that holds or moves deposit tokens is a holder like any other. The escrow's fee recipient and arbiter
-must be allowlisted on every token *before* (the deploy refuses otherwise, sending nothing). Writes deployments/<network>-settlement.json.
+must be allowlisted on every token *before* (the deploy refuses otherwise, sending nothing). Writes deployments/<network>-<chain tag>-settlement.json.
 """
 
 import click
@@ -19,6 +19,7 @@ from deptoken.chain import connected_chain_id
 from deptoken.cli import OperatorCommand, open_token, signer_choice, signer_options
 from deptoken.errors import DepositTokenError
 from deptoken.settlement.deploy import YEAR, deploy_settlement, setup_devnet, to_allowlist
+from deptoken.settlement.registry import registry_path
 from deptoken.signers import DEVNET_CHAIN_ID, select_signer
 from deptoken.validation import parse_address
 
@@ -48,7 +49,7 @@ def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bp
             click.echo(f"trade escrow     {escrow.address} ({currency}; fee {escrow.feeBps()} bps)")
         for name, account in devnet.parties.items():
             click.echo(f"{name:<16} {account.address}")
-        click.echo(f"record deployments/{c.record.network}-settlement.json")
+        click.echo(f"record {registry_path(c.record.network)}")
         return
     if not (tokens and escrow_admin and fee_recipient):
         raise DepositTokenError("off the devnet give --token CUR=ADDRESS (one per token), --escrow-admin and --fee-recipient")
@@ -66,4 +67,4 @@ def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bp
     for client, _ in clients:
         addresses = ", ".join(to_allowlist(c.pvp, c.htlc, c.escrows[client.currency]))
         click.echo(f"{client.symbol}: the bank's compliance must allowlist {addresses} (`ape run allowlist`)")
-    click.echo(f"record deployments/{c.record.network}-settlement.json")
+    click.echo(f"record {registry_path(c.record.network)}")

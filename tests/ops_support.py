@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from deptoken.deployments import tag_of
 from deptoken.operations import TokenClient
 from deptoken.ops.context import Ops, open_ops
 from deptoken.ops.db import Ledger, make_engine, upgrade
@@ -256,6 +257,12 @@ class Devnet:
             raise RuntimeError(reply["error"])
         return reply["result"]
 
+    def record_path(self, suffix: str = "") -> Path:
+        """This node's token deployment record (``suffix="-settlement"``: its settlement record), named
+        after its chain as ``deptoken.deployments`` names it."""
+        block = self.rpc("eth_getBlockByNumber", "0x1", False)
+        return self.deployments / f"local-{tag_of(self.chain_id, block['hash'] if block else None)}{suffix}.json"
+
 
 def assert_one_line_error(result: Run, fragment: str, *, code: int = 1) -> None:
     """Exit status ``code``, exactly one stderr line ``error: ...`` containing ``fragment``, no traceback."""
@@ -310,7 +317,7 @@ def clone_devnet(source: Devnet, directory: Path) -> Devnet:
 def devnet_token(net: Devnet) -> str:
     import json
 
-    return json.loads((net.deployments / "local.json").read_text())["token"]
+    return json.loads(net.record_path().read_text())["token"]
 
 
 def token_call_uint(net: Devnet, selector_and_args: str) -> int:

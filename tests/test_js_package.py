@@ -39,7 +39,7 @@ def test_js_package_builds_and_its_node_tests_pass(tmp_path):
         workdir = tmp_path / "js-work"
         workdir.mkdir()
         env = net.env(DEPTOKEN_JS_RPC_URL=f"http://127.0.0.1:{net.port}", DEPTOKEN_JS_WORKDIR=str(workdir),
-                      RPC_URL=f"http://127.0.0.1:{net.port}")
+                      RPC_URL=f"http://127.0.0.1:{net.port}", DEPTOKEN_SETTLEMENT_RECORD=str(net.record_path("-settlement")))
         node = shutil.which("node", path=env["PATH"]) or "node"
         result = subprocess.run([node, "--test", "--test-concurrency=1", "--test-reporter=spec", "js/test/"], cwd=ROOT,
                                 env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)

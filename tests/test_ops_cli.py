@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -84,7 +83,7 @@ class Token:
     def __init__(self, net: Devnet) -> None:
         from web3 import Web3
 
-        record = json.loads((net.deployments / "local.json").read_text())
+        record = json.loads(net.record_path().read_text())
         self.net, self.address = net, record["token"]
         self.contract = Web3().eth.contract(address=record["token"], abi=record["abi"])
 
@@ -352,12 +351,12 @@ def test_bad_inputs_are_refused_whole_with_one_line_errors(devnet, tmp_path):
     try:
         assert int(str(other.rpc("eth_chainId")), 16) == 31338
         refused(devnet, devnet.cli("legal", "freeze", A9, "--as", "10", DEPTOKEN_NETWORK=other.network),
-                "wrong chain: the node reports chain id 31338, expected 31337", before)
+                "no deployment on 'local' for this node's chain (31338-0)", before)  # records are named after their chain
         # A deployment record claiming 31338 does not get round it: ape would sign for 31337.
         forged = tmp_path / "forged-deployments"
-        shutil.copytree(devnet.deployments, forged)
-        record = json.loads((forged / "local.json").read_text())
-        (forged / "local.json").write_text(json.dumps({**record, "chain_id": 31338}))
+        forged.mkdir()
+        record = json.loads(devnet.record_path().read_text())
+        (forged / other.record_path().name).write_text(json.dumps({**record, "chain_id": 31338}))  # named for that node
         refused(devnet, devnet.cli("requests", "execute", DEPTOKEN_NETWORK=other.network, DEPTOKEN_DEPLOYMENTS_DIR=str(forged)),
                 "signs for chain id 31337, but the node is on 31338", before)
     finally:

@@ -11,7 +11,9 @@ is sourced by its absolute path (the settlement block runs in a scratch director
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
 
@@ -60,7 +62,7 @@ def devnet(tmp_path_factory) -> Iterator[Devnet]:
 
 
 def record(net: Devnet) -> dict:
-    return json.loads((net.deployments / "local-settlement.json").read_text())
+    return json.loads(net.record_path("-settlement").read_text())
 
 
 def test_devnet_onboards_every_party_at_both_banks(devnet):
@@ -78,7 +80,7 @@ def test_settlement_record_carries_what_a_client_needs(devnet):
     contracts = [(rec["pvp"], blocks["pvp"]), (rec["htlc"], blocks["htlc"])]
     contracts += [(rec["escrows"][c], blocks["escrows"][c]) for c in ("USD", "CNH")]
     contracts += [(rec["tokens"][c], blocks["tokens"][c]) for c in ("USD", "CNH")]
-    token_record = json.loads((devnet.deployments / "local.json").read_text())
+    token_record = json.loads(devnet.record_path().read_text())
     assert blocks["tokens"]["USD"] == token_record["deploy_block"] and token_record["chain_id"] == 31337
     for address, block in contracts:  # deployed exactly in that block
         assert devnet.rpc("eth_getCode", address, hex(block - 1)) == "0x", address
@@ -126,7 +128,7 @@ def test_cnh_escrow_order_released_with_fee(devnet, tmp_path):
 def test_settlement_clis_search_events_from_the_records_deploy_blocks(devnet, tmp_path):
     """The CLIs build their clients from the record: a record whose deploy blocks lie after an
     order's, proposal's or lock's events finds none of them; the true record finds them."""
-    path = devnet.deployments / "local-settlement.json"
+    path = devnet.record_path("-settlement")
     true_record = path.read_text()
     buyer, desk = account_address(27), account_address(29)
     devnet.ok("pvp", "propose", "--to", desk, "--give-token", "USD", "--give-amount", "1.00", "--want-token", "CNH",
@@ -163,3 +165,35 @@ def test_settlement_clis_search_events_from_the_records_deploy_blocks(devnet, tm
 def test_readme_operating_block_runs_as_written(devnet):
     result = run_block(devnet, readme_block("ape run status"), ROOT)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+def test_readme_deptoken_walkthrough_runs_as_written(tmp_path):
+    """The README's `deptoken` walkthrough (issue 10, defect 18) as written, from `make devnet &` on: the
+    devnet comes up, the ledger adopts its token, mints, a redemption is paid out, reconciliation passes.
+    Only the port differs (a free one for 8545) and the ledger and records go to this test's directory."""
+    from ops_support import free_port
+
+    port = str(free_port())
+    block = readme_block("deptoken reconcile --camt053")
+    script = block.replace("8545", port).replace(". tools/env.sh", f". {ROOT}/tools/env.sh")
+    log = tmp_path / "walkthrough.log"
+    env = {**os.environ, "DEPTOKEN_DB_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+           "DEPTOKEN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"), "APE_DISABLE_TELEMETRY": "1"}
+    env.pop("DEPTOKEN_NETWORK", None)
+    env.pop("DEPTOKEN_OPS_CONFIG", None)
+    with log.open("w") as out:  # a file, not a pipe: the devnet started with `&` outlives the script
+        process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = process.wait(timeout=900)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)  # the devnet (make, devnet.sh, anvil) is in the script's session
+    text = log.read_text()
+    assert code == 0, text[-6000:]
+    assert f"devnet: up at http://127.0.0.1:{port}" in text
+    assert "3 request(s) to approve, total 121,250.50 EXUSD" in text
+    assert "request #3: executed (deposit reference already minted by" in text  # the devnet's own mint, found with its terms
+    assert "payout file #1: 1 payout(s) marked paid" in text
+    assert "reconciliation at block" in text and ": OK" in text.split("reconciliation at block", 1)[1].splitlines()[0]
+    assert "0 mismatch(es)" in text and "audit log intact" in text
+    assert "supply      on-chain 121,000.50 EXUSD" in text  # 1,250.50 + 100,000.00 + 20,000.00 minted, 250.00 redeemed

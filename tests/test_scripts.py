@@ -31,7 +31,7 @@ from eth_utils import to_checksum_address
 
 from deptoken.allowlist_file import parse_expiry
 from deptoken.config import load_config
-from deptoken.deployments import Deployment, read_deployment, write_deployment
+from deptoken.deployments import Deployment, deployment_path, read_deployment, write_deployment
 from deptoken.errors import DepositTokenError
 from deptoken.operations import TokenClient, deploy_from_config
 from deptoken.signers import select_signer
@@ -460,7 +460,7 @@ def test_deploy_script_refuses_to_overwrite(token, admin, tmp_path):
     record_token(tmp_path, token, admin, network="hardhat")
     with nothing_sent(admin):
         result = ape_run("deploy", "--network", anvil_network(), deployments=tmp_path)
-    assert_one_line_error(result, "hardhat.json exists: a token is already deployed on 'hardhat' (use --force")
+    assert_one_line_error(result, f"{deployment_path('hardhat', tmp_path)} exists: a token is already deployed on 'hardhat' (use --force")
 
 
 def test_scripts_refuse_a_network_that_signs_for_another_chain(token, admin, minter, carol, tmp_path):
@@ -516,7 +516,8 @@ def test_scripts_on_a_hardhat_node(tmp_path):
     with hardhat_node(free_port()) as network:
         deployed = ape_run("deploy", "--network", network, deployments=tmp_path)
         assert deployed.returncode == 0, deployed.stderr
-        record = read_deployment("hardhat", tmp_path)
+        [path] = tmp_path.glob("hardhat-31337-*.json")  # named after the Hardhat node's chain, not this test's Anvil
+        record = Deployment(**json.loads(path.read_text()))
         assert record.network == "hardhat" and record.chain_id == 31337 and record.abi and record.deploy_block > 0
         listed = ape_run("allowlist", client_address, "--expiry", "2099-12-31", "--network", network, deployments=tmp_path)
         assert listed.returncode == 0, listed.stderr

@@ -30,7 +30,7 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         net.deploy()
         result = _run_script(net)
         assert result.returncode == 0, result.stdout + result.stderr
-        record = json.loads((net.deployments / "local-settlement.json").read_text())
+        record = json.loads(net.record_path("-settlement").read_text())
         usd, cnh = record["tokens"]["USD"], record["tokens"]["CNH"]
         assert usd == devnet_token(net) and record["chain_id"] == 31337
         assert f"PvP settlement   {record['pvp']}" in result.stdout

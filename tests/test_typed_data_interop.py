@@ -196,13 +196,13 @@ def test_readme_event_filter_and_signed_file_snippets_run(token, minter, alice, 
     client = TokenClient.from_contract(token)
     client.mint(alice, "12.00", "DEP-2026-000123", sender=minter)
     client.mint(bob, "1.00", "DEP-2026-000124", sender=minter)
-    (tmp_path / "deployments").mkdir()
-    (tmp_path / "deployments" / "local.json").write_text(json.dumps({"token": token.address, "deploy_block": 0}))
+    (tmp_path / "record.json").write_text(json.dumps({"token": token.address, "deploy_block": 0}))
     auth.sign(alice, auth.transfer_authorization(client, alice, bob, "1.00", valid_for=600)).save(tmp_path / "pay.json")
     exe = shutil.which("node", path=str(ROOT / "node_modules" / ".bin")) or shutil.which("node") or "node"
     result = subprocess.run([exe, str(ROOT / "tests" / "js" / "readme_snippets.mjs"), chain.provider.uri,
                              str(ROOT / "js" / "dist" / "index.js"), str(ROOT / "README.md")],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                            cwd=tmp_path, env={**os.environ, "DEPTOKEN_TOKEN_RECORD": str(tmp_path / "record.json")},
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     answer = json.loads(result.stdout)
     assert answer == {"minted": 1, "same": 1, "to": alice.address, "ref": "0x" + keccak(text="DEP-2026-000123").hex(),

@@ -19,7 +19,7 @@ from helpers import one_line_error
 from deptoken.allowlist_file import format_expiry, parse_expiry, read_allowlist_file
 from deptoken.amounts import format_amount, parse_amount, to_decimal
 from deptoken.config import load_config, parse_config
-from deptoken.deployments import read_deployment
+from deptoken.deployments import deployment_path, read_deployment
 from deptoken.roles import ROLES, role_id, role_name
 from deptoken.signers import select_signer
 from deptoken.validation import parse_address, reference_to_bytes32
@@ -280,7 +280,7 @@ def test_config_file_errors(tmp_path):
 
 def test_unknown_deployment(tmp_path):
     assert "no deployment on 'hardhat'" in one_line_error(read_deployment, "hardhat", tmp_path)
-    write(tmp_path, "{not json", "hardhat.json")
+    write(tmp_path, "{not json", deployment_path("hardhat", tmp_path).name)  # hardhat-<chain tag>.json
     assert "not a valid deployment record" in one_line_error(read_deployment, "hardhat", tmp_path)
 
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import '../testing/devnet.mjs'; // checks the devnet's environment (RPC_URL, DEPTOKEN_DEPLOYMENTS_DIR)
+import '../testing/devnet.mjs'; // checks the devnet's environment (RPC_URL, DEPTOKEN_SETTLEMENT_RECORD)
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

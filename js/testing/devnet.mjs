@@ -2,7 +2,6 @@
 // the cross-border contracts deployed (`ape run deploy_settlement`), described by the environment.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createPublicClient, createWalletClient, http } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
@@ -16,8 +15,7 @@ const need = (name) => {
 
 export const rpcUrl = need('DEPTOKEN_JS_RPC_URL');
 export const workdir = need('DEPTOKEN_JS_WORKDIR');
-export const deploymentsDir = need('DEPTOKEN_DEPLOYMENTS_DIR');
-export const record = JSON.parse(readFileSync(join(deploymentsDir, 'local-settlement.json'), 'utf8'));
+export const record = JSON.parse(readFileSync(need('DEPTOKEN_SETTLEMENT_RECORD'), 'utf8'));
 
 const MNEMONIC = 'test test test test test test test test test test test junk'; // Anvil's public test accounts
 export const account = (index) => mnemonicToAccount(MNEMONIC, { addressIndex: index });

@@ -31,6 +31,16 @@ def connected_chain_id() -> int:
         raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
 
 
+def latest_block_number() -> int:
+    """The number of the node's latest block."""
+    from ape import networks
+
+    try:
+        return int(networks.provider.web3.eth.block_number)
+    except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
+        raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
+
+
 def block_hash(number: int) -> str:
     """The hash of the node's block ``number`` (0x-hex, lower case)."""
     from ape import networks

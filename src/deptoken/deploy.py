@@ -24,7 +24,7 @@ def deploy_token(
 
     Checks the chain id and (with ``record``) that no deployment record would be overwritten before
     sending anything. Returns the token (the proxy, with the DepositToken ABI) and its record, which
-    is written to ``deployments/<network>.json`` when ``record`` is set.
+    is written to ``deployments/<network>-<chain tag>.json`` when ``record`` is set.
     """
     from ape import chain, project
 

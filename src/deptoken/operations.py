@@ -10,7 +10,7 @@ Usage::
 
     from deptoken.operations import TokenClient
 
-    client = TokenClient.from_deployment()             # deployments/<network>.json + chain-id check
+    client = TokenClient.from_deployment()             # deployments/<network>-<chain tag>.json + chain-id check
     client = TokenClient.from_contract(token)          # or an ape contract instance (tests)
     client, receipts = deploy_from_config(load_config("config/devnet.yaml"), deployer)  # deploy + minters
 
@@ -153,7 +153,7 @@ class TokenClient:
 
     @classmethod
     def from_deployment(cls, network: str | None = None, *, directory: Path | None = None) -> TokenClient:
-        """The token recorded in ``deployments/<network>.json`` (default: the connected network).
+        """The token recorded in ``deployments/<network>-<chain tag>.json`` (default: the connected network).
 
         Refuses an unknown deployment, a node on another chain, an unreachable node, and a record
         whose address holds no contract (a devnet that was restarted since the deploy).

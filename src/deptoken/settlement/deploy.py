@@ -6,7 +6,7 @@ tokens (escrow, time-lock) or moves them as a spender (PvP, escrow, time-lock) m
 like any holder. Without that the first funding or settlement reverts (``ERC7943CannotReceive`` or
 ``SpenderNotAllowed``). The escrow's fee recipient and arbiter must be able to receive each token
 *before* its escrow is deployed (the contract checks it): off the devnet the deploy refuses, sending
-nothing, until each bank has allowlisted them. The record goes to ``deployments/<network>-settlement.json``.
+nothing, until each bank has allowlisted them. The record goes to ``deployments/<network>-<chain tag>-settlement.json``.
 
 ``setup_devnet`` is the cross-border devnet of the demo and ``make devnet``: the USD bank's token
 (config/devnet.yaml), a CNH bank's token (config/devnet-cnh.yaml), the settlement contracts, and

@@ -1,4 +1,4 @@
-"""Where the cross-border contracts of a network are: ``deployments/<network>-settlement.json``.
+"""Where the cross-border contracts of a network are: ``deployments/<network>-<chain tag>-settlement.json``.
 
 Written by the cross-border deploy (``deptoken.settlement.deploy``); read by the CLI, so that
 ``--token USD`` or ``--escrow USD`` name a contract by its currency instead of its address, and by
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..deployments import DEPLOYMENTS_DIR
+from ..deployments import record_path
 from ..errors import DepositTokenError
 from ..validation import parse_address
 
@@ -31,7 +31,7 @@ class SettlementDeployment:
     pvp: str | None = None
     htlc: str | None = None
     # the block each contract was deployed in: {"pvp": n, "htlc": n, "escrows": {"USD": n}, "tokens": {"USD": n}}
-    # (a token's only when known: one given by address off the devnet has none here, see deployments/<network>.json)
+    # (a token's only when known: one given by address off the devnet has none here, see deployments/<network>-<chain tag>.json)
     deploy_blocks: dict[str, Any] = field(default_factory=dict)
     # the devnet's parties, by bank (currency) and role name -> address: the bank's own roles (admin,
     # minter, compliance, legal, ...) and the clients it onboarded (buyer, supplier, fx_desk, marketplace,
@@ -56,7 +56,8 @@ class SettlementDeployment:
 
 
 def registry_path(network: str, directory: Path | None = None) -> Path:
-    return (directory or DEPLOYMENTS_DIR) / f"{network}-settlement.json"
+    """The settlement record of ``network`` on the connected node (named as the token's, see ``deptoken.deployments``)."""
+    return record_path(network, "-settlement", directory)
 
 
 def write_registry(record: SettlementDeployment, directory: Path | None = None) -> Path:
