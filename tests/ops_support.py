@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from deptoken.ops.context import Ops, open_ops
 from deptoken.ops.db import Ledger, make_engine, upgrade
 from deptoken.ops.operators import add_operator

@@ -29,11 +29,12 @@ import pytest
 from ape import chain
 from eth_utils import to_checksum_address
 
-from deptoken.allowlist_file import parse_expiry
+from deptoken.times import parse_expiry
 from deptoken.config import load_config
 from deptoken.deployments import Deployment, read_deployment, write_deployment
 from deptoken.errors import DepositTokenError
-from deptoken.operations import TokenClient, deploy_from_config
+from deptoken.deploy import deploy_from_config
+from deptoken.token import TokenClient
 from deptoken.signers import select_signer
 from deptoken.validation import reference_to_bytes32
 
