@@ -1,6 +1,6 @@
 """The operations library and the ape scripts, on the test Anvil (and once on a Hardhat node).
 
-Most checks call the library in-process (``deptoken.operations``), which is what the scripts run.
+Most checks call the library in-process (``deptoken.token``), which is what the scripts run.
 Each refused operation must raise a one-line ``DepositTokenError`` and send nothing: the sender's
 nonce and the block height are compared before and after. A handful of end-to-end checks run the
 scripts as ``ape run`` subprocesses, against this test's Anvil (``ethereum:local:<its URI>``, so the
