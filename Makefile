@@ -22,10 +22,11 @@ export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 setup: $(VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
 
+# requirements.lock pins everything, runtime and development tools (pyproject's `dev` extra) alike.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -13,7 +13,7 @@ any row is bad.
 import click
 
 from deptoken.cli import OperatorCommand, choose_signer, open_token, report, signer_options
-from deptoken.operations import BATCH_SIZE
+from deptoken.token import BATCH_SIZE
 
 
 @click.command(cls=OperatorCommand, short_help="Add to or remove from the allowlist")

@@ -30,7 +30,8 @@ from deptoken.cli import OperatorCommand
 from deptoken.config import load_config
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054
-from deptoken.operations import TokenClient, deploy_from_config
+from deptoken.deploy import deploy_from_config
+from deptoken.token import TokenClient
 from deptoken.ops import audit, deposits, indexer, onboarding, reconcile, redemptions, workflow
 from deptoken.ops.context import open_ops
 from deptoken.ops.db import Ledger, make_engine, upgrade

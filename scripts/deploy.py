@@ -13,8 +13,8 @@ import click
 from deptoken.chain import connected_chain_id, require_chain_id
 from deptoken.cli import OperatorCommand, ephemeral_node, signer_choice, signer_options
 from deptoken.config import load_config
+from deptoken.deploy import deploy_from_config
 from deptoken.deployments import deployment_path
-from deptoken.operations import deploy_from_config
 from deptoken.signers import DEVNET_CHAIN_ID, select_signer
 
 

@@ -37,7 +37,7 @@ def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bp
     """Deploy the settlement contracts and record them."""
     from ape import chain, project
 
-    from deptoken.operations import TokenClient
+    from deptoken.token import TokenClient
 
     if connected_chain_id() == DEVNET_CHAIN_ID and not tokens:
         devnet = setup_devnet(open_token())

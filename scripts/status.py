@@ -12,7 +12,7 @@ import time
 
 import click
 
-from deptoken.allowlist_file import format_expiry
+from deptoken.times import format_expiry
 from deptoken.cli import OperatorCommand, open_token
 from deptoken.ops.status import EXPIRY_DAYS, token_state
 

@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 
 from deptoken.deployments import tag_of
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from deptoken.ops.context import Ops, open_ops
 from deptoken.ops.db import Ledger, make_engine, upgrade
 from deptoken.ops.operators import add_operator

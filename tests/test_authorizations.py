@@ -11,7 +11,7 @@ from eth_account.messages import encode_typed_data
 
 from deptoken import authorizations as auth
 from deptoken import eip712
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from helpers import INITIAL, YEAR, deptoken_cli, ev, events, one_line_error, reverts, set_time
 
 

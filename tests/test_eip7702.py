@@ -12,7 +12,7 @@ from eth_account import Account
 
 from deptoken import authorizations as auth
 from deptoken import eip712
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from helpers import YEAR, ev, events, one_line_error, reverts
 
 ZERO = "0x" + "00" * 20

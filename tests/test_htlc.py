@@ -18,7 +18,7 @@ from eth_utils import keccak
 from deptoken.config import load_config
 from deptoken.deploy import deploy_token
 from deptoken.errors import DepositTokenError
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from deptoken.settlement.htlc import (
     MAX_LOCK_DURATION,
     HtlcClient,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from deptoken.config import lei_checksum_ok
+from deptoken.identifiers import lei_checksum_ok
 from deptoken.ops.faults import FAULT_EXIT
 from deptoken.validation import reference_to_bytes32
 from ops_support import (

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from deptoken.deploy import deploy_token
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054, validate
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from deptoken.ops import indexer, onboarding, outbox, workflow
 from deptoken.ops.context import open_ops
 from deptoken.ops.deposits import DepositInput, from_camt054, from_csv, record_deposits

@@ -41,7 +41,7 @@ from deptoken.ops.models import (
     Transaction,
 )
 from deptoken.ops.policy import Policy, load_policy
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 
 INITIAL = 1_000_000  # conftest: minor units alice and bob hold
 YEAR = 365 * 24 * 3600

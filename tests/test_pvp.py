@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hexbytes import HexBytes
 
 from deptoken import eip712
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from deptoken.settlement import pvp as pvp_lib
 from deptoken.settlement.pvp import PvPClient, SignedQuote, build_quote, sign_quote
 from helpers import (

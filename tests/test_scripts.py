@@ -1,6 +1,6 @@
 """The operations library and the ape scripts, on the test Anvil (and once on a Hardhat node).
 
-Most checks call the library in-process (``deptoken.operations``), which is what the scripts run.
+Most checks call the library in-process (``deptoken.token``), which is what the scripts run.
 Each refused operation must raise a one-line ``DepositTokenError`` and send nothing: the sender's
 nonce and the block height are compared before and after. A handful of end-to-end checks run the
 scripts as ``ape run`` subprocesses, against this test's Anvil (``ethereum:local:<its URI>``, so the
@@ -29,11 +29,12 @@ import pytest
 from ape import chain
 from eth_utils import to_checksum_address
 
-from deptoken.allowlist_file import parse_expiry
+from deptoken.times import parse_expiry
 from deptoken.config import load_config
 from deptoken.deployments import Deployment, deployment_path, read_deployment, write_deployment
 from deptoken.errors import DepositTokenError
-from deptoken.operations import TokenClient, deploy_from_config
+from deptoken.deploy import deploy_from_config
+from deptoken.token import TokenClient
 from deptoken.signers import select_signer
 from deptoken.validation import reference_to_bytes32
 

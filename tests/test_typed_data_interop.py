@@ -20,7 +20,7 @@ from eth_utils import keccak
 
 from deptoken import authorizations as auth
 from deptoken import eip712
-from deptoken.operations import TokenClient
+from deptoken.token import TokenClient
 from deptoken.settlement import pvp as pvp_lib
 from deptoken.settlement.escrow import EscrowClient, SignedFunding, deploy_escrow
 from deptoken.settlement.pvp import PvPClient, SignedQuote, build_quote, sign_quote

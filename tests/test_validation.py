@@ -16,7 +16,8 @@ import yaml
 from eth_utils import keccak, to_checksum_address
 
 from helpers import one_line_error
-from deptoken.allowlist_file import format_expiry, parse_expiry, read_allowlist_file
+from deptoken.allowlist_file import read_allowlist_file
+from deptoken.times import format_expiry, parse_expiry
 from deptoken.amounts import format_amount, parse_amount, to_decimal
 from deptoken.config import load_config, parse_config
 from deptoken.deployments import deployment_path, read_deployment

@@ -1,10 +1,12 @@
 """deptoken: bank-issued deposit tokens on EVM chains.
 
-The library behind the ape scripts, the demo, the tests and the benchmark: one implementation of
-each chain operation (``deptoken.operations``, deploying in ``deptoken.deploy``), exact money
-(``deptoken.amounts``), input validation (``deptoken.validation``, ``deptoken.allowlist_file``),
-deploy configuration (``deptoken.config``), deployment records for integrators
-(``deptoken.deployments``), signers (``deptoken.signers``), and the checks run by the tests
+The library behind the ape scripts, the demo, the tests and the benchmark: the token client
+(``deptoken.token``: reads, the checks made before sending, the transactions; deploying in
+``deptoken.deploy``), typed one-line errors (``deptoken.errors``), exact money (``deptoken.amounts``),
+times (``deptoken.times``), input validation (``deptoken.validation``, ``deptoken.identifiers``,
+``deptoken.allowlist_file``), deploy configuration (``deptoken.config``), deployment records for
+integrators (``deptoken.deployments``), signers (``deptoken.signers``), the settlement clients
+(``deptoken.settlement``), the issuer tooling (``deptoken.ops``), and the checks run by the tests
 (``deptoken.abi``, ``deptoken.slither_check``, ``deptoken.benchmark``).
 """
 

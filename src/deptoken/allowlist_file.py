@@ -1,4 +1,4 @@
-"""KYC expiry dates and allowlist files (CSV of ``address,kyc_expiry_date``), validated whole.
+"""Allowlist files (CSV of ``address,kyc_expiry_date``), validated whole (the dates: ``deptoken.times``).
 
 A file is read completely before anything is sent: every bad row is reported with its line number,
 and one bad row rejects the whole file.
@@ -7,16 +7,12 @@ and one bad row rejects the whole file.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from .errors import DepositTokenError
+from .errors import DepositTokenError, InvalidInput
+from .times import format_expiry, parse_expiry
 from .validation import parse_address
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UINT64_MAX = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -28,55 +24,14 @@ class AllowlistEntry:
     expiry: int | None  # unix seconds; None in a removal file without an expiry column
 
 
-def parse_expiry(value: str | int | date | datetime, what: str = "kyc expiry") -> int:
-    """A KYC expiry as unix seconds.
-
-    ``YYYY-MM-DD`` (or a ``date``) means the allowlisting holds through that whole day (UTC): the
-    entry expires at the midnight that ends it. Digits (or an ``int``) are unix seconds; an aware
-    ``datetime`` is taken as is. Whether it lies in the future is checked against the chain's clock
-    by the operation, not here.
-    """
-    if isinstance(value, bool):
-        raise DepositTokenError(f"{what} {value!r} is not a date")
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise DepositTokenError(f"{what} {value.isoformat()} has no time zone")
-        seconds = int(value.timestamp())
-    elif isinstance(value, date):
-        seconds = int(datetime.combine(value + timedelta(days=1), time(), tzinfo=UTC).timestamp())
-    elif isinstance(value, int):
-        seconds = value
-    else:
-        text = str(value).strip()
-        if text.isdigit():
-            seconds = int(text)
-        elif _DATE.match(text):
-            try:
-                return parse_expiry(date.fromisoformat(text), what)
-            except ValueError:
-                raise DepositTokenError(f"{what} {text!r} is not a calendar date") from None
-        else:
-            raise DepositTokenError(f"{what} {text!r} is not a date (YYYY-MM-DD) or unix seconds")
-    if not 0 < seconds <= _UINT64_MAX:
-        raise DepositTokenError(f"{what} {value!r} is out of range")
-    return seconds
-
-
-def format_expiry(seconds: int) -> str:
-    """Unix seconds as an ISO 8601 UTC timestamp (``-`` for 0, i.e. no entry)."""
-    if not seconds:
-        return "-"
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """Non-blank, non-comment rows with their 1-based line numbers."""
     if not path.is_file():
-        raise DepositTokenError(f"allowlist file {path} not found")
+        raise InvalidInput(f"allowlist file {path} not found")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DepositTokenError(f"allowlist file {path} cannot be read ({exc})") from None
+        raise InvalidInput(f"allowlist file {path} cannot be read ({exc})") from None
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -121,7 +76,7 @@ def read_allowlist_file(path: str | Path, *, with_expiry: bool = True, now: int 
         entries.append(AllowlistEntry(number, account, expiry))
     if problems:
         count = f"{len(problems)} bad row" + ("s" if len(problems) > 1 else "")
-        raise DepositTokenError(f"allowlist file {path}: {count}, nothing sent: " + "; ".join(problems))
+        raise InvalidInput(f"allowlist file {path}: {count}, nothing sent: " + "; ".join(problems))
     if not entries:
-        raise DepositTokenError(f"allowlist file {path} has no rows")
+        raise InvalidInput(f"allowlist file {path} has no rows")
     return entries

@@ -27,10 +27,11 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from . import eip712
-from .allowlist_file import format_expiry
-from .errors import DepositTokenError
-from .operations import Amount, TokenClient, _address_of
-from .validation import parse_bytes32, parse_uint256
+from .amounts import Amount
+from .errors import DepositTokenError, ReferenceUsed
+from .times import format_expiry
+from .token import TokenClient
+from .validation import address_of, parse_bytes32, parse_uint256
 
 PERMIT = "Permit"
 TRANSFER = "TransferWithAuthorization"
@@ -101,7 +102,7 @@ class SignedMessage(eip712.SignedFile):
 
 def _field(value_type: str, value: Any, name: str) -> Any:
     if value_type == "address":
-        return _address_of(value, name)
+        return address_of(value, name)
     if value_type == "uint256":
         return parse_uint256(value, name)
     return parse_bytes32(value, name)
@@ -112,7 +113,7 @@ def _field(value_type: str, value: Any, name: str) -> Any:
 
 def permit(client: TokenClient, owner: Any, spender: Any, amount: Amount, *, deadline: int) -> dict[str, Any]:
     """A permit for ``spender`` to move ``amount`` of ``owner``'s tokens, signable until ``deadline``."""
-    owner_address, spender_address = _address_of(owner, "owner"), _address_of(spender, "spender")
+    owner_address, spender_address = address_of(owner, "owner"), address_of(spender, "spender")
     value = client.units(amount, allow_zero=True)
     nonce = int(client.contract.nonces(owner_address))
     message = {"owner": owner_address, "spender": spender_address, "value": value, "nonce": nonce, "deadline": int(deadline)}
@@ -139,10 +140,10 @@ def transfer_authorization(
     if valid_before is None:
         if valid_for <= 0:
             raise DepositTokenError("valid_for must be positive seconds")
-        valid_before = client._now() + int(valid_for)
+        valid_before = client.now() + int(valid_for)
     message = {
-        "from": _address_of(payer, "payer"),
-        "to": _address_of(payee, "payee"),
+        "from": address_of(payer, "payer"),
+        "to": address_of(payee, "payee"),
         "value": client.units(amount),
         "validAfter": int(valid_after),
         "validBefore": int(valid_before),
@@ -154,7 +155,7 @@ def transfer_authorization(
 
 def cancel_authorization(client: TokenClient, authorizer: Any, nonce: bytes | str) -> dict[str, Any]:
     """A cancellation of ``authorizer``'s unused authorization ``nonce``."""
-    message = {"authorizer": _address_of(authorizer, "authorizer"), "nonce": _field("bytes32", nonce, "nonce")}
+    message = {"authorizer": address_of(authorizer, "authorizer"), "nonce": _field("bytes32", nonce, "nonce")}
     return eip712.typed_data(eip712.contract_domain(client.contract), CANCEL, FIELDS[CANCEL], message)
 
 
@@ -185,7 +186,7 @@ def verify(client: TokenClient, signed: SignedMessage, *, sender: Any = None) ->
                 "so the token asks that code (ERC-1271 isValidSignature), which refuses it"
             )
         raise DepositTokenError(f"the signature is not {signed.signer}'s")
-    message, now = signed.message, client._now()
+    message, now = signed.message, client.now()
     if signed.kind == PERMIT:
         if now > message["deadline"]:
             raise DepositTokenError(f"the permit expired at {format_expiry(message['deadline'])}")
@@ -194,19 +195,18 @@ def verify(client: TokenClient, signed: SignedMessage, *, sender: Any = None) ->
             raise DepositTokenError(f"permit nonce {message['nonce']} is not {signed.signer}'s next nonce ({current}): used or out of order")
         return
     if client.contract.authorizationState(signed.signer, message["nonce"]):
-        raise DepositTokenError(f"authorization nonce 0x{message['nonce'].hex()} of {signed.signer} was already used or cancelled")
+        raise ReferenceUsed(f"authorization nonce 0x{message['nonce'].hex()} of {signed.signer} was already used or cancelled")
     if signed.kind == CANCEL:
         return
     if now <= message["validAfter"]:
         raise DepositTokenError(f"the authorization is valid only after {format_expiry(message['validAfter'])}")
     if now >= message["validBefore"]:
         raise DepositTokenError(f"the authorization expired at {format_expiry(message['validBefore'])}")
-    if signed.kind == RECEIVE and sender is not None and _address_of(sender, "sender") != message["to"]:
+    if signed.kind == RECEIVE and sender is not None and address_of(sender, "sender") != message["to"]:
         raise DepositTokenError(f"only the payee {message['to']} may submit a ReceiveWithAuthorization")
-    client._require_not_paused("transfer")
-    client._require_active(signed.signer, "payer")
-    client._require_active(message["to"], "payee")
-    client._require_unfrozen_balance(signed.signer, message["value"], "payer")
+    client.require_not_paused("transfer")
+    client.require_parties_active([("payer", signed.signer), ("payee", message["to"])])
+    client.require_unfrozen_balance(signed.signer, message["value"], "payer")
 
 
 def submit(client: TokenClient, signed: SignedMessage, *, sender: Any) -> Any:
@@ -224,4 +224,4 @@ def submit(client: TokenClient, signed: SignedMessage, *, sender: Any) -> Any:
         method = "transferWithAuthorization" if signed.kind == TRANSFER else "receiveWithAuthorization"
         args = (m["from"], m["to"], m["value"], m["validAfter"], m["validBefore"], m["nonce"])
     signature_args = eip712.split(sig) if len(sig) == 65 else (sig,)
-    return client._send(method, *args, *signature_args, sender=sender)
+    return client.send(method, *args, *signature_args, sender=sender)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import DepositTokenError, first_line
+from .errors import NodeUnreachable, WrongChain, first_line
 
 
 def network_name() -> str:
@@ -28,7 +28,7 @@ def connected_chain_id() -> int:
         # ad-hoc URI on `ethereum:local`), whatever the node is.
         return int(networks.provider.web3.eth.chain_id)
     except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
-        raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
+        raise NodeUnreachable(f"cannot reach the node: {first_line(exc)}") from None
 
 
 def latest_block_number() -> int:
@@ -48,7 +48,7 @@ def block_hash(number: int) -> str:
     try:
         block = networks.provider.web3.eth.get_block(number)
     except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
-        raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
+        raise NodeUnreachable(f"cannot reach the node: {first_line(exc)}") from None
     raw = block["hash"]
     return (raw if isinstance(raw, str) else "0x" + bytes(raw).hex()).lower()
 
@@ -60,10 +60,10 @@ def require_chain_id(expected: int) -> None:
 
     actual = connected_chain_id()
     if actual != expected:
-        raise DepositTokenError(f"wrong chain: the node reports chain id {actual}, expected {expected}")
+        raise WrongChain(f"wrong chain: the node reports chain id {actual}, expected {expected}")
     signing = networks.provider.chain_id
     if signing != actual:
-        raise DepositTokenError(
+        raise WrongChain(
             f"ape's network {networks.provider.network_choice} signs for chain id {signing}, but the node is on "
             f"{actual}: choose a network configured for chain id {actual} (a local node: ethereum:hardhat:<uri>)"
         )

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import click
 from ape.cli import ConnectedProviderCommand
 
-from .errors import DepositTokenError, first_line
+from .errors import DepositTokenError, NodeUnreachable, WrongChain, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,8 +70,8 @@ class OperatorCommand(ConnectedProviderCommand):
         except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
             message = first_line(exc)
             if "does not match network chain ID" in message:  # ape's own chain-id check
-                raise DepositTokenError(f"wrong chain: {message}") from None
-            raise DepositTokenError(f"cannot reach the node: {message}") from None
+                raise WrongChain(f"wrong chain: {message}") from None
+            raise NodeUnreachable(f"cannot reach the node: {message}") from None
         try:
             return self._invoke(ctx, provider=provider)
         finally:
@@ -129,7 +129,7 @@ def signer_choice() -> dict[str, Any]:
 
 def open_token() -> Any:
     """The ``TokenClient`` of the connected network's deployment record."""
-    from .operations import TokenClient
+    from .token import TokenClient
 
     return TokenClient.from_deployment()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,20 +9,12 @@ from typing import Any
 import yaml
 
 from .currencies import minor_units
-from .errors import DepositTokenError
+from .errors import InvalidInput
+from .identifiers import is_bic, is_lei
 from .validation import parse_address
 
 ROLE_KEYS = ("admin", "minter_admin", "compliance", "legal", "pauser", "upgrader")
 USE_CURRENCY_DECIMALS = 255  # DepositToken.USE_CURRENCY_DECIMALS
-
-_LEI = re.compile(r"^[0-9A-Z]{18}[0-9]{2}$")
-_BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[0-9A-Z]{2}([0-9A-Z]{3})?$")
-
-
-def lei_checksum_ok(lei: str) -> bool:
-    """ISO 17442 check digits (ISO 7064 MOD 97-10, as IBANs)."""
-    digits = "".join(str(int(c, 36)) for c in lei)
-    return int(digits) % 97 == 1
 
 
 @dataclass(frozen=True)
@@ -56,14 +47,14 @@ class DeployConfig:
 
 def _require(data: dict[str, Any], key: str, where: str) -> Any:
     if key not in data or data[key] in (None, ""):
-        raise DepositTokenError(f"deploy config: missing {where}{key}")
+        raise InvalidInput(f"deploy config: missing {where}{key}")
     return data[key]
 
 
 def parse_config(data: dict[str, Any]) -> DeployConfig:
-    """Validates a deploy configuration given as a mapping; raises ``DepositTokenError`` on the first problem."""
+    """Validates a deploy configuration given as a mapping; raises ``InvalidInput`` on the first problem."""
     if not isinstance(data, dict):
-        raise DepositTokenError("deploy config: expected a mapping at the top level")
+        raise InvalidInput("deploy config: expected a mapping at the top level")
     token = _require(data, "token", "")
     issuer = _require(data, "issuer", "")
     roles_in = _require(data, "roles", "")
@@ -73,30 +64,30 @@ def parse_config(data: dict[str, Any]) -> DeployConfig:
     if decimals is None:
         decimals = units
     elif not isinstance(decimals, int) or not 0 <= decimals <= 36:
-        raise DepositTokenError(f"deploy config: token.decimals must be an integer 0..36, got {decimals!r}")
+        raise InvalidInput(f"deploy config: token.decimals must be an integer 0..36, got {decimals!r}")
 
     lei = str(issuer.get("lei") or "").strip()
     bic = str(issuer.get("bic") or "").strip()
     if not lei and not bic:
-        raise DepositTokenError("deploy config: issuer needs an lei or a bic")
-    if lei and not (_LEI.match(lei) and lei_checksum_ok(lei)):
-        raise DepositTokenError(f"deploy config: issuer.lei {lei!r} is not a valid ISO 17442 LEI")
-    if bic and not _BIC.match(bic):
-        raise DepositTokenError(f"deploy config: issuer.bic {bic!r} is not a valid ISO 9362 BIC")
+        raise InvalidInput("deploy config: issuer needs an lei or a bic")
+    if lei and not is_lei(lei):
+        raise InvalidInput(f"deploy config: issuer.lei {lei!r} is not a valid ISO 17442 LEI")
+    if bic and not is_bic(bic):
+        raise InvalidInput(f"deploy config: issuer.bic {bic!r} is not a valid ISO 9362 BIC")
 
     unknown = set(roles_in) - set(ROLE_KEYS)
     if unknown:
-        raise DepositTokenError(f"deploy config: unknown role(s) {sorted(unknown)}; known: {list(ROLE_KEYS)}")
+        raise InvalidInput(f"deploy config: unknown role(s) {sorted(unknown)}; known: {list(ROLE_KEYS)}")
     roles = {k: (parse_address(roles_in[k], f"roles.{k}") if roles_in.get(k) else None) for k in ROLE_KEYS}
     if not roles["admin"]:
-        raise DepositTokenError("deploy config: roles.admin is required")
+        raise InvalidInput("deploy config: roles.admin is required")
 
     delay = data.get("admin_transfer_delay", 86400)
     if not isinstance(delay, int) or not 0 <= delay < 2**48:
-        raise DepositTokenError(f"deploy config: admin_transfer_delay must be seconds (integer), got {delay!r}")
+        raise InvalidInput(f"deploy config: admin_transfer_delay must be seconds (integer), got {delay!r}")
     chain_id = _require(data, "chain_id", "")
     if not isinstance(chain_id, int) or chain_id <= 0:
-        raise DepositTokenError(f"deploy config: chain_id must be a positive integer, got {chain_id!r}")
+        raise InvalidInput(f"deploy config: chain_id must be a positive integer, got {chain_id!r}")
 
     minters = tuple(
         (parse_address(_require(m, "address", "minters[]."), "minters[].address"), str(_require(m, "allowance", "minters[].")))
@@ -122,9 +113,9 @@ def load_config(path: str | Path) -> DeployConfig:
     """Reads and validates a YAML deploy configuration file."""
     path = Path(path)
     if not path.is_file():
-        raise DepositTokenError(f"deploy config {path} not found")
+        raise InvalidInput(f"deploy config {path} not found")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise DepositTokenError(f"deploy config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise InvalidInput(f"deploy config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return parse_config(data)

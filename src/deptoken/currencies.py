@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import DepositTokenError
+from .errors import InvalidInput
 
 # Active ISO 4217 codes with their minor units. Funds and precious-metal codes without minor units
 # (XAU, XDR, ...) are left out: a deposit token is a deposit in a currency. CNH is the market code
@@ -28,4 +28,4 @@ def minor_units(code: str) -> int:
     try:
         return MINOR_UNITS[code]
     except KeyError:
-        raise DepositTokenError(f"unknown currency code {code!r}: expected an ISO 4217 code such as USD") from None
+        raise InvalidInput(f"unknown currency code {code!r}: expected an ISO 4217 code such as USD") from None

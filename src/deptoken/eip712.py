@@ -23,7 +23,7 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import to_checksum_address
 
-from .errors import DepositTokenError
+from .errors import DepositTokenError, InvalidInput
 from .validation import parse_address, parse_bytes32
 
 Fields = Sequence[tuple[str, str]]  # (name, solidity type), in the order of the type string
@@ -64,11 +64,11 @@ def file_address(value: Any, what: str) -> str:
     a mixed-case address must carry a correct EIP-55 checksum; the zero address is refused."""
     text = value.strip() if isinstance(value, str) else None
     if text is None or not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
-        raise DepositTokenError(f"{what} {value!r} is not an address (0x followed by 40 hex digits)")
+        raise InvalidInput(f"{what} {value!r} is not an address (0x followed by 40 hex digits)")
     body = text[2:]
     if body == body.lower() or body == body.upper():
         if int(body, 16) == 0:
-            raise DepositTokenError(f"{what} must not be the zero address")
+            raise InvalidInput(f"{what} must not be the zero address")
         return to_checksum_address(text)
     return parse_address(text, what)
 
@@ -77,7 +77,7 @@ def file_uint(value: Any, what: str, *, bits: int = 256) -> int:
     """An unsigned integer read from a signed file: a JSON number, decimal text, or ``0x`` hex text
     (ethers' ``TypedDataEncoder.getPayload`` writes hex), within ``bits`` bits."""
     if isinstance(value, bool):
-        raise DepositTokenError(f"{what} must be a non-negative integer, not {value!r}")
+        raise InvalidInput(f"{what} must be a non-negative integer, not {value!r}")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
@@ -85,9 +85,9 @@ def file_uint(value: Any, what: str, *, bits: int = 256) -> int:
     elif isinstance(value, str) and re.fullmatch(r"\s*0[xX][0-9a-fA-F]+\s*", value):
         number = int(value.strip(), 16)
     else:
-        raise DepositTokenError(f"{what} must be a non-negative integer (decimal, or 0x-hex text), not {value!r}")
+        raise InvalidInput(f"{what} must be a non-negative integer (decimal, or 0x-hex text), not {value!r}")
     if not 0 <= number < 2**bits:
-        raise DepositTokenError(f"{what} {value!r} does not fit in uint{bits}")
+        raise InvalidInput(f"{what} {value!r} does not fit in uint{bits}")
     return number
 
 
@@ -95,12 +95,12 @@ def parse_domain(raw: Any) -> dict[str, Any]:
     """A domain read from a file: exactly the four fields; ``chainId`` a number, decimal or hex text,
     the address in any case (checksummed here)."""
     if not isinstance(raw, Mapping) or set(raw) != {n for n, _ in DOMAIN_FIELDS}:
-        raise DepositTokenError("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
+        raise InvalidInput("the EIP-712 domain must have exactly name, version, chainId and verifyingContract")
     chain_id = file_uint(raw["chainId"], "chainId")
     if chain_id == 0:
-        raise DepositTokenError(f"chainId must be a positive integer, not {raw['chainId']!r}")
+        raise InvalidInput(f"chainId must be a positive integer, not {raw['chainId']!r}")
     if not isinstance(raw["name"], str) or not isinstance(raw["version"], str):
-        raise DepositTokenError("the EIP-712 domain's name and version must be text")
+        raise InvalidInput("the EIP-712 domain's name and version must be text")
     return domain(raw["name"], raw["version"], chain_id, file_address(raw["verifyingContract"], "verifyingContract"))
 
 
@@ -112,21 +112,21 @@ def parse_typed_data(raw: Any, known: Mapping[str, Fields], *, kind_name: str = 
     (mixed case must be a correct checksum), bytes32 as 0x-hex. ``known``: the accepted primary types
     and their fields. Nothing but the primary type (and ``EIP712Domain``) may be in ``types``."""
     if not isinstance(raw, Mapping) or set(raw) != {"types", "primaryType", "domain", "message"}:
-        raise DepositTokenError("typed data needs exactly types, primaryType, domain and message")
+        raise InvalidInput("typed data needs exactly types, primaryType, domain and message")
     kind = raw["primaryType"]
     if kind not in known:
-        raise DepositTokenError(f"unknown {kind_name} {kind!r} (expected one of {', '.join(known)})")
+        raise InvalidInput(f"unknown {kind_name} {kind!r} (expected one of {', '.join(known)})")
     fields = known[kind]
     types = raw["types"]
     want = {kind: [{"name": n, "type": t} for n, t in fields]}
     domain_type = [{"name": n, "type": t} for n, t in DOMAIN_FIELDS]
     if not isinstance(types, Mapping) or set(types) - {"EIP712Domain"} != {kind} or types[kind] != want[kind]:
-        raise DepositTokenError(f"the {kind} message does not have the standard EIP-712 fields (types: {kind} and optionally EIP712Domain)")
+        raise InvalidInput(f"the {kind} message does not have the standard EIP-712 fields (types: {kind} and optionally EIP712Domain)")
     if "EIP712Domain" in types and types["EIP712Domain"] != domain_type:
-        raise DepositTokenError("the EIP712Domain type must be name, version, chainId, verifyingContract")
+        raise InvalidInput("the EIP712Domain type must be name, version, chainId, verifyingContract")
     message = raw["message"]
     if not isinstance(message, Mapping) or set(message) != {n for n, _ in fields}:
-        raise DepositTokenError(f"the {kind} message must have exactly the fields {', '.join(n for n, _ in fields)}")
+        raise InvalidInput(f"the {kind} message must have exactly the fields {', '.join(n for n, _ in fields)}")
     values: dict[str, Any] = {}
     for name, value_type in fields:
         value = message[name]
@@ -137,7 +137,7 @@ def parse_typed_data(raw: Any, known: Mapping[str, Fields], *, kind_name: str = 
         elif value_type == "bytes32":
             values[name] = parse_bytes32(value if isinstance(value, str) else repr(value), name)
         else:  # pragma: no cover - the project's message types use only these
-            raise DepositTokenError(f"unsupported field type {value_type}")
+            raise InvalidInput(f"unsupported field type {value_type}")
     return typed_data(parse_domain(raw["domain"]), kind, fields, values)
 
 
@@ -167,7 +167,7 @@ class SignedFile:
     def load(cls, path: str | Path) -> Any:
         path = Path(path)
         if not path.is_file():
-            raise DepositTokenError(f"{cls.FILE_KIND} {path} not found")
+            raise InvalidInput(f"{cls.FILE_KIND} {path} not found")
         return cls.from_json(path.read_text())  # type: ignore[attr-defined]
 
 
@@ -208,13 +208,13 @@ def signature_bytes(signature: bytes | str) -> bytes:
     try:
         return bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)
     except ValueError:
-        raise DepositTokenError("signature is not hex") from None
+        raise InvalidInput("signature is not hex") from None
 
 
 def split(signature: bytes) -> tuple[int, bytes, bytes]:
     """``(v, r, s)`` of a 65-byte signature, for the contracts' ``v, r, s`` overloads."""
     if len(signature) != 65:
-        raise DepositTokenError(f"a v, r, s signature is 65 bytes, not {len(signature)}")
+        raise InvalidInput(f"a v, r, s signature is 65 bytes, not {len(signature)}")
     return signature[64], signature[:32], signature[32:64]
 
 
@@ -227,7 +227,7 @@ def recover(data: Mapping[str, Any], signature: bytes | str) -> str:
     except DepositTokenError:
         raise
     except Exception:  # noqa: BLE001 - eth-account raises several kinds for malformed bytes
-        raise DepositTokenError("malformed signature") from None
+        raise InvalidInput("malformed signature") from None
 
 
 def ecdsa_signer(data: Mapping[str, Any], signature: bytes | str) -> str | None:

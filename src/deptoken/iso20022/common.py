@@ -12,11 +12,10 @@ from lxml import etree
 from ..amounts import parse_amount
 from ..currencies import minor_units
 from ..errors import DepositTokenError
+from ..identifiers import BIC, LEI
 
 MAX_DIGITS = 18  # ISO 20022 amounts and sums: xs:totalDigits 18
 
-_BIC = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
-_LEI = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")  # ISO 13616: 15 (Norway) to 34 characters
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -180,7 +179,7 @@ def party(parent: etree._Element, tag: str, who: Party, what: str) -> None:
     sub(el, "Nm", name)
     if coded(who.country, _COUNTRY, f"{what} country"):
         sub(el, "PstlAdr/Ctry", who.country)
-    bic, lei = coded(who.bic, _BIC, f"{what} BIC"), coded(who.lei, _LEI, f"{what} LEI")
+    bic, lei = coded(who.bic, BIC, f"{what} BIC"), coded(who.lei, LEI, f"{what} LEI")
     if bic or lei:
         org = sub(el, "Id/OrgId")
         if bic:
@@ -194,8 +193,8 @@ def agent(parent: etree._Element, tag: str, bank: Party, what: str) -> None:
     if not bank.bic:
         raise DepositTokenError(f"{what} has no BIC")
     fin = sub(parent, f"{tag}/FinInstnId")
-    sub(fin, "BICFI", coded(bank.bic, _BIC, f"{what} BIC"))
-    if coded(bank.lei, _LEI, f"{what} LEI"):
+    sub(fin, "BICFI", coded(bank.bic, BIC, f"{what} BIC"))
+    if coded(bank.lei, LEI, f"{what} LEI"):
         sub(fin, "LEI", bank.lei)
     name = free_text(bank.name, 140) if isinstance(bank.name, str) else None
     if name:

@@ -32,7 +32,7 @@ from eth_utils import keccak, to_checksum_address
 from ..benchmark import DEVNET_CONFIG
 from ..config import load_config
 from ..deploy import deploy_token
-from ..operations import TokenClient
+from ..token import TokenClient
 from ..signers import select_signer
 from .context import open_ops
 from .db import Ledger, make_engine, upgrade

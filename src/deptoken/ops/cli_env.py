@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ..errors import DepositTokenError, first_line
+from ..errors import DepositTokenError, NodeUnreachable, first_line
 
 NO_NETWORK = ("no network chosen: pass --network (e.g. ethereum:local:http://127.0.0.1:8545 for a local node) "
               "or set DEPTOKEN_NETWORK; reads of the ledger alone need none")
@@ -133,7 +133,7 @@ def _connect(network: str | None) -> None:
         _connection = networks.parse_network_choice(network)
         _connection.__enter__()
     except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
-        raise DepositTokenError(f"cannot reach the node ({network}): {first_line(exc)}") from None
+        raise NodeUnreachable(f"cannot reach the node ({network}): {first_line(exc)}") from None
     from ..chain import connected_chain_id
 
     connected_chain_id()

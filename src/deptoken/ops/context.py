@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..amounts import format_amount, to_decimal, units_of
 from ..errors import DepositTokenError
 from ..iso20022 import Party
-from ..operations import TokenClient
+from ..token import TokenClient
 from .db import Ledger
 from .policy import Policy
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..config import _BIC, _LEI, lei_checksum_ok  # the deploy config's LEI and BIC rules, shared
 from ..errors import DepositTokenError
+from ..identifiers import BIC, LEI, lei_checksum_ok
 from ..iso20022.common import looks_like_iban, parse_iban
 from ..validation import parse_address
 from .countries import parse_country
@@ -75,7 +75,7 @@ def parse_client_id(text: str) -> str:
 
 def parse_lei(text: str) -> str:
     """An ISO 17442 LEI: 18 upper-case letters or digits and 2 correct check digits."""
-    if not _LEI.fullmatch(text):
+    if not LEI.fullmatch(text):
         raise DepositTokenError(f"lei {text!r} is not an LEI (18 upper-case letters or digits, 2 check digits)")
     if not lei_checksum_ok(text):
         raise DepositTokenError(f"lei {text} has wrong check digits (mistyped?)")
@@ -93,8 +93,8 @@ def parse_review_date(text: str, today: date) -> date:
 
 
 def parse_bic(text: str, what: str = "payout_bic") -> str:
-    """An ISO 9362 BIC: 4 letters (bank), an ISO 3166 country, 2 letters or digits (location), an optional branch."""
-    if not _BIC.match(text):
+    """An ISO 9362 BIC (``deptoken.identifiers.BIC``) whose country is an ISO 3166 country code."""
+    if not BIC.fullmatch(text):
         raise DepositTokenError(f"{what} {text!r} is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)")
     try:
         parse_country(text[4:6])

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..allowlist_file import parse_expiry
+from ..times import parse_expiry
 from ..errors import DepositTokenError
 from . import audit, outbox
 from .context import Ops
@@ -328,10 +328,10 @@ def _send_batch(session: Session, ops: Ops, batch: Sequence[AllowlistJob], sende
             job.status, job.tx_id = "sent", tx.id
 
     try:
-        with outbox.attached(ops.client, session, purpose=f"allowlist {len(batch)} jobs from #{batch[0].id}", link=link):
-            if batch[0].action == "offboard":
-                return ops.client.remove_from_allowlist_many([j.address for j in batch], sender=sender, batch_size=len(batch))[0]
-            return ops.client.allowlist_many([(j.address, j.expiry) for j in batch], sender=sender, batch_size=len(batch))[0]
+        client = ops.client.with_transport(outbox.transport(session, purpose=f"allowlist {len(batch)} jobs from #{batch[0].id}", link=link))
+        if batch[0].action == "offboard":
+            return client.remove_from_allowlist_many([j.address for j in batch], sender=sender, batch_size=len(batch))[0]
+        return client.allowlist_many([(j.address, j.expiry) for j in batch], sender=sender, batch_size=len(batch))[0]
     except DepositTokenError:
         session.rollback()
         raise

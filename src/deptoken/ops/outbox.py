@@ -327,15 +327,11 @@ class Pipeline:
         return done
 
 
-@contextmanager
-def attached(client: Any, session: Session, *, purpose: str, link: Callable[[Transaction], None] | None = None) -> Iterator[None]:
-    """Within the block, ``client`` (a ``TokenClient``) sends its checked calls through ``send``."""
+def transport(session: Session, *, purpose: str, link: Callable[[Transaction], None] | None = None) -> Callable[..., Transaction]:
+    """A ``TokenClient`` transport that sends each checked call exactly once through :func:`send`
+    (stored before it is broadcast): ``client.with_transport(transport(session, purpose=...))``."""
 
-    def transport(contract: Any, method: str, args: tuple[Any, ...], sender: Any) -> Transaction:
+    def send_through_outbox(contract: Any, method: str, args: tuple[Any, ...], sender: Any) -> Transaction:
         return send(session, contract, method, args, sender, purpose=purpose, link=link)
 
-    client.transport = transport
-    try:
-        yield
-    finally:
-        client.transport = None
+    return send_through_outbox

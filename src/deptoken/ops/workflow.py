@@ -45,6 +45,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError, first_line
+from ..token import TokenClient
 from ..validation import parse_address, reference_to_bytes32
 from . import audit, operators, outbox
 from .faults import checkpoint
@@ -300,9 +301,9 @@ def verify_request(ops: Ops, request: Request) -> None:
         raise DepositTokenError(f"request #{request.id}: {'; '.join(lapsed)}: {counting} of {request.required_approvals} approvals")
 
 
-def _run(ops: Ops, request: Request, sender: Any) -> Any:
+def _run(c: TokenClient, request: Request, sender: Any) -> Any:
     """Calls the ``TokenClient`` operation for ``request`` (its checks first, then the transport)."""
-    p, c = request.params, ops.client
+    p = request.params
     amount = c.to_decimal(int(p["amount"])) if "amount" in p else None
     match request.kind:
         case "mint":
@@ -528,8 +529,8 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
             raise ClaimRefused(f"request #{request.id}: lost its execution lease to another executor; nothing sent")
 
     try:
-        with outbox.attached(ops.client, session, purpose=f"request {request.id} {request.kind}", link=link):
-            tx = _run(ops, request, sender)
+        client = ops.client.with_transport(outbox.transport(session, purpose=f"request {request.id} {request.kind}", link=link))
+        tx = _run(client, request, sender)
     except ClaimRefused as exc:
         session.rollback()
         return Outcome(request.id, "skipped", str(exc))

@@ -76,7 +76,7 @@ def sign_permit(env: Env, token_ref: str, spender: str, amount: str, valid_for: 
     client = token_client(env, token_ref)
     who = signer()
     spender = _settlement_party(env, spender)
-    signed = a.sign(who, a.permit(client, who, spender, amount, deadline=client._now() + valid_for))
+    signed = a.sign(who, a.permit(client, who, spender, amount, deadline=client.now() + valid_for))
     path = _write(signed, out)
     emit(env, _summary(client, signed), f"permit of {client.format(signed.message['value'])} for {spender} signed: {path}")
 

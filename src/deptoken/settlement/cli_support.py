@@ -36,7 +36,7 @@ def token_client(env: Env, ref: str) -> Any:
     from ape import chain
 
     from ..abi import contract_at
-    from ..operations import TokenClient
+    from ..token import TokenClient
 
     address = resolve(registry(env), "token", ref)
     if not chain.provider.get_code(address):

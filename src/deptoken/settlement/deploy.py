@@ -23,7 +23,7 @@ from typing import Any
 from ..chain import network_name
 from ..config import load_config
 from ..errors import DepositTokenError
-from ..operations import TokenClient
+from ..token import TokenClient
 from .escrow import check_escrow_accounts, deploy_escrow
 from .htlc import deploy_htlc
 from .pvp import deploy_pvp
@@ -75,7 +75,7 @@ def deploy_settlement(
 
     for client, compliance in tokens:
         if compliance is not None:
-            client._require_role(compliance, "compliance", f"allowlist the settlement contracts on {client.symbol}")
+            client.require_role(compliance, "compliance", f"allowlist the settlement contracts on {client.symbol}")
     currencies = [client.currency for client, _ in tokens]
     if len(set(currencies)) != len(currencies):
         raise DepositTokenError(f"one token per currency: {', '.join(currencies)}")
@@ -144,7 +144,7 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
     the escrows' arbiter, too); against deposits, the FX desk gets 1,000,000.00 CNH and the buyer 20,000.00 USD."""
     from ape import chain
 
-    from ..operations import deploy_from_config
+    from ..deploy import deploy_from_config
     from ..signers import DEVNET_CHAIN_ID, devnet_accounts
     from ..chain import require_chain_id
 

@@ -63,11 +63,12 @@ from eth_utils import keccak
 
 from .. import eip712
 from ..abi import contract_at
-from ..allowlist_file import format_expiry, parse_expiry
+from ..amounts import Amount
 from ..authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
-from ..errors import DepositTokenError
-from ..operations import Amount, TokenClient, _address_of, send_checked
-from ..validation import UINT64_MAX, parse_address, parse_bytes32, parse_deadline, parse_duration, reference_to_bytes32
+from ..errors import AllowanceTooLow, DepositTokenError, InsufficientBalance, ReferenceUsed, RoleMissing
+from ..times import UINT64_MAX, format_expiry, parse_deadline, parse_duration, parse_expiry
+from ..token import TokenClient, send_checked
+from ..validation import address_of, parse_address, parse_bytes32, reference_to_bytes32
 from .positions import Position
 
 STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved", "seized")
@@ -221,7 +222,7 @@ def deploy_escrow(
     """
     from ape import chain, project
 
-    token_address = _address_of(getattr(token, "contract", token), "token")
+    token_address = address_of(getattr(token, "contract", token), "token")
     if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps <= MAX_FEE_BPS:
         raise DepositTokenError(f"fee_bps must be an integer from 0 to {MAX_FEE_BPS} (10%), not {fee_bps!r}")
     if isinstance(admin_delay, bool) or not isinstance(admin_delay, int) or not 0 <= admin_delay < 2**48:
@@ -237,14 +238,13 @@ def deploy_escrow(
 def check_escrow_accounts(token: TokenClient, *, admin: Any, arbiter: Any, fee_recipient: Any) -> tuple[str, str | None, str]:
     """``(admin, arbiter or None, fee recipient)`` addresses of an escrow of ``token``, checked as the
     contract will: the arbiter is not the admin, and it and the fee recipient can receive the token."""
-    admin_address = _address_of(admin, "admin")
-    arbiter_address = None if arbiter is None else _address_of(arbiter, "arbiter")
-    recipient = _address_of(fee_recipient, "fee recipient")
+    admin_address = address_of(admin, "admin")
+    arbiter_address = None if arbiter is None else address_of(arbiter, "arbiter")
+    recipient = address_of(fee_recipient, "fee recipient")
     if arbiter_address == admin_address:
         raise DepositTokenError(f"the arbiter {arbiter_address} cannot be the escrow's admin")
-    for who, address in (("fee recipient", recipient), ("arbiter", arbiter_address)):
-        if address is not None and (reason := token._inactive_reason(address)):
-            raise DepositTokenError(f"{who} {address} {reason} on {token.symbol}: the bank must allowlist it before the escrow is deployed")
+    token.require_parties_active((("fee recipient", recipient), ("arbiter", arbiter_address)),
+                                 where=f" on {token.symbol}: the bank must allowlist it before the escrow is deployed")
     return admin_address, arbiter_address, recipient
 
 
@@ -293,8 +293,8 @@ class EscrowClient:
         ``confirm_window`` seconds or ``48h``/``7d``."""
         return OrderTerms(
             order_id=order_id_bytes(order_id),
-            buyer=_address_of(buyer, "buyer"),
-            seller=_address_of(seller, "seller"),
+            buyer=address_of(buyer, "buyer"),
+            seller=address_of(seller, "seller"),
             amount=self.token.units(amount),
             ship_by=self._ship_by(ship_by),
             confirm_window=parse_duration(confirm_window, "confirm window"),
@@ -302,7 +302,7 @@ class EscrowClient:
 
     def _ship_by(self, value: str | int | date | datetime) -> int:
         if isinstance(value, str) and (value.strip().startswith("+") or "T" in value):  # relative, or ISO 8601 with a time
-            return parse_deadline(value, self.token._now(), "ship-by time")
+            return parse_deadline(value, self.token.now(), "ship-by time")
         return parse_expiry(value, "ship-by time")  # unix seconds, a date (through its end, UTC), an aware datetime
 
     def order_key(self, terms: OrderTerms) -> bytes:
@@ -320,14 +320,14 @@ class EscrowClient:
         """The buyer (``sender``) funds the order; the escrow takes the amount with ``transferFrom``.
         The buyer must have approved the escrow for the amount; ``approve``: if it has not, approve it
         first (a second transaction, sent only once every other check passed)."""
-        buyer = _address_of(sender, "sender")
+        buyer = address_of(sender, "sender")
         if buyer != terms.buyer:
             raise DepositTokenError(f"only the buyer {terms.buyer} may fund order 0x{self.order_key(terms).hex()} (sender {buyer})")
         self._check_new_order(terms)
         allowance = int(self.token.contract.allowance(buyer, self.address))
         if allowance < terms.amount:
             if not approve:
-                raise DepositTokenError(
+                raise AllowanceTooLow(
                     f"buyer {buyer} allows the escrow {self.token.format(allowance)}, less than {self.token.format(terms.amount)}: approve it first"
                 )
             self.token.approve(self.address, self.token.to_decimal(terms.amount), sender=sender)
@@ -350,7 +350,7 @@ class EscrowClient:
         )
         signed = sign(buyer_signer, data)
         if not eip712.is_valid_signature(terms.buyer, signed.data, signed.signature):
-            raise DepositTokenError(f"{_address_of(buyer_signer, 'signer')} cannot sign for the buyer {terms.buyer}")
+            raise DepositTokenError(f"{address_of(buyer_signer, 'signer')} cannot sign for the buyer {terms.buyer}")
         return SignedFunding(self.address, terms, signed)
 
     def fund_with_authorization(self, signed: SignedFunding, *, sender: Any) -> Any:
@@ -380,9 +380,9 @@ class EscrowClient:
         ref = reference_to_bytes32(shipment_reference, "shipment reference")
         self._require_caller(sender, o.seller, "seller", o, "ship")
         self._require_state(o, "ship", "funded")
-        if self.token._now() > o.ship_by:
+        if self.token.now() > o.ship_by:
             raise DepositTokenError(f"order {o.key}: the ship-by time {format_expiry(o.ship_by)} passed")
-        self.token._require_active(o.seller, "seller")
+        self.token.require_active(o.seller, "seller")
         return self._send("ship", self._key(o.key), ref, sender=sender)
 
     def confirm(self, order: OrderRef, *, sender: Any) -> Any:
@@ -396,9 +396,9 @@ class EscrowClient:
     def release(self, order: OrderRef, *, sender: Any) -> Any:
         """Pays the seller (less the fee) once the confirm deadline passed; anyone may send it."""
         o = self.order(order)
-        _address_of(sender, "sender")
+        address_of(sender, "sender")
         self._require_state(o, "release", "shipped")
-        if self.token._now() <= o.confirm_deadline:
+        if self.token.now() <= o.confirm_deadline:
             raise DepositTokenError(f"order {o.key}: the confirm deadline {format_expiry(o.confirm_deadline)} has not passed")
         self._require_payouts(o, 0)
         return self._send("release", self._key(o.key), sender=sender)
@@ -406,9 +406,9 @@ class EscrowClient:
     def refund(self, order: OrderRef, *, sender: Any) -> Any:
         """Refunds the buyer in full once the ship-by time of an unshipped order passed; anyone may send it."""
         o = self.order(order)
-        _address_of(sender, "sender")
+        address_of(sender, "sender")
         self._require_state(o, "refund", "funded")
-        if self.token._now() <= o.ship_by:
+        if self.token.now() <= o.ship_by:
             raise DepositTokenError(f"order {o.key}: the ship-by time {format_expiry(o.ship_by)} has not passed")
         self._require_payouts(o, self._units(o.amount))
         return self._send("refund", self._key(o.key), sender=sender)
@@ -418,14 +418,14 @@ class EscrowClient:
         0x + 64 hex) is recorded as its hash."""
         o = self.order(order)
         reason_hash = bytes(32) if reason is None else reference_to_bytes32(reason, "dispute reason")
-        caller = _address_of(sender, "sender")
+        caller = address_of(sender, "sender")
         if caller not in (o.buyer, o.seller):
             raise DepositTokenError(f"only the buyer or the seller may dispute order {o.key} (sender {caller})")
         self._require_state(o, "dispute", "funded", "shipped")
         deadline = o.ship_by if o.state == "funded" else o.confirm_deadline
-        if self.token._now() > deadline:
+        if self.token.now() > deadline:
             raise DepositTokenError(f"order {o.key}: too late to dispute, its deadline {format_expiry(deadline)} passed")
-        self.token._require_active(caller, "buyer" if caller == o.buyer else "seller")
+        self.token.require_active(caller, "buyer" if caller == o.buyer else "seller")
         return self._send("dispute", self._key(o.key), reason_hash, sender=sender)
 
     def resolve(self, order: OrderRef, buyer_amount: Amount, *, sender: Any) -> Any:
@@ -433,9 +433,9 @@ class EscrowClient:
         the rest to the seller less the fee on it."""
         o = self.order(order)
         units = self.token.units(buyer_amount, "buyer amount", allow_zero=True)
-        caller = _address_of(sender, "sender")
+        caller = address_of(sender, "sender")
         if not self.contract.hasRole(ARBITER_ROLE, caller):
-            raise DepositTokenError(f"{caller} is not an arbiter of this escrow")
+            raise RoleMissing(f"{caller} is not an arbiter of this escrow")
         self._require_state(o, "resolve", "disputed")
         total = self._units(o.amount)
         if units > total:
@@ -449,56 +449,55 @@ class EscrowClient:
         """The token's legal role closes an open order (funded, shipped or disputed) and sends its whole
         amount to ``to`` under ``legal_order_ref`` (text, recorded as its hash, or 0x + 64 hex)."""
         o = self.order(order)
-        recipient = _address_of(to, "recipient")
+        recipient = address_of(to, "recipient")
         ref = reference_to_bytes32(legal_order_ref, "legal order reference")
-        self.token._require_role(sender, "legal", f"seize order {o.key}")
+        self.token.require_role(sender, "legal", f"seize order {o.key}")
         self._require_state(o, "seize", *OPEN_STATES)
         if recipient == self.address:
             raise DepositTokenError("the escrow cannot receive a seized order's funds")
-        self.token._require_not_paused("seize orders")
-        self._require_escrow_active()
-        self.token._require_active(recipient, "recipient")
+        self.token.require_not_paused("seize orders")
+        self._require_active([("recipient", recipient)])
         return self._send("seizeOrder", self._key(o.key), recipient, ref, sender=sender)
 
     def replace_party(self, order: OrderRef, lost: Any, replacement: Any, *, sender: Any) -> Any:
         """After a lost-key recovery, the token's legal role moves the open order's buyer or seller
         ``lost`` to ``replacement`` (active on the token, not the other party)."""
         o = self.order(order)
-        lost_address = _address_of(lost, "lost address")
-        new = _address_of(replacement, "replacement")
-        self.token._require_role(sender, "legal", f"replace a party of order {o.key}")
+        lost_address = address_of(lost, "lost address")
+        new = address_of(replacement, "replacement")
+        self.token.require_role(sender, "legal", f"replace a party of order {o.key}")
         self._require_state(o, "replace a party of", *OPEN_STATES)
         if lost_address not in (o.buyer, o.seller):
             raise DepositTokenError(f"{lost_address} is neither the buyer nor the seller of order {o.key}")
         other = o.seller if lost_address == o.buyer else o.buyer
         if new in (other, self.address):
             raise DepositTokenError(f"the replacement {new} cannot be the order's other party or the escrow")
-        self.token._require_active(new, "replacement")
+        self.token.require_active(new, "replacement")
         return self._send("replaceParty", self._key(o.key), lost_address, new, sender=sender)
 
     def rescue_excess(self, to: Any, amount: Amount, *, sender: Any) -> Any:
         """The token's legal role sends ``amount`` (currency units) of the token held here outside any
         order (the balance above :meth:`outstanding`) to ``to``."""
-        recipient = _address_of(to, "recipient")
+        recipient = address_of(to, "recipient")
         units = self.token.units(amount)
-        self.token._require_role(sender, "legal", "rescue tokens from the escrow")
+        self.token.require_role(sender, "legal", "rescue tokens from the escrow")
         excess = int(self.token.contract.balanceOf(self.address)) - self.outstanding()
         if units > excess:
             raise DepositTokenError(f"only {self.token.format(max(excess, 0))} exceeds what the orders hold, not {self.token.format(units)}")
-        self.token._require_not_paused("rescue tokens")
-        self.token._require_active(recipient, "recipient")
+        self.token.require_not_paused("rescue tokens")
+        self.token.require_active(recipient, "recipient")
         return self._send("rescueExcess", self.token.address, recipient, units, sender=sender)
 
     # ------------------------------------------------------------------ administration
 
     def set_fee(self, fee_recipient: Any, fee_bps: int, *, sender: Any) -> Any:
         """The admin sets the fee recipient and the rate of orders funded from now on (0..1000 bps)."""
-        recipient = _address_of(fee_recipient, "fee recipient")
+        recipient = address_of(fee_recipient, "fee recipient")
         if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps <= MAX_FEE_BPS:
             raise DepositTokenError(f"fee_bps must be an integer from 0 to {MAX_FEE_BPS} (10%), not {fee_bps!r}")
-        caller = _address_of(sender, "sender")
+        caller = address_of(sender, "sender")
         if not self.contract.hasRole(ADMIN_ROLE, caller):
-            raise DepositTokenError(f"{caller} is not the escrow's admin")
+            raise RoleMissing(f"{caller} is not the escrow's admin")
         return self._send("setFee", recipient, fee_bps, sender=sender)
 
     # ------------------------------------------------------------------ queries
@@ -538,7 +537,7 @@ class EscrowClient:
         """Every open order (funded, shipped or disputed) in which ``party`` is buyer or seller: found
         from the ``OrderFunded`` and ``PartyReplaced`` events since ``deploy_block``, then read on chain.
         The bank's tooling lists them before it recovers the party's lost key."""
-        address = _address_of(party, "party")
+        address = address_of(party, "party")
         keys = {bytes(log.event_arguments["orderKey"]) for log in self._logs("OrderFunded", seller=address)}
         keys |= {bytes(log.event_arguments["orderKey"]) for log in self._logs("OrderFunded") if log.event_arguments["buyer"] == address}
         keys |= {bytes(log.event_arguments["orderKey"]) for log in self._logs("PartyReplaced", replacement=address)}
@@ -587,12 +586,12 @@ class EscrowClient:
     def _check_terms(self, t: OrderTerms) -> None:
         """The terms as the contract will check them, and no order with them yet."""
         if int(self.contract.order(self.order_key(t)).state) != 0:
-            raise DepositTokenError(f"an order with these terms (key 0x{self.order_key(t).hex()}) was already funded")
+            raise ReferenceUsed(f"an order with these terms (key 0x{self.order_key(t).hex()}) was already funded")
         if t.buyer == t.seller or self.address in (t.buyer, t.seller):
             raise DepositTokenError("buyer and seller must be two different accounts other than the escrow")
         if not 0 < t.amount <= UINT128_MAX:
             raise DepositTokenError(f"order amount {t.amount} minor units is out of range")
-        now = self.token._now()
+        now = self.token.now()
         if t.ship_by <= now:
             raise DepositTokenError(f"ship-by time {format_expiry(t.ship_by)} is not in the future (chain time {format_expiry(now)})")
         if not 0 < t.confirm_window or t.ship_by + t.confirm_window > UINT64_MAX:
@@ -602,35 +601,30 @@ class EscrowClient:
         """Everything funding ``t`` needs: valid unused terms, the token running, the escrow, buyer and
         seller active, the buyer's unfrozen balance."""
         self._check_terms(t)
-        self.token._require_not_paused("fund orders")
-        self._require_escrow_active()
-        self.token._require_active(t.buyer, "buyer")
-        self.token._require_active(t.seller, "seller")
-        self.token._require_unfrozen_balance(t.buyer, t.amount, "buyer")
+        self.token.require_not_paused("fund orders")
+        self._require_active([("buyer", t.buyer), ("seller", t.seller)])
+        self.token.require_unfrozen_balance(t.buyer, t.amount, "buyer")
 
-    def _require_escrow_active(self) -> None:
-        if reason := self.token._inactive_reason(self.address):
-            raise DepositTokenError(
-                f"the escrow {self.address} {reason} on the token: the bank must allowlist it (compliance) before it can hold or move funds"
-            )
+    def _require_active(self, parties: list[tuple[str, str]]) -> None:
+        """The escrow, then each ``(who, address)`` of ``parties``, active on the token."""
+        remedy = " on the token: the bank must allowlist it (compliance) before it can hold or move funds"
+        self.token.require_parties_active(parties, contract=("the escrow", self.address, remedy))
 
     def _require_payouts(self, o: EscrowOrder, buyer_units: int) -> None:
         """The payouts of settling ``o`` (``buyer_units`` to the buyer, the rest to the seller less the
         fee) would go through: token running, escrow active and holding enough, each payee active."""
         buyer, seller, fee = split_amounts(self._units(o.amount), buyer_units, o.fee_bps)
-        self.token._require_not_paused("pay out orders")
-        self._require_escrow_active()
+        self.token.require_not_paused("pay out orders")
+        parties = [("buyer", o.buyer)] if seller + fee else []  # the buyer's money moves to the seller side: the buyer must be active
+        parties += [(who, address) for who, address, units in
+                    (("buyer", o.buyer, buyer), ("seller", o.seller, seller), ("fee recipient", self.fee()[0], fee)) if units]
+        self._require_active(parties)
         held = int(self.token.contract.balanceOf(self.address))
         if held < buyer + seller + fee:
-            raise DepositTokenError(f"the escrow holds {self.token.format(held)}, less than order {o.key} needs")
-        if seller + fee:  # the buyer's money moves to the seller side: the buyer must be active
-            self.token._require_active(o.buyer, "buyer")
-        for who, address, units in (("buyer", o.buyer, buyer), ("seller", o.seller, seller), ("fee recipient", self.fee()[0], fee)):
-            if units:
-                self.token._require_active(address, who)
+            raise InsufficientBalance(f"the escrow holds {self.token.format(held)}, less than order {o.key} needs")
 
     def _require_caller(self, sender: Any, expected: str, who: str, o: EscrowOrder, action: str) -> None:
-        caller = _address_of(sender, "sender")
+        caller = address_of(sender, "sender")
         if caller != expected:
             raise DepositTokenError(f"only the {who} {expected} may {action} order {o.key} (sender {caller})")
 

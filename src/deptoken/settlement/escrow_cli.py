@@ -83,7 +83,7 @@ def _order_data(client: Any, o: Any, **extra: Any) -> dict[str, Any]:
 
 
 def _order_text(client: Any, o: Any) -> str:
-    from ..allowlist_file import format_expiry
+    from ..times import format_expiry
 
     clock = f"ship by {format_expiry(o.ship_by)}"
     if o.confirm_deadline:

@@ -56,11 +56,12 @@ from datetime import datetime
 from typing import Any
 
 from ..abi import contract_at
-from ..allowlist_file import format_expiry
+from ..amounts import Amount
 from ..chain import connected_chain_id, next_block_time, require_chain_id
-from ..errors import DepositTokenError
-from ..operations import Amount, TokenClient, _address_of, send_checked
-from ..validation import parse_address, parse_bytes32, parse_deadline, reference_to_bytes32
+from ..errors import AccountInactive, AllowanceTooLow, DepositTokenError, InsufficientBalance, WrongChain
+from ..times import format_expiry, parse_deadline
+from ..token import TokenClient, send_checked
+from ..validation import address_of, parse_address, parse_bytes32, reference_to_bytes32
 from .positions import Position
 
 STATES = ("none", "locked", "claimed", "refunded", "seized")  # HashedTimelock.State
@@ -198,7 +199,7 @@ class HtlcClient:
         from ape import chain
         from ape.types.events import LogFilter
 
-        who = _address_of(party, "party")
+        who = address_of(party, "party")
         self._on_chain()
         ids: dict[bytes, None] = {}
         for event, topics in ((self.contract.Locked, {"sender": who}), (self.contract.Locked, {"recipient": who}),
@@ -259,8 +260,8 @@ class HtlcClient:
         recipient, the sender and the HTLC allowlisted and not frozen on the token, the recipient
         until the deadline, the sender and the HTLC for ``REFUND_WINDOW`` after it.
         """
-        to = _address_of(recipient, "recipient")
-        frm = _address_of(sender, "sender")
+        to = address_of(recipient, "recipient")
+        frm = address_of(sender, "sender")
         units = token.units(amount)
         lock_hash = parse_bytes32(hashlock, "hashlock")
         if lock_hash == bytes(32):
@@ -275,21 +276,21 @@ class HtlcClient:
         if to in (self.address, frm):
             raise DepositTokenError(f"recipient {to} must be another party than the sender and the HTLC")
         if self._is_deposit_token(token):
-            token._require_not_paused("lock")
+            token.require_not_paused("lock")
             self._require_active_until(token, to, when, "recipient")
             self._require_active_until(token, frm, when + REFUND_WINDOW, "sender")
             self._require_active_until(token, self.address, when + REFUND_WINDOW, "the HTLC")
-            token._require_unfrozen_balance(frm, units, "sender")
+            token.require_unfrozen_balance(frm, units, "sender")
         else:
             balance = int(token.contract.balanceOf(frm))
             if balance < units:
-                raise DepositTokenError(f"sender {frm} holds {token.format(balance)}, less than {token.format(units)}")
+                raise InsufficientBalance(f"sender {frm} holds {token.format(balance)}, less than {token.format(units)}")
         allowance = int(token.contract.allowance(frm, self.address))
         if allowance < units and not approve:
-            raise DepositTokenError(
+            raise AllowanceTooLow(
                 f"sender {frm} has approved the HTLC for {token.format(allowance)}, less than {token.format(units)}: approve it first"
             )
-        approve_receipt = token._send("approve", self.address, units, sender=sender) if allowance < units else None
+        approve_receipt = token.send("approve", self.address, units, sender=sender) if allowance < units else None
         receipt = self._send("lock", token.address, to, units, lock_hash, when, sender=sender)
         [event] = receipt.decode_logs(self.contract.Locked)
         return LockResult(bytes(event.lockId), receipt, approve_receipt)
@@ -300,7 +301,7 @@ class HtlcClient:
         (paused, the recipient restricted, or the sender restricted: a claim pays only while the
         sender is active); :meth:`withdraw` pays it later (``lock_info(...).paid`` tells)."""
         secret = parse_bytes32(preimage, "preimage")
-        _address_of(sender, "sender")
+        address_of(sender, "sender")
         info = self._active(lock_id, "claim")
         now = next_block_time()
         if now >= info.deadline:
@@ -315,7 +316,7 @@ class HtlcClient:
     def refund(self, lock_id: bytes | str, *, sender: Any) -> Any:
         """Refunds lock ``lock_id`` to its sender (anyone may send it), from the deadline on. The refund
         is recorded even if the token cannot pay the sender back now; :meth:`withdraw` pays it later."""
-        _address_of(sender, "sender")
+        address_of(sender, "sender")
         info = self._active(lock_id, "refund")
         now = next_block_time()
         if now < info.deadline:
@@ -329,7 +330,7 @@ class HtlcClient:
         """Pays a claimed lock to its recipient, or a refunded one to its sender, when the claim or
         refund could not pay at once (anyone may send it). Refuses unless the token would pay now:
         for a claim, the lock's sender active; the token not paused; the payee and the HTLC active."""
-        _address_of(sender, "sender")
+        address_of(sender, "sender")
         info = self.lock_info(lock_id)
         if info.paid:
             raise DepositTokenError(f"lock {_short(info.lock_id)} is already paid out: nothing to withdraw")
@@ -337,8 +338,8 @@ class HtlcClient:
             raise DepositTokenError(f"lock {_short(info.lock_id)} is still locked: claim or refund it first")
         if info.state == "claimed":
             token = self._token(info.token)
-            if self._is_deposit_token(token) and (reason := token._inactive_reason(info.sender)):
-                raise DepositTokenError(f"sender {info.sender} {reason} on {token.symbol}: its lock cannot pay out")
+            if self._is_deposit_token(token) and (reason := token.inactive_reason(info.sender)):
+                raise AccountInactive(f"sender {info.sender} {reason} on {token.symbol}: its lock cannot pay out")
             self._require_payable(info, info.recipient, "recipient", "withdraw")
         else:
             self._require_payable(info, info.sender, "sender", "withdraw")
@@ -349,7 +350,7 @@ class HtlcClient:
     def seize_lock(self, lock_id: bytes | str, to: Any, legal_order_reference: str, *, sender: Any) -> Any:
         """Legal exit: sends lock ``lock_id``'s amount to ``to`` under a legal order and closes the
         lock as seized. Only the lock token's legal role, for a lock whose funds are still in the HTLC."""
-        beneficiary = _address_of(to, "beneficiary")
+        beneficiary = address_of(to, "beneficiary")
         ref = reference_to_bytes32(legal_order_reference, "legal order reference")
         info, _ = self._unpaid(lock_id, sender, "seize")
         if beneficiary == self.address:
@@ -360,34 +361,34 @@ class HtlcClient:
     def replace_party(self, lock_id: bytes | str, lost: Any, replacement: Any, *, sender: Any) -> Any:
         """After a lost-key recovery on the token, moves the lock's sender or recipient ``lost`` to
         ``replacement`` (active on the token, not already a party). Only the token's legal role."""
-        old = _address_of(lost, "lost account")
-        new = _address_of(replacement, "replacement account")
+        old = address_of(lost, "lost account")
+        new = address_of(replacement, "replacement account")
         info, token = self._unpaid(lock_id, sender, "replace a party of")
         if old not in (info.sender, info.recipient):
             raise DepositTokenError(f"lost account {old} is neither the sender nor the recipient of lock {_short(info.lock_id)}")
         if new in (info.sender, info.recipient, self.address):
             raise DepositTokenError(f"replacement {new} is already a party of lock {_short(info.lock_id)} (or the HTLC)")
-        token._require_active(new, "replacement")
+        token.require_active(new, "replacement")
         return self._send("replaceParty", info.lock_id, old, new, sender=sender)
 
     def rescue(self, token: TokenClient, to: Any, amount: Amount, *, sender: Any) -> Any:
         """Sends ``amount`` of ``token`` that belongs to no lock (sent to the HTLC by mistake) to
         ``to``. Only the token's legal role, and at most the HTLC's balance above :meth:`outstanding`."""
-        recipient = _address_of(to, "recipient")
+        recipient = address_of(to, "recipient")
         units = token.units(amount)
         self._on_chain()
         if not self._is_deposit_token(token):
             raise DepositTokenError(f"{token.address} has no legal role: nothing can be rescued from the HTLC")
-        token._require_role(sender, "legal", "rescue tokens from the HTLC")
+        token.require_role(sender, "legal", "rescue tokens from the HTLC")
         balance = int(token.contract.balanceOf(self.address))
         excess = max(balance - self.outstanding(token), 0)
         if units > excess:
             raise DepositTokenError(
                 f"{token.format(units)} exceeds the {token.format(excess)} the HTLC holds beyond its locks"
             )
-        token._require_not_paused("rescue")
-        token._require_active(recipient, "recipient")
-        token._require_unfrozen_balance(self.address, units, "the HTLC")
+        token.require_not_paused("rescue")
+        token.require_active(recipient, "recipient")
+        token.require_unfrozen_balance(self.address, units, "the HTLC")
         return self._send("rescueExcess", token.address, recipient, units, sender=sender)
 
     def check_counter_lock(
@@ -427,7 +428,7 @@ class HtlcClient:
         expected_hash = parse_bytes32(hashlock, "hashlock")
         if preimage is not None and hashlock_of(preimage) != expected_hash:
             raise DepositTokenError(f"the preimage's sha256 is not the hashlock {_short(expected_hash)}")
-        me = _address_of(recipient, "recipient")
+        me = address_of(recipient, "recipient")
         units = token.units(amount)
         if margin < 0 or min_time_left < 0:
             raise DepositTokenError("margin and min_time_left must not be negative")
@@ -461,7 +462,7 @@ class HtlcClient:
             )
         if self._is_deposit_token(token):
             self._require_payable(info, me, "recipient", "claim")
-            if reason := token._inactive_reason(info.sender):
+            if reason := token.inactive_reason(info.sender):
                 raise DepositTokenError(f"{name}: its sender {info.sender} {reason}, so a claim would not pay you")
             self._require_active_until(token, me, info.deadline, "recipient")
             self._require_active_until(token, self.address, info.deadline, "the HTLC")
@@ -473,7 +474,7 @@ class HtlcClient:
         """Refuses to go on when another chain than this HTLC's is connected."""
         actual = connected_chain_id()
         if actual != self.chain_id:
-            raise DepositTokenError(
+            raise WrongChain(
                 f"the HTLC at {self.address} is on chain {self.chain_id}, but the connected node is on chain {actual}"
             )
         require_chain_id(self.chain_id)
@@ -506,7 +507,7 @@ class HtlcClient:
         token = self._token(info.token)
         if not self._is_deposit_token(token):
             raise DepositTokenError(f"lock {_short(info.lock_id)} holds {info.token}, a token without a legal role")
-        token._require_role(sender, "legal", f"{action} a lock")
+        token.require_role(sender, "legal", f"{action} a lock")
         return info, token
 
     def _require_payable(self, info: LockInfo, payee: str, who: str, action: str) -> None:
@@ -514,16 +515,15 @@ class HtlcClient:
         token = self._token(info.token)
         if not self._is_deposit_token(token):
             return
-        token._require_not_paused(action)
-        token._require_active(self.address, "the HTLC")
-        token._require_active(payee, who)
-        token._require_unfrozen_balance(self.address, info.amount, "the HTLC")
+        token.require_not_paused(action)
+        token.require_parties_active([(who, payee)], contract=("the HTLC", self.address, ""))
+        token.require_unfrozen_balance(self.address, info.amount, "the HTLC")
 
     def _require_active_until(self, token: TokenClient, address: str, until: int, who: str) -> None:
-        token._require_active(address, who)
+        token.require_active(address, who)
         expiry = int(token.contract.allowlistExpiry(address))
         if expiry <= until:
-            raise DepositTokenError(
+            raise AccountInactive(
                 f"{who} {address} is allowlisted on {token.symbol} until {format_expiry(expiry)}, "
                 f"not past {format_expiry(until)}: the lock could not be settled"
             )

@@ -40,7 +40,7 @@ def _client(env: Env, htlc_ref: str | None, deploy_block: int | None = None) -> 
 
 
 def _lock_text(env: Env, info: Any) -> str:
-    from ..allowlist_file import format_expiry
+    from ..times import format_expiry
 
     amount = token_client(env, info.token).format(info.amount)
     state = info.state if info.state in ("locked", "seized") else f"{info.state}, {'paid' if info.paid else 'not yet paid'}"

@@ -63,13 +63,13 @@ from eth_utils import keccak, to_checksum_address
 
 from .. import eip712
 from ..abi import contract_at
-from ..allowlist_file import format_expiry, parse_expiry
-from ..amounts import parse_amount
+from ..amounts import Amount, parse_amount
 from ..authorizations import random_nonce
 from ..chain import next_block_time
-from ..errors import DepositTokenError, first_line
-from ..operations import Amount, Expiry, TokenClient, _address_of, send_checked
-from ..validation import parse_bytes32, parse_uint256, reference_to_bytes32
+from ..errors import AllowanceTooLow, DepositTokenError, InvalidInput, ReferenceUsed, first_line, reword
+from ..times import Expiry, format_expiry, parse_expiry
+from ..token import TokenClient, send_checked
+from ..validation import address_of, parse_bytes32, parse_uint256, reference_to_bytes32
 from .positions import Position
 
 DOMAIN_NAME = "DepositToken PvP Settlement"
@@ -108,7 +108,7 @@ def parse_rate(rate: str | int | Decimal) -> int:
     try:
         return parse_amount(rate, RATE_DECIMALS)
     except DepositTokenError as exc:
-        raise DepositTokenError(str(exc).replace("amount ", "rate ", 1)) from None
+        raise reword(exc, "amount ", "rate ") from None
 
 
 def format_rate(rate: int) -> str:
@@ -149,16 +149,16 @@ class Quote:
 
     def __post_init__(self) -> None:
         for name in ("maker", "taker", "maker_token", "taker_token"):
-            object.__setattr__(self, name, _address_of(getattr(self, name), name.replace("_", " ")))
+            object.__setattr__(self, name, address_of(getattr(self, name), name.replace("_", " ")))
         for name in ("maker_amount", "taker_amount", "rate", "expiry"):
             object.__setattr__(self, name, parse_uint256(getattr(self, name), name.replace("_", " ")))
         object.__setattr__(self, "nonce", parse_bytes32(self.nonce, "nonce"))
         if self.maker == self.taker:
-            raise DepositTokenError(f"maker and taker are the same account {self.maker}")
+            raise InvalidInput(f"maker and taker are the same account {self.maker}")
         if self.maker_token == self.taker_token:
-            raise DepositTokenError(f"both legs use the same token {self.maker_token}")
+            raise InvalidInput(f"both legs use the same token {self.maker_token}")
         if not (self.maker_amount and self.taker_amount and self.rate):
-            raise DepositTokenError("a quote needs non-zero amounts and rate")
+            raise InvalidInput("a quote needs non-zero amounts and rate")
 
     def message(self) -> dict[str, Any]:
         """The EIP-712 message (the contract's field names)."""
@@ -178,7 +178,7 @@ class Quote:
         """A quote from its EIP-712 message (values as ints or decimal text, nonce as hex)."""
         names = [n for n, _ in QUOTE_FIELDS]
         if set(message) != set(names):
-            raise DepositTokenError(f"a quote has exactly the fields {', '.join(names)}")
+            raise InvalidInput(f"a quote has exactly the fields {', '.join(names)}")
         return cls(*(message[n] for n in names))
 
     @property
@@ -225,13 +225,13 @@ class SignedQuote(eip712.SignedFile):
             raw = json.loads(text)
             data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
             if data["primaryType"] != QUOTE:
-                raise DepositTokenError(f"not a quote: primaryType {data['primaryType']!r}")
+                raise InvalidInput(f"not a quote: primaryType {data['primaryType']!r}")
             normal = eip712.parse_typed_data(data, {QUOTE: QUOTE_FIELDS})  # what ethers, viem and wallets emit too
             return cls(Quote.from_message(normal["message"]), normal["domain"], signature)
         except DepositTokenError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise DepositTokenError(f"not a signed quote file ({type(exc).__name__}: {first_line(exc)})") from None
+            raise InvalidInput(f"not a signed quote file ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 
@@ -285,7 +285,7 @@ class PvPClient:
         """The settlement contract at ``address``; refuses an address without code."""
         from ape import chain
 
-        address = _address_of(address, "settlement contract")
+        address = address_of(address, "settlement contract")
         if not chain.provider.get_code(address):
             raise DepositTokenError(f"no contract at settlement contract address {address}")
         return cls(contract_at("PvPSettlement", address), tokens, deploy_block=deploy_block)
@@ -304,7 +304,7 @@ class PvPClient:
         if isinstance(token, TokenClient):
             self._tokens.setdefault(token.address, token)
             return token
-        address = _address_of(token, "token")
+        address = address_of(token, "token")
         if address not in self._tokens:
             from ape import chain
 
@@ -315,32 +315,29 @@ class PvPClient:
 
     # ------------------------------------------------------------------ checks (nothing is sent)
 
-    def _active(self, token: TokenClient, address: str, who: str) -> None:
-        if reason := token._inactive_reason(address):
-            raise DepositTokenError(f"{who} {address} {reason} on {token.symbol}")
+    @staticmethod
+    def _active(token: TokenClient, address: str, who: str) -> None:
+        token.require_active(address, who, where=f" on {token.symbol}")
 
-    def _not_paused(self, token: TokenClient, action: str) -> None:
-        if token.contract.paused():
-            raise DepositTokenError(f"{token.symbol} is paused: cannot {action}")
+    @staticmethod
+    def _not_paused(token: TokenClient, action: str) -> None:
+        token.require_not_paused(action, subject=token.symbol)
 
     def _require_parties(self, tokens: Iterable[TokenClient], parties: Iterable[tuple[str, str]]) -> None:
-        """Each party and the settlement contract active on each token."""
+        """The settlement contract and each party active on each token (``TokenChecks.require_parties_active``)."""
+        parties = tuple(parties)
         for token in tokens:
-            for who, address in parties:
-                self._active(token, address, who)
-            if reason := token._inactive_reason(self.address):
-                raise DepositTokenError(
-                    f"the settlement contract {self.address} {reason} on {token.symbol} (its compliance must allowlist it)"
-                )
+            remedy = f" on {token.symbol} (its compliance must allowlist it)"
+            token.require_parties_active(parties, contract=("the settlement contract", self.address, remedy), where=f" on {token.symbol}")
 
     def _require_funds(self, token: TokenClient, payer: str, units: int, who: str, *, approve: bool = False) -> bool:
         """``payer`` can pay ``units`` of ``token``, which the settlement contract pulls: unfrozen
         balance and allowance. With ``approve`` a short allowance is not refused; returns whether
         an approval must be sent first."""
-        token._require_unfrozen_balance(payer, units, who)
+        token.require_unfrozen_balance(payer, units, who)
         allowance = int(token.contract.allowance(payer, self.address))
         if allowance < units and not approve:
-            raise DepositTokenError(
+            raise AllowanceTooLow(
                 f"{who} {payer} has approved {token.format(allowance)} for the settlement contract, "
                 f"less than {token.format(units)}"
             )
@@ -348,18 +345,54 @@ class PvPClient:
 
     def _approve(self, token: TokenClient, units: int, *, sender: Any) -> Any:
         """Approves the settlement contract for ``units`` of ``sender``'s ``token`` (a checked leg)."""
-        return token._send("approve", self.address, units, sender=sender)
+        return token.send("approve", self.address, units, sender=sender)
 
     def quote_used(self, maker: Any, nonce: bytes | str) -> bool:
         """Whether ``maker``'s quote nonce was settled or cancelled."""
-        return bool(self.contract.quoteUsed(_address_of(maker, "maker"), parse_bytes32(nonce, "nonce")))
+        return bool(self.contract.quoteUsed(address_of(maker, "maker"), parse_bytes32(nonce, "nonce")))
 
     def verify(self, signed: SignedQuote, *, sender: Any = None) -> None:
         """Everything ``settle`` will check, checked now (see :func:`verify_quote`)."""
-        verify_quote(self, signed, sender=sender)
+        self._check_quote(signed, sender)
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
         return send_checked(self.contract, method, *args, sender=sender)
+
+    def _check_quote(self, signed: SignedQuote, sender: Any, *, approve: bool = False) -> bool:
+        """:func:`verify_quote`; with ``approve`` a short taker allowance is not refused. Returns
+        whether the taker must approve the settlement contract first."""
+        q = signed.quote
+        domain = self.domain
+        if signed.domain != domain:
+            got = signed.domain
+            raise DepositTokenError(
+                f"the quote was signed for {got.get('name')!r} at {got.get('verifyingContract')} on chain {got.get('chainId')}, "
+                f"not this settlement contract ({domain['verifyingContract']} on chain {domain['chainId']})"
+            )
+        if not eip712.is_valid_signature(q.maker, signed.typed_data, signed.signature):
+            raise DepositTokenError(f"the signature is not maker {q.maker}'s over this quote (altered, or signed by another key)")
+        now = next_block_time()
+        if now > q.expiry:
+            raise DepositTokenError(f"the quote expired at {format_expiry(q.expiry)}")
+        if self.contract.quoteUsed(q.maker, q.nonce):
+            raise ReferenceUsed(f"quote nonce 0x{q.nonce.hex()} of maker {q.maker} was already settled or cancelled")
+        maker_token, taker_token = self.token(q.maker_token), self.token(q.taker_token)
+        expected = maker_amount_for(q.taker_amount, q.rate, maker_decimals=maker_token.decimals, taker_decimals=taker_token.decimals)
+        if abs(q.maker_amount - expected) > 1:
+            raise DepositTokenError(
+                f"the quote's amounts do not match its rate {q.rate_text}: {taker_token.format(q.taker_amount)} gives "
+                f"{maker_token.format(expected)}, not {maker_token.format(q.maker_amount)}"
+            )
+        if sender is None:
+            return False
+        caller = address_of(sender, "sender")
+        if caller != q.taker:
+            raise DepositTokenError(f"the quote is for taker {q.taker}; {caller} cannot settle it")
+        self._not_paused(maker_token, "settle")
+        self._not_paused(taker_token, "settle")
+        self._require_parties((maker_token, taker_token), (("maker", q.maker), ("taker", q.taker)))
+        self._require_funds(maker_token, q.maker, q.maker_amount, "maker")
+        return self._require_funds(taker_token, q.taker, q.taker_amount, "taker", approve=approve)
 
     # ------------------------------------------------------------------ signed quotes
 
@@ -367,17 +400,17 @@ class PvPClient:
         """Settles ``signed`` from its taker ``sender``: both legs, atomically. ``approve``: if the
         taker's allowance is short, approve the settlement contract for its leg first (a second
         transaction, sent only after every check passed)."""
-        if _check_quote(self, signed, sender, approve=approve):
+        if self._check_quote(signed, sender, approve=approve):
             self._approve(self.token(signed.quote.taker_token), signed.quote.taker_amount, sender=sender)
         return self._send("settle", signed.quote.as_tuple(), signed.signature, sender=sender)
 
     def cancel_quote(self, nonce: bytes | str, *, sender: Any) -> Any:
         """Withdraws ``sender``'s (the maker's) quote(s) with ``nonce``. A desk signing through a
         contract wallet has the wallet call ``cancelQuote`` itself."""
-        maker = _address_of(sender, "sender")
+        maker = address_of(sender, "sender")
         raw = parse_bytes32(nonce, "nonce")
         if self.contract.quoteUsed(maker, raw):
-            raise DepositTokenError(f"quote nonce 0x{raw.hex()} of {maker} was already settled or cancelled")
+            raise ReferenceUsed(f"quote nonce 0x{raw.hex()} of {maker} was already settled or cancelled")
         return self._send("cancelQuote", raw, sender=sender)
 
     # ------------------------------------------------------------------ proposals
@@ -418,15 +451,15 @@ class PvPClient:
         ``want_amount`` of ``want_token``, until ``expiry`` (unix seconds, ``YYYY-MM-DD`` through that
         day UTC, an aware datetime) or ``expires_in`` seconds from now. ``approve``: approve the
         settlement contract for the amount first if needed. Returns (id, receipt)."""
-        proposer = _address_of(sender, "sender")
-        other = _address_of(counterparty, "counterparty")
+        proposer = address_of(sender, "sender")
+        other = address_of(counterparty, "counterparty")
         give, want = self.token(give_token), self.token(want_token)
         give_units, want_units = give.units(give_amount, "give amount"), want.units(want_amount, "want amount")
         if other == proposer:
-            raise DepositTokenError("the counterparty must be another account than the proposer")
+            raise InvalidInput("the counterparty must be another account than the proposer")
         if give.address == want.address:
-            raise DepositTokenError(f"both legs use the same token {give.address}")
-        deadline = self._expiry(expiry, expires_in)
+            raise InvalidInput(f"both legs use the same token {give.address}")
+        deadline = self.expiry_of(expiry, expires_in)
         self._not_paused(give, "lock the proposal's amount")
         self._require_parties((give, want), (("proposer", proposer), ("counterparty", other)))
         if self._require_funds(give, proposer, give_units, "proposer", approve=approve):
@@ -448,7 +481,7 @@ class PvPClient:
                 f"proposal #{p.id}'s terms hash is 0x{p.terms_hash.hex()}, not the 0x{parse_bytes32(terms_hash, 'terms hash').hex()} "
                 "you read: its terms changed"
             )
-        caller = _address_of(sender, "sender")
+        caller = address_of(sender, "sender")
         if caller != p.counterparty:
             raise DepositTokenError(f"proposal #{p.id} is for {p.counterparty}; {caller} cannot accept it")
         if next_block_time() > p.expiry:
@@ -464,7 +497,7 @@ class PvPClient:
     def cancel(self, proposal_id: int, *, sender: Any) -> Any:
         """Cancels ``sender``'s open proposal and takes its locked amount back."""
         p = self._open(proposal_id)
-        caller = _address_of(sender, "sender")
+        caller = address_of(sender, "sender")
         if caller != p.proposer:
             raise DepositTokenError(f"proposal #{p.id} is {p.proposer}'s; {caller} cannot cancel it")
         self._require_refund(p, "cancel")
@@ -486,7 +519,7 @@ class PvPClient:
     def outstanding(self, token: Any) -> int:
         """What the contract owes in ``token`` (minor units): the open proposals' locked amounts.
         Its balance of the token should be exactly this."""
-        return int(self.contract.outstanding(_address_of(getattr(token, "address", token), "token")))
+        return int(self.contract.outstanding(address_of(getattr(token, "address", token), "token")))
 
     # ------------------------------------------------------------------ the bank's controls
 
@@ -495,10 +528,10 @@ class PvPClient:
         (``seized``), under a legal order (its reference, recorded as bytes32). ``sender``: the legal
         role of the proposal's give token. Whoever of the parties is restricted, expired or not."""
         p = self._open(proposal_id)
-        recipient = _address_of(to, "recipient")
+        recipient = address_of(to, "recipient")
         ref = reference_to_bytes32(legal_order_reference, "legal order reference")
         give = self.token(p.give_token)
-        give._require_role(sender, "legal", f"seize proposal #{p.id} on {give.symbol}")
+        give.require_role(sender, "legal", f"seize proposal #{p.id} on {give.symbol}")
         if recipient == self.address:
             raise DepositTokenError("the recipient cannot be the settlement contract itself")
         self._not_paused(give, "seize")
@@ -510,7 +543,7 @@ class PvPClient:
         counterparty) in open proposal ``proposal_id``. ``sender``: the legal role of the proposal's
         give token; ``replacement`` must be active on both tokens."""
         p = self._open(proposal_id)
-        old, new = _address_of(lost, "lost account"), _address_of(replacement, "replacement account")
+        old, new = address_of(lost, "lost account"), address_of(replacement, "replacement account")
         roles = {p.proposer: ("proposer", p.counterparty), p.counterparty: ("counterparty", p.proposer)}
         if old not in roles:
             raise DepositTokenError(f"{old} is not a party to proposal #{p.id} (proposer {p.proposer}, counterparty {p.counterparty})")
@@ -520,7 +553,7 @@ class PvPClient:
         if new in (old, self.address):
             raise DepositTokenError(f"replacement {new} must be another address than the {role}'s and the settlement contract's")
         give, want = self.token(p.give_token), self.token(p.want_token)
-        give._require_role(sender, "legal", f"replace a party of proposal #{p.id} on {give.symbol}")
+        give.require_role(sender, "legal", f"replace a party of proposal #{p.id} on {give.symbol}")
         for token in (give, want):
             self._active(token, new, "replacement")
         return self._send("replaceParty", p.id, old, new, sender=sender)
@@ -529,9 +562,9 @@ class PvPClient:
         """Sends ``amount`` of ``token`` that belongs to no proposal (the balance above
         ``outstanding``: sent here by mistake) to ``to``. ``sender``: the token's legal role."""
         t = self.token(token)
-        recipient = _address_of(to, "recipient")
+        recipient = address_of(to, "recipient")
         units = t.units(amount)
-        t._require_role(sender, "legal", f"rescue {t.symbol} from the settlement contract")
+        t.require_role(sender, "legal", f"rescue {t.symbol} from the settlement contract")
         excess = max(int(t.contract.balanceOf(self.address)) - self.outstanding(t), 0)
         if units > excess:
             raise DepositTokenError(f"only {t.format(excess)} exceeds what the open proposals hold, less than {t.format(units)}")
@@ -546,7 +579,7 @@ class PvPClient:
         from ape import chain
 
         from_block = self.deploy_block if from_block is None else from_block
-        address = _address_of(party, "party")
+        address = address_of(party, "party")
         stop = chain.blocks.height
         ids: set[int] = set()
         for event, topics in ((self.contract.Proposed, ("proposer", "counterparty")), (self.contract.PartyReplaced, ("replacement",))):
@@ -569,29 +602,31 @@ class PvPClient:
     def _require_refund(self, p: Proposal, action: str) -> None:
         give = self.token(p.give_token)
         self._not_paused(give, action)
-        self._active(give, p.proposer, "proposer")
-        if reason := give._inactive_reason(self.address):
-            raise DepositTokenError(f"the settlement contract {self.address} {reason} on {give.symbol}: it cannot pay back")
+        give.require_parties_active([("proposer", p.proposer)], where=f" on {give.symbol}",
+                                    contract=("the settlement contract", self.address, f" on {give.symbol}: it cannot pay back"))
 
-    def _expiry(self, expiry: Expiry | None, expires_in: int | None) -> int:
+    @staticmethod
+    def expiry_of(expiry: Expiry | None, expires_in: int | None) -> int:
+        """The unix seconds of an expiry given as a time (``expiry``) or as seconds from the chain's
+        time (``expires_in``), one of them; refused unless in the future (and within uint64)."""
         if (expiry is None) == (expires_in is None):
-            raise DepositTokenError("give the expiry as a time (expiry) or as seconds from now (expires_in), one of them")
+            raise InvalidInput("give the expiry as a time (expiry) or as seconds from now (expires_in), one of them")
         if expiry is not None:
             seconds = parse_expiry(expiry, "expiry")
         else:
             if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-                raise DepositTokenError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
+                raise InvalidInput(f"expires_in must be a positive number of seconds, not {expires_in!r}")
             seconds = next_block_time() + expires_in
         if seconds <= next_block_time():
-            raise DepositTokenError(f"expiry {format_expiry(seconds)} is not in the future (chain time {format_expiry(next_block_time())})")
+            raise InvalidInput(f"expiry {format_expiry(seconds)} is not in the future (chain time {format_expiry(next_block_time())})")
         if seconds >= 2**64:
-            raise DepositTokenError("expiry is out of range")
+            raise InvalidInput("expiry is out of range")
         return seconds
 
 
 def _proposal_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() or int(value) == 0:
-        raise DepositTokenError(f"proposal id must be a positive integer, not {value!r}")
+        raise InvalidInput(f"proposal id must be a positive integer, not {value!r}")
     return int(value)
 
 
@@ -619,14 +654,14 @@ def build_quote(
     ``taker`` against ``taker_amount`` (taker currency units) of the taker's token, valid until
     ``expiry`` or for ``expiry_seconds`` from the chain's time; a random nonce unless given."""
     client = _client(pvp)
-    maker_address, taker_address = _address_of(maker, "maker"), _address_of(taker, "taker")
+    maker_address, taker_address = address_of(maker, "maker"), address_of(taker, "taker")
     taker_units = taker_token_client.units(taker_amount, "taker amount")
     rate_fixed = parse_rate(rate)
     if maker_token_client.address == taker_token_client.address:
-        raise DepositTokenError(f"both legs use the same token {maker_token_client.address}")
+        raise InvalidInput(f"both legs use the same token {maker_token_client.address}")
     if maker_address == taker_address:
-        raise DepositTokenError(f"maker and taker are the same account {maker_address}")
-    deadline = client._expiry(expiry, expiry_seconds)
+        raise InvalidInput(f"maker and taker are the same account {maker_address}")
+    deadline = client.expiry_of(expiry, expiry_seconds)
     maker_units = maker_amount_for(
         taker_units, rate_fixed, maker_decimals=maker_token_client.decimals, taker_decimals=taker_token_client.decimals
     )
@@ -645,7 +680,7 @@ def sign_quote(signer: Any, pvp: PvPClient | Any, quote: Quote) -> SignedQuote:
     data = quote.typed_data(domain)
     signature = eip712.sign(signer, data)
     if not eip712.is_valid_signature(quote.maker, data, signature):
-        raise DepositTokenError(f"{_address_of(signer, 'signer')} cannot sign for maker {quote.maker} (neither its key nor accepted by its ERC-1271 wallet)")
+        raise DepositTokenError(f"{address_of(signer, 'signer')} cannot sign for maker {quote.maker} (neither its key nor accepted by its ERC-1271 wallet)")
     return SignedQuote(quote, domain, signature)
 
 
@@ -655,44 +690,7 @@ def verify_quote(pvp: PvPClient | Any, signed: SignedQuote, *, sender: Any = Non
     (within one minor unit of the maker token); with ``sender``, that it is the taker, both tokens
     unpaused, both parties and the settlement contract active on both tokens, balances and
     allowances of both parties."""
-    _check_quote(_client(pvp), signed, sender)
-
-
-def _check_quote(client: PvPClient, signed: SignedQuote, sender: Any, *, approve: bool = False) -> bool:
-    """:func:`verify_quote`; with ``approve`` a short taker allowance is not refused. Returns
-    whether the taker must approve the settlement contract first."""
-    q = signed.quote
-    domain = client.domain
-    if signed.domain != domain:
-        got = signed.domain
-        raise DepositTokenError(
-            f"the quote was signed for {got.get('name')!r} at {got.get('verifyingContract')} on chain {got.get('chainId')}, "
-            f"not this settlement contract ({domain['verifyingContract']} on chain {domain['chainId']})"
-        )
-    if not eip712.is_valid_signature(q.maker, signed.typed_data, signed.signature):
-        raise DepositTokenError(f"the signature is not maker {q.maker}'s over this quote (altered, or signed by another key)")
-    now = next_block_time()
-    if now > q.expiry:
-        raise DepositTokenError(f"the quote expired at {format_expiry(q.expiry)}")
-    if client.contract.quoteUsed(q.maker, q.nonce):
-        raise DepositTokenError(f"quote nonce 0x{q.nonce.hex()} of maker {q.maker} was already settled or cancelled")
-    maker_token, taker_token = client.token(q.maker_token), client.token(q.taker_token)
-    expected = maker_amount_for(q.taker_amount, q.rate, maker_decimals=maker_token.decimals, taker_decimals=taker_token.decimals)
-    if abs(q.maker_amount - expected) > 1:
-        raise DepositTokenError(
-            f"the quote's amounts do not match its rate {q.rate_text}: {taker_token.format(q.taker_amount)} gives "
-            f"{maker_token.format(expected)}, not {maker_token.format(q.maker_amount)}"
-        )
-    if sender is None:
-        return False
-    caller = _address_of(sender, "sender")
-    if caller != q.taker:
-        raise DepositTokenError(f"the quote is for taker {q.taker}; {caller} cannot settle it")
-    client._not_paused(maker_token, "settle")
-    client._not_paused(taker_token, "settle")
-    client._require_parties((maker_token, taker_token), (("maker", q.maker), ("taker", q.taker)))
-    client._require_funds(maker_token, q.maker, q.maker_amount, "maker")
-    return client._require_funds(taker_token, q.taker, q.taker_amount, "taker", approve=approve)
+    _client(pvp).verify(signed, sender=sender)
 
 
 __all__ = [

@@ -41,7 +41,7 @@ def _client(env: Env, pvp_ref: str | None) -> Any:
 
 def _quote_text(client: Any, signed: Any) -> str:
     q = signed.quote
-    from ..allowlist_file import format_expiry
+    from ..times import format_expiry
 
     give, pay = client.token(q.maker_token), client.token(q.taker_token)
     return (f"quote 0x{q.nonce.hex()}: {q.maker} gives {give.format(q.maker_amount)} to {q.taker} for "
@@ -53,7 +53,7 @@ def _quote_data(signed: Any, **extra: Any) -> dict[str, Any]:
 
 
 def _proposal_text(client: Any, p: Any) -> str:
-    from ..allowlist_file import format_expiry
+    from ..times import format_expiry
 
     give, want = client.token(p.give_token), client.token(p.want_token)
     return (f"proposal #{p.id} ({p.status}): {p.proposer} gives {give.format(p.give_amount)} to {p.counterparty} "
