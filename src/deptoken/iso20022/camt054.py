@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from ..amounts import Money, to_decimal
+from ..amounts import to_decimal
 from ..errors import DepositTokenError
 from .common import Party, amount, currency_decimals, free_text, ident, iso_date, iso_datetime
 from .common import account as account_element
@@ -35,11 +35,6 @@ class CreditEntry:
     debtor_name: str | None
     end_to_end_id: str | None
     account: str  # the notified account (IBAN or proprietary id)
-
-    @property
-    def money(self) -> Money:
-        """The amount as minor units of its currency (exact: the reader checked its decimals)."""
-        return Money.of(self.amount, self.currency, currency_decimals(self.currency))
 
 
 def _text(el: etree._Element, path: str) -> str | None:

@@ -1,7 +1,4 @@
-"""The bank's file of received deposits to tokenise (CSV, validated whole).
-
-An amount is parsed once, here, into minor units of the row's currency; a row shows it as the exact
-``Decimal`` of currency units the file holds (``amount``) and gives it to the ledger as ``money``."""
+"""The bank's file of received deposits to tokenise (CSV, validated whole)."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from ..amounts import Money, parse_amount, to_decimal
+from ..amounts import parse_amount, to_decimal
 from ..currencies import minor_units
 from ..errors import DepositTokenError
 from .csvfiles import Cells, FirstSeen, RowProblem, parse_date, parse_text, read_records
@@ -29,11 +26,6 @@ class DepositRow:
     amount: Decimal  # currency units, with exactly the currency's decimal places
     currency: str  # ISO 4217
     value_date: date
-
-    @property
-    def money(self) -> Money:
-        """The amount as minor units of the row's currency (exact: ``amount`` has at most its decimals)."""
-        return Money.of(self.amount, self.currency)
 
 
 def parse_deposit_amount(text: str, decimals: int) -> Decimal:
