@@ -221,6 +221,11 @@ class OperatorChange:
     def kind(self) -> RequestKind:
         return self.KIND
 
+    @property
+    def minor_units(self) -> None:
+        """A team change moves no money (``max_amount`` is a limit, not an amount)."""
+        return None
+
     def to_json(self) -> dict[str, Any]:
         """As ``operators`` has always stored it (``max_amount`` as decimal text or null)."""
         data: dict[str, Any] = {"change": self.change, "name": self.name}
