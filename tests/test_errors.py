@@ -29,7 +29,6 @@ from deptoken.errors import (
 from deptoken.times import parse_deadline, parse_duration, parse_expiry
 from deptoken.token import TokenClient, send_checked
 from deptoken.validation import parse_address
-from helpers import YEAR
 
 USED_DEPOSIT_REF = "0x" + "01" * 32  # conftest mints alice's INITIAL against it
 

@@ -11,6 +11,7 @@ types without it, one destructuring step (shown in the README), while viem takes
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -38,7 +38,7 @@ def latest_block_number() -> int:
     try:
         return int(networks.provider.web3.eth.block_number)
     except Exception as exc:  # noqa: BLE001 - the provider raises various connection errors
-        raise DepositTokenError(f"cannot reach the node: {first_line(exc)}") from None
+        raise NodeUnreachable(f"cannot reach the node: {first_line(exc)}") from None
 
 
 def block_hash(number: int) -> str:

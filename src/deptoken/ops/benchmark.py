@@ -29,6 +29,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from ..amounts import Money
 from ..benchmark import DEVNET_CONFIG
 from ..config import load_config
 from ..deploy import deploy_token
@@ -128,8 +129,9 @@ def _execute_mints(ledger: Ledger, ops: Any, count: int, maker: Any, checker: An
     from ape import networks
 
     today = ops.today()
-    inputs = [DepositInput(f"BENCH-DEP-{i:06d}", f"BENCH-{i:06d}", Decimal("1.00") + i % 7, ops.client.currency, today,
-                           f"line {i + 2}") for i in range(count)]
+    unit = 10 ** ops.client.decimals  # 1.00, 2.00, ... 7.00
+    inputs = [DepositInput(f"BENCH-DEP-{i:06d}", f"BENCH-{i:06d}", Money((1 + i % 7) * unit, ops.client.currency, ops.client.decimals),
+                           ops.client.currency, today, f"line {i + 2}") for i in range(count)]
     with ledger.session() as session:
         ids = [r.id for r in record_deposits(session, ops, inputs, maker, source="benchmark")]
     with ledger.session() as session:

@@ -502,13 +502,13 @@ def _record(env: Env, inputs: Any, source: str, signer: Callable[[], Any], *, la
 @pass_env
 def deposits_add(env: Env, reference: str, client_id: str, amount: str, value_date: datetime | None, signer: Callable[[], Any]) -> None:
     """Records one deposit entered by hand."""
-    from ..amounts import to_decimal
+    from ..amounts import Money
     from .deposits import DepositInput
 
     c = env.ops.client
     when = value_date.date() if value_date else datetime.now(UTC).date()
-    inputs = [DepositInput(reference.strip(), client_id.strip(), to_decimal(c.units(amount), c.decimals),
-                           c.currency, when, "command line")]
+    inputs = [DepositInput(reference.strip(), client_id.strip(), Money.parse(amount, c.currency, c.decimals), c.currency, when,
+                           "command line")]
     _record(env, inputs, "manual", signer)
 
 
@@ -612,11 +612,11 @@ def deposits_amend(env: Env, reference: str, client_id: str | None, amount: str 
                    reason: str, signer: Callable[[], Any]) -> None:
     """Corrects a deposit not minted whose mint request was rejected, cancelled or expired: a new
     version (the old one is kept) and a new mint request for a checker."""
-    from ..amounts import to_decimal
+    from ..amounts import Money
 
     c = env.ops.client
     _amend(env, reference, signer, reason, client_id=client_id,
-           amount=to_decimal(c.units(amount), c.decimals) if amount is not None else None,
+           amount=Money.parse(amount, c.currency, c.decimals) if amount is not None else None,
            value_date=value_date.date() if value_date else None)
 
 

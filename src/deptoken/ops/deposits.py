@@ -18,6 +18,11 @@ A deposit whose mint request was rejected, cancelled or expired (or one in suspe
 (``amend_deposit``: a new version of the deposit superseding the old one, with its own mint request
 for a checker) or returned to the payer (``propose_return``: a ``return`` request for a checker).
 Every version stays in the ledger.
+
+An amount arrives as ``Money`` (minor units, from the command line) or as the exact ``Decimal`` a
+file holds (the CSV and camt.054 readers); ``intake`` turns it into minor units of the token once,
+and it stays minor units from there: the ledger row, the mint request's parameters (``MintParams``),
+the chain call (``workflow`` hands the token client a ``Money``).
 """
 
 from __future__ import annotations
@@ -33,24 +38,35 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..amounts import Money
 from ..errors import DepositTokenError
+from ..references import Reference
 from . import audit, operators, workflow
 from .context import Ops
 from .csvfiles import parse_text, problems_summary
 from .deposit_file import read_deposit_file
 from .models import Client, Deposit, Request
+from .params import MintParams
+from .statuses import ClientStatus, DepositStatus, RequestStatus
 
-LIVE = ("recorded", "suspense")  # deposit versions that count (not superseded, not returned)
+LIVE = (DepositStatus.RECORDED, DepositStatus.SUSPENSE)  # deposit versions that count (not superseded, not returned)
 
 
 @dataclass(frozen=True)
 class DepositInput:
+    """A deposit as received; ``amount`` is ``Money`` (minor units, as the command line gives it) or the
+    exact ``Decimal`` of currency units a file holds (checked against the token's decimals)."""
+
     bank_reference: str
     client_id: str
-    amount: Decimal  # currency units
+    amount: Money | Decimal
     currency: str
     value_date: date
     where: str  # "line 4", "entry 2", "command line"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, Money) and self.amount.currency != self.currency:
+            raise ValueError(f"{self.where}: amount in {self.amount.currency}, deposit in {self.currency}")
 
 
 @dataclass
@@ -99,14 +115,14 @@ def _day_totals(session: Session, keys: set[tuple[int, date]], *, excluding: int
     if not keys:
         return totals
     query = select(Deposit).where(Deposit.client_pk.in_({k[0] for k in keys}), Deposit.value_date.in_({k[1] for k in keys}),
-                                  Deposit.status == "recorded")
+                                  Deposit.status == DepositStatus.RECORDED)
     for d in session.scalars(query):
         if d.id != excluding and (d.client_pk, d.value_date) in keys:
             totals[(d.client_pk, d.value_date)] = totals.get((d.client_pk, d.value_date), 0) + d.amount
     return totals
 
 
-def _limit_units(ops: Ops, limit: Decimal | None) -> int | None:
+def _limit_units(ops: Ops, limit: object | None) -> int | None:
     return None if limit is None else ops.client.units(limit)
 
 
@@ -137,7 +153,7 @@ def intake(
         client = clients.get(d.client_id)
         try:
             parse_text(d.bank_reference, "bank_reference", 35)  # the ledger's column, as the files allow
-            units = ops.client.units(d.amount)
+            units = ops.client.units(d.amount)  # its minor units as they are (in the token's decimals)
             if d.currency != currency:
                 raise DepositTokenError(f"currency {d.currency} is not the token's {currency}")
             if versions := known.get(d.bank_reference.lower()):
@@ -165,7 +181,7 @@ def intake(
                 if not suspense:
                     raise DepositTokenError(f"unknown client {d.client_id!r}")
                 result.suspended.append(f"{d.where}: {d.bank_reference} (unknown client {d.client_id!r})")
-            elif client.status != "active":
+            elif client.status != ClientStatus.ACTIVE:
                 raise DepositTokenError(f"client {d.client_id} is {client.status}, not active")
             accepted.append((d, units, client))
         except DepositTokenError as exc:
@@ -192,7 +208,7 @@ def intake(
     for d, units, client in accepted:
         deposit = Deposit(bank_reference=d.bank_reference, client=client, client_ref=d.client_id, amount=units,
                           currency=d.currency, value_date=d.value_date, source=source[:200],
-                          status="recorded" if client is not None else "suspense",
+                          status=DepositStatus.RECORDED if client is not None else DepositStatus.SUSPENSE,
                           supersedes_id=replacing.id if replacing is not None else None, reason=reason)
         session.add(deposit)
         session.flush()
@@ -201,7 +217,7 @@ def intake(
                          "deposit.suspense", f"deposit {d.bank_reference}",
                          {"client_id": d.client_id, "amount": units, "value_date": d.value_date, "source": source})
             continue
-        params = {"to": client.address, "amount": units, "deposit_reference": d.bank_reference}
+        params = MintParams(client.address, units, Reference.parse(d.bank_reference, "deposit reference"))
         result.requests.append(workflow.propose(session, ops, "mint", params, maker, deposit=deposit))
     return result
 
@@ -218,7 +234,7 @@ def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput]
 def live_deposit(session: Session, reference: str) -> Deposit:
     """The current version of the deposit ``reference`` (any case)."""
     versions = _known(session, [reference.strip()]).get(reference.strip().lower(), [])
-    live = [d for d in versions if d.status != "superseded"]
+    live = [d for d in versions if d.status != DepositStatus.SUPERSEDED]
     if not live:
         raise DepositTokenError(f"no deposit {reference.strip()!r}")
     return live[-1]
@@ -230,12 +246,12 @@ def mint_of(session: Session, deposit: Deposit) -> Request | None:
 
 def _correctable(session: Session, deposit: Deposit, what: str) -> None:
     """Refuses a correction of a deposit that is minted, returned, or whose mint may still run."""
-    if deposit.status == "returned":
+    if deposit.status == DepositStatus.RETURNED:
         raise DepositTokenError(f"deposit {deposit.bank_reference!r} was returned: it cannot be {what}")
     request = mint_of(session, deposit)
     if request is None:
         return  # in suspense
-    if request.status == "executed":
+    if request.status == RequestStatus.EXECUTED:
         raise DepositTokenError(f"deposit {deposit.bank_reference!r} is minted: it cannot be {what}")
     if request.status not in workflow.DEAD:
         raise DepositTokenError(f"deposit {deposit.bank_reference!r} has mint request #{request.id} {request.status}: "
@@ -244,7 +260,7 @@ def _correctable(session: Session, deposit: Deposit, what: str) -> None:
 
 def amend_deposit(
     session: Session, ops: Ops, reference: str, maker: Any, *, reason: str, client_id: str | None = None,
-    amount: Decimal | None = None, value_date: date | None = None,
+    amount: Money | Decimal | None = None, value_date: date | None = None,
 ) -> Request:
     """A new version of deposit ``reference`` (corrected client, amount or value date; a suspense
     credit's client), superseding the current one, with a mint request signed by ``maker`` for a
@@ -256,11 +272,11 @@ def amend_deposit(
     old = live_deposit(session, reference)
     _correctable(session, old, "amended")
     new = DepositInput(old.bank_reference, (client_id or _client_id(old)).strip(),
-                       ops.client.to_decimal(old.amount) if amount is None else amount,
+                       Money(old.amount, old.currency, ops.client.decimals) if amount is None else amount,
                        old.currency, value_date or old.value_date, "amendment")
     if (new.client_id, ops.client.units(new.amount), new.value_date) == (_client_id(old), old.amount, old.value_date) and old.client:
         raise DepositTokenError(f"deposit {old.bank_reference!r}: the amendment changes nothing")
-    old.status = "superseded"
+    old.status = DepositStatus.SUPERSEDED
     session.flush()
     result = intake(session, ops, [new], maker, source=f"amend:{old.id}", replacing=old, reason=reason[:200])
     (request,) = result.requests
@@ -282,7 +298,7 @@ def apply_return(session: Session, reference: str, reason: str, *, actor: str, r
     """Marks deposit ``reference`` returned (an approved ``return`` request); checked again now."""
     deposit = live_deposit(session, reference)
     _correctable(session, deposit, "returned")
-    deposit.status, deposit.reason = "returned", reason[:200]
+    deposit.status, deposit.reason = DepositStatus.RETURNED, reason[:200]
     audit.record(session, actor, "deposit.returned", f"deposit {deposit.bank_reference}",
                  {"reason": reason, "request": request_id, "amount": deposit.amount})
 
@@ -309,16 +325,16 @@ def list_deposits(session: Session, ops: Ops, *, held: bool = False, suspense: b
     today = ops.today()
     query = select(Deposit).order_by(Deposit.id)
     if not history:
-        query = query.where(Deposit.status != "superseded")
+        query = query.where(Deposit.status != DepositStatus.SUPERSEDED)
     if suspense:
-        query = query.where(Deposit.status == "suspense")
+        query = query.where(Deposit.status == DepositStatus.SUSPENSE)
     if held:
-        query = query.where(Deposit.status == "recorded", Deposit.value_date > today)
+        query = query.where(Deposit.status == DepositStatus.RECORDED, Deposit.value_date > today)
     requests = {r.deposit_id: r for r in session.scalars(select(Request).where(Request.deposit_id.is_not(None)))}
     views = []
     for d in session.scalars(query):
         request = requests.get(d.id)
-        state = d.status
+        state = str(d.status)
         if d.status == "recorded" and d.value_date > today and (request is None or request.status != "executed"):
             state = f"held until {d.value_date}"
         if held and not state.startswith("held"):

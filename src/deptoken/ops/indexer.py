@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..errors import DepositTokenError
 from .context import Ops
 from .models import ChainEvent, Client, IndexedBlock, Redemption, SyncState
+from .statuses import RedemptionStatus
 
 ZERO = "0x0000000000000000000000000000000000000000"
 Progress = Callable[[int, int], None]  # (events in the chunk, blocks in the chunk)
@@ -126,10 +127,10 @@ def _rollback(session: Session, state: SyncState, w3: Any, floor: int) -> int | 
     session.execute(delete(ChainEvent).where(ChainEvent.block_number > fork))
     session.execute(delete(IndexedBlock).where(IndexedBlock.number > fork))
     for redemption in session.scalars(select(Redemption).where(Redemption.block_number > fork)):
-        if redemption.status == "recorded":
+        if redemption.status == RedemptionStatus.RECORDED:
             session.delete(redemption)
         else:
-            redemption.status = "orphaned"  # paid or instructed: the reconciliation must flag it
+            redemption.status = RedemptionStatus.ORPHANED  # paid or instructed: the reconciliation must flag it
     kept = session.get(IndexedBlock, fork)
     state.block_number, state.block_hash = fork, kept.hash if kept is not None else ""
     session.commit()
@@ -149,12 +150,13 @@ def _record_redemptions(session: Session, rows: Iterable[dict[str, Any]]) -> Non
             select(Redemption).where(Redemption.holder == row["sender"], Redemption.payout_ref == row["reference"])
         ).first()
         if known is not None:  # back after a reorg: what was paid stays paid
-            known.status = "paid" if known.paid_at else "instructed" if known.payout_file_id else "recorded"
+            known.status = (RedemptionStatus.PAID if known.paid_at else RedemptionStatus.INSTRUCTED if known.payout_file_id
+                            else RedemptionStatus.RECORDED)
             known.tx_hash, known.log_index, known.block_number = row["tx_hash"], row["log_index"], row["block_number"]
             continue
         session.add(Redemption(
             tx_hash=row["tx_hash"], log_index=row["log_index"], block_number=row["block_number"], holder=row["sender"],
-            client_pk=clients.get(row["sender"]), amount=row["amount"], payout_ref=row["reference"], status="recorded",
+            client_pk=clients.get(row["sender"]), amount=row["amount"], payout_ref=row["reference"], status=RedemptionStatus.RECORDED,
         ))
 
 

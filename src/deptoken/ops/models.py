@@ -2,6 +2,7 @@
 transaction outbox, indexed chain events, redemptions and payouts, reconciliations, the audit log.
 
 Amounts are integers in the currency's minor units (``MinorUnits``: exact on every database).
+Statuses and kinds are ``StrEnum``s (``statuses``) that the database checks too (``state_column``).
 Schema changes go through Alembic (``deptoken/ops/migrations``), never ``create_all``.
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -29,6 +32,23 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from .params import RequestParams
+
+from .statuses import (
+    ClientStatus,
+    Decision,
+    DepositStatus,
+    JobAction,
+    JobStatus,
+    PayoutFormat,
+    RedemptionStatus,
+    RequestKind,
+    RequestStatus,
+    TransactionStatus,
+    values,
+)
 
 
 def utcnow() -> datetime:
@@ -76,6 +96,13 @@ class MinorUnits(TypeDecorator[int]):
         return None if value is None else int(value)
 
 
+def state_type(enum: type[StrEnum], column: str, length: int = 16) -> Enum:
+    """A ``StrEnum`` column: VARCHAR(``length``) holding the member's text, with a CHECK constraint
+    (``ck_<table>_<column>``) that refuses any other text; loads as the member."""
+    return Enum(enum, name=column, native_enum=False, length=length, values_callable=values, create_constraint=True,
+                validate_strings=False)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -115,7 +142,7 @@ class Client(Base):
     country: Mapped[str] = mapped_column(String(2))
     lei: Mapped[str | None] = mapped_column(String(20))
     review_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))  # pending | active | offboarding | offboarded
+    status: Mapped[ClientStatus] = mapped_column(state_type(ClientStatus, "status"))
     payout_account: Mapped[str | None] = mapped_column(String(34))  # IBAN or local account; None: not given
     payout_bic: Mapped[str | None] = mapped_column(String(11))  # the bank holding it; None: on-us
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -128,12 +155,12 @@ class AllowlistJob(Base):
     __tablename__ = "allowlist_jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
     run: Mapped[str] = mapped_column(String(64), index=True)  # the import it came from (file hash or id)
-    action: Mapped[str] = mapped_column(String(16))  # onboard | renew | offboard
+    action: Mapped[JobAction] = mapped_column(state_type(JobAction, "action"))
     client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     address: Mapped[str] = mapped_column(String(42))
     expiry: Mapped[int | None] = mapped_column(BigInteger)  # unix seconds (onboard, renew)
     review_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | done | expired
+    status: Mapped[JobStatus] = mapped_column(state_type(JobStatus, "status"), index=True)
     tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     maker_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))  # who imported it
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))  # the second operator
@@ -157,7 +184,8 @@ class Deposit(Base):
     currency: Mapped[str] = mapped_column(String(3))
     value_date: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(200))  # manual | csv:<file> | camt.054:<file> | amend:<id>
-    status: Mapped[str] = mapped_column(String(16), default="recorded", server_default="recorded")  # recorded | suspense | superseded | returned
+    status: Mapped[DepositStatus] = mapped_column(state_type(DepositStatus, "status"), default=DepositStatus.RECORDED,
+                                                  server_default=DepositStatus.RECORDED.value)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"))  # the version this one replaced
     reason: Mapped[str | None] = mapped_column(String(200))  # why amended or returned
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -172,14 +200,13 @@ class Request(Base):
 
     __tablename__ = "requests"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # mint | freeze | unfreeze | seize | recover | pause | unpause
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kind: Mapped[RequestKind] = mapped_column(state_type(RequestKind, "kind"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # as signed: ``parameters`` is the typed form
     digest: Mapped[str] = mapped_column(String(66), unique=True)  # what the operators sign
     amount: Mapped[int | None] = mapped_column(MinorUnits)
     deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"), unique=True)
     required_approvals: Mapped[int] = mapped_column(Integer)
-    # pending | approved | rejected | executing | executed | failed | conflict | cancelled | expired
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[RequestStatus] = mapped_column(state_type(RequestStatus, "status"), index=True)
     maker_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     maker_signature: Mapped[str] = mapped_column(String(132))
     reason: Mapped[str | None] = mapped_column(String(200))
@@ -193,6 +220,13 @@ class Request(Base):
     deposit: Mapped[Deposit | None] = relationship()
     approvals: Mapped[list[Approval]] = relationship(back_populates="request", order_by="Approval.id")
 
+    @property
+    def parameters(self) -> RequestParams:
+        """The stored ``params`` as the typed parameters of the request's kind (``params.from_json``)."""
+        from .params import from_json
+
+        return from_json(self.kind, self.params)
+
 
 class Approval(Base):
     """A checker's signed decision on a request."""
@@ -202,7 +236,7 @@ class Approval(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
-    decision: Mapped[str] = mapped_column(String(8))  # approve | reject
+    decision: Mapped[Decision] = mapped_column(state_type(Decision, "decision", 8))
     signature: Mapped[str] = mapped_column(String(132))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     request: Mapped[Request] = relationship(back_populates="approvals")
@@ -220,7 +254,7 @@ class Transaction(Base):
     nonce: Mapped[int] = mapped_column(Integer)
     tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
     raw: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # signed | broadcast | mined | reverted | void
+    status: Mapped[TransactionStatus] = mapped_column(state_type(TransactionStatus, "status"), index=True)
     block_number: Mapped[int | None] = mapped_column(Integer)
     gas_used: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -282,7 +316,7 @@ class Redemption(Base):
     client_pk: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     amount: Mapped[int] = mapped_column(MinorUnits)
     payout_ref: Mapped[str] = mapped_column(String(66))
-    status: Mapped[str] = mapped_column(String(16), index=True)  # recorded | instructed | paid | orphaned
+    status: Mapped[RedemptionStatus] = mapped_column(state_type(RedemptionStatus, "status"), index=True)
     payout_file_id: Mapped[int | None] = mapped_column(ForeignKey("payout_files.id"))
     paid_reference: Mapped[str | None] = mapped_column(String(35))
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -301,7 +335,7 @@ class PayoutFile(Base):
     __tablename__ = "payout_files"
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(35), unique=True)
-    format: Mapped[str] = mapped_column(String(16))  # pacs.008 | csv
+    format: Mapped[PayoutFormat] = mapped_column(state_type(PayoutFormat, "format"))
     path: Mapped[str] = mapped_column(String(400))
     sha256: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer)

@@ -34,6 +34,7 @@ from .csvfiles import RowProblem, problems_summary
 from .faults import checkpoint
 from .kyc import PayoutAccount, read_kyc_file, read_offboarding_file, read_renewal_file
 from .models import AllowlistJob, Client, Operator, Transaction
+from .statuses import ClientStatus, JobAction, JobStatus, TransactionStatus
 
 Progress = Callable[[int, str], None]  # (jobs done, what completed: for a cron log)
 
@@ -103,7 +104,7 @@ def import_clients(
             problems.append(RowProblem(r.line, f"address {r.address} belongs to client {holder.client_id}"))
         elif known is not None and known.address != r.address:
             problems.append(RowProblem(r.line, f"client {r.client_id} holds {known.address}, not {r.address} (a lost key goes through `legal recover`)"))
-        elif known is not None and known.status == "offboarded":
+        elif known is not None and known.status == ClientStatus.OFFBOARDED:
             problems.append(RowProblem(r.line, f"client {r.client_id} was offboarded"))
         elif known is not None and r.payout is not None and _payout_of(known) != r.payout:
             problems.append(RowProblem(r.line, f"client {r.client_id} is onboarded with another payout account: "
@@ -116,11 +117,11 @@ def import_clients(
     run = _run_id(path, "onboard")
     for r in new:
         client = Client(client_id=r.client_id, address=r.address, legal_name=r.legal_name, country=r.country,
-                        lei=r.lei, review_date=r.review_date, status="pending",
+                        lei=r.lei, review_date=r.review_date, status=ClientStatus.PENDING,
                         payout_account=r.payout.account if r.payout else None, payout_bic=r.payout.bic if r.payout else None)
         session.add(client)
-        session.add(AllowlistJob(run=run, action="onboard", client=client, address=r.address, maker_id=_id(maker),
-                                 expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
+        session.add(AllowlistJob(run=run, action=JobAction.ONBOARD, client=client, address=r.address, maker_id=_id(maker),
+                                 expiry=parse_expiry(r.review_date), review_date=r.review_date, status=JobStatus.PENDING))
     audit.record(session, actor, "clients.import", str(path.name), {"run": run, "added": len(new), "unchanged": unchanged})
     return ImportResult(run, len(new), unchanged)
 
@@ -164,8 +165,8 @@ def import_renewals(
             unchanged += 1
             continue
         client.review_date = r.review_date
-        session.add(AllowlistJob(run=run, action="renew", client=client, address=client.address, maker_id=_id(maker),
-                                 expiry=parse_expiry(r.review_date), review_date=r.review_date, status="pending"))
+        session.add(AllowlistJob(run=run, action=JobAction.RENEW, client=client, address=client.address, maker_id=_id(maker),
+                                 expiry=parse_expiry(r.review_date), review_date=r.review_date, status=JobStatus.PENDING))
         added += 1
     audit.record(session, actor, "clients.renew", str(path.name),
                  {"run": run, "added": added, "unchanged": unchanged, "payout_accounts": payouts})
@@ -189,9 +190,9 @@ def import_offboarding(session: Session, path: str | Path, *, actor: str, maker:
         if client.status in ("offboarding", "offboarded"):
             unchanged += 1
             continue
-        client.status = "offboarding"
-        session.add(AllowlistJob(run=run, action="offboard", client=client, address=client.address, maker_id=_id(maker),
-                                 status="pending"))
+        client.status = ClientStatus.OFFBOARDING
+        session.add(AllowlistJob(run=run, action=JobAction.OFFBOARD, client=client, address=client.address, maker_id=_id(maker),
+                                 status=JobStatus.PENDING))
         audit.record(session, actor, "client.offboard", r.client_id, {"reason": r.reason, "run": run})
         added += 1
     return ImportResult(run, added, unchanged)
@@ -200,7 +201,7 @@ def import_offboarding(session: Session, path: str | Path, *, actor: str, maker:
 def approve_jobs(session: Session, approver: Operator, *, run: str | None = None) -> int:
     """``approver`` approves the pending jobs (of import ``run``, or all) that another operator
     imported; refuses if they imported any of them. The number approved."""
-    query = select(AllowlistJob).where(AllowlistJob.status == "pending", AllowlistJob.approved_by_id.is_(None))
+    query = select(AllowlistJob).where(AllowlistJob.status == JobStatus.PENDING, AllowlistJob.approved_by_id.is_(None))
     if run is not None:
         query = query.where(AllowlistJob.run == run)
     jobs = list(session.scalars(query.order_by(AllowlistJob.id)))
@@ -227,33 +228,33 @@ class ApplyResult:
 
 def _complete(session: Session, jobs: Sequence[AllowlistJob]) -> None:
     for job in jobs:
-        job.status = "done"
-        if job.action == "offboard":
-            job.client.status = "offboarded"
-        elif job.client.status == "pending":
-            job.client.status = "active"
+        job.status = JobStatus.DONE
+        if job.action == JobAction.OFFBOARD:
+            job.client.status = ClientStatus.OFFBOARDED
+        elif job.client.status == ClientStatus.PENDING:
+            job.client.status = ClientStatus.ACTIVE
 
 
 def _settle_sent(session: Session, actor: str) -> int:
     """Jobs left ``sent`` by an interruption: done if their batch was mined, else pending again."""
     settled = 0
-    sent = session.scalars(select(AllowlistJob).where(AllowlistJob.status == "sent")).all()
+    sent = session.scalars(select(AllowlistJob).where(AllowlistJob.status == JobStatus.SENT)).all()
     for tx_id in sorted({job.tx_id for job in sent if job.tx_id is not None}):
         tx = outbox.resolve(session, session.get(Transaction, tx_id))
         batch = [job for job in sent if job.tx_id == tx_id]
-        if tx.status == "mined":
+        if tx.status == TransactionStatus.MINED:
             _complete(session, batch)
             _audit_batch(session, actor, batch, tx, settled=True)
             settled += len(batch)
         else:
             for job in batch:
-                job.status, job.tx_id = "pending", None
+                job.status, job.tx_id = JobStatus.PENDING, None
     session.commit()
     return settled
 
 
 def _audit_batch(session: Session, actor: str, batch: Sequence[AllowlistJob], tx: Transaction, *, settled: bool = False) -> None:
-    action = "remove" if batch[0].action == "offboard" else "add"
+    action = "remove" if batch[0].action == JobAction.OFFBOARD else "add"
     details = {"jobs": [job.id for job in batch]} | ({"settled_after_interruption": True} if settled else {})
     audit.record(session, actor, f"allowlist.{action}", f"{len(batch)} accounts", details,
                  tx_hash=tx.tx_hash, block_number=tx.block_number)
@@ -262,7 +263,7 @@ def _audit_batch(session: Session, actor: str, batch: Sequence[AllowlistJob], tx
 def _already_applied(ops: Ops, jobs: Sequence[AllowlistJob]) -> list[AllowlistJob]:
     """The jobs whose change the chain already shows (applied some other way): no transaction needed."""
     expiries = ops.client.allowlist_expiries([job.address for job in jobs])
-    return [job for job in jobs if expiries[job.address] == (0 if job.action == "offboard" else job.expiry)]
+    return [job for job in jobs if expiries[job.address] == (0 if job.action == JobAction.OFFBOARD else job.expiry)]
 
 
 def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
@@ -272,7 +273,7 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
     done = _settle_sent(session, actor)
     transactions = already = expired = 0
     size = ops.policy.batch_size
-    ready = AllowlistJob.status == "pending"
+    ready = AllowlistJob.status == JobStatus.PENDING
     if ops.policy.clients_second_approver:  # jobs wait for another operator's approval
         ready = ready & AllowlistJob.approved_by_id.is_not(None)
     while True:
@@ -280,7 +281,7 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
         if not pending:
             break
         action = pending[0].action
-        batch = [job for job in pending if (job.action == "offboard") == (action == "offboard")]
+        batch = [job for job in pending if (job.action == JobAction.OFFBOARD) == (action == "offboard")]
         skip = _already_applied(ops, batch)
         if skip:
             _complete(session, skip)
@@ -293,14 +294,14 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
         stale = [job for job in batch if job.expiry is not None and job.expiry <= now]
         if stale:  # one stale job must not hold up the queue behind it
             for job in stale:
-                job.status = "expired"
+                job.status = JobStatus.EXPIRED
             audit.record(session, actor, "allowlist.expired", f"{len(stale)} jobs",
                          {"jobs": [job.id for job in stale], "clients": [job.client.client_id for job in stale]})
             session.commit()
             expired += len(stale)
             continue
         tx = _send_batch(session, ops, batch, sender)
-        if tx.status != "mined":
+        if tx.status != TransactionStatus.MINED:
             raise DepositTokenError(f"allowlist batch transaction {tx.tx_hash} reverted; {len(batch)} jobs left pending")
         _complete(session, batch)
         _audit_batch(session, actor, batch, tx)
@@ -320,16 +321,16 @@ def _send_batch(session: Session, ops: Ops, batch: Sequence[AllowlistJob], sende
         here, before its transaction is stored or broadcast."""
         ids = [job.id for job in batch]
         claimed = session.execute(
-            update(AllowlistJob).where(AllowlistJob.id.in_(ids), AllowlistJob.status == "pending").values(status="sent", tx_id=tx.id)
+            update(AllowlistJob).where(AllowlistJob.id.in_(ids), AllowlistJob.status == JobStatus.PENDING).values(status=JobStatus.SENT, tx_id=tx.id)
         ).rowcount
         if claimed != len(ids):
             raise DepositTokenError(f"allowlist jobs {ids[0]}..{ids[-1]} were taken by another run")
         for job in batch:
-            job.status, job.tx_id = "sent", tx.id
+            job.status, job.tx_id = JobStatus.SENT, tx.id
 
     try:
         client = ops.client.with_transport(outbox.transport(session, purpose=f"allowlist {len(batch)} jobs from #{batch[0].id}", link=link))
-        if batch[0].action == "offboard":
+        if batch[0].action == JobAction.OFFBOARD:
             return client.remove_from_allowlist_many([j.address for j in batch], sender=sender, batch_size=len(batch))[0]
         return client.allowlist_many([(j.address, j.expiry) for j in batch], sender=sender, batch_size=len(batch))[0]
     except DepositTokenError:

@@ -27,6 +27,8 @@ from ..errors import DepositTokenError
 from ..validation import parse_address
 from . import audit
 from .models import Operator, Request
+from .params import OperatorChange
+from .statuses import RequestKind, RequestStatus
 
 ACTIONS = ("request", "approve", "reject")
 # What an operator may be permitted: each request kind, and the ledger's own maker-checker steps.
@@ -182,8 +184,8 @@ def list_operators(session: Session) -> list[Operator]:
 
 def _change_params(session: Session, change: str, name: str, *, address: str | None = None, person_id: str | None = None,
                    request: bool | None = None, approve: bool | None = None, permissions: Sequence[str] | None = None,
-                   max_amount: int | None = None) -> dict[str, Any]:
-    """The checked parameters of an operator change (as signed and stored)."""
+                   max_amount: int | None = None) -> OperatorChange:
+    """The checked parameters of an operator change (``to_json``: as signed and stored)."""
     if change not in CHANGES:
         raise DepositTokenError(f"unknown operator change {change!r} (one of {', '.join(CHANGES)})")
     name = _name(name)
@@ -191,19 +193,20 @@ def _change_params(session: Session, change: str, name: str, *, address: str | N
         operator = operator_named(session, name)
         if not operator.active:
             raise DepositTokenError(f"operator {name} is deactivated already")
-        return {"change": change, "name": name}
+        return OperatorChange(change, name)
     if request is None or approve is None or not (request or approve):
         raise DepositTokenError("an operator must be allowed to request, approve or both")
-    duties = {"request": request, "approve": approve, "permissions": _permissions(permissions),
-              "max_amount": None if _limit(max_amount) is None else str(max_amount)}
+    listed = _permissions(permissions)
+    duties = {"request": request, "approve": approve, "permissions": None if listed is None else tuple(listed),
+              "max_amount": _limit(max_amount)}
     if change == "duties":
         operator_named(session, name)
-        return {"change": change, "name": name, **duties}
+        return OperatorChange(change, name, **duties)
     if person_id is None:
         raise DepositTokenError("a new operator needs the person id of who they are (one person, one operator identity)")
     address, person_id = parse_address(str(address), "operator address"), _person(person_id)
     _check_clash(session, name, address, person_id)
-    return {"change": change, "name": name, "address": address, "person_id": person_id, **duties}
+    return OperatorChange(change, name, address, person_id, **duties)
 
 
 def _binding(session: Session) -> tuple[int, str]:
@@ -229,14 +232,14 @@ def _digest(session: Session, params: dict[str, Any]) -> str:
 def propose_change(session: Session, change: str, name: str, maker: Any, **fields: Any) -> Request:
     """Records an operator change (``add``, ``deactivate`` or ``duties`` of operator ``name``) signed by
     ``maker`` (an ape account of an operator permitted ``operators``); another operator approves it."""
-    params = _change_params(session, change, name, **fields)
+    params = _change_params(session, change, name, **fields).to_json()
     operator = operator_at(session, str(maker.address), may="request", action="operators")
     if change != "add" and name == operator.name:
         raise DepositTokenError(f"operator {name} cannot propose a change of their own duties")
     params["nonce"] = uuid.uuid4().hex
     digest = _digest(session, params)
-    request = Request(kind="operator", params=params, digest=digest, amount=None, deposit_id=None, required_approvals=1,
-                      status="pending", maker_id=operator.id, maker_signature=sign(maker, "request", digest))
+    request = Request(kind=RequestKind.OPERATOR, params=params, digest=digest, amount=None, deposit_id=None, required_approvals=1,
+                      status=RequestStatus.PENDING, maker_id=operator.id, maker_signature=sign(maker, "request", digest))
     session.add(request)
     session.flush()
     audit.record(session, operator.name, "request.create", f"request {request.id}",
@@ -252,15 +255,16 @@ def apply_change(session: Session, request: Request, *, actor: str) -> None:
         raise DepositTokenError(f"request #{request.id}: its parameters are not the ones signed for this ledger's chain and "
                                 "token (ledger tampered, or replayed from another ledger?)")
     who = f"{actor} (request {request.id})"
-    max_amount = None if p.get("max_amount") is None else int(p["max_amount"])
-    if p["change"] == "add":
-        add_operator(session, p["name"], p["address"], request=p["request"], approve=p["approve"], actor=who,
-                     person_id=p["person_id"], permissions=p["permissions"], max_amount=max_amount)
-    elif p["change"] == "deactivate":
-        deactivate_operator(session, p["name"], actor=who)
+    change = OperatorChange.from_json({k: v for k, v in p.items() if k != "nonce"})
+    permissions = None if change.permissions is None else list(change.permissions)
+    if change.change == "add":
+        add_operator(session, change.name, str(change.address), request=bool(change.request), approve=bool(change.approve),
+                     actor=who, person_id=change.person_id, permissions=permissions, max_amount=change.max_amount)
+    elif change.change == "deactivate":
+        deactivate_operator(session, change.name, actor=who)
     else:
-        operator = operator_named(session, p["name"])
-        operator.can_request, operator.can_approve = p["request"], p["approve"]
-        operator.permissions, operator.max_amount = p["permissions"], max_amount
-        audit.record(session, who, "operator.duties", p["name"], {k: p[k] for k in ("request", "approve", "permissions", "max_amount")})
-    request.status = "executed"
+        operator = operator_named(session, change.name)
+        operator.can_request, operator.can_approve = bool(change.request), bool(change.approve)
+        operator.permissions, operator.max_amount = permissions, change.max_amount
+        audit.record(session, who, "operator.duties", change.name, {k: p[k] for k in ("request", "approve", "permissions", "max_amount")})
+    request.status = RequestStatus.EXECUTED

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError
-from ..validation import reference_to_bytes32
+from ..references import Reference
 from . import audit
 from .context import Ops
 from .indexer import ZERO, indexed_balances
@@ -113,7 +113,7 @@ def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
     matched: set[str] = set()
     minted_to: dict[str, int] = {}  # confirmed mints of recorded deposits, per recipient
     for request in mints:
-        ref = "0x" + reference_to_bytes32(request.params["deposit_reference"]).hex()
+        ref = Reference(request.params["deposit_reference"]).hex  # as the indexer stores the event's depositRef
         event = minted_events.get(ref)
         subject = f"deposit {request.params['deposit_reference']}"
         if request.status != "executed":

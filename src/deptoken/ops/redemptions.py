@@ -33,6 +33,7 @@ from ..errors import DepositTokenError
 from . import audit
 from .context import Ops
 from .models import Client, PayoutFile, Redemption, utcnow
+from .statuses import RedemptionStatus
 
 FORMATS = ("pacs.008", "csv")
 CSV_COLUMNS = ("instruction_id", "end_to_end_id", "uetr", "amount", "currency", "client_id", "legal_name",
@@ -107,7 +108,7 @@ def export_payouts(session: Session, ops: Ops, directory: str | Path, fmt: str, 
     session.add(record)
     session.flush()
     for r in todo:  # what is instructed is kept: a later change of the client's account does not alter the file
-        r.status, r.payout_file_id = "instructed", record.id
+        r.status, r.payout_file_id = RedemptionStatus.INSTRUCTED, record.id
         r.creditor_account, r.creditor_bic, r.end_to_end_id = r.client.payout_account, r.client.payout_bic, end_to_end_id(r)
     data = _render(session, ops, record)
     record.sha256 = hashlib.sha256(data).hexdigest()
@@ -190,14 +191,14 @@ def mark_paid(
     if four_eyes and record.exported_by == actor:
         raise DepositTokenError(f"payout file #{file_id} was exported by {actor}: another operator must confirm its payment")
     rows = list(session.scalars(select(Redemption).where(Redemption.payout_file_id == file_id)))
-    paid = [r for r in rows if r.status == "paid"]
+    paid = [r for r in rows if r.status == RedemptionStatus.PAID]
     if paid:
         raise DepositTokenError(f"payout file #{file_id} ({record.message_id}) is already marked paid ({paid[0].paid_reference})")
-    if any(r.status != "instructed" for r in rows):
+    if any(r.status != RedemptionStatus.INSTRUCTED for r in rows):
         raise DepositTokenError(f"payout file #{file_id} has redemptions that are not instructed (orphaned by a reorg?)")
     when = when or utcnow()
     for r in rows:
-        r.status, r.paid_reference, r.paid_at = "paid", reference, when
+        r.status, r.paid_reference, r.paid_at = RedemptionStatus.PAID, reference, when
     audit.record(session, actor, "payouts.paid", record.message_id,
                  {"reference": reference, "count": len(rows), "exported_by": record.exported_by})
     return len(rows)
@@ -258,9 +259,9 @@ def confirm_paid(
             problems.append(f"{where}: {instruction} pays {debit.amount} {debit.currency}, instructed {expected} {token.currency}")
         elif r.id in confirmed:
             problems.append(f"{where}: {instruction} is confirmed twice in the file")
-        elif r.status == "paid" and r.paid_reference == debit.reference:
+        elif r.status == RedemptionStatus.PAID and r.paid_reference == debit.reference:
             already += 1
-        elif r.status != "instructed":
+        elif r.status != RedemptionStatus.INSTRUCTED:
             problems.append(f"{where}: {instruction} is {r.status}" + (f" ({r.paid_reference})" if r.paid_reference else ""))
         else:
             confirmed[r.id] = (r, debit.reference, datetime.combine(debit.booking_date, datetime.min.time(), UTC))
@@ -269,7 +270,7 @@ def confirm_paid(
         raise DepositTokenError(f"{path}: {count}, nothing marked paid: " + "; ".join(problems))
     files = sorted({r.payout_file_id for r, _, _ in confirmed.values()})
     for r, reference, when in confirmed.values():
-        r.status, r.paid_reference, r.paid_at = "paid", reference[:35], when
+        r.status, r.paid_reference, r.paid_at = RedemptionStatus.PAID, reference[:35], when
     if confirmed:
         audit.record(session, actor, "payouts.paid", message_id or path.name,
                      {"confirmation": "camt.054", "path": str(path), "count": len(confirmed), "already": already,

@@ -18,7 +18,9 @@ cancel     request, reason                       (ledger only: cancels an approv
 return     deposit_reference, reason             (ledger only: the deposit goes back to the payer)
 =========  ====================================  =========
 
-Amounts are minor units. A request above the policy's ``two_approvals_above`` needs two approvals.
+The parameters of each kind are a typed dataclass (``params``: ``MintParams``, ...), stored as the
+JSON object the operators sign (``params.to_json``; amounts are minor units as decimal text,
+references their text). A request above the policy's ``two_approvals_above`` needs two approvals.
 Nothing runs unless, at execution time, the parameters still hash to the signed digest (for this
 chain and token) and the maker's and every approver's signature check out. A ledger-only request
 takes effect when it is approved (its status becomes ``executed``).
@@ -44,32 +46,38 @@ from eth_utils import keccak
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..amounts import Money
 from ..errors import DepositTokenError, first_line
+from ..references import Reference
 from ..token import TokenClient
-from ..validation import parse_address, reference_to_bytes32
 from . import audit, operators, outbox
-from .faults import checkpoint
+from . import params as request_params
 from .context import Ops
+from .faults import checkpoint
 from .models import Approval, Deposit, Request, Transaction, utcnow
+from .params import (
+    CancelParams,
+    FreezeParams,
+    LienParams,
+    MintParams,
+    PauseParams,
+    RecoverParams,
+    RequestParams,
+    ReturnParams,
+    SeizeParams,
+    UnfreezeParams,
+    UnpauseParams,
+)
+from .statuses import RequestKind, RequestStatus
 
-KINDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "mint": (("to", "amount", "deposit_reference"), "minter"),
-    "freeze": (("account",), "compliance"),
-    "unfreeze": (("account",), "compliance"),
-    "lien": (("account", "amount"), "legal"),
-    "seize": (("from", "to", "amount", "order_reference"), "legal"),
-    "recover": (("lost", "replacement", "order_reference"), "legal"),
-    "pause": ((), "pauser"),
-    "unpause": ((), "pauser"),
-    "cancel": (("request", "reason"), None),
-    "return": (("deposit_reference", "reason"), None),
+# kind -> (its parameters' JSON names, the token role that sends it; None: ledger only)
+KINDS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    kind: (cls.json_fields(), cls.SIGNER) for kind, cls in request_params.TYPES.items()
 }
-LEDGER_KINDS = ("cancel", "return")  # take effect when approved; nothing is sent
-CANCELLABLE = ("approved", "failed")
+LEDGER_KINDS = (RequestKind.CANCEL, RequestKind.RETURN)  # take effect when approved; nothing is sent
+CANCELLABLE = (RequestStatus.APPROVED, RequestStatus.FAILED)
 # this process as an executor: host and pid let a later run on the same host see that it died
 EXECUTOR = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-80:]
-_ADDRESSES = ("to", "account", "from", "lost", "replacement")
-_REFERENCES = ("deposit_reference", "order_reference")
 
 
 def signer_role(kind: str) -> str | None:
@@ -77,36 +85,10 @@ def signer_role(kind: str) -> str | None:
     return KINDS[kind][1]
 
 
-def normalize_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Checks ``params`` for ``kind``: checksummed addresses, minor units as decimal text, references."""
-    if kind not in KINDS:
-        raise DepositTokenError(f"unknown request kind {kind!r} (one of {', '.join(KINDS)})")
-    fields = KINDS[kind][0]
-    if set(params) != set(fields):
-        raise DepositTokenError(f"a {kind} request takes {', '.join(fields) or 'no parameters'}")
-    clean: dict[str, Any] = {}
-    for name in fields:
-        value = params[name]
-        if name in _ADDRESSES:
-            clean[name] = parse_address(str(value), name)
-        elif name == "amount":
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if kind == "lien" else 1):
-                raise DepositTokenError(f"{kind} amount must be a positive number of minor units")
-            clean[name] = str(value)
-        elif name == "request":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DepositTokenError(f"a {kind} names a request by its number")
-            clean[name] = value
-        elif name == "reason":
-            text = " ".join(str(value).split())
-            if not text or len(text) > 160:
-                raise DepositTokenError(f"a {kind} needs a reason" if not text else f"a {kind} reason has at most 160 characters")
-            clean[name] = text
-        else:
-            text = str(value).strip()
-            reference_to_bytes32(text, name.replace("_", " "))  # refuses empty / malformed
-            clean[name] = text
-    return clean
+def normalize_params(kind: str, params: dict[str, Any] | RequestParams) -> dict[str, Any]:
+    """Checks ``params`` for ``kind`` and gives the JSON object that is signed and stored
+    (``params.parse`` then ``params.to_json``)."""
+    return request_params.to_json(request_params.parse(kind, params))
 
 
 def _digest(ops: Ops, kind: str, params: dict[str, Any], nonce: str) -> str:
@@ -123,54 +105,56 @@ def _required_approvals(ops: Ops, amount: int | None) -> int:
     return 2 if amount is not None and amount > threshold else 1
 
 
-DEAD = ("rejected", "cancelled", "expired")  # requests that never ran and never will
+DEAD = (RequestStatus.REJECTED, RequestStatus.CANCELLED, RequestStatus.EXPIRED)  # never ran and never will
 
 
-def _mint_for_reference(session: Session, reference: str, *, live_only: bool = False) -> Request | None:
-    """A mint request for the deposit reference ``reference`` (as text in any case, or as its bytes32
+def _mint_for_reference(session: Session, reference: Reference, *, live_only: bool = False) -> Request | None:
+    """A mint request for the deposit ``reference`` (stored as its text in any case, or as its bytes32
     in hex); ``live_only``: not one rejected, cancelled or expired."""
-    as_hex = "0x" + reference_to_bytes32(reference).hex()
     stored = func.lower(Request.params["deposit_reference"].as_string())
-    query = select(Request).where(Request.kind == "mint", stored.in_([reference.lower(), as_hex]))
+    query = select(Request).where(Request.kind == RequestKind.MINT, stored.in_([reference.key, reference.hex]))
     if live_only:
         query = query.where(Request.status.not_in(DEAD))
     return session.scalars(query.order_by(Request.id).limit(1)).first()
 
 
 def propose(
-    session: Session, ops: Ops, kind: str, params: dict[str, Any], maker: Any, *, deposit: Deposit | None = None
+    session: Session, ops: Ops, kind: str, params: dict[str, Any] | RequestParams, maker: Any, *,
+    deposit: Deposit | None = None,
 ) -> Request:
-    """Records a request signed by ``maker`` (an ape account of a registered operator)."""
-    clean = normalize_params(kind, params)
-    amount = int(clean["amount"]) if "amount" in clean else None
+    """Records a request signed by ``maker`` (an ape account of a registered operator); ``params``:
+    the typed parameters of ``kind`` (``params.MintParams``, ...) or their JSON names and values."""
+    typed = request_params.parse(kind, params)
+    clean = request_params.to_json(typed)
+    amount = typed.minor_units
     operator = operators.operator_at(session, str(maker.address), may="request", action=kind, amount=amount)
     # A mint is bound to its deposit: the same deposit can never be proposed twice (unique digest);
     # an amended deposit (a new version) gets a mint of its own once the earlier ones are dead.
     amended = deposit is not None and deposit.supersedes_id is not None
-    if kind == "mint":
-        nonce = f"deposit:{clean['deposit_reference']}" + (f":{deposit.id}" if amended else "")
+    if isinstance(typed, MintParams):
+        nonce = f"deposit:{typed.deposit_reference}" + (f":{deposit.id}" if amended else "")
     else:
         nonce = uuid.uuid4().hex
-    if kind == "cancel":
-        target = get_request(session, clean["request"])
+    if isinstance(typed, CancelParams):
+        target = get_request(session, typed.request)
         if target.kind in LEDGER_KINDS or target.status not in CANCELLABLE:
             raise DepositTokenError(f"request #{target.id} is {target.status}: only an approved or failed request can be cancelled")
     digest = _digest(ops, kind, clean, nonce)
     if session.scalars(select(Request).where(Request.digest == digest)).first() is not None:
         raise DepositTokenError(f"this {kind} request exists already")
-    if kind == "mint" and (other := _mint_for_reference(session, clean["deposit_reference"], live_only=amended)) is not None:
+    if isinstance(typed, MintParams) and (other := _mint_for_reference(session, typed.deposit_reference, live_only=amended)):
         # the digest covers the amount and recipient too: a changed one must not make a second request
         raise DepositTokenError(
-            f"deposit reference {clean['deposit_reference']!r} has a mint request already (#{other.id})"
+            f"deposit reference {typed.deposit_reference.text!r} has a mint request already (#{other.id})"
         )
     request = Request(
-        kind=kind,
+        kind=typed.kind,
         params=clean | {"nonce": nonce},
         digest=digest,
         amount=amount,
         deposit_id=deposit.id if deposit is not None else None,
         required_approvals=_required_approvals(ops, amount),
-        status="pending",
+        status=RequestStatus.PENDING,
         maker_id=operator.id,
         maker_signature=operators.sign(maker, "request", digest),
     )
@@ -193,16 +177,16 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool, re
     (``reason``: recorded with a rejection). A ledger-only request takes effect once approved; an
     approved ``operator`` request at once (``operators.apply_change``)."""
     request = get_request(session, request_id)
-    permission = "operators" if request.kind == "operator" else request.kind
+    permission = "operators" if request.kind == RequestKind.OPERATOR else request.kind
     operator = operators.operator_at(session, str(checker.address), may="approve", action=permission, amount=request.amount)
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         raise DepositTokenError(f"request #{request.id} is {request.status}, not pending")
     if operator.id == request.maker_id:
         raise DepositTokenError(f"operator {operator.name} made request #{request.id} and cannot approve or reject it")
     if any(a.operator_id == operator.id for a in request.approvals):
         raise DepositTokenError(f"operator {operator.name} has already decided on request #{request.id}")
     reason = " ".join((reason or "").split())[:160] or None
-    if approve and request.kind == "mint" and request.params["to"] == operator.address:
+    if approve and request.kind == RequestKind.MINT and request.params["to"] == operator.address:
         raise DepositTokenError(f"operator {operator.name} cannot approve request #{request.id}: it mints to their own address")
     action = "approve" if approve else "reject"
     approval = Approval(request=request, operator_id=operator.id, decision=action,
@@ -210,15 +194,15 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool, re
     session.add(approval)
     session.flush()
     if not approve:
-        request.status = "rejected"
+        request.status = RequestStatus.REJECTED
         request.reason = f"rejected by {operator.name}: {reason}" if reason else f"rejected by {operator.name}"
     elif sum(a.decision == "approve" for a in request.approvals) >= request.required_approvals:
-        request.status, request.approved_at = "approved", utcnow()
+        request.status, request.approved_at = RequestStatus.APPROVED, utcnow()
     audit.record(session, operator.name, f"request.{action}", f"request {request.id}",
                  {"digest": request.digest, "status": request.status} | ({"reason": reason} if reason else {}))
-    if request.status == "approved" and request.kind in LEDGER_KINDS:
+    if request.status == RequestStatus.APPROVED and request.kind in LEDGER_KINDS:
         _apply(session, request, operator.name)
-    elif request.kind == "operator" and request.status == "approved":
+    elif request.kind == RequestKind.OPERATOR and request.status == RequestStatus.APPROVED:
         verify_signatures(request)
         operators.apply_change(session, request, actor=operator.name)
     return request
@@ -226,21 +210,21 @@ def decide(session: Session, request_id: int, checker: Any, *, approve: bool, re
 
 def _apply(session: Session, request: Request, actor: str) -> None:
     """Gives an approved ledger-only request its effect (in the caller's transaction)."""
-    p = request.params
-    if request.kind == "cancel":
-        reason = f"cancelled by request #{request.id}: {p['reason']}"[:200]
+    p = request.parameters
+    if isinstance(p, CancelParams):
+        reason = f"cancelled by request #{request.id}: {p.reason}"[:200]
         done = session.execute(
-            update(Request).where(Request.id == p["request"], Request.status.in_(CANCELLABLE))
-            .values(status="cancelled", reason=reason, lease_owner=None, lease_expires=None)
+            update(Request).where(Request.id == p.request, Request.status.in_(CANCELLABLE))
+            .values(status=RequestStatus.CANCELLED, reason=reason, lease_owner=None, lease_expires=None)
         ).rowcount
         if done != 1:
-            raise DepositTokenError(f"request #{p['request']} is {get_request(session, p['request']).status} now: it can no longer be cancelled")
-        audit.record(session, actor, "request.cancelled", f"request {p['request']}", {"by": request.id, "reason": p["reason"]})
-    elif request.kind == "return":
+            raise DepositTokenError(f"request #{p.request} is {get_request(session, p.request).status} now: it can no longer be cancelled")
+        audit.record(session, actor, "request.cancelled", f"request {p.request}", {"by": request.id, "reason": p.reason})
+    elif isinstance(p, ReturnParams):
         from .deposits import apply_return
 
-        apply_return(session, p["deposit_reference"], p["reason"], actor=actor, request_id=request.id)
-    request.status = "executed"
+        apply_return(session, p.deposit_reference.text, p.reason, actor=actor, request_id=request.id)
+    request.status = RequestStatus.EXECUTED
     session.flush()
 
 
@@ -280,15 +264,15 @@ def verify_request(ops: Ops, request: Request) -> None:
     params = dict(request.params)
     nonce = params.pop("nonce", None)
     try:
-        clean = normalize_params(request.kind, {k: int(v) if k == "amount" else v for k, v in params.items()})
-    except (DepositTokenError, TypeError, ValueError):
-        clean = None
-    if not isinstance(nonce, str) or clean != params or _digest(ops, request.kind, params, nonce) != request.digest:
+        typed = request_params.from_json(request.kind, params)  # refuses a stored form to_json does not write
+    except (DepositTokenError, TypeError, ValueError, AttributeError):
+        typed = None
+    if not isinstance(nonce, str) or typed is None or _digest(ops, request.kind, params, nonce) != request.digest:
         raise DepositTokenError(
             f"request #{request.id}: its parameters are not the ones signed for token {ops.token} on chain "
             f"{ops.chain_id} (ledger tampered?)"
         )
-    verify_signatures(request, _required_approvals(ops, int(params["amount"]) if "amount" in params else None))
+    verify_signatures(request, _required_approvals(ops, getattr(typed, "minor_units", None)))
     counting, lapsed = 0, []  # an approval counts only while its operator may still give it
     for approval in request.approvals:
         if approval.decision == "approve":
@@ -302,27 +286,31 @@ def verify_request(ops: Ops, request: Request) -> None:
 
 
 def _run(c: TokenClient, request: Request, sender: Any) -> Any:
-    """Calls the ``TokenClient`` operation for ``request`` (its checks first, then the transport)."""
-    p = request.params
-    amount = c.to_decimal(int(p["amount"])) if "amount" in p else None
-    match request.kind:
-        case "mint":
-            return c.mint(p["to"], amount, p["deposit_reference"], sender=sender)
-        case "freeze":
-            return c.freeze(p["account"], sender=sender)
-        case "unfreeze":
-            return c.unfreeze(p["account"], sender=sender)
-        case "lien":
-            return c.set_frozen_amount(p["account"], amount, sender=sender)
-        case "seize":
-            return c.seize(p["from"], p["to"], amount, p["order_reference"], sender=sender)
-        case "recover":
-            return c.recover_account(p["lost"], p["replacement"], sender=sender)
-        case "pause":
+    """Calls the ``TokenClient`` operation for ``request`` (its checks first, then the transport).
+    Amounts go to the client as ``Money`` in the token's minor units: no conversion on the way."""
+    p = request.parameters
+
+    def money(units: int) -> Money:
+        return Money(units, c.currency, c.decimals)
+
+    match p:
+        case MintParams():
+            return c.mint(p.to, money(p.amount), p.deposit_reference.text, sender=sender)
+        case FreezeParams():
+            return c.freeze(p.account, sender=sender)
+        case UnfreezeParams():
+            return c.unfreeze(p.account, sender=sender)
+        case LienParams():
+            return c.set_frozen_amount(p.account, money(p.amount), sender=sender)
+        case SeizeParams():
+            return c.seize(p.from_, p.to, money(p.amount), p.order_reference.text, sender=sender)
+        case RecoverParams():
+            return c.recover_account(p.lost, p.replacement, sender=sender)
+        case PauseParams():
             return c.pause(sender=sender)
-        case "unpause":
+        case UnpauseParams():
             return c.unpause(sender=sender)
-    raise DepositTokenError(f"unknown request kind {request.kind!r}")
+    raise DepositTokenError(f"unknown request kind {str(request.kind)!r}")
 
 
 class ClaimRefused(DepositTokenError):
@@ -356,10 +344,10 @@ FAILURES = ("failed", "conflict")  # outcomes that make a run's exit status non-
 def _finish(session: Session, request: Request, tx: Transaction, actor: str, *, commit: bool = True) -> Outcome:
     request.lease_expires = None
     if tx.status == "mined":
-        request.status = "executed"
+        request.status = RequestStatus.EXECUTED
         request.reason = None
     else:
-        request.status = "failed"
+        request.status = RequestStatus.FAILED
         request.reason = f"transaction {tx.tx_hash} reverted"
     audit.record(session, actor, f"request.{request.status}", f"request {request.id}",
                  {"kind": request.kind, "digest": request.digest}, tx_hash=tx.tx_hash, block_number=tx.block_number)
@@ -371,7 +359,9 @@ def _finish(session: Session, request: Request, tx: Transaction, actor: str, *, 
 def _minted_elsewhere(ops: Ops, request: Request) -> tuple[str, int, str, int] | None:
     """For a mint whose deposit reference is already used on-chain: the transaction that used it,
     its block, and the recipient and amount it minted."""
-    ref = reference_to_bytes32(request.params["deposit_reference"])
+    p = request.parameters
+    assert isinstance(p, MintParams)
+    ref = p.deposit_reference.bytes32
     if not ops.client.contract.isDepositRefUsed(ref):
         return None
     for event in ops.client.events(["Minted"]):
@@ -407,7 +397,7 @@ def recover(session: Session, ops: Ops, actor: str, *, now: datetime | None = No
     one a live executor holds is skipped, not reset. Commits."""
     now = now or utcnow()
     outcomes = []
-    executing = session.scalars(select(Request).where(Request.status == "executing").order_by(Request.id)).all()
+    executing = session.scalars(select(Request).where(Request.status == RequestStatus.EXECUTING).order_by(Request.id)).all()
     orphans = [r for r in executing if not _lease_live(r, now)]
     # a whole batch left in flight is settled together (a block or two), not one receipt at a time
     outbox.resolve_many(session, [tx for r in orphans if r.tx_id and (tx := session.get(Transaction, r.tx_id)) is not None])
@@ -428,9 +418,9 @@ def _reset(session: Session, request: Request, tx: Transaction | None, actor: st
     goes back to approved: conditional, in case another executor got there first. Commits."""
     owner = request.lease_owner
     reset = session.execute(
-        update(Request).where(Request.id == request.id, Request.status == "executing",
+        update(Request).where(Request.id == request.id, Request.status == RequestStatus.EXECUTING,
                               Request.lease_owner.is_(None) if owner is None else Request.lease_owner == owner)
-        .values(status="approved", tx_id=None, lease_owner=None, lease_expires=None)
+        .values(status=RequestStatus.APPROVED, tx_id=None, lease_owner=None, lease_expires=None)
     ).rowcount
     if reset != 1:
         session.rollback()
@@ -449,15 +439,15 @@ def expire_approved(session: Session, ops: Ops, actor: str, *, now: datetime | N
         return []
     cutoff = (now or utcnow()) - timedelta(hours=hours)
     outcomes = []
-    for request in pending_requests(session, "approved"):
+    for request in pending_requests(session, RequestStatus.APPROVED):
         since = request.approved_at or request.updated_at
-        if request.kind == "mint" and request.deposit is not None:  # a held mint waits from its value date on
+        if request.kind == RequestKind.MINT and request.deposit is not None:  # a held mint waits from its value date on
             since = max(since, datetime.combine(request.deposit.value_date, time(), UTC))
         if since > cutoff:
             continue
         reason = f"approved {since.isoformat(timespec='seconds')}, not executed within {hours} h"
-        if session.execute(update(Request).where(Request.id == request.id, Request.status == "approved")
-                           .values(status="expired", reason=reason)).rowcount != 1:
+        if session.execute(update(Request).where(Request.id == request.id, Request.status == RequestStatus.APPROVED)
+                           .values(status=RequestStatus.EXPIRED, reason=reason)).rowcount != 1:
             session.rollback()
             continue
         audit.record(session, actor, "request.expired", f"request {request.id}", {"reason": reason})
@@ -487,16 +477,17 @@ def _already_minted(session: Session, ops: Ops, request: Request, actor: str) ->
     if (done := _minted_elsewhere(ops, request)) is None:
         return None
     tx_hash, block, to, amount = done
-    p = request.params
-    if to == p["to"] and amount == int(p["amount"]):
-        request.status, request.reason = "executed", f"deposit reference already minted by {tx_hash}"
+    p = request.parameters
+    assert isinstance(p, MintParams)
+    if to == p.to and amount == p.amount:
+        request.status, request.reason = RequestStatus.EXECUTED, f"deposit reference already minted by {tx_hash}"
         audit.record(session, actor, "request.executed", f"request {request.id}", {"note": request.reason},
                      tx_hash=tx_hash, block_number=block)
         session.commit()
         return Outcome(request.id, "executed", request.reason, tx_hash, block)
     fmt = ops.client.format
     reason = (f"deposit reference already minted by {tx_hash} with different terms: {fmt(amount)} to {to}, "
-              f"the request says {fmt(int(p['amount']))} to {p['to']}")
+              f"the request says {fmt(p.amount)} to {p.to}")
     return _set_aside(session, request, actor, "conflict", reason, tx_hash=tx_hash, block_number=block)
 
 
@@ -509,12 +500,12 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
     is skipped; a mint before its deposit's value date is held."""
     if request.kind in LEDGER_KINDS:
         raise DepositTokenError(f"request #{request.id} is a {request.kind}: it takes effect when approved")
-    if request.status == "executing":
+    if request.status == RequestStatus.EXECUTING:
         return Outcome(request.id, "skipped", _holder(request))
-    if request.status != "approved" and not (retry and request.status == "failed"):
+    if request.status != RequestStatus.APPROVED and not (retry and request.status == RequestStatus.FAILED):
         raise DepositTokenError(f"request #{request.id} is {request.status}, not approved")
     verify_request(ops, request)
-    if request.kind == "mint" and (outcome := _held(request, ops.today()) or _already_minted(session, ops, request, actor)):
+    if request.kind == RequestKind.MINT and (outcome := _held(request, ops.today()) or _already_minted(session, ops, request, actor)):
         return outcome
     owner = owner or EXECUTOR
     claim(session, request, owner=owner, lease_seconds=ops.policy.execution_lease_seconds)
@@ -522,7 +513,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
     def link(tx: Transaction) -> None:
         # the lease must still be ours when the signed transaction is stored: otherwise nothing is sent
         held = session.execute(
-            update(Request).where(Request.id == request.id, Request.status == "executing", Request.lease_owner == owner)
+            update(Request).where(Request.id == request.id, Request.status == RequestStatus.EXECUTING, Request.lease_owner == owner)
             .values(tx_id=tx.id)
         ).rowcount
         if held != 1:
@@ -538,7 +529,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
         session.rollback()
         if request.tx_id is not None:  # signed and stored: its fate is for recover() to settle
             raise Unsettled(str(exc)) from None
-        if request.lease_owner != owner or request.status != "executing":
+        if request.lease_owner != owner or request.status != RequestStatus.EXECUTING:
             return Outcome(request.id, "skipped", f"request #{request.id}: lost its execution lease; nothing sent")
         return _set_aside(session, request, actor, "failed", f"not run: {first_line(exc)}")
     return _finish(session, request, tx, actor)
@@ -549,7 +540,7 @@ def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any
     """Runs ``requests``: one that cannot run is reported (failed, held, skipped) and the others still
     run; ``progress(1, line)`` after each (``describe``). Mints run pipelined (``execute_mints``) when the policy's ``max_in_flight`` is above 1, other
     kinds one after the other. Stops only when a signed transaction's fate is unknown (``Unsettled``)."""
-    if ops.policy.max_in_flight > 1 and requests and all(r.kind == "mint" for r in requests):
+    if ops.policy.max_in_flight > 1 and requests and all(r.kind == RequestKind.MINT for r in requests):
         try:
             ops.client.mint_budget(sender)
         except DepositTokenError:
@@ -627,10 +618,10 @@ def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: A
     today, ready = ops.today(), []
     for request in chunk:
         try:
-            if request.status == "executing":
+            if request.status == RequestStatus.EXECUTING:
                 report(Outcome(request.id, "skipped", _holder(request)))
                 continue
-            if request.status != "approved" and not (retry and request.status == "failed"):
+            if request.status != RequestStatus.APPROVED and not (retry and request.status == RequestStatus.FAILED):
                 raise DepositTokenError(f"request #{request.id} is {request.status}, not approved")
             verify_request(ops, request)
         except DepositTokenError as exc:
@@ -643,7 +634,8 @@ def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: A
             ready.append(request)
     if not ready:
         return
-    calls = [(r.params["to"], int(r.params["amount"]), reference_to_bytes32(r.params["deposit_reference"])) for r in ready]
+    mints = {r.id: r.parameters for r in ready}
+    calls = [(p.to, p.amount, p.deposit_reference.bytes32) for p in mints.values() if isinstance(p, MintParams)]
     pipeline.refresh_fees()
     claimed = []
     for request, args, (gas, error) in zip(ready, calls, pipeline.simulate(ops.client.contract, "mint", calls), strict=True):
@@ -656,7 +648,7 @@ def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: A
     session.commit()
     sendable = []
     for request, args, gas, error in claimed:
-        reason = (ops.client.mint_refusal(args[0], request.params["deposit_reference"]) if error else None) or budget(args[1])
+        reason = (ops.client.mint_refusal(args[0], mints[request.id].deposit_reference.text) if error else None) or budget(args[1])
         if reason is None and error is not None:
             reason = f"the token would revert it ({error})"
         if reason is not None:
@@ -665,7 +657,7 @@ def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: A
             sendable.append((request, args, gas))
     for request, args, gas in sendable:
         # the lease must still be ours when the signed transaction is stored (the row stays locked until the commit)
-        if session.execute(update(Request).where(Request.id == request.id, Request.status == "executing",
+        if session.execute(update(Request).where(Request.id == request.id, Request.status == RequestStatus.EXECUTING,
                                                  Request.lease_owner == owner).values(lease_owner=owner)
                            .execution_options(synchronize_session=False)).rowcount != 1:
             report(Outcome(request.id, "skipped", f"request #{request.id}: lost its execution lease to another executor; nothing sent"))
@@ -682,8 +674,9 @@ def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: A
 def _claimed(session: Session, request: Request, owner: str, lease_seconds: int) -> bool:
     """approved (or failed, retried) -> executing under ``owner``'s lease, one conditional UPDATE (not committed)."""
     return session.execute(
-        update(Request).where(Request.id == request.id, Request.status == request.status, Request.status.in_(("approved", "failed")))
-        .values(status="executing", lease_owner=owner[:80], lease_expires=utcnow() + timedelta(seconds=lease_seconds))
+        update(Request).where(Request.id == request.id, Request.status == request.status,
+                              Request.status.in_((RequestStatus.APPROVED, RequestStatus.FAILED)))
+        .values(status=RequestStatus.EXECUTING, lease_owner=owner[:80], lease_expires=utcnow() + timedelta(seconds=lease_seconds))
     ).rowcount == 1
 
 
