@@ -18,7 +18,7 @@ from ape.logging import logger
 
 from deptoken.benchmark import DEVNET_CONFIG, format_table, measure
 from deptoken.chain import require_chain_id
-from deptoken.cli import OperatorCommand
+from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
 from deptoken.settlement.benchmark import format_settlement_table, measure_settlement
 

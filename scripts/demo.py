@@ -26,7 +26,7 @@ import click
 
 from deptoken.amounts import format_amount
 from deptoken.chain import connected_chain_id
-from deptoken.cli import OperatorCommand
+from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054

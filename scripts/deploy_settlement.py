@@ -16,10 +16,10 @@ must be allowlisted on every token *before* (the deploy refuses otherwise, sendi
 import click
 
 from deptoken.chain import connected_chain_id
-from deptoken.cli import OperatorCommand, open_token, signer_choice, signer_options
+from deptoken.cli.ape_scripts import OperatorCommand, open_token, signer_choice, signer_options
 from deptoken.errors import DepositTokenError
 from deptoken.settlement.deploy import YEAR, deploy_settlement, setup_devnet, to_allowlist
-from deptoken.signers import DEVNET_CHAIN_ID, select_signer
+from deptoken.signers import DEVNET_CHAIN_ID
 from deptoken.validation import parse_address
 
 
@@ -59,7 +59,7 @@ def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bp
         if client.currency != currency.strip().upper():
             raise DepositTokenError(f"--token {entry}: that token's currency is {client.currency}")
         clients.append((client, None))
-    deployer = select_signer(chain_id=connected_chain_id(), **signer_choice())
+    deployer = signer_choice().select(connected_chain_id())
     c = deploy_settlement(clients, deployer, escrow_admin=escrow_admin, escrow_admin_delay=escrow_admin_delay,
                           arbiter=arbiter, fee_recipient=fee_recipient,
                           fee_bps=fee_bps, kyc_expiry=int(chain.pending_timestamp) + YEAR)

@@ -14,7 +14,7 @@ import click
 from ape.logging import logger
 
 from deptoken.chain import require_chain_id
-from deptoken.cli import OperatorCommand
+from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.ops.benchmark import format_report, run
 from deptoken.signers import DEVNET_CHAIN_ID
 

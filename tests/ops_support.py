@@ -215,6 +215,7 @@ class Devnet:
             "DEPTOKEN_NETWORK": self.network,
             "DEPTOKEN_DEPLOYMENTS_DIR": str(self.deployments),
             "DEPTOKEN_OPS_CONFIG": str(self.dir / "ops.yaml"),
+            "DEPTOKEN_PROJECT": str(ROOT),  # the CLI runs in a directory of its own
             "APE_DISABLE_TELEMETRY": "1",
             "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(BIN), os.environ.get("PATH", "")]),
             **extra,
