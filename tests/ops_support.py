@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 
 from deptoken.operations import TokenClient
-from deptoken.ops.context import Ops, open_ops
+from deptoken.ops.context import IssuerContext, open_ops
 from deptoken.ops.db import Ledger, make_engine, upgrade
 from deptoken.ops.operators import add_operator
 from deptoken.ops.policy import Policy
@@ -119,7 +119,7 @@ def ledger(request, tmp_path, migrated_templates) -> Iterator[Ledger]:
 
 
 @pytest.fixture
-def ops(ledger, token) -> Ops:
+def ops(ledger, token) -> IssuerContext:
     return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)  # the fixture token has mints
 
 

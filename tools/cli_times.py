@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -36,15 +37,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
-    times = []
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall times and CPU times (user + system: what a loaded machine does not inflate as much)."""
+    times, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu()
         result = subprocess.run(argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
+        cpus.append(cpu() - start_cpu)
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(argv[3:])}: exit {result.returncode}\n{result.stdout}{result.stderr}")
-    return times
+    return times, cpus
 
 
 def main() -> None:
@@ -73,10 +81,11 @@ def main() -> None:
                            capture_output=True)
             cases = [("deptoken --help", ["--help"]), ("deptoken requests list (ledger only)", ["requests", "list"]),
                      ("deptoken status (chain)", ["--network", network, "status"])]
-            print(f"{module}:{function}, {runs} runs each (wall time, seconds)")
+            print(f"{module}:{function}, {runs} runs each, seconds; load average {os.getloadavg()[0]:.1f}")
             for label, args in cases:
-                times = timed([*deptoken, *args], env, runs)
-                print(f"{label:<40} min {min(times):.3f}  median {statistics.median(times):.3f}")
+                times, cpus = timed([*deptoken, *args], env, runs)
+                print(f"{label:<40} wall min {min(times):.3f}  median {statistics.median(times):.3f}   "
+                      f"cpu min {min(cpus):.3f}  median {statistics.median(cpus):.3f}")
         finally:
             anvil.terminate()
             anvil.wait(timeout=20)
