@@ -213,7 +213,7 @@ def _cross_border(usd: TokenClient) -> None:
     """A buyer pays a supplier across a border: USD token of one bank, CNH token of another."""
     from ape import chain
 
-    from deptoken.settlement.deploy import setup_devnet
+    from deptoken.settlement.settlement_deployer import setup_devnet
     from deptoken.settlement.escrow import EscrowClient
     from deptoken.settlement.pvp import PvPClient, build_quote, sign_quote
 

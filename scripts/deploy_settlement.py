@@ -7,7 +7,7 @@
 On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
 deployments/<network>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
 allowlisting them, and the buyer, supplier, FX desk, marketplace operator and its fee account onboarded at both banks
-(deptoken.settlement.deploy.setup_devnet). Elsewhere it deploys the contracts only and prints the
+(deptoken.settlement.settlement_deployer.setup_devnet). Elsewhere it deploys the contracts only and prints the
 addresses each bank's compliance must allowlist on its token before they can be used: a contract
 that holds or moves deposit tokens is a holder like any other. The escrow's fee recipient and arbiter
 must be allowlisted on every token *before* (the deploy refuses otherwise, sending nothing). Writes deployments/<network>-settlement.json.
@@ -18,7 +18,7 @@ import click
 from deptoken.chain import connected_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand, open_token, signer_choice, signer_options
 from deptoken.errors import DepositTokenError
-from deptoken.settlement.deploy import YEAR, deploy_settlement, setup_devnet, to_allowlist
+from deptoken.settlement.settlement_deployer import YEAR, deploy_settlement, setup_devnet, to_allowlist
 from deptoken.signers import DEVNET_CHAIN_ID
 from deptoken.validation import parse_address
 

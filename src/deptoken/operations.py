@@ -698,7 +698,7 @@ def deploy_from_config(
     minter_admin role they are left for ``configure_minter``. Returns the client and the receipts
     of the minter configurations.
     """
-    from .deploy import deploy_token
+    from .token_deployer import deploy_token
 
     allowances = [(address, _minter_allowance(text, config)) for address, text in config.minters]
     token, deployment = deploy_token(config, deployer, force=force, directory=directory, record=record)  # checks first

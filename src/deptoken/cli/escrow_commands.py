@@ -22,7 +22,7 @@ the escrow's ``OrderFunded`` events and refused unless exactly one order carries
 an order of its own under any reference, so a seller ships only against the key of the terms it
 agreed to. Shipment references, dispute reasons and legal order references are text (recorded as
 keccak-256) or ``0x`` + 64 hex. ``--json`` output gives amounts in minor units. The bank must have
-allowlisted the escrow on its token (see ``deptoken.settlement.deploy``).
+allowlisted the escrow on its token (see ``deptoken.settlement.settlement_deployer``).
 """
 
 from __future__ import annotations

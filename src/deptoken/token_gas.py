@@ -103,7 +103,7 @@ def measure(config: DeployConfig | None = None) -> Result:
     """
     from ape import accounts, chain, project
 
-    from .deploy import deploy_token
+    from .token_deployer import deploy_token
 
     config = config or load_config(DEVNET_CONFIG)
     test = accounts.test_accounts

@@ -29,9 +29,9 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from ..benchmark import DEVNET_CONFIG
+from ..token_gas import DEVNET_CONFIG
 from ..config import load_config
-from ..deploy import deploy_token
+from ..token_deployer import deploy_token
 from ..operations import TokenClient
 from ..signers import select_signer
 from .context import open_ops
