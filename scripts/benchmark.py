@@ -16,7 +16,7 @@ import logging
 import click
 from ape.logging import logger
 
-from deptoken.token_gas import DEVNET_CONFIG, format_table, measure
+from deptoken.token_gas import devnet_config, format_table, measure
 from deptoken.chain import require_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
@@ -28,7 +28,7 @@ from deptoken.settlement.settlement_gas import format_settlement_table, measure_
 def cli(as_json):
     """Measure gas per operation on the devnet and check the targets."""
     logger.set_level(logging.WARNING)  # not ape's line per deployment and transaction
-    config = load_config(DEVNET_CONFIG)
+    config = load_config(devnet_config())
     require_chain_id(config.chain_id)
     result = measure(config)
     settlement = measure_settlement()

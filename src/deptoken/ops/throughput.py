@@ -29,7 +29,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from ..token_gas import DEVNET_CONFIG
+from ..token_gas import devnet_config
 from ..config import load_config
 from ..token_deployer import deploy_token
 from ..operations import TokenClient
@@ -155,7 +155,7 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, mints: int = 500, blo
     """Runs the benchmark on the connected devnet (see the module docstring)."""
     from ape import accounts, chain, networks
 
-    config = load_config(DEVNET_CONFIG)
+    config = load_config(devnet_config())
     deployer = select_signer(chain_id=chain.chain_id, as_="0")
     token, _ = deploy_token(config, deployer, record=False)
     client = TokenClient.from_contract(token)
