@@ -1,4 +1,5 @@
-"""Start times of the ``deptoken`` CLI: minimum and median wall time of 10 runs of each of
+"""Start times of the ``deptoken`` CLI: minimum and median wall time (and CPU time, user + system,
+which a machine shared with other work inflates less) of 10 runs of each of
 ``deptoken --help``, a ledger-only command (``requests list`` on a fresh SQLite ledger) and a chain
 command (``status`` against an Anvil with the devnet token deployed, started here).
 

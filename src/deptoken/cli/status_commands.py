@@ -20,8 +20,8 @@ def status_command(env: Env, expiring_shown: int) -> None:
     """Status at a glance: approvals waiting (by age and by who may approve), approved requests
     waiting, transactions in flight, the index against the node's head, supply, minter allowances,
     allowlist entries expiring within 30 days, pause state. Without a node, the ledger's part."""
-    from .env import connect  # looked up when called (the tests stand in for the node)
     from ..ops.status import status
+    from .env import connect  # looked up when called (the tests stand in for the node)
 
     client, node_error = None, None
     try:
