@@ -12,7 +12,7 @@ any row is bad.
 
 import click
 
-from deptoken.cli import OperatorCommand, choose_signer, open_token, report, signer_options
+from deptoken.cli.ape_scripts import OperatorCommand, choose_signer, open_token, report, signer_options
 from deptoken.token import BATCH_SIZE
 
 

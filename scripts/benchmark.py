@@ -5,9 +5,9 @@
 
 Deploys both on the devnet (config/devnet.yaml's roles), sends each operation as its own
 transaction and prints gasUsed per operation, the ratio to the baseline and the targets. Exits 1 if
-a target is missed. See deptoken.benchmark for what each case measures. A second table gives the
+a target is missed. See deptoken.token_gas for what each case measures. A second table gives the
 cross-border operations (gasless authorizations, escrow fund and release, PvP settle, HTLC lock and
-claim), each next to the plain token operation it stands for (deptoken.settlement.benchmark).
+claim), each next to the plain token operation it stands for (deptoken.settlement.settlement_gas).
 """
 
 import json
@@ -16,11 +16,11 @@ import logging
 import click
 from ape.logging import logger
 
-from deptoken.benchmark import DEVNET_CONFIG, format_table, measure
+from deptoken.token_gas import devnet_config, format_table, measure
 from deptoken.chain import require_chain_id
-from deptoken.cli import OperatorCommand
+from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
-from deptoken.settlement.benchmark import format_settlement_table, measure_settlement
+from deptoken.settlement.settlement_gas import format_settlement_table, measure_settlement
 
 
 @click.command(cls=OperatorCommand, short_help="Gas benchmark against a plain ERC-20")
@@ -28,7 +28,7 @@ from deptoken.settlement.benchmark import format_settlement_table, measure_settl
 def cli(as_json):
     """Measure gas per operation on the devnet and check the targets."""
     logger.set_level(logging.WARNING)  # not ape's line per deployment and transaction
-    config = load_config(DEVNET_CONFIG)
+    config = load_config(devnet_config())
     require_chain_id(config.chain_id)
     result = measure(config)
     settlement = measure_settlement()

@@ -26,11 +26,11 @@ import click
 
 from deptoken.amounts import format_amount
 from deptoken.chain import connected_chain_id
-from deptoken.cli import OperatorCommand
+from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054
-from deptoken.deploy import deploy_from_config
+from deptoken.token_deployer import deploy_from_config
 from deptoken.token import TokenClient
 from deptoken.ops import audit, deposits, indexer, onboarding, reconcile, redemptions, workflow
 from deptoken.ops.context import open_ops
@@ -214,7 +214,7 @@ def _cross_border(usd: TokenClient) -> None:
     """A buyer pays a supplier across a border: USD token of one bank, CNH token of another."""
     from ape import chain
 
-    from deptoken.settlement.deploy import setup_devnet
+    from deptoken.settlement.settlement_deployer import setup_devnet
     from deptoken.settlement.escrow import EscrowClient
     from deptoken.settlement.pvp import PvPClient, build_quote, sign_quote
 

@@ -11,9 +11,9 @@ names as minter_admin; otherwise it says so and leaves them to `ape run configur
 import click
 
 from deptoken.chain import connected_chain_id, require_chain_id
-from deptoken.cli import OperatorCommand, ephemeral_node, signer_choice, signer_options
+from deptoken.cli.ape_scripts import OperatorCommand, ephemeral_node, signer_choice, signer_options
 from deptoken.config import load_config
-from deptoken.deploy import deploy_from_config
+from deptoken.token_deployer import deploy_from_config
 from deptoken.deployments import deployment_path
 from deptoken.signers import DEVNET_CHAIN_ID, select_signer
 
@@ -28,9 +28,9 @@ def cli(config_path: str, force: bool) -> None:
     require_chain_id(config.chain_id)
     chain_id = connected_chain_id()
     choice = signer_choice()
-    deployer = select_signer(chain_id=chain_id, role="admin", config=config, **choice)
+    deployer = choice.select(chain_id, role="admin", config=config)
     minter_admin = None
-    if config.minters and not choice["account"] and chain_id == DEVNET_CHAIN_ID and config.roles.get("minter_admin"):
+    if config.minters and not (choice.account or choice.keystore) and chain_id == DEVNET_CHAIN_ID and config.roles.get("minter_admin"):
         minter_admin = select_signer(chain_id=chain_id, role="minter_admin", config=config)
     client, receipts = deploy_from_config(config, deployer, minter_admin=minter_admin, force=force)
     d = client.deployment

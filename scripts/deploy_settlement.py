@@ -7,7 +7,7 @@
 On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
 deployments/<network>-<chain tag>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
 allowlisting them, and the buyer, supplier, FX desk, marketplace operator and its fee account onboarded at both banks
-(deptoken.settlement.deploy.setup_devnet). Elsewhere it deploys the contracts only and prints the
+(deptoken.settlement.settlement_deployer.setup_devnet). Elsewhere it deploys the contracts only and prints the
 addresses each bank's compliance must allowlist on its token before they can be used: a contract
 that holds or moves deposit tokens is a holder like any other. The escrow's fee recipient and arbiter
 must be allowlisted on every token *before* (the deploy refuses otherwise, sending nothing). Writes deployments/<network>-<chain tag>-settlement.json.
@@ -16,11 +16,11 @@ must be allowlisted on every token *before* (the deploy refuses otherwise, sendi
 import click
 
 from deptoken.chain import connected_chain_id
-from deptoken.cli import OperatorCommand, open_token, signer_choice, signer_options
+from deptoken.cli.ape_scripts import OperatorCommand, open_token, signer_choice, signer_options
 from deptoken.errors import DepositTokenError
-from deptoken.settlement.deploy import YEAR, deploy_settlement, setup_devnet, to_allowlist
+from deptoken.settlement.settlement_deployer import YEAR, deploy_settlement, setup_devnet, to_allowlist
 from deptoken.settlement.registry import registry_path
-from deptoken.signers import DEVNET_CHAIN_ID, select_signer
+from deptoken.signers import DEVNET_CHAIN_ID
 from deptoken.validation import parse_address
 
 
@@ -60,7 +60,7 @@ def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bp
         if client.currency != currency.strip().upper():
             raise DepositTokenError(f"--token {entry}: that token's currency is {client.currency}")
         clients.append((client, None))
-    deployer = select_signer(chain_id=connected_chain_id(), **signer_choice())
+    deployer = signer_choice().select(connected_chain_id())
     c = deploy_settlement(clients, deployer, escrow_admin=escrow_admin, escrow_admin_delay=escrow_admin_delay,
                           arbiter=arbiter, fee_recipient=fee_recipient,
                           fee_bps=fee_bps, kyc_expiry=int(chain.pending_timestamp) + YEAR)

@@ -4,7 +4,7 @@ and index the events of M transfers.
     ape run ops_benchmark --network ethereum:local:foundry [--clients 10000] [--mints 500] [--block-time 12]
                           [--transfers 10000] [--json]
 
-Prints transactions sent, blocks, wall times and events indexed per second (see deptoken.ops.benchmark).
+Prints transactions sent, blocks, wall times and events indexed per second (see deptoken.ops.throughput).
 """
 
 import json
@@ -14,8 +14,8 @@ import click
 from ape.logging import logger
 
 from deptoken.chain import require_chain_id
-from deptoken.cli import OperatorCommand
-from deptoken.ops.benchmark import format_report, run
+from deptoken.cli.ape_scripts import OperatorCommand
+from deptoken.ops.throughput import format_report, run
 from deptoken.signers import DEVNET_CHAIN_ID
 
 

@@ -5,7 +5,7 @@
 
 import click
 
-from deptoken.cli import OperatorCommand, choose_signer, open_token, report, signer_options
+from deptoken.cli.ape_scripts import OperatorCommand, choose_signer, open_token, report, signer_options
 
 
 @click.command(cls=OperatorCommand, short_help="Redeem the signer's tokens")

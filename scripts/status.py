@@ -13,7 +13,7 @@ import time
 import click
 
 from deptoken.times import format_expiry
-from deptoken.cli import OperatorCommand, open_token
+from deptoken.cli.ape_scripts import OperatorCommand, open_token
 from deptoken.ops.status import EXPIRY_DAYS, token_state
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deptoken.config import load_config
-from deptoken.deploy import deploy_token
+from deptoken.token_deployer import deploy_token
 
 ROOT = Path(__file__).resolve().parents[1]
 YEAR = 365 * 24 * 3600

@@ -235,7 +235,7 @@ def deptoken_cli(chain, group: str):
 
     from click.testing import CliRunner
 
-    from deptoken.ops.cli import main
+    from deptoken.cli.main import main
 
     runner = CliRunner(mix_stderr=False)
     network = ["--network", f"ethereum:local:{chain.provider.uri}"]

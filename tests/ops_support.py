@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from deptoken.deployments import tag_of
 from deptoken.token import TokenClient
-from deptoken.ops.context import Ops, open_ops
+from deptoken.ops.context import IssuerContext, open_ops
 from deptoken.ops.db import Ledger, make_engine, upgrade
 from deptoken.ops.operators import add_operator
 from deptoken.ops.policy import Policy
@@ -120,7 +120,7 @@ def ledger(request, tmp_path, migrated_templates) -> Iterator[Ledger]:
 
 
 @pytest.fixture
-def ops(ledger, token) -> Ops:
+def ops(ledger, token) -> IssuerContext:
     return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)  # the fixture token has mints
 
 
@@ -216,6 +216,7 @@ class Devnet:
             "DEPTOKEN_NETWORK": self.network,
             "DEPTOKEN_DEPLOYMENTS_DIR": str(self.deployments),
             "DEPTOKEN_OPS_CONFIG": str(self.dir / "ops.yaml"),
+            "DEPTOKEN_PROJECT": str(ROOT),  # the CLI runs in a directory of its own
             "APE_DISABLE_TELEMETRY": "1",
             "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(BIN), os.environ.get("PATH", "")]),
             **extra,

@@ -11,19 +11,21 @@ import pytest
 from eth_utils import function_signature_to_4byte_selector, keccak
 
 from deptoken.abi import (
-    ABI_DIR,
     CALLS_THE_TOKEN,
     EXPORTS,
-    JS_DIR,
     JS_EXPORTS,
+    abi_dir,
     compiled_abis,
     differences,
     generated_sources,
     js_differences,
+    js_dir,
     normalize,
     render,
     signature,
 )
+
+ABI_DIR, JS_DIR = abi_dir(), js_dir()  # the project's (pytest runs in it)
 
 ERC7943_FUNGIBLE_INTERFACE_ID = 0x3EDBB4C4
 IERC165_FUNCTIONS = {"supportsInterface(bytes4)"}  # inherited: not part of type(IERC7943Fungible).interfaceId

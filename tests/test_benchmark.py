@@ -1,4 +1,4 @@
-"""The gas benchmark (deptoken.benchmark, run by `ape run benchmark`): targets met.
+"""The gas benchmark (deptoken.token_gas, run by `ape run benchmark`): targets met.
 
 Gas on Anvil is exact for the same bytecode, state and calldata, so these assertions are
 deterministic; a change to the contracts that costs gas on these paths fails here.
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from deptoken.benchmark import OPERATIONS, TARGETS, format_table, measure
+from deptoken.token_gas import OPERATIONS, TARGETS, format_table, measure
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_report_formats(result):
 def test_settlement_operations_measured():
     """The second table: every cross-border operation measured next to its plain-token counterpart,
     in steady state (the measurement also checks the contracts' end balances)."""
-    from deptoken.settlement.benchmark import format_settlement_table, measure_settlement
+    from deptoken.settlement.settlement_gas import format_settlement_table, measure_settlement
 
     rows = {r.operation: r for r in measure_settlement()}
     assert set(rows) == {"permit", "transferWithAuthorization", "escrow fund (approved)", "escrow fund (one signature)",

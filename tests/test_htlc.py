@@ -16,7 +16,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from deptoken.config import load_config
-from deptoken.deploy import deploy_token
+from deptoken.token_deployer import deploy_token
 from deptoken.errors import DepositTokenError
 from deptoken.token import TokenClient
 from deptoken.settlement.htlc import (
@@ -481,8 +481,8 @@ def test_deadlines_and_hashlocks():
 
 
 def test_cli_lock_check_claim_show(usd, htlc, token, alice, bob, chain):
-    from deptoken.ops.cli import main
-    from deptoken.settlement.htlc_cli import htlc as htlc_group
+    from deptoken.cli.main import main
+    from deptoken.cli.htlc_commands import htlc as htlc_group
 
     assert main.commands["htlc"] is htlc_group  # `deptoken htlc`
     run = deptoken_cli(chain, "htlc")

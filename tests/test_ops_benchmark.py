@@ -1,4 +1,4 @@
-"""The operations throughput benchmark (deptoken.ops.benchmark, `make bench-ops`) at a small scale:
+"""The operations throughput benchmark (deptoken.ops.throughput, `make bench-ops`) at a small scale:
 it really onboards, sends and indexes what it reports, and the demo tells the whole story."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from deptoken.ops.benchmark import BenchmarkResult, client_address, format_report, run
+from deptoken.ops.throughput import BenchmarkResult, client_address, format_report, run
 from deptoken.ops.db import Ledger
 from deptoken.ops.models import AllowlistJob, ChainEvent, Client, Request, Transaction
 

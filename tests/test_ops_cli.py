@@ -410,7 +410,7 @@ def test_unmigrated_ledger_is_refused(tmp_path):
 def test_signer_options_do_not_clobber_command_parameters():
     """``--account ALIAS`` (who signs) and a command's own ACCOUNT argument (legal freeze/unfreeze/lien)
     once shared one click parameter name: the address went to the signer and the command crashed."""
-    from deptoken.ops.cli import main
+    from deptoken.cli.main import main
 
     def commands(group: click.Group, path: tuple[str, ...] = ()):
         for name, command in group.commands.items():
@@ -434,9 +434,9 @@ def test_local_file_errors_are_not_blamed_on_the_node(tmp_path):
     """An output path that cannot be written (``--out``, ``--camt053``) is named as such, in one line."""
     from click.testing import CliRunner
 
-    from deptoken.ops.cli import _Group
+    from deptoken.cli.boundary import RootGroup
 
-    @click.group(cls=_Group)
+    @click.group(cls=RootGroup)
     def group() -> None: ...
 
     @group.command()

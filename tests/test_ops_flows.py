@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from deptoken.deploy import deploy_token
+from deptoken.token_deployer import deploy_token
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054, validate
 from deptoken.token import TokenClient
@@ -1237,7 +1237,7 @@ def test_onboarding_refuses_the_banks_own_addresses_and_contracts(ops, ledger, t
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from deptoken.ops.context import Ops
+    from deptoken.ops.context import IssuerContext
 
     ana = team[0]
     contract = newcomers[3]
@@ -1257,7 +1257,7 @@ def test_onboarding_refuses_the_banks_own_addresses_and_contracts(ops, ledger, t
         f"line 6: address {contract.address} is a contract, not a client's account; nothing recorded")
     assert counts(ledger) == before
 
-    allowed = Ops(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, client_addresses_allowed=(minter.address,)))
+    allowed = IssuerContext(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, client_addresses_allowed=(minter.address,)))
     path = kyc_file(tmp_path / "kyc2.csv", [(minter, "C-TREASURY", "Treasury"), (newcomers[0], "C-14", "Fourteen AG")], review)
     assert in_session(ledger, onboarding.import_clients, path, today=today, actor="ana", ops=allowed).added == 2
 
@@ -1267,10 +1267,10 @@ def test_allowlist_jobs_wait_for_a_second_operator_when_the_policy_says_so(ops, 
     before another operator approves (the importer cannot)."""
     from dataclasses import replace
 
-    from deptoken.ops.context import Ops
+    from deptoken.ops.context import IssuerContext
     from deptoken.ops.models import Operator
 
-    strict = Ops(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, clients_second_approver=True))
+    strict = IssuerContext(ledger, ops.client, ops.chain_id, replace(TEST_POLICY, clients_second_approver=True))
     path = kyc_file(tmp_path / "kyc.csv", [(newcomers[0], "C-14", "Fourteen AG")], review)
     with ledger.session() as session:
         ana_op = session.scalars(select(Operator).where(Operator.name == "ana")).one()

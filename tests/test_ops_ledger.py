@@ -1016,7 +1016,7 @@ def test_open_ops_binds_a_fresh_ledger_to_the_token(ledger, token, chain):
 
 def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chain, devnet_config, admin):
     open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
-    from deptoken.deploy import deploy_token
+    from deptoken.token_deployer import deploy_token
 
     other, _ = deploy_token(devnet_config, admin, record=False)
     assert other.address != token.address
@@ -1035,7 +1035,7 @@ def test_a_request_made_for_another_token_does_not_run_on_this_one(ledger, token
     the sync state) cannot execute the old requests there."""
     ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     rid = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "DEP-X"}, team)
-    from deptoken.deploy import deploy_token
+    from deptoken.token_deployer import deploy_token
 
     other, _ = deploy_token(devnet_config, admin, record=False)
     other_ops = type(ops)(ledger, TokenClient.from_contract(other), ops.chain_id, TEST_POLICY)
@@ -1207,7 +1207,7 @@ def ledger_cli(ledger: Ledger, *args: str, code: int = 0, as_json: bool = True):
     """``deptoken --db <ledger> [--json] ARGS`` in-process; (parsed JSON or text, stderr)."""
     from click.testing import CliRunner
 
-    from deptoken.ops.cli import main
+    from deptoken.cli.main import main
 
     url = ledger.engine.url.render_as_string(hide_password=False)
     result = CliRunner(mix_stderr=False).invoke(main, ["--db", url, *(["--json"] if as_json else []), *args], catch_exceptions=False)
@@ -1218,12 +1218,12 @@ def ledger_cli(ledger: Ledger, *args: str, code: int = 0, as_json: bool = True):
 @pytest.fixture
 def node_down(monkeypatch):
     """Any attempt of the CLI to reach the node fails (as with the node down)."""
-    from deptoken.ops import cli_env
+    from deptoken.cli import env as cli_env
 
     def refuse(network: str) -> None:
         raise AssertionError(f"a ledger-only read tried to reach the node ({network})")
 
-    monkeypatch.setattr(cli_env, "_connect", refuse)
+    monkeypatch.setattr(cli_env, "connect", refuse)
 
 
 def test_ledger_reads_never_touch_the_node(ops, team, alice, node_down):
@@ -1275,7 +1275,7 @@ def test_cli_consistency_json_errors_json_anywhere_fields_and_mistyped_ledger(op
     an error and creates no file."""
     from click.testing import CliRunner
 
-    from deptoken.ops.cli import main
+    from deptoken.cli.main import main
 
     ana = team[0]
     request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-FIELDS"}, ana)
@@ -1307,14 +1307,14 @@ def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team,
     from eth_account import Account
     from ape_accounts import KeyfileAccount
 
-    from deptoken.ops.cli import _show_before_signing
-    from deptoken.ops.cli_env import Env
+    from deptoken.cli.env import Env
+    from deptoken.cli.request_commands import show_before_signing
 
     request_id = propose(ops, "mint", {"to": alice.address, "amount": 125_050, "deposit_reference": "D-PROMPT"}, team[0])
     keyfile = tmp_path / "key.json"
     keyfile.write_text(json.dumps(Account.encrypt(Account.create().key, "pw")))
     env = Env(ops.ledger.engine.url.render_as_string(hide_password=False), "unused", None, False)
-    _show_before_signing(env, KeyfileAccount(keyfile_path=keyfile), "approve", request_id)
+    show_before_signing(env, KeyfileAccount(keyfile_path=keyfile), "approve", request_id)
     assert capsys.readouterr().err == (f"signing: approve request #{request_id}: mint to={alice.address} "
                                        f"amount=1,250.50 {ops.client.symbol} deposit_reference=D-PROMPT\n")
 
@@ -1354,7 +1354,7 @@ def test_a_chain_command_without_a_network_is_refused(ledger, monkeypatch):
     command without --network / DEPTOKEN_NETWORK is refused in one line saying how to choose."""
     from click.testing import CliRunner
 
-    from deptoken.ops.cli import main
+    from deptoken.cli.main import main
 
     monkeypatch.delenv("DEPTOKEN_NETWORK", raising=False)
     url = ledger.engine.url.render_as_string(hide_password=False)
@@ -1407,10 +1407,10 @@ def test_an_operator_change_is_signed_for_the_ledgers_chain_and_token(ops, team,
 def test_long_runs_log_one_line_per_item_when_not_on_a_terminal(ops, team, alice, minter, capsys):
     """Issue 10 #9: off a terminal (a cron log) `requests execute` prints one line per request that
     completed, with its tx hash, not only a count."""
-    from deptoken.ops.cli import _progress
+    from deptoken.cli.issuer_support import progress
 
     request_id = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "D-CRON"}, team)
-    with _progress("executing", 1) as advance, ops.ledger.new_session() as session:
+    with progress("executing", 1) as advance, ops.ledger.new_session() as session:
         (outcome,) = workflow.execute_all(session, ops, [workflow.get_request(session, request_id)], minter, ACTOR, progress=advance)
     assert capsys.readouterr().err == (f"executing: 1/1: request #{request_id}: executed (done) tx {outcome.tx_hash} "
                                        f"block {outcome.block_number}\n")

@@ -59,11 +59,11 @@ def counts(ledger) -> dict[str, int]:
 def cli(ops, monkeypatch):
     """``cli(*args, code=0, json_=True)``: ``deptoken --db <the test ledger> [--json] *args`` in-process,
     the fixture token standing in for the deployment's (the node is ape's Anvil)."""
-    import deptoken.ops.cli_env as cli_env
+    import deptoken.cli.env as cli_env
     import deptoken.ops.context as context
-    from deptoken.ops.cli import main
+    from deptoken.cli.main import main
 
-    monkeypatch.setattr(cli_env, "_connect", lambda network: None)
+    monkeypatch.setattr(cli_env, "connect", lambda network: None)
     monkeypatch.setattr(context, "open_ops", lambda *a, **k: ops)
     url = ops.ledger.engine.url.render_as_string(hide_password=False)
     runner = CliRunner(mix_stderr=False)
@@ -158,12 +158,12 @@ def test_status_cli_json_and_text_and_without_a_node(ops, day_state, cli, monkey
                  "deposits    1 held until their value date, 1 in suspense"):
         assert line in text, (line, text)
 
-    import deptoken.ops.cli_env as cli_env
+    import deptoken.cli.env as cli_env
 
     def down(network):
         raise DepositTokenError("cannot reach the node (x): connection refused")
 
-    monkeypatch.setattr(cli_env, "_connect", down)
+    monkeypatch.setattr(cli_env, "connect", down)
     data = cli("status")  # the ledger's part still shows: the approval queue in an outage
     assert data["node_error"].startswith("cannot reach the node") and data["head"] is None and data["paused"] is None
     assert data["pending"]["count"] == 3 and data["approved"]["held"] == 1

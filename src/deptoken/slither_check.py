@@ -34,11 +34,13 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from .errors import DepositTokenError
+from .project import project_root
+
 CONTRACTS = "contracts"
 TEST_DIR = "contracts/test/"
-DEFAULT_TRIAGE = ROOT / "slither.triage.json"
-DEFAULT_REPORT = ROOT / "crytic-export" / "slither-report.json"
+TRIAGE_FILE = "slither.triage.json"  # in the project directory (deptoken.project)
+REPORT_FILE = Path("crytic-export") / "slither-report.json"
 EXPECTED_CONTRACTS = ("DepositToken", "DepositTokenProxy", "ComplianceERC20Upgradeable", "BankIssuanceUpgradeable")
 BLOCKING_IMPACTS = ("High", "Medium")
 DEFAULT_OPTIMIZATION_RUNS = 200  # ape-solidity's default when ape-config.yaml names none
@@ -57,7 +59,7 @@ class CompileSettings:
     optimize: bool
     runs: int
     evm_version: str | None
-    remappings: tuple[str, ...]  # "prefix/=node_modules/.../", relative to ROOT
+    remappings: tuple[str, ...]  # "prefix/=node_modules/.../", relative to the project directory
 
     def standard_json(self, sources: list[str]) -> dict[str, Any]:
         settings: dict[str, Any] = {
@@ -69,9 +71,11 @@ class CompileSettings:
         return {"language": "Solidity", "sources": {s: {"urls": [s]} for s in sources}, "settings": settings}
 
 
-def ape_settings(root: Path = ROOT) -> CompileSettings:
+def ape_settings(root: Path | None = None) -> CompileSettings:
     """The compiler settings of ``ape-config.yaml``: version, optimizer, EVM version and the import
-    remappings, which point into ``node_modules`` (checked to be installed)."""
+    remappings, which point into ``node_modules`` (checked to be installed). ``root``: the project
+    directory (default: ``deptoken.project.project_root()``)."""
+    root = root or project_root()
     config = yaml.safe_load((root / "ape-config.yaml").read_text())
     sol = config.get("solidity") or {}
     version = sol.get("version")
@@ -92,18 +96,20 @@ def ape_settings(root: Path = ROOT) -> CompileSettings:
     )
 
 
-def solc_executable(version: str) -> Path:
+def solc_executable(version: str, root: Path | None = None) -> Path:
     """The ``solc-v<version>`` that ape uses (``$SOLCX_BINARY_PATH``, the project's ``.solc/bin``)."""
     import os
 
-    exe = Path(os.environ.get("SOLCX_BINARY_PATH") or ROOT / ".solc" / "bin") / f"solc-v{version}"
+    exe = Path(os.environ.get("SOLCX_BINARY_PATH") or (root or project_root()) / ".solc" / "bin") / f"solc-v{version}"
     if not exe.is_file():
         raise SlitherCheckError(f"{exe} not found: run `make setup` (tools/setup_solc.py)")
     return exe
 
 
-def project_sources(root: Path = ROOT) -> list[str]:
-    """Every .sol file under contracts/, relative to ``root``, sorted (hidden folders excluded)."""
+def project_sources(root: Path | None = None) -> list[str]:
+    """Every .sol file under contracts/, relative to ``root`` (default: the project directory), sorted
+    (hidden folders excluded)."""
+    root = root or project_root()
     base = root / CONTRACTS
     paths = [
         p.relative_to(root).as_posix()
@@ -260,8 +266,10 @@ def _counts(findings: list[Finding]) -> dict[str, dict[str, int]]:
 _IMPACT_ORDER = {"High": 0, "Medium": 1, "Low": 2, "Informational": 3, "Optimization": 4}
 
 
-def run(root: Path = ROOT, triage_path: Path = DEFAULT_TRIAGE) -> Report:
-    """Compiles, runs every slither detector and applies the gate; raises SlitherCheckError if it cannot run."""
+def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
+    """Compiles, runs every slither detector and applies the gate; raises SlitherCheckError if it cannot run.
+    ``root``: the project directory (default: ``deptoken.project.project_root()``); ``triage_path``:
+    default ``slither.triage.json`` there."""
     import inspect
     import logging
 
@@ -273,8 +281,10 @@ def run(root: Path = ROOT, triage_path: Path = DEFAULT_TRIAGE) -> Report:
 
     logging.getLogger("CryticCompile").setLevel(logging.ERROR)  # solc warnings: ape compile shows them
     start = time.monotonic()
+    root = root or project_root()
+    triage_path = triage_path or root / TRIAGE_FILE
     settings = ape_settings(root)
-    solc = solc_executable(settings.solc_version)
+    solc = solc_executable(settings.solc_version, root)
     sources = project_sources(root)
     triage = Triage.load(triage_path)
 
@@ -305,7 +315,7 @@ def run(root: Path = ROOT, triage_path: Path = DEFAULT_TRIAGE) -> Report:
 
 
 def apply_gate(
-    results: list[dict], triage: Triage, triage_name: str = DEFAULT_TRIAGE.name
+    results: list[dict], triage: Triage, triage_name: str = TRIAGE_FILE
 ) -> tuple[list[Finding], list[str], list[tuple[str, str]]]:
     """Classifies slither results: High/Medium findings in the project's own contracts block unless
     the triage accepts them. Returns the findings (sorted, with status), the errors and the triage
@@ -353,11 +363,17 @@ def print_summary(report: Report, out=sys.stdout) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deptoken.slither_check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", default=str(DEFAULT_REPORT), help="report path ('-': stdout)")
-    parser.add_argument("--triage", default=str(DEFAULT_TRIAGE), help="accepted findings with justifications")
+    parser.add_argument("--json", default=None, help=f"report path ('-': stdout; default: {REPORT_FILE} in the project)")
+    parser.add_argument("--triage", default=None, help=f"accepted findings with justifications (default: {TRIAGE_FILE} in the project)")
     args = parser.parse_args(argv)
     try:
-        report = run(ROOT, Path(args.triage))
+        root = project_root()
+    except DepositTokenError as exc:
+        print(f"slither check: cannot run: {exc}", file=sys.stderr)
+        return 2
+    args.json = args.json or str(root / REPORT_FILE)
+    try:
+        report = run(root, Path(args.triage) if args.triage else root / TRIAGE_FILE)
     except SlitherCheckError as exc:
         print(f"slither check: cannot run: {exc}", file=sys.stderr)
         return 2

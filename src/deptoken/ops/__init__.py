@@ -1,1 +1,1 @@
-"""Issuer operations: ledger, workflows and CLI for the bank's operations team."""
+"""Issuer operations: the ledger and the workflows of the bank's operations team (their commands: ``deptoken.cli``)."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError, first_line
 from . import operators, workflow
-from .context import Ops
+from .context import IssuerContext
 from .models import Client, Operator, Request
 from .status import _eligible
 
@@ -103,7 +103,7 @@ class ExecutionPlan:
         return self.allowance is None or self.minting <= self.allowance
 
 
-def plan_execution(session: Session, ops: Ops, requests: list[Request], sender: str, *, today: date | None = None) -> ExecutionPlan:
+def plan_execution(session: Session, ops: IssuerContext, requests: list[Request], sender: str, *, today: date | None = None) -> ExecutionPlan:
     """The dry run of ``workflow.execute_all``: each request's checks (signatures, status, value date),
     the mints' total against ``sender``'s allowance, the token's pause state. Sends nothing."""
     today = today or ops.today()
@@ -128,7 +128,7 @@ def plan_execution(session: Session, ops: Ops, requests: list[Request], sender: 
     return ExecutionPlan(steps, sender, bool(ops.client.contract.paused()), minting, allowance)
 
 
-def mint_allowance_check(session: Session, ops: Ops, adding: int) -> dict[str, Any]:
+def mint_allowance_check(session: Session, ops: IssuerContext, adding: int) -> dict[str, Any]:
     """Whether one minter's allowance covers the approved mints waiting plus ``adding`` minor units:
     ``{"waiting": ..., "adding": ..., "largest_allowance": ..., "minter": ..., "ok": ...}``."""
     from .status import token_state

@@ -7,21 +7,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..amounts import format_amount, to_decimal, units_of
 from ..errors import DepositTokenError
-from ..iso20022 import Party
-from ..token import TokenClient
 from .db import Ledger
 from .policy import Policy
 
+if TYPE_CHECKING:  # imported where used: reading the ledger needs neither ape nor the XML writers
+    from ..iso20022 import Party
+    from ..token import TokenClient
+
 
 @dataclass
-class Ops:
+class IssuerContext:
+    """What the issuer operations work with: the ledger, the token (connected), its chain and the policy."""
+
     ledger: Ledger
     client: TokenClient
     chain_id: int
@@ -39,6 +43,8 @@ class Ops:
 
     def bank(self) -> Party:
         """The issuing bank as an ISO 20022 party: the token's ``issuer()`` (legal name, LEI, BIC)."""
+        from ..iso20022 import Party
+
         name, lei, bic = (str(x) for x in self.client.contract.issuer())
         return Party(name=name, lei=lei or None, bic=bic or None)
 
@@ -103,7 +109,7 @@ def _history(client: TokenClient) -> str | None:
 
 def open_ops(
     ledger: Ledger, policy: Policy, *, deployments: Path | None = None, client: TokenClient | None = None, adopt: bool = False
-) -> Ops:
+) -> IssuerContext:
     """The token of the connected network's deployment record (or ``client``) with ``ledger``.
 
     Refuses a ledger that was used with another token or chain (chain id and ``chain_anchor``: a ledger
@@ -115,7 +121,10 @@ def open_ops(
     from .models import SyncState
 
     chain_id = connected_chain_id()
-    client = client or TokenClient.from_deployment(directory=deployments)
+    if client is None:
+        from ..token import TokenClient
+
+        client = TokenClient.from_deployment(directory=deployments)
     anchor = chain_anchor(client)
     with ledger.session() as session:
         states = list(session.scalars(select(SyncState)))
@@ -146,4 +155,4 @@ def open_ops(
         for state in states:  # what reads need to show amounts without a node
             if state.decimals is None or state.symbol is None or state.currency is None:
                 state.decimals, state.symbol, state.currency = client.decimals, str(client.symbol), client.currency
-    return Ops(ledger, client, chain_id, policy)
+    return IssuerContext(ledger, client, chain_id, policy)

@@ -42,7 +42,7 @@ from ..amounts import Money
 from ..errors import DepositTokenError
 from ..references import Reference
 from . import audit, operators, workflow
-from .context import Ops
+from .context import IssuerContext
 from .csvfiles import parse_text, problems_summary
 from .deposit_file import read_deposit_file
 from .models import Client, Deposit, Request
@@ -105,7 +105,7 @@ def _client_id(deposit: Deposit) -> str:
     return deposit.client.client_id if deposit.client is not None else (deposit.client_ref or "?")
 
 
-def _terms(ops: Ops, client_id: str, units: int, value_date: date) -> str:
+def _terms(ops: IssuerContext, client_id: str, units: int, value_date: date) -> str:
     return f"{ops.client.format(units)} to {client_id} value {value_date}"
 
 
@@ -122,12 +122,12 @@ def _day_totals(session: Session, keys: set[tuple[int, date]], *, excluding: int
     return totals
 
 
-def _limit_units(ops: Ops, limit: object | None) -> int | None:
+def _limit_units(ops: IssuerContext, limit: object | None) -> int | None:
     return None if limit is None else ops.client.units(limit)
 
 
 def intake(
-    session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str, label: str | None = None,
+    session: Session, ops: IssuerContext, deposits: Sequence[DepositInput], maker: Any, *, source: str, label: str | None = None,
     skip_known: bool = False, suspense: bool = False, replacing: Deposit | None = None, reason: str | None = None,
     dry_run: bool = False,
 ) -> Intake:
@@ -222,7 +222,7 @@ def intake(
     return result
 
 
-def record_deposits(session: Session, ops: Ops, deposits: Sequence[DepositInput], maker: Any, *, source: str,
+def record_deposits(session: Session, ops: IssuerContext, deposits: Sequence[DepositInput], maker: Any, *, source: str,
                     label: str | None = None, skip_known: bool = False, suspense: bool = False) -> list[Request]:
     """Records ``deposits`` and a mint request for each, signed by ``maker``; all or nothing."""
     return intake(session, ops, deposits, maker, source=source, label=label, skip_known=skip_known, suspense=suspense).requests
@@ -259,7 +259,7 @@ def _correctable(session: Session, deposit: Deposit, what: str) -> None:
 
 
 def amend_deposit(
-    session: Session, ops: Ops, reference: str, maker: Any, *, reason: str, client_id: str | None = None,
+    session: Session, ops: IssuerContext, reference: str, maker: Any, *, reason: str, client_id: str | None = None,
     amount: Money | Decimal | None = None, value_date: date | None = None,
 ) -> Request:
     """A new version of deposit ``reference`` (corrected client, amount or value date; a suspense
@@ -287,7 +287,7 @@ def amend_deposit(
     return request
 
 
-def propose_return(session: Session, ops: Ops, reference: str, maker: Any, reason: str) -> Request:
+def propose_return(session: Session, ops: IssuerContext, reference: str, maker: Any, reason: str) -> Request:
     """A ``return`` request (for a checker): deposit ``reference``, never minted, goes back to the payer."""
     deposit = live_deposit(session, reference)
     _correctable(session, deposit, "returned")
@@ -318,7 +318,7 @@ class DepositView:
     source: str
 
 
-def list_deposits(session: Session, ops: Ops, *, held: bool = False, suspense: bool = False,
+def list_deposits(session: Session, ops: IssuerContext, *, held: bool = False, suspense: bool = False,
                   history: bool = False) -> list[DepositView]:
     """Deposits, newest version of each (``history``: every version); ``held``: only those waiting for
     their value date (not yet minted); ``suspense``: only credits whose client is unknown."""

@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_utils import event_abi_to_log_topic
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError
-from .context import Ops
 from .models import ChainEvent, Client, IndexedBlock, Redemption, SyncState
 from .statuses import RedemptionStatus
+
+if TYPE_CHECKING:
+    from .context import IssuerContext
 
 ZERO = "0x0000000000000000000000000000000000000000"
 Progress = Callable[[int, int], None]  # (events in the chunk, blocks in the chunk)
@@ -45,6 +46,7 @@ class _Decoder:
     """Decodes the token's logs with its ABI (topic0 -> event)."""
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
+        from eth_utils import event_abi_to_log_topic
         from web3 import Web3
 
         self.codec = Web3().codec
@@ -97,7 +99,7 @@ class SyncResult:
     waiting: str | None = None  # the newest blocks not yet confirmed, if any (``unconfirmed``)
 
 
-def _state(session: Session, ops: Ops) -> SyncState:
+def _state(session: Session, ops: IssuerContext) -> SyncState:
     state = session.get(SyncState, ops.token)
     if state is None:
         raise DepositTokenError("the ledger is not bound to this token yet")
@@ -160,7 +162,7 @@ def _record_redemptions(session: Session, rows: Iterable[dict[str, Any]]) -> Non
         ))
 
 
-def sync(session: Session, ops: Ops, *, confirmations: int | None = None, progress: Progress | None = None) -> SyncResult:
+def sync(session: Session, ops: IssuerContext, *, confirmations: int | None = None, progress: Progress | None = None) -> SyncResult:
     """Indexes confirmed blocks since the last sync (see the module docstring); commits per chunk."""
     from ape import networks
 
@@ -209,7 +211,7 @@ def sync(session: Session, ops: Ops, *, confirmations: int | None = None, progre
     return SyncResult(first, state.block_number, head, count, reorg_from, unconfirmed(session, ops, confirmations=confirmations))
 
 
-def unconfirmed(session: Session, ops: Ops, *, confirmations: int | None = None) -> str | None:
+def unconfirmed(session: Session, ops: IssuerContext, *, confirmations: int | None = None) -> str | None:
     """What the index does not show yet, in one sentence (None: it is up to the node's head): blocks
     not synced, and the newest blocks, not yet ``confirmations`` deep, with how many of the token's
     events they hold and how many more blocks confirm the first of them. On an idle devnet no block
@@ -267,7 +269,7 @@ def _transfers_of(account: str) -> Any:
     return select(ChainEvent).where(ChainEvent.name == "Transfer", or_(ChainEvent.sender == account, ChainEvent.recipient == account))
 
 
-def statement(session: Session, ops: Ops, account: str, first: date, last: date) -> Statement:
+def statement(session: Session, ops: IssuerContext, account: str, first: date, last: date) -> Statement:
     """``account``'s movements between ``first`` and ``last`` (UTC days, inclusive), from the index."""
     if last < first:
         raise DepositTokenError(f"the period ends ({last}) before it starts ({first})")

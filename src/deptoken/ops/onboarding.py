@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ..times import parse_expiry
 from ..errors import DepositTokenError
 from . import audit, outbox
-from .context import Ops
+from .context import IssuerContext
 from .csvfiles import RowProblem, problems_summary
 from .faults import checkpoint
 from .kyc import PayoutAccount, read_kyc_file, read_offboarding_file, read_renewal_file
@@ -59,7 +59,7 @@ def _reject(path: Path, problems: Sequence[RowProblem]) -> None:
 _DELEGATION = bytes.fromhex("ef0100")  # EIP-7702: an account delegating to code is still an account
 
 
-def bank_addresses(session: Session, ops: Ops) -> dict[str, str]:
+def bank_addresses(session: Session, ops: IssuerContext) -> dict[str, str]:
     """The bank's own addresses and what each is: the token, its role holders, the operators."""
     own = {ops.token: "is the token contract itself"}
     for role, holders in ops.client.role_holders().items():
@@ -78,7 +78,7 @@ def _is_contract(address: str) -> bool:
 
 
 def import_clients(
-    session: Session, path: str | Path, *, today: date, actor: str, ops: Ops | None = None, maker: Operator | None = None
+    session: Session, path: str | Path, *, today: date, actor: str, ops: IssuerContext | None = None, maker: Operator | None = None
 ) -> ImportResult:
     """Records the clients of a KYC file and an onboarding job for each (made by ``maker``); all rows
     checked first (the file's own rules, clashes with clients already in the ledger and, given
@@ -260,13 +260,13 @@ def _audit_batch(session: Session, actor: str, batch: Sequence[AllowlistJob], tx
                  tx_hash=tx.tx_hash, block_number=tx.block_number)
 
 
-def _already_applied(ops: Ops, jobs: Sequence[AllowlistJob]) -> list[AllowlistJob]:
+def _already_applied(ops: IssuerContext, jobs: Sequence[AllowlistJob]) -> list[AllowlistJob]:
     """The jobs whose change the chain already shows (applied some other way): no transaction needed."""
     expiries = ops.client.allowlist_expiries([job.address for job in jobs])
     return [job for job in jobs if expiries[job.address] == (0 if job.action == JobAction.OFFBOARD else job.expiry)]
 
 
-def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
+def apply_jobs(session: Session, ops: IssuerContext, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
     """Applies every pending job on-chain in batches (see the module docstring); commits as it goes."""
     from ape import chain
 
@@ -315,7 +315,7 @@ def apply_jobs(session: Session, ops: Ops, sender: object, *, actor: str, progre
     return ApplyResult(transactions, done, already, expired)
 
 
-def _send_batch(session: Session, ops: Ops, batch: Sequence[AllowlistJob], sender: object) -> Transaction:
+def _send_batch(session: Session, ops: IssuerContext, batch: Sequence[AllowlistJob], sender: object) -> Transaction:
     def link(tx: Transaction) -> None:
         """pending -> sent in one conditional UPDATE: a second applier racing for the batch is refused
         here, before its transaction is stored or broadcast."""

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ..errors import DepositTokenError
 from ..references import Reference
 from . import audit
-from .context import Ops
+from .context import IssuerContext
 from .indexer import ZERO, indexed_balances
 from .models import ChainEvent, Client, IndexedBlock, Reconciliation, Redemption, Request, Statement, SyncState, Transaction
 
@@ -88,7 +88,7 @@ def _info(report: Report, code: str, subject: str, detail: str) -> None:
     report.findings.append(Finding("info", code, subject, detail))
 
 
-def _indexed_block(session: Session, ops: Ops) -> int:
+def _indexed_block(session: Session, ops: IssuerContext) -> int:
     """The indexer's last block; refuses an index that has nothing yet."""
     state = session.get(SyncState, ops.token)
     if state is None or state.block_number < 0:
@@ -96,7 +96,7 @@ def _indexed_block(session: Session, ops: Ops) -> int:
     return state.block_number
 
 
-def reconcile(session: Session, ops: Ops, *, actor: str) -> Report:
+def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
     """Reconciles at the indexer's last block (run ``indexer.sync`` first); records the result."""
     block = _indexed_block(session, ops)
     c, fmt = ops.client.contract, ops.client.format
@@ -196,7 +196,7 @@ def _movements(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     return redeemed, moved
 
 
-def issue_camt053(session: Session, ops: Ops, day: date, report: Report, path: str | Path, *, actor: str = "reconcile") -> Path:
+def issue_camt053(session: Session, ops: IssuerContext, day: date, report: Report, path: str | Path, *, actor: str = "reconcile") -> Path:
     """Writes the camt.053 statement for ``day`` to ``path`` if ``report`` (the reconciliation just
     made) passed, and records it (commits): its message and statement id ``DTS-YYYYMMDD-N`` and its
     electronic sequence number carry the ledger's sequence ``N``, unique however many are written a
@@ -225,7 +225,7 @@ def issue_camt053(session: Session, ops: Ops, day: date, report: Report, path: s
 
 
 def camt053_statement(
-    session: Session, ops: Ops, day: date, *, sequence: int | None = None, statement_id: str | None = None
+    session: Session, ops: IssuerContext, day: date, *, sequence: int | None = None, statement_id: str | None = None
 ) -> bytes:
     """The token liability account's statement for ``day`` (UTC) as ISO 20022 camt.053, from the index:
     opening and closing supply, one entry per mint (credit) and per redemption or burn (debit).

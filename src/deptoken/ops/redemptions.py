@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import DepositTokenError
 from . import audit
-from .context import Ops
+from .context import IssuerContext
 from .models import Client, PayoutFile, Redemption, utcnow
 from .statuses import RedemptionStatus
 
@@ -81,7 +81,7 @@ class ExportResult:
     skipped: list[str]  # redemptions that cannot be instructed yet, and why
 
 
-def export_payouts(session: Session, ops: Ops, directory: str | Path, fmt: str, *, actor: str) -> ExportResult:
+def export_payouts(session: Session, ops: IssuerContext, directory: str | Path, fmt: str, *, actor: str) -> ExportResult:
     """Instructs every recorded redemption of a known client in one new payout file under ``directory``
     (written first, then recorded; commits). Nothing to instruct: ``file`` is None."""
     if fmt not in FORMATS:
@@ -124,7 +124,7 @@ def export_payouts(session: Session, ops: Ops, directory: str | Path, fmt: str, 
     return ExportResult(record, skipped)
 
 
-def render_payout_file(session: Session, ops: Ops, file_id: int, *, directory: str | Path | None = None) -> Path:
+def render_payout_file(session: Session, ops: IssuerContext, file_id: int, *, directory: str | Path | None = None) -> Path:
     """(Re)writes payout file ``file_id`` from the ledger, at its recorded path or under ``directory``;
     refuses if it would differ from the recorded hash."""
     record = session.get(PayoutFile, file_id)
@@ -149,7 +149,7 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _render(session: Session, ops: Ops, record: PayoutFile) -> bytes:
+def _render(session: Session, ops: IssuerContext, record: PayoutFile) -> bytes:
     rows = list(session.scalars(select(Redemption).where(Redemption.payout_file_id == record.id).order_by(Redemption.id)))
     currency = ops.client.currency
     legacy = rows[0].end_to_end_id is None  # exported before payout accounts: written as it was then

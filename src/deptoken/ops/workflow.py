@@ -52,7 +52,7 @@ from ..references import Reference
 from ..token import TokenClient
 from . import audit, operators, outbox
 from . import params as request_params
-from .context import Ops
+from .context import IssuerContext
 from .faults import checkpoint
 from .models import Approval, Deposit, Request, Transaction, utcnow
 from .params import (
@@ -91,7 +91,7 @@ def normalize_params(kind: str, params: dict[str, Any] | RequestParams) -> dict[
     return request_params.to_json(request_params.parse(kind, params))
 
 
-def _digest(ops: Ops, kind: str, params: dict[str, Any], nonce: str) -> str:
+def _digest(ops: IssuerContext, kind: str, params: dict[str, Any], nonce: str) -> str:
     body = json.dumps(
         {"chain_id": ops.chain_id, "token": ops.token, "kind": kind, "params": params, "nonce": nonce},
         sort_keys=True, separators=(",", ":"),
@@ -99,7 +99,7 @@ def _digest(ops: Ops, kind: str, params: dict[str, Any], nonce: str) -> str:
     return "0x" + keccak(text=body).hex()
 
 
-def _required_approvals(ops: Ops, amount: int | None) -> int:
+def _required_approvals(ops: IssuerContext, amount: int | None) -> int:
     """Approvals the policy requires for a request of ``amount`` minor units (None: no amount)."""
     threshold = ops.client.units(ops.policy.two_approvals_above, allow_zero=True)
     return 2 if amount is not None and amount > threshold else 1
@@ -119,7 +119,7 @@ def _mint_for_reference(session: Session, reference: Reference, *, live_only: bo
 
 
 def propose(
-    session: Session, ops: Ops, kind: str, params: dict[str, Any] | RequestParams, maker: Any, *,
+    session: Session, ops: IssuerContext, kind: str, params: dict[str, Any] | RequestParams, maker: Any, *,
     deposit: Deposit | None = None,
 ) -> Request:
     """Records a request signed by ``maker`` (an ape account of a registered operator); ``params``:
@@ -257,7 +257,7 @@ def verify_signatures(request: Request, required: int | None = None) -> None:
         raise DepositTokenError(f"request #{request.id} has {len(approvers)} of {request.required_approvals} approvals")
 
 
-def verify_request(ops: Ops, request: Request) -> None:
+def verify_request(ops: IssuerContext, request: Request) -> None:
     """Everything ``execute`` runs is what was signed: the parameters hash to the signed digest (for
     this chain and token), the signatures check out, as many checkers approved as the policy
     requires for the signed amount, and every approver is still active and permitted to approve it."""
@@ -356,7 +356,7 @@ def _finish(session: Session, request: Request, tx: Transaction, actor: str, *, 
     return Outcome(request.id, request.status, request.reason or "done", tx.tx_hash, tx.block_number)
 
 
-def _minted_elsewhere(ops: Ops, request: Request) -> tuple[str, int, str, int] | None:
+def _minted_elsewhere(ops: IssuerContext, request: Request) -> tuple[str, int, str, int] | None:
     """For a mint whose deposit reference is already used on-chain: the transaction that used it,
     its block, and the recipient and amount it minted."""
     p = request.parameters
@@ -392,7 +392,7 @@ def _holder(request: Request) -> str:
     return f"being executed by {request.lease_owner} (lease until {until})"
 
 
-def recover(session: Session, ops: Ops, actor: str, *, now: datetime | None = None) -> list[Outcome]:
+def recover(session: Session, ops: IssuerContext, actor: str, *, now: datetime | None = None) -> list[Outcome]:
     """Settles every request left ``executing`` by an executor that is gone (see ``outbox.resolve``);
     one a live executor holds is skipped, not reset. Commits."""
     now = now or utcnow()
@@ -431,7 +431,7 @@ def _reset(session: Session, request: Request, tx: Transaction | None, actor: st
     return Outcome(request.id, "approved", "not executed before the interruption: ready to run again")
 
 
-def expire_approved(session: Session, ops: Ops, actor: str, *, now: datetime | None = None) -> list[Outcome]:
+def expire_approved(session: Session, ops: IssuerContext, actor: str, *, now: datetime | None = None) -> list[Outcome]:
     """Approved requests older than the policy's ``approved_expire_hours`` (a held mint: counted from
     its value date) become ``expired``; commits."""
     hours = ops.policy.approved_expire_hours
@@ -471,7 +471,7 @@ def _held(request: Request, today: date) -> Outcome | None:
     return None
 
 
-def _already_minted(session: Session, ops: Ops, request: Request, actor: str) -> Outcome | None:
+def _already_minted(session: Session, ops: IssuerContext, request: Request, actor: str) -> Outcome | None:
     """A mint whose deposit reference is used on-chain: executed if the Minted event has the
     request's terms, set aside as a conflict if not (commits); None if the reference is unused."""
     if (done := _minted_elsewhere(ops, request)) is None:
@@ -491,7 +491,7 @@ def _already_minted(session: Session, ops: Ops, request: Request, actor: str) ->
     return _set_aside(session, request, actor, "conflict", reason, tx_hash=tx_hash, block_number=block)
 
 
-def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: str, *,
+def execute(session: Session, ops: IssuerContext, request: Request, sender: Any, actor: str, *,
             owner: str | None = None, retry: bool = False) -> Outcome:
     """Runs one approved request on-chain, exactly once; commits at every step.
 
@@ -535,7 +535,7 @@ def execute(session: Session, ops: Ops, request: Request, sender: Any, actor: st
     return _finish(session, request, tx, actor)
 
 
-def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
+def execute_all(session: Session, ops: IssuerContext, requests: list[Request], sender: Any, actor: str, *,
                 owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
     """Runs ``requests``: one that cannot run is reported (failed, held, skipped) and the others still
     run; ``progress(1, line)`` after each (``describe``). Mints run pipelined (``execute_mints``) when the policy's ``max_in_flight`` is above 1, other
@@ -565,7 +565,7 @@ def execute_all(session: Session, ops: Ops, requests: list[Request], sender: Any
     return outcomes
 
 
-def execute_mints(session: Session, ops: Ops, requests: list[Request], sender: Any, actor: str, *,
+def execute_mints(session: Session, ops: IssuerContext, requests: list[Request], sender: Any, actor: str, *,
                   owner: str | None = None, retry: bool = False, progress: Any = None) -> list[Outcome]:
     """Runs approved mints with up to the policy's ``max_in_flight`` transactions in flight at once
     (``outbox.Pipeline``: consecutive nonces, each stored before any is broadcast), exactly once.
@@ -612,7 +612,7 @@ def execute_mints(session: Session, ops: Ops, requests: list[Request], sender: A
     return sorted(outcomes, key=lambda o: order[o.request_id])
 
 
-def _send_mints(session: Session, ops: Ops, pipeline: outbox.Pipeline, budget: Any, chunk: list[Request], actor: str,
+def _send_mints(session: Session, ops: IssuerContext, pipeline: outbox.Pipeline, budget: Any, chunk: list[Request], actor: str,
                 owner: str, retry: bool, running: dict[int, Request], report: Any) -> None:
     """One round of ``execute_mints``: checks, simulates, claims, signs, stores and broadcasts ``chunk``."""
     today, ready = ops.today(), []

@@ -1,6 +1,6 @@
 """Where the cross-border contracts of a network are: ``deployments/<network>-<chain tag>-settlement.json``.
 
-Written by the cross-border deploy (``deptoken.settlement.deploy``); read by the CLI, so that
+Written by the cross-border deploy (``deptoken.settlement.settlement_deployer``); read by the CLI, so that
 ``--token USD`` or ``--escrow USD`` name a contract by its currency instead of its address, and by
 integrators' clients: everything a client needs is in it (chain id, addresses, each contract's
 deploy block, where event searches start, and on the devnet the parties by role at each bank).

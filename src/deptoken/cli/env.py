@@ -1,13 +1,12 @@
 """What every ``deptoken`` command shares: the command line's choices (``Env``) and the node connection.
 
-Kept apart from the commands so that the settlement command groups (``deptoken.settlement.*_cli``)
-can use it without importing the issuer operations' commands.
+Kept apart from the command groups so that each (issuer operations, settlement) uses it without
+importing the others.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError, NodeUnreachable, first_line
+from ..project import project_root
 
 NO_NETWORK = ("no network chosen: pass --network (e.g. ethereum:local:http://127.0.0.1:8545 for a local node) "
               "or set DEPTOKEN_NETWORK; reads of the ledger alone need none")
@@ -32,10 +32,12 @@ class Env:
         self._ops: Any = None
         self._policy: Any = None
         self._token: Any = None
+        self._settlement: Any = None
+        self._settlement_read = False
 
     @property
     def ledger(self) -> Any:
-        from .db import Ledger
+        from ..ops.db import Ledger
 
         if self._ledger is None:
             self._ledger = Ledger(self.db)
@@ -45,11 +47,10 @@ class Env:
     def ops(self) -> Any:
         """The connected token and ledger (connects on first use)."""
         if self._ops is None:
-            from .context import open_ops
-            from .policy import load_policy
+            from ..ops.context import open_ops
 
             policy = self.policy
-            _connect(self.network)
+            connect(self.network)
             self._ops = open_ops(self.ledger, policy, adopt=self.adopt)
         return self._ops
 
@@ -58,16 +59,32 @@ class Env:
         """The connected node's chain id (connects; the token is not needed)."""
         if self._ops is not None:
             return int(self._ops.chain_id)
+        return self.connect()
+
+    def connect(self) -> int:
+        """Connects to ``--network`` (once per command) and returns the node's chain id."""
         from ..chain import connected_chain_id
 
-        _connect(self.network)
+        connect(self.network)
         return connected_chain_id()
+
+    @property
+    def settlement(self) -> Any:
+        """The connected network's settlement record (``SettlementDeployment``), None if it has none (connects)."""
+        if not self._settlement_read:
+            from ..chain import network_name
+            from ..settlement.registry import read_registry
+
+            self.connect()
+            self._settlement = read_registry(network_name())
+            self._settlement_read = True
+        return self._settlement
 
     @property
     def policy(self) -> Any:
         """The operations policy (no node needed)."""
         if self._policy is None:
-            from .policy import load_policy
+            from ..ops.policy import load_policy
 
             self._policy = load_policy(self.config)
         return self._policy
@@ -77,7 +94,7 @@ class Env:
         """What shows amounts (``format``, ``units``): the ledger's record of the token, so that reads
         need no node; the connected token only for a ledger that has not recorded it yet."""
         if self._token is None:
-            from .context import ledger_token
+            from ..ops.context import ledger_token
 
             with self.ledger.session() as session:
                 self._token = ledger_token(session)
@@ -87,18 +104,18 @@ class Env:
 
     def emit(self, data: Any, human: Callable[[], None]) -> None:
         if self.as_json:
-            click.echo(json.dumps(_jsonable(data), indent=2, sort_keys=True))
+            click.echo(json.dumps(jsonable(data), indent=2, sort_keys=True))
         else:
             human()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
+        return jsonable(asdict(value))
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal | datetime | date | Path):
         return str(value) if not isinstance(value, datetime | date) else value.isoformat()
     return value
@@ -107,24 +124,16 @@ def _jsonable(value: Any) -> Any:
 _connection: Any = None
 
 
-def _connect(network: str | None) -> None:
-    """Connects ape to ``network`` with the project's configuration, whatever the working directory.
-    There is no default: a chain command run without a network is refused (never a silent guess)."""
+def connect(network: str | None) -> None:
+    """Connects ape to ``network`` with the project's configuration (``deptoken.project``), whatever
+    the working directory. There is no default: a chain command run without a network is refused
+    (never a silent guess)."""
     global _connection
     if _connection is not None:  # connected already (by this command)
         return
     if not network or not network.strip():
         raise DepositTokenError(NO_NETWORK)
-    from ape.utils.basemodel import ManagerAccessMixin
-
-    from ..deployments import PROJECT_ROOT
-
-    here = os.getcwd()
-    os.chdir(PROJECT_ROOT)
-    try:
-        ManagerAccessMixin.local_project  # noqa: B018 - ape reads the project's config from the cwd, once
-    finally:
-        os.chdir(here)
+    _use_project_config()
     from ape import networks
     from ape.logging import LogLevel, logger
 
@@ -139,7 +148,20 @@ def _connect(network: str | None) -> None:
     connected_chain_id()
 
 
-def _disconnect() -> None:
+def _use_project_config() -> None:
+    """ape reads its configuration (networks, test accounts) from the working directory's project;
+    run from elsewhere, it is given the deposit-token project's ``ape-config.yaml`` (``$DEPTOKEN_PROJECT``)."""
+    root = project_root()  # without it, ape would not know the project's networks and test accounts
+    from ape import project
+
+    if project.path.resolve() == root:
+        return
+    import yaml
+
+    project.reconfigure(**(yaml.safe_load((root / "ape-config.yaml").read_text()) or {}))
+
+
+def disconnect() -> None:
     global _connection
     if _connection is not None:
         try:

@@ -21,15 +21,16 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, emit, pass_env, registry, signer_options, token_client
+from .env import Env, pass_env
+from .settlement_support import connect, emit, registry, signer_options, token_client
 
 _HTLC_OPTION = click.option("--htlc", "htlc_ref", metavar="ADDRESS", help="The HashedTimelock (default: the settlement record's).")
 
 
 def _client(env: Env, htlc_ref: str | None, deploy_block: int | None = None) -> Any:
     """The HTLC client; event searches start at ``deploy_block``, by default the record's deploy block."""
-    from .htlc import HtlcClient
-    from .registry import resolve
+    from ..settlement.htlc import HtlcClient
+    from ..settlement.registry import resolve
 
     connect(env)
     record = registry(env)
@@ -64,7 +65,7 @@ def _done(env: Env, client: Any, lock_id: Any, receipt: Any) -> None:
 def secret(env: Env) -> None:
     """Makes a random 32-byte preimage and its hashlock (sha256). Keep the preimage to yourself
     until you claim: whoever knows it can claim every lock under the hashlock."""
-    from .htlc import hex32, new_secret
+    from ..settlement.htlc import hex32, new_secret
 
     preimage, hashlock = new_secret()
     emit(env, {"preimage": hex32(preimage), "hashlock": hex32(hashlock)},
@@ -106,7 +107,7 @@ def lock(env: Env, htlc_ref: str | None, token_ref: str, recipient: str, amount:
 def check(env: Env, lock_id: str, htlc_ref: str | None, role: str, token_ref: str, recipient: str, amount: str,
           hashlock: str, my_deadline: str, margin: int | None, preimage: str | None) -> None:
     """Checks the other party's lock before you lock your leg or claim (exit 1 with the reason if unsafe)."""
-    from .htlc import DEFAULT_MARGIN
+    from ..settlement.htlc import DEFAULT_MARGIN
 
     client = _client(env, htlc_ref)
     info = client.check_counter_lock(lock_id, role=role, hashlock=hashlock, recipient=recipient,
@@ -204,7 +205,7 @@ def positions(env: Env, party: str, htlc_ref: str | None, from_block: int | None
 @pass_env
 def show(env: Env, lock_id: str, htlc_ref: str | None, from_block: int | None) -> None:
     """Shows LOCK_ID, and the preimage its claim revealed."""
-    from .htlc import hex32
+    from ..settlement.htlc import hex32
 
     client = _client(env, htlc_ref, deploy_block=from_block)
     info = client.lock_info(lock_id)

@@ -28,10 +28,17 @@ from eth_utils import keccak, to_checksum_address
 
 from .config import DeployConfig, load_config
 from .errors import DepositTokenError
+from .project import project_root
 from .signers import DEVNET_CHAIN_ID, select_signer
 
-ROOT = Path(__file__).resolve().parents[2]
-DEVNET_CONFIG = ROOT / "config" / "devnet.yaml"
+DEVNET_CONFIG = Path("config") / "devnet.yaml"  # in the project directory: devnet_config()
+
+
+
+def devnet_config() -> Path:
+    """The devnet's deploy configuration of the project (``deptoken.project``)."""
+    return project_root() / DEVNET_CONFIG
+
 
 # operation -> maximum DepositToken gasUsed
 TARGETS: dict[str, int] = {
@@ -103,9 +110,9 @@ def measure(config: DeployConfig | None = None) -> Result:
     """
     from ape import accounts, chain, project
 
-    from .deploy import deploy_token
+    from .token_deployer import deploy_token
 
-    config = config or load_config(DEVNET_CONFIG)
+    config = config or load_config(devnet_config())
     test = accounts.test_accounts
     admin, minter_admin, compliance, minter = (
         select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config)

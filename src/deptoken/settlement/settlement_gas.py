@@ -46,7 +46,7 @@ def measure_settlement() -> list[SettlementRow]:
     """Deploys the cross-border devnet and returns the gas of each operation (second round)."""
     from ape import chain
 
-    from .deploy import setup_devnet
+    from .settlement_deployer import setup_devnet
     from .escrow import EscrowClient
     from .htlc import new_secret
     from .pvp import PvPClient, build_quote, sign_quote

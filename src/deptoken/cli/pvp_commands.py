@@ -25,13 +25,14 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, contract, emit, pass_env, registry, signer_options, token_client
+from .env import Env, pass_env
+from .settlement_support import connect, contract, emit, registry, signer_options, token_client
 
 _PVP_OPTION = click.option("--pvp", "pvp_ref", metavar="ADDRESS", help="The PvPSettlement (default: the settlement record's).")
 
 
 def _client(env: Env, pvp_ref: str | None) -> Any:
-    from .pvp import PvPClient
+    from ..settlement.pvp import PvPClient
 
     connect(env)
     found = contract(env, "pvp", "PvPSettlement", pvp_ref)
@@ -61,7 +62,7 @@ def _proposal_text(client: Any, p: Any) -> str:
 
 
 def _load(env: Env, path: str, pvp_ref: str | None) -> tuple[Any, Any]:
-    from .pvp import SignedQuote
+    from ..settlement.pvp import SignedQuote
 
     signed = SignedQuote.load(path)
     return _client(env, pvp_ref or signed.domain["verifyingContract"]), signed
@@ -87,7 +88,7 @@ def pvp() -> None:
 def quote(env: Env, pvp_ref: str | None, taker: str, maker: str | None, maker_token: str, taker_token: str,
           taker_amount: str, rate: str, valid_for: int, out: str, signer: Any) -> None:
     """The desk signs a quote: it gives TAKER-AMOUNT x RATE (rounded down) of --maker-token for --taker-amount."""
-    from .pvp import build_quote, sign_quote
+    from ..settlement.pvp import build_quote, sign_quote
 
     path = Path(out)
     if path.exists():
@@ -108,7 +109,7 @@ def quote(env: Env, pvp_ref: str | None, taker: str, maker: str | None, maker_to
 @pass_env
 def verify(env: Env, path: str, pvp_ref: str | None, taker: str | None) -> None:
     """Checks a signed quote file as the contract would (exit 1 and the reason if it would fail)."""
-    from .pvp import verify_quote
+    from ..settlement.pvp import verify_quote
 
     client, signed = _load(env, path, pvp_ref)
     verify_quote(client, signed, sender=taker)
@@ -135,7 +136,7 @@ def settle(env: Env, path: str, pvp_ref: str | None, approve: bool, signer: Any)
 @pass_env
 def cancel_quote(env: Env, quote_ref: str, pvp_ref: str | None, signer: Any) -> None:
     """The maker withdraws a quote (its file, or its nonce 0x + 64 hex digits) not yet settled."""
-    from .pvp import SignedQuote, parse_nonce
+    from ..settlement.pvp import SignedQuote, parse_nonce
 
     if Path(quote_ref).is_file():
         signed = SignedQuote.load(quote_ref)

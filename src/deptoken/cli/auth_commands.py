@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, emit, pass_env, registry, signer_options, token_client
+from .env import Env, pass_env
+from .settlement_support import connect, emit, registry, signer_options, token_client
 
 
 def _write(signed: Any, out: str) -> Path:
@@ -26,7 +27,7 @@ def _summary(client: Any, signed: Any) -> dict[str, Any]:
 
 def _settlement_party(env: Env, ref: str) -> str:
     """``pvp``, ``htlc`` or ``escrow:CUR`` as the settlement record's address; anything else as given."""
-    from .registry import resolve
+    from ..settlement.registry import resolve
 
     kind, _, currency = ref.strip().lower().partition(":")
     if kind in ("pvp", "htlc") and not currency:

@@ -22,7 +22,7 @@ the escrow's ``OrderFunded`` events and refused unless exactly one order carries
 an order of its own under any reference, so a seller ships only against the key of the terms it
 agreed to. Shipment references, dispute reasons and legal order references are text (recorded as
 keccak-256) or ``0x`` + 64 hex. ``--json`` output gives amounts in minor units. The bank must have
-allowlisted the escrow on its token (see ``deptoken.settlement.deploy``).
+allowlisted the escrow on its token (see ``deptoken.settlement.settlement_deployer``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from typing import Any
 
 import click
 
-from .cli_support import Env, connect, contract, emit, pass_env, registry, signer_options
+from .env import Env, pass_env
+from .settlement_support import connect, contract, emit, registry, signer_options
 
 _ESCROW_OPTION = click.option("--escrow", "escrow_ref", metavar="CURRENCY|ADDRESS",
                               help="The TradeEscrow: its token's currency (settlement record) or its address.")
@@ -40,7 +41,7 @@ _ESCROW_OPTION = click.option("--escrow", "escrow_ref", metavar="CURRENCY|ADDRES
 
 def _client(env: Env, escrow_ref: str | None) -> Any:
     from ..errors import DepositTokenError
-    from .escrow import EscrowClient
+    from ..settlement.escrow import EscrowClient
 
     if not escrow_ref:
         raise DepositTokenError("give the escrow with --escrow CURRENCY or --escrow 0x...")
@@ -132,7 +133,7 @@ def fund(env: Env, escrow_ref: str | None, authorization: str | None, order_id: 
     """The buyer (the signer) funds an order, or anyone submits a buyer's signed funding (--authorization)."""
     terms_given = [order_id, seller, amount, ship_by, confirm_window]
     if authorization:
-        from .escrow import SignedFunding
+        from ..settlement.escrow import SignedFunding
 
         if any(v is not None for v in terms_given) or approve:
             raise click.UsageError("--authorization carries the order's terms: give no --order/--seller/--amount/--ship-by/--confirm-window/--approve")

@@ -10,25 +10,18 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from ..ops import cli_env
-from ..ops.cli_env import Env, pass_env  # noqa: F401 - pass_env re-exported for the command modules
-from .registry import SettlementDeployment, read_registry, resolve
+from .env import Env
+from .signing import AS_HELP_NO_ROLES, SignerChoice, signer_choice_options
 
 
 def connect(env: Env) -> int:
     """Connects to ``--network`` (once) and returns the node's chain id."""
-    from ..chain import connected_chain_id, network_name
-
-    if getattr(env, "_settlement_connected", False) is False:
-        cli_env._connect(env.network)  # looked up when called, not bound at import
-        env._settlement_connected = True
-        env._registry = read_registry(network_name())
-    return connected_chain_id()
+    return env.connect()
 
 
-def registry(env: Env) -> SettlementDeployment | None:
-    connect(env)
-    return env._registry
+def registry(env: Env) -> Any:
+    """The network's settlement record (``SettlementDeployment``), None if it has none (connects)."""
+    return env.settlement
 
 
 def token_client(env: Env, ref: str) -> Any:
@@ -37,6 +30,7 @@ def token_client(env: Env, ref: str) -> Any:
 
     from ..abi import contract_at
     from ..token import TokenClient
+    from ..settlement.registry import resolve
 
     address = resolve(registry(env), "token", ref)
     if not chain.provider.get_code(address):
@@ -49,6 +43,7 @@ def contract(env: Env, kind: str, contract_type: str, ref: str | None) -> Any:
     from ape import chain
 
     from ..abi import contract_at
+    from ..settlement.registry import resolve
 
     address = resolve(registry(env), kind, ref)
     if not chain.provider.get_code(address):
@@ -57,20 +52,15 @@ def contract(env: Env, kind: str, contract_type: str, ref: str | None) -> Any:
 
 
 def signer_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--account/--keystore/--as/--yes``; passes ``signer`` (a function: resolved when called)."""
+    """The signer options (``deptoken.cli.signing``); passes ``signer`` (a function: resolved when called)."""
 
-    @click.option("--account", "signer_account", metavar="ALIAS", help="Sign with this ape keystore account.")
-    @click.option("--keystore", metavar="FILE", help="Sign with this eth-account keystore (JSON) file.")
-    @click.option("--as", "as_", metavar="WHO", help="Devnet only: a public test account (index or address).")
-    @click.option("--yes", is_flag=True, help="Keystore: unlock once, sign without asking each time.")
+    @signer_choice_options(AS_HELP_NO_ROLES)
     @wraps(function)
-    def wrapper(*args: Any, signer_account: str | None, keystore: str | None, as_: str | None, yes: bool, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, signer_choice: SignerChoice, **kwargs: Any) -> Any:
         env = click.get_current_context().find_object(Env)
 
         def signer() -> Any:
-            from ..signers import select_signer
-
-            return select_signer(chain_id=connect(env), account=signer_account, keystore=keystore, as_=as_, autosign=yes)
+            return signer_choice.select(connect(env))
 
         return function(*args, signer=signer, **kwargs)
 

@@ -24,14 +24,14 @@ from ..chain import network_name
 from ..config import load_config
 from ..errors import DepositTokenError
 from ..token import TokenClient
+from ..project import project_root
 from .escrow import check_escrow_accounts, deploy_escrow
 from .htlc import deploy_htlc
 from .pvp import deploy_pvp
 from .registry import SettlementDeployment, write_registry
 
-ROOT = Path(__file__).resolve().parents[3]
-USD_CONFIG = ROOT / "config" / "devnet.yaml"
-CNH_CONFIG = ROOT / "config" / "devnet-cnh.yaml"
+USD_CONFIG = Path("config") / "devnet.yaml"  # in the project directory (deptoken.project)
+CNH_CONFIG = Path("config") / "devnet-cnh.yaml"
 YEAR = 365 * 24 * 3600
 
 # Test accounts of the cross-border devnet (see ape-config.yaml): parties and the marketplace.
@@ -144,7 +144,7 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
     the escrows' arbiter, too); against deposits, the FX desk gets 1,000,000.00 CNH and the buyer 20,000.00 USD."""
     from ape import chain
 
-    from ..deploy import deploy_from_config
+    from ..token_deployer import deploy_from_config
     from ..signers import DEVNET_CHAIN_ID, devnet_accounts
     from ..chain import require_chain_id
 
@@ -153,11 +153,12 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
     if len(accounts) <= max(DEVNET_PARTIES.values()):
         raise DepositTokenError(f"the devnet needs {max(DEVNET_PARTIES.values()) + 1} test accounts (ape-config.yaml)")
     parties = {name: accounts[i] for name, i in DEVNET_PARTIES.items()}
-    banks = {"USD": _bank(USD_CONFIG), "CNH": _bank(CNH_CONFIG)}
+    usd_config, cnh_config = project_root() / USD_CONFIG, project_root() / CNH_CONFIG
+    banks = {"USD": _bank(usd_config), "CNH": _bank(cnh_config)}
     if usd is None:
-        usd, _ = deploy_from_config(load_config(USD_CONFIG), banks["USD"]["admin"],
+        usd, _ = deploy_from_config(load_config(usd_config), banks["USD"]["admin"],
                                     minter_admin=banks["USD"]["minter_admin"], record=record, force=True)
-    cnh, _ = deploy_from_config(load_config(CNH_CONFIG), banks["CNH"]["admin"],
+    cnh, _ = deploy_from_config(load_config(cnh_config), banks["CNH"]["admin"],
                                 minter_admin=banks["CNH"]["minter_admin"], record=False)
     expiry = int(chain.pending_timestamp) + YEAR
     marketplace = parties["marketplace"]

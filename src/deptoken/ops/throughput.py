@@ -30,9 +30,9 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from ..amounts import Money
-from ..benchmark import DEVNET_CONFIG
+from ..token_gas import devnet_config
 from ..config import load_config
-from ..deploy import deploy_token
+from ..token_deployer import deploy_token
 from ..token import TokenClient
 from ..signers import select_signer
 from .context import open_ops
@@ -157,7 +157,7 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, mints: int = 500, blo
     """Runs the benchmark on the connected devnet (see the module docstring)."""
     from ape import accounts, chain, networks
 
-    config = load_config(DEVNET_CONFIG)
+    config = load_config(devnet_config())
     deployer = select_signer(chain_id=chain.chain_id, as_="0")
     token, _ = deploy_token(config, deployer, record=False)
     client = TokenClient.from_contract(token)
