@@ -6,7 +6,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
-import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IERC7943Fungible} from "./interfaces/IERC7943Fungible.sol";
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
@@ -44,7 +43,6 @@ contract DepositToken is
     ERC20PermitUpgradeable,
     ERC3009Upgradeable,
     AccessControlDefaultAdminRulesUpgradeable,
-    PausableUpgradeable,
     UUPSUpgradeable
 {
     using SafeERC20 for IERC20;
@@ -303,14 +301,6 @@ contract DepositToken is
     }
 
     // ------------------------------------------------------------------ internal
-
-    function _transfersEnabled() internal view override returns (bool) {
-        return !paused();
-    }
-
-    function _requireTransfersEnabled() internal view override {
-        _requireNotPaused();
-    }
 
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}
 
