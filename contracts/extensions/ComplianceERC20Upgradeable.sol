@@ -223,8 +223,8 @@ abstract contract ComplianceERC20Upgradeable is
     // ------------------------------------------------------------------ hook
 
     /// @dev Whether ordinary transfers, mints and redemptions are enabled: by default, while not paused.
-    /// The one hook for it: {canTransfer} reads it, and every path it governs reverts with
-    /// {EnforcedPause} when it returns false.
+    /// The one hook for it: {canTransfer} reads it, and the paths it governs ({_transfer}, {_mint},
+    /// an unprivileged {_burn}) revert with {EnforcedPause} when it returns false.
     function _transfersEnabled() internal view virtual returns (bool) {
         return !paused();
     }
@@ -248,13 +248,24 @@ abstract contract ComplianceERC20Upgradeable is
      * and makes the word arithmetic safe.
      */
     function _update(address from, address to, uint256 value, uint256 rules) internal virtual {
-        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
-        if (from != address(0)) {
+        ComplianceERC20Storage storage $;
+        assembly ("memory-safe") {
+            $.slot := COMPLIANCE_ERC20_STORAGE // as {_getComplianceERC20Storage}, without the call: the hot path
+        }
+        if (from == address(0)) {
+            uint256 supply = $.totalSupply; // <= type(uint128).max; the receiver is checked by {_mint}
+            // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
+            if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);
+            unchecked {
+                $.totalSupply = supply + value;
+            }
+        } else {
             uint256 src = $.accounts[from];
-            if (
-                (rules & SENDER_ACTIVE != 0 && !src.isActive(block.timestamp))
-                    || (rules & SENDER_NOT_FROZEN != 0 && src.isFrozen())
-            ) revert ERC7943CannotSend(from);
+            if (rules & SENDER_ACTIVE != 0) {
+                if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
+            } else if (rules & SENDER_NOT_FROZEN != 0 && src.isFrozen()) {
+                revert ERC7943CannotSend(from);
+            }
             uint256 balance = src.balance();
             if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
             if (src.hasFrozenTokens()) {
@@ -268,14 +279,6 @@ abstract contract ComplianceERC20Upgradeable is
         if (to != address(0)) {
             uint256 dst = $.accounts[to]; // read after the debit, so that from == to stays correct
             if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-            if (from == address(0)) {
-                uint256 supply = $.totalSupply; // <= type(uint128).max
-                // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
-                if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);
-                unchecked {
-                    $.totalSupply = supply + value;
-                }
-            }
             unchecked {
                 $.accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
             }
@@ -289,10 +292,6 @@ abstract contract ComplianceERC20Upgradeable is
 
     // ------------------------------------------------------------------ entry paths and their rules
 
-    function _requireTransfersEnabled() private view {
-        if (!_transfersEnabled()) revert EnforcedPause();
-    }
-
     /// @dev Reverts unless `value` leaves `from`'s frozen amount untouched.
     function _checkUnfrozen(address from, uint256 balance, uint256 value) private view {
         uint256 frozen = _getComplianceERC20Storage().frozenTokens[from];
@@ -302,15 +301,17 @@ abstract contract ComplianceERC20Upgradeable is
 
     /// @dev An ordinary transfer: transfers enabled, both parties active, frozen amount respected.
     function _transfer(address from, address to, uint256 value) internal virtual {
-        _requireTransfersEnabled();
+        if (!_transfersEnabled()) revert EnforcedPause();
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         _update(from, to, value, SENDER_ACTIVE);
     }
 
     /// @dev Creates `value` tokens for `to`, which must be active ({_update} caps the total supply).
     function _mint(address to, uint256 value) internal virtual {
-        _requireTransfersEnabled();
+        if (!_transfersEnabled()) revert EnforcedPause();
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        // the receiver before the supply cap (that order of errors), although {_update} checks it too
+        if (!_getComplianceERC20Storage().accounts[to].isActive(block.timestamp)) revert ERC7943CannotReceive(to);
         _update(address(0), to, value, 0);
     }
 
@@ -321,7 +322,7 @@ abstract contract ComplianceERC20Upgradeable is
      * holds): also while paused and whatever `from`'s allowlist entry.
      */
     function _burn(address from, uint256 value, bool privileged) internal virtual {
-        if (!privileged) _requireTransfersEnabled();
+        if (!privileged && !_transfersEnabled()) revert EnforcedPause();
         _update(from, address(0), value, privileged ? SENDER_NOT_FROZEN : SENDER_ACTIVE);
     }
 
