@@ -137,9 +137,9 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     }
 
     /// @dev What the rate limit leaves to mint now: the remainder refilled by `capacity / period` per
-    /// second since it was last used, at most `capacity`. Unlimited: `type(uint256).max`.
+    /// second since it was last used, at most `capacity`. No rate limit (capacity 0): 0, unused.
     function _available(MintRateLimit memory limit) private view returns (uint256) {
-        if (limit.capacity == 0) return type(uint256).max;
+        if (limit.capacity == 0) return 0;
         uint256 refill = (block.timestamp - limit.updatedAt) * limit.capacity / limit.period;
         uint256 available = limit.remaining + refill;
         return available < limit.capacity ? available : limit.capacity;
