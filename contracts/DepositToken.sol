@@ -2,17 +2,16 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
-import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IERC7943Fungible} from "./interfaces/IERC7943Fungible.sol";
+import {IssuerIdentityUpgradeable} from "./extensions/IssuerIdentityUpgradeable.sol";
+import {DepositTokenAdmin} from "./DepositTokenAdmin.sol";
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
 import {ERC20PermitUpgradeable} from "./extensions/ERC20PermitUpgradeable.sol";
 import {ERC3009Upgradeable} from "./extensions/ERC3009Upgradeable.sol";
-import {Iso4217} from "./utils/Iso4217.sol";
 
 /**
  * @title DepositToken
@@ -38,47 +37,20 @@ import {Iso4217} from "./utils/Iso4217.sol";
  *
  * While paused, compliance and legal orders (freezes, liens, seizures, recovery) and the bank's
  * burns still work.
+ *
+ * Code size: the rarely called administration paths (legal orders, recovery, batch allowlisting,
+ * minter rate limits, rescue, the ISO 4217 table) run in a {DepositTokenAdmin} module that each
+ * implementation deploys in its constructor; the functions here check the role and delegatecall it
+ * (see {DepositTokenAdmin}). The transfer paths and every view stay in this contract.
  */
 contract DepositToken is
     BankIssuanceUpgradeable,
     ERC20PermitUpgradeable,
     ERC3009Upgradeable,
     AccessControlDefaultAdminRulesUpgradeable,
-    PausableUpgradeable,
-    UUPSUpgradeable
+    UUPSUpgradeable,
+    IssuerIdentityUpgradeable
 {
-    using SafeERC20 for IERC20;
-
-    /// @notice Everything a deployment configures, passed once to {initialize}.
-    struct InitParams {
-        string name;
-        string symbol;
-        string currency; // ISO 4217 code, e.g. "USD"
-        uint8 decimals; // USE_CURRENCY_DECIMALS: the currency's minor units
-        string issuerName;
-        string issuerLei; // ISO 17442, 20 characters, or empty
-        string issuerBic; // ISO 9362, 8 or 11 characters, or empty
-        uint48 adminTransferDelay; // seconds a new default admin waits before accepting
-        address admin;
-        address minterAdmin; // zero: role not granted
-        address compliance; // zero: role not granted
-        address legal; // zero: role not granted
-        address pauser; // zero: role not granted
-        address upgrader; // zero: role not granted
-    }
-
-    /// @custom:storage-location erc7201:deptoken.storage.DepositToken
-    struct DepositTokenStorage {
-        string currency;
-        string issuerName;
-        string issuerLei;
-        string issuerBic;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("deptoken.storage.DepositToken")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant DEPOSIT_TOKEN_STORAGE =
-        0xabce0e022df480aaeb41456156357f5c232291e3f2e7c21c6186a6c631588000;
-
     bytes32 public constant MINTER_ADMIN_ROLE = keccak256("MINTER_ADMIN_ROLE");
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
     bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
@@ -89,27 +61,13 @@ contract DepositToken is
     /// @notice Pass as `InitParams.decimals` to use the currency's ISO 4217 minor units.
     uint8 public constant USE_CURRENCY_DECIMALS = type(uint8).max;
 
-    /// @notice The issuing bank's identity changed.
-    event IssuerUpdated(string name, string lei, string bic);
+    /// @dev This implementation's {DepositTokenAdmin}, run by delegatecall (no storage of its own).
+    address private immutable _admin;
 
-    /// @notice `amount` of `from`'s tokens went to `to` under the legal order `legalOrderRef`.
-    event Seized(address indexed from, address indexed to, uint256 amount, bytes32 indexed legalOrderRef);
-
-    /// @notice Foreign tokens sent to this contract by mistake were returned.
-    event TokensRescued(address indexed token, address indexed to, uint256 amount);
-
-    /// @notice The issuer needs a name and an LEI (20 characters) or a BIC (8 or 11), or both.
-    error InvalidIssuer();
-
-    /// @notice The account does not hold the minter role.
-    error NotAMinter(address account);
-
-    /// @notice This token cannot be rescued from itself.
-    error CannotRescueOwnToken();
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
+    /// @custom:oz-upgrades-unsafe-allow constructor state-variable-immutable
     constructor() {
         _disableInitializers();
+        _admin = address(new DepositTokenAdmin());
     }
 
     /// @notice Sets up the token behind its proxy; callable once.
@@ -118,14 +76,16 @@ contract DepositToken is
     /// starts at version 2 and has no use for that upgrade step. The next migration takes `reinitializer(3)`.
     /// @param p Names, currency, issuer identity, admin delay and the holders of each role.
     function initialize(InitParams calldata p) external reinitializer(2) {
-        bytes3 code = Iso4217.parse(p.currency);
-        uint8 decimals_ = p.decimals == USE_CURRENCY_DECIMALS ? Iso4217.minorUnits(code) : p.decimals;
+        // currency (validated), its ISO 4217 minor units and the issuer's identity: in the admin module
+        uint8 decimals_ = abi.decode(
+            _delegate(msg.data), // DepositTokenAdmin.initialize: the same parameters
+            (uint8)
+        );
+        if (p.decimals != USE_CURRENCY_DECIMALS) decimals_ = p.decimals;
         __ComplianceERC20_init(p.name, p.symbol, decimals_);
         __EIP712_init(p.name, "1");
         __AccessControlDefaultAdminRules_init(p.adminTransferDelay, p.admin);
         __Pausable_init();
-        _getDepositTokenStorage().currency = p.currency;
-        _setIssuer(p.issuerName, p.issuerLei, p.issuerBic);
 
         _setRoleAdmin(MINTER_ROLE, MINTER_ADMIN_ROLE);
         _grantIfSet(MINTER_ADMIN_ROLE, p.minterAdmin);
@@ -145,17 +105,6 @@ contract DepositToken is
 
     // ------------------------------------------------------------------ identity
 
-    /// @notice The ISO 4217 code of the currency this token is a deposit in.
-    function currency() external view returns (string memory) {
-        return _getDepositTokenStorage().currency;
-    }
-
-    /// @notice The issuing bank: legal name, LEI (ISO 17442) and BIC (ISO 9362); either code may be empty.
-    function issuer() external view returns (string memory name_, string memory lei, string memory bic) {
-        DepositTokenStorage storage $ = _getDepositTokenStorage();
-        return ($.issuerName, $.issuerLei, $.issuerBic);
-    }
-
     /// @notice The version of this implementation.
     function version() external pure virtual returns (string memory) {
         return "1.1.0";
@@ -166,20 +115,33 @@ contract DepositToken is
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        _setIssuer(name_, lei, bic);
+        (name_, lei, bic); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     // ------------------------------------------------------------------ minting and burning
 
     /// @notice Makes `minter` a minter that may mint up to `allowance` (overwrites its allowance).
     function configureMinter(address minter, uint256 allowance) external onlyRole(MINTER_ADMIN_ROLE) {
-        _grantRole(MINTER_ROLE, minter);
-        _configureMinter(minter, allowance);
+        (minter, allowance); // run by the module, from the calldata
+        _delegateToAdmin();
+    }
+
+    /// @notice Limits `minter` to `capacity` per `period` seconds besides its allowance, refilling
+    /// linearly (full now); capacity 0 and period 0 lift the limit. A compromised minter key can then
+    /// mint at most `capacity` before the minter admin removes it, whatever its allowance.
+    function setMinterRateLimit(address minter, uint256 capacity, uint256 period)
+        external
+        onlyRole(MINTER_ADMIN_ROLE)
+    {
+        (minter, capacity, period); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice Removes `minter`: revokes its role and zeroes its allowance.
     function removeMinter(address minter) external onlyRole(MINTER_ADMIN_ROLE) {
-        if (!_revokeRole(MINTER_ROLE, minter)) revert NotAMinter(minter);
+        minter; // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice Mints `amount` (minor units) to `to` against the bank's deposit reference `depositRef`.
@@ -214,11 +176,8 @@ contract DepositToken is
         external
         onlyRole(COMPLIANCE_ROLE)
     {
-        if (accounts.length != kycExpiries.length) revert ArrayLengthMismatch(accounts.length, kycExpiries.length);
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            if (kycExpiries[i] == 0) revert AllowlistExpiryInPast(accounts[i], 0);
-            _setAllowlist(accounts[i], kycExpiries[i]);
-        }
+        (accounts, kycExpiries); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice Removes `account` from the allowlist (offboarding). Its balance stays, immobile.
@@ -228,9 +187,8 @@ contract DepositToken is
 
     /// @notice Removes each of `accounts` from the allowlist.
     function removeFromAllowlistBatch(address[] calldata accounts) external onlyRole(COMPLIANCE_ROLE) {
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            _setAllowlist(accounts[i], 0);
-        }
+        accounts; // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice Freezes `account` as a whole (sanctions): it can neither send nor receive.
@@ -247,29 +205,29 @@ contract DepositToken is
 
     /// @notice Sets the frozen amount (lien) of `account`; it may exceed the balance. ERC-7943.
     function setFrozenTokens(address account, uint256 amount) external onlyRole(LEGAL_ROLE) returns (bool) {
-        _setFrozenTokens(account, amount);
-        return true;
+        (account, amount); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice Moves `amount` from `from` to `to` whatever `from`'s restrictions; `to` must be able
     /// to receive. Frozen tokens taken are released first. ERC-7943.
     function forcedTransfer(address from, address to, uint256 amount) external onlyRole(LEGAL_ROLE) returns (bool) {
-        _forcedTransfer(from, to, amount);
-        return true;
+        (from, to, amount); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice {forcedTransfer} under the legal order `legalOrderRef`, recorded in a {Seized} event.
     function seize(address from, address to, uint256 amount, bytes32 legalOrderRef) external onlyRole(LEGAL_ROLE) {
-        if (legalOrderRef == bytes32(0)) revert InvalidReference();
-        _forcedTransfer(from, to, amount);
-        emit Seized(from, to, amount, legalOrderRef);
+        (from, to, amount, legalOrderRef); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice Lost-key recovery: moves the balance and restrictions (freeze, frozen amount) of `lost`
     /// to `replacement`, a fresh address of the same client that compliance has already allowlisted,
     /// and removes `lost` from the allowlist. Legal executes what compliance onboarded: two parties.
     function recoverAccount(address lost, address replacement) external onlyRole(LEGAL_ROLE) {
-        _recoverAccount(lost, replacement);
+        (lost, replacement); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     // ------------------------------------------------------------------ pause, rescue, upgrade
@@ -286,9 +244,8 @@ contract DepositToken is
 
     /// @notice Returns foreign ERC-20 tokens sent to this contract by mistake. Admin only.
     function rescueERC20(IERC20 token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (address(token) == address(this)) revert CannotRescueOwnToken();
-        emit TokensRescued(address(token), to, amount);
-        token.safeTransfer(to, amount);
+        (token, to, amount); // run by the module, from the calldata
+        _delegateToAdmin();
     }
 
     /// @notice ERC-165: ERC-20, ERC-7943 (fungible) and AccessControl.
@@ -304,14 +261,6 @@ contract DepositToken is
 
     // ------------------------------------------------------------------ internal
 
-    function _transfersEnabled() internal view override returns (bool) {
-        return !paused();
-    }
-
-    function _requireTransfersEnabled() internal view override {
-        _requireNotPaused();
-    }
-
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}
 
     /// @dev However the minter role is lost (removeMinter, revokeRole, renounceRole), its allowance
@@ -321,27 +270,31 @@ contract DepositToken is
         if (revoked && role == MINTER_ROLE) _removeMinter(account);
     }
 
+    /// @dev Runs the call's own calldata in {DepositTokenAdmin} (in this contract's storage) and
+    /// returns or reverts with what it returned; does not return to the caller's code.
+    function _delegateToAdmin() private {
+        address admin = _admin;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), admin, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+
+    /// @dev Delegatecalls {DepositTokenAdmin} with `data`; returns its return data, bubbles its revert.
+    function _delegate(bytes memory data) private returns (bytes memory result) {
+        bool ok;
+        (ok, result) = _admin.delegatecall(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
+    }
+
     function _grantIfSet(bytes32 role, address account) private {
         if (account != address(0)) _grantRole(role, account);
-    }
-
-    function _setIssuer(string memory name_, string memory lei, string memory bic) private {
-        uint256 leiLength = bytes(lei).length;
-        uint256 bicLength = bytes(bic).length;
-        if (
-            bytes(name_).length == 0 || (leiLength == 0 && bicLength == 0) || (leiLength != 0 && leiLength != 20)
-                || (bicLength != 0 && bicLength != 8 && bicLength != 11)
-        ) revert InvalidIssuer();
-        DepositTokenStorage storage $ = _getDepositTokenStorage();
-        $.issuerName = name_;
-        $.issuerLei = lei;
-        $.issuerBic = bic;
-        emit IssuerUpdated(name_, lei, bic);
-    }
-
-    function _getDepositTokenStorage() private pure returns (DepositTokenStorage storage $) {
-        assembly ("memory-safe") {
-            $.slot := DEPOSIT_TOKEN_STORAGE
-        }
     }
 }

@@ -16,7 +16,7 @@ import logging
 import click
 from ape.logging import logger
 
-from deptoken.token_gas import devnet_config, format_table, measure
+from deptoken.token_gas import RUNTIME_SIZE_LIMIT, devnet_config, format_size, format_table, measure, runtime_size
 from deptoken.chain import require_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
@@ -32,11 +32,14 @@ def cli(as_json):
     require_chain_id(config.chain_id)
     result = measure(config)
     settlement = measure_settlement()
+    size = runtime_size()
     if as_json:
-        click.echo(json.dumps({**result.to_json(), "settlement": [r.to_json() for r in settlement]}, indent=2))
+        click.echo(json.dumps({**result.to_json(), "runtime_size": size,
+                               "settlement": [r.to_json() for r in settlement]}, indent=2))
     else:
+        click.echo(format_size(size))
         click.echo(format_table(result))
         click.echo("targets: " + ("all met" if result.passed else "MISSED"))
         click.echo("\n" + format_settlement_table(settlement))
-    if not result.passed:
+    if not result.passed or size > RUNTIME_SIZE_LIMIT:
         raise SystemExit(1)

@@ -10,7 +10,16 @@ import json
 
 import pytest
 
-from deptoken.token_gas import OPERATIONS, TARGETS, format_table, measure
+from deptoken.token_gas import (
+    EIP170_LIMIT,
+    OPERATIONS,
+    RUNTIME_SIZE_LIMIT,
+    TARGETS,
+    format_size,
+    format_table,
+    measure,
+    runtime_size,
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +80,11 @@ def test_settlement_operations_measured():
     assert rows["escrow fund (one signature)"].gas - rows["escrow fund (approved)"].gas < 45_000
     table = format_settlement_table(list(rows.values()))
     assert "2 x transferFrom" in table and table.count("\n") == len(rows) + 1
+
+
+def test_runtime_size_within_limit():
+    """The token keeps room to grow: its runtime code stays at most 21,500 bytes (EIP-170: 24,576)."""
+    size = runtime_size()
+    assert 10_000 < size <= RUNTIME_SIZE_LIMIT, f"DepositToken runtime code {size:,} bytes > {RUNTIME_SIZE_LIMIT:,}"
+    assert runtime_size("DepositTokenAdmin") < EIP170_LIMIT
+    assert "PASS" in format_size(size) and "FAIL" in format_size(RUNTIME_SIZE_LIMIT + 1)

@@ -18,6 +18,17 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         mapping(bytes32 depositRef => bool) depositRefUsed;
         mapping(bytes32 accountPayoutRef => bool) payoutRefUsed; // keyed by keccak256(account, payoutRef)
         mapping(bytes32 burnRef => bool) burnRefUsed;
+        // appended in 1.2.0
+        mapping(address minter => MintRateLimit) rateLimits;
+    }
+
+    /// @dev A minter's rate limit: up to `capacity` per `period` seconds, refilling linearly (as
+    /// Paxos's RateLimit does); `remaining` was left at `updatedAt`. Capacity 0: no rate limit.
+    struct MintRateLimit {
+        uint128 capacity;
+        uint128 remaining;
+        uint64 period;
+        uint64 updatedAt;
     }
 
     // keccak256(abi.encode(uint256(keccak256("deptoken.storage.BankIssuance")) - 1)) & ~bytes32(uint256(0xff))
@@ -26,6 +37,10 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
 
     /// @notice `minter` may now mint up to `allowance` more.
     event MinterConfigured(address indexed minter, uint256 allowance);
+
+    /// @notice `minter` may mint at most `capacity` within any `period` seconds, besides its allowance
+    /// (what it may mint refills linearly over the period, up to `capacity`); capacity 0 lifts the limit.
+    event MinterRateLimitSet(address indexed minter, uint256 capacity, uint256 period);
 
     /// @notice `minter` was removed; its allowance is zero.
     event MinterRemoved(address indexed minter);
@@ -57,6 +72,13 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     /// @notice The minter's remaining allowance is below the amount.
     error MinterAllowanceExceeded(address minter, uint256 allowance, uint256 amount);
 
+    /// @notice A rate limit needs a capacity below 2**128 and a period of 1 to 2**64 - 1 seconds
+    /// (capacity 0, no limit, needs period 0).
+    error InvalidRateLimit(uint256 capacity, uint256 period);
+
+    /// @notice The minter's rate limit leaves `available` to mint now, below `amount`.
+    error MinterRateLimitExceeded(address minter, uint256 available, uint256 amount);
+
     function _getBankIssuanceStorage() private pure returns (BankIssuanceStorage storage $) {
         assembly ("memory-safe") {
             $.slot := BANK_ISSUANCE_STORAGE
@@ -66,6 +88,18 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     /// @notice How much `minter` may still mint.
     function minterAllowance(address minter) public view virtual returns (uint256) {
         return _getBankIssuanceStorage().minterAllowance[minter];
+    }
+
+    /// @notice The rate limit of `minter`: at most `capacity` per `period` seconds, of which
+    /// `available` may be minted now (all zero: no rate limit, only the allowance applies).
+    function minterRateLimitOf(address minter)
+        public
+        view
+        virtual
+        returns (uint256 capacity, uint256 period, uint256 available)
+    {
+        MintRateLimit memory limit = _getBankIssuanceStorage().rateLimits[minter];
+        return (limit.capacity, limit.period, _available(limit));
     }
 
     /// @notice Whether `depositRef` has been used for a mint.
@@ -91,6 +125,26 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         emit MinterConfigured(minter, allowance_);
     }
 
+    /// @dev Sets the rate limit of `minter` (full capacity available now); capacity 0 removes it.
+    function _setMinterRateLimit(address minter, uint256 capacity, uint256 period) internal virtual {
+        if (minter == address(0)) revert InvalidAccount(address(0));
+        if (capacity == 0 ? period != 0 : (capacity > type(uint128).max || period == 0 || period > type(uint64).max)) {
+            revert InvalidRateLimit(capacity, period);
+        }
+        _getBankIssuanceStorage().rateLimits[minter] =
+            MintRateLimit(uint128(capacity), uint128(capacity), uint64(period), uint64(block.timestamp));
+        emit MinterRateLimitSet(minter, capacity, period);
+    }
+
+    /// @dev What the rate limit leaves to mint now: the remainder refilled by `capacity / period` per
+    /// second since it was last used, at most `capacity`. No rate limit (capacity 0): 0, unused.
+    function _available(MintRateLimit memory limit) private view returns (uint256) {
+        if (limit.capacity == 0) return 0;
+        uint256 refill = (block.timestamp - limit.updatedAt) * limit.capacity / limit.period;
+        uint256 available = limit.remaining + refill;
+        return available < limit.capacity ? available : limit.capacity;
+    }
+
     /// @dev Zeroes the allowance of `minter`.
     function _removeMinter(address minter) internal virtual {
         delete _getBankIssuanceStorage().minterAllowance[minter];
@@ -107,6 +161,14 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
         if (remaining < amount) revert MinterAllowanceExceeded(minter, remaining, amount);
         unchecked {
             $.minterAllowance[minter] = remaining - amount;
+        }
+        MintRateLimit storage limit = $.rateLimits[minter];
+        if (limit.capacity != 0) {
+            uint256 available = _available(limit);
+            if (available < amount) revert MinterRateLimitExceeded(minter, available, amount);
+            unchecked {
+                (limit.remaining, limit.updatedAt) = (uint128(available - amount), uint64(block.timestamp));
+            }
         }
         $.depositRefUsed[depositRef] = true;
         _mint(to, amount);

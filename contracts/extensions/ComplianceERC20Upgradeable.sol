@@ -6,6 +6,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
+import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
 import {PackedAccount} from "../utils/PackedAccount.sol";
 
@@ -38,6 +39,7 @@ import {PackedAccount} from "../utils/PackedAccount.sol";
 abstract contract ComplianceERC20Upgradeable is
     Initializable,
     ContextUpgradeable,
+    PausableUpgradeable,
     IERC20,
     IERC20Metadata,
     IERC20Errors,
@@ -218,15 +220,77 @@ abstract contract ComplianceERC20Upgradeable is
         return _getComplianceERC20Storage().accounts[account].isFrozen();
     }
 
-    // ------------------------------------------------------------------ hooks
+    // ------------------------------------------------------------------ hook
 
-    /// @dev Whether ordinary transfers, mints and redemptions are enabled (see {_requireTransfersEnabled}).
-    function _transfersEnabled() internal view virtual returns (bool);
+    /// @dev Whether ordinary transfers, mints and redemptions are enabled: by default, while not paused.
+    /// The one hook for it: {canTransfer} reads it, and the paths it governs ({_transfer}, {_mint},
+    /// an unprivileged {_burn}) revert with {EnforcedPause} when it returns false.
+    function _transfersEnabled() internal view virtual returns (bool) {
+        return !paused();
+    }
 
-    /// @dev Reverts when ordinary transfers, mints and redemptions are disabled (e.g. paused).
-    function _requireTransfersEnabled() internal view virtual;
+    // ------------------------------------------------------------------ the balance path
 
-    // ------------------------------------------------------------------ internal balance paths
+    /// @dev {_update} rule: the sender must be active (allowlisted, unexpired, not frozen).
+    uint256 internal constant SENDER_ACTIVE = 1;
+    /// @dev {_update} rule: the sender must not be frozen as a whole (its allowlist entry does not matter).
+    uint256 internal constant SENDER_NOT_FROZEN = 2;
+    /// @dev {_update} rule: frozen tokens taken are released (a forced transfer) instead of protected.
+    uint256 internal constant RELEASE_FROZEN = 4;
+
+    /**
+     * @dev The one place where balances and the total supply change and {Transfer} is emitted;
+     * `from` zero mints, `to` zero burns. Each entry path checks its own preconditions and names the
+     * sender's rules: `SENDER_ACTIVE` and/or `SENDER_NOT_FROZEN`, and `RELEASE_FROZEN` (a forced
+     * transfer) or not (the frozen amount may not be touched). Always: the sender's balance covers
+     * `value`; a credit goes only to an active account (checked after the debit, so that `from == to`
+     * stays correct); the total supply stays within `type(uint128).max`, which bounds every balance
+     * and makes the word arithmetic safe.
+     */
+    function _update(address from, address to, uint256 value, uint256 rules) internal virtual {
+        ComplianceERC20Storage storage $;
+        assembly ("memory-safe") {
+            $.slot := COMPLIANCE_ERC20_STORAGE // as {_getComplianceERC20Storage}, without the call: the hot path
+        }
+        if (from == address(0)) {
+            uint256 supply = $.totalSupply; // <= type(uint128).max; the receiver is checked by {_mint}
+            // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
+            if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);
+            unchecked {
+                $.totalSupply = supply + value;
+            }
+        } else {
+            uint256 src = $.accounts[from];
+            if (rules & SENDER_ACTIVE != 0) {
+                if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
+            } else if (rules & SENDER_NOT_FROZEN != 0 && src.isFrozen()) {
+                revert ERC7943CannotSend(from);
+            }
+            uint256 balance = src.balance();
+            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+            if (src.hasFrozenTokens()) {
+                if (rules & RELEASE_FROZEN != 0) src = _releaseFrozen(from, src, balance, value);
+                else _checkUnfrozen(from, balance, value);
+            }
+            unchecked {
+                $.accounts[from] = src - value; // value <= balance: only the balance bits change
+            }
+        }
+        if (to != address(0)) {
+            uint256 dst = $.accounts[to]; // read after the debit, so that from == to stays correct
+            if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
+            unchecked {
+                $.accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
+            }
+        } else {
+            unchecked {
+                $.totalSupply -= value; // value <= balance <= totalSupply
+            }
+        }
+        emit Transfer(from, to, value);
+    }
+
+    // ------------------------------------------------------------------ entry paths and their rules
 
     /// @dev Reverts unless `value` leaves `from`'s frozen amount untouched.
     function _checkUnfrozen(address from, uint256 balance, uint256 value) private view {
@@ -235,42 +299,20 @@ abstract contract ComplianceERC20Upgradeable is
         if (value > unfrozen) revert ERC7943InsufficientUnfrozenBalance(from, value, unfrozen);
     }
 
-    /// @dev An ordinary transfer: both parties active, frozen amount respected, transfers enabled.
+    /// @dev An ordinary transfer: transfers enabled, both parties active, frozen amount respected.
     function _transfer(address from, address to, uint256 value) internal virtual {
-        _requireTransfersEnabled();
+        if (!_transfersEnabled()) revert EnforcedPause();
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
-        mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
-        uint256 src = accounts[from];
-        if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
-        uint256 balance = src.balance();
-        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-        if (src.hasFrozenTokens()) _checkUnfrozen(from, balance, value);
-        unchecked {
-            accounts[from] = src - value; // value <= balance: only the balance bits change
-        }
-        uint256 dst = accounts[to]; // read after the debit, so that from == to stays correct
-        if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-        unchecked {
-            accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
-        }
-        emit Transfer(from, to, value);
+        _update(from, to, value, SENDER_ACTIVE);
     }
 
-    /// @dev Creates `value` tokens for `to`, which must be active. Caps the total supply at 2**128 - 1.
+    /// @dev Creates `value` tokens for `to`, which must be active ({_update} caps the total supply).
     function _mint(address to, uint256 value) internal virtual {
-        _requireTransfersEnabled();
+        if (!_transfersEnabled()) revert EnforcedPause();
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
-        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
-        uint256 dst = $.accounts[to];
-        if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-        uint256 supply = $.totalSupply; // <= type(uint128).max
-        // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
-        if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);
-        unchecked {
-            $.totalSupply = supply + value;
-            $.accounts[to] = dst + value; // balance + value <= totalSupply < 2**128
-        }
-        emit Transfer(address(0), to, value);
+        // the receiver before the supply cap (that order of errors), although {_update} checks it too
+        if (!_getComplianceERC20Storage().accounts[to].isActive(block.timestamp)) revert ERC7943CannotReceive(to);
+        _update(address(0), to, value, 0);
     }
 
     /**
@@ -280,22 +322,8 @@ abstract contract ComplianceERC20Upgradeable is
      * holds): also while paused and whatever `from`'s allowlist entry.
      */
     function _burn(address from, uint256 value, bool privileged) internal virtual {
-        ComplianceERC20Storage storage $ = _getComplianceERC20Storage();
-        uint256 src = $.accounts[from];
-        uint256 balance = src.balance();
-        if (!privileged) {
-            _requireTransfersEnabled();
-            if (!src.isActive(block.timestamp)) revert ERC7943CannotSend(from);
-        } else if (src.isFrozen()) {
-            revert ERC7943CannotSend(from);
-        }
-        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-        if (src.hasFrozenTokens()) _checkUnfrozen(from, balance, value);
-        unchecked {
-            $.accounts[from] = src - value;
-            $.totalSupply -= value; // value <= balance <= totalSupply
-        }
-        emit Transfer(from, address(0), value);
+        if (!privileged && !_transfersEnabled()) revert EnforcedPause();
+        _update(from, address(0), value, privileged ? SENDER_NOT_FROZEN : SENDER_ACTIVE);
     }
 
     /**
@@ -307,18 +335,7 @@ abstract contract ComplianceERC20Upgradeable is
         if (from == address(0)) revert ERC20InvalidSender(address(0));
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         if (from == to) revert ERC7943CannotTransfer(from, to, value);
-        mapping(address => uint256) storage accounts = _getComplianceERC20Storage().accounts;
-        uint256 src = accounts[from];
-        uint256 dst = accounts[to];
-        uint256 balance = src.balance();
-        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-        if (!dst.isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-        if (src.hasFrozenTokens()) src = _releaseFrozen(from, src, balance, value);
-        unchecked {
-            accounts[from] = src - value;
-            accounts[to] = dst + value;
-        }
-        emit Transfer(from, to, value);
+        _update(from, to, value, RELEASE_FROZEN);
         emit ForcedTransfer(from, to, value);
     }
 
@@ -388,13 +405,6 @@ abstract contract ComplianceERC20Upgradeable is
         ) revert RecoveryNotPossible(lost, replacement);
 
         uint256 frozenAmount = $.frozenTokens[lost];
-        delete $.accounts[lost];
-        $.accounts[replacement] = (entry & ~PackedAccount.EXPIRY_MASK) | target;
-        if (frozenAmount != 0) {
-            delete $.frozenTokens[lost];
-            $.frozenTokens[replacement] = frozenAmount;
-        }
-
         uint256 balance = entry.balance();
         if (entry.kycExpiry() != 0) emit AllowlistUpdated(lost, 0);
         if (entry.isFrozen()) {
@@ -404,8 +414,15 @@ abstract contract ComplianceERC20Upgradeable is
         if (frozenAmount != 0) {
             emit Frozen(lost, 0);
             emit Frozen(replacement, frozenAmount);
+            delete $.frozenTokens[lost];
+            $.frozenTokens[replacement] = frozenAmount;
         }
-        if (balance != 0) emit Transfer(lost, replacement, balance);
+        // the balance through the one balance path (the replacement is active: checked above), then
+        // the restrictions: the lost word is cleared, its freeze flags join the replacement's entry
+        // (the frozen amount has moved already, so the debit is not held back by it)
+        if (balance != 0) _update(lost, replacement, balance, 0);
+        delete $.accounts[lost];
+        $.accounts[replacement] |= entry & (PackedAccount.FROZEN | PackedAccount.HAS_FROZEN_TOKENS);
         emit AccountRecovered(lost, replacement, balance);
     }
 

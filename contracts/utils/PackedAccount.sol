@@ -50,7 +50,10 @@ library PackedAccount {
     }
 
     /// @notice Allowlisted with an unexpired entry and not frozen: may send and receive.
-    function isActive(uint256 word, uint256 timestamp) internal pure returns (bool) {
-        return kycExpiry(word) > timestamp && word & FROZEN == 0;
+    function isActive(uint256 word, uint256 time) internal pure returns (bool active) {
+        // kycExpiry(word) > time && !isFrozen(word), branch-free: it runs for both parties of every transfer
+        assembly ("memory-safe") {
+            active := and(gt(and(shr(128, word), 0xffffffffffffffff), time), iszero(and(shr(192, word), 1)))
+        }
     }
 }

@@ -40,6 +40,11 @@ def devnet_config() -> Path:
     return project_root() / DEVNET_CONFIG
 
 
+# DepositToken's runtime code in bytes: at most this, leaving room under EIP-170's 24,576 (the rarely
+# called administration paths run in DepositTokenAdmin, see contracts/DepositTokenAdmin.sol)
+RUNTIME_SIZE_LIMIT = 21_500
+EIP170_LIMIT = 24_576
+
 # operation -> maximum DepositToken gasUsed
 TARGETS: dict[str, int] = {
     "transfer (existing holder)": 42_000,
@@ -151,6 +156,21 @@ def measure(config: DeployConfig | None = None) -> Result:
     _check_end_state(token, baseline, holder_a, holder_b, spender)
     rows = tuple(Row(op, base.get(op), dt[op], TARGETS.get(op)) for op in OPERATIONS)
     return Result(rows, {"DepositToken (proxy)": token.address, "BaselineERC20": baseline.address})
+
+
+def runtime_size(contract_name: str = "DepositToken") -> int:
+    """Bytes of the compiled runtime code of ``contract_name`` (EIP-170 limits it to 24,576)."""
+    from ape import project
+
+    code = getattr(project, contract_name).contract_type.runtime_bytecode.bytecode
+    return len(bytes.fromhex(code.removeprefix("0x")))
+
+
+def format_size(size: int) -> str:
+    """One line: the token's runtime size against its limit and EIP-170's."""
+    verdict = "PASS" if size <= RUNTIME_SIZE_LIMIT else "FAIL"
+    return (f"DepositToken runtime code: {size:,} bytes (limit {RUNTIME_SIZE_LIMIT:,}; "
+            f"EIP-170 {EIP170_LIMIT:,}, {EIP170_LIMIT - size:,} to spare)  {verdict}")
 
 
 def _ref(kind: str, n: int) -> bytes:

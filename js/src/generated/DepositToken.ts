@@ -787,7 +787,7 @@ export const depositTokenAbi = [
             "type": "address"
           }
         ],
-        "internalType": "struct DepositToken.InitParams",
+        "internalType": "struct IDepositTokenAdmin.InitParams",
         "name": "p",
         "type": "tuple"
       }
@@ -963,6 +963,35 @@ export const depositTokenAbi = [
       {
         "internalType": "uint256",
         "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      }
+    ],
+    "name": "minterRateLimitOf",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "available",
         "type": "uint256"
       }
     ],
@@ -1467,6 +1496,29 @@ export const depositTokenAbi = [
       }
     ],
     "name": "setIssuer",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      }
+    ],
+    "name": "setMinterRateLimit",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -2079,6 +2131,31 @@ export const depositTokenAbi = [
       }
     ],
     "name": "MinterConfigured",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      }
+    ],
+    "name": "MinterRateLimitSet",
     "type": "event"
   },
   {
@@ -2770,6 +2847,22 @@ export const depositTokenAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidRateLimit",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "InvalidReference",
     "type": "error"
@@ -2799,11 +2892,37 @@ export const depositTokenAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "available",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "MinterRateLimitExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
     "name": "NotAMinter",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotDelegated",
     "type": "error"
   },
   {

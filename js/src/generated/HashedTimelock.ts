@@ -999,6 +999,22 @@ export const hashedTimelockAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidRateLimit",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "recipient",
         "type": "address"
@@ -1118,6 +1134,27 @@ export const hashedTimelockAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "available",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "MinterRateLimitExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
@@ -1139,6 +1176,11 @@ export const hashedTimelockAbi = [
       }
     ],
     "name": "NotAParty",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotDelegated",
     "type": "error"
   },
   {

@@ -1315,6 +1315,22 @@ export const pvpSettlementAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidRateLimit",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "InvalidReference",
     "type": "error"
@@ -1360,6 +1376,27 @@ export const pvpSettlementAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "available",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "MinterRateLimitExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
@@ -1397,6 +1434,11 @@ export const pvpSettlementAbi = [
       }
     ],
     "name": "NotCounterparty",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotDelegated",
     "type": "error"
   },
   {

@@ -1893,6 +1893,22 @@ export const tradeEscrowAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "capacity",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "period",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidRateLimit",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "InvalidReference",
     "type": "error"
@@ -1943,11 +1959,37 @@ export const tradeEscrowAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "minter",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "available",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "MinterRateLimitExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
     "name": "NotAMinter",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotDelegated",
     "type": "error"
   },
   {

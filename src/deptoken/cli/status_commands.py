@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
+from ..rate_limits import describe as describe_rate_limit
 from .env import Env, pass_env
 from .issuer_support import table, write_csv
 
@@ -71,7 +72,9 @@ def _show_status(env: Env, s: Any) -> None:
     if s.minter_allowances is None:
         click.echo(f"minters     {unknown}")
     for minter, left in (s.minter_allowances or {}).items():
-        click.echo(f"minter      {minter} may still mint {fmt(left)}")
+        limit = (s.minter_rate_limits or {}).get(minter)
+        rate = f"; {describe_rate_limit(limit, fmt)}" if limit and limit.limited else ""
+        click.echo(f"minter      {minter} may still mint {fmt(left)}{rate}")
     click.echo(f"paused      {unknown if s.paused is None else 'YES' if s.paused else 'no'}")
     click.echo("clients     " + (", ".join(f"{n} {k}" for k, n in sorted(s.clients.items())) or "none"))
     click.echo(f"allowlist   {s.expiring_count} active client(s) whose entry ends within {EXPIRY_DAYS} days"

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import DepositTokenError, first_line
+from ..rate_limits import RateLimit, read_rate_limits
 from ..roles import ROLES
 from .indexer import ZERO
 from .models import ChainEvent, Client, Deposit, Operator, Request, SyncState, Transaction
@@ -37,6 +38,7 @@ class TokenState:
     total_supply: int
     paused: bool
     minter_allowances: dict[str, int]
+    minter_rate_limits: dict[str, RateLimit] = field(default_factory=dict)  # on-chain rate limits, besides the allowances
 
 
 @dataclass
@@ -92,6 +94,7 @@ class Status:
     held_deposits: int
     suspense_deposits: int
     node_error: str | None = None
+    minter_rate_limits: dict[str, RateLimit] | None = None
 
     @property
     def supply_difference(self) -> int | None:
@@ -127,7 +130,8 @@ def token_state(client: Any) -> TokenState:
         else:
             minters.pop(account, None)
     allowances = client.read_many("minterAllowance", list(minters)) if minters else {}
-    return TokenState(int(head, 16), int(supply, 16), bool(int(paused, 16)), allowances)
+    limits = read_rate_limits(client.contract, minters)
+    return TokenState(int(head, 16), int(supply, 16), bool(int(paused, 16)), allowances, limits)
 
 
 def _eligible(operators: list[Operator], request: Request) -> list[str]:
@@ -208,6 +212,7 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
         index_lag=chain.head - indexed if chain and indexed is not None else None,
         total_supply=chain.total_supply if chain else None, indexed_supply=supply, ledger_minted=minted,
         paused=chain.paused if chain else None, minter_allowances=chain.minter_allowances if chain else None,
+        minter_rate_limits=chain.minter_rate_limits if chain else None,
         clients=clients, expiring=expiring, expiring_count=expiring_count, held_deposits=held,
         suspense_deposits=suspense, node_error=node_error,
     )

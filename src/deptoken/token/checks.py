@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..chain import next_block_time
+from ..rate_limits import read_rate_limit
 from ..errors import AccountInactive, InvalidInput, InsufficientBalance, LimitExceeded, ReferenceUsed, Refused, RoleMissing, TokenPaused
 from ..times import Expiry, format_expiry, parse_expiry
 from ..validation import address_of, reference_to_bytes32
@@ -112,18 +113,22 @@ class TokenChecks(TokenReader):
     def mint_budget(self, sender: Any) -> Callable[[int], str | None]:
         """Checks ``sender`` may mint now (role, not paused) and returns its budget for mints sent one
         after another before any is mined: each call takes ``units`` (minor units) from the minter's
-        allowance and the supply cap, or says why it cannot (taking nothing: ``LimitExceeded``'s message)."""
+        allowance, its rate limit (as left now; refills are not counted) and the supply cap, or says
+        why it cannot (taking nothing: ``LimitExceeded``'s message)."""
         minter = self.require_role(sender, "minter", "mint")
         self.require_not_paused("mint")
         allowance, supply = int(self.contract.minterAllowance(minter)), int(self.contract.totalSupply())
+        rate_left = read_rate_limit(self.contract, minter).left  # what the on-chain rate limit leaves now
 
         def take(units: int) -> str | None:
-            nonlocal allowance, supply
+            nonlocal allowance, supply, rate_left
             if allowance < units:
                 return f"minter {minter} may mint {self.format(allowance)} more, less than {self.format(units)}"
+            if rate_left < units:
+                return f"minter {minter}'s rate limit leaves {self.format(rate_left)} to mint now, less than {self.format(units)}"
             if supply + units > SUPPLY_CAP:
                 return f"minting {self.format(units)} would exceed the supply cap"
-            allowance, supply = allowance - units, supply + units
+            allowance, supply, rate_left = allowance - units, supply + units, rate_left - units
             return None
 
         return take
