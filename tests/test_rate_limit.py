@@ -103,7 +103,7 @@ def test_rate_limits_are_per_minter(token, minter_admin, minter, carol, alice):
 
 def test_python_read_set_describe_and_mint_budget(token, minter_admin, minter):
     from deptoken.errors import DepositTokenError
-    from deptoken.operations import TokenClient
+    from deptoken.token import TokenClient
     from deptoken.rate_limits import UNLIMITED, describe, read_rate_limit, set_rate_limit
 
     none = read_rate_limit(token, minter)
