@@ -1,141 +1,58 @@
-"""Shared fixtures: one DepositToken deployed through the library, on the real Anvil ape starts.
+"""The root of the test suite: fixtures come from ``tests/fixtures/`` as plugins, markers from the
+table below.
 
-ape isolates each test (chain snapshot and revert), so a module-scoped token is deployed once per
-module and every test starts from the same state. Contracts are module-scoped, not session-scoped:
-a session fixture first requested in the middle of a module would be deployed inside that module's
-snapshot and vanish when ape reverts it.
+Layout (by area; a test module's basename is unique across folders, as pytest's default import mode
+needs without ``__init__.py`` files):
+
+* ``contracts/``: the token's behaviour on Anvil, its roles, upgrades, state machine, ABI, gas, slither
+* ``library/``: the Python library's input validation and the ape scripts
+* ``ops/``: the issuer tooling (ledger, workflows, CLI, crash recovery, ISO 20022)
+* ``settlement/``: escrow, PvP, hashed time-locks and the cross-border deployment
+* ``e2e/``: the README's blocks, the JS package and cross-library signing, on devnets of their own
+
+``constants.py`` holds the values tests share, ``helpers.py`` the contract tests' assertions,
+``ops_support.py`` the ops tests' helpers (``Devnet``).
+
+Markers (registered in pyproject.toml): ``slow``, ``two_node`` (starts a node besides ape's Anvil) and
+``postgres`` (the PostgreSQL variant of a ledger test, skipped with its reason when
+``DEPTOKEN_TEST_POSTGRES_URL`` is not set). A new test marks itself (``@pytest.mark.slow``); the
+tests that were here before the markers are marked from ``MARKS`` so that their files stay as they were.
+``make test-fast`` deselects ``slow`` and ``two_node``.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 
-from deptoken.config import load_config
-from deptoken.deploy import deploy_token
+pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 
-ROOT = Path(__file__).resolve().parents[1]
-YEAR = 365 * 24 * 3600
-MINTER_ALLOWANCE = 10**15  # minor units
-INITIAL = 1_000_000  # minor units minted to alice and bob
+# Fixtures that start a node of their own (a standalone Anvil): a test using one is ``two_node``.
+NODE_FIXTURES = {"devnet", "second_chain", "prepared"}
 
-
-@pytest.fixture(scope="session")
-def admin(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def minter_admin(accounts):
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
-def minter(accounts):
-    """Also the bank's treasury account: allowlisted, receives seized funds, burns them."""
-    return accounts[2]
+# (path under tests/, test name or "*" for the whole module) -> markers. Slow: more than ~10 s on a
+# 2-core machine (`--durations`), or the bulk of a module's time.
+MARKS: dict[tuple[str, str], tuple[str, ...]] = {
+    # whole modules
+    ("contracts/test_stateful.py", "*"): ("slow",),
+    ("contracts/test_slither.py", "*"): ("slow",),
+    ("settlement/test_escrow_stateful.py", "*"): ("slow",),
+    ("settlement/test_settlement_deploy.py", "*"): ("slow", "two_node"),
+    ("ops/test_ops_faults.py", "*"): ("slow", "two_node"),
+    ("ops/test_ops_cli.py", "*"): ("slow", "two_node"),
+    ("e2e/test_readme_blocks.py", "*"): ("slow", "two_node"),
+    ("e2e/test_js_package.py", "test_js_package_builds_and_its_node_tests_pass"): ("slow", "two_node"),
+    # single tests
+    ("library/test_scripts.py", "test_scripts_on_a_hardhat_node"): ("slow", "two_node"),
+}
 
 
-@pytest.fixture(scope="session")
-def compliance(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def legal(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def pauser(accounts):
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def upgrader(accounts):
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def alice(accounts):
-    return accounts[7]
-
-
-@pytest.fixture(scope="session")
-def bob(accounts):
-    return accounts[8]
-
-
-@pytest.fixture(scope="session")
-def carol(accounts):
-    """Allowlisted, holds nothing."""
-    return accounts[9]
-
-
-@pytest.fixture(scope="session")
-def outsider(accounts):
-    """Never allowlisted, holds no role."""
-    return accounts.generate_test_account()
-
-
-@pytest.fixture(scope="session")
-def devnet_config(admin, minter_admin, compliance, legal, pauser, upgrader):
-    config = load_config(ROOT / "config" / "devnet.yaml")
-    roles = {
-        "admin": admin.address,
-        "minter_admin": minter_admin.address,
-        "compliance": compliance.address,
-        "legal": legal.address,
-        "pauser": pauser.address,
-        "upgrader": upgrader.address,
-    }
-    assert roles == config.roles, "config/devnet.yaml names Anvil accounts 0,1,3,4,5,6 as role holders"
-    return replace(config, roles=roles)
-
-
-@pytest.fixture(scope="module")
-def bare_token(devnet_config, admin):
-    """A freshly deployed token: roles granted, nothing else (no minter, empty allowlist)."""
-    token, _ = deploy_token(devnet_config, admin, record=False)
-    return token
-
-
-@pytest.fixture(scope="module")
-def token(bare_token, chain, minter_admin, minter, compliance, alice, bob, carol):
-    """The token in use: a minter with an allowance, alice, bob, carol and the treasury (minter)
-    allowlisted for a year, alice and bob holding INITIAL each."""
-    t = bare_token
-    t.configureMinter(minter, MINTER_ALLOWANCE, sender=minter_admin)
-    expiry = chain.pending_timestamp + YEAR
-    t.allowlistBatch([alice, bob, carol, minter], [expiry] * 4, sender=compliance)
-    t.mint(alice, INITIAL, b"\x01" * 32, sender=minter)
-    t.mint(bob, INITIAL, b"\x02" * 32, sender=minter)
-    return t
-
-
-@pytest.fixture(scope="session")
-def cnh_bank(accounts):
-    """The second bank (config/devnet-cnh.yaml): its role holders, test accounts 20-26."""
-    return {"admin": accounts[20], "minter_admin": accounts[21], "minter": accounts[22], "compliance": accounts[23],
-            "legal": accounts[24], "pauser": accounts[25], "upgrader": accounts[26]}
-
-
-@pytest.fixture(scope="module")
-def cnh_token(chain, cnh_bank, alice, bob, carol):
-    """A second bank's CNH deposit token: alice, bob, carol and its treasury allowlisted for a year,
-    alice and bob holding INITIAL each (minor units)."""
-    config = load_config(ROOT / "config" / "devnet-cnh.yaml")
-    assert config.roles["admin"] == cnh_bank["admin"].address
-    t, _ = deploy_token(config, cnh_bank["admin"], record=False)
-    t.configureMinter(cnh_bank["minter"], MINTER_ALLOWANCE, sender=cnh_bank["minter_admin"])
-    expiry = chain.pending_timestamp + YEAR
-    t.allowlistBatch([alice, bob, carol, cnh_bank["minter"]], [expiry] * 4, sender=cnh_bank["compliance"])
-    t.mint(alice, INITIAL, b"\x01" * 32, sender=cnh_bank["minter"])
-    t.mint(bob, INITIAL, b"\x02" * 32, sender=cnh_bank["minter"])
-    return t
-
-
-# Issuer operations (deptoken.ops): ledgers on SQLite and PostgreSQL, operators, a standalone devnet.
-from ops_support import ana, ben, chen, devnet, ledger, ledger_url, migrated_templates, ops, stranger, team  # noqa: E402, F401
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath / "tests"
+    for item in items:
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        name = item.originalname if isinstance(item, pytest.Function) else item.name
+        marks = set(MARKS.get((path, "*"), ())) | set(MARKS.get((path, name), ()))
+        if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            marks.add("two_node")
+        for mark in sorted(marks):
+            item.add_marker(getattr(pytest.mark, mark))

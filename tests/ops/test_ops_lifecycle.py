@@ -27,7 +27,7 @@ from deptoken.ops.models import AuditEntry, Client, Deposit, Request, Transactio
 from deptoken.ops.policy import Policy, load_policy
 from deptoken.validation import reference_to_bytes32
 
-ACTOR = "pytest"
+from constants import ACTOR
 COUNTED = ("deposits", "requests", "approvals", "transactions", "audit_log")
 
 

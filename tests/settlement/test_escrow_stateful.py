@@ -39,10 +39,8 @@ from deptoken import eip712
 from deptoken.authorizations import FIELDS, RECEIVE
 from deptoken.settlement.escrow import EscrowClient, OrderTerms, deploy_escrow, split_amounts
 
-HOUR = 3600
-DAY = 24 * HOUR
-YEAR = 365 * DAY
-TX_GAS = 1_000_000
+from constants import DAY, HOUR, TX_GAS, YEAR
+
 TERMS = "(bytes32,address,address,uint256,uint64,uint64)"
 ARBITER_ROLE = keccak(text="ARBITER_ROLE")
 STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved", "seized")
