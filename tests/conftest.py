@@ -27,7 +27,7 @@ import pytest
 pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 
 # Fixtures that start a node of their own (a standalone Anvil): a test using one is ``two_node``.
-NODE_FIXTURES = {"devnet", "second_chain", "prepared"}
+NODE_FIXTURES = {"devnet", "deployed_devnet", "second_chain", "prepared"}
 
 # (path under tests/, test name or "*" for the whole module) -> markers. Slow: more than ~10 s on a
 # 2-core machine (`--durations`), or the bulk of a module's time.
@@ -46,13 +46,61 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# Scheduling under pytest-xdist (`make test`: --dist loadgroup --no-loadscope-reorder). Every test
+# module is one group (as with --dist loadfile: its module-scoped deployments are made once), and the
+# groups go to the workers costliest first, so that no long module starts last and runs alone
+# (xdist's own order, by number of tests, put the slowest modules, which have few tests, at the end).
+# COST: seconds of a module's tests on a 2-core machine (from `--durations`; only the order matters,
+# unlisted modules take a few seconds and follow). SPLIT: modules cut into n groups (their tests
+# dealt out in turn), which run on whichever worker is free, each making its own module fixtures.
+COST: dict[str, int] = {
+    "ops/test_ops_faults.py": 310,
+    "ops/test_ops_cli.py": 300,
+    "e2e/test_readme_blocks.py": 280,
+    "contracts/test_stateful.py": 100,
+    "e2e/test_js_package.py": 80,
+    "settlement/test_settlement_deploy.py": 75,
+    "contracts/test_upgrade.py": 65,
+    "contracts/test_allowlist.py": 50,
+    "contracts/test_roles.py": 42,
+    "contracts/test_slither.py": 40,
+    "contracts/test_authorizations.py": 38,
+    "library/test_scripts.py": 30,
+    "settlement/test_pvp.py": 22,
+    "contracts/test_issuance.py": 22,
+    "ops/test_ops_benchmark.py": 22,
+    "settlement/test_htlc.py": 19,
+    "contracts/test_admin.py": 17,
+    "contracts/test_legal.py": 17,
+    "ops/test_ops_status.py": 14,
+    "settlement/test_escrow.py": 14,
+    "contracts/test_erc20.py": 14,
+    "contracts/test_benchmark.py": 12,
+    "settlement/test_escrow_stateful.py": 12,
+    "e2e/test_typed_data_interop.py": 10,
+    "ops/test_ops_flows.py": 9,
+}
+SPLIT: dict[str, int] = {"ops/test_ops_faults.py": 2, "ops/test_ops_cli.py": 2}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath / "tests"
-    for item in items:
-        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+    seen: dict[str, int] = {}
+    order: dict[str, tuple[int, int]] = {}
+    for index, item in enumerate(items):
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
         name = item.originalname if isinstance(item, pytest.Function) else item.name
         marks = set(MARKS.get((path, "*"), ())) | set(MARKS.get((path, name), ()))
         if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
             marks.add("two_node")
         for mark in sorted(marks):
             item.add_marker(getattr(pytest.mark, mark))
+        group = path
+        if parts := SPLIT.get(path):
+            count = seen[path] = seen.get(path, -1) + 1
+            group = f"{path}#{count % parts}"
+        item.add_marker(pytest.mark.xdist_group(group))
+        order.setdefault(group, (-COST.get(path, 0) // SPLIT.get(path, 1), index))
+    groups = {id(item): next(m.args[0] for m in item.iter_markers("xdist_group")) for item in items}
+    items.sort(key=lambda item: order[groups[id(item)]])

@@ -189,7 +189,7 @@ def assert_one_line_error(result: Run, fragment: str, *, code: int = 1) -> None:
 
 
 # ---------------------------------------------------------------------------- crash-recovery helpers
-# (added for tests/test_ops_faults.py; nothing above changed)
+# (added for tests/ops/test_ops_faults.py; nothing above changed)
 
 from eth_utils import keccak as _keccak  # noqa: E402 - appended section
 

@@ -113,7 +113,7 @@ PRIVILEGED = [
 # State-changing functions anybody may call (their own rules apply).
 PUBLIC = {
     "transfer", "approve", "transferFrom", "redeem", "initialize", "acceptDefaultAdminTransfer", "renounceRole",
-    # authorized by the holder's signature, not a role (tests/test_authorizations.py)
+    # authorized by the holder's signature, not a role (tests/contracts/test_authorizations.py)
     "permit", "transferWithAuthorization", "receiveWithAuthorization", "cancelAuthorization",
 }
 

@@ -546,7 +546,7 @@ def test_propose_each_kind(ops, team, alice, bob, carol):
         "pause": ({}, {}, 1),
         "unpause": ({}, {}, 1),
     }
-    assert set(valid) == set(workflow.KINDS) - set(workflow.LEDGER_KINDS)  # cancel, return: tests/test_ops_lifecycle.py
+    assert set(valid) == set(workflow.KINDS) - set(workflow.LEDGER_KINDS)  # cancel, return: tests/ops/test_ops_lifecycle.py
     ids = {kind: propose(ops, kind, params, ana) for kind, (params, _, _) in valid.items()}
     assert list(ids.values()) == list(range(1, 9))
     with ops.ledger.session() as session:

@@ -18,7 +18,7 @@ legal role seizes orders (legal exit) and replaces parties, at random like every
 
 Speed: the ape fixtures deploy the token and the escrow, ``chain.snapshot()``/``chain.restore()`` give
 every example a clean chain, and everything else is raw JSON-RPC from Anvil's unlocked accounts, one
-batched request for a step's reads (as tests/test_stateful.py does).
+batched request for a step's reads (as tests/contracts/test_stateful.py does).
 """
 
 from __future__ import annotations
