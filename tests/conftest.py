@@ -29,8 +29,8 @@ pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 # Fixtures that start a node of their own (a standalone Anvil): a test using one is ``two_node``.
 NODE_FIXTURES = {"devnet", "deployed_devnet", "second_chain", "prepared"}
 
-# (path under tests/, test name or "*" for the whole module) -> markers. Slow: more than ~10 s on a
-# 2-core machine (`--durations`), or the bulk of a module's time.
+# (path under tests/, test name or "*" for the whole module) -> markers. Slow: several seconds or more
+# on a 2-core machine (`--durations`): state machines, subprocesses, slither, many deployments.
 MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     # whole modules
     ("contracts/test_stateful.py", "*"): ("slow",),
@@ -41,8 +41,29 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("ops/test_ops_cli.py", "*"): ("slow", "two_node"),
     ("e2e/test_readme_blocks.py", "*"): ("slow", "two_node"),
     ("e2e/test_js_package.py", "test_js_package_builds_and_its_node_tests_pass"): ("slow", "two_node"),
-    # single tests
+    ("ops/test_ops_benchmark.py", "*"): ("slow", "two_node"),  # the benchmark's and the demo's own Anvil
+    ("contracts/test_benchmark.py", "*"): ("slow",),
+    # single tests: a Hardhat node, `ape run` / `deptoken` subprocesses, upgrades that deploy implementations
     ("library/test_scripts.py", "test_scripts_on_a_hardhat_node"): ("slow", "two_node"),
+    ("library/test_scripts.py", "test_mint_script"): ("slow",),
+    ("library/test_scripts.py", "test_allowlist_script_rejects_a_broken_file"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_keeps_all_state"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgraded_token_keeps_working_and_enforcing"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_from_1_0_0_sets_up_the_eip712_domain"): ("slow",),
+    ("contracts/test_upgrade.py", "test_token_deployed_as_1_1_0_refuses_the_1_0_0_upgrade_step"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_cannot_reinitialize"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_with_call"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_to_proxy_reverts"): ("slow",),
+    ("contracts/test_authorizations.py", "test_authorization_window_and_alterations"): ("slow",),
+    ("contracts/test_authorizations.py", "test_cancel_authorization"): ("slow",),
+    ("contracts/test_authorizations.py", "test_cli_sign_verify_submit"): ("slow",),
+    ("contracts/test_authorizations.py", "test_receive_with_authorization_only_by_payee"): ("slow",),
+    ("contracts/test_roles.py", "test_role_holders_cannot_move_client_funds_by_role"): ("slow",),
+    ("contracts/test_eip7702.py", "test_delegated_holder_signatures_follow_its_delegate"): ("slow",),
+    ("settlement/test_htlc.py", "test_cli_withdraw_seize_replace_positions"): ("slow",),
+    ("settlement/test_htlc.py", "test_state_machine_books_balance_under_restrictions"): ("slow",),
+    ("settlement/test_escrow.py", "test_cli"): ("slow",),
+    ("ops/test_ops_status.py", "test_bulk_approve_shows_totals_asks_then_signs_each"): ("slow",),
 }
 
 
@@ -86,8 +107,9 @@ SPLIT: dict[str, int] = {"ops/test_ops_faults.py": 2, "ops/test_ops_cli.py": 2}
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath / "tests"
-    seen: dict[str, int] = {}
-    order: dict[str, tuple[int, int]] = {}
+    seen: dict[str, int] = {}  # tests of a split module dealt out so far
+    order: dict[str, tuple[int, int]] = {}  # group -> (minus its cost, position of its first test)
+    group_of: dict[int, str] = {}
     for index, item in enumerate(items):
         path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
         name = item.originalname if isinstance(item, pytest.Function) else item.name
@@ -101,6 +123,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             count = seen[path] = seen.get(path, -1) + 1
             group = f"{path}#{count % parts}"
         item.add_marker(pytest.mark.xdist_group(group))
+        group_of[id(item)] = group
         order.setdefault(group, (-COST.get(path, 0) // SPLIT.get(path, 1), index))
-    groups = {id(item): next(m.args[0] for m in item.iter_markers("xdist_group")) for item in items}
-    items.sort(key=lambda item: order[groups[id(item)]])
+        module = getattr(item, "module", None)
+        stale = [n for (p, n) in MARKS if p == path and n != "*" and module is not None and not hasattr(module, n)]
+        if stale:
+            raise pytest.UsageError(f"tests/conftest.py MARKS names tests that {path} does not have: {stale}")
+    items.sort(key=lambda item: order[group_of[id(item)]])  # stable: a group's tests keep their order
