@@ -46,7 +46,9 @@ ROLE = {name: keccak(text=name) for name in ("MINTER_ROLE", "MINTER_ADMIN_ROLE",
 ACTORS = ("alice", "bob", "carol", "outsider", "treasury")  # the treasury is the minter
 
 SETTINGS = settings(
-    max_examples=200,
+    # 100 examples of 40 steps (200 before): derandomized, so every run replays the same sequences; 100
+    # reach every path of must_see (the test's check), 200 doubled the suite's longest single test.
+    max_examples=100,
     stateful_step_count=40,
     deadline=None,
     database=None,

@@ -30,7 +30,7 @@ def implementation_address(chain, token) -> str:
     return "0x" + bytes(raw)[-20:].hex()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # one deployment; ape reverts what a test does to it
 def v2_impl(admin):
     return admin.deploy(project.DepositTokenV2Mock)
 
