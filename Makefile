@@ -48,8 +48,7 @@ demo: setup
 
 # -n auto: one pytest-xdist worker per CPU, each with its own Anvil. --dist loadgroup: tests/conftest.py
 # puts each test module in one group (kept on one worker, so its module-scoped deployments are made
-# once; the two longest modules in two groups each) and orders the groups costliest first, which
-# --no-loadscope-reorder keeps.
+# once) and orders the modules costliest first, which --no-loadscope-reorder keeps.
 XDIST := -n auto --dist loadgroup --no-loadscope-reorder
 
 test: compile

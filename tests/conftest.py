@@ -69,11 +69,12 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
 
 # Scheduling under pytest-xdist (`make test`: --dist loadgroup --no-loadscope-reorder). Every test
 # module is one group (as with --dist loadfile: its module-scoped deployments are made once), and the
-# groups go to the workers costliest first, so that no long module starts last and runs alone
+# modules go to the workers costliest first, so that no long module starts last and runs alone
 # (xdist's own order, by number of tests, put the slowest modules, which have few tests, at the end).
 # COST: seconds of a module's tests on a 2-core machine (from `--durations`; only the order matters,
-# unlisted modules take a few seconds and follow). SPLIT: modules cut into n groups (their tests
-# dealt out in turn), which run on whichever worker is free, each making its own module fixtures.
+# unlisted modules take a few seconds and follow). Cutting a long module into several groups was
+# measured too: each group then makes its own module fixtures (the fault tests' prepared devnet),
+# which cost more than the better balance saved.
 COST: dict[str, int] = {
     "ops/test_ops_faults.py": 310,
     "ops/test_ops_cli.py": 300,
@@ -101,15 +102,13 @@ COST: dict[str, int] = {
     "e2e/test_typed_data_interop.py": 10,
     "ops/test_ops_flows.py": 9,
 }
-SPLIT: dict[str, int] = {"ops/test_ops_faults.py": 2, "ops/test_ops_cli.py": 2}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath / "tests"
-    seen: dict[str, int] = {}  # tests of a split module dealt out so far
-    order: dict[str, tuple[int, int]] = {}  # group -> (minus its cost, position of its first test)
-    group_of: dict[int, str] = {}
+    order: dict[str, tuple[int, int]] = {}  # module -> (minus its cost, position of its first test)
+    module_of: dict[int, str] = {}
     for index, item in enumerate(items):
         path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
         name = item.originalname if isinstance(item, pytest.Function) else item.name
@@ -118,15 +117,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks.add("two_node")
         for mark in sorted(marks):
             item.add_marker(getattr(pytest.mark, mark))
-        group = path
-        if parts := SPLIT.get(path):
-            count = seen[path] = seen.get(path, -1) + 1
-            group = f"{path}#{count % parts}"
-        item.add_marker(pytest.mark.xdist_group(group))
-        group_of[id(item)] = group
-        order.setdefault(group, (-COST.get(path, 0) // SPLIT.get(path, 1), index))
+        item.add_marker(pytest.mark.xdist_group(path))
+        order.setdefault(path, (-COST.get(path, 0), index))
+        module_of[id(item)] = path
         module = getattr(item, "module", None)
         stale = [n for (p, n) in MARKS if p == path and n != "*" and module is not None and not hasattr(module, n)]
         if stale:
             raise pytest.UsageError(f"tests/conftest.py MARKS names tests that {path} does not have: {stale}")
-    items.sort(key=lambda item: order[group_of[id(item)]])  # stable: a group's tests keep their order
+    items.sort(key=lambda item: order[module_of[id(item)]])  # stable: a module's tests keep their order
