@@ -1,6 +1,7 @@
 # Every target sets up what it needs first (idempotent, fast when already done).
 #   make demo    local devnet demo: start Anvil, deploy, onboard, mint, transfer, redeem, report, stop
 #   make test    the whole test suite on a real Anvil, plus slither, the ABI check and the JS package's Node tests
+#   make test-fast  the inner loop: the suite without the slow and the two-node tests (tests/conftest.py)
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
 #   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, 500 mints on 12 s blocks, index 10,000 transfers
 #   make devnet  a long-running Anvil on 127.0.0.1:8545 (PORT=8546: another port) with the token deployed and clients onboarded
@@ -17,7 +18,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solc/bin
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
-.PHONY: setup demo test bench bench-ops devnet compile abi clean
+.PHONY: setup demo test test-fast bench bench-ops devnet compile abi clean
 
 setup: $(VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
@@ -46,10 +47,17 @@ compile: setup
 demo: setup
 	$(BIN)/ape run demo --network $(NET)
 
-# -n auto: one pytest-xdist worker per CPU, each with its own Anvil; --dist loadfile keeps a test
-# module on one worker, so its module-scoped deployments are made once.
+# -n auto: one pytest-xdist worker per CPU, each with its own Anvil. --dist loadgroup: tests/conftest.py
+# puts each test module in one group (kept on one worker, so its module-scoped deployments are made
+# once) and orders the modules costliest first, which --no-loadscope-reorder keeps.
+XDIST := -n auto --dist loadgroup --no-loadscope-reorder
+
 test: compile
-	$(BIN)/ape test --network $(NET) -p no:cacheprovider -n auto --dist loadfile
+	$(BIN)/ape test --network $(NET) -p no:cacheprovider $(XDIST)
+
+# The inner loop (under 2 minutes on 2 cores): leaves out the tests marked slow or two_node.
+test-fast: compile
+	$(BIN)/ape test --network $(NET) -p no:cacheprovider $(XDIST) -m "not slow and not two_node"
 
 bench: setup
 	$(BIN)/ape run benchmark --network $(NET)

@@ -1,141 +1,127 @@
-"""Shared fixtures: one DepositToken deployed through the library, on the real Anvil ape starts.
+"""The root of the test suite: fixtures come from ``tests/fixtures/`` as plugins, markers from the
+table below.
 
-ape isolates each test (chain snapshot and revert), so a module-scoped token is deployed once per
-module and every test starts from the same state. Contracts are module-scoped, not session-scoped:
-a session fixture first requested in the middle of a module would be deployed inside that module's
-snapshot and vanish when ape reverts it.
+Layout (by area; a test module's basename is unique across folders, as pytest's default import mode
+needs without ``__init__.py`` files):
+
+* ``contracts/``: the token's behaviour on Anvil, its roles, upgrades, state machine, ABI, gas, slither
+* ``library/``: the Python library's input validation and the ape scripts
+* ``ops/``: the issuer tooling (ledger, workflows, CLI, crash recovery, ISO 20022)
+* ``settlement/``: escrow, PvP, hashed time-locks and the cross-border deployment
+* ``e2e/``: the README's blocks, the JS package and cross-library signing, on devnets of their own
+
+``constants.py`` holds the values tests share, ``helpers.py`` the contract tests' assertions,
+``ops_support.py`` the ops tests' helpers (``Devnet``).
+
+Markers (registered in pyproject.toml): ``slow``, ``two_node`` (starts a node besides ape's Anvil) and
+``postgres`` (the PostgreSQL variant of a ledger test, skipped with its reason when
+``DEPTOKEN_TEST_POSTGRES_URL`` is not set). A new test marks itself (``@pytest.mark.slow``); the
+tests that were here before the markers are marked from ``MARKS`` so that their files stay as they were.
+``make test-fast`` deselects ``slow`` and ``two_node``.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 
-from deptoken.config import load_config
-from deptoken.token_deployer import deploy_token
+pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 
-ROOT = Path(__file__).resolve().parents[1]
-YEAR = 365 * 24 * 3600
-MINTER_ALLOWANCE = 10**15  # minor units
-INITIAL = 1_000_000  # minor units minted to alice and bob
+# Fixtures that start a node of their own (a standalone Anvil): a test using one is ``two_node``.
+NODE_FIXTURES = {"devnet", "deployed_devnet", "second_chain", "prepared"}
 
-
-@pytest.fixture(scope="session")
-def admin(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def minter_admin(accounts):
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
-def minter(accounts):
-    """Also the bank's treasury account: allowlisted, receives seized funds, burns them."""
-    return accounts[2]
-
-
-@pytest.fixture(scope="session")
-def compliance(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def legal(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def pauser(accounts):
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def upgrader(accounts):
-    return accounts[6]
+# (path under tests/, test name or "*" for the whole module) -> markers. Slow: several seconds or more
+# on a 2-core machine (`--durations`): state machines, subprocesses, slither, many deployments.
+MARKS: dict[tuple[str, str], tuple[str, ...]] = {
+    # whole modules
+    ("contracts/test_stateful.py", "*"): ("slow",),
+    ("contracts/test_slither.py", "*"): ("slow",),
+    ("settlement/test_escrow_stateful.py", "*"): ("slow",),
+    ("settlement/test_settlement_deploy.py", "*"): ("slow", "two_node"),
+    ("ops/test_ops_faults.py", "*"): ("slow", "two_node"),
+    ("ops/test_ops_cli.py", "*"): ("slow",),  # its tests on a devnet are two_node by their fixture
+    ("e2e/test_readme_blocks.py", "*"): ("slow", "two_node"),
+    ("e2e/test_js_package.py", "test_js_package_builds_and_its_node_tests_pass"): ("slow", "two_node"),
+    ("ops/test_ops_benchmark.py", "*"): ("slow", "two_node"),  # the benchmark's and the demo's own Anvil
+    ("contracts/test_benchmark.py", "*"): ("slow",),
+    # single tests: a Hardhat node, `ape run` / `deptoken` subprocesses, upgrades that deploy implementations
+    ("library/test_scripts.py", "test_scripts_on_a_hardhat_node"): ("slow", "two_node"),
+    ("library/test_scripts.py", "test_mint_script"): ("slow",),
+    ("library/test_scripts.py", "test_allowlist_script_rejects_a_broken_file"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_keeps_all_state"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgraded_token_keeps_working_and_enforcing"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_from_1_0_0_sets_up_the_eip712_domain"): ("slow",),
+    ("contracts/test_upgrade.py", "test_token_deployed_as_1_1_0_refuses_the_1_0_0_upgrade_step"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_cannot_reinitialize"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_with_call"): ("slow",),
+    ("contracts/test_upgrade.py", "test_upgrade_to_proxy_reverts"): ("slow",),
+    ("contracts/test_authorizations.py", "test_authorization_window_and_alterations"): ("slow",),
+    ("contracts/test_authorizations.py", "test_cancel_authorization"): ("slow",),
+    ("contracts/test_authorizations.py", "test_cli_sign_verify_submit"): ("slow",),
+    ("contracts/test_authorizations.py", "test_receive_with_authorization_only_by_payee"): ("slow",),
+    ("contracts/test_roles.py", "test_role_holders_cannot_move_client_funds_by_role"): ("slow",),
+    ("contracts/test_eip7702.py", "test_delegated_holder_signatures_follow_its_delegate"): ("slow",),
+    ("settlement/test_htlc.py", "test_cli_withdraw_seize_replace_positions"): ("slow",),
+    ("settlement/test_htlc.py", "test_state_machine_books_balance_under_restrictions"): ("slow",),
+    ("settlement/test_escrow.py", "test_cli"): ("slow",),
+    ("ops/test_ops_status.py", "test_bulk_approve_shows_totals_asks_then_signs_each"): ("slow",),
+}
 
 
-@pytest.fixture(scope="session")
-def alice(accounts):
-    return accounts[7]
+# Scheduling under pytest-xdist (`make test`: --dist loadgroup --no-loadscope-reorder). Every test
+# module is one group (as with --dist loadfile: its module-scoped deployments are made once), and the
+# modules go to the workers costliest first, so that no long module starts last and runs alone
+# (xdist's own order, by number of tests, put the slowest modules, which have few tests, at the end).
+# COST: seconds of a module's tests on a 2-core machine (from `--durations`; only the order matters,
+# unlisted modules take a few seconds and follow). Cutting a long module into several groups was
+# measured too: each group then makes its own module fixtures (the fault tests' prepared devnet),
+# which cost more than the better balance saved.
+COST: dict[str, int] = {
+    "ops/test_ops_faults.py": 310,
+    "ops/test_ops_cli.py": 300,
+    "e2e/test_readme_blocks.py": 360,  # with the deptoken walkthrough on `make devnet`
+    "contracts/test_stateful.py": 100,
+    "e2e/test_js_package.py": 80,
+    "settlement/test_settlement_deploy.py": 75,
+    "contracts/test_upgrade.py": 65,
+    "contracts/test_allowlist.py": 50,
+    "contracts/test_roles.py": 42,
+    "contracts/test_slither.py": 40,
+    "contracts/test_authorizations.py": 38,
+    "library/test_scripts.py": 30,
+    "settlement/test_pvp.py": 22,
+    "contracts/test_issuance.py": 22,
+    "ops/test_ops_benchmark.py": 22,
+    "settlement/test_htlc.py": 19,
+    "contracts/test_admin.py": 17,
+    "contracts/test_legal.py": 17,
+    "ops/test_ops_status.py": 14,
+    "settlement/test_escrow.py": 14,
+    "contracts/test_erc20.py": 14,
+    "contracts/test_benchmark.py": 12,
+    "settlement/test_escrow_stateful.py": 12,
+    "e2e/test_typed_data_interop.py": 10,
+    "ops/test_ops_flows.py": 9,
+}
 
 
-@pytest.fixture(scope="session")
-def bob(accounts):
-    return accounts[8]
-
-
-@pytest.fixture(scope="session")
-def carol(accounts):
-    """Allowlisted, holds nothing."""
-    return accounts[9]
-
-
-@pytest.fixture(scope="session")
-def outsider(accounts):
-    """Never allowlisted, holds no role."""
-    return accounts.generate_test_account()
-
-
-@pytest.fixture(scope="session")
-def devnet_config(admin, minter_admin, compliance, legal, pauser, upgrader):
-    config = load_config(ROOT / "config" / "devnet.yaml")
-    roles = {
-        "admin": admin.address,
-        "minter_admin": minter_admin.address,
-        "compliance": compliance.address,
-        "legal": legal.address,
-        "pauser": pauser.address,
-        "upgrader": upgrader.address,
-    }
-    assert roles == config.roles, "config/devnet.yaml names Anvil accounts 0,1,3,4,5,6 as role holders"
-    return replace(config, roles=roles)
-
-
-@pytest.fixture(scope="module")
-def bare_token(devnet_config, admin):
-    """A freshly deployed token: roles granted, nothing else (no minter, empty allowlist)."""
-    token, _ = deploy_token(devnet_config, admin, record=False)
-    return token
-
-
-@pytest.fixture(scope="module")
-def token(bare_token, chain, minter_admin, minter, compliance, alice, bob, carol):
-    """The token in use: a minter with an allowance, alice, bob, carol and the treasury (minter)
-    allowlisted for a year, alice and bob holding INITIAL each."""
-    t = bare_token
-    t.configureMinter(minter, MINTER_ALLOWANCE, sender=minter_admin)
-    expiry = chain.pending_timestamp + YEAR
-    t.allowlistBatch([alice, bob, carol, minter], [expiry] * 4, sender=compliance)
-    t.mint(alice, INITIAL, b"\x01" * 32, sender=minter)
-    t.mint(bob, INITIAL, b"\x02" * 32, sender=minter)
-    return t
-
-
-@pytest.fixture(scope="session")
-def cnh_bank(accounts):
-    """The second bank (config/devnet-cnh.yaml): its role holders, test accounts 20-26."""
-    return {"admin": accounts[20], "minter_admin": accounts[21], "minter": accounts[22], "compliance": accounts[23],
-            "legal": accounts[24], "pauser": accounts[25], "upgrader": accounts[26]}
-
-
-@pytest.fixture(scope="module")
-def cnh_token(chain, cnh_bank, alice, bob, carol):
-    """A second bank's CNH deposit token: alice, bob, carol and its treasury allowlisted for a year,
-    alice and bob holding INITIAL each (minor units)."""
-    config = load_config(ROOT / "config" / "devnet-cnh.yaml")
-    assert config.roles["admin"] == cnh_bank["admin"].address
-    t, _ = deploy_token(config, cnh_bank["admin"], record=False)
-    t.configureMinter(cnh_bank["minter"], MINTER_ALLOWANCE, sender=cnh_bank["minter_admin"])
-    expiry = chain.pending_timestamp + YEAR
-    t.allowlistBatch([alice, bob, carol, cnh_bank["minter"]], [expiry] * 4, sender=cnh_bank["compliance"])
-    t.mint(alice, INITIAL, b"\x01" * 32, sender=cnh_bank["minter"])
-    t.mint(bob, INITIAL, b"\x02" * 32, sender=cnh_bank["minter"])
-    return t
-
-
-# Issuer operations (deptoken.ops): ledgers on SQLite and PostgreSQL, operators, a standalone devnet.
-from ops_support import ana, ben, chen, devnet, ledger, ledger_url, migrated_templates, ops, stranger, team  # noqa: E402, F401
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath / "tests"
+    order: dict[str, tuple[int, int]] = {}  # module -> (minus its cost, position of its first test)
+    module_of: dict[int, str] = {}
+    for index, item in enumerate(items):
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
+        name = item.originalname if isinstance(item, pytest.Function) else item.name
+        marks = set(MARKS.get((path, "*"), ())) | set(MARKS.get((path, name), ()))
+        if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            marks.add("two_node")
+        for mark in sorted(marks):
+            item.add_marker(getattr(pytest.mark, mark))
+        item.add_marker(pytest.mark.xdist_group(path))
+        order.setdefault(path, (-COST.get(path, 0), index))
+        module_of[id(item)] = path
+        module = getattr(item, "module", None)
+        stale = [n for (p, n) in MARKS if p == path and n != "*" and module is not None and not hasattr(module, n)]
+        if stale:
+            raise pytest.UsageError(f"tests/conftest.py MARKS names tests that {path} does not have: {stale}")
+    items.sort(key=lambda item: order[module_of[id(item)]])  # stable: a module's tests keep their order

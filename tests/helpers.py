@@ -18,16 +18,19 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 
-ZERO_ADDRESS = "0x" + "00" * 20
-ZERO_REF = b"\x00" * 32
-MAX_UINT256 = 2**256 - 1
-MAX_UINT128 = 2**128 - 1
-YEAR = 365 * 24 * 3600
-DAY = 24 * 3600
-INITIAL = 1_000_000  # conftest: minted to alice and bob
-MINTER_ALLOWANCE = 10**15  # conftest: the minter's allowance before the two initial mints
-USE_CURRENCY_DECIMALS = 255
-ERC7943_INTERFACE_ID = "0x3edbb4c4"
+# Re-exported: the contract tests import these from here (the values live in constants.py).
+from constants import (  # noqa: F401
+    DAY,
+    ERC7943_INTERFACE_ID,
+    INITIAL,
+    MAX_UINT128,
+    MAX_UINT256,
+    MINTER_ALLOWANCE,
+    USE_CURRENCY_DECIMALS,
+    YEAR,
+    ZERO_ADDRESS,
+    ZERO_REF,
+)
 
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 

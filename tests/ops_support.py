@@ -1,10 +1,9 @@
-"""Fixtures and helpers for the issuer operations tests (``deptoken.ops``).
+"""Helpers for the issuer operations tests (``deptoken.ops``); their fixtures are in ``fixtures/ops.py``.
 
-* ``ledger_url`` / ``ledger``: a fresh, migrated ledger per test: a real SQLite file, and also a
-  fresh database on the PostgreSQL server named by ``DEPTOKEN_TEST_POSTGRES_URL`` when it is set
-  (``.ci/run`` starts one with ``tools/postgres.sh``).
-* ``ops``: the fixture token (in-process, on ape's Anvil) bound to that ledger, with a test policy.
-* ``team``: registered operators ana, ben, chen (test accounts 10-12); ``stranger`` (13) is not one.
+* ``BACKENDS``: the ledger backends a ``ledger`` test runs on: SQLite, and PostgreSQL on the server
+  named by ``DEPTOKEN_TEST_POSTGRES_URL`` (``.ci/run`` starts one with ``tools/postgres.sh``); without
+  that variable the PostgreSQL variant is reported as skipped, with the reason.
+* ``TEST_POLICY``: the policy of the in-process ``ops`` fixture.
 * ``Devnet``: a standalone Anvil (own port, optional ``--state`` file so it can be restarted) with a
   token deployed by ``ape run deploy``, and ``deptoken`` CLI runs against it as subprocesses.
 """
@@ -16,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,33 +26,34 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from constants import BIN, ROOT  # noqa: F401 - re-exported (test modules import them from here)
 from deptoken.deployments import tag_of
-from deptoken.token import TokenClient
-from deptoken.ops.context import IssuerContext, open_ops
-from deptoken.ops.db import Ledger, make_engine, upgrade
-from deptoken.ops.operators import add_operator
+from deptoken.ops.db import make_engine, upgrade
 from deptoken.ops.policy import Policy
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("DEPTOKEN_TEST_POSTGRES_URL")
 TEST_POLICY = Policy(two_approvals_above=Decimal("1000.00"), confirmations=0, chunk_blocks=50, batch_size=3)
 
 
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=[
+        pytest.mark.postgres,
+        pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL not configured: set DEPTOKEN_TEST_POSTGRES_URL (.ci/run does)"),
+    ]),
+]
 
 
 def _admin_engine() -> sa.Engine:
     return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
 
-def _pg_url(name: str) -> str:
+def pg_url(name: str) -> str:
     return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
 
 @contextmanager
-def _pg_database(template: str | None = None) -> Iterator[str]:
+def pg_database(template: str | None = None) -> Iterator[str]:
     """A new database on the test server (a copy of ``template``, if given), dropped afterwards."""
     admin = _admin_engine()
     name = f"ledger_{uuid.uuid4().hex[:12]}"
@@ -71,86 +70,10 @@ def _pg_database(template: str | None = None) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=_backends())
-def ledger_url(request, tmp_path) -> Iterator[str]:
-    """A URL of an empty database: a SQLite file, or a new database on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-        return
-    with _pg_database() as name:
-        yield _pg_url(name)
-
-
-def _migrate(url: str) -> None:
+def migrate(url: str) -> None:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def migrated_templates(tmp_path_factory) -> Iterator[dict[str, str]]:
-    """One migrated database per backend, made once: each test's ledger is a copy (migrating a fresh
-    PostgreSQL database per test costs a second)."""
-    sqlite_file = tmp_path_factory.mktemp("ledger-template") / "ledger.sqlite"
-    _migrate(f"sqlite:///{sqlite_file}")
-    templates = {"sqlite": str(sqlite_file)}
-    if not POSTGRES_URL:
-        yield templates
-        return
-    with _pg_database() as name:
-        _migrate(_pg_url(name))
-        templates["postgresql"] = name
-        yield templates
-
-
-@pytest.fixture(params=_backends())
-def ledger(request, tmp_path, migrated_templates) -> Iterator[Ledger]:
-    """A fresh ledger at the newest migration: a SQLite file, or a PostgreSQL database."""
-    if request.param == "sqlite":
-        target = tmp_path / "ledger.sqlite"
-        shutil.copyfile(migrated_templates["sqlite"], target)
-        ledger = Ledger(f"sqlite:///{target}")
-        yield ledger
-        ledger.dispose()
-        return
-    with _pg_database(template=migrated_templates["postgresql"]) as name:
-        ledger = Ledger(_pg_url(name))
-        yield ledger
-        ledger.dispose()
-
-
-@pytest.fixture
-def ops(ledger, token) -> IssuerContext:
-    return open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)  # the fixture token has mints
-
-
-@pytest.fixture(scope="session")
-def ana(accounts):
-    return accounts[10]
-
-
-@pytest.fixture(scope="session")
-def ben(accounts):
-    return accounts[11]
-
-
-@pytest.fixture(scope="session")
-def chen(accounts):
-    return accounts[12]
-
-
-@pytest.fixture(scope="session")
-def stranger(accounts):
-    """A key that is no registered operator."""
-    return accounts[13]
-
-
-@pytest.fixture
-def team(ledger, ana, ben, chen):
-    with ledger.session() as session:
-        for name, account in (("ana", ana), ("ben", ben), ("chen", chen)):
-            add_operator(session, name, account.address, request=True, approve=True, actor="test")
-    return ana, ben, chen
 
 
 # ---------------------------------------------------------------------------- standalone devnet + CLI
@@ -273,20 +196,8 @@ def assert_one_line_error(result: Run, fragment: str, *, code: int = 1) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
-@pytest.fixture
-def devnet(tmp_path) -> Iterator[Devnet]:
-    """A standalone Anvil with the devnet token deployed and a migrated ledger file."""
-    net = Devnet(tmp_path)
-    net.start()
-    try:
-        net.deploy()
-        yield net
-    finally:
-        net.stop()
-
-
 # ---------------------------------------------------------------------------- crash-recovery helpers
-# (added for tests/test_ops_faults.py; nothing above changed)
+# (added for tests/ops/test_ops_faults.py; nothing above changed)
 
 from eth_utils import keccak as _keccak  # noqa: E402 - appended section
 

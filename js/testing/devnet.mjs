@@ -1,4 +1,4 @@
-// The devnet the JS tests run on, as tests/test_js_package.py prepares it: an Anvil with the token and
+// The devnet the JS tests run on, as tests/e2e/test_js_package.py prepares it: an Anvil with the token and
 // the cross-border contracts deployed (`ape run deploy_settlement`), described by the environment.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { foundry } from 'viem/chains';
 
 const need = (name) => {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the JS tests through tests/test_js_package.py`);
+  if (!value) throw new Error(`${name} is not set: run the JS tests through tests/e2e/test_js_package.py`);
   return value;
 };
 

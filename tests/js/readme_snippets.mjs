@@ -1,5 +1,5 @@
 // Runs the README's integrator snippets (the indented ```js blocks of "Integrating: references, simulation,
-// overloaded functions") as written, with what they assume in scope; run by tests/test_typed_data_interop.py.
+// overloaded functions") as written, with what they assume in scope; run by tests/e2e/test_typed_data_interop.py.
 // argv: rpc URL, path of the built SDK (js/dist/index.js). cwd: a directory with pay.json;
 // env: DEPTOKEN_TOKEN_RECORD, the token's deployment record.
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Cross-library check of the signed files, run by tests/test_typed_data_interop.py (ethers and viem from node_modules).
+// Cross-library check of the signed files, run by tests/e2e/test_typed_data_interop.py (ethers and viem from node_modules).
 // stdin: one JSON job; stdout: one JSON answer.
 //   {"mode": "sign", "key": "0x...", "typedData": {...}}  -> a signed file as ethers emits it: typedData is
 //        TypedDataEncoder.getPayload (hex chainId, lower-case addresses), uints rewritten as 0x-hex text, and,

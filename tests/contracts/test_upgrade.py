@@ -22,9 +22,7 @@ from helpers import (
     role_id,
 )
 
-IMPLEMENTATION_SLOT = 0x360894A13BA1A3210667C828492DB98DCA3E2076CC3735A920A3CA505D382BBC
-ROLE_NAMES = ["DEFAULT_ADMIN_ROLE", "MINTER_ADMIN_ROLE", "MINTER_ROLE", "COMPLIANCE_ROLE", "LEGAL_ROLE",
-              "PAUSER_ROLE", "UPGRADER_ROLE"]
+from constants import IMPLEMENTATION_SLOT, INITIALIZABLE_STORAGE, ROLE_NAMES
 
 
 def implementation_address(chain, token) -> str:
@@ -32,7 +30,7 @@ def implementation_address(chain, token) -> str:
     return "0x" + bytes(raw)[-20:].hex()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # one deployment; ape reverts what a test does to it
 def v2_impl(admin):
     return admin.deploy(project.DepositTokenV2Mock)
 
@@ -236,8 +234,6 @@ def test_upgrade_back_to_v1(token, chain, upgrader, v2_impl, alice):
 # OpenZeppelin's EIP712Upgradeable storage (ERC-7201 "openzeppelin.storage.EIP712"): hashed name and
 # version, then name and version (short strings, inline)
 EIP712_STORAGE = 0xA16A46D94261C7517CC8FF89F61C0CE93598E3C849801011DEE649A6A557D100
-# OpenZeppelin's Initializable storage (ERC-7201 "openzeppelin.storage.Initializable"): uint64 version, bool initializing
-INITIALIZABLE_STORAGE = 0xF0C57E16840DF040F15088DC2F81FE391C3923BEC73E23A9662EFC9C229C6A00
 
 
 def initialized_version(chain, token) -> int:

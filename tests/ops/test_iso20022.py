@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 from lxml import etree
 
@@ -26,7 +25,9 @@ from deptoken.iso20022 import (
     validate,
 )
 
-SAMPLE = Path(__file__).parent / "data" / "camt054_sample.xml"
+from constants import TEST_DATA
+
+SAMPLE = TEST_DATA / "camt054_sample.xml"
 NOW = datetime(2025, 1, 2, 17, 5, tzinfo=timezone.utc)
 DAY = date(2025, 1, 2)
 IBAN = "DE89370400440532013000"

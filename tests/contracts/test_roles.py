@@ -20,15 +20,7 @@ from helpers import (
     role_id,
 )
 
-ROLE_NAMES = [
-    "DEFAULT_ADMIN_ROLE",
-    "MINTER_ADMIN_ROLE",
-    "MINTER_ROLE",
-    "COMPLIANCE_ROLE",
-    "LEGAL_ROLE",
-    "PAUSER_ROLE",
-    "UPGRADER_ROLE",
-]
+from constants import INITIALIZABLE_STORAGE, ROLE_NAMES
 
 # Which fixture holds which role in the configured `token` fixture.
 HOLDER = {
@@ -123,7 +115,7 @@ PRIVILEGED = [
 # State-changing functions anybody may call (their own rules apply).
 PUBLIC = {
     "transfer", "approve", "transferFrom", "redeem", "initialize", "acceptDefaultAdminTransfer", "renounceRole",
-    # authorized by the holder's signature, not a role (tests/test_authorizations.py)
+    # authorized by the holder's signature, not a role (tests/contracts/test_authorizations.py)
     "permit", "transferWithAuthorization", "receiveWithAuthorization", "cancelAuthorization",
 }
 
@@ -139,10 +131,6 @@ def acc(admin, minter_admin, minter, compliance, legal, pauser, upgrader, alice,
         "outsider": outsider, "fresh": accounts.generate_test_account(),
         "new_impl": None,  # deployed by _prepare when needed
     }
-
-
-# OpenZeppelin's Initializable storage (ERC-7201 "openzeppelin.storage.Initializable"): the initializer version
-INITIALIZABLE_STORAGE = 0xF0C57E16840DF040F15088DC2F81FE391C3923BEC73E23A9662EFC9C229C6A00
 
 
 def _prepare(fn, token, acc, chain, pauser):

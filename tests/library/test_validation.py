@@ -25,7 +25,7 @@ from deptoken.roles import ROLES, role_id, role_name
 from deptoken.signers import select_signer
 from deptoken.validation import parse_address, reference_to_bytes32
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import ROOT
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 

@@ -23,7 +23,7 @@ from deptoken.ops.deposits import DepositInput, intake
 from deptoken.ops.models import AuditEntry, Client, Operator, Request, Transaction
 from deptoken.ops.status import NO_CHECKER, status
 
-ACTOR = "pytest"
+from constants import ACTOR
 
 
 # ---------------------------------------------------------------------------- helpers

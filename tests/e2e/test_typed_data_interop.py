@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from eth_utils import keccak
@@ -27,9 +26,9 @@ from deptoken.settlement.escrow import EscrowClient, SignedFunding, deploy_escro
 from deptoken.settlement.pvp import PvPClient, SignedQuote, build_quote, sign_quote
 from helpers import one_line_error
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import ROOT, YEAR
+
 SCRIPT = ROOT / "tests" / "js" / "typed_data_interop.mjs"
-YEAR = 365 * 24 * 3600
 
 
 def node(job: dict) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from deptoken.slither_check import (
     project_sources,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import ROOT
 
 
 @pytest.fixture(scope="module")

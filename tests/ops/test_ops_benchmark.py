@@ -15,7 +15,7 @@ from deptoken.ops.throughput import BenchmarkResult, client_address, format_repo
 from deptoken.ops.db import Ledger
 from deptoken.ops.models import AllowlistJob, ChainEvent, Client, Request, Transaction
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import ROOT
 
 
 def test_benchmark_counts_what_it_did(tmp_path):

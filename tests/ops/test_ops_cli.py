@@ -24,11 +24,10 @@ from ops_support import Devnet, Run, assert_one_line_error
 
 from deptoken.iso20022 import validate
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import A7, A8, ROOT
+
 KYC_FILE = ROOT / "config" / "devnet-kyc.csv"
 DEPOSITS_FILE = ROOT / "config" / "devnet-deposits.csv"
-A7 = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"  # DEV-0007
-A8 = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"  # DEV-0008
 A9 = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"  # DEV-0009
 MINTER_ADMIN, MINTER, COMPLIANCE = 1, 2, 3  # devnet roles (config/devnet.yaml)
 TABLES = ("operators", "clients", "allowlist_jobs", "deposits", "requests", "approvals", "transactions",

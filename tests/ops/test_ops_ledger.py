@@ -15,7 +15,6 @@ import threading
 import time
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -43,10 +42,9 @@ from deptoken.ops.models import (
 from deptoken.ops.policy import Policy, load_policy
 from deptoken.token import TokenClient
 
-INITIAL = 1_000_000  # conftest: minor units alice and bob hold
-YEAR = 365 * 24 * 3600
+from constants import ACTOR, INITIAL, ROOT, YEAR
+
 THRESHOLD = 100_000  # TEST_POLICY: two approvals above 1000.00 = 100000 minor units
-ACTOR = "pytest"
 COUNTED = ("operators", "clients", "deposits", "requests", "approvals", "transactions", "audit_log")
 
 
@@ -548,7 +546,7 @@ def test_propose_each_kind(ops, team, alice, bob, carol):
         "pause": ({}, {}, 1),
         "unpause": ({}, {}, 1),
     }
-    assert set(valid) == set(workflow.KINDS) - set(workflow.LEDGER_KINDS)  # cancel, return: tests/test_ops_lifecycle.py
+    assert set(valid) == set(workflow.KINDS) - set(workflow.LEDGER_KINDS)  # cancel, return: tests/ops/test_ops_lifecycle.py
     ids = {kind: propose(ops, kind, params, ana) for kind, (params, _, _) in valid.items()}
     assert list(ids.values()) == list(range(1, 9))
     with ops.ledger.session() as session:
@@ -948,7 +946,7 @@ def test_policy_defaults(tmp_path, monkeypatch, no_policy_env):
 
 
 def test_policy_project_file():
-    path = Path(__file__).resolve().parents[1] / "config" / "ops.yaml"
+    path = ROOT / "config" / "ops.yaml"
     assert load_policy(path) == Policy(Decimal("100000.00"), 2, 2000, 100, "DEPOSIT-TOKEN-LIABILITY")
 
 

@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from ops_support import BIN, ROOT, Devnet, account_address
+
+pytestmark = [pytest.mark.slow, pytest.mark.two_node]  # two Anvils of its own, `ape run` subprocesses
 
 
 def ape_run(net: Devnet, *args: str) -> subprocess.CompletedProcess:

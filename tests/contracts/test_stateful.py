@@ -36,20 +36,19 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
-HOUR = 3600
+from constants import HOUR, MAX_UINT256, TX_GAS, ZERO_ADDRESS, ZERO_REF
+
 MAX_HOURS = 24 * 300  # time travelled per example stays well inside the fixtures' one-year entries
 MAX_UINT64 = 2**64 - 1
-MAX_UINT256 = 2**256 - 1
 SUPPLY_CAP = 2**128 - 1
-ZERO_ADDRESS = "0x" + "00" * 20
-ZERO_REF = b"\x00" * 32
-TX_GAS = 1_000_000
 
 ROLE = {name: keccak(text=name) for name in ("MINTER_ROLE", "MINTER_ADMIN_ROLE", "COMPLIANCE_ROLE", "LEGAL_ROLE", "PAUSER_ROLE")}
 ACTORS = ("alice", "bob", "carol", "outsider", "treasury")  # the treasury is the minter
 
 SETTINGS = settings(
-    max_examples=200,
+    # 100 examples of 40 steps (200 before): derandomized, so every run replays the same sequences; 100
+    # reach every path of must_see (the test's check), 200 doubled the suite's longest single test.
+    max_examples=100,
     stateful_step_count=40,
     deadline=None,
     database=None,

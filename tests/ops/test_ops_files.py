@@ -23,10 +23,8 @@ from deptoken.ops.kyc import (
     read_renewal_file,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import A7, A8, ROOT
 TODAY = date(2026, 11, 25)
-A7 = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"
-A8 = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
 LEI = "DEVNET00CLIENT000708"
 KYC_HEADER = "address,client_id,legal_name,country,lei,kyc_review_date"
 KYC_GOOD = f"{A7},DEV-0007,Seven GmbH,DE,{LEI},2027-06-30"

@@ -18,7 +18,7 @@ legal role seizes orders (legal exit) and replaces parties, at random like every
 
 Speed: the ape fixtures deploy the token and the escrow, ``chain.snapshot()``/``chain.restore()`` give
 every example a clean chain, and everything else is raw JSON-RPC from Anvil's unlocked accounts, one
-batched request for a step's reads (as tests/test_stateful.py does).
+batched request for a step's reads (as tests/contracts/test_stateful.py does).
 """
 
 from __future__ import annotations
@@ -39,10 +39,8 @@ from deptoken import eip712
 from deptoken.authorizations import FIELDS, RECEIVE
 from deptoken.settlement.escrow import EscrowClient, OrderTerms, deploy_escrow, split_amounts
 
-HOUR = 3600
-DAY = 24 * HOUR
-YEAR = 365 * DAY
-TX_GAS = 1_000_000
+from constants import DAY, HOUR, TX_GAS, YEAR
+
 TERMS = "(bytes32,address,address,uint256,uint64,uint64)"
 ARBITER_ROLE = keccak(text="ARBITER_ROLE")
 STATES = ("none", "funded", "shipped", "disputed", "released", "refunded", "resolved", "seized")

@@ -46,8 +46,9 @@ from helpers import (
 )
 from ops_support import ROOT, Devnet
 
+from constants import HOUR
+
 AMOUNT = 25_000  # 250.00 USD, minor units
-HOUR = 3600
 LOCKED, CLAIMED, REFUNDED = 1, 2, 3
 
 # A token that delivers 1% less than it is asked to move: the HTLC must refuse it.

@@ -17,9 +17,7 @@ import sqlalchemy as sa
 from eth_utils import to_checksum_address
 from helpers import one_line_error
 from hexbytes import HexBytes
-from ops_support import TEST_POLICY
 
-from deptoken.ops import deposits as intake_module
 from deptoken.ops import workflow
 from deptoken.ops.db import make_engine, upgrade
 from deptoken.ops.deposits import DepositInput, amend_deposit, intake, list_deposits, propose_return, record_deposits
@@ -27,7 +25,7 @@ from deptoken.ops.models import AuditEntry, Client, Deposit, Request, Transactio
 from deptoken.ops.policy import Policy, load_policy
 from deptoken.validation import reference_to_bytes32
 
-ACTOR = "pytest"
+from constants import ACTOR
 COUNTED = ("deposits", "requests", "approvals", "transactions", "audit_log")
 
 

@@ -38,11 +38,10 @@ from deptoken.token import TokenClient
 from deptoken.signers import select_signer
 from deptoken.validation import reference_to_bytes32
 
-ROOT = Path(__file__).resolve().parents[1]
+from constants import IMPLEMENTATION_SLOT, ROOT, YEAR
+
 APE = str(Path(sys.executable).with_name("ape"))
-IMPLEMENTATION_SLOT = int("360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc", 16)
 USED_DEPOSIT_REF = "0x" + "01" * 32  # conftest mints alice's INITIAL against it
-YEAR = 365 * 24 * 3600
 
 
 # ------------------------------------------------------------------ helpers
