@@ -38,7 +38,7 @@ from deptoken.token import TokenClient
 from deptoken.signers import select_signer
 from deptoken.validation import reference_to_bytes32
 
-from constants import IMPLEMENTATION_SLOT, ROOT, YEAR
+from constants import IMPLEMENTATION_SLOT, ROOT
 
 APE = str(Path(sys.executable).with_name("ape"))
 USED_DEPOSIT_REF = "0x" + "01" * 32  # conftest mints alice's INITIAL against it

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from deptoken.errors import DepositTokenError
 from deptoken.ops import indexer, workflow
 from deptoken.ops.deposits import DepositInput, intake
-from deptoken.ops.models import AuditEntry, Client, Operator, Request, Transaction
+from deptoken.ops.models import Client, Operator, Request, Transaction
 from deptoken.ops.status import NO_CHECKER, status
 
 from constants import ACTOR

@@ -10,7 +10,6 @@ from eth_utils import keccak
 
 from ops_support import BIN, ROOT, Devnet, account_address, assert_one_line_error, devnet_token
 
-from constants import YEAR
 
 
 def _call_uint(net: Devnet, to: str, signature: str, *addresses: str) -> int:
