@@ -16,7 +16,7 @@ from ..errors import DepositTokenError, first_line
 from . import operators, workflow
 from .context import IssuerContext
 from .models import Client, Operator, Request
-from .status import _eligible
+from .status import eligible_checkers
 
 
 @dataclass
@@ -70,7 +70,7 @@ def select_pending(session: Session, checker: str, *, ids: list[int] | None = No
             chosen.skipped.append(f"#{request.id}: {request.status}, not pending")
         elif request.maker_id == me.id:
             chosen.skipped.append(f"#{request.id}: made by {me.name}")
-        elif me.name not in _eligible(team, request):
+        elif me.name not in eligible_checkers(team, request):
             chosen.skipped.append(f"#{request.id}: {me.name} may not approve it (decided already, permissions, "
                                   "amount limit or a mint to their own address)")
         else:

@@ -134,7 +134,7 @@ def token_state(client: Any) -> TokenState:
     return TokenState(int(head, 16), int(supply, 16), bool(int(paused, 16)), allowances, limits)
 
 
-def _eligible(operators: list[Operator], request: Request) -> list[str]:
+def eligible_checkers(operators: list[Operator], request: Request) -> list[str]:
     """The operators who may approve ``request`` now (the checks of ``operators.operator_at`` and ``decide``)."""
     permission = "operators" if request.kind == "operator" else request.kind
     decided = {a.operator_id for a in request.approvals}
@@ -175,7 +175,7 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
         _add(pending, request)
         age = now - request.created_at
         pending.by_age[next(label for label, limit in AGES if limit is None or age < limit)] += 1
-        for name in _eligible(team, request) or [NO_CHECKER]:
+        for name in eligible_checkers(team, request) or [NO_CHECKER]:
             pending.by_checker[name] = pending.by_checker.get(name, 0) + 1
     held_ids = set(session.scalars(select(Deposit.id).where(Deposit.value_date > today)))
     for request in session.scalars(select(Request).where(Request.status == "approved").order_by(Request.id)):
