@@ -5,16 +5,21 @@
   that variable the PostgreSQL variant is reported as skipped, with the reason.
 * ``TEST_POLICY``: the policy of the in-process ``ops`` fixture.
 * ``Devnet``: a standalone Anvil (own port, optional ``--state`` file so it can be restarted) with a
-  token deployed by ``ape run deploy``, and ``deptoken`` CLI runs against it as subprocesses.
+  token deployed by ``ape run deploy``, and ``deptoken`` CLI runs against it, each in a process of its own
+  (``CliServer``).
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -92,6 +97,56 @@ class Run:
     stderr: str
 
 
+class CliServer:
+    """``deptoken`` runs for the tests, each in a new process forked by tests/cli_server.py, a Python
+    that imported the CLI, ape and its plugins once (what makes up most of a command's start time);
+    with ``DEPTOKEN_TEST_CLI=script``, each run is the installed console script instead."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.socket = ""
+
+    def start(self) -> None:
+        directory = tempfile.mkdtemp(prefix="deptoken-cli-")
+        self.socket = os.path.join(directory, "server.sock")
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "cli_server.py"), self.socket],
+                                        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready", "cli_server"
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(os.path.dirname(self.socket), ignore_errors=True)
+
+    def run(self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: int) -> Run:
+        if os.environ.get("DEPTOKEN_TEST_CLI") == "script":
+            result = subprocess.run([str(BIN / "deptoken"), *args], cwd=cwd, env=env, capture_output=True,
+                                    text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            return Run(result.returncode, result.stdout, result.stderr)
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        with tempfile.TemporaryDirectory(prefix="deptoken-run-") as tmp, \
+                socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            out, err = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
+            conn.settimeout(timeout)
+            conn.connect(self.socket)
+            stream = conn.makefile("rwb")
+            stream.write(json.dumps({"argv": args, "env": env, "cwd": str(cwd), "stdout": out, "stderr": err}).encode() + b"\n")
+            stream.flush()
+            pid = json.loads(stream.readline())["pid"]
+            try:
+                status = json.loads(stream.readline())["status"]
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(["deptoken", *args], timeout) from None
+            return Run(status, Path(out).read_text(), Path(err).read_text())
+
+
+CLI_SERVER = CliServer()
+
+
 class Devnet:
     """An Anvil of its own (restartable with its state) and a ledger file, driven through the CLI."""
 
@@ -156,13 +211,12 @@ class Devnet:
         assert self.cli("db", "upgrade").returncode == 0
 
     def cli(self, *args: str, fault: str | None = None, timeout: int = 300, **env: str) -> Run:
-        """``deptoken ARGS`` as a subprocess; ``fault`` sets ``DEPTOKEN_FAULT`` (kill at that point)."""
+        """``deptoken ARGS`` in a process of its own (``CliServer``); ``fault`` sets ``DEPTOKEN_FAULT``
+        (kill at that point)."""
         extra = dict(env)
         if fault:
             extra["DEPTOKEN_FAULT"] = fault
-        result = subprocess.run([str(BIN / "deptoken"), *args], cwd=self.dir, env=self.env(**extra), capture_output=True,
-                                text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        return Run(result.returncode, result.stdout, result.stderr)
+        return CLI_SERVER.run(list(args), cwd=self.dir, env=self.env(**extra), timeout=timeout)
 
     def ok(self, *args: str, **kwargs: str) -> Run:
         result = self.cli(*args, **kwargs)
