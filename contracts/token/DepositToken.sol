@@ -2,11 +2,13 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
-import {IERC7943Fungible} from "./interfaces/IERC7943Fungible.sol";
+import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
+import {IDepositToken} from "../interfaces/IDepositToken.sol";
 import {IssuerIdentityUpgradeable} from "./extensions/IssuerIdentityUpgradeable.sol";
 import {DepositTokenAdmin} from "./DepositTokenAdmin.sol";
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
@@ -44,6 +46,7 @@ import {ERC3009Upgradeable} from "./extensions/ERC3009Upgradeable.sol";
  * (see {DepositTokenAdmin}). The transfer paths and every view stay in this contract.
  */
 contract DepositToken is
+    IDepositToken,
     BankIssuanceUpgradeable,
     ERC20PermitUpgradeable,
     ERC3009Upgradeable,
@@ -167,7 +170,7 @@ contract DepositToken is
 
     /// @notice Allowlists `account` until `kycExpiry` (unix seconds, in the future), or renews it.
     function allowlist(address account, uint64 kycExpiry) external onlyRole(COMPLIANCE_ROLE) {
-        if (kycExpiry == 0) revert AllowlistExpiryInPast(account, 0);
+        if (kycExpiry == 0) revert AllowlistExpiryZero(account);
         _setAllowlist(account, kycExpiry);
     }
 
@@ -257,6 +260,11 @@ contract DepositToken is
     {
         return interfaceId == type(IERC7943Fungible).interfaceId || interfaceId == type(IERC20).interfaceId
             || super.supportsInterface(interfaceId);
+    }
+
+    /// @notice The next permit nonce of `owner`.
+    function nonces(address owner) public view override(ERC20PermitUpgradeable, IERC20Permit) returns (uint256) {
+        return super.nonces(owner);
     }
 
     // ------------------------------------------------------------------ internal
