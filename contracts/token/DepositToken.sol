@@ -44,6 +44,10 @@ import {ERC3009Upgradeable} from "./extensions/ERC3009Upgradeable.sol";
  * minter rate limits, rescue, the ISO 4217 table) run in a {DepositTokenAdmin} module that each
  * implementation deploys in its constructor; the functions here check the role and delegatecall it
  * (see {DepositTokenAdmin}). The transfer paths and every view stay in this contract.
+ *
+ * Interfaces: {IDepositToken} is this contract as others call it; its events and errors are declared
+ * in the per-module interfaces it builds on ({IComplianceERC20}, {IBankIssuance}, {IDepositTokenAdmin},
+ * {IERC20PermitBytes}, {IERC3009Bytes}), which the modules implement.
  */
 contract DepositToken is
     IDepositToken,
@@ -263,6 +267,8 @@ contract DepositToken is
     }
 
     /// @notice The next permit nonce of `owner`.
+    /// @dev {IERC20Permit-nonces} reaches this contract through {IDepositToken} as well as through
+    /// {ERC20PermitUpgradeable}, so the compiler asks for it to be named here; the same function.
     function nonces(address owner) public view override(ERC20PermitUpgradeable, IERC20Permit) returns (uint256) {
         return super.nonces(owner);
     }
