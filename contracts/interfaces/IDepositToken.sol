@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
+import {IERC5313} from "@openzeppelin/contracts/interfaces/IERC5313.sol";
 import {IAccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {IComplianceERC20} from "./IComplianceERC20.sol";
@@ -16,15 +17,19 @@ import {IDepositTokenAdmin} from "./IDepositTokenAdmin.sol";
  * @notice The deposit token as integrators and other contracts (the settlement contracts) call it:
  * ERC-20 with allowlist and freezes ({IComplianceERC20}, ERC-7943), issuance ({IBankIssuance}),
  * EIP-2612 and EIP-3009 with `bytes` signatures ({IERC20PermitBytes}, {IERC3009Bytes}), roles
- * ({IAccessControlDefaultAdminRules}), the issuer's administration ({IDepositTokenAdmin}) and the
- * token's own entry points below. Every event and error the token emits or raises is declared in
- * these interfaces, except OpenZeppelin's own (pause, upgrades, initialization, ECDSA, ERC-1967).
+ * ({IAccessControlDefaultAdminRules}; {IERC5313}'s `owner()` is the default admin), the issuer's
+ * administration ({IDepositTokenAdmin}) and the token's own entry points below. The token's events
+ * and errors are declared in these interfaces, as OpenZeppelin keeps errors in interfaces, so every
+ * caller that imports this one can decode them.
  *
- * Not declared here (OpenZeppelin contracts without an interface for them): `paused()`,
- * `upgradeToAndCall`, `proxiableUUID`, `UPGRADE_INTERFACE_VERSION` and the one-time initializers.
+ * Not declared here (OpenZeppelin's, without an interface to build on): `DEFAULT_ADMIN_ROLE()`,
+ * `paused()` and its events and errors, `upgradeToAndCall`, `proxiableUUID`,
+ * `UPGRADE_INTERFACE_VERSION`, the one-time initializers (`initialize`, `initializeAuthorizations`),
+ * and the errors of OpenZeppelin's libraries (ERC-1967, UUPS, nonces, SafeCast, Address).
  */
 interface IDepositToken is
     IAccessControlDefaultAdminRules,
+    IERC5313,
     IComplianceERC20,
     IBankIssuance,
     IERC5267,
