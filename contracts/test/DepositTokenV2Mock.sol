@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {DepositToken} from "../DepositToken.sol";
+import {DepositToken} from "../token/DepositToken.sol";
 
 /// @notice Test only: a next implementation used to show that an upgrade keeps all state.
 contract DepositTokenV2Mock is DepositToken {

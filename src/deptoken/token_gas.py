@@ -41,7 +41,7 @@ def devnet_config() -> Path:
 
 
 # DepositToken's runtime code in bytes: at most this, leaving room under EIP-170's 24,576 (the rarely
-# called administration paths run in DepositTokenAdmin, see contracts/DepositTokenAdmin.sol)
+# called administration paths run in DepositTokenAdmin, see contracts/token/DepositTokenAdmin.sol)
 RUNTIME_SIZE_LIMIT = 21_500
 EIP170_LIMIT = 24_576
 

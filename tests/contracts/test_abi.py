@@ -112,3 +112,39 @@ def test_deployed_token_reports_the_interface_id(bare_token):
     assert bare_token.supportsInterface(ERC7943_FUNGIBLE_INTERFACE_ID.to_bytes(4, "big"))
     assert bare_token.supportsInterface(bytes.fromhex("36372b07"))  # ERC-20
     assert not bare_token.supportsInterface(bytes.fromhex("ffffffff"))
+
+
+# What the token has from OpenZeppelin contracts that come without an interface to build on (pause,
+# UUPS, initializers, library errors): everything else of its ABI is declared in IDepositToken.
+NOT_IN_IDEPOSITTOKEN = {
+    ("function", "DEFAULT_ADMIN_ROLE()"), ("function", "paused()"), ("function", "UPGRADE_INTERFACE_VERSION()"),
+    ("function", "proxiableUUID()"), ("function", "upgradeToAndCall(address,bytes)"),
+    ("function", "initializeAuthorizations()"),
+    ("function", "initialize((string,string,string,uint8,string,string,string,uint48,address,address,address,address,address,address))"),
+    ("event", "Initialized(uint64)"), ("event", "Paused(address)"), ("event", "Unpaused(address)"), ("event", "Upgraded(address)"),
+    ("error", "AddressEmptyCode(address)"), ("error", "ERC1967InvalidImplementation(address)"), ("error", "ERC1967NonPayable()"),
+    ("error", "EnforcedPause()"), ("error", "ExpectedPause()"), ("error", "FailedCall()"),
+    ("error", "InvalidAccountNonce(address,uint256)"), ("error", "InvalidInitialization()"), ("error", "NotInitializing()"),
+    ("error", "SafeCastOverflowedUintDowncast(uint8,uint256)"), ("error", "UUPSUnauthorizedCallContext()"),
+    ("error", "UUPSUnsupportedProxiableUUID(bytes32)"),
+}
+
+
+def test_the_token_interface_declares_the_tokens_abi(project):
+    """IDepositToken (with the module interfaces it builds on) is the token as others call it: every
+    function, event and error of the token but OpenZeppelin's few listed above, and nothing else."""
+    from deptoken.abi import abi_of
+
+    def entries(name: str) -> set[tuple[str, str]]:
+        abi = abi_of(getattr(project, name).contract_type)
+        return {(e["type"], signature(e)) for e in abi if e["type"] in ("function", "event", "error")}
+
+    token, interface = entries("DepositToken"), entries("IDepositToken")
+    assert interface == token - NOT_IN_IDEPOSITTOKEN
+    assert NOT_IN_IDEPOSITTOKEN <= token  # the list names nothing the token does not have
+    for new in (("error", "AllowlistExpiryZero(address)"), ("error", "InvalidLegalOrderRef()"),
+                ("error", "AllowlistExpiryInPast(address,uint64)"), ("error", "InvalidReference()")):
+        assert new in interface
+    # the escrow's EIP-3009 call goes through the one interface (IERC3009Bytes), not a copy of its own
+    assert ("function", "receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)") in entries("IERC3009Bytes")
+    assert not hasattr(project, "IERC3009ReceiveBytes")

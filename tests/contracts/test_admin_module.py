@@ -29,5 +29,5 @@ def test_module_refuses_direct_calls(chain, token, admin, legal, alice, bob):
         module.configureMinter(alice, 10**30, sender=alice)
     # the token itself is untouched by those attempts, and its own paths still run the module
     assert not token.hasRole(token.MINTER_ROLE(), alice)
-    with reverts(token.InvalidReference):
+    with reverts(token.InvalidLegalOrderRef):
         token.seize(alice, bob, 1, ZERO_REF, sender=legal)

@@ -126,7 +126,7 @@ def test_forced_transfer_from_offboarded_account(token, compliance, legal, outsi
 
 
 def test_seize_event_and_zero_order(token, legal, alice, minter):
-    with reverts(token.InvalidReference):
+    with reverts(token.InvalidLegalOrderRef):
         token.seize(alice, minter, 1, ZERO_REF, sender=legal)
     receipt = token.seize(alice, minter, 42, ORDER, sender=legal)
     assert events(receipt) == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -49,7 +50,14 @@ def test_slither_analysed_the_contracts(slither_run):
     # The project's own contracts and interface, and the OpenZeppelin bases they build on.
     assert {"IERC7943Fungible", "Iso4217", "PackedAccount", "ERC1967Proxy", "UUPSUpgradeable"} <= analysed
     assert report["contract_count"] == len(analysed) >= 30
-    assert "contracts/DepositToken.sol" in report["sources"]
+    assert "contracts/token/DepositToken.sol" in report["sources"]
+    # every contract, interface and library declared in the project's own sources, whichever folder
+    declared = set()
+    for source in project_sources(ROOT):
+        if "/test/" not in source:
+            declared |= set(re.findall(r"^(?:abstract\s+)?(?:contract|interface|library)\s+(\w+)", (ROOT / source).read_text(), re.M))
+    assert {"DepositToken", "IDepositToken", "TradeEscrow", "PvPSettlement", "HashedTimelock"} <= declared
+    assert declared <= analysed, f"not analysed: {sorted(declared - analysed)}"
     assert not any("/." in s for s in report["sources"]), "ape's contracts/.cache copies must not be analysed"
 
 
@@ -81,9 +89,9 @@ def _result(check: str, impact: str, path: str, contract: str = "DepositToken", 
 
 def test_gate_blocks_high_and_medium_in_own_contracts_only():
     results = [
-        _result("suicidal", "High", "contracts/DepositToken.sol"),
-        _result("unused-return", "Medium", "contracts/extensions/ComplianceERC20Upgradeable.sol", "ComplianceERC20Upgradeable"),
-        _result("timestamp", "Low", "contracts/DepositToken.sol"),
+        _result("suicidal", "High", "contracts/token/DepositToken.sol"),
+        _result("unused-return", "Medium", "contracts/token/extensions/ComplianceERC20Upgradeable.sol", "ComplianceERC20Upgradeable"),
+        _result("timestamp", "Low", "contracts/token/DepositToken.sol"),
         _result("incorrect-exp", "High", "node_modules/@openzeppelin/contracts/utils/math/Math.sol", "Math"),
         _result("suicidal", "High", "contracts/test/DepositTokenV2Mock.sol", "DepositTokenV2Mock"),
     ]
@@ -96,7 +104,7 @@ def test_gate_blocks_high_and_medium_in_own_contracts_only():
 
 
 def test_gate_accepts_only_triaged_findings_and_notes_stale_entries():
-    results = [_result("suicidal", "High", "contracts/DepositToken.sol"), _result("reentrancy-eth", "High", "contracts/DepositToken.sol", fn="g()")]
+    results = [_result("suicidal", "High", "contracts/token/DepositToken.sol"), _result("reentrancy-eth", "High", "contracts/token/DepositToken.sol", fn="g()")]
     triage = Triage({("suicidal", "DepositToken.f()"): "a justification long enough", ("locked-ether", "X.y()"): "stale entry here"})
     findings, errors, unused = apply_gate(results, triage)
     status = {f.check: f.status for f in findings}

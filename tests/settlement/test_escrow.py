@@ -1,4 +1,4 @@
-"""The trade escrow (contracts/escrow/TradeEscrow.sol) on the real token, and its library
+"""The trade escrow (contracts/settlement/TradeEscrow.sol) on the real token, and its library
 (deptoken.settlement.escrow): every path to the end of an order, every refusal with its exact custom
 error, the one-signature funding (EIP-3009, ERC-1271 buyers too), the bank's controls, and the
 library's checks (one line, nothing sent).

@@ -2491,6 +2491,17 @@ export const depositTokenAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "AllowlistExpiryZero",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "left",
         "type": "uint256"
@@ -2844,6 +2855,11 @@ export const depositTokenAbi = [
   {
     "inputs": [],
     "name": "InvalidIssuer",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidLegalOrderRef",
     "type": "error"
   },
   {

@@ -1,4 +1,4 @@
-"""The trade escrow (``contracts/escrow/TradeEscrow.sol``): order protection for marketplace payments.
+"""The trade escrow (``contracts/settlement/TradeEscrow.sol``): order protection for marketplace payments.
 
 The buyer funds an order (after an approval, or with one EIP-3009 signature the marketplace submits),
 the seller ships by the ship-by time, the buyer confirms or the confirm window passes and the seller

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IBankIssuance} from "../../interfaces/IBankIssuance.sol";
 import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
 
 /**
@@ -11,7 +12,7 @@ import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
  * tokens the bank holds (each burn reference once).
  * @dev Authorisation is left to the inheriting contract (see {DepositToken}).
  */
-abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
+abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable, IBankIssuance {
     /// @custom:storage-location erc7201:deptoken.storage.BankIssuance
     struct BankIssuanceStorage {
         mapping(address minter => uint256) minterAllowance;
@@ -34,50 +35,6 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable {
     // keccak256(abi.encode(uint256(keccak256("deptoken.storage.BankIssuance")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant BANK_ISSUANCE_STORAGE =
         0xab0bed1488c1a66b0bfae2d6312d19c76661cfd040da34668fff6ac07b6d5b00;
-
-    /// @notice `minter` may now mint up to `allowance` more.
-    event MinterConfigured(address indexed minter, uint256 allowance);
-
-    /// @notice `minter` may mint at most `capacity` within any `period` seconds, besides its allowance
-    /// (what it may mint refills linearly over the period, up to `capacity`); capacity 0 lifts the limit.
-    event MinterRateLimitSet(address indexed minter, uint256 capacity, uint256 period);
-
-    /// @notice `minter` was removed; its allowance is zero.
-    event MinterRemoved(address indexed minter);
-
-    /// @notice `minter` minted `amount` to `to` against the bank's deposit `depositRef`.
-    event Minted(address indexed minter, address indexed to, uint256 amount, bytes32 indexed depositRef);
-
-    /// @notice `account` redeemed `amount`; the bank pays it out under `payoutRef`.
-    event Redeemed(address indexed account, uint256 amount, bytes32 indexed payoutRef);
-
-    /// @notice The bank burned `amount` it held at `account`, recorded under `burnRef`.
-    event Burned(address indexed account, uint256 amount, bytes32 indexed burnRef);
-
-    /// @notice The deposit reference was already used for a mint.
-    error DepositReferenceUsed(bytes32 depositRef);
-
-    /// @notice `account` already used the payout reference for a redemption.
-    error PayoutReferenceUsed(address account, bytes32 payoutRef);
-
-    /// @notice The burn reference was already used.
-    error BurnReferenceUsed(bytes32 burnRef);
-
-    /// @notice References must be non-zero.
-    error InvalidReference();
-
-    /// @notice Amounts must be non-zero.
-    error InvalidAmount();
-
-    /// @notice The minter's remaining allowance is below the amount.
-    error MinterAllowanceExceeded(address minter, uint256 allowance, uint256 amount);
-
-    /// @notice A rate limit needs a capacity below 2**128 and a period of 1 to 2**64 - 1 seconds
-    /// (capacity 0, no limit, needs period 0).
-    error InvalidRateLimit(uint256 capacity, uint256 period);
-
-    /// @notice The minter's rate limit leaves `available` to mint now, below `amount`.
-    error MinterRateLimitExceeded(address minter, uint256 available, uint256 amount);
 
     function _getBankIssuanceStorage() private pure returns (BankIssuanceStorage storage $) {
         assembly ("memory-safe") {

@@ -5,23 +5,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
-import {BankControlledPositions} from "../settlement/BankControlledPositions.sol";
+import {IERC3009Bytes} from "../interfaces/IERC3009Bytes.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
-
-/// @notice The `bytes signature` form of EIP-3009's {receiveWithAuthorization} (USDC v2.2, DepositToken),
-/// which also carries ERC-1271 signatures of contract wallets.
-interface IERC3009ReceiveBytes {
-    /// @notice Moves `value` from `from` to the caller, `to`, under `from`'s signed authorization.
-    function receiveWithAuthorization(
-        address from,
-        address to,
-        uint256 value,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 nonce,
-        bytes calldata signature
-    ) external;
-}
+import {BankControlledPositions} from "./BankControlledPositions.sol";
 
 /**
  * @title TradeEscrow
@@ -295,7 +281,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         bytes calldata signature
     ) external nonReentrant {
         bytes32 key = _open(terms);
-        IERC3009ReceiveBytes(address(token)).receiveWithAuthorization(
+        IERC3009Bytes(address(token)).receiveWithAuthorization(
             terms.buyer, address(this), terms.amount, validAfter, validBefore, key, signature
         );
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IDepositTokenAdmin} from "../interfaces/IDepositToken.sol";
+import {IDepositTokenAdmin} from "../../interfaces/IDepositTokenAdmin.sol";
 
 /**
  * @title IssuerIdentityUpgradeable

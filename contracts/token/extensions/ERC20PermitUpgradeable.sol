@@ -5,6 +5,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {NoncesUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/NoncesUpgradeable.sol";
+import {IERC20PermitBytes} from "../../interfaces/IERC20PermitBytes.sol";
 import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
 
 /**
@@ -20,16 +21,10 @@ abstract contract ERC20PermitUpgradeable is
     ComplianceERC20Upgradeable,
     EIP712Upgradeable,
     NoncesUpgradeable,
-    IERC20Permit
+    IERC20PermitBytes
 {
     bytes32 private constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
-
-    /// @notice The permit's deadline has passed.
-    error ERC2612ExpiredSignature(uint256 deadline);
-
-    /// @notice The signature is not `owner`'s (neither an ECDSA signature nor accepted by ERC-1271).
-    error ERC2612InvalidSignature(address owner);
 
     /// @notice Sets `spender`'s allowance over `owner`'s tokens to `value`, signed by `owner` (EIP-2612).
     function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s)

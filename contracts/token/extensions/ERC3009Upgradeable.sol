@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IERC3009, IERC3009Cancel} from "@openzeppelin/contracts/interfaces/draft-IERC3009.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
+import {IERC3009Bytes} from "../../interfaces/IERC3009Bytes.sol";
 import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
 
 /**
@@ -21,7 +21,7 @@ import {ComplianceERC20Upgradeable} from "./ComplianceERC20Upgradeable.sol";
  * not frozen, the payer's frozen amount is respected, and nothing moves while paused. The submitter
  * of {transferWithAuthorization} moves no funds of its own and needs no allowlist entry.
  */
-abstract contract ERC3009Upgradeable is ComplianceERC20Upgradeable, EIP712Upgradeable, IERC3009, IERC3009Cancel {
+abstract contract ERC3009Upgradeable is ComplianceERC20Upgradeable, EIP712Upgradeable, IERC3009Bytes {
     bytes32 private constant TRANSFER_WITH_AUTHORIZATION_TYPEHASH = keccak256(
         "TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"
     );
@@ -38,18 +38,6 @@ abstract contract ERC3009Upgradeable is ComplianceERC20Upgradeable, EIP712Upgrad
 
     // keccak256(abi.encode(uint256(keccak256("deptoken.storage.ERC3009")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant ERC3009_STORAGE = 0x40efe4390af6158417085b501e2dc4d69964898c86fb38df1d795713053f8b00;
-
-    /// @notice The signature is not the authorizer's (neither ECDSA nor accepted by ERC-1271).
-    error ERC3009InvalidSignature(address authorizer);
-
-    /// @notice The authorization is not valid now: valid only after `validAfter` and before `validBefore`.
-    error ERC3009InvalidAuthorizationTime(uint256 validAfter, uint256 validBefore);
-
-    /// @notice The authorizer has already used or cancelled this nonce.
-    error ERC3009UsedAuthorization(address authorizer, bytes32 nonce);
-
-    /// @notice {receiveWithAuthorization} must be called by the payee.
-    error ERC3009CallerNotPayee(address caller, address payee);
 
     /// @notice Whether `authorizer` has used or cancelled `nonce`.
     function authorizationState(address authorizer, bytes32 nonce) external view virtual returns (bool) {

@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
-import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
 import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
-import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
-import {PackedAccount} from "../utils/PackedAccount.sol";
+import {IComplianceERC20} from "../../interfaces/IComplianceERC20.sol";
+import {PackedAccount} from "../../utils/PackedAccount.sol";
 
 /**
  * @title ComplianceERC20Upgradeable
@@ -40,10 +37,7 @@ abstract contract ComplianceERC20Upgradeable is
     Initializable,
     ContextUpgradeable,
     PausableUpgradeable,
-    IERC20,
-    IERC20Metadata,
-    IERC20Errors,
-    IERC7943Fungible
+    IComplianceERC20
 {
     using PackedAccount for uint256;
 
@@ -61,44 +55,6 @@ abstract contract ComplianceERC20Upgradeable is
     // keccak256(abi.encode(uint256(keccak256("deptoken.storage.ComplianceERC20")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant COMPLIANCE_ERC20_STORAGE =
         0x3af73a328f099f25de191fd498f5dfc3e3930dc7b73290003386308a62c4d500;
-
-    /// @notice The allowlist entry of `account` now expires at `kycExpiry` (0: removed).
-    event AllowlistUpdated(address indexed account, uint64 kycExpiry);
-
-    /// @notice `account` was frozen as a whole: it can neither send nor receive.
-    event AccountFrozen(address indexed account);
-
-    /// @notice `account` was unfrozen.
-    event AccountUnfrozen(address indexed account);
-
-    /// @notice The balance and restrictions of `lost` were moved to `replacement` (lost-key recovery);
-    /// `lost` no longer has an allowlist entry.
-    event AccountRecovered(address indexed lost, address indexed replacement, uint256 balance);
-
-    /// @notice The zero address cannot be allowlisted, frozen or recovered to.
-    error InvalidAccount(address account);
-
-    /// @notice An allowlist expiry must lie in the future.
-    error AllowlistExpiryInPast(address account, uint64 kycExpiry);
-
-    /// @notice The spender of a {transferFrom} must itself be allowlisted and not frozen.
-    error SpenderNotAllowed(address spender);
-
-    /// @notice The account is already frozen.
-    error AccountAlreadyFrozen(address account);
-
-    /// @notice The account is not frozen.
-    error AccountNotFrozen(address account);
-
-    /// @notice Recovery needs a source with an entry or balance, and a different replacement that is
-    /// allowlisted (unexpired) and holds nothing: no balance, freeze or frozen amount.
-    error RecoveryNotPossible(address lost, address replacement);
-
-    /// @notice Minting `amount` would take the total supply beyond 128 bits.
-    error SupplyCapExceeded(uint256 amount);
-
-    /// @notice Two arrays given together must have the same length.
-    error ArrayLengthMismatch(uint256 left, uint256 right);
 
     function _getComplianceERC20Storage() private pure returns (ComplianceERC20Storage storage $) {
         assembly ("memory-safe") {

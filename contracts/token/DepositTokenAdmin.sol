@@ -7,7 +7,7 @@ import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
 import {IssuerIdentityUpgradeable} from "./extensions/IssuerIdentityUpgradeable.sol";
-import {Iso4217} from "./utils/Iso4217.sol";
+import {Iso4217} from "../utils/Iso4217.sol";
 
 /**
  * @title DepositTokenAdmin
@@ -59,7 +59,7 @@ contract DepositTokenAdmin is BankIssuanceUpgradeable, IssuerIdentityUpgradeable
     function allowlistBatch(address[] calldata accounts, uint64[] calldata kycExpiries) external onlyDelegated {
         if (accounts.length != kycExpiries.length) revert ArrayLengthMismatch(accounts.length, kycExpiries.length);
         for (uint256 i = 0; i < accounts.length; ++i) {
-            if (kycExpiries[i] == 0) revert AllowlistExpiryInPast(accounts[i], 0);
+            if (kycExpiries[i] == 0) revert AllowlistExpiryZero(accounts[i]);
             _setAllowlist(accounts[i], kycExpiries[i]);
         }
     }
@@ -87,7 +87,7 @@ contract DepositTokenAdmin is BankIssuanceUpgradeable, IssuerIdentityUpgradeable
 
     /// @notice See {DepositToken-seize}.
     function seize(address from, address to, uint256 amount, bytes32 legalOrderRef) external onlyDelegated {
-        if (legalOrderRef == bytes32(0)) revert InvalidReference();
+        if (legalOrderRef == bytes32(0)) revert InvalidLegalOrderRef();
         _forcedTransfer(from, to, amount);
         emit Seized(from, to, amount, legalOrderRef);
     }

@@ -2,11 +2,13 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
-import {IERC7943Fungible} from "./interfaces/IERC7943Fungible.sol";
+import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
+import {IDepositToken} from "../interfaces/IDepositToken.sol";
 import {IssuerIdentityUpgradeable} from "./extensions/IssuerIdentityUpgradeable.sol";
 import {DepositTokenAdmin} from "./DepositTokenAdmin.sol";
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
@@ -42,8 +44,13 @@ import {ERC3009Upgradeable} from "./extensions/ERC3009Upgradeable.sol";
  * minter rate limits, rescue, the ISO 4217 table) run in a {DepositTokenAdmin} module that each
  * implementation deploys in its constructor; the functions here check the role and delegatecall it
  * (see {DepositTokenAdmin}). The transfer paths and every view stay in this contract.
+ *
+ * Interfaces: {IDepositToken} is this contract as others call it; its events and errors are declared
+ * in the per-module interfaces it builds on ({IComplianceERC20}, {IBankIssuance}, {IDepositTokenAdmin},
+ * {IERC20PermitBytes}, {IERC3009Bytes}), which the modules implement.
  */
 contract DepositToken is
+    IDepositToken,
     BankIssuanceUpgradeable,
     ERC20PermitUpgradeable,
     ERC3009Upgradeable,
@@ -167,7 +174,7 @@ contract DepositToken is
 
     /// @notice Allowlists `account` until `kycExpiry` (unix seconds, in the future), or renews it.
     function allowlist(address account, uint64 kycExpiry) external onlyRole(COMPLIANCE_ROLE) {
-        if (kycExpiry == 0) revert AllowlistExpiryInPast(account, 0);
+        if (kycExpiry == 0) revert AllowlistExpiryZero(account);
         _setAllowlist(account, kycExpiry);
     }
 
@@ -257,6 +264,13 @@ contract DepositToken is
     {
         return interfaceId == type(IERC7943Fungible).interfaceId || interfaceId == type(IERC20).interfaceId
             || super.supportsInterface(interfaceId);
+    }
+
+    /// @notice The next permit nonce of `owner`.
+    /// @dev {IERC20Permit-nonces} reaches this contract through {IDepositToken} as well as through
+    /// {ERC20PermitUpgradeable}, so the compiler asks for it to be named here; the same function.
+    function nonces(address owner) public view override(ERC20PermitUpgradeable, IERC20Permit) returns (uint256) {
+        return super.nonces(owner);
     }
 
     // ------------------------------------------------------------------ internal
