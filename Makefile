@@ -41,8 +41,16 @@ js/dist/index.js: node_modules/.installed js/package.json js/tsconfig.json $(wil
 	touch $@
 
 # --force: ape 0.8 does not always recompile a contract when only a contract it inherits changed.
-compile: setup
+# So every contract is compiled again, but only when a source (or a folder: a source added, moved or
+# deleted), the compiler settings or the pinned OpenZeppelin packages changed since the last
+# compilation (.build/.compiled).
+CONTRACTS := $(shell find contracts -name '*.sol' -o -type d)
+
+compile: setup .build/.compiled
+
+.build/.compiled: $(CONTRACTS) ape-config.yaml package-lock.json
 	$(BIN)/ape compile --force
+	touch $@
 
 demo: setup
 	$(BIN)/ape run demo --network $(NET)
