@@ -22,7 +22,15 @@ tests that were here before the markers are marked from ``MARKS`` so that their 
 
 from __future__ import annotations
 
+import functools
+
+import ape_test.accounts
 import pytest
+
+# ape derives a test account from its mnemonic (PBKDF2, then BIP-32) each time it looks one up, and
+# it looks all 32 up for every revert it explains (ape-foundry prints the call trace): half of a
+# contract test's time. The derivation is a pure function of its arguments, so it is remembered.
+ape_test.accounts.generate_dev_accounts = functools.cache(ape_test.accounts.generate_dev_accounts)
 
 pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 
