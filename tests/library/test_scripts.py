@@ -33,7 +33,7 @@ from deptoken.times import parse_expiry
 from deptoken.config import load_config
 from deptoken.deployments import Deployment, deployment_path, read_deployment, write_deployment
 from deptoken.errors import DepositTokenError
-from deptoken.token_deployer import deploy_from_config
+from deptoken.token.deployer import deploy_from_config
 from deptoken.token import TokenClient
 from deptoken.signers import select_signer
 from deptoken.validation import reference_to_bytes32
