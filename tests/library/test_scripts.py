@@ -447,6 +447,7 @@ def test_mint_script(token, admin, minter, carol, tmp_path):
     assert_one_line_error(result, "deposit reference 'DEP-E2E-1' was already used for a mint")
 
 
+@pytest.mark.slow  # two `ape run` subprocesses
 def test_configure_minter_script_with_a_rate_limit(token, admin, minter_admin, carol, tmp_path):
     record_token(tmp_path, token, admin, network="hardhat")
     args = ("configure_minter", "--minter", carol.address, "--allowance", "100", "--network", anvil_network())

@@ -25,7 +25,8 @@ Usage::
     client = TokenClient.from_contract(token)          # or an ape contract instance (tests)
     client, receipts = deploy_from_config(load_config("config/devnet.yaml"), deployer)  # deptoken.token.deployer
 
-    client.configure_minter(minter, "1000000", sender=minter_admin)
+    client.configure_minter(minter, "1000000", sender=minter_admin)  # rate_limit=("50000", "1d"): both receipts
+    client.set_minter_rate_limit(minter, "50000", "1d", sender=minter_admin)   # "0", 0: no rate limit
     client.allowlist(alice, "2027-12-31", sender=compliance)       # or unix seconds / date
     client.allowlist_many([(alice, "2027-12-31"), (bob, 1830000000)], sender=compliance)
     client.allowlist_from_file("clients.csv", sender=compliance)   # address,kyc_expiry_date
