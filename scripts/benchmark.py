@@ -5,7 +5,7 @@
 
 Deploys both on the devnet (config/devnet.yaml's roles), sends each operation as its own
 transaction and prints gasUsed per operation, the ratio to the baseline and the targets. Exits 1 if
-a target is missed. See deptoken.token_gas for what each case measures. A second table gives the
+a target is missed. See deptoken.token.gas for what each case measures. A second table gives the
 cross-border operations (gasless authorizations, escrow fund and release, PvP settle, HTLC lock and
 claim), each next to the plain token operation it stands for (deptoken.settlement.settlement_gas).
 """
@@ -16,7 +16,7 @@ import logging
 import click
 from ape.logging import logger
 
-from deptoken.token_gas import RUNTIME_SIZE_LIMIT, devnet_config, format_size, format_table, measure, runtime_size
+from deptoken.token.gas import RUNTIME_SIZE_LIMIT, devnet_config, format_size, format_table, measure, runtime_size
 from deptoken.chain import require_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config

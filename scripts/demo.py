@@ -30,7 +30,7 @@ from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054
-from deptoken.token_deployer import deploy_from_config
+from deptoken.token.deployer import deploy_from_config
 from deptoken.token import TokenClient
 from deptoken.ops import audit, deposits, indexer, onboarding, reconcile, redemptions, workflow
 from deptoken.ops.context import open_ops

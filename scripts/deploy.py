@@ -13,7 +13,7 @@ import click
 from deptoken.chain import connected_chain_id, require_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand, ephemeral_node, signer_choice, signer_options
 from deptoken.config import load_config
-from deptoken.token_deployer import deploy_from_config
+from deptoken.token.deployer import deploy_from_config
 from deptoken.deployments import deployment_path
 from deptoken.signers import DEVNET_CHAIN_ID, select_signer
 

@@ -1,5 +1,5 @@
 """EIP-2612 permits and EIP-3009 transfer authorizations on the token, signed with eth-account
-(deptoken.authorizations), for key holders and ERC-1271 contract wallets, under the token's rules."""
+(deptoken.token.authorizations), for key holders and ERC-1271 contract wallets, under the token's rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from ape import project
 from eth_account.messages import encode_typed_data
 
-from deptoken import authorizations as auth
+from deptoken.token import authorizations as auth
 from deptoken import eip712
 from deptoken.token import TokenClient
 from helpers import INITIAL, YEAR, deptoken_cli, ev, events, one_line_error, reverts, set_time

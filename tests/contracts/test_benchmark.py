@@ -1,4 +1,4 @@
-"""The gas benchmark (deptoken.token_gas, run by `ape run benchmark`): targets met.
+"""The gas benchmark (deptoken.token.gas, run by `ape run benchmark`): targets met.
 
 Gas on Anvil is exact for the same bytecode, state and calldata, so these assertions are
 deterministic; a change to the contracts that costs gas on these paths fails here.
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from deptoken.token_gas import (
+from deptoken.token.gas import (
     EIP170_LIMIT,
     OPERATIONS,
     RUNTIME_SIZE_LIMIT,

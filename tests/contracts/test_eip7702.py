@@ -10,7 +10,7 @@ import pytest
 from ape import project
 from eth_account import Account
 
-from deptoken import authorizations as auth
+from deptoken.token import authorizations as auth
 from deptoken import eip712
 from deptoken.token import TokenClient
 from helpers import YEAR, ev, events, one_line_error, reverts

@@ -101,17 +101,32 @@ def test_rate_limits_are_per_minter(token, minter_admin, minter, carol, alice):
 # ------------------------------------------------------------------ the Python side
 
 
-def test_python_read_set_describe_and_mint_budget(token, minter_admin, minter):
-    from deptoken.errors import DepositTokenError
+def test_python_read_set_describe_and_mint_budget(token, minter_admin, minter, carol):
+    from deptoken.errors import DepositTokenError, RoleMissing
     from deptoken.token import TokenClient
-    from deptoken.rate_limits import UNLIMITED, describe, read_rate_limit, set_rate_limit
+    from deptoken.token.rate_limits import UNLIMITED, describe, read_rate_limit
 
+    client = TokenClient(token)
     none = read_rate_limit(token, minter)
     assert not none.limited and none.left == UNLIMITED and describe(none, str) == "no rate limit"
     with pytest.raises(DepositTokenError):
-        set_rate_limit(token, minter, 100, 0, sender=minter_admin)
+        client.set_minter_rate_limit(minter, "1.00", 0, sender=minter_admin)
+    # refused before anything is sent: the role, the address, the amount's decimals, the 128-bit capacity
+    for args, sender, error in (
+        ((minter, "3.00", DAY), carol, f"{carol.address} lacks the minter_admin role needed to set minter rate limits"),
+        ((ZERO_ADDRESS, "3.00", DAY), minter_admin, "minter must not be the zero address"),
+        ((minter, "3.001", DAY), minter_admin, "rate limit '3.001' has more than 2 decimal places"),
+        ((minter, "0", "1d"), minter_admin, "a rate limit needs a capacity and a period above zero (both zero: no limit)"),
+        ((minter, str(2**128), DAY), minter_admin, "is more than the token can hold (2^128 - 1 minor units)"),
+    ):
+        with pytest.raises(DepositTokenError) as refused:
+            client.set_minter_rate_limit(*args, sender=sender)
+        assert error in str(refused.value) and "\n" not in str(refused.value)
+        assert isinstance(refused.value, RoleMissing) == (sender is carol)
+    assert read_rate_limit(token, minter) == none
 
-    set_rate_limit(token, minter, 300, DAY, sender=minter_admin)
+    receipt = client.set_minter_rate_limit(minter, "3.00", "1d", sender=minter_admin)
+    assert events(receipt) == [ev("MinterRateLimitSet", minter=minter, capacity=300, period=DAY)]
     limit = read_rate_limit(token, minter)
     assert (limit.capacity, limit.period, limit.available, limit.left) == (300, DAY, 300, 300)
     assert describe(limit, lambda units: f"{units / 100:.2f}") == "rate limit left 3.00 of 3.00 per day"
@@ -122,3 +137,23 @@ def test_python_read_set_describe_and_mint_budget(token, minter_admin, minter):
     symbol = token.symbol()
     assert take(101) == f"minter {minter.address}'s rate limit leaves 1.00 {symbol} to mint now, less than 1.01 {symbol}"
     assert take(100) is None
+
+    client.set_minter_rate_limit(minter, "0", 0, sender=minter_admin)  # lifted
+    assert token.minterRateLimitOf(minter) == (0, 0, 0)
+
+
+def test_python_configure_minter_with_a_rate_limit(token, minter_admin, carol):
+    from deptoken.errors import InvalidInput
+    from deptoken.token import TokenClient
+
+    client = TokenClient(token)
+    with pytest.raises(InvalidInput, match="rate limit period '0h' must be positive"):
+        client.configure_minter(carol, "50", rate_limit=("10", "0h"), sender=minter_admin)
+    assert token.minterAllowance(carol) == 0  # checked before the first transaction: nothing sent
+    receipts = client.configure_minter(carol, "50", rate_limit=("10", 3600), sender=minter_admin)
+    assert [events(r) for r in receipts] == [
+        [ev("RoleGranted", role=role_id("MINTER_ROLE"), account=carol, sender=minter_admin),
+         ev("MinterConfigured", minter=carol, allowance=5000)],
+        [ev("MinterRateLimitSet", minter=carol, capacity=1000, period=3600)],
+    ]
+    assert token.minterRateLimitOf(carol) == (1000, 3600, 1000)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from deptoken.token_deployer import deploy_token
+from deptoken.token.deployer import deploy_token
 from helpers import (
     INITIAL,
     ZERO_ADDRESS,

@@ -259,7 +259,7 @@ def test_token_deployed_as_1_1_0_refuses_the_1_0_0_upgrade_step(token, chain, up
 def test_upgrade_from_1_0_0_sets_up_the_eip712_domain(token, chain, upgrader, admin, alice, bob):
     """A token deployed as 1.0.0 had no EIP-712 domain: upgrading it with `initializeAuthorizations`
     gives it one (its name, version 1), once, by the upgrader only; permits then work."""
-    from deptoken import authorizations as auth
+    from deptoken.token import authorizations as auth
     from deptoken.token import TokenClient
 
     for i in range(4):  # the proxy's state as 1.0.0 left it: no EIP-712 domain, initializer version 1

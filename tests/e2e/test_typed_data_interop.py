@@ -18,7 +18,7 @@ import subprocess
 import pytest
 from eth_utils import keccak
 
-from deptoken import authorizations as auth
+from deptoken.token import authorizations as auth
 from deptoken import eip712
 from deptoken.token import TokenClient
 from deptoken.settlement import pvp as pvp_lib

@@ -33,7 +33,7 @@ from deptoken.times import parse_expiry
 from deptoken.config import load_config
 from deptoken.deployments import Deployment, deployment_path, read_deployment, write_deployment
 from deptoken.errors import DepositTokenError
-from deptoken.token_deployer import deploy_from_config
+from deptoken.token.deployer import deploy_from_config
 from deptoken.token import TokenClient
 from deptoken.signers import select_signer
 from deptoken.validation import reference_to_bytes32
@@ -445,6 +445,19 @@ def test_mint_script(token, admin, minter, carol, tmp_path):
     with nothing_sent(minter):  # the same deposit reference again
         result = ape_run("mint", "--to", carol.address, "--amount", "1", "--deposit-ref", "DEP-E2E-1", "--network", anvil_network(), deployments=tmp_path)
     assert_one_line_error(result, "deposit reference 'DEP-E2E-1' was already used for a mint")
+
+
+@pytest.mark.slow  # two `ape run` subprocesses
+def test_configure_minter_script_with_a_rate_limit(token, admin, minter_admin, carol, tmp_path):
+    record_token(tmp_path, token, admin, network="hardhat")
+    args = ("configure_minter", "--minter", carol.address, "--allowance", "100", "--network", anvil_network())
+    with nothing_sent(minter_admin):  # a period without an amount is refused before anything is sent
+        result = ape_run(*args, "--rate-limit", "10", "--period", "0h", deployments=tmp_path)
+    assert_one_line_error(result, "rate limit period '0h' must be positive")
+    result = ape_run(*args, "--rate-limit", "10", "--period", "1d", deployments=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"minter {carol.address} may mint 100.00 EXUSD, rate limit left 10.00 EXUSD of 10.00 EXUSD per day: tx " in result.stdout
+    assert token.minterAllowance(carol) == 10_000 and token.minterRateLimitOf(carol) == (1000, 86_400, 1000)
 
 
 def test_allowlist_script_rejects_a_broken_file(token, admin, compliance, tmp_path):

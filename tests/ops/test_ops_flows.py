@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from deptoken.token_deployer import deploy_token
+from deptoken.token.deployer import deploy_token
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054, validate
 from deptoken.token import TokenClient

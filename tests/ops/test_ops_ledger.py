@@ -1014,7 +1014,7 @@ def test_open_ops_binds_a_fresh_ledger_to_the_token(ledger, token, chain):
 
 def test_open_ops_refuses_a_ledger_of_another_token_or_chain(ledger, token, chain, devnet_config, admin):
     open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
-    from deptoken.token_deployer import deploy_token
+    from deptoken.token.deployer import deploy_token
 
     other, _ = deploy_token(devnet_config, admin, record=False)
     assert other.address != token.address
@@ -1033,7 +1033,7 @@ def test_a_request_made_for_another_token_does_not_run_on_this_one(ledger, token
     the sync state) cannot execute the old requests there."""
     ops = open_ops(ledger, TEST_POLICY, client=TokenClient.from_contract(token), adopt=True)
     rid = approved(ops, "mint", {"to": alice.address, "amount": 100, "deposit_reference": "DEP-X"}, team)
-    from deptoken.token_deployer import deploy_token
+    from deptoken.token.deployer import deploy_token
 
     other, _ = deploy_token(devnet_config, admin, record=False)
     other_ops = type(ops)(ledger, TokenClient.from_contract(other), ops.chain_id, TEST_POLICY)

@@ -21,7 +21,7 @@ from eth_abi import encode as abi_encode
 from hexbytes import HexBytes
 
 from deptoken import eip712
-from deptoken.authorizations import SignedMessage
+from deptoken.token.authorizations import SignedMessage
 from deptoken.settlement.escrow import (
     ARBITER_ROLE,
     EscrowClient,

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from deptoken import eip712
-from deptoken.authorizations import FIELDS, RECEIVE
+from deptoken.token.authorizations import FIELDS, RECEIVE
 from deptoken.settlement.escrow import EscrowClient, OrderTerms, deploy_escrow, split_amounts
 
 from constants import DAY, HOUR, TX_GAS, YEAR

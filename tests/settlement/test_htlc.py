@@ -16,7 +16,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from deptoken.config import load_config
-from deptoken.token_deployer import deploy_token
+from deptoken.token.deployer import deploy_token
 from deptoken.errors import DepositTokenError
 from deptoken.token import TokenClient
 from deptoken.settlement.htlc import (

@@ -53,7 +53,7 @@ def auth() -> None:
 @pass_env
 def sign_transfer(env: Env, token_ref: str, payee: str, amount: str, valid_for: int, receive: bool, out: str, signer: Any) -> None:
     """The payer signs a transfer of AMOUNT to --to (one signature, no gas)."""
-    from .. import authorizations as a
+    from ..token import authorizations as a
 
     client = token_client(env, token_ref)
     who = signer()
@@ -72,7 +72,7 @@ def sign_transfer(env: Env, token_ref: str, payee: str, amount: str, valid_for: 
 @pass_env
 def sign_permit(env: Env, token_ref: str, spender: str, amount: str, valid_for: int, out: str, signer: Any) -> None:
     """The owner signs an allowance for --spender (EIP-2612)."""
-    from .. import authorizations as a
+    from ..token import authorizations as a
 
     client = token_client(env, token_ref)
     who = signer()
@@ -90,7 +90,7 @@ def sign_permit(env: Env, token_ref: str, spender: str, amount: str, valid_for: 
 @pass_env
 def sign_cancel(env: Env, token_ref: str, nonce: str, out: str, signer: Any) -> None:
     """The payer signs the cancellation of its unused authorization --nonce."""
-    from .. import authorizations as a
+    from ..token import authorizations as a
 
     client = token_client(env, token_ref)
     who = signer()
@@ -99,7 +99,7 @@ def sign_cancel(env: Env, token_ref: str, nonce: str, out: str, signer: Any) -> 
 
 
 def _load(env: Env, path: str, token_ref: str | None) -> tuple[Any, Any]:
-    from .. import authorizations as a
+    from ..token import authorizations as a
 
     signed = a.SignedMessage.load(path)
     connect(env)
@@ -112,7 +112,7 @@ def _load(env: Env, path: str, token_ref: str | None) -> tuple[Any, Any]:
 @pass_env
 def verify(env: Env, path: str, token_ref: str | None) -> None:
     """Checks a signed file as the token would (exit 1 and the reason if it would fail)."""
-    from .. import authorizations as a
+    from ..token import authorizations as a
 
     client, signed = _load(env, path, token_ref)
     a.verify(client, signed)
@@ -126,7 +126,7 @@ def verify(env: Env, path: str, token_ref: str | None) -> None:
 @pass_env
 def submit(env: Env, path: str, token_ref: str | None, signer: Any) -> None:
     """Sends a signed file to the token (anyone pays the gas; the payee for a receive authorization)."""
-    from .. import authorizations as a
+    from ..token import authorizations as a
 
     client, signed = _load(env, path, token_ref)
     receipt = a.submit(client, signed, sender=signer())

@@ -28,7 +28,7 @@ def token_client(env: Env, ref: str) -> Any:
     """The token ``ref`` names (currency code from the settlement record, or address)."""
     from ape import chain
 
-    from ..abi import contract_at
+    from ..contracts import contract_at
     from ..token import TokenClient
     from ..settlement.registry import resolve
 
@@ -42,7 +42,7 @@ def contract(env: Env, kind: str, contract_type: str, ref: str | None) -> Any:
     """The ``contract_type`` contract ``ref`` names (``kind``: pvp, htlc, escrow)."""
     from ape import chain
 
-    from ..abi import contract_at
+    from ..contracts import contract_at
     from ..settlement.registry import resolve
 
     address = resolve(registry(env), kind, ref)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from ..rate_limits import describe as describe_rate_limit
+from ..token.rate_limits import describe as describe_rate_limit
 from .env import Env, pass_env
 from .issuer_support import table, write_csv
 

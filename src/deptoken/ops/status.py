@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import DepositTokenError, first_line
-from ..rate_limits import RateLimit, read_rate_limits
+from ..token.rate_limits import RateLimit, read_rate_limits
 from ..roles import ROLES
 from .indexer import ZERO
 from .models import ChainEvent, Client, Deposit, Operator, Request, SyncState, Transaction

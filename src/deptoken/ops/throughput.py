@@ -30,9 +30,9 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from ..amounts import Money
-from ..token_gas import devnet_config
+from ..token.gas import devnet_config
 from ..config import load_config
-from ..token_deployer import deploy_token
+from ..token.deployer import deploy_token
 from ..token import TokenClient
 from ..signers import select_signer
 from .context import open_ops

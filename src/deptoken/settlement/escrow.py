@@ -62,9 +62,9 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from .. import eip712
-from ..abi import contract_at
+from ..contracts import contract_at
 from ..amounts import Amount
-from ..authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
+from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
 from ..errors import AllowanceTooLow, DepositTokenError, InsufficientBalance, ReferenceUsed, RoleMissing
 from ..times import UINT64_MAX, format_expiry, parse_deadline, parse_duration, parse_expiry
 from ..token import TokenClient, send_checked
@@ -167,7 +167,7 @@ OrderRef = OrderTerms | bytes | str  # an order's terms, or its key (32 bytes or
 class SignedFunding(eip712.SignedFile):
     """The buyer's one signature funding an order: the terms and the EIP-3009 ``ReceiveWithAuthorization``
     (payee the escrow, nonce the terms' commitment). Its JSON file is an authorization file
-    (``typedData``, ``signature``, as ``deptoken.authorizations`` reads) plus ``escrow`` and ``terms``."""
+    (``typedData``, ``signature``, as ``deptoken.token.authorizations`` reads) plus ``escrow`` and ``terms``."""
 
     FILE_KIND = "funding authorization file"
 

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..abi import contract_at
+from ..contracts import contract_at
 from ..amounts import Amount
 from ..chain import connected_chain_id, next_block_time, require_chain_id
 from ..errors import AccountInactive, AllowanceTooLow, DepositTokenError, InsufficientBalance, WrongChain

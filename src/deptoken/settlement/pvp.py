@@ -62,9 +62,9 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 from .. import eip712
-from ..abi import contract_at
+from ..contracts import contract_at
 from ..amounts import Amount, parse_amount
-from ..authorizations import random_nonce
+from ..token.authorizations import random_nonce
 from ..chain import next_block_time
 from ..errors import AllowanceTooLow, DepositTokenError, InvalidInput, ReferenceUsed, first_line, reword
 from ..times import Expiry, format_expiry, parse_expiry

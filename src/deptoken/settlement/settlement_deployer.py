@@ -144,7 +144,7 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
     the escrows' arbiter, too); against deposits, the FX desk gets 1,000,000.00 CNH and the buyer 20,000.00 USD."""
     from ape import chain
 
-    from ..token_deployer import deploy_from_config
+    from ..token.deployer import deploy_from_config
     from ..signers import DEVNET_CHAIN_ID, devnet_accounts
     from ..chain import require_chain_id
 

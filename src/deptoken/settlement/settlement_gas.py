@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from .. import authorizations as auth
+from ..token import authorizations as auth
 from .. import eip712
 from ..errors import DepositTokenError
 

@@ -7,8 +7,11 @@ clients, tests and demos. By concern:
 * ``client``   (``TokenClient``): the transactions, each checked first, then sent;
 * ``sending``: how a checked transaction is sent (ape, or a transport such as the exactly-once outbox).
 
-Deploying a token: ``deptoken.token_deployer``. Every operation checks its inputs and the chain state first
-and raises a ``DepositTokenError`` subclass (one line) when it would fail; only then does it send,
+Besides: deploying a token (``deployer``), gasless authorizations (``authorizations``), per-minter
+rate limits as read and shown (``rate_limits``; set with ``TokenClient.set_minter_rate_limit``), the gas
+benchmark (``gas``); imported by name, not re-exported here.
+
+Every operation checks its inputs and the chain state first and raises a ``DepositTokenError`` subclass (one line) when it would fail; only then does it send,
 so a refused operation sends nothing. Amounts are currency units as text, ``int`` or ``Decimal``
 (``"125.50"``), never floats; references are bank references (text, hashed to bytes32) or ``0x`` +
 64 hex digits; addresses must be valid EIP-55 (or single-case) hex. Signers are ape accounts (see
@@ -20,9 +23,10 @@ Usage::
 
     client = TokenClient.from_deployment()             # deployments/<network>-<chain tag>.json + chain-id check
     client = TokenClient.from_contract(token)          # or an ape contract instance (tests)
-    client, receipts = deploy_from_config(load_config("config/devnet.yaml"), deployer)  # deptoken.token_deployer
+    client, receipts = deploy_from_config(load_config("config/devnet.yaml"), deployer)  # deptoken.token.deployer
 
-    client.configure_minter(minter, "1000000", sender=minter_admin)
+    client.configure_minter(minter, "1000000", sender=minter_admin)  # rate_limit=("50000", "1d"): both receipts
+    client.set_minter_rate_limit(minter, "50000", "1d", sender=minter_admin)   # "0", 0: no rate limit
     client.allowlist(alice, "2027-12-31", sender=compliance)       # or unix seconds / date
     client.allowlist_many([(alice, "2027-12-31"), (bob, 1830000000)], sender=compliance)
     client.allowlist_from_file("clients.csv", sender=compliance)   # address,kyc_expiry_date

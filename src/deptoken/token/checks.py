@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..chain import next_block_time
-from ..rate_limits import read_rate_limit
+from .rate_limits import read_rate_limit
 from ..errors import AccountInactive, InvalidInput, InsufficientBalance, LimitExceeded, ReferenceUsed, Refused, RoleMissing, TokenPaused
 from ..times import Expiry, format_expiry, parse_expiry
 from ..validation import address_of, reference_to_bytes32

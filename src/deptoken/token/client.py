@@ -16,12 +16,13 @@ from ..allowlist_file import AllowlistEntry, read_allowlist_file
 from ..amounts import Amount
 from ..deployments import Deployment
 from ..errors import AccountInactive, DepositTokenError, InsufficientBalance, InvalidInput, ReferenceUsed, Refused
-from ..times import Expiry
+from ..times import Expiry, parse_duration
 from ..validation import address_of, reference_to_bytes32
 from .checks import TokenChecks
 from .sending import Transport, send_checked
 
 BATCH_SIZE = 100
+UINT128_MAX = 2**128 - 1  # the largest rate-limit capacity the token stores
 
 
 class TokenClient(TokenChecks):
@@ -47,12 +48,45 @@ class TokenClient(TokenChecks):
 
     # ------------------------------------------------------------------ minting
 
-    def configure_minter(self, minter: Any, allowance: Amount, *, sender: Any) -> Any:
-        """Makes ``minter`` a minter allowed to mint up to ``allowance`` (overwrites; may be 0)."""
+    def configure_minter(
+        self, minter: Any, allowance: Amount, *, sender: Any, rate_limit: tuple[Amount, int | str] | None = None
+    ) -> Any:
+        """Makes ``minter`` a minter allowed to mint up to ``allowance`` (overwrites; may be 0).
+
+        With ``rate_limit`` (``(amount_per_period, period)``, as :meth:`set_minter_rate_limit` takes
+        them) it also sets the minter's rate limit, everything checked before the first transaction,
+        and returns both receipts ``[configure, rate limit]``; otherwise the one receipt."""
         address = address_of(minter, "minter")
         units = self.units(allowance, "allowance", allow_zero=True)
+        limit = None if rate_limit is None else self._rate_limit_units(*rate_limit)
         self.require_role(sender, "minter_admin", "configure minters")
-        return self.send("configureMinter", address, units, sender=sender)
+        receipt = self.send("configureMinter", address, units, sender=sender)
+        if limit is None:
+            return receipt
+        return [receipt, self.send("setMinterRateLimit", address, *limit, sender=sender)]
+
+    def set_minter_rate_limit(self, minter: Any, amount_per_period: Amount, period: int | str, *, sender: Any) -> Any:
+        """Limits ``minter`` to ``amount_per_period`` (currency units) per ``period`` (seconds, or
+        ``90m``, ``48h``, ``1d``) besides its allowance, refilling linearly, full now; ``"0"`` and ``0``
+        lift the limit. ``sender`` must hold the minter_admin role."""
+        address = address_of(minter, "minter")
+        capacity, seconds = self._rate_limit_units(amount_per_period, period)
+        self.require_role(sender, "minter_admin", "set minter rate limits")
+        return self.send("setMinterRateLimit", address, capacity, seconds, sender=sender)
+
+    def _rate_limit_units(self, amount_per_period: Amount, period: int | str) -> tuple[int, int]:
+        """``(capacity in minor units, period in seconds)`` as the token takes them: both above zero
+        (capacity within 128 bits), or both zero (no rate limit)."""
+        capacity = self.units(amount_per_period, "rate limit", allow_zero=True)
+        if not isinstance(period, bool) and str(period).strip() == "0":
+            seconds = 0
+        else:
+            seconds = parse_duration(period, "rate limit period")
+        if (capacity == 0) != (seconds == 0):
+            raise InvalidInput("a rate limit needs a capacity and a period above zero (both zero: no limit)")
+        if capacity > UINT128_MAX:
+            raise InvalidInput(f"rate limit {self.format(capacity)} is more than the token can hold (2^128 - 1 minor units)")
+        return capacity, seconds
 
     def remove_minter(self, minter: Any, *, sender: Any) -> Any:
         """Revokes ``minter``'s role and zeroes its allowance."""

@@ -7,13 +7,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .abi import abi_of
-from .amounts import parse_amount
-from .chain import network_name, require_chain_id
-from .config import DeployConfig
-from .deployments import Deployment, require_no_deployment, write_deployment
-from .errors import DepositTokenError, InvalidInput
-from .token import TokenClient
+from ..contracts import abi_of
+from ..amounts import parse_amount
+from ..chain import network_name, require_chain_id
+from ..config import DeployConfig
+from ..deployments import Deployment, require_no_deployment, write_deployment
+from ..errors import DepositTokenError, InvalidInput
+from .client import TokenClient
 
 
 def deploy_token(

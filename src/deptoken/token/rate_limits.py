@@ -2,8 +2,8 @@
 
 Besides its allowance, a minter may mint at most ``capacity`` minor units per ``period`` seconds; what
 it may mint refills linearly over the period, up to the capacity (Paxos SupplyControl's model). The
-minter admin sets it; capacity 0 means no rate limit. Kept apart from the token client: read with
-``read_rate_limit(s)``, set with ``set_rate_limit``, shown with ``describe``.
+minter admin sets it (``TokenClient.set_minter_rate_limit``, checked like every role-gated operation);
+capacity 0 means no rate limit. The reads are here: ``read_rate_limit(s)``, shown with ``describe``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from .errors import InvalidInput
 
 UNLIMITED = 2**256 - 1  # what the token's mint path treats as "no rate limit"
 
@@ -44,14 +42,6 @@ def read_rate_limit(contract: Any, minter: str) -> RateLimit:
 def read_rate_limits(contract: Any, minters: Iterable[str]) -> dict[str, RateLimit]:
     """The rate limits of ``minters``, by address."""
     return {m: read_rate_limit(contract, m) for m in minters}
-
-
-def set_rate_limit(contract: Any, minter: str, capacity: int, period: int, *, sender: Any) -> Any:
-    """Sets ``minter``'s rate limit to ``capacity`` minor units per ``period`` seconds (0 and 0: none).
-    ``sender`` must hold the minter admin role; returns the receipt."""
-    if capacity < 0 or period < 0 or (capacity == 0) != (period == 0):
-        raise InvalidInput("a rate limit needs a capacity and a period above zero (both zero: no limit)")
-    return contract.setMinterRateLimit(minter, capacity, period, sender=sender)
 
 
 def describe(limit: RateLimit, fmt: Callable[[int], str]) -> str:

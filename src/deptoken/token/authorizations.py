@@ -26,12 +26,12 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from . import eip712
-from .amounts import Amount
-from .errors import DepositTokenError, ReferenceUsed
-from .times import format_expiry
-from .token import TokenClient
-from .validation import address_of, parse_bytes32, parse_uint256
+from .. import eip712
+from ..amounts import Amount
+from ..errors import DepositTokenError, ReferenceUsed
+from ..times import format_expiry
+from .client import TokenClient
+from ..validation import address_of, parse_bytes32, parse_uint256
 
 PERMIT = "Permit"
 TRANSFER = "TransferWithAuthorization"

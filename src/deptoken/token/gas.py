@@ -26,10 +26,10 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
-from .config import DeployConfig, load_config
-from .errors import DepositTokenError
-from .project import project_root
-from .signers import DEVNET_CHAIN_ID, select_signer
+from ..config import DeployConfig, load_config
+from ..errors import DepositTokenError
+from ..project import project_root
+from ..signers import DEVNET_CHAIN_ID, select_signer
 
 DEVNET_CONFIG = Path("config") / "devnet.yaml"  # in the project directory: devnet_config()
 
@@ -115,7 +115,7 @@ def measure(config: DeployConfig | None = None) -> Result:
     """
     from ape import accounts, chain, project
 
-    from .token_deployer import deploy_token
+    from .deployer import deploy_token
 
     config = config or load_config(devnet_config())
     test = accounts.test_accounts
