@@ -30,19 +30,15 @@ def preload() -> None:
     import importlib
     import pkgutil
 
-    import ape  # noqa: F401
-    import ape_ethereum.provider  # noqa: F401
-    import ape_foundry.provider  # noqa: F401
-    import ape_test.provider  # noqa: F401 - py-evm: ape loads it to list the local network's providers
-    import ape.contracts.base  # noqa: F401
-    import ape.managers.project  # noqa: F401
-
     import deptoken
-    from deptoken.cli.main import main  # noqa: F401
 
-    for module in pkgutil.walk_packages(deptoken.__path__, "deptoken."):
-        if ".migrations" not in module.name and not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
+    # ape and what it imports to connect (ape_test.provider: py-evm, to list the local network's providers)
+    first = ["ape", "ape.contracts.base", "ape.managers.project", "ape_ethereum.provider", "ape_foundry.provider",
+             "ape_test.provider", "deptoken.cli.main"]
+    library = [m.name for m in pkgutil.walk_packages(deptoken.__path__, "deptoken.")
+               if ".migrations" not in m.name and not m.name.endswith("__main__")]
+    for name in first + library:
+        importlib.import_module(name)
 
 
 def run(request: dict) -> None:
