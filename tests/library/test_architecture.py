@@ -75,3 +75,36 @@ def test_no_module_calls_another_modules_private_names():
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("deptoken")):
                 offences += [f"{name}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith("_")]
     assert offences == [], "\n".join(offences)
+
+
+def test_the_cli_imports_the_chain_stack_only_for_commands_that_need_it(tmp_path):
+    """``deptoken --help`` and a command group's help load neither ape, web3, SQLAlchemy nor the token
+    package, and a ledger-only command, or its refusal, not ape: what keeps their start under 0.5 s and
+    1 s (tools/cli_times.py)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = """import json, sys
+from deptoken.cli.main import main
+sys.argv = ["deptoken", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+heavy = {"ape", "web3", "eth_utils", "sqlalchemy", "deptoken.token"}
+print(json.dumps([code, sorted(name for name in sys.modules if name in heavy)]), file=sys.stderr)
+"""
+
+    def run(*args: str, ledger: str = "ledger.sqlite") -> tuple[int, list[str]]:
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "DEPTOKEN_DB_URL": f"sqlite:///{tmp_path / ledger}"})
+        code, loaded = json.loads(result.stderr.strip().splitlines()[-1])
+        return code, loaded
+
+    assert run("--help") == (0, [])
+    assert run("requests", "--help") == (0, [])
+    assert run("requests", "list", ledger="none.sqlite") == (1, ["sqlalchemy"])  # refused: no ledger there
+    assert run("db", "upgrade")[0] == 0
+    assert run("requests", "list") == (0, ["sqlalchemy"])  # it read the ledger, and nothing of the chain

@@ -3,6 +3,7 @@ failure is one line on stderr and exit status 1; anything else is a bug and keep
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -13,19 +14,24 @@ from ..errors import DepositTokenError, first_line
 def failure_message(exc: Exception) -> str | None:
     """The one line the command-line tools print for an expected failure; None for anything else
     (a bug: it propagates with its traceback)."""
-    from ape.exceptions import ApeException
-    from sqlalchemy.exc import SQLAlchemyError
-    from web3.exceptions import CannotHandleRequest, ProviderConnectionError, Web3Exception
-
     if isinstance(exc, DepositTokenError):
         return str(exc)
     if isinstance(exc, OSError) and not isinstance(exc, ConnectionError) and exc.filename:
         return f"cannot use {exc.filename}: {exc.strerror or first_line(exc)}"  # a local file, not the node
-    if isinstance(exc, ConnectionError | OSError | CannotHandleRequest | ProviderConnectionError):
+    if isinstance(exc, (ConnectionError, OSError, *_loaded(("web3.exceptions", "CannotHandleRequest"),
+                                                           ("web3.exceptions", "ProviderConnectionError")))):
         return f"lost the node: {first_line(exc)}"
-    if isinstance(exc, ApeException | SQLAlchemyError | Web3Exception):  # past our checks: signing, node, database
+    # past our checks: signing, node, database
+    if isinstance(exc, _loaded(("ape.exceptions", "ApeException"), ("sqlalchemy.exc", "SQLAlchemyError"),
+                               ("web3.exceptions", "Web3Exception"))):
         return f"{type(exc).__name__}: {first_line(exc)}"
     return None
+
+
+def _loaded(*names: tuple[str, str]) -> tuple[type, ...]:
+    """The exception classes ``(module, name)`` of the modules this process has loaded: an exception of
+    a module never imported cannot have been raised, so a failure is classified without importing ape."""
+    return tuple(getattr(sys.modules[module], name) for module, name in names if module in sys.modules)
 
 
 class RootGroup(click.Group):
@@ -47,6 +53,8 @@ class RootGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own (help, usage errors, Ctrl-C): click reports them, without loading ape to classify them
         except Exception as exc:  # noqa: BLE001 - the expected kinds become one line
             if (message := _ledger_refusal(exc) or failure_message(exc)) is None:
                 raise
@@ -61,9 +69,7 @@ class RootGroup(click.Group):
 
 def _ledger_refusal(exc: Exception) -> str | None:
     """Never a raw SQL error: the ledger's transaction was rolled back."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    if not isinstance(exc, SQLAlchemyError):
+    if not isinstance(exc, _loaded(("sqlalchemy.exc", "SQLAlchemyError"))):
         return None
     return (f"the ledger database refused the change ({type(exc).__name__}; another process may have changed "
             "the same records): nothing of this step was recorded, run the command again")

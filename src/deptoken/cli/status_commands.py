@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from ..errors import DepositTokenError
-from ..token.rate_limits import describe as describe_rate_limit
 from .env import Env, pass_env
 from .issuer_support import table, write_csv
 
@@ -71,6 +70,8 @@ def _show_status(env: Env, s: Any) -> None:
     click.echo(f"supply      on-chain {supply}; indexed {fmt(s.indexed_supply)}{diff}; minted by executed requests {fmt(s.ledger_minted)}")
     if s.minter_allowances is None:
         click.echo(f"minters     {unknown}")
+    from ..token.rate_limits import describe as describe_rate_limit  # the token package: not for --help
+
     for minter, left in (s.minter_allowances or {}).items():
         limit = (s.minter_rate_limits or {}).get(minter)
         rate = f"; {describe_rate_limit(limit, fmt)}" if limit and limit.limited else ""
