@@ -98,9 +98,11 @@ def test_refusals_by_type(client, alice, bob, outsider, minter, pauser):
     assert str(info.value) == "the token is paused: cannot transfer"
 
 
-def test_a_revert_past_the_checks_is_transaction_reverted(token, alice, outsider):
-    with pytest.raises(TransactionReverted, match="^transfer reverted: "):
+def test_a_revert_past_the_checks_is_transaction_reverted(token, alice, outsider, capfd):
+    with pytest.raises(TransactionReverted) as info:
         send_checked(token, "transfer", outsider.address, 1, sender=alice)  # no checks made: the token refuses
+    assert str(info.value) == f"transfer reverted: ERC7943CannotReceive(account={outsider.address})"
+    assert capfd.readouterr().out == ""  # no call trace on standard output (a --json reader's)
 
 
 def test_parties_active_is_one_check(client, alice, bob, outsider):
