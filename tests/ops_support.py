@@ -104,21 +104,22 @@ class CliServer:
 
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
-        self.socket = ""
+        self.directory = tempfile.mkdtemp(prefix="deptoken-cli-")
+        self.socket = os.path.join(self.directory, "server.sock")
+        atexit.register(self.stop)
 
     def start(self) -> None:
-        directory = tempfile.mkdtemp(prefix="deptoken-cli-")
-        self.socket = os.path.join(directory, "server.sock")
+        if os.path.exists(self.socket):  # a server that died left its socket
+            os.unlink(self.socket)
         self.process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "cli_server.py"), self.socket],
                                         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready", "cli_server"
-        atexit.register(self.stop)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(os.path.dirname(self.socket), ignore_errors=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def run(self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: int) -> Run:
         if os.environ.get("DEPTOKEN_TEST_CLI") == "script":
