@@ -1,7 +1,7 @@
 """A ``deptoken`` that has done its imports already: the tests' CLI runs, each in a process of its own.
 
-Most of a chain command's 3 s is Python importing ape, its plugins and py-evm (tools/cli_times.py).
-The tests run the CLI a few hundred times, so ``Devnet.cli`` (tests/ops_support.py) asks this server,
+Most of a chain command's second is Python importing its modules (tools/cli_times.py); the tests run
+the CLI a few hundred times, so ``Devnet.cli`` (tests/ops_support.py) asks this server,
 one per pytest worker, which imported all that once: for each run it forks a child that takes the
 run's arguments, environment, working directory and output files and calls the console script's
 ``main``, as the installed ``deptoken`` would, in a fresh process; its exit status (a fault point's
@@ -32,13 +32,12 @@ def preload() -> None:
 
     import deptoken
 
-    # ape and what it imports to connect (ape_test.provider: py-evm, to list the local network's providers)
-    first = ["ape", "ape.contracts.base", "ape.managers.project", "ape_ethereum.provider", "ape_foundry.provider",
-             "ape_test.provider", "deptoken.cli.main"]
+    # the library and the web3 a chain command uses; not ape (the command does not use it) nor the ape scripts' module
     library = [m.name for m in pkgutil.walk_packages(deptoken.__path__, "deptoken.")
-               if ".migrations" not in m.name and not m.name.endswith("__main__")]
-    for name in first + library:
+               if ".migrations" not in m.name and not m.name.endswith(("__main__", "ape_scripts"))]
+    for name in ["deptoken.cli.main", "web3", *library]:
         importlib.import_module(name)
+    assert "ape" not in sys.modules, "the CLI's modules import ape"
 
 
 def run(request: dict) -> None:

@@ -2,14 +2,14 @@
 
 A message is the JSON form eth-account and wallets take (``types``, ``primaryType``, ``domain``,
 ``message``), so what is signed here can be shown to, or signed by, any EIP-712 wallet and written
-to a file as it is. Signers are ape accounts (keystore or test) or eth-account local accounts.
+to a file as it is. Signers are ``deptoken.accounts`` signers, ape accounts or eth-account local accounts.
 
 Usage::
 
     data = typed_data(contract_domain(token), "Permit", PERMIT_FIELDS, {...})
     signature = sign(owner, data)              # 65 bytes, r || s || v
     recover(data, signature) -> "0xAbC..."     digest(data) -> the 32-byte hash contracts check
-    is_valid_signature(owner_address, data, signature)   # ERC-1271 for contract wallets (needs ape)
+    is_valid_signature(owner_address, data, signature)   # ERC-1271 for contract wallets (needs a node)
 """
 
 from __future__ import annotations
@@ -246,28 +246,30 @@ def ecdsa_signer(data: Mapping[str, Any], signature: bytes | str) -> str | None:
 def eip7702_delegate(account: str) -> str | None:
     """The contract ``account`` delegates its code to under EIP-7702 (its code is ``0xef0100`` and
     that address), or ``None``."""
-    from ape import chain
+    from .chain import code_at
 
-    code = bytes(chain.provider.get_code(to_checksum_address(account)))
+    code = code_at(to_checksum_address(account))
     return to_checksum_address(code[3:]) if len(code) == 23 and code[:3] == EIP7702_PREFIX else None
 
 
 def is_valid_signature(signer: str, data: Mapping[str, Any], signature: bytes | str) -> bool:
     """Whether ``signature`` is ``signer``'s over ``data``, exactly as OpenZeppelin's ``SignatureChecker``
-    decides on-chain (read from the connected node through ape): if ``signer`` has no code, an ECDSA
+    decides on-chain (read from the connected node): if ``signer`` has no code, an ECDSA
     signature by its key ({ecdsa_signer}); if it has code (a contract wallet, or an account delegated
     under EIP-7702), only its ERC-1271 ``isValidSignature`` answer counts, even for its own key's
     signature."""
     raw = signature_bytes(signature)
     signer = to_checksum_address(signer)
-    from ape import chain
     from eth_abi import decode, encode
 
-    if not chain.provider.get_code(signer):
+    from .node import current
+
+    node = current()
+    if not node.code(signer):
         return ecdsa_signer(data, raw) == signer
     calldata = ERC1271_MAGIC + encode(["bytes32", "bytes"], [digest(data), raw])
     try:
-        result = chain.provider.web3.eth.call({"to": signer, "data": "0x" + calldata.hex()})
+        result = node.web3.eth.call({"to": signer, "data": "0x" + calldata.hex()})
     except Exception:  # noqa: BLE001 - a reverting wallet means "not valid"
         return False
     return len(result) == 32 and decode(["bytes32"], result)[0][:4] == ERC1271_MAGIC

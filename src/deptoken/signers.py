@@ -1,74 +1,50 @@
-"""Who signs: an ape keystore account anywhere, or a public test account on the local devnet only.
+"""Who signs: an encrypted keystore anywhere, or a public test account on the local devnet only.
 
-* ``keystore="FILE"``: an eth-account keystore file (JSON), loaded as an ape account alike.
-* ``account="ALIAS"``: an ape encrypted keystore account (``ape accounts import ALIAS``), loaded
-  with ``accounts.load``; ape asks for its passphrase (or reads ape's own
+* ``keystore="FILE"``: an eth-account keystore file (JSON).
+* ``account="ALIAS"``: an ape encrypted keystore account (``ape accounts import ALIAS``), read from
+  ape's accounts folder; its passphrase is asked for when it first signs (or read from ape's own
   ``APE_ACCOUNTS_<ALIAS>_PASSPHRASE``). Never a private key on the command line or in a variable.
 * ``as_="minter" | "3" | "0xAbC..."``: one of the public test accounts of the devnet mnemonic
   (Anvil's and Hardhat's), by role, index or address. Refused unless the chain id is 31337.
 * neither: on the devnet, the test account holding the role the operation needs; elsewhere an error.
 
-A keystore account asks before signing each transaction (ape's own prompt) unless ``autosign``:
-then it is unlocked once (passphrase prompt or ape's variable) and signs without asking.
+A keystore asks before signing each transaction unless ``autosign``. The signers are
+``deptoken.accounts.LocalSigner``s: no ape needed.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from .accounts import LocalSigner, load_keystore_account, load_keystore_file
 from .errors import DepositTokenError
 from .roles import ROLES, role_id
 from .validation import parse_address
 
 if TYPE_CHECKING:
-    from ape.api import AccountAPI
-
     from .config import DeployConfig
 
 DEVNET_CHAIN_ID = 31337
+__all__ = ["DEVNET_CHAIN_ID", "devnet_accounts", "load_keystore_account", "load_keystore_file", "select_signer"]
 
 
-def devnet_accounts() -> list[AccountAPI]:
+@cache
+def devnet_accounts() -> list[LocalSigner]:
     """The public test accounts of the configured (devnet) mnemonic."""
-    from ape import accounts
+    from .accounts import devnet_accounts as derive
 
-    return list(accounts.test_accounts)
-
-
-def load_keystore_account(alias: str) -> AccountAPI:
-    """An ape keystore account by alias; a clear error if there is none."""
-    from ape import accounts
-
-    alias = alias.strip()
-    if not alias:
-        raise DepositTokenError("--account needs an alias")
-    try:
-        return accounts.load(alias)
-    except KeyError:
-        known = ", ".join(sorted(a for a in accounts.aliases)) or "none"
-        raise DepositTokenError(f"no ape account named {alias!r} (known: {known}; see `ape accounts import`)") from None
+    return derive()
 
 
-def load_keystore_file(path: str) -> AccountAPI:
-    """An eth-account (Web3 Secret Storage) keystore file as an ape account; ape asks for its passphrase."""
-    from pathlib import Path
-
-    from ape_accounts import KeyfileAccount
-
-    file = Path(path)
-    if not file.is_file():
-        raise DepositTokenError(f"keystore file {file} not found")
-    return KeyfileAccount(keyfile_path=file)
-
-
-def _test_account_at(address: str) -> AccountAPI:
+def _test_account_at(address: str) -> LocalSigner:
     for account in devnet_accounts():
         if account.address == address:
             return account
     raise DepositTokenError(f"{address} is not one of the devnet's public test accounts")
 
 
-def _role_holder(role: str, token: Any = None, config: DeployConfig | None = None) -> AccountAPI:
+def _role_holder(role: str, token: Any = None, config: DeployConfig | None = None) -> LocalSigner:
     """The first test account that holds ``role`` on ``token``, or that ``config`` names for it."""
     rid = role_id(role)
     if token is not None:
@@ -94,7 +70,7 @@ def select_signer(
     token: Any = None,
     config: DeployConfig | None = None,
     autosign: bool = False,
-) -> AccountAPI:
+) -> LocalSigner:
     """The account to sign with (see the module docstring).
 
     ``role`` is what the operation needs (the default on the devnet); ``token`` (a contract) or

@@ -426,7 +426,7 @@ def keystore_alias(alice, monkeypatch):
 
 def test_keystore_signer_on_any_chain(client, alice, keystore_alias):
     signer = select_signer(chain_id=1, account=keystore_alias)  # allowed off the devnet
-    assert signer.address == alice.address and type(signer).__name__ == "KeyfileAccount"
+    assert signer.address == alice.address and signer.keyfile.name == f"{keystore_alias}.json" and signer.prompts
     signer = select_signer(chain_id=31337, account=keystore_alias, autosign=True)
     client.redeem("1.00", "PAY-KEYSTORE-1", sender=signer)
     assert client.balance(alice) == Decimal("9999.00")

@@ -351,13 +351,13 @@ def test_bad_inputs_are_refused_whole_with_one_line_errors(devnet, tmp_path):
         assert int(str(other.rpc("eth_chainId")), 16) == 31338
         refused(devnet, devnet.cli("legal", "freeze", A9, "--as", "10", DEPTOKEN_NETWORK=other.network),
                 "no deployment on 'local' for this node's chain (31338-0)", before)  # records are named after their chain
-        # A deployment record claiming 31338 does not get round it: ape would sign for 31337.
+        # A deployment record claiming 31338 does not get round it: that node has no token there.
         forged = tmp_path / "forged-deployments"
         forged.mkdir()
         record = json.loads(devnet.record_path().read_text())
         (forged / other.record_path().name).write_text(json.dumps({**record, "chain_id": 31338}))  # named for that node
         refused(devnet, devnet.cli("requests", "execute", DEPTOKEN_NETWORK=other.network, DEPTOKEN_DEPLOYMENTS_DIR=str(forged)),
-                "signs for chain id 31337, but the node is on 31338", before)
+                "is stale (was the node restarted?", before)
     finally:
         other.stop()
 

@@ -16,9 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 from lxml import etree
 from sqlalchemy import func, select
 
+from deptoken.accounts import sign_transaction
 from deptoken.token.deployer import deploy_token
 from deptoken.errors import DepositTokenError
 from deptoken.iso20022 import Party, build_camt054, validate
@@ -270,7 +272,7 @@ def test_job_already_true_on_chain_completes_without_a_transaction(ops, ledger, 
 
 @pytest.mark.parametrize("nonce_used", [True, False], ids=["nonce-used-void", "node-lost-it"])
 def test_apply_settles_a_stored_batch_that_was_never_broadcast(
-    ops, ledger, compliance, newcomers, review, tmp_path, monkeypatch, accounts, nonce_used
+    ops, ledger, compliance, newcomers, review, tmp_path, monkeypatch, accounts, chain, nonce_used
 ):
     kyc_file(tmp_path / "kyc.csv", [(a, f"C-{14 + i}", f"Client {i}") for i, a in enumerate(newcomers)], review)
     in_session(ledger, onboarding.import_clients, tmp_path / "kyc.csv", today=review - timedelta(days=30), actor="kyc")
@@ -299,7 +301,7 @@ def test_apply_settles_a_stored_batch_that_was_never_broadcast(
     else:  # the same signed bytes broadcast again: one more transaction only for the rest
         assert (result.transactions, result.done, result.already) == (1, 5, 0)
         assert [(t.id, t.status) for t in after] == [(stored[0].id, "mined"), (stored[0].id + 1, "mined")]
-        receipt = ops.client.contract.provider.web3.eth.get_transaction_receipt(stored[0].tx_hash)
+        receipt = chain.provider.web3.eth.get_transaction_receipt(stored[0].tx_hash)
         assert receipt["blockNumber"] == after[0].block_number
     jobs = rows(ledger, AllowlistJob)
     assert [j.tx_id for j in jobs] == [after[-2].id] * 3 + [after[-1].id] * 2
@@ -626,7 +628,7 @@ def test_reorg_drops_the_replaced_blocks(ops, ledger, chain, compliance, alice, 
     report = run_reconcile(ledger, ops)
     assert not report.ok
     orphaned = [f for f in report.findings if f.code == "PAYOUT_FOR_ORPHANED_REDEMPTION"]
-    assert [(f.severity, f.subject) for f in orphaned] == [("mismatch", f"redemption {paid.txn_hash.lower()}:{paid.logs[-1]['logIndex']}")]
+    assert [(f.severity, f.subject) for f in orphaned] == [("mismatch", f"redemption {paid.txn_hash.lower()}:{int(paid.logs[-1]['logIndex'], 16)}")]
 
 
 def test_paid_redemption_back_at_another_position_after_a_reorg_is_not_paid_twice(
@@ -641,16 +643,16 @@ def test_paid_redemption_back_at_another_position_after_a_reorg_is_not_paid_twic
     fork = chain.blocks.height
     w3 = chain.provider.web3
     # two transactions in one block (the test chain's default gas limit is a whole block)
-    first = ops.client.contract.transfer.as_transaction(carol.address, 100, sender=bob, sign=True, gas=500_000)
-    redeem = ops.client.contract.redeem.as_transaction(500, reference_to_bytes32("PAY-R"), sender=alice, sign=True, gas=500_000)
+    first = sign_transaction(bob, ops.client.contract.transfer.transaction(carol.address, 100, sender=bob, gas=500_000))
+    redeem = sign_transaction(alice, ops.client.contract.redeem.transaction(500, reference_to_bytes32("PAY-R"), sender=alice, gas=500_000))
     w3.provider.make_request("evm_setAutomine", [False])
     try:
-        for tx in (first, redeem):
-            w3.eth.send_raw_transaction(bytes(tx.serialize_transaction()))
+        for raw in (first, redeem):
+            w3.eth.send_raw_transaction(raw)
         chain.mine()
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
-    tx_hash = "0x" + bytes(redeem.txn_hash).hex()
+    tx_hash = "0x" + keccak(redeem).hex()
     sync(ledger, ops)
     [(log_before, status)] = rows(ledger, Redemption, lambda r: (r.log_index, r.status))
     assert (log_before, status) == (2, "recorded")  # after bob's Transfer and its own Transfer
@@ -658,7 +660,7 @@ def test_paid_redemption_back_at_another_position_after_a_reorg_is_not_paid_twic
     assert mark_paid(ledger, file_id, "SWIFT-1") == 1
 
     chain.restore(snapshot)
-    w3.eth.send_raw_transaction(bytes(redeem.serialize_transaction()))  # the same transaction, alone in its block
+    w3.eth.send_raw_transaction(redeem)  # the same transaction, alone in its block
     result = sync(ledger, ops)
     assert (result.reorg_from, result.to_block) == (fork + 1, fork + 1)
     assert sorted(indexed(ledger)) == sorted(on_chain(ops))

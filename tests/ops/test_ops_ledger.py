@@ -1303,8 +1303,8 @@ def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team,
     """Issue 10 #9: the keystore's prompt shows only the digest; the operator is shown the request first,
     the amount in currency units and the reference as text."""
     from eth_account import Account
-    from ape_accounts import KeyfileAccount
 
+    from deptoken.accounts import load_keystore_file
     from deptoken.cli.env import Env
     from deptoken.cli.request_commands import show_before_signing
 
@@ -1312,7 +1312,7 @@ def test_what_a_keystore_signer_is_shown_before_the_passphrase_prompt(ops, team,
     keyfile = tmp_path / "key.json"
     keyfile.write_text(json.dumps(Account.encrypt(Account.create().key, "pw")))
     env = Env(ops.ledger.engine.url.render_as_string(hide_password=False), "unused", None, False)
-    show_before_signing(env, KeyfileAccount(keyfile_path=keyfile), "approve", request_id)
+    show_before_signing(env, load_keystore_file(str(keyfile)), "approve", request_id)
     assert capsys.readouterr().err == (f"signing: approve request #{request_id}: mint to={alice.address} "
                                        f"amount=1,250.50 {ops.client.symbol} deposit_reference=D-PROMPT\n")
 

@@ -171,6 +171,7 @@ def _lock(htlc, token, sender, recipient, amount, hashlock, deadline):
 def _call_reverts(contract, fn: str, args: tuple, sender, error: str, /, **inputs) -> None:
     """``contract.fn(*args)`` reverts with ``error(**inputs)``, simulated with a plain eth_call (much
     faster than a transaction); the error may also be the token's, bubbled up through the HTLC."""
+    contract = project.HashedTimelock.at(contract.address)  # a library Contract too: ape's ABI decodes the errors
     data = eth_call_revert_data(contract, fn, args, sender)
     decoded = decode_error_data(data, contract.contract_type) or decode_error_data(data, project.DepositToken.contract_type)
     assert decoded is not None, f"{fn}: undecodable revert {data!r}"
@@ -229,9 +230,9 @@ def test_claim_before_the_deadline_pays_the_recipient(usd, htlc, token, alice, b
     lock_id, _ = _lock(htlc, token, alice, bob, AMOUNT, hashlock, deadline)
     _call_reverts(htlc.contract, "claim", (lock_id, hashlock), carol, "WrongPreimage", lockId=lock_id)
     _call_reverts(htlc.contract, "claim", (hashlock, preimage), carol, "UnknownLock", lockId=hashlock)
-    with reverts(htlc.contract.LockNotExpired, lockId=lock_id, deadline=deadline):
+    with reverts("LockNotExpired", lockId=lock_id, deadline=deadline):
         next_tx_at(chain, deadline - 2)
-        htlc.contract.refund(lock_id, sender=alice)
+        project.HashedTimelock.at(htlc.address).refund(lock_id, sender=alice)
 
     next_tx_at(chain, deadline - 1)  # the last second it can be claimed; anyone may send the claim
     receipt = htlc.contract.claim(lock_id, preimage, sender=carol)
@@ -265,15 +266,15 @@ def test_refund_from_the_deadline_on(usd, htlc, token, alice, bob, carol, chain)
     _books(htlc, token)
     assert htlc.contract.getLock(lock_id).state == REFUNDED
     assert token.balanceOf(alice) == INITIAL - AMOUNT and token.balanceOf(htlc.address) == AMOUNT
-    with reverts(htlc.contract.LockExpired, lockId=late_id, deadline=deadline):  # claimable only before the deadline
-        htlc.contract.claim(late_id, preimage, sender=bob)
+    with reverts("LockExpired", lockId=late_id, deadline=deadline):  # claimable only before the deadline
+        project.HashedTimelock.at(htlc.address).claim(late_id, preimage, sender=bob)
     _call_reverts(htlc.contract, "refund", (lock_id,), alice, "LockSettled", lockId=lock_id, state=REFUNDED)
     _call_reverts(htlc.contract, "claim", (lock_id, preimage), bob, "LockSettled", lockId=lock_id, state=REFUNDED)
 
 
 def test_lock_refusals(usd, htlc, token, baseline, fee_token, alice, bob, admin, chain):
     _, hashlock = new_secret()
-    c = htlc.contract
+    c = project.HashedTimelock.at(htlc.address)  # ape's instance: the reverts below are ape's
     ok = chain.pending_timestamp + HOUR
     token.approve(htlc.address, AMOUNT, sender=alice)
     fee_token.approve(htlc.address, 1000, sender=alice)

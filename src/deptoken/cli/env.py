@@ -16,8 +16,7 @@ from typing import Any
 
 import click
 
-from ..errors import DepositTokenError, NodeUnreachable, first_line
-from ..project import project_root
+from ..errors import DepositTokenError, NodeUnreachable
 
 NO_NETWORK = ("no network chosen: pass --network (e.g. ethereum:local:http://127.0.0.1:8545 for a local node) "
               "or set DEPTOKEN_NETWORK; reads of the ledger alone need none")
@@ -121,54 +120,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-_connection: Any = None
-
-
 def connect(network: str | None) -> None:
-    """Connects ape to ``network`` with the project's configuration (``deptoken.project``), whatever
-    the working directory. There is no default: a chain command run without a network is refused
-    (never a silent guess)."""
-    global _connection
-    if _connection is not None:  # connected already (by this command)
+    """Connects to ``network`` (``deptoken.node``: web3 alone, no ape), once per command. There is no
+    default: a chain command run without a network is refused (never a silent guess)."""
+    from .. import node
+
+    if node.connected() is not None:  # connected already (by this command)
         return
     if not network or not network.strip():
         raise DepositTokenError(NO_NETWORK)
-    _use_project_config()
-    from ape import networks
-    from ape.logging import LogLevel, logger
-
-    logger.set_level(LogLevel.WARNING)  # ape's "Connecting to ..." would land in --json output
     try:
-        _connection = networks.parse_network_choice(network)
-        _connection.__enter__()
-    except Exception as exc:  # noqa: BLE001 - ape raises several kinds for an absent node
-        raise NodeUnreachable(f"cannot reach the node ({network}): {first_line(exc)}") from None
-    from ..chain import connected_chain_id
-
-    connected_chain_id()
-
-
-def _use_project_config() -> None:
-    """ape reads its configuration (networks, test accounts) from the working directory's project;
-    run from elsewhere, it is given the deposit-token project's ``ape-config.yaml`` (``$DEPTOKEN_PROJECT``)."""
-    root = project_root()  # without it, ape would not know the project's networks and test accounts
-    from ape import project
-
-    if project.path.resolve() == root:
-        return
-    import yaml
-
-    project.reconfigure(**(yaml.safe_load((root / "ape-config.yaml").read_text()) or {}))
+        node.connect(network)
+    except NodeUnreachable as exc:
+        raise NodeUnreachable(f"cannot reach the node ({network}): {str(exc).removeprefix('cannot reach the node: ')}") from None
 
 
 def disconnect() -> None:
-    global _connection
-    if _connection is not None:
-        try:
-            _connection.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001, S110 - leaving anyway
-            pass
-        _connection = None
+    """Ends the command's connection."""
+    from .. import node
+
+    node.disconnect()
 
 
 pass_env = click.make_pass_decorator(Env)

@@ -69,11 +69,9 @@ def _shown_request(env: Env, row: dict[str, Any], columns: Sequence[str]) -> lis
 
 def show_before_signing(env: Env, account: Any, action: str, request_id: int) -> None:
     """Before a keystore prompts for its passphrase (it shows only a digest): what is being signed."""
-    from ape_accounts import KeyfileAccount
-
     from ..ops.workflow import get_request
 
-    if not isinstance(account, KeyfileAccount):
+    if not getattr(account, "prompts", False):  # a keystore (deptoken.accounts.LocalSigner)
         return
     with env.ledger.session() as session:
         request = get_request(session, request_id)

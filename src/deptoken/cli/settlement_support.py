@@ -26,27 +26,25 @@ def registry(env: Env) -> Any:
 
 def token_client(env: Env, ref: str) -> Any:
     """The token ``ref`` names (currency code from the settlement record, or address)."""
-    from ape import chain
-
+    from ..chain import code_at
     from ..contracts import contract_at
     from ..token import TokenClient
     from ..settlement.registry import resolve
 
     address = resolve(registry(env), "token", ref)
-    if not chain.provider.get_code(address):
+    if not code_at(address):
         raise DepositTokenError(f"no contract at {address} (token {ref})")
     return TokenClient.from_contract(contract_at("DepositToken", address))
 
 
 def contract(env: Env, kind: str, contract_type: str, ref: str | None) -> Any:
     """The ``contract_type`` contract ``ref`` names (``kind``: pvp, htlc, escrow)."""
-    from ape import chain
-
+    from ..chain import code_at
     from ..contracts import contract_at
     from ..settlement.registry import resolve
 
     address = resolve(registry(env), kind, ref)
-    if not chain.provider.get_code(address):
+    if not code_at(address):
         raise DepositTokenError(f"no contract at {address} ({kind})")
     return contract_at(contract_type, address)
 

@@ -17,7 +17,7 @@ from ..errors import DepositTokenError
 from .db import Ledger
 from .policy import Policy
 
-if TYPE_CHECKING:  # imported where used: reading the ledger needs neither ape nor the XML writers
+if TYPE_CHECKING:  # imported where used: reading the ledger needs neither web3 nor the XML writers
     from ..iso20022 import Party
     from ..token import TokenClient
 
@@ -37,9 +37,9 @@ class IssuerContext:
 
     def today(self) -> date:
         """The chain's today (UTC): the day of the next block, against which value dates are held."""
-        from ape import chain
+        from ..chain import next_block_time
 
-        return datetime.fromtimestamp(int(chain.pending_timestamp), UTC).date()
+        return datetime.fromtimestamp(next_block_time(), UTC).date()
 
     def bank(self) -> Party:
         """The issuing bank as an ISO 20022 party: the token's ``issuer()`` (legal name, LEI, BIC)."""

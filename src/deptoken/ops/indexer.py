@@ -164,9 +164,9 @@ def _record_redemptions(session: Session, rows: Iterable[dict[str, Any]]) -> Non
 
 def sync(session: Session, ops: IssuerContext, *, confirmations: int | None = None, progress: Progress | None = None) -> SyncResult:
     """Indexes confirmed blocks since the last sync (see the module docstring); commits per chunk."""
-    from ape import networks
+    from ..node import current
 
-    w3 = networks.provider.web3
+    w3 = current().web3
     confirmations = ops.policy.confirmations if confirmations is None else confirmations
     state = _state(session, ops)
     floor = ops.client.deployment.deploy_block - 1 if ops.client.deployment else -1
@@ -174,7 +174,7 @@ def sync(session: Session, ops: IssuerContext, *, confirmations: int | None = No
     head = int(w3.eth.block_number)
     target = head - confirmations
     first = start = state.block_number + 1
-    decoder = _Decoder(ops.client.deployment.abi if ops.client.deployment else ops.client.contract.contract_type.model_dump()["abi"])
+    decoder = _Decoder(ops.client.deployment.abi if ops.client.deployment else ops.client.contract.abi)
     count = 0
     while start <= target:
         end = min(start + ops.policy.chunk_blocks - 1, target)
@@ -216,9 +216,9 @@ def unconfirmed(session: Session, ops: IssuerContext, *, confirmations: int | No
     not synced, and the newest blocks, not yet ``confirmations`` deep, with how many of the token's
     events they hold and how many more blocks confirm the first of them. On an idle devnet no block
     follows a transaction: its events wait until that many blocks are mined."""
-    from ape import networks
+    from ..node import current
 
-    w3 = networks.provider.web3
+    w3 = current().web3
     confirmations = ops.policy.confirmations if confirmations is None else confirmations
     indexed, head = _state(session, ops).block_number, int(w3.eth.block_number)
     if indexed >= head:

@@ -71,9 +71,9 @@ def bank_addresses(session: Session, ops: IssuerContext) -> dict[str, str]:
 
 
 def _is_contract(address: str) -> bool:
-    from ape import chain
+    from ..chain import code_at
 
-    code = bytes(chain.provider.get_code(address))
+    code = code_at(address)
     return bool(code) and not code.startswith(_DELEGATION)
 
 
@@ -268,7 +268,7 @@ def _already_applied(ops: IssuerContext, jobs: Sequence[AllowlistJob]) -> list[A
 
 def apply_jobs(session: Session, ops: IssuerContext, sender: object, *, actor: str, progress: Progress | None = None) -> ApplyResult:
     """Applies every pending job on-chain in batches (see the module docstring); commits as it goes."""
-    from ape import chain
+    from ..chain import next_block_time
 
     done = _settle_sent(session, actor)
     transactions = already = expired = 0
@@ -290,7 +290,7 @@ def apply_jobs(session: Session, ops: IssuerContext, sender: object, *, actor: s
             if progress:
                 progress(len(skip), f"{len(skip)} job(s) already so on-chain ({', '.join(job.client.client_id for job in skip)})")
             continue
-        now = int(chain.pending_timestamp)
+        now = next_block_time()
         stale = [job for job in batch if job.expiry is not None and job.expiry <= now]
         if stale:  # one stale job must not hold up the queue behind it
             for job in stale:

@@ -42,9 +42,9 @@ LOST_CHECK_SECONDS = 3.0  # a pipeline waiting this long without progress checks
 
 
 def _web3() -> Any:
-    from ape import networks
+    from ..node import current
 
-    return networks.provider.web3
+    return current().web3
 
 
 def _receipt(tx_hash: str) -> Any | None:
@@ -68,16 +68,9 @@ def _pending(tx_hash: str) -> bool:
 def rpc_batch(calls: Sequence[tuple[str, list[Any]]]) -> list[tuple[Any, str | None]]:
     """JSON-RPC ``calls`` in one request (one by one where the provider cannot batch): each call's
     result and error message (None when it succeeded)."""
-    if not calls:
-        return []
-    provider = _web3().provider
-    try:
-        replies = provider.make_batch_request([(method, params) for method, params in calls])
-    except NotImplementedError:
-        replies = None
-    if not isinstance(replies, list) or len(replies) != len(calls):  # no batches here: one by one
-        replies = [provider.make_request(method, params) for method, params in calls]
-    return [(r.get("result"), str(r["error"].get("message", r["error"])) if r.get("error") else None) for r in replies]
+    from ..node import current
+
+    return current().batch(calls)
 
 
 def _store_receipt(tx: Transaction, receipt: Any) -> None:
@@ -124,16 +117,16 @@ def _broadcast(tx: Transaction) -> None:
         raise DepositTokenError(f"the node refused transaction {tx.tx_hash}: {message}") from None
 
 
-def _record(signed: Any, sender: Any, method: str, purpose: str, chain_id: int) -> Transaction:
-    """The outbox row of a signed transaction (not yet added to the session)."""
-    if not signed.signature:
-        raise DepositTokenError(f"{sender.address} did not sign the {method} transaction")
-    raw = bytes(signed.serialize_transaction())  # checks the signature's signer (ape's txn_hash would again)
+def _signed(sender: Any, tx: dict[str, Any], purpose: str) -> Transaction:
+    """The outbox row of ``tx`` (a JSON-RPC transaction dict) signed by ``sender`` (not yet added to the session)."""
+    from ..accounts import sign_transaction
+
+    raw = sign_transaction(sender, tx)
     return Transaction(
         purpose=purpose,
-        chain_id=chain_id,
+        chain_id=int(tx["chainId"]),
         sender=str(sender.address),
-        nonce=int(signed.nonce),
+        nonce=int(tx["nonce"]),
         tx_hash="0x" + keccak(raw).hex(),
         raw="0x" + raw.hex(),
         status="signed",
@@ -152,12 +145,9 @@ def send(
 ) -> Transaction:
     """Signs ``contract.method(*args)`` from ``sender``, stores it (``link`` ties it to its request in
     the same commit), broadcasts it and records the receipt. Commits ``session`` at each step."""
-    from ape import networks
-
     resolve_all(session, sender=str(sender.address))  # an unsettled earlier transaction would share the nonce
     checkpoint("before_sign")
-    signed = getattr(contract, method).as_transaction(*args, sender=sender, sign=True)
-    tx = _record(signed, sender, method, purpose, int(networks.provider.chain_id))
+    tx = _signed(sender, getattr(contract, method).transaction(*args, sender=sender), purpose)
     session.add(tx)
     session.flush()
     if link is not None:
@@ -227,26 +217,23 @@ class Pipeline:
     another transaction used (``void``). Opening one first settles the sender's unsettled transactions."""
 
     def __init__(self, session: Session, sender: Any) -> None:
-        from ape import networks
+        from ..node import current
 
         self.session, self.sender = session, sender
         self.address = str(sender.address)
         resolve_all(session, sender=self.address)
-        provider = networks.provider
-        self.chain_id = int(provider.chain_id)
+        self.chain_id = current().chain_id()
         self.nonce = int(_web3().eth.get_transaction_count(self.address, "pending"))
         self.in_flight: list[Transaction] = []
         self.unsent: list[Transaction] = []
         self.refresh_fees()
 
     def refresh_fees(self) -> None:
-        """The fees of the transactions signed next (as ape sets them: base fee times its multiplier
-        plus the node's priority fee)."""
-        from ape import networks
+        """The fees of the transactions signed next (``deptoken.contracts.fees``)."""
+        from ..contracts import fees
+        from ..node import current
 
-        provider = networks.provider
-        self.priority_fee = int(provider.priority_fee)
-        self.max_fee = int(provider.base_fee * provider.network.base_fee_multiplier + self.priority_fee)
+        self.fees = fees(current())
 
     def simulate(self, contract: Any, method: str, calls: Sequence[tuple[Any, ...]]) -> list[tuple[int | None, str | None]]:
         """``contract.method(*args)`` for each of ``calls`` run by the node against its latest state
@@ -259,15 +246,10 @@ class Pipeline:
 
     def sign(self, contract: Any, method: str, args: tuple[Any, ...], gas: int, *, purpose: str) -> Transaction:
         """Signs the call with the next nonce and adds it (status ``signed``) to the session."""
-        from ape import networks
-
         checkpoint("before_sign")
-        txn = networks.provider.network.ecosystem.create_transaction(
-            chain_id=self.chain_id, nonce=self.nonce, receiver=str(contract.address), sender=self.address,
-            data=getattr(contract, method).encode_input(*args), gas_limit=gas, max_fee=self.max_fee,
-            max_priority_fee=self.priority_fee, type=2,
-        )
-        tx = _record(self.sender.sign_transaction(txn), self.sender, method, purpose, self.chain_id)
+        call = "0x" + bytes(getattr(contract, method).encode_input(*args)).hex()
+        tx = _signed(self.sender, {"from": self.address, "to": str(contract.address), "data": call, "nonce": self.nonce,
+                                   "gas": gas, "chainId": self.chain_id, **self.fees}, purpose)
         self.session.add(tx)
         self.nonce += 1
         self.unsent.append(tx)

@@ -106,7 +106,7 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
     redemption_rows = {(r.tx_hash, r.log_index): r for r in session.scalars(select(Redemption))}
     paid = sum(r.amount for r in redemption_rows.values() if r.status == "paid")
     unpaid = sum(r.amount for r in redemption_rows.values() if r.status in ("recorded", "instructed"))
-    report = Report(block, int(c.totalSupply(block_identifier=block)), 0, paid, unpaid, burned)
+    report = Report(block, int(c.totalSupply(block=block)), 0, paid, unpaid, burned)
 
     # Mints: every executed request has its event, every event its request.
     mints = session.scalars(select(Request).where(Request.kind == "mint", Request.status.in_(["executed", "executing", "approved", "pending"])))

@@ -17,7 +17,7 @@ from eth_utils import keccak, to_checksum_address
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..errors import DepositTokenError, first_line
+from ..errors import DepositTokenError
 from ..token.rate_limits import RateLimit, read_rate_limits
 from ..roles import ROLES
 from .indexer import ZERO
@@ -105,9 +105,6 @@ class Status:
 def token_state(client: Any) -> TokenState:
     """The node's head, the token's total supply, pause state and the minters' allowances left: one
     JSON-RPC batch (with the minter role's grants and revocations) and one for the allowances."""
-    from ape import networks
-
-    provider = networks.provider.web3.provider
     token = client.address
     minter_topic = "0x" + ROLES["minter"].hex()
     start = client.deployment.deploy_block if client.deployment else 0
@@ -118,10 +115,10 @@ def token_state(client: Any) -> TokenState:
         ("eth_getLogs", [{"address": token, "fromBlock": hex(start), "toBlock": "latest",
                           "topics": [list(_ROLE_EVENTS), minter_topic]}]),
     ]
-    replies = provider.make_batch_request(calls)
-    if not isinstance(replies, list) or any("error" in r for r in replies):
-        raise DepositTokenError(f"the node refused the status calls: {first_line(replies)}")
-    head, supply, paused, logs = (r["result"] for r in sorted(replies, key=lambda r: int(r.get("id") or 0)))
+    replies = client.contract.node.batch(calls)
+    if problems := [error for _, error in replies if error is not None]:
+        raise DepositTokenError(f"the node refused the status calls: {problems[0]}")
+    head, supply, paused, logs = (result for result, _ in replies)
     minters: dict[str, None] = {}
     for log in sorted(logs, key=lambda entry: (int(entry["blockNumber"], 16), int(entry["logIndex"], 16))):
         account = to_checksum_address("0x" + log["topics"][2][-40:])

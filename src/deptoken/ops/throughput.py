@@ -158,7 +158,9 @@ def run(clients: int = 10_000, transfers: int = 10_000, *, mints: int = 500, blo
     from ape import accounts, chain, networks
 
     config = load_config(devnet_config())
-    deployer = select_signer(chain_id=chain.chain_id, as_="0")
+    from ..accounts import as_ape_account
+
+    deployer = as_ape_account(select_signer(chain_id=chain.chain_id, as_="0"))
     token, _ = deploy_token(config, deployer, record=False)
     client = TokenClient.from_contract(token)
     minter, compliance = accounts.test_accounts[2], accounts.test_accounts[3]

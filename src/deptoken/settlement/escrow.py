@@ -62,7 +62,8 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from .. import eip712
-from ..contracts import contract_at
+from ..chain import code_at
+from ..contracts import as_contract, contract_at
 from ..amounts import Amount
 from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
 from ..errors import AllowanceTooLow, DepositTokenError, InsufficientBalance, ReferenceUsed, RoleMissing
@@ -220,18 +221,20 @@ def deploy_escrow(
     able to receive the token already (allowlisted by the bank), or nothing is sent. The bank must then
     allowlist the escrow itself before orders can be funded (that is the bank's compliance role).
     """
-    from ape import chain, project
+    from ape import project
 
     token_address = address_of(getattr(token, "contract", token), "token")
     if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not 0 <= fee_bps <= MAX_FEE_BPS:
         raise DepositTokenError(f"fee_bps must be an integer from 0 to {MAX_FEE_BPS} (10%), not {fee_bps!r}")
     if isinstance(admin_delay, bool) or not isinstance(admin_delay, int) or not 0 <= admin_delay < 2**48:
         raise DepositTokenError(f"admin_delay must be a number of seconds (uint48), not {admin_delay!r}")
-    if not chain.provider.get_code(token_address):
+    if not code_at(token_address):
         raise DepositTokenError(f"no contract at token address {token_address}")
     token_client = token if isinstance(token, TokenClient) else TokenClient.from_contract(contract_at("DepositToken", token_address))
     admin_address, arbiter_address, recipient = check_escrow_accounts(token_client, admin=admin, arbiter=arbiter, fee_recipient=fee_recipient)
-    return deployer.deploy(project.TradeEscrow, token_address, admin_address, admin_delay,
+    from ..accounts import as_ape_account
+
+    return as_ape_account(deployer).deploy(project.TradeEscrow, token_address, admin_address, admin_delay,
                            arbiter_address or "0x" + "00" * 20, recipient, fee_bps)
 
 
@@ -252,7 +255,7 @@ class EscrowClient:
     """A deployed ``TradeEscrow`` and the operations on it (see the module docstring)."""
 
     def __init__(self, contract: Any, token: TokenClient | Any = None, *, deploy_block: int = 0) -> None:
-        self.contract = contract
+        self.contract = contract = as_contract(contract)
         self.deploy_block = int(deploy_block)  # where event searches (find_orders, open_positions) start
         if isinstance(token, TokenClient):
             self.token = token
@@ -265,10 +268,8 @@ class EscrowClient:
     @classmethod
     def at(cls, address: str, *, deploy_block: int = 0) -> EscrowClient:
         """The escrow at ``address`` (checked to hold a contract) with its token."""
-        from ape import chain
-
         address = parse_address(address, "escrow address")
-        if not chain.provider.get_code(address):
+        if not code_at(address):
             raise DepositTokenError(f"no contract at escrow address {address}")
         return cls(contract_at("TradeEscrow", address), deploy_block=deploy_block)
 
@@ -553,12 +554,7 @@ class EscrowClient:
         return positions
 
     def _logs(self, event: str, **topics: Any) -> list[Any]:
-        from ape import chain
-        from ape.types.events import LogFilter
-
-        log_filter = LogFilter.from_event(getattr(self.contract, event), search_topics=topics, addresses=[self.address],
-                                          start_block=self.deploy_block, stop_block=chain.blocks.height)
-        return list(chain.provider.get_contract_logs(log_filter))
+        return self.contract.logs([event], from_block=self.deploy_block, topics=topics)
 
     def fee(self) -> tuple[str, int]:
         """The fee recipient and the rate (bps) of orders funded from now on."""

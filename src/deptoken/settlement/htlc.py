@@ -55,9 +55,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..contracts import contract_at
+from ..contracts import as_contract, contract_at
 from ..amounts import Amount
-from ..chain import connected_chain_id, next_block_time, require_chain_id
+from ..chain import code_at, connected_chain_id, next_block_time, require_chain_id
 from ..errors import AccountInactive, AllowanceTooLow, DepositTokenError, InsufficientBalance, WrongChain
 from ..times import format_expiry, parse_deadline
 from ..token import TokenClient, send_checked
@@ -139,7 +139,9 @@ def deploy_htlc(deployer: Any) -> HtlcClient:
     allowlist its address on every deposit token it is to hold."""
     from ape import chain, project
 
-    contract = deployer.deploy(project.HashedTimelock)
+    from ..accounts import as_ape_account
+
+    contract = as_ape_account(deployer).deploy(project.HashedTimelock)
     return HtlcClient(contract, deploy_block=chain.provider.get_receipt(contract.txn_hash).block_number)
 
 
@@ -147,7 +149,7 @@ class HtlcClient:
     """A deployed ``HashedTimelock`` on the connected chain, and the operations on it."""
 
     def __init__(self, contract: Any, *, deploy_block: int = 0) -> None:
-        self.contract = contract
+        self.contract = as_contract(contract)
         self.deploy_block = int(deploy_block)
         self.chain_id = connected_chain_id()
         self._tokens: dict[str, TokenClient] = {}
@@ -156,12 +158,10 @@ class HtlcClient:
     @classmethod
     def at(cls, address: str, *, deploy_block: int = 0) -> HtlcClient:
         """The HTLC at ``address`` on the connected chain; refuses an address without its code."""
-        from ape import chain
-
         address = parse_address(address, "HTLC address")
         contract = contract_at("HashedTimelock", address)
         try:
-            shaped = bool(chain.provider.get_code(address)) and int(contract.MAX_LOCK_DURATION()) == MAX_LOCK_DURATION
+            shaped = bool(code_at(address)) and int(contract.MAX_LOCK_DURATION()) == MAX_LOCK_DURATION
         except Exception:  # noqa: BLE001 - a contract without that view reverts or returns nothing
             shaped = False
         if not shaped:
@@ -196,17 +196,11 @@ class HtlcClient:
         """Every lock whose funds are still in the HTLC (not paid out or seized) in which ``party`` is
         the sender or the recipient, found from the ``Locked`` and ``PartyReplaced`` events since the
         deploy block, then read as the contract records it now. Call it before a lost-key recovery."""
-        from ape import chain
-        from ape.types.events import LogFilter
-
         who = address_of(party, "party")
         self._on_chain()
         ids: dict[bytes, None] = {}
-        for event, topics in ((self.contract.Locked, {"sender": who}), (self.contract.Locked, {"recipient": who}),
-                              (self.contract.PartyReplaced, {"replacement": who})):
-            log_filter = LogFilter.from_event(event, search_topics=topics, addresses=[self.address],
-                                              start_block=self.deploy_block, stop_block=chain.blocks.height)
-            for log in chain.provider.get_contract_logs(log_filter):
+        for event, topics in (("Locked", {"sender": who}), ("Locked", {"recipient": who}), ("PartyReplaced", {"replacement": who})):
+            for log in self.contract.logs([event], from_block=self.deploy_block, topics=topics):
                 ids.setdefault(bytes(log.event_arguments["lockId"]), None)
         positions = []
         for lid in ids:
@@ -222,17 +216,10 @@ class HtlcClient:
     def find_preimage(self, lock_id: bytes | str) -> bytes | None:
         """The preimage revealed by the claim of ``lock_id`` (from its ``Claimed`` event), or None
         while it is not claimed. Checked against the lock's hashlock."""
-        from ape import chain
-        from ape.types.events import LogFilter
-
         info = self.lock_info(lock_id)
         if info.state != "claimed":
             return None
-        log_filter = LogFilter.from_event(
-            self.contract.Claimed, search_topics={"lockId": info.lock_id}, addresses=[self.address],
-            start_block=self.deploy_block, stop_block=chain.blocks.height,
-        )
-        for log in chain.provider.get_contract_logs(log_filter):
+        for log in self.contract.logs(["Claimed"], from_block=self.deploy_block, topics={"lockId": info.lock_id}):
             preimage = bytes(log.event_arguments["preimage"])
             if hashlib.sha256(preimage).digest() == info.hashlock:
                 return preimage

@@ -62,10 +62,10 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 from .. import eip712
-from ..contracts import contract_at
+from ..contracts import as_contract, contract_at
 from ..amounts import Amount, parse_amount
 from ..token.authorizations import random_nonce
-from ..chain import next_block_time
+from ..chain import code_at, next_block_time
 from ..errors import AllowanceTooLow, DepositTokenError, InvalidInput, ReferenceUsed, first_line, reword
 from ..times import Expiry, format_expiry, parse_expiry
 from ..token import TokenClient, send_checked
@@ -96,7 +96,9 @@ def deploy_pvp(deployer: Any) -> Any:
     Each token's compliance must then allowlist its address."""
     from ape import project
 
-    return deployer.deploy(project.PvPSettlement)
+    from ..accounts import as_ape_account
+
+    return as_ape_account(deployer).deploy(project.PvPSettlement)
 
 
 # ---------------------------------------------------------------------- rates and amounts
@@ -272,7 +274,7 @@ class PvPClient:
     (``open_positions``) start, the contract's deploy block (the settlement record has it)."""
 
     def __init__(self, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> None:
-        self.contract = contract
+        self.contract = as_contract(contract)
         self._tokens: dict[str, TokenClient] = {t.address: t for t in tokens}
         self.deploy_block = int(deploy_block)
 
@@ -283,10 +285,8 @@ class PvPClient:
     @classmethod
     def at(cls, address: str, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> PvPClient:
         """The settlement contract at ``address``; refuses an address without code."""
-        from ape import chain
-
         address = address_of(address, "settlement contract")
-        if not chain.provider.get_code(address):
+        if not code_at(address):
             raise DepositTokenError(f"no contract at settlement contract address {address}")
         return cls(contract_at("PvPSettlement", address), tokens, deploy_block=deploy_block)
 
@@ -306,9 +306,7 @@ class PvPClient:
             return token
         address = address_of(token, "token")
         if address not in self._tokens:
-            from ape import chain
-
-            if not chain.provider.get_code(address):
+            if not code_at(address):
                 raise DepositTokenError(f"no contract at token address {address}")
             self._tokens[address] = TokenClient.from_contract(contract_at("DepositToken", address))
         return self._tokens[address]
@@ -465,7 +463,7 @@ class PvPClient:
         if self._require_funds(give, proposer, give_units, "proposer", approve=approve):
             self._approve(give, give_units, sender=sender)
         receipt = self._send("propose", other, give.address, give_units, want.address, want_units, deadline, sender=sender)
-        [event] = self.contract.Proposed.from_receipt(receipt)
+        [event] = receipt.decode_logs(self.contract.Proposed)
         return int(event.id), receipt
 
     def accept(self, proposal_id: int, *, sender: Any, approve: bool = False, terms_hash: bytes | str | None = None) -> Any:
@@ -576,15 +574,12 @@ class PvPClient:
         """Every open proposal in which ``party`` takes part (proposer or counterparty), with the
         amount the contract holds for it: found from the ``Proposed`` and ``PartyReplaced`` events
         naming it (from ``from_block``, by default the client's ``deploy_block``), then the current state."""
-        from ape import chain
-
         from_block = self.deploy_block if from_block is None else from_block
         address = address_of(party, "party")
-        stop = chain.blocks.height
         ids: set[int] = set()
-        for event, topics in ((self.contract.Proposed, ("proposer", "counterparty")), (self.contract.PartyReplaced, ("replacement",))):
+        for event, topics in (("Proposed", ("proposer", "counterparty")), ("PartyReplaced", ("replacement",))):
             for topic in topics:
-                ids.update(int(log.id) for log in event.range(from_block, stop + 1, search_topics={topic: address}))
+                ids.update(int(log.id) for log in self.contract.logs([event], from_block=from_block, topics={topic: address}))
         positions = []
         for pid in sorted(ids):
             p = self.proposal(pid)

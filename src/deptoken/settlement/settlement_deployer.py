@@ -22,6 +22,7 @@ from typing import Any
 
 from ..chain import network_name
 from ..config import load_config
+from ..contracts import as_contract
 from ..errors import DepositTokenError
 from ..token import TokenClient
 from ..project import project_root
@@ -82,7 +83,8 @@ def deploy_settlement(
     for client, _ in tokens:
         check_escrow_accounts(client, admin=escrow_admin, arbiter=arbiter, fee_recipient=fee_recipient)
     pvp = deploy_pvp(deployer)
-    htlc = deploy_htlc(deployer).contract
+    htlc_client = deploy_htlc(deployer)
+    htlc = htlc_client.contract
     escrows = {
         client.currency: deploy_escrow(deployer, client, admin=escrow_admin, admin_delay=escrow_admin_delay,
                                        arbiter=arbiter, fee_recipient=fee_recipient, fee_bps=fee_bps)
@@ -104,14 +106,14 @@ def deploy_settlement(
         escrows={currency: str(e.address) for currency, e in escrows.items()},
         pvp=str(pvp.address),
         htlc=str(htlc.address),
-        deploy_blocks={"pvp": block_of(pvp), "htlc": block_of(htlc),
+        deploy_blocks={"pvp": block_of(pvp), "htlc": htlc_client.deploy_block,
                        "escrows": {currency: block_of(e) for currency, e in escrows.items()},
                        **({"tokens": token_blocks} if token_blocks else {})},
         parties=dict(parties or {}),
     )
     if record:
         write_registry(registry)
-    return SettlementContracts(pvp, htlc, escrows, registry)
+    return SettlementContracts(as_contract(pvp), htlc, {currency: as_contract(e) for currency, e in escrows.items()}, registry)
 
 
 def to_allowlist(pvp: Any, htlc: Any, escrow: Any) -> list[str]:

@@ -5,7 +5,7 @@ clients, tests and demos. By concern:
 * ``checks``   (``TokenChecks``): what the contract will check, checked first: chain time, accounts
   active, unfrozen balances, pause, roles, mint budgets (one-line, typed ``deptoken.errors``);
 * ``client``   (``TokenClient``): the transactions, each checked first, then sent;
-* ``sending``: how a checked transaction is sent (ape, or a transport such as the exactly-once outbox).
+* ``sending``: how a checked transaction is sent (straight to the node, or a transport such as the exactly-once outbox).
 
 Besides: deploying a token (``deployer``), gasless authorizations (``authorizations``), per-minter
 rate limits as read and shown (``rate_limits``; set with ``TokenClient.set_minter_rate_limit``), the gas
@@ -14,8 +14,8 @@ benchmark (``gas``); imported by name, not re-exported here.
 Every operation checks its inputs and the chain state first and raises a ``DepositTokenError`` subclass (one line) when it would fail; only then does it send,
 so a refused operation sends nothing. Amounts are currency units as text, ``int`` or ``Decimal``
 (``"125.50"``), never floats; references are bank references (text, hashed to bytes32) or ``0x`` +
-64 hex digits; addresses must be valid EIP-55 (or single-case) hex. Signers are ape accounts (see
-``deptoken.signers``).
+64 hex digits; addresses must be valid EIP-55 (or single-case) hex. Signers are ``deptoken.accounts``
+signers (see ``deptoken.signers``) or ape accounts.
 
 Usage::
 
@@ -53,7 +53,7 @@ Usage::
     client.with_transport(transport)                               # the same token, sent another way
 
 Accounts and addresses are interchangeable arguments (anything with ``.address``, or the text).
-Operations return the ape receipt (batch operations a list of receipts, one per batch).
+Operations return the receipt (``deptoken.contracts.Receipt``; batch operations a list, one per batch).
 """
 
 from ..amounts import Amount
@@ -61,9 +61,9 @@ from ..times import Expiry
 from .checks import SUPPLY_CAP, TokenChecks
 from .client import BATCH_SIZE, TokenClient
 from .reads import AccountStatus, EventRecord, TokenReader, TokenSummary
-from .sending import Transport, reverts_as_one_line, send_checked
+from .sending import Transport, send_checked
 
 __all__ = [
     "BATCH_SIZE", "SUPPLY_CAP", "AccountStatus", "Amount", "EventRecord", "Expiry", "TokenChecks", "TokenClient",
-    "TokenReader", "TokenSummary", "Transport", "reverts_as_one_line", "send_checked",
+    "TokenReader", "TokenSummary", "Transport", "send_checked",
 ]

@@ -1,7 +1,7 @@
 """The transactions on a deployed DepositToken: each checks first (``TokenChecks``), then sends.
 
 How the checked transactions are sent is the client's ``transport`` (``deptoken.token.sending``):
-None sends them straight through ape; the issuer tooling gives the exactly-once outbox
+None sends them straight to the node; the issuer tooling gives the exactly-once outbox
 (``client.with_transport(outbox.transport(session, ...))``: a client that sends through it).
 """
 
@@ -28,7 +28,7 @@ UINT128_MAX = 2**128 - 1  # the largest rate-limit capacity the token stores
 class TokenClient(TokenChecks):
     """A deployed DepositToken: its reads, its checks and its transactions (see ``deptoken.token``).
 
-    ``transport``: how checked transactions are sent (None: straight through ape); see
+    ``transport``: how checked transactions are sent (None: straight to the node); see
     :meth:`with_transport`."""
 
     def __init__(self, contract: Any, deployment: Deployment | None = None, *, transport: Transport | None = None) -> None:

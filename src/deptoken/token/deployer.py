@@ -37,6 +37,9 @@ def deploy_token(
     network = network or network_name()
     if record:
         require_no_deployment(network, force=force, directory=directory)
+    from ..accounts import as_ape_account
+
+    deployer = as_ape_account(deployer)
     implementation = deployer.deploy(project.DepositToken)
     init_data = implementation.initialize.encode_input(config.init_params())
     proxy = deployer.deploy(project.DepositTokenProxy, implementation.address, init_data)
@@ -79,7 +82,7 @@ def deploy_from_config(
     """
     allowances = [(address, _minter_allowance(text, config)) for address, text in config.minters]
     token, deployment = deploy_token(config, deployer, force=force, directory=directory, record=record)  # checks first
-    client = TokenClient(token, deployment)
+    client = TokenClient.from_contract(token, deployment)
     signer = minter_admin if minter_admin is not None else deployer
     receipts: list[Any] = []
     if allowances and client.has_role(signer, "minter_admin"):

@@ -115,12 +115,13 @@ def measure(config: DeployConfig | None = None) -> Result:
     """
     from ape import accounts, chain, project
 
+    from ..accounts import as_ape_account
     from .deployer import deploy_token
 
     config = config or load_config(devnet_config())
     test = accounts.test_accounts
     admin, minter_admin, compliance, minter = (
-        select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config)
+        as_ape_account(select_signer(chain_id=DEVNET_CHAIN_ID, role=role, config=config))
         for role in ("admin", "minter_admin", "compliance", "minter")
     )
     holder_a, holder_b, spender = test[7], test[8], test[9]

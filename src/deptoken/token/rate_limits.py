@@ -34,7 +34,7 @@ class RateLimit:
 
 
 def read_rate_limit(contract: Any, minter: str) -> RateLimit:
-    """The rate limit of ``minter`` on the token ``contract`` (an ape contract instance)."""
+    """The rate limit of ``minter`` on the token ``contract``."""
     capacity, period, available = contract.minterRateLimitOf(minter)
     return RateLimit(int(capacity), int(period), int(available))
 

@@ -10,15 +10,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ..amounts import Amount, format_amount, to_decimal, units_of
 from ..chain import connected_chain_id, network_name, require_chain_id
 from ..deployments import Deployment, deployment_path, read_deployment
-from ..errors import DepositTokenError, InvalidInput, first_line
+from ..errors import DepositTokenError
 from ..roles import ROLES, role_id, role_name
 from ..times import format_expiry
 from ..validation import address_of, parse_address
+
+if TYPE_CHECKING:
+    from ..contracts import Contract
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ class TokenReader:
     """A deployed DepositToken, read: amounts in its units, accounts, roles, events."""
 
     def __init__(self, contract: Any, deployment: Deployment | None = None) -> None:
-        self.contract = contract
+        from ..contracts import as_contract
+
+        self.contract: Contract = as_contract(contract)  # an ape contract instance (scripts, tests) converted
         self.deployment = deployment
         self.decimals: int = int(contract.decimals())
         self.symbol: str = str(contract.symbol())
@@ -87,30 +92,28 @@ class TokenReader:
         Refuses an unknown deployment, a node on another chain, an unreachable node, and a record
         whose address holds no contract (a devnet that was restarted since the deploy).
         """
-        from ape import chain, project
+        from ..chain import code_at
+        from ..contracts import Contract, contract_at
 
         connected_chain_id()  # unreachable node first: the clearest message
         network = network or network_name()
         deployment = read_deployment(network, directory)
         require_chain_id(deployment.chain_id)
         address = parse_address(deployment.token, f"token address in {deployment_path(network, directory)}")
-        if not chain.provider.get_code(address):
+        if not code_at(address):
             raise DepositTokenError(
                 f"no contract at {address} on {network!r}: {deployment_path(network, directory)} is stale "
                 "(was the node restarted? a throw-away node such as ethereum:local:foundry keeps nothing: "
                 "run `make devnet` and use --network ethereum:local:node)"
             )
-        if deployment.abi:  # the record carries the ABI: no compiled project needed
-            contract = chain.contracts.instance_at(
-                address, abi=deployment.abi, detect_proxy=False, fetch_from_explorer=False, replace=True
-            )
-        else:
-            contract = project.DepositToken.at(address)
+        # the record carries the ABI (no compiled project needed); an older one without: the exported ABI
+        contract = Contract(address, deployment.abi) if deployment.abi else contract_at("DepositToken", address)
         return cls(contract, deployment)
 
     @classmethod
     def from_contract(cls, contract: Any, deployment: Deployment | None = None) -> Self:
-        """A client for an ape contract instance of the token (the proxy address)."""
+        """A client for a contract instance of the token (the proxy address): a ``deptoken.contracts.Contract``
+        or an ape contract instance."""
         return cls(contract, deployment)
 
     @property
@@ -185,21 +188,20 @@ class TokenReader:
     def read_many(self, view: str, addresses: Sequence[str], block: int | str = "latest") -> dict[str, int]:
         """A ``view(address) -> uint`` of the token for many addresses, as JSON-RPC batches of 500
         ``eth_call``s (one round trip each instead of one per address)."""
-        from ape import networks
         from eth_utils import keccak
 
         selector = keccak(text=f"{view}(address)")[:4]
         tag = hex(block) if isinstance(block, int) else block
-        provider = networks.provider.web3.provider
+        node = self.contract.node
         values: dict[str, int] = {}
         for start in range(0, len(addresses), 500):
             chunk = list(addresses[start : start + 500])
             calls = [("eth_call", [{"to": self.address, "data": "0x" + (selector + bytes(12) + bytes.fromhex(a[2:])).hex()}, tag])
                      for a in chunk]
-            replies = provider.make_batch_request(calls)
-            if not isinstance(replies, list) or any("error" in r for r in replies):
-                raise DepositTokenError(f"the node refused {view} calls: {first_line(replies)}")
-            values.update(zip(chunk, (int(r["result"], 16) for r in replies), strict=True))
+            replies = node.batch(calls)
+            if problems := [error for _, error in replies if error is not None]:
+                raise DepositTokenError(f"the node refused {view} calls: {problems[0]}")
+            values.update(zip(chunk, (int(result, 16) for result, _ in replies), strict=True))
         return values
 
     # ------------------------------------------------------------------ events
@@ -218,32 +220,10 @@ class TokenReader:
         self, names: Iterable[str] | None = None, *, from_block: int | None = None, to_block: int | None = None
     ) -> list[EventRecord]:
         """The token's events (all, or those named), in chain order, from its deploy block on."""
-        from ape import chain
-        from ape.types.events import LogFilter
-
-        abis = list(self.contract.contract_type.events)
-        if names is not None:
-            wanted = set(names)
-            unknown = wanted - {abi.name for abi in abis}
-            if unknown:
-                raise InvalidInput(f"unknown event(s) {sorted(unknown)}")
-            abis = [abi for abi in abis if abi.name in wanted]
-        log_filter = LogFilter(
-            addresses=[self.address],
-            events=abis,
-            start_block=self._from_block() if from_block is None else from_block,
-            stop_block=chain.blocks.height if to_block is None else to_block,
-        )
-        return [
-            EventRecord(
-                block=int(log.block_number),
-                log_index=int(log.log_index),
-                transaction=str(log.transaction_hash),
-                name=log.event_name,
-                args=dict(log.event_arguments),
-            )
-            for log in chain.provider.get_contract_logs(log_filter)
-        ]
+        logs = self.contract.logs(names, from_block=self._from_block() if from_block is None else from_block,
+                                  to_block="latest" if to_block is None else to_block)
+        return [EventRecord(log.block_number, log.log_index, log.transaction_hash, log.event_name, dict(log.event_arguments))
+                for log in logs]
 
     def _from_block(self) -> int:
         return self.deployment.deploy_block if self.deployment else 0
