@@ -51,21 +51,17 @@ COUNTED = ("operators", "clients", "deposits", "requests", "approvals", "transac
 # ---------------------------------------------------------------------------- helpers
 
 
-def _head_from_files() -> str:
-    """The newest revision, read from the migration files themselves (not through Alembic)."""
-    revisions, parents = set(), set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        source = path.read_text()
-        revisions.add(re.search(r"^revision\s*=\s*['\"]([^'\"]+)", source, re.M).group(1))
-        down = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)", source, re.M)
-        if down:
-            parents.add(down.group(1))
-    heads = revisions - parents
-    assert len(heads) == 1, heads
-    return heads.pop()
+def _head_by_alembic() -> str:
+    """The newest revision as Alembic finds it (the library reads the files itself, without Alembic)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
 
 
-HEAD = _head_from_files()
+HEAD = _head_by_alembic()
 
 
 def counts(ledger: Ledger) -> dict[str, int]:
