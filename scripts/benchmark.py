@@ -7,7 +7,9 @@ Deploys both on the devnet (config/devnet.yaml's roles), sends each operation as
 transaction and prints gasUsed per operation, the ratio to the baseline and the targets. Exits 1 if
 a target is missed. See deptoken.token.gas for what each case measures. A second table gives the
 cross-border operations (gasless authorizations, escrow fund and release, PvP settle, HTLC lock and
-claim), each next to the plain token operation it stands for (deptoken.settlement.settlement_gas).
+claim), each next to the plain token operation it stands for (deptoken.settlement.settlement_gas),
+and a third the interbank network: a payment between two banks and a settlement cycle for 3, 10 and
+30 banks (deptoken.settlement.interbank_gas).
 """
 
 import json
@@ -20,6 +22,7 @@ from deptoken.token.gas import RUNTIME_SIZE_LIMIT, devnet_config, format_size, f
 from deptoken.chain import require_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
+from deptoken.settlement.interbank_gas import format_interbank, measure_interbank
 from deptoken.settlement.settlement_gas import format_settlement_table, measure_settlement
 
 
@@ -32,14 +35,16 @@ def cli(as_json):
     require_chain_id(config.chain_id)
     result = measure(config)
     settlement = measure_settlement()
+    interbank = measure_interbank()
     size = runtime_size()
     if as_json:
         click.echo(json.dumps({**result.to_json(), "runtime_size": size,
-                               "settlement": [r.to_json() for r in settlement]}, indent=2))
+                               "settlement": [r.to_json() for r in settlement], "interbank": interbank.to_json()}, indent=2))
     else:
         click.echo(format_size(size))
         click.echo(format_table(result))
         click.echo("targets: " + ("all met" if result.passed else "MISSED"))
         click.echo("\n" + format_settlement_table(settlement))
+        click.echo("\n" + format_interbank(interbank))
     if not result.passed or size > RUNTIME_SIZE_LIMIT:
         raise SystemExit(1)

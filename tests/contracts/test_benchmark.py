@@ -88,3 +88,17 @@ def test_runtime_size_within_limit():
     assert 10_000 < size <= RUNTIME_SIZE_LIMIT, f"DepositToken runtime code {size:,} bytes > {RUNTIME_SIZE_LIMIT:,}"
     assert runtime_size("DepositTokenAdmin") < EIP170_LIMIT
     assert "PASS" in format_size(size) and "FAIL" in format_size(RUNTIME_SIZE_LIMIT + 1)
+
+
+def test_interbank_payment_and_cycles_measured():
+    """The interbank network's figures: a payment costs its token legs (transferFrom, burn and mint
+    with their once-only references) plus bounded overhead, the one-signature form a signature check
+    more, and a settlement cycle grows by the same amount per bank (not with the payments)."""
+    from deptoken.settlement.interbank_gas import format_interbank, measure_interbank
+
+    gas = measure_interbank(banks=(3, 6, 12))
+    assert 3 * gas.transfer < gas.payment_approved < 170_000, gas  # today 166,529: a regression guard
+    assert 0 < gas.payment_signed - gas.payment_approved < 45_000, gas
+    per_bank = [(gas.cycles[b] - gas.cycles[a]) / (b - a) for a, b in ((3, 6), (6, 12))]
+    assert 5_000 < per_bank[0] < 15_000 and abs(per_bank[0] - per_bank[1]) < 0.05 * per_bank[0], (gas.cycles, per_bank)
+    assert format_interbank(gas).count("\n") == 4 and "12 banks" in format_interbank(gas)
