@@ -978,6 +978,59 @@ def test_reconcile_flags_what_the_ledger_cannot_explain(clean_ops, ledger, chain
     assert rows(ledger, Reconciliation, lambda r: r.ok) == [True, True, False, False]
 
 
+def test_reconcile_explains_interbank_payments_in_and_out(clean_ops, ledger, chain, team, devnet_config, admin, minter_admin,
+                                                          minter, compliance, newcomers, accounts, review, tmp_path):
+    """Issue 13: clients of this bank pay and are paid by clients of another bank through an interbank
+    network (its burns here are payments out, its mints payments in, under the payment id). Declared in
+    the policy (``interbank_networks``), the books explain the supply as minted - redeemed + interbank in
+    - interbank out; undeclared, the network's mint is a mint without a deposit."""
+    from dataclasses import replace
+
+    from ape import project
+
+    ops, (ana, ben, _) = clean_ops, team
+    c14, c15 = newcomers[:2]
+    onboard(ops, ledger, compliance, tmp_path / "kyc.csv", [(c14, "C-14", "Fourteen AG"), (c15, "C-15", "Fifteen AG")], review)
+    mint_through_workflow(ledger, ops, [deposit("DEP-1", "C-14", "300.00", chain_today(chain))], ana, [ben], minter)
+    # bank B, its client (a client of B only), the settlement asset and the network both banks joined
+    bank_b, _ = deploy_token(replace(devnet_config, name="Example Bank B USD Deposit", symbol="EXUSB"), admin, record=False)
+    other = accounts[19]
+    asset = admin.deploy(project.SettlementAsset, "Tokenised USD reserves", "rUSD", 2, admin)
+    network = admin.deploy(project.InterbankNetwork, asset, "USD", 0, 0, admin, admin)
+    asset.setHolder(network, True, sender=admin)
+    asset.mint(admin, 2 * 10**9, sender=admin)
+    asset.approve(network, 2 * 10**9, sender=admin)
+    expiry = int(chain.pending_timestamp) + 365 * 86_400
+    bank_b.configureMinter(minter, 10**12, sender=minter_admin)
+    bank_b.allowlistBatch([other, minter], [expiry] * 2, sender=compliance)
+    bank_b.mint(other, 100_00, reference_to_bytes32("B-DEP-1"), sender=minter)
+    for t in (ops.client.contract.address, bank_b):
+        network.join(t, admin, sender=admin)
+        network.postCollateral(t, 10**9, sender=admin)
+    a = project.DepositToken.at(ops.client.address)
+    a.configureMinter(network, 10**12, sender=minter_admin)  # bank A's grant and allowlisting: its own decisions
+    a.allowlist(network, expiry, sender=compliance)
+    bank_b.configureMinter(network, 10**12, sender=minter_admin)
+    bank_b.allowlist(network, expiry, sender=compliance)
+    a.approve(network, 50_00, sender=c14)
+    network.pay(a, bank_b, other, 50_00, reference_to_bytes32("IB-OUT-1"), sender=c14)  # C-14 pays B's client 50.00
+    bank_b.approve(network, 20_00, sender=other)
+    paid_in = network.pay(bank_b, a, c15, 20_00, reference_to_bytes32("IB-IN-1"), sender=other)  # B's client pays C-15 20.00
+    sync(ledger, ops)
+
+    undeclared = run_reconcile(ledger, ops)
+    assert codes(undeclared) == [("mismatch", "CLIENT_BALANCE"), ("mismatch", "MINT_WITHOUT_DEPOSIT"), ("mismatch", "SUPPLY")]
+    assert next(f for f in undeclared.findings if f.code == "MINT_WITHOUT_DEPOSIT").subject == f"mint {paid_in.txn_hash.lower()}"
+
+    declared = replace(ops, policy=replace(ops.policy, interbank_networks=(network.address,)))
+    report = run_reconcile(ledger, declared)
+    assert report.ok and report.findings == []
+    assert (report.ledger_minted, report.interbank_in, report.interbank_out, report.burned) == (300_00, 20_00, 50_00, 0)
+    assert report.total_supply == report.ledger_liability == 270_00 == int(a.totalSupply())
+    positions = {p.client_id: (p.minted, p.interbank_in, p.transfers, p.chain_balance) for p in report.clients}
+    assert positions == {"C-14": (300_00, 0, -50_00, 250_00), "C-15": (0, 20_00, 0, 20_00)}
+
+
 def test_reconcile_leaves_mints_after_the_last_confirmed_block_to_the_next_run(clean_ops, ledger, chain, team, compliance,
                                                                                 minter, newcomers, review, tmp_path):
     """Mints the index does not reach yet (confirmations) are information, and count in no client's

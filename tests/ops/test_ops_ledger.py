@@ -973,6 +973,10 @@ def test_policy_missing_explicit_file(tmp_path, monkeypatch, no_policy_env):
         ("batch_size: true\n", ": bad value (batch_size must be a whole number, not True)"),
         ("- confirmations\n", ": expected a mapping of settings, not list"),
         ("42\n", ": expected a mapping of settings, not int"),
+        ("interbank_networks: 0x1234\n", ": bad value (interbank_networks must be a list of addresses)"),
+        ("interbank_networks: [0x1234]\n",
+         ": bad value (interbank_networks: quote each address ('0x...'): YAML reads an unquoted 0x... as a number)"),
+        ("interbank_networks: ['0x1234']\n", ": bad value (interbank_networks '0x1234' is not an address (0x followed by 40 hex digits))"),
     ],
 )
 def test_policy_file_errors(tmp_path, no_policy_env, text, fragment):

@@ -38,7 +38,9 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
     def human() -> None:
         click.echo(f"reconciliation at block {report.block_number}: {'OK' if report.ok else 'MISMATCH'}")
         click.echo(f"  total supply {fmt(report.total_supply)}; ledger: minted {fmt(report.ledger_minted)}, redemptions paid "
-                   f"{fmt(report.redemptions_paid)}, awaiting payout {fmt(report.redemptions_unpaid)}, burned {fmt(report.burned)}")
+                   f"{fmt(report.redemptions_paid)}, awaiting payout {fmt(report.redemptions_unpaid)}, burned {fmt(report.burned)}"
+                   + (f"; interbank in {fmt(report.interbank_in)}, out {fmt(report.interbank_out)}"
+                      if report.interbank_in or report.interbank_out else ""))
         differing = [p for p in report.clients if p.explained != p.chain_balance]
         mismatches = sum(f.severity == "mismatch" for f in report.findings)
         click.echo(f"  {len(report.clients)} client(s), {len(differing)} differing; {mismatches} mismatch(es), "

@@ -34,6 +34,7 @@ class Policy:
     paid_by_another_operator: bool = True  # `payouts paid`: not by the operator who exported the file
     clients_second_approver: bool = False  # allowlist jobs are sent once another operator approved them
     client_addresses_allowed: tuple[str, ...] = ()  # the bank's own addresses that may still be onboarded
+    interbank_networks: tuple[str, ...] = ()  # the interbank networks the bank joined (minters of payments in)
 
 
 VALUE_DATE_RULES = ("hold", "same_day_only")
@@ -85,6 +86,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
         value = data.get(name, [])
         if not isinstance(value, list):
             raise ValueError(f"{name} must be a list of addresses")
+        if any(isinstance(a, int) for a in value):
+            raise ValueError(f"{name}: quote each address ('0x...'): YAML reads an unquoted 0x... as a number")
         try:
             return tuple(parse_address(str(a), name) for a in value)
         except DepositTokenError as exc:
@@ -106,6 +109,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             paid_by_another_operator=flag("paid_by_another_operator"),
             clients_second_approver=flag("clients_second_approver"),
             client_addresses_allowed=addresses("client_addresses_allowed"),
+            interbank_networks=addresses("interbank_networks"),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None

@@ -3,8 +3,10 @@ liability account.
 
 At the indexer's last confirmed block ``B`` it compares:
 
-* the total supply at ``B`` with what the ledger explains: deposits minted, minus redemptions
-  (paid, or awaiting payout), minus the bank's burns;
+* the total supply at ``B`` with what the ledger explains: deposits minted, plus interbank payments
+  in, minus redemptions (paid, or awaiting payout), minus the bank's burns, minus interbank payments
+  out (the networks of the policy's ``interbank_networks`` mint the payments in and burn those out,
+  under the payment id);
 * every holder's balance at ``B`` with the indexed events, and every holder with the client list;
 * every ``Minted`` event with an executed mint request of a recorded deposit (same reference,
   amount and client), and every executed mint request with its ``Minted`` event;
@@ -46,12 +48,13 @@ class ClientPosition:
     address: str
     minted: int  # deposits minted to the client
     redeemed: int  # the client's redemptions (paid or not)
-    transfers: int  # net transfers in (+) / out (-), legal transfers included
+    transfers: int  # net transfers in (+) / out (-), legal transfers and interbank payments out included
     chain_balance: int
+    interbank_in: int = 0  # interbank payments received from clients of other banks
 
     @property
     def explained(self) -> int:
-        return self.minted - self.redeemed + self.transfers
+        return self.minted + self.interbank_in - self.redeemed + self.transfers
 
 
 @dataclass
@@ -61,7 +64,9 @@ class Report:
     ledger_minted: int
     redemptions_paid: int
     redemptions_unpaid: int
-    burned: int
+    burned: int  # the bank's own burns
+    interbank_in: int = 0  # minted by an interbank network: clients of other banks paid clients of this one
+    interbank_out: int = 0  # burned by an interbank network: this bank's clients paid other banks' clients
     clients: list[ClientPosition] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -71,8 +76,9 @@ class Report:
 
     @property
     def ledger_liability(self) -> int:
-        """Deposits minted minus redemptions paid: what the bank's books owe the token holders and redeemers."""
-        return self.ledger_minted - self.redemptions_paid
+        """Deposits minted, plus interbank payments in, minus interbank payments out and redemptions
+        paid: what the bank's books owe the token holders and redeemers."""
+        return self.ledger_minted + self.interbank_in - self.interbank_out - self.redemptions_paid
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -101,12 +107,18 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
     block = _indexed_block(session, ops)
     c, fmt = ops.client.contract, ops.client.format
     events = list(session.scalars(select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Redeemed", "Burned"]))))
-    minted_events = {e.reference: e for e in events if e.name == "Minted"}
-    burned = sum(e.amount for e in events if e.name == "Burned")
+    networks = set(ops.policy.interbank_networks)  # their mints and burns are interbank payments
+    minted_events = {e.reference: e for e in events if e.name == "Minted" and e.sender not in networks}
+    received: dict[str, int] = {}
+    for e in events:
+        if e.name == "Minted" and e.sender in networks:
+            received[str(e.recipient)] = received.get(str(e.recipient), 0) + e.amount
+    interbank_out = sum(e.amount for e in events if e.name == "Burned" and e.sender in networks)
+    burned = sum(e.amount for e in events if e.name == "Burned" and e.sender not in networks)
     redemption_rows = {(r.tx_hash, r.log_index): r for r in session.scalars(select(Redemption))}
     paid = sum(r.amount for r in redemption_rows.values() if r.status == "paid")
     unpaid = sum(r.amount for r in redemption_rows.values() if r.status in ("recorded", "instructed"))
-    report = Report(block, int(c.totalSupply(block=block)), 0, paid, unpaid, burned)
+    report = Report(block, int(c.totalSupply(block=block)), 0, paid, unpaid, burned, sum(received.values()), interbank_out)
 
     # Mints: every executed request has its event, every event its request.
     mints = session.scalars(select(Request).where(Request.kind == "mint", Request.status.in_(["executed", "executing", "approved", "pending"])))
@@ -151,9 +163,11 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
             _info(report, "PAYOUT_PENDING", subject, f"{fmt(r.amount)} to {r.client.client_id if r.client else r.holder}: {r.status}, not yet paid")
 
     # Supply: what the ledger explains.
-    explained = report.ledger_minted - paid - unpaid - burned
+    explained = report.ledger_minted + report.interbank_in - paid - unpaid - burned - interbank_out
     if report.total_supply != explained:
-        _mismatch(report, "SUPPLY", "total supply", f"chain {fmt(report.total_supply)}, ledger explains {fmt(explained)} (minted {fmt(report.ledger_minted)} - paid {fmt(paid)} - awaiting payout {fmt(unpaid)} - burned {fmt(burned)})")
+        interbank = (f" + interbank in {fmt(report.interbank_in)} - interbank out {fmt(interbank_out)}"
+                     if report.interbank_in or interbank_out else "")
+        _mismatch(report, "SUPPLY", "total supply", f"chain {fmt(report.total_supply)}, ledger explains {fmt(explained)} (minted {fmt(report.ledger_minted)}{interbank} - paid {fmt(paid)} - awaiting payout {fmt(unpaid)} - burned {fmt(burned)})")
 
     # Holders: chain balance = indexed balance; every holder a client; per-client breakdown.
     indexed = indexed_balances(session)
@@ -171,7 +185,7 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
                 _mismatch(report, "UNKNOWN_HOLDER", address, f"holds {fmt(balance)} but is no client in the ledger")
             continue
         report.clients.append(ClientPosition(client.client_id, address, minted_to.get(address, 0),
-                                             redeemed_by.get(address, 0), moved.get(address, 0), balance))
+                                             redeemed_by.get(address, 0), moved.get(address, 0), balance, received.get(address, 0)))
     for position in report.clients:
         if position.explained != position.chain_balance:
             _mismatch(report, "CLIENT_BALANCE", position.client_id, f"chain {fmt(position.chain_balance)}, ledger explains {fmt(position.explained)}")
