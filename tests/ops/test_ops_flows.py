@@ -1029,6 +1029,11 @@ def test_reconcile_explains_interbank_payments_in_and_out(clean_ops, ledger, cha
     assert report.total_supply == report.ledger_liability == 270_00 == int(a.totalSupply())
     positions = {p.client_id: (p.minted, p.interbank_in, p.transfers, p.chain_balance) for p in report.clients}
     assert positions == {"C-14": (300_00, 0, -50_00, 250_00), "C-15": (0, 20_00, 0, 20_00)}
+    with ledger.session() as session:  # the day's statement names the interbank entries with their payment ids
+        data = camt053_statement(session, declared, chain_today(chain))
+    described = [t.split(" block ")[0] for t in xml_texts(data, "Ntry/AddtlNtryInf")]
+    assert described == ["Mint", f"Interbank payment out 0x{reference_to_bytes32('IB-OUT-1').hex()}",
+                         f"Interbank payment in 0x{reference_to_bytes32('IB-IN-1').hex()}"], described
 
 
 def test_reconcile_leaves_mints_after_the_last_confirmed_block_to_the_next_run(clean_ops, ledger, chain, team, compliance,

@@ -242,7 +242,8 @@ def camt053_statement(
     session: Session, ops: IssuerContext, day: date, *, sequence: int | None = None, statement_id: str | None = None
 ) -> bytes:
     """The token liability account's statement for ``day`` (UTC) as ISO 20022 camt.053, from the index:
-    opening and closing supply, one entry per mint (credit) and per redemption or burn (debit).
+    opening and closing supply, one entry per mint (credit) and per redemption or burn (debit); an
+    interbank payment's mint or burn says so, with the payment id.
     ``issue_camt053`` writes and records one with a unique id."""
     from ..iso20022 import Party, StatementEntry, build_camt053
 
@@ -253,6 +254,9 @@ def camt053_statement(
         raise DepositTokenError(f"the index does not reach {day} yet: run `deptoken sync` first")
     end = min(end, datetime.fromtimestamp(indexed_to.timestamp + 1, UTC))  # a day in progress: up to the last indexed block
     opening, moved, entries = 0, 0, []
+    networks = list(ops.policy.interbank_networks)
+    interbank = {(e.tx_hash, e.name): e.reference for e in session.scalars(  # payments in (Minted) and out (Burned)
+        select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Burned"]), ChainEvent.sender.in_(networks)))}
     query = select(ChainEvent).where(ChainEvent.name == "Transfer", (ChainEvent.sender == ZERO) | (ChainEvent.recipient == ZERO))
     for e in session.scalars(query.order_by(ChainEvent.block_number, ChainEvent.log_index)):
         signed = e.amount if e.sender == ZERO else -e.amount
@@ -261,9 +265,12 @@ def camt053_statement(
             opening += signed
         elif when < end:
             moved += signed
+            payment = interbank.get((e.tx_hash, "Minted" if signed > 0 else "Burned"))
+            kind = ("Mint" if signed > 0 else "Redemption/burn") if payment is None else (
+                f"Interbank payment {'in' if signed > 0 else 'out'} {payment}")
             entries.append(StatementEntry(
                 reference=f"{e.tx_hash}:{e.log_index}", amount=ops.client.to_decimal(e.amount), credit=signed > 0, booking=when,
-                description=("Mint" if signed > 0 else "Redemption/burn") + f" block {e.block_number}",
+                description=f"{kind} block {e.block_number}",
             ))
     return build_camt053(
         statement_id=statement_id or f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),
