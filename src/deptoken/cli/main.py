@@ -23,6 +23,7 @@ from .env import Env
 from .escrow_commands import escrow
 from .htlc_commands import htlc
 from .index_commands import statement, supply, sync
+from .interbank_commands import interbank
 from .legal_commands import legal
 from .operator_commands import operators
 from .payout_commands import payouts
@@ -52,6 +53,6 @@ def main(ctx: click.Context, db: str | None, network: str | None, config: str | 
 for _command in (db, operators, clients, deposits, requests, legal, sync, statement, supply, status_command, report,
                  payouts, reconcile, audit):
     main.add_command(_command)
-# Cross-border settlement (deptoken.settlement): gasless authorizations, FX PvP, trade escrow, HTLC.
-for _command in (auth, pvp, escrow, htlc):
+# Cross-border settlement (deptoken.settlement): gasless authorizations, FX PvP, trade escrow, HTLC, interbank payments.
+for _command in (auth, pvp, escrow, htlc, interbank):
     main.add_command(_command)
