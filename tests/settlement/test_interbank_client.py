@@ -361,4 +361,13 @@ def test_cli(ib, token, bank_b, alice, bob, people, asset, chain, tmp_path):
     assert "cycle 1 settled: EXUSD -200.00 rUSD, EXUSB +300.00 rUSD" in run("cycles", *net, as_json=False)
     assert run("show", *net)["cycle"] == 2
     assert "give the interbank network with --interbank" in run("show", code=1)
+
+    # the network's admin (account 15)
+    assert run("suspend", "EXUSB", *net, "--as", "15")["active"] is False
+    assert "bank EXUSB is suspended" in run("pay", *net, "--from-token", "EXUSD", "--to-token", "EXUSB", "--to", ana.address,
+                                            "--amount", "1.00", "--id", "CLI-3", "--as", "7", code=1)
+    assert "lacks the network's admin role" in run("readmit", "EXUSB", *net, "--as", "7", code=1)
+    assert run("readmit", "EXUSB", *net, "--as", "15")["active"] is True
+    assert run("haircut", "2000", *net, "--as", "15")["haircut_bps"] == 2_000
+    assert "from 0 to 5000" in run("haircut", "5001", *net, "--as", "15", code=1)
     assert project.InterbankNetwork.at(ib.address).cycle() == 2

@@ -228,13 +228,13 @@ def deploy_settlement_asset(deployer: Any, name: str, symbol: str, decimals: int
 
 
 def deploy_network(
-    deployer: Any, asset: Any, currency: str, mode: str | int, haircut_bps: int, admin: Any, operator: Any,
+    deployer: Any, asset: Any, currency: str, mode: str | int, haircut_bps: int, admin: Any, operator: Any, *,
     tokens: Iterable[TokenClient] = (),
 ) -> InterbankClient:
     """Deploys an ``InterbankNetwork`` settling in ``asset`` (its decimals are the members' tokens') for
     ``currency`` (ISO 4217), ``mode`` ``"net"`` or ``"gross"``, ``haircut_bps`` (0..5000) on collateral;
     ``admin`` admits banks and sets the haircut, ``operator`` closes cycles. The central bank must then
-    admit the network as a holder of the asset."""
+    admit the network as a holder of the asset. ``tokens``: member tokens' clients at hand (see :class:`InterbankClient`)."""
     from ape import chain, project
 
     from ..accounts import as_ape_account
