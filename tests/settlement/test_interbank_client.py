@@ -21,7 +21,7 @@ from deptoken.settlement.interbank import (
 )
 from deptoken.token import TokenClient
 from deptoken.token.deployer import deploy_token
-from helpers import deptoken_cli, one_line_error, ref
+from helpers import deptoken_cli, one_line_error, ref, set_time
 
 COLLATERAL = 1_000_000  # 10,000.00 of the settlement asset, each bank
 HEADROOM = COLLATERAL * 9 // 10  # a 10 % haircut
@@ -213,6 +213,11 @@ def test_a_signed_payment_is_submitted_by_a_relayer(ib, usd, usb, token, bank_b,
     with pytest.raises(ReferenceUsed):
         ib.submit_signed_payment(loaded, sender=relayer)  # the id is used at both banks now
     assert "plain transfer" in one_line_error(ib.sign_payment, alice, usd, usd, bob, "1.00", "SAME", 60)
+    late = ib.sign_payment(alice, usd, usb, ana, "1.00", "PAY-LATE", 60)
+    set_time(chain, late.authorization.message["validBefore"] + 1)
+    state = _state(chain, token, bank_b, alice, relayer)
+    assert "the authorization expired at" in one_line_error(ib.submit_signed_payment, late, sender=relayer)
+    assert _state(chain, token, bank_b, alice, relayer) == state
 
 
 # ------------------------------------------------------------------ collateral and settlement

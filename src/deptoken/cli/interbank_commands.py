@@ -97,7 +97,7 @@ def pay(env: Env, network_ref: str | None, from_token: str, to_token: str, payee
     units = frm.units(amount)
     kind = "transfer" if result.same_bank else "interbank"
     data = {"kind": kind, "payment_id": "0x" + result.payment_id.hex(), "from_token": frm.address, "to_token": to.address,
-            "payer": address_of(who, "payer"), "payee": payee, "amount": units, "tx": _tx(result.receipt),
+            "payer": address_of(who, "payer"), "payee": address_of(payee, "payee"), "amount": units, "tx": _tx(result.receipt),
             "approve_tx": _tx(result.approve_receipt) if result.approve_receipt else None}
     where = "within " + frm.symbol if result.same_bank else f"from {frm.symbol} to {to.symbol}"
     emit(env, data, f"paid {frm.format(units)} to {payee} {where} ({kind}), tx {_tx(result.receipt)}")

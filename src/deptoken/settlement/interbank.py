@@ -48,7 +48,7 @@ from ..contracts import as_contract, contract_at
 from ..errors import (
     AllowanceTooLow, DepositTokenError, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed, Refused, RoleMissing,
 )
-from ..token import TokenClient, send_checked
+from ..token import SUPPLY_CAP, TokenClient, send_checked
 from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
 from ..token.rate_limits import read_rate_limit
 from ..times import parse_duration
@@ -471,6 +471,8 @@ class InterbankClient:
         left = read_rate_limit(to.contract, self.address).left
         if left < units:
             raise LimitExceeded(f"bank {to.symbol}'s rate limit lets the network mint {to.format(left)} now, less than {to.format(units)}")
+        if int(to.contract.totalSupply()) + units > SUPPLY_CAP:
+            raise LimitExceeded(f"minting {to.format(units)} would take {to.symbol} past its supply cap")
 
     # ------------------------------------------------------------------ collateral (the banks' operators)
 
