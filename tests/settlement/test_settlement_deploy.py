@@ -42,6 +42,18 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         assert _call_uint(net, usd, "balanceOf(address)", buyer) == 20_000_00
         assert _call_uint(net, cnh, "balanceOf(address)", desk) == 1_000_000_00
 
+        # a second USD bank and the interbank network both USD banks joined, collateral posted: the buyer
+        # (a client of the first bank) pays the second bank's treasury through it, found through the record
+        assert record["interbank"] and record["settlement_asset"] and record["deploy_blocks"]["interbank"] > 0
+        bank_b = record["parties"]["EXUSB"]
+        paid = json.loads(net.ok("--json", "interbank", "pay", "--from-token", "EXUSD", "--to-token", "EXUSB",
+                                 "--to", bank_b["minter"], "--amount", "100.00", "--id", "PAY-DEVNET-1", "--as", "27").stdout)
+        assert (paid["kind"], paid["amount"]) == ("interbank", 100_00)
+        assert _call_uint(net, usd, "balanceOf(address)", buyer) == 19_900_00
+        banks = {b["symbol"]: b for b in json.loads(net.ok("--json", "interbank", "positions").stdout)}
+        assert (banks["EXUSD"]["position"], banks["EXUSB"]["position"]) == (-100_00, 100_00)
+        assert banks["EXUSD"]["collateral"] == banks["EXUSB"]["collateral"] == 1_000_000_00
+
         # the settlement commands name contracts by currency through the record
         quote = tmp_path / "quote.json"
         net.ok("pvp", "quote", "--to", supplier, "--maker-token", "CNH", "--taker-token", "USD", "--taker-amount", "10.00",

@@ -30,12 +30,16 @@ class SettlementDeployment:
     escrows: dict[str, str] = field(default_factory=dict)  # currency -> trade escrow of that token
     pvp: str | None = None
     htlc: str | None = None
-    # the block each contract was deployed in: {"pvp": n, "htlc": n, "escrows": {"USD": n}, "tokens": {"USD": n}}
+    interbank: str | None = None  # the InterbankNetwork of the record's banks (one currency), if any
+    settlement_asset: str | None = None  # what its banks settle in
+    # the block each contract was deployed in: {"pvp": n, "htlc": n, "interbank": n, "escrows": {"USD": n}, "tokens": {"USD": n}}
     # (a token's only when known: one given by address off the devnet has none here, see deployments/<network>-<chain tag>.json)
     deploy_blocks: dict[str, Any] = field(default_factory=dict)
-    # the devnet's parties, by bank (currency) and role name -> address: the bank's own roles (admin,
-    # minter, compliance, legal, ...) and the clients it onboarded (buyer, supplier, fx_desk, marketplace,
-    # marketplace_fees); and "escrow": the escrows' admin, arbiter and fee recipient. Empty off the devnet.
+    # the devnet's parties, by bank (its currency; a second bank of a currency by its token's symbol) and
+    # role name -> address: the bank's own roles (admin, minter, compliance, legal, ...) and the clients it
+    # onboarded (buyer, supplier, fx_desk, marketplace, marketplace_fees); "escrow": the escrows' admin,
+    # arbiter and fee recipient; "interbank": the central bank and the network's admin and settlement
+    # operator. Empty off the devnet.
     parties: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def deploy_block(self, address: str | None) -> int:
@@ -45,7 +49,7 @@ class SettlementDeployment:
             return 0
         target = str(address).lower()
         blocks = self.deploy_blocks or {}
-        for kind in ("pvp", "htlc"):
+        for kind in ("pvp", "htlc", "interbank"):
             if (getattr(self, kind) or "").lower() == target:
                 return int(blocks.get(kind) or 0)
         for kind, table in (("escrows", self.escrows), ("tokens", self.tokens)):

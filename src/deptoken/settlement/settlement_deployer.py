@@ -10,7 +10,9 @@ nothing, until each bank has allowlisted them. The record goes to ``deployments/
 
 ``setup_devnet`` is the cross-border devnet of the demo and ``make devnet``: the USD bank's token
 (config/devnet.yaml), a CNH bank's token (config/devnet-cnh.yaml), the settlement contracts, and
-the parties onboarded at both banks. Only Anvil's public test accounts sign: devnet only.
+the parties onboarded at both banks; and a second USD bank (config/devnet-usd-b.yaml) that joins an
+interbank network with the first, settling in a settlement asset of the devnet's central bank, each
+bank's collateral posted. Only Anvil's public test accounts sign: devnet only.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ from .registry import SettlementDeployment, write_registry
 
 USD_CONFIG = Path("config") / "devnet.yaml"  # in the project directory (deptoken.project)
 CNH_CONFIG = Path("config") / "devnet-cnh.yaml"
+USD_B_CONFIG = Path("config") / "devnet-usd-b.yaml"
+DEVNET_CENTRAL_BANK = 39  # test account: the settlement asset's central bank, the network's admin and operator
+NETWORK_HAIRCUT_BPS = 1_000  # collateral counts for 90 %
+NETWORK_COLLATERAL = "1000000.00"  # settlement asset each bank posts
+NETWORK_ALLOWANCE = "10000000.00"  # what each bank lets the network mint for payments in
 YEAR = 365 * 24 * 3600
 
 # Test accounts of the cross-border devnet (see ape-config.yaml): parties and the marketplace.
@@ -123,13 +130,15 @@ def to_allowlist(pvp: Any, htlc: Any, escrow: Any) -> list[str]:
 
 @dataclass
 class Devnet:
-    """The cross-border devnet: two banks' tokens, the settlement contracts, the parties."""
+    """The cross-border devnet: the banks' tokens, the settlement contracts, the parties, the interbank network."""
 
     usd: TokenClient
     cnh: TokenClient
     contracts: SettlementContracts
     parties: dict[str, Any]  # name -> test account
-    banks: dict[str, dict[str, Any]]  # currency -> role -> test account
+    banks: dict[str, dict[str, Any]]  # currency (a second bank of one: its symbol) -> role -> test account
+    usd_b: TokenClient | None = None  # the second USD bank's token
+    interbank: Any = None  # the InterbankClient of the USD banks' network
 
 
 def _bank(config_path: Path) -> dict[str, Any]:
@@ -188,4 +197,39 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
     )
     cnh.mint(parties["fx_desk"], "1000000.00", "CNH-DESK-FUNDING-1", sender=banks["CNH"]["minter"])
     usd.mint(parties["buyer"], "20000.00", "DEP-XB-2026-0001", sender=banks["USD"]["minter"])
-    return Devnet(usd, cnh, contracts, parties, banks)
+    usd_b, network = _interbank_devnet(usd, banks, expiry, contracts.record, record=record)
+    return Devnet(usd, cnh, contracts, parties, banks, usd_b, network)
+
+
+def _interbank_devnet(usd: TokenClient, banks: dict[str, dict[str, Any]], expiry: int, registry: SettlementDeployment,
+                      *, record: bool) -> tuple[TokenClient, Any]:
+    """The second USD bank (its roles added to ``banks`` under its symbol), the central bank's settlement
+    asset, and the net-mode network both USD banks join: each grants it a minter allowance, allowlists it
+    and posts collateral. Recorded in ``registry`` (written again when ``record``)."""
+    from ..signers import devnet_accounts
+    from ..token.deployer import deploy_from_config
+    from .interbank import deploy_network, deploy_settlement_asset
+
+    config = load_config(project_root() / USD_B_CONFIG)
+    bank_b = banks[config.symbol] = _bank(project_root() / USD_B_CONFIG)
+    usd_b, _ = deploy_from_config(config, bank_b["admin"], minter_admin=bank_b["minter_admin"], record=False)
+    usd_b.allowlist(bank_b["minter"], expiry, sender=bank_b["compliance"])
+    central = devnet_accounts()[DEVNET_CENTRAL_BANK]
+    asset = as_contract(deploy_settlement_asset(central, "Tokenised USD reserves (devnet)", "rUSD", 2, central))
+    network = deploy_network(central, asset, "USD", "net", NETWORK_HAIRCUT_BPS, central, central, tokens=[usd, usd_b])
+    asset.setHolder(network.address, True, sender=central)
+    for token, bank in ((usd, banks["USD"]), (usd_b, bank_b)):
+        network.join(token, bank["minter"], sender=central)  # the bank's treasury runs its collateral
+        token.configure_minter(network.address, NETWORK_ALLOWANCE, sender=bank["minter_admin"])
+        token.allowlist(network.address, expiry, sender=bank["compliance"])
+        asset.setHolder(bank["minter"], True, sender=central)
+        asset.mint(bank["minter"], token.units(NETWORK_COLLATERAL), sender=central)  # against the bank's reserves
+        network.post_collateral(token, NETWORK_COLLATERAL, sender=bank["minter"])
+    registry.interbank, registry.settlement_asset = network.address, asset.address
+    registry.deploy_blocks["interbank"] = network.deploy_block
+    registry.parties[config.symbol] = {role: str(account.address) for role, account in bank_b.items()}
+    registry.parties["interbank"] = {"central_bank": central.address, "admin": central.address,
+                                     "settlement_operator": central.address}
+    if record:
+        write_registry(registry)
+    return usd_b, network
