@@ -167,6 +167,19 @@ def test_readme_operating_block_runs_as_written(devnet):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
 
+def test_readme_interbank_block_runs_as_written(devnet, tmp_path):
+    """Issue 13: the README's interbank block on the devnet: the buyer, a client of Bank A, pays Bank B's
+    treasury through the network the record names, and the settlement operator closes the cycle."""
+    run = run_block(devnet, readme_block("deptoken interbank positions"), tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "EXUSD: flat, collateral 1,000,000.00 rUSD" in run.stdout  # before the payment
+    assert "from EXUSD to EXUSB" in run.stdout
+    banks = {b["symbol"]: b for b in json.loads(devnet.ok("--json", "interbank", "positions").stdout)}
+    cycles = json.loads(devnet.ok("--json", "interbank", "cycles").stdout)
+    assert [(c["cycle"], c["positions"]) for c in cycles] == [(1, {banks["EXUSD"]["token"]: -100_00, banks["EXUSB"]["token"]: 100_00})]
+    assert (banks["EXUSD"]["collateral"], banks["EXUSB"]["collateral"]) == (1_000_000_00 - 100_00, 1_000_000_00 + 100_00)
+
+
 def test_readme_deptoken_walkthrough_runs_as_written(tmp_path):
     """The README's `deptoken` walkthrough (issue 10, defect 18) as written, from `make devnet &` on: the
     devnet comes up, the ledger adopts its token, mints, a redemption is paid out, reconciliation passes.
