@@ -26,17 +26,30 @@ collateral, cycle, haircut, settled-early, the asset's balances) and checks:
   under the same payment id, in the same transaction (no payee received without the payer paying),
   and no payment id was minted twice at a bank (the fixtures' mints included).
 
+Payment ids, as the contract has them: an id is the payer's bank's burn reference and the payee's
+bank's deposit reference, each once-only at its token (shared by both networks). So the same
+direction twice is refused (``BurnReferenceUsed``), another payer's bank into the same payee's bank
+too (``DepositReferenceUsed``), but the reverse direction, or A to B then B to C, pays again under
+the same id: the model expects that (outcomes "a used id, ..."), and checks that no id is ever
+minted twice at one bank.
+
 A cycle's step also checks that every position is zero after it and each bank's collateral changed
 by exactly its position. The test asserts at the end that payments, cycles and every refusal the
 model knows were actually reached.
 
+Draws: a step's choices come from a random generator seeded by hypothesis's draw and the example's
+and step's numbers (see ``Draws``), so that the actions and arguments occur at the weights written
+here; the run is derandomized (the same every time) and a failure's report notes every choice.
+
 Speed: the fixtures deploy the tokens, the asset and the networks through ape; ``chain.snapshot()``
 / ``chain.restore()`` give every example a clean chain; everything else is raw JSON-RPC from Anvil's
-unlocked accounts (as tests/contracts/test_stateful.py and test_escrow_stateful.py do).
+unlocked accounts (as tests/contracts/test_stateful.py and test_escrow_stateful.py do), with one
+batched read per step and the logs read incrementally. About 1,200 steps in some 25 s.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
@@ -47,7 +60,7 @@ from ape import project
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -68,9 +81,9 @@ BANK_OF = {c: b for b, clients in CLIENTS.items() for c in clients}
 NETWORKS = ("net", "gross")
 SETTLEMENT_OPERATOR_ROLE = keccak(text="SETTLEMENT_OPERATOR_ROLE")
 BANK = "(address,bool,int256,uint256)"
-# the actions and their weights (see pick)
-ACTIONS = (("pay", 30), ("freeze", 5), ("pause", 3), ("suspend", 3), ("lift", 8), ("post", 5), ("withdraw", 6),
-           ("settle_early", 6), ("cycle", 6), ("haircut", 3), ("pay", 30))
+# the actions and their weights (see Draws)
+ACTIONS = (("pay", 50), ("freeze", 4), ("pause", 3), ("suspend", 3), ("lift", 8), ("post", 5), ("withdraw", 6),
+           ("settle_early", 6), ("cycle", 6), ("haircut", 3))
 
 SETTINGS = settings(
     max_examples=40,
@@ -209,11 +222,14 @@ class Rpc:
             out.append(_norm(returns, abi_decode([returns], bytes.fromhex(response["result"][2:]))[0]))
         return out
 
-    def logs(self, contracts: list[str], from_block: int, topic: bytes | None = None) -> list[tuple[str, tuple[str, str, tuple]]]:
-        """(transaction hash, decoded log) of ``contracts``' logs from ``from_block`` on."""
-        if from_block > int(self.request("eth_blockNumber", []), 16):
+    def logs(self, contracts: list[str], from_block: int, to_block: int | None = None,
+             topic: bytes | None = None) -> list[tuple[str, tuple[str, str, tuple]]]:
+        """(transaction hash, decoded log) of ``contracts``' logs from ``from_block`` to ``to_block`` (the latest)."""
+        if to_block is None:
+            to_block = int(self.request("eth_blockNumber", []), 16)
+        if from_block > to_block:
             return []  # Anvil refuses a range that starts after its last block
-        query: dict[str, Any] = {"address": [self.address[c] for c in contracts], "fromBlock": hex(from_block), "toBlock": "latest"}
+        query: dict[str, Any] = {"address": [self.address[c] for c in contracts], "fromBlock": hex(from_block), "toBlock": hex(to_block)}
         if topic is not None:
             query["topics"] = ["0x" + topic.hex()]
         return [(log["transactionHash"], self.decode_log(log)) for log in self.request("eth_getLogs", [query])]
@@ -252,22 +268,37 @@ class Context:
 Expected = tuple[str, tuple] | None
 
 
-def pick(data: st.DataObject, weighted: tuple[tuple[Any, int], ...], label: str) -> Any:
-    """One of the values, drawn with the weights given: a uniform integer mapped onto the weights.
-    (Hypothesis draws the ends of a list or range more often than the rest: the tables put what is
-    common at both ends and what is rare in the middle.)"""
-    table = [value for value, weight in weighted for _ in range(weight)]
-    return data.draw(st.integers(0, len(table) - 1).map(table.__getitem__), label=label)
-
-
-def chance(data: st.DataObject, percent: int, label: str) -> bool:
-    """True with about ``percent`` % probability (the likelier outcome at the ends)."""
-    rare, likely, p = (True, False, percent) if percent < 50 else (False, True, 100 - percent)
-    return pick(data, ((likely, (100 - p) // 2), (rare, p), (likely, 100 - p - (100 - p) // 2)), label)
-
-
 def limit(collateral: int, haircut: int) -> int:
+    """What ``collateral`` backs at ``haircut`` (basis points), rounded down as the contract does."""
     return collateral * (10_000 - haircut) // 10_000
+
+
+class Draws:
+    """The choices of one step, from a random generator that hypothesis seeds (derandomized: the same
+    every run), so that the weights given are the frequencies: hypothesis's own draws favour the ends
+    of a range and repeat earlier choices, which starved the rarer actions and arguments. Each choice
+    is recorded for a failure's report."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.made: list[tuple[str, Any]] = []
+
+    def _made(self, label: str, value: Any) -> Any:
+        self.made.append((label, value))
+        return value
+
+    def choice(self, options: Any, label: str) -> Any:
+        return self._made(label, self.rng.choice(list(options)))
+
+    def integer(self, low: int, high: int, label: str) -> int:
+        return self._made(label, self.rng.randint(low, high))
+
+    def pick(self, weighted: tuple[tuple[Any, int], ...], label: str) -> Any:
+        values, weights = zip(*weighted)
+        return self._made(label, self.rng.choices(values, weights)[0])
+
+    def chance(self, percent: int, label: str) -> bool:
+        return self._made(label, self.rng.random() * 100 < percent)
 
 
 class InterbankMachine(RuleBasedStateMachine):
@@ -278,7 +309,10 @@ class InterbankMachine(RuleBasedStateMachine):
         ctx = self.ctx
         self.rpc, self.n = ctx.rpc, ctx.names
         self.snapshot_id = ctx.chain.snapshot()
-        self.start_block = int(self.rpc.request("eth_blockNumber", []), 16) + 1
+        STEPS["examples"] += 1
+        self.example, self.step_number = STEPS["examples"], 0
+        self.next_block = int(self.rpc.request("eth_blockNumber", []), 16) + 1  # of the logs read so far
+        self.logs: list[tuple[str, tuple[str, str, tuple]]] = []  # the tokens' and networks' logs since the start
         self.clients = [c for b in BANKS for c in CLIENTS[b]]
         # every account that may ever hold a deposit token here (the treasury minted the fixtures')
         self.holders = [*self.clients, "treasury", *NETWORKS]
@@ -299,7 +333,7 @@ class InterbankMachine(RuleBasedStateMachine):
         self.frozen: set[str] = set()
         self.paused: set[str] = set()
         # payment ids used as the token's once-only references: burns (payer's bank), mints (payee's)
-        minted = self.rpc.logs(list(BANKS), 0, keccak(text="Minted(address,address,uint256,bytes32)"))
+        minted = self.rpc.logs(list(BANKS), 0, topic=keccak(text="Minted(address,address,uint256,bytes32)"))
         self.fixture_refs = {b: [args[3] for _, (c, _, args) in minted if c == b] for b in BANKS}
         self.deposit_refs = {b: set(self.fixture_refs[b]) for b in BANKS}
         self.burn_refs: dict[str, set[bytes]] = {b: set() for b in BANKS}
@@ -355,53 +389,59 @@ class InterbankMachine(RuleBasedStateMachine):
         needed = -(-debit * 10_000 // (10_000 - nb.haircut))  # rounded up
         return max(b.collateral - needed, 0)
 
-    def draw_network(self, data: st.DataObject) -> str:
-        return pick(data, (("net", 4), ("gross", 2), ("net", 4)), "network")
+    def draw_network(self, data: Draws) -> str:
+        return data.pick((("net", 4), ("gross", 1)), "network")
 
     # ------------------------------------------------------------------ rules
 
-    @rule(data=st.data())
-    def step(self, data: st.DataObject) -> None:
+    @rule(seed=st.integers(0, 2**32 - 1))
+    def step(self, seed: int) -> None:
         """One action (a single rule, as in test_escrow_stateful.py: swarm testing would otherwise switch
         off paying in some examples, and with it most of what follows)."""
         STEPS["steps"] += 1
-        getattr(self, pick(data, ACTIONS, "action"))(data)
+        self.step_number += 1
+        # hypothesis's seed with the example's and the step's numbers: it often draws the same seed (0) again
+        data = Draws(random.Random(f"{seed} {self.example} {self.step_number}"))
+        try:
+            getattr(self, data.pick(ACTIONS, "action"))(data)
+        finally:
+            note(f"step {STEPS['steps']}: {', '.join(f'{label} {value!r}' for label, value in data.made)}")
 
-    def pay(self, data: st.DataObject) -> None:
+    def pay(self, data: Draws) -> None:
         """A client of one bank pays a client of another: the model predicts the first check that fails."""
         net = self.draw_network(data)
         nb = self.networks[net]
         kind = "fresh"
         if self.payments:
-            kind = pick(data, (("fresh", 10), ("same way", 2), ("reversed", 2), ("any bank", 4), ("zero", 1), ("fresh", 10)), "id")
+            kind = data.pick((("fresh", 20), ("same way", 2), ("reversed", 2), ("any bank", 3), ("zero", 1)), "id")
         if kind in ("same way", "reversed"):
-            frm, to, pid = self.payments[data.draw(st.integers(0, len(self.payments) - 1), label="reused payment")]
+            frm, to, pid = self.payments[data.integer(0, len(self.payments) - 1, "reused payment")]
             if kind == "reversed":
                 frm, to = to, frm
         else:
-            frm = data.draw(st.sampled_from(BANKS), label="payer's bank")
-            to = data.draw(st.sampled_from([b for b in BANKS if b != frm]), label="payee's bank")
+            frm = data.choice(BANKS, "payer's bank")
+            to = data.choice([b for b in BANKS if b != frm], "payee's bank")
             if kind == "any bank":
-                pid = self.payments[data.draw(st.integers(0, len(self.payments) - 1), label="reused payment")][2]
+                pid = self.payments[data.integer(0, len(self.payments) - 1, "reused payment")][2]
             elif kind == "zero":
                 pid = ZERO_REF
             else:
                 self.counter += 1
                 pid = keccak(text=f"payment {self.counter}")
-        if chance(data, 3, "same bank?"):
+        if data.chance(3, "same bank?"):
             to = frm
-        payer = data.draw(st.sampled_from(CLIENTS[frm]), label="payer")
-        wrong_bank = chance(data, 6, "payee of another bank?")
-        payee = data.draw(st.sampled_from([c for c in self.clients if (BANK_OF[c] != to) == wrong_bank and c != payer]), label="payee")
+        payer = data.choice(CLIENTS[frm], "payer")
+        wrong_bank = data.chance(6, "payee of another bank?")
+        payee = data.choice([c for c in self.clients if (BANK_OF[c] != to) == wrong_bank and c != payer], "payee")
         balance, room = self.balance[frm][payer], self.headroom(net, frm)
-        amount_kind = pick(data, (("some", 8), ("headroom", 2), ("over headroom", 2), ("balance", 1), ("over balance", 1), ("big", 2), ("some", 8)), "amount kind")
+        amount_kind = data.pick((("some", 16), ("headroom", 2), ("over headroom", 2), ("balance", 1), ("over balance", 1), ("big", 2)), "amount kind")
         amount = {
-            "some": lambda: data.draw(st.integers(1, 60_000), label="amount"),
+            "some": lambda: data.integer(1, 60_000, "amount"),
             "headroom": lambda: room,
             "over headroom": lambda: room + 1,
             "balance": lambda: balance,
             "over balance": lambda: balance + 1,
-            "big": lambda: data.draw(st.integers(1, 2 * INITIAL), label="amount"),
+            "big": lambda: data.integer(1, 2 * INITIAL, "amount"),
         }[amount_kind]()
 
         fb, tb = nb.banks[frm], nb.banks[to]
@@ -468,47 +508,47 @@ class InterbankMachine(RuleBasedStateMachine):
             if kind in ("same way", "reversed", "any bank"):
                 OUTCOMES[f"pay_{net}", f"a used id, {kind}"] += 1  # allowed: used at neither bank in that role
 
-    def freeze(self, data: st.DataObject, client: str | None = None) -> None:
+    def freeze(self, data: Draws, client: str | None = None) -> None:
         """The compliance officer freezes a client at its bank, or lifts its freeze."""
-        client = client or data.draw(st.sampled_from(self.clients), label="client")
+        client = client or data.choice(self.clients, "client")
         frozen = client in self.frozen
         fn = "unfreezeAccount(address)" if frozen else "freezeAccount(address)"
         if self.act("freeze", "compliance", BANK_OF[client], fn, (self.n[client],), None):
             (self.frozen.discard if frozen else self.frozen.add)(client)
 
-    def pause(self, data: st.DataObject, bank: str | None = None) -> None:
+    def pause(self, data: Draws, bank: str | None = None) -> None:
         """A bank pauses its token, or resumes it."""
-        bank = bank or data.draw(st.sampled_from(BANKS), label="bank")
+        bank = bank or data.choice(BANKS, "bank")
         paused = bank in self.paused
         if self.act("pause", "pauser", bank, "unpause()" if paused else "pause()", (), None):
             (self.paused.discard if paused else self.paused.add)(bank)
 
-    def suspend(self, data: st.DataObject, target: tuple[str, str] | None = None) -> None:
+    def suspend(self, data: Draws, target: tuple[str, str] | None = None) -> None:
         """The network's admin suspends a bank, or readmits it."""
-        net, bank = target or (self.draw_network(data), data.draw(st.sampled_from(BANKS), label="bank"))
+        net, bank = target or (self.draw_network(data), data.choice(BANKS, "bank"))
         book = self.networks[net].banks[bank]
         events = [(net, "BankActiveSet", (self.n[bank], not book.active))]
         if self.act("suspend", "network_admin", net, "setBankActive(address,bool)", (self.n[bank], not book.active), None, events):
             book.active = not book.active
 
-    def lift(self, data: st.DataObject) -> None:
+    def lift(self, data: Draws) -> None:
         """A restriction in force is lifted (a freeze, a pause, a suspension), so that they stay short
         and most payments get past them; none in force: a payment instead."""
         restrictions = [("freeze", c) for c in sorted(self.frozen)] + [("pause", b) for b in sorted(self.paused)]
         restrictions += [("suspend", (net, b)) for net in NETWORKS for b in BANKS if not self.networks[net].banks[b].active]
         if not restrictions:
             return self.pay(data)
-        action, target = data.draw(st.sampled_from(restrictions), label="lift")
+        action, target = data.choice(restrictions, "lift")
         getattr(self, action)(data, target)
 
-    def post(self, data: st.DataObject) -> None:
+    def post(self, data: Draws) -> None:
         """A bank's operator posts collateral (rarely more than it holds)."""
         net = self.draw_network(data)
-        bank = data.draw(st.sampled_from(BANKS), label="bank")
+        bank = data.choice(BANKS, "bank")
         operator = f"operator_{bank}"
         held = self.asset[operator]
-        kind = pick(data, (("some", 5), ("more than held", 2), ("some", 5)), "amount kind")
-        amount = held + 1 if kind == "more than held" else data.draw(st.integers(1, 200_000), label="amount")
+        kind = data.pick((("some", 5), ("more than held", 1)), "amount kind")
+        amount = held + 1 if kind == "more than held" else data.integer(1, 200_000, "amount")
         expected: Expected = ("ERC20InsufficientBalance", (self.n[operator], held, amount)) if amount > held else None
         events = [(net, "CollateralPosted", (self.n[bank], self.n[operator], amount)), ("asset", "Transfer", (self.n[operator], self.n[net], amount))]
         if self.act("post", operator, net, "postCollateral(address,uint256)", (self.n[bank], amount), expected, events):
@@ -516,16 +556,16 @@ class InterbankMachine(RuleBasedStateMachine):
             self.asset[operator] -= amount
             self.asset[net] += amount
 
-    def withdraw(self, data: st.DataObject) -> None:
+    def withdraw(self, data: Draws) -> None:
         """A bank's operator withdraws collateral: all that is free, part of it, or more (locked)."""
         net = self.draw_network(data)
-        bank = data.draw(st.sampled_from(BANKS), label="bank")
+        bank = data.choice(BANKS, "bank")
         caller = f"operator_{bank}"
-        if chance(data, 10, "another bank's operator?"):
-            caller = f"operator_{data.draw(st.sampled_from([b for b in BANKS if b != bank]), label='other bank')}"
+        if data.chance(10, "another bank's operator?"):
+            caller = f"operator_{data.choice([b for b in BANKS if b != bank], 'other bank')}"
         book = self.networks[net].banks[bank]
         free = self.free_collateral(net, bank)
-        kind = pick(data, (("part", 3), ("all free", 2), ("locked", 2), ("all", 1), ("part", 3)), "amount kind")
+        kind = data.pick((("part", 6), ("all free", 2), ("locked", 2), ("all", 1)), "amount kind")
         amount = {"part": max(free // 3, 1), "all free": max(free, 1), "locked": free + 1, "all": max(book.collateral, 1)}[kind]
         to = f"operator_{bank}"
         if caller != to:
@@ -541,15 +581,15 @@ class InterbankMachine(RuleBasedStateMachine):
             self.asset[net] -= amount
             self.asset[to] += amount
 
-    def settle_early(self, data: st.DataObject) -> None:
+    def settle_early(self, data: Draws) -> None:
         """A bank's operator settles part or all of its debit early (or more than it owes)."""
-        net = "gross" if chance(data, 8, "gross network?") else "net"
+        net = "gross" if data.chance(8, "gross network?") else "net"
         nb = self.networks[net]
         debtors = [b for b in BANKS if nb.banks[b].position < 0]
-        bank = data.draw(st.sampled_from(debtors if debtors and chance(data, 85, "a debtor?") else BANKS), label="bank")
+        bank = data.choice(debtors if debtors and data.chance(85, "a debtor?") else BANKS, "bank")
         book = nb.banks[bank]
         debit = max(-book.position, 0)
-        kind = pick(data, (("part", 3), ("all", 2), ("too much", 1), ("part", 3)), "amount kind")
+        kind = data.pick((("part", 6), ("all", 2), ("too much", 1)), "amount kind")
         amount = {"part": max(debit // 2, 1), "all": max(debit, 1), "too much": debit + 1}[kind]
         if nb.mode != NET:
             expected: Expected = ("WrongMode", (nb.mode,))
@@ -563,10 +603,10 @@ class InterbankMachine(RuleBasedStateMachine):
             book.position += amount
             nb.settled_early += amount
 
-    def cycle(self, data: st.DataObject) -> None:
+    def cycle(self, data: Draws) -> None:
         """The settlement operator closes the net network's cycle (rarely: the gross one's, or another caller)."""
-        net = "gross" if chance(data, 15, "gross network?") else "net"
-        caller = "network_admin" if chance(data, 12, "another caller?") else "settler"
+        net = "gross" if data.chance(15, "gross network?") else "net"
+        caller = "network_admin" if data.chance(12, "another caller?") else "settler"
         nb = self.networks[net]
         if caller != "settler":
             expected: Expected = ("AccessControlUnauthorizedAccount", (self.n[caller], SETTLEMENT_OPERATOR_ROLE))
@@ -590,10 +630,10 @@ class InterbankMachine(RuleBasedStateMachine):
             if any(positions):
                 OUTCOMES["cycle", "settled positions"] += 1
 
-    def haircut(self, data: st.DataObject) -> None:
+    def haircut(self, data: Draws) -> None:
         """The network's admin changes the haircut (rarely beyond the maximum)."""
         net = self.draw_network(data)
-        bps = data.draw(st.sampled_from(HAIRCUTS), label="haircut")
+        bps = data.choice(HAIRCUTS, "haircut")
         expected: Expected = ("InvalidHaircut", (bps,)) if bps > 5_000 else None
         if self.act("haircut", "network_admin", net, "setHaircut(uint16)", (bps,), expected, [(net, "HaircutSet", (bps,))]):
             self.networks[net].haircut = bps
@@ -659,7 +699,9 @@ class InterbankMachine(RuleBasedStateMachine):
     def check_logs(self) -> None:
         """Every mint by a network is one leg of a payment the payer paid, in the same transaction; no
         payment id minted twice at a bank."""
-        logs = self.rpc.logs([*BANKS, *NETWORKS], self.start_block)
+        latest = int(self.rpc.request("eth_blockNumber", []), 16)
+        self.logs += self.rpc.logs([*BANKS, *NETWORKS], self.next_block, latest)
+        self.next_block, logs = latest + 1, self.logs
         by_tx: dict[str, list[tuple[str, str, tuple]]] = defaultdict(list)
         for tx, log in logs:
             by_tx[tx].append(log)
@@ -778,4 +820,4 @@ def test_interbank_state_machine(chain, token, devnet_config, admin, minter_admi
     paid = OUTCOMES["pay_net", "ok"] + OUTCOMES["pay_gross", "ok"]
     tried = sum(v for (r, what), v in OUTCOMES.items() if r.startswith("pay_") and not what.startswith("a used id"))
     cycles = OUTCOMES["cycle", "settled positions"]
-    assert paid >= max(tried // 3, 200) and cycles >= 10, f"{paid} of {tried} payments paid, {cycles} cycles settled positions"
+    assert paid >= max(tried // 4, 200) and cycles >= 10, f"{paid} of {tried} payments paid, {cycles} cycles settled positions"
