@@ -44,6 +44,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contracts/test_stateful.py", "*"): ("slow",),
     ("contracts/test_slither.py", "*"): ("slow",),
     ("settlement/test_escrow_stateful.py", "*"): ("slow",),
+    ("settlement/test_interbank_stateful.py", "*"): ("slow",),
     ("settlement/test_settlement_deploy.py", "*"): ("slow", "two_node"),
     ("ops/test_ops_faults.py", "*"): ("slow", "two_node"),
     ("ops/test_ops_cli.py", "*"): ("slow",),  # its tests on a devnet are two_node by their fixture
@@ -95,6 +96,7 @@ COST: dict[str, int] = {
     "e2e/test_js_package.py": 45,
     "ops/test_ops_cli.py": 41,
     "contracts/test_stateful.py": 38,
+    "settlement/test_interbank_stateful.py": 32,
     "contracts/test_roles.py": 29,
     "settlement/test_pvp.py": 26,
     "contracts/test_slither.py": 23,

@@ -62,6 +62,8 @@ interface IInterbankNetwork {
     error InvalidHaircut(uint16 haircutBps);
     error InvalidAmount();
     error InvalidPaymentId();
+    /// @notice `paymentId` was used for a payment of this network already.
+    error PaymentIdUsed(bytes32 paymentId);
     error SameBank(address token);
     /// @notice The payment would take `token`'s bank's net debit past what its collateral backs:
     /// `headroom` more could be paid now.

@@ -18,8 +18,9 @@ import {IInterbankNetwork} from "../interfaces/IInterbankNetwork.sol";
  * at bank A pays a payee at bank B ({pay} after an approval, or {payWithAuthorization} with one
  * EIP-3009 signature): the payer's A-tokens come here and are burned (A owes its client less), B-tokens
  * are minted to the payee (B owes its client more), and A owes B the amount, all in one transaction
- * or not at all. Both burn and mint carry the payment id as the token's once-only reference (burn
- * reference at A, deposit reference at B), so no payment id can mint twice at a bank.
+ * or not at all. A payment id is usable once in the network; both burn and mint carry it as the
+ * token's once-only reference too (burn reference at A, deposit reference at B), so no payment id can
+ * mint twice at a bank, whichever network mints.
  *
  * Each bank stays in control of its token: it grants this contract the minter role with an allowance
  * (what the network may mint for it: payments in) and allowlists it (it receives what payers pay
@@ -62,6 +63,7 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
     string private _currency;
 
     mapping(address token => Bank) private _banks;
+    mapping(bytes32 paymentId => bool) private _paymentUsed;
     address[] private _members;
     uint16 private _haircutBps;
     uint256 private _cycle;
@@ -149,6 +151,11 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         return b.collateral > needed ? b.collateral - needed : 0;
     }
 
+    /// @notice Whether `paymentId` was used for a payment of this network.
+    function isPaymentIdUsed(bytes32 paymentId) external view returns (bool) {
+        return _paymentUsed[paymentId];
+    }
+
     /// @notice The EIP-3009 nonce a payer signs for {payWithAuthorization} of `paymentId` to `payee` at `toToken`'s bank.
     function paymentNonce(address toToken, address payee, bytes32 paymentId) public view returns (bytes32) {
         return keccak256(abi.encode(PAYMENT_TYPEHASH, address(this), toToken, payee, paymentId));
@@ -233,7 +240,7 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
 
     /// @notice Pays `amount` from the caller, a client of `fromToken`'s bank (approved this contract
     /// on `fromToken`), to `payee`, a client of `toToken`'s bank, under `paymentId` (non-zero,
-    /// usable once at each bank).
+    /// usable once).
     function pay(address fromToken, address toToken, address payee, uint256 amount, bytes32 paymentId) external {
         _record(fromToken, toToken, amount, paymentId);
         IERC20(fromToken).safeTransferFrom(_msgSender(), address(this), amount);
@@ -300,6 +307,8 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         if (!to.active) revert BankSuspended(toToken);
         if (amount == 0) revert InvalidAmount();
         if (paymentId == bytes32(0)) revert InvalidPaymentId();
+        if (_paymentUsed[paymentId]) revert PaymentIdUsed(paymentId);
+        _paymentUsed[paymentId] = true;
         if (_mode == Mode.Gross) {
             uint256 available = from.collateral;
             if (available < amount) revert InsufficientCollateral(fromToken, available, amount);

@@ -97,7 +97,7 @@ def test_interbank_payment_and_cycles_measured():
     from deptoken.settlement.interbank_gas import format_interbank, measure_interbank
 
     gas = measure_interbank(banks=(3, 6, 12))
-    assert 3 * gas.transfer < gas.payment_approved < 170_000, gas  # today 166,529: a regression guard
+    assert 3 * gas.transfer < gas.payment_approved < 190_000, gas  # today 188,893: a regression guard
     assert 0 < gas.payment_signed - gas.payment_approved < 45_000, gas
     per_bank = [(gas.cycles[b] - gas.cycles[a]) / (b - a) for a, b in ((3, 6), (6, 12))]
     assert 5_000 < per_bank[0] < 15_000 and abs(per_bank[0] - per_bank[1]) < 0.05 * per_bank[0], (gas.cycles, per_bank)

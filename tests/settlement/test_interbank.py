@@ -102,10 +102,14 @@ def test_a_payment_burns_at_the_payers_bank_mints_at_the_payees_and_records_the_
     assert net.headroom(token) == COLLATERAL * 9 // 10 - AMOUNT and net.headroom(bank_b) == COLLATERAL * 9 // 10 + AMOUNT
     assert bank_b.minterAllowance(net) == NETWORK_ALLOWANCE - AMOUNT
 
-    # the same payment id again: refused by bank A's once-only burn reference, nothing moves
+    # the same payment id again, either way: refused by the network, nothing moves
     token.approve(net, AMOUNT, sender=alice)
-    with reverts(token.BurnReferenceUsed, burnRef=ref("PAY-1")):
+    with reverts("PaymentIdUsed", paymentId=ref("PAY-1")):
         net.pay(token, bank_b, ana, AMOUNT, ref("PAY-1"), sender=alice)
+    bank_b.approve(net, AMOUNT, sender=ana)
+    with reverts("PaymentIdUsed", paymentId=ref("PAY-1")):
+        net.pay(bank_b, token, alice, AMOUNT, ref("PAY-1"), sender=ana)
+    assert net.isPaymentIdUsed(ref("PAY-1")) and not net.isPaymentIdUsed(ref("PAY-2"))
     # back the other way, under another id: the positions net out
     bank_b.approve(net, AMOUNT, sender=ana)
     net.pay(bank_b, token, alice, AMOUNT, ref("PAY-2"), sender=ana)

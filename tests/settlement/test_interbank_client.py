@@ -132,6 +132,8 @@ def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b
     token.approve(ib.address, 10**9, sender=alice)
     ib.pay(alice, usd, usb, ana, "1.00", "USED-A", sender=alice)
     bank_b.mint(people["ben"], 1, keccak(text="USED-B"), sender=minter)  # the id's hash used as a deposit reference at B
+    token.mint(minter, 1, keccak(text="TREASURY-1"), sender=minter)
+    token.burn(1, keccak(text="USED-BURN"), sender=minter)  # ... and as a burn reference at A, outside the network
 
     def pay(amount="250.00", payment_id="PAY-X", payer=alice, to=None, payee=None, **kw):
         return ib.pay(payer, usd, to or usb, payee or ana, amount, payment_id, sender=kw.pop("sender", payer), **kw)
@@ -143,7 +145,8 @@ def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b
         (lambda: pay(amount="1.001"), InvalidInput, "more than 2 decimal places"),
         (lambda: pay(to=ib.token(cnh_token.address)), Refused, f"EXCNH {cnh_token.address} is not a member of the interbank network"),
         (lambda: pay(payee=bob), AccountInactive, f"payee {bob.address} is not allowlisted on EXUSB"),
-        (lambda: pay(payment_id="USED-A"), ReferenceUsed, "was already used at EXUSD (as a burn reference)"),
+        (lambda: pay(payment_id="USED-A"), ReferenceUsed, "was already used in the network"),
+        (lambda: pay(payment_id="USED-BURN"), ReferenceUsed, "was already used at EXUSD (as a burn reference)"),
         (lambda: pay(payment_id="USED-B"), ReferenceUsed, "was already used at EXUSB (as a deposit reference)"),
         (lambda: pay(amount="9000.00"), LimitExceeded, "bank EXUSD may pay out 8,999.00 EXUSD more now"),
         (lambda: pay(amount="10000.01"), InsufficientBalance, "holds 9,999.00 EXUSD, less than 10,000.01"),
@@ -331,7 +334,7 @@ def test_cli(ib, token, bank_b, alice, bob, people, asset, chain, tmp_path):
     height = chain.blocks.height
     error = run("pay", *net, "--from-token", "EXUSD", "--to-token", "EXUSB", "--to", ana.address, "--amount", "250.00",
                 "--id", "CLI-1", "--as", "7", code=1)
-    assert error == f"error: payment id 0x{keccak(text='CLI-1').hex()} was already used at EXUSD (as a burn reference)"
+    assert error == f"error: payment id 0x{keccak(text='CLI-1').hex()} was already used in the network"
     assert chain.blocks.height == height
     assert "is not allowlisted on EXUSB" in run("pay", *net, "--from-token", "EXUSD", "--to-token", "EXUSB", "--to", bob.address,
                                                 "--amount", "1.00", "--id", "CLI-2", "--as", "7", code=1, as_json=False)

@@ -26,12 +26,12 @@ collateral, cycle, haircut, settled-early, the asset's balances) and checks:
   under the same payment id, in the same transaction (no payee received without the payer paying),
   and no payment id was minted twice at a bank (the fixtures' mints included).
 
-Payment ids, as the contract has them: an id is the payer's bank's burn reference and the payee's
-bank's deposit reference, each once-only at its token (shared by both networks). So the same
-direction twice is refused (``BurnReferenceUsed``), another payer's bank into the same payee's bank
-too (``DepositReferenceUsed``), but the reverse direction, or A to B then B to C, pays again under
-the same id: the model expects that (outcomes "a used id, ..."), and checks that no id is ever
-minted twice at one bank.
+Payment ids, as the contracts have them: an id is usable once in a network (``PaymentIdUsed``), and
+it is also the payer's bank's burn reference and the payee's bank's deposit reference, each
+once-only at its token (shared by both networks). So an id the other network used is refused the
+same direction (``BurnReferenceUsed``), from another payer's bank into the same payee's bank too
+(``DepositReferenceUsed``), but pays the reverse direction or to a third bank: the model expects that
+(outcomes "a used id, ..."), and checks that no id is ever minted twice at one bank.
 
 A cycle's step also checks that every position is zero after it and each bank's collateral changed
 by exactly its position. The test asserts at the end that payments, cycles and every refusal the
@@ -67,7 +67,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from constants import INITIAL, MAX_UINT256, MINTER_ALLOWANCE, TX_GAS, YEAR, ZERO_ADDRESS, ZERO_REF
 from deptoken.token.deployer import deploy_token
 
-pytestmark = pytest.mark.slow
 
 NET, GROSS = 0, 1
 HAIRCUT = 1_000  # 10 %, at the start
@@ -255,6 +254,7 @@ class NetworkBook:
     haircut: int = HAIRCUT
     cycle: int = 1
     settled_early: int = 0
+    used_ids: set[bytes] = field(default_factory=set)  # payment ids this network paid under
 
 
 @dataclass
@@ -458,6 +458,8 @@ class InterbankMachine(RuleBasedStateMachine):
             expected = ("InvalidAmount", ())
         elif pid == ZERO_REF:
             expected = ("InvalidPaymentId", ())
+        elif pid in nb.used_ids:
+            expected = ("PaymentIdUsed", (pid,))
         elif nb.mode == NET and amount > room:
             expected = ("DebitLimitExceeded", (f, room, amount))
         elif nb.mode == GROSS and amount > fb.collateral:
@@ -505,8 +507,9 @@ class InterbankMachine(RuleBasedStateMachine):
                 fb.collateral -= amount
                 tb.collateral += amount
             self.payments.append((frm, to, pid))
+            nb.used_ids.add(pid)
             if kind in ("same way", "reversed", "any bank"):
-                OUTCOMES[f"pay_{net}", f"a used id, {kind}"] += 1  # allowed: used at neither bank in that role
+                OUTCOMES[f"pay_{net}", f"a used id, {kind}"] += 1  # allowed: the other network's, used at neither bank in that role
 
     def freeze(self, data: Draws, client: str | None = None) -> None:
         """The compliance officer freezes a client at its bank, or lifts its freeze."""
@@ -798,6 +801,7 @@ def test_interbank_state_machine(chain, token, devnet_config, admin, minter_admi
         "payer short of funds": [(p, "ERC20InsufficientBalance") for p in ("pay_net", "pay_gross")],
         "same bank": [(p, "SameBank") for p in ("pay_net", "pay_gross")],
         "zero payment id": [(p, "InvalidPaymentId") for p in ("pay_net", "pay_gross")],
+        "payment id used in the network": [(p, "PaymentIdUsed") for p in ("pay_net", "pay_gross")],
         "freeze": [("freeze", "ok")],
         "pause": [("pause", "ok")],
         "suspend": [("suspend", "ok")],

@@ -454,6 +454,8 @@ class InterbankClient:
         to.require_active(payee, "payee", where=f" on {to.symbol}")
         frm.require_unfrozen_balance(payer, units, "payer")
         label = f"payment id 0x{pid.hex()}"
+        if self.contract.isPaymentIdUsed(pid):
+            raise ReferenceUsed(f"{label} was already used in the network")
         if frm.contract.isBurnRefUsed(pid):
             raise ReferenceUsed(f"{label} was already used at {frm.symbol} (as a burn reference)")
         if to.contract.isDepositRefUsed(pid):
