@@ -9,6 +9,7 @@ import { type Abi, type AbiParameter, type Hex, decodeErrorResult, keccak256, st
 import {
   depositTokenAbi,
   hashedTimelockAbi,
+  interbankNetworkAbi,
   ierc7943FungibleAbi,
   pvpSettlementAbi,
   tradeEscrowAbi,
@@ -65,6 +66,7 @@ const CONTRACT_ABIS: Record<string, Abi> = {
   PvPSettlement: pvpSettlementAbi as Abi,
   TradeEscrow: tradeEscrowAbi as Abi,
   HashedTimelock: hashedTimelockAbi as Abi,
+  InterbankNetwork: interbankNetworkAbi as Abi,
   IERC7943Fungible: ierc7943FungibleAbi as Abi,
 };
 

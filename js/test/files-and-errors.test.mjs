@@ -32,7 +32,7 @@ test('decodeRevert: raw data, nested error objects, Error(string), Panic, unknow
     errorName: 'ERC20InsufficientBalance', args: ['0x40Fc963A729c542424cD800349a7E4Ecc4896624', 5n, 7n] });
   const decoded = decodeRevert({ info: { error: { code: 3, data: raw } } }); // as a JSON-RPC error nests it
   assert.equal(decoded.message, 'ERC20InsufficientBalance(sender=0x40Fc963A729c542424cD800349a7E4Ecc4896624, balance=5, needed=7)');
-  assert.deepEqual(decoded.contracts, ['DepositToken', 'PvPSettlement', 'TradeEscrow', 'HashedTimelock']);
+  assert.deepEqual(decoded.contracts, ['DepositToken', 'PvPSettlement', 'TradeEscrow', 'HashedTimelock', 'InterbankNetwork']);
   const text = toFunctionSelector('Error(string)') + encodeAbiParameters([{ type: 'string' }], ['nope']).slice(2);
   assert.equal(decodeRevert(text).message, 'reverted: nope');
   const panic = toFunctionSelector('Panic(uint256)') + encodeAbiParameters([{ type: 'uint256' }], [0x11n]).slice(2);

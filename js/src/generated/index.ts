@@ -5,4 +5,5 @@ export { ierc7943FungibleAbi } from './IERC7943Fungible.js';
 export { pvpSettlementAbi } from './PvPSettlement.js';
 export { tradeEscrowAbi } from './TradeEscrow.js';
 export { hashedTimelockAbi } from './HashedTimelock.js';
+export { interbankNetworkAbi } from './InterbankNetwork.js';
 export * from './eip712.js';
