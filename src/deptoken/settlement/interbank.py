@@ -6,12 +6,12 @@ Same-bank payments keep using the plain transfer: :meth:`InterbankClient.pay` pi
 two tokens (the same token: ``TokenClient.transfer``; two members: the network's ``pay``). Every
 operation checks first and raises a one-line, typed ``deptoken.errors`` error, having sent nothing:
 both banks members and active, the payer active at A with the unfrozen balance, the payee active at B,
-neither token paused, the payment id unused at both banks (``ReferenceUsed``), the amount within the
+neither token paused, the payment id unused in the network and at both banks (``ReferenceUsed``), the amount within the
 payer bank's headroom and within what bank B lets the network mint (``LimitExceeded``), the payer's
 allowance (approved first with ``approve=True``, the default).
 
-Payment ids are text (hashed with keccak-256, as other bank references) or ``0x`` + 64 hex; the same
-id is the burn reference at A and the deposit reference at B, usable once at each bank. Amounts are
+Payment ids are text (hashed with keccak-256, as other bank references) or ``0x`` + 64 hex, usable
+once in the network; the same id is the burn reference at A and the deposit reference at B. Amounts are
 currency units (text, ``int``, ``Decimal``) on the way in; reads give minor units.
 
 Usage::
