@@ -52,6 +52,10 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("e2e/test_js_package.py", "test_js_package_builds_and_its_node_tests_pass"): ("slow", "two_node"),
     ("ops/test_ops_benchmark.py", "*"): ("slow", "two_node"),  # the benchmark's and the demo's own Anvil
     ("contracts/test_benchmark.py", "*"): ("slow",),
+    ("settlement/test_pvp.py", "test_property_both_legs_or_neither"): ("slow",),  # hypothesis, 4-8 s each
+    ("settlement/test_pvp.py", "test_property_proposals_books_and_legal_exits"): ("slow",),
+    ("e2e/test_typed_data_interop.py", "test_readme_event_filter_and_signed_file_snippets_run"): ("slow",),  # node subprocesses
+    ("e2e/test_typed_data_interop.py", "test_python_files_verify_in_ethers_and_viem"): ("slow",),
     # single tests: a Hardhat node, `ape run` / `deptoken` subprocesses, upgrades that deploy implementations
     ("library/test_scripts.py", "test_scripts_on_a_hardhat_node"): ("slow", "two_node"),
     ("library/test_scripts.py", "test_mint_script"): ("slow",),

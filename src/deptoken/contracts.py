@@ -428,7 +428,7 @@ class Method:
         if nonce is None:
             nonce = int(node.rpc("eth_getTransactionCount", address, "pending"), 16)
         return {"from": address, "to": self.contract.address, "data": data, "nonce": nonce, "gas": gas,
-                "chainId": int(node.rpc("eth_chainId"), 16), **fees(node)}
+                "chainId": node.signing_chain_id, **fees(node)}
 
     def transact(self, *args: Any, sender: Any, gas: int | None = None) -> Receipt:
         """Sends ``name(*args)`` signed by ``sender`` and waits until it is mined; a revert is ``TransactionReverted``."""
@@ -454,12 +454,14 @@ def fees(node: Node) -> dict[str, int]:
 
 
 def wait_for_receipt(node: Node, tx_hash: str, timeout: float = RECEIPT_TIMEOUT) -> Receipt:
-    """The receipt of ``tx_hash`` once mined (asked every 50 ms); an error after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """The receipt of ``tx_hash`` once mined (asked after 5 ms, then ever less often, up to every
+    100 ms); an error after ``timeout`` seconds."""
+    deadline, pause = time.monotonic() + timeout, 0.005
     while (raw := node.rpc("eth_getTransactionReceipt", tx_hash)) is None:
         if time.monotonic() > deadline:
             raise DepositTokenError(f"transaction {tx_hash} not mined within {timeout:.0f} s")
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
     return Receipt(_hex(raw["transactionHash"]), int(raw["blockNumber"], 16), int(raw["gasUsed"], 16), int(raw["status"], 16),
                    list(raw.get("logs") or []))
 

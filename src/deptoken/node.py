@@ -14,6 +14,7 @@ The network's name (``local``, ``hardhat``, ``sepolia``) is what deployment reco
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import sys
@@ -31,9 +32,10 @@ class Node:
     :meth:`batch`) and, for code that wants web3's API, ``web3`` (made on first use: importing web3
     takes half a second a command need not spend)."""
 
-    def __init__(self, network: str, uri: str, *, web3: Any = None) -> None:
+    def __init__(self, network: str, uri: str, *, ape_provider: Any = None) -> None:
         self.network, self.uri = network, uri
-        self._web3 = web3  # ape's (under ape), else made from ``uri`` when asked for
+        self._ape = ape_provider  # under ape: its provider's web3, whatever it is now
+        self._web3: Any = None  # else made from ``uri`` when asked for
         self._connection: Any = None
         self._ids = itertools.count(1)
 
@@ -41,7 +43,14 @@ class Node:
         return f"<Node {self.network} {self.uri}>"
 
     @property
+    def ape_provider(self) -> Any:
+        """ape's provider this node is (under ape), else None."""
+        return self._ape
+
+    @property
     def web3(self) -> Any:
+        if self._ape is not None:
+            return self._ape.web3
         if self._web3 is None:
             from web3 import HTTPProvider, IPCProvider, Web3
 
@@ -53,7 +62,7 @@ class Node:
     def request(self, payload: Any) -> Any:
         """One JSON-RPC request (a call, or a list of calls) and the node's reply; an absent node is ``NodeUnreachable``."""
         try:
-            if self._web3 is not None or not self.uri.startswith(("http://", "https://")):
+            if self._ape is not None or self._web3 is not None or not self.uri.startswith(("http://", "https://")):
                 provider = self.web3.provider
                 if isinstance(payload, list):
                     return provider.make_batch_request([(p["method"], p["params"]) for p in payload])
@@ -117,6 +126,11 @@ class Node:
         """The chain id the node reports."""
         return int(self.rpc("eth_chainId"), 16)
 
+    @functools.cached_property
+    def signing_chain_id(self) -> int:
+        """The chain id transactions are signed for: the node's, asked once per connection."""
+        return self.chain_id()
+
     def block_number(self) -> int:
         """The number of the node's latest block."""
         return int(self.rpc("eth_blockNumber"), 16)
@@ -138,6 +152,7 @@ class Node:
 
 
 _connected: Node | None = None
+_under_ape: Node | None = None  # the Node of ape's active provider, made once per provider
 
 
 def connect(choice: str) -> Node:
@@ -169,11 +184,15 @@ def current() -> Node:
     if _connected is not None:
         return _connected
     if "ape" in sys.modules:  # only code that runs under ape has imported it
+        global _under_ape
         from ape import networks
 
         provider = networks.active_provider
+        if _under_ape is not None and provider is _under_ape.ape_provider:
+            return _under_ape
         if provider is not None and provider.is_connected:
-            return Node(provider.network.name, str(getattr(provider, "uri", "") or ""), web3=provider.web3)
+            _under_ape = Node(provider.network.name, str(getattr(provider, "uri", "") or ""), ape_provider=provider)
+            return _under_ape
     raise DepositTokenError("not connected to a node (pass --network)")
 
 

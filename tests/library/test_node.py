@@ -60,7 +60,7 @@ def test_devnet_accounts_are_apes_test_accounts(accounts):
 def test_a_keystore_asks_for_its_passphrase_when_it_first_signs(tmp_path, monkeypatch, uri, connected, token, alice, bob):
     key = Account.create()
     path = tmp_path / "key.json"
-    path.write_text(json.dumps(Account.encrypt(key.key, "right")))
+    path.write_text(json.dumps(Account.encrypt(key.key, "right", kdf="pbkdf2", iterations=1_000)))  # a cheap KDF: a test
     signer = load_keystore_file(str(path))
     assert (signer.address, signer.keyfile, signer.prompts) == (key.address, path, True)
     answers = iter(["wrong"])
