@@ -121,6 +121,13 @@ def type_string(entry: dict[str, Any]) -> str:
 
 
 @cache
+def _selector(signature: str) -> bytes:
+    from eth_utils import keccak
+
+    return keccak(text=signature)[:4]
+
+
+@cache
 def _struct(name: str, fields: tuple[str, ...]) -> type:
     return namedtuple(name or "Struct", fields, rename=True)  # type: ignore[misc]
 
@@ -390,12 +397,13 @@ class Method:
 
     def encode_input(self, *args: Any) -> bytes:
         """The call data of ``name(*args)``."""
-        from eth_abi import encode
-        from eth_utils import keccak
+        return self._calldata(*self.abi_for(args))
 
-        abi, values = self.abi_for(args)
+    def _calldata(self, abi: dict[str, Any], values: list[Any]) -> bytes:
+        from eth_abi import encode
+
         types = [type_string(i) for i in abi["inputs"]]
-        return keccak(text=f"{self.name}({','.join(types)})")[:4] + encode(types, values)
+        return _selector(f"{self.name}({','.join(types)})") + encode(types, values)
 
     def __call__(self, *args: Any, sender: Any = None, block: int | str = "latest", gas: int | None = None) -> Any:
         abi, _ = self.abi_for(args)
@@ -405,30 +413,23 @@ class Method:
 
     def call(self, *args: Any, block: int | str = "latest", sender: Any = None) -> Any:
         """``name(*args)`` run by the node (nothing sent), its outputs decoded."""
-        abi, _ = self.abi_for(args)
-        call = {"to": self.contract.address, "data": "0x" + self.encode_input(*args).hex()}
+        abi, values = self.abi_for(args)
+        call = {"to": self.contract.address, "data": "0x" + self._calldata(abi, values).hex()}
         if sender is not None:
             call["from"] = _to_address(sender)
         result = _eth_call(self.contract, self.name, call, block)
         return decode_outputs(abi["outputs"], result)
 
-    def estimate_gas(self, *args: Any, sender: Any) -> int:
-        """The node's gas estimate for ``name(*args)`` from ``sender``; a revert is ``TransactionReverted``."""
-        call = {"from": _to_address(sender), "to": self.contract.address, "data": "0x" + self.encode_input(*args).hex()}
-        return int(_request(self.contract, self.name, "eth_estimateGas", call), 16)
-
     def transaction(self, *args: Any, sender: Any, gas: int | None = None, nonce: int | None = None) -> dict[str, Any]:
         """The transaction (a JSON-RPC dict, unsigned) of ``name(*args)`` from ``sender``: the node's
-        nonce, gas estimate (times 6/5) and fees unless given."""
+        nonce, gas estimate (times 6/5; a revert there is ``TransactionReverted``) and fees unless given."""
         node = self.contract.node
-        address = _to_address(sender)
-        data = "0x" + self.encode_input(*args).hex()
+        tx = {"from": _to_address(sender), "to": self.contract.address, "data": "0x" + self.encode_input(*args).hex()}
         if gas is None:
-            gas = self.estimate_gas(*args, sender=sender) * GAS_MARGIN[0] // GAS_MARGIN[1]
+            gas = int(_request(self.contract, self.name, "eth_estimateGas", tx), 16) * GAS_MARGIN[0] // GAS_MARGIN[1]
         if nonce is None:
-            nonce = int(node.rpc("eth_getTransactionCount", address, "pending"), 16)
-        return {"from": address, "to": self.contract.address, "data": data, "nonce": nonce, "gas": gas,
-                "chainId": node.signing_chain_id, **fees(node)}
+            nonce = int(node.rpc("eth_getTransactionCount", tx["from"], "pending"), 16)
+        return {**tx, "nonce": nonce, "gas": gas, "chainId": node.signing_chain_id, **fees(node)}
 
     def transact(self, *args: Any, sender: Any, gas: int | None = None) -> Receipt:
         """Sends ``name(*args)`` signed by ``sender`` and waits until it is mined; a revert is ``TransactionReverted``."""

@@ -6,15 +6,12 @@ payment."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from ape import project
 
-from constants import INITIAL, MINTER_ALLOWANCE, YEAR, ZERO_ADDRESS, ZERO_REF
+from constants import INITIAL, YEAR, ZERO_ADDRESS, ZERO_REF
 from deptoken.token import TokenClient
 from deptoken.token.authorizations import sign, transfer_authorization
-from deptoken.token.deployer import deploy_token
 from helpers import ev, events, ref, reverts
 
 NET, GROSS = 0, 1
@@ -25,38 +22,20 @@ AMOUNT = 25_000  # 250.00
 
 
 @pytest.fixture(scope="module")
-def people(accounts):
-    """Bank B's clients (ana, ben), the central bank, the network's admin and settlement operator,
-    and each bank's operator: none of them a client of bank A."""
-    names = ["ana", "ben", "central", "network_admin", "settler", "operator_a", "operator_b"]
-    return dict(zip(names, (accounts[i] for i in (10, 11, 14, 15, 16, 17, 18)), strict=True))
-
-
-@pytest.fixture(scope="module")
-def bank_b(devnet_config, admin, minter_admin, minter, compliance, chain, people):
-    """A second USD bank's token (same roles as bank A's for brevity); ana and ben are its clients, ana holds INITIAL."""
-    t, _ = deploy_token(replace(devnet_config, name="Example Bank B USD Deposit", symbol="EXUSB"), admin, record=False)
-    t.configureMinter(minter, MINTER_ALLOWANCE, sender=minter_admin)
-    t.allowlistBatch([people["ana"], people["ben"], minter], [chain.pending_timestamp + YEAR] * 3, sender=compliance)
-    t.mint(people["ana"], INITIAL, ref("b-initial"), sender=minter)
-    return t
-
-
-@pytest.fixture(scope="module")
-def asset(people):
-    central = people["central"]
+def asset(interbank_people):
+    central = interbank_people["central"]
     a = central.deploy(project.SettlementAsset, "Tokenised USD reserves", "rUSD", 2, central)
     for who in ("operator_a", "operator_b"):
-        a.setHolder(people[who], True, sender=central)
-        a.mint(people[who], 10 * COLLATERAL, sender=central)
+        a.setHolder(interbank_people[who], True, sender=central)
+        a.mint(interbank_people[who], 10 * COLLATERAL, sender=central)
     return a
 
 
-def _network(mode, token, bank_b, asset, people, chain, minter_admin, compliance):
-    admin = people["network_admin"]
-    n = admin.deploy(project.InterbankNetwork, asset, "USD", mode, HAIRCUT, admin, people["settler"])
-    asset.setHolder(n, True, sender=people["central"])
-    for t, operator in ((token, people["operator_a"]), (bank_b, people["operator_b"])):
+def _network(mode, token, bank_b, asset, interbank_people, chain, minter_admin, compliance):
+    admin = interbank_people["network_admin"]
+    n = admin.deploy(project.InterbankNetwork, asset, "USD", mode, HAIRCUT, admin, interbank_people["settler"])
+    asset.setHolder(n, True, sender=interbank_people["central"])
+    for t, operator in ((token, interbank_people["operator_a"]), (bank_b, interbank_people["operator_b"])):
         n.join(t, operator, sender=admin)
         t.configureMinter(n, NETWORK_ALLOWANCE, sender=minter_admin)  # the bank's grant: what the network may mint
         t.allowlist(n, chain.pending_timestamp + YEAR, sender=compliance)  # it receives what payers pay
@@ -66,13 +45,13 @@ def _network(mode, token, bank_b, asset, people, chain, minter_admin, compliance
 
 
 @pytest.fixture(scope="module")
-def net(token, bank_b, asset, people, chain, minter_admin, compliance):
-    return _network(NET, token, bank_b, asset, people, chain, minter_admin, compliance)
+def net(token, bank_b, asset, interbank_people, chain, minter_admin, compliance):
+    return _network(NET, token, bank_b, asset, interbank_people, chain, minter_admin, compliance)
 
 
 @pytest.fixture(scope="module")
-def gross(token, bank_b, asset, people, chain, minter_admin, compliance):
-    return _network(GROSS, token, bank_b, asset, people, chain, minter_admin, compliance)
+def gross(token, bank_b, asset, interbank_people, chain, minter_admin, compliance):
+    return _network(GROSS, token, bank_b, asset, interbank_people, chain, minter_admin, compliance)
 
 
 def position(network, t) -> tuple[int, int]:
@@ -81,8 +60,8 @@ def position(network, t) -> tuple[int, int]:
     return int(b.position), int(b.collateral)
 
 
-def test_a_payment_burns_at_the_payers_bank_mints_at_the_payees_and_records_the_debt(net, token, bank_b, alice, people):
-    ana = people["ana"]
+def test_a_payment_burns_at_the_payers_bank_mints_at_the_payees_and_records_the_debt(net, token, bank_b, alice, interbank_people):
+    ana = interbank_people["ana"]
     supplies = token.totalSupply(), bank_b.totalSupply()
     token.approve(net, AMOUNT, sender=alice)
     receipt = net.pay(token, bank_b, ana, AMOUNT, ref("PAY-1"), sender=alice)
@@ -117,8 +96,8 @@ def test_a_payment_burns_at_the_payers_bank_mints_at_the_payees_and_records_the_
     assert token.balanceOf(alice) == INITIAL and bank_b.balanceOf(ana) == INITIAL
 
 
-def test_one_signature_pays_and_binds_the_payee_and_the_id(net, token, bank_b, alice, people):
-    ana, ben, relayer = people["ana"], people["ben"], people["network_admin"]
+def test_one_signature_pays_and_binds_the_payee_and_the_id(net, token, bank_b, alice, interbank_people):
+    ana, ben, relayer = interbank_people["ana"], interbank_people["ben"], interbank_people["network_admin"]
     client = TokenClient.from_contract(token)
     nonce = net.paymentNonce(bank_b, ana, ref("PAY-SIG"))
     data = transfer_authorization(client, alice, net.address, client.to_decimal(AMOUNT), valid_for=3600, nonce=nonce, receive=True)
@@ -135,8 +114,8 @@ def test_one_signature_pays_and_binds_the_payee_and_the_id(net, token, bank_b, a
     assert token.authorizationState(alice, nonce)
 
 
-def test_every_control_of_either_bank_stops_a_payment(net, token, bank_b, alice, bob, people, compliance, legal, pauser, accounts):
-    ana = people["ana"]
+def test_every_control_of_either_bank_stops_a_payment(net, token, bank_b, alice, bob, interbank_people, compliance, legal, pauser, accounts):
+    ana = interbank_people["ana"]
     token.approve(net, 10 * COLLATERAL, sender=alice)
     pid = ref("PAY-X")
 
@@ -163,34 +142,34 @@ def test_every_control_of_either_bank_stops_a_payment(net, token, bank_b, alice,
     token.pause(sender=pauser)
     refused("EnforcedPause")
     token.unpause(sender=pauser)
-    net.setBankActive(bank_b, False, sender=people["network_admin"])
+    net.setBankActive(bank_b, False, sender=interbank_people["network_admin"])
     refused("BankSuspended", token=bank_b)
-    net.setBankActive(bank_b, True, sender=people["network_admin"])
+    net.setBankActive(bank_b, True, sender=interbank_people["network_admin"])
     assert position(net, token) == (0, COLLATERAL) and token.balanceOf(alice) == INITIAL  # nothing moved
     net.pay(token, bank_b, ana, AMOUNT, pid, sender=alice)  # every control lifted: it pays
 
 
-def test_the_network_mints_only_what_the_payees_bank_granted(net, token, bank_b, alice, people, minter_admin):
+def test_the_network_mints_only_what_the_payees_bank_granted(net, token, bank_b, alice, interbank_people, minter_admin):
     bank_b.configureMinter(net, AMOUNT - 1, sender=minter_admin)
     token.approve(net, AMOUNT, sender=alice)
     with reverts("MinterAllowanceExceeded", minter=net, allowance=AMOUNT - 1, amount=AMOUNT):
-        net.pay(token, bank_b, people["ana"], AMOUNT, ref("PAY-Y"), sender=alice)
+        net.pay(token, bank_b, interbank_people["ana"], AMOUNT, ref("PAY-Y"), sender=alice)
 
 
-def test_membership_needs_the_networks_currency_and_decimals(net, cnh_token, token, people):
-    admin = people["network_admin"]
+def test_membership_needs_the_networks_currency_and_decimals(net, cnh_token, token, interbank_people):
+    admin = interbank_people["network_admin"]
     with reverts("CurrencyMismatch", token=cnh_token, currency="CNH"):
-        net.join(cnh_token, people["operator_a"], sender=admin)
+        net.join(cnh_token, interbank_people["operator_a"], sender=admin)
     with reverts("AlreadyMember", token=token):
-        net.join(token, people["operator_a"], sender=admin)
-    with reverts("AccessControlUnauthorizedAccount", account=people["operator_a"], neededRole=b"\x00" * 32):
-        net.join(cnh_token, people["operator_a"], sender=people["operator_a"])
+        net.join(token, interbank_people["operator_a"], sender=admin)
+    with reverts("AccessControlUnauthorizedAccount", account=interbank_people["operator_a"], neededRole=b"\x00" * 32):
+        net.join(cnh_token, interbank_people["operator_a"], sender=interbank_people["operator_a"])
 
 
-def test_collateral_backs_the_debit_and_only_the_rest_can_leave(net, token, bank_b, alice, people, asset):
-    op_a, op_b = people["operator_a"], people["operator_b"]
+def test_collateral_backs_the_debit_and_only_the_rest_can_leave(net, token, bank_b, alice, interbank_people, asset):
+    op_a, op_b = interbank_people["operator_a"], interbank_people["operator_b"]
     token.approve(net, 10 * COLLATERAL, sender=alice)
-    net.pay(token, bank_b, people["ana"], 450_000, ref("PAY-C1"), sender=alice)  # A owes 4,500.00
+    net.pay(token, bank_b, interbank_people["ana"], 450_000, ref("PAY-C1"), sender=alice)  # A owes 4,500.00
     needed = 500_000  # 4,500.00 / 0.9
     assert net.freeCollateral(token) == COLLATERAL - needed and net.freeCollateral(bank_b) == COLLATERAL
     with reverts("CollateralLocked", token=token, free=COLLATERAL - needed, amount=COLLATERAL - needed + 1):
@@ -202,24 +181,24 @@ def test_collateral_backs_the_debit_and_only_the_rest_can_leave(net, token, bank
     assert events(receipt, net) == [ev("CollateralWithdrawn", token=token, to=op_a, amount=COLLATERAL - needed)]
     assert asset.balanceOf(op_a) == before + COLLATERAL - needed and net.headroom(token) == 0
     with reverts("DebitLimitExceeded", token=token, headroom=0, amount=1):
-        net.pay(token, bank_b, people["ana"], 1, ref("PAY-C2"), sender=alice)
+        net.pay(token, bank_b, interbank_people["ana"], 1, ref("PAY-C2"), sender=alice)
     with reverts("NotAHolder", account=alice):  # only banks hold the settlement asset
         asset.transfer(alice, 1, sender=op_a)
 
 
-def test_a_cycle_settles_every_position_out_of_collateral(net, token, bank_b, alice, people):
-    ana, settler = people["ana"], people["settler"]
+def test_a_cycle_settles_every_position_out_of_collateral(net, token, bank_b, alice, interbank_people):
+    ana, settler = interbank_people["ana"], interbank_people["settler"]
     token.approve(net, COLLATERAL, sender=alice)
     bank_b.approve(net, COLLATERAL, sender=ana)
     net.pay(token, bank_b, ana, 70_000, ref("C-1"), sender=alice)
     net.pay(bank_b, token, alice, 20_000, ref("C-2"), sender=ana)
     net.pay(token, bank_b, ana, 10_000, ref("C-3"), sender=alice)  # A owes B 600.00 net
     assert position(net, token)[0] == -60_000 and position(net, bank_b)[0] == 60_000
-    receipt = net.settleEarly(token, 10_000, sender=people["operator_a"])  # A pays down 100.00 now
+    receipt = net.settleEarly(token, 10_000, sender=interbank_people["operator_a"])  # A pays down 100.00 now
     assert events(receipt, net) == [ev("EarlySettlement", token=token, amount=10_000, cycle=1)]
     assert position(net, token) == (-50_000, COLLATERAL - 10_000) and net.settledEarly() == 10_000
     with reverts("SettlementExceedsDebit", token=token, debit=50_000, amount=50_001):
-        net.settleEarly(token, 50_001, sender=people["operator_a"])
+        net.settleEarly(token, 50_001, sender=interbank_people["operator_a"])
     with reverts("AccessControlUnauthorizedAccount", account=alice, neededRole=net.SETTLEMENT_OPERATOR_ROLE()):
         net.settleCycle(sender=alice)
     receipt = net.settleCycle(sender=settler)
@@ -230,8 +209,8 @@ def test_a_cycle_settles_every_position_out_of_collateral(net, token, bank_b, al
     assert events(net.settleCycle(sender=settler), net) == [ev("CycleSettled", cycle=2, tokens=[token, bank_b], positions=[-1, 1])]
 
 
-def test_gross_mode_moves_collateral_with_each_payment(gross, token, bank_b, alice, people):
-    ana = people["ana"]
+def test_gross_mode_moves_collateral_with_each_payment(gross, token, bank_b, alice, interbank_people):
+    ana = interbank_people["ana"]
     token.approve(gross, 2 * COLLATERAL, sender=alice)
     receipt = gross.pay(token, bank_b, ana, AMOUNT, ref("G-1"), sender=alice)
     assert events(receipt, gross)[-1][0] == "InterbankPayment"
@@ -240,17 +219,17 @@ def test_gross_mode_moves_collateral_with_each_payment(gross, token, bank_b, ali
     with reverts("InsufficientCollateral", token=token, available=COLLATERAL - AMOUNT, amount=COLLATERAL):
         gross.pay(token, bank_b, ana, COLLATERAL, ref("G-2"), sender=alice)
     with reverts("WrongMode", mode=GROSS):
-        gross.settleCycle(sender=people["settler"])
+        gross.settleCycle(sender=interbank_people["settler"])
     assert gross.freeCollateral(token) == COLLATERAL - AMOUNT  # nothing owed: all of it may leave
 
 
-def test_admin_controls(net, token, people):
-    admin = people["network_admin"]
+def test_admin_controls(net, token, interbank_people):
+    admin = interbank_people["network_admin"]
     with reverts("InvalidHaircut", haircutBps=5001):
         net.setHaircut(5001, sender=admin)
     assert events(net.setHaircut(2_000, sender=admin), net) == [ev("HaircutSet", haircutBps=2_000)]
     assert net.headroom(token) == COLLATERAL * 8 // 10
-    assert events(net.setBankOperator(token, people["ana"], sender=admin), net) == [ev("BankOperatorSet", token=token, operator=people["ana"])]
+    assert events(net.setBankOperator(token, interbank_people["ana"], sender=admin), net) == [ev("BankOperatorSet", token=token, operator=interbank_people["ana"])]
     with reverts("InvalidOperator"):
         net.setBankOperator(token, ZERO_ADDRESS, sender=admin)
     assert (net.currency(), net.mode(), net.members()) == ("USD", NET, [token.address, net.members()[1]])

@@ -11,7 +11,7 @@ import pytest
 from ape import project
 from eth_utils import keccak
 
-from constants import INITIAL, MINTER_ALLOWANCE, YEAR
+from constants import INITIAL, YEAR
 from deptoken.errors import (
     AccountInactive, AllowanceTooLow, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed, Refused, RoleMissing,
     TokenPaused,
@@ -20,8 +20,7 @@ from deptoken.settlement.interbank import (
     InterbankClient, SignedPayment, deploy_network, deploy_settlement_asset, payment_id_bytes, payment_nonce,
 )
 from deptoken.token import TokenClient
-from deptoken.token.deployer import deploy_token
-from helpers import deptoken_cli, one_line_error, ref, set_time
+from helpers import deptoken_cli, one_line_error, set_time
 
 COLLATERAL = 1_000_000  # 10,000.00 of the settlement asset, each bank
 HEADROOM = COLLATERAL * 9 // 10  # a 10 % haircut
@@ -29,40 +28,22 @@ NETWORK_ALLOWANCE = 10**12
 
 
 @pytest.fixture(scope="module")
-def people(accounts):
-    """Bank B's clients (ana, ben), the central bank, the network's admin, its settlement operator,
-    each bank's operator and a relayer (as test_interbank.py names them)."""
-    names = ["ana", "ben", "central", "network_admin", "settler", "operator_a", "operator_b", "relayer"]
-    return dict(zip(names, (accounts[i] for i in (10, 11, 14, 15, 16, 17, 18, 27)), strict=True))
-
-
-@pytest.fixture(scope="module")
-def bank_b(devnet_config, admin, minter_admin, minter, compliance, chain, people):
-    """A second USD bank's token (EXUSB); ana and ben are its clients, ana holds INITIAL."""
-    t, _ = deploy_token(replace(devnet_config, name="Example Bank B USD Deposit", symbol="EXUSB"), admin, record=False)
-    t.configureMinter(minter, MINTER_ALLOWANCE, sender=minter_admin)
-    t.allowlistBatch([people["ana"], people["ben"], minter], [chain.pending_timestamp + YEAR] * 3, sender=compliance)
-    t.mint(people["ana"], INITIAL, ref("b-initial"), sender=minter)
-    return t
-
-
-@pytest.fixture(scope="module")
-def asset(people):
-    central = people["central"]
+def asset(interbank_people):
+    central = interbank_people["central"]
     a = deploy_settlement_asset(central, "Tokenised USD reserves", "rUSD", 2, central)
     for who in ("operator_a", "operator_b"):
-        a.setHolder(people[who], True, sender=central)
-        a.mint(people[who], 10 * COLLATERAL, sender=central)
+        a.setHolder(interbank_people[who], True, sender=central)
+        a.mint(interbank_people[who], 10 * COLLATERAL, sender=central)
     return a
 
 
-def _network(mode, token, bank_b, asset, people, chain, minter_admin, compliance) -> InterbankClient:
+def _network(mode, token, bank_b, asset, interbank_people, chain, minter_admin, compliance) -> InterbankClient:
     """A network deployed and filled through the library: both banks joined, granted and collateralised."""
-    admin = people["network_admin"]
+    admin = interbank_people["network_admin"]
     usd, usb = TokenClient.from_contract(token), TokenClient.from_contract(bank_b)
-    ib = deploy_network(admin, asset, "USD", mode, 1_000, admin, people["settler"], tokens=[usd, usb])
-    asset.setHolder(ib.address, True, sender=people["central"])
-    for t, operator in ((token, people["operator_a"]), (bank_b, people["operator_b"])):
+    ib = deploy_network(admin, asset, "USD", mode, 1_000, admin, interbank_people["settler"], tokens=[usd, usb])
+    asset.setHolder(ib.address, True, sender=interbank_people["central"])
+    for t, operator in ((token, interbank_people["operator_a"]), (bank_b, interbank_people["operator_b"])):
         ib.join(t.address, operator, sender=admin)
         t.configureMinter(ib.address, NETWORK_ALLOWANCE, sender=minter_admin)  # the bank's grant
         t.allowlist(ib.address, chain.pending_timestamp + YEAR, sender=compliance)
@@ -71,8 +52,8 @@ def _network(mode, token, bank_b, asset, people, chain, minter_admin, compliance
 
 
 @pytest.fixture(scope="module")
-def ib(token, bank_b, asset, people, chain, minter_admin, compliance, cnh_token):  # cnh_token: set up before any test
-    return _network("net", token, bank_b, asset, people, chain, minter_admin, compliance)
+def ib(token, bank_b, asset, interbank_people, chain, minter_admin, compliance, cnh_token):  # cnh_token: set up before any test
+    return _network("net", token, bank_b, asset, interbank_people, chain, minter_admin, compliance)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +75,8 @@ def _state(chain, token, bank_b, *senders):
 # ------------------------------------------------------------------ paying
 
 
-def test_pay_picks_the_network_across_banks_and_the_transfer_within_one(ib, usd, usb, token, bank_b, alice, bob, people):
-    ana = people["ana"]
+def test_pay_picks_the_network_across_banks_and_the_transfer_within_one(ib, usd, usb, token, bank_b, alice, bob, interbank_people):
+    ana = interbank_people["ana"]
     assert ib.mode == "net" and ib.currency == "USD" and ib.members() == [token.address, bank_b.address]
     assert token.allowance(alice, ib.address) == 0
     result = ib.pay(alice, usd, usb, ana, "250.00", "PAY-1", sender=alice)  # approves the network first
@@ -104,7 +85,7 @@ def test_pay_picks_the_network_across_banks_and_the_transfer_within_one(ib, usd,
     assert token.allowance(alice, ib.address) == 0  # approved exactly the amount
     a, b = ib.bank(usd), ib.bank(usb)
     assert (a.position, a.collateral, a.headroom, a.free_collateral) == (-25_000, COLLATERAL, HEADROOM - 25_000, COLLATERAL - 27_778)
-    assert (b.position, b.headroom, b.operator, b.active, b.symbol) == (25_000, HEADROOM + 25_000, people["operator_b"].address, True, "EXUSB")
+    assert (b.position, b.headroom, b.operator, b.active, b.symbol) == (25_000, HEADROOM + 25_000, interbank_people["operator_b"].address, True, "EXUSB")
     [paid] = ib.payments()
     assert (paid.payment_id, paid.from_token, paid.to_token, paid.payer, paid.payee, paid.amount, paid.cycle, paid.tx) == (
         keccak(text="PAY-1"), token.address, bank_b.address, alice.address, ana.address, 25_000, 1, result.receipt.txn_hash)
@@ -126,12 +107,12 @@ def test_pay_picks_the_network_across_banks_and_the_transfer_within_one(ib, usd,
     assert [e.event_name for e in result.receipt.events] == ["Transfer"] and len(ib.payments()) == 2
 
 
-def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b, cnh_token, alice, bob, people, chain,
+def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b, cnh_token, alice, bob, interbank_people, chain,
                                                      compliance, legal, pauser, minter_admin, minter):
-    ana, admin = people["ana"], people["network_admin"]
+    ana, admin = interbank_people["ana"], interbank_people["network_admin"]
     token.approve(ib.address, 10**9, sender=alice)
     ib.pay(alice, usd, usb, ana, "1.00", "USED-A", sender=alice)
-    bank_b.mint(people["ben"], 1, keccak(text="USED-B"), sender=minter)  # the id's hash used as a deposit reference at B
+    bank_b.mint(interbank_people["ben"], 1, keccak(text="USED-B"), sender=minter)  # the id's hash used as a deposit reference at B
     token.mint(minter, 1, keccak(text="TREASURY-1"), sender=minter)
     token.burn(1, keccak(text="USED-BURN"), sender=minter)  # ... and as a burn reference at A, outside the network
 
@@ -176,7 +157,7 @@ def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b
          "the network lacks the minter role on EXUSD: it cannot burn", {}),
         (lambda: token.approve(ib.address, 24_999, sender=alice), AllowanceTooLow,
          "has approved the network for 249.99 EXUSD, less than 250.00 EXUSD: approve it first", {"approve": False}),
-        (lambda: ib.withdraw_collateral(usd, "9998.88", people["operator_a"], sender=people["operator_a"]), LimitExceeded,
+        (lambda: ib.withdraw_collateral(usd, "9998.88", interbank_people["operator_a"], sender=interbank_people["operator_a"]), LimitExceeded,
          "bank EXUSD may pay out 0.00 EXUSD more now", {}),
     ]
     for setup, kind, message, kw in setups:
@@ -192,8 +173,8 @@ def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b
     assert bank_b.balanceOf(ana) == INITIAL + 100 + 25_000
 
 
-def test_a_signed_payment_is_submitted_by_a_relayer(ib, usd, usb, token, bank_b, alice, bob, people, chain, tmp_path):
-    ana, ben, relayer = people["ana"], people["ben"], people["relayer"]
+def test_a_signed_payment_is_submitted_by_a_relayer(ib, usd, usb, token, bank_b, alice, bob, interbank_people, chain, tmp_path):
+    ana, ben, relayer = interbank_people["ana"], interbank_people["ben"], interbank_people["relayer"]
     signed = ib.sign_payment(alice, usd, usb, ana, "300.00", "PAY-SIG", 3600)
     m = signed.authorization.message
     nonce = payment_nonce(ib.address, bank_b.address, ana.address, keccak(text="PAY-SIG"))
@@ -226,8 +207,8 @@ def test_a_signed_payment_is_submitted_by_a_relayer(ib, usd, usb, token, bank_b,
 # ------------------------------------------------------------------ collateral and settlement
 
 
-def test_collateral_post_withdraw_and_early_settlement(ib, usd, usb, token, alice, people, asset, chain):
-    op_a, op_b, ana = people["operator_a"], people["operator_b"], people["ana"]
+def test_collateral_post_withdraw_and_early_settlement(ib, usd, usb, token, alice, interbank_people, asset, chain):
+    op_a, op_b, ana = interbank_people["operator_a"], interbank_people["operator_b"], interbank_people["ana"]
     before = asset.balanceOf(op_a)
     ib.post_collateral(usd, "500.00", sender=op_a)  # the asset approved first (allowance 0)
     assert asset.balanceOf(op_a) == before - 50_000 and ib.bank(usd).collateral == COLLATERAL + 50_000
@@ -258,8 +239,8 @@ def test_collateral_post_withdraw_and_early_settlement(ib, usd, usb, token, alic
     assert (a.position, a.collateral) == (-350_000, 400_000) and int(ib.contract.settledEarly()) == 100_000
 
 
-def test_settle_cycle_and_the_reads(ib, usd, usb, token, bank_b, alice, people, chain):
-    ana, settler = people["ana"], people["settler"]
+def test_settle_cycle_and_the_reads(ib, usd, usb, token, bank_b, alice, interbank_people, chain):
+    ana, settler = interbank_people["ana"], interbank_people["settler"]
     bank_b.approve(ib.address, 10**9, sender=ana)
     ib.pay(alice, usd, usb, ana, "700.00", "C-1", sender=alice)
     ib.pay(ana, usb, usd, alice, "200.00", "C-2", sender=ana)
@@ -276,14 +257,14 @@ def test_settle_cycle_and_the_reads(ib, usd, usb, token, bank_b, alice, people, 
     assert ib.cycle() == 2 and ib.cycles(from_block=receipt.block_number) == [c]
 
 
-def test_admin_operations(ib, usd, usb, token, bank_b, cnh_token, alice, people):
-    admin = people["network_admin"]
+def test_admin_operations(ib, usd, usb, token, bank_b, cnh_token, alice, interbank_people):
+    admin = interbank_people["network_admin"]
     with pytest.raises(InvalidInput, match="EXCNH is in CNH, not the network's USD"):
-        ib.join(cnh_token.address, people["operator_a"], sender=admin)
+        ib.join(cnh_token.address, interbank_people["operator_a"], sender=admin)
     with pytest.raises(Refused, match="already a member"):
-        ib.join(usd, people["operator_a"], sender=admin)
+        ib.join(usd, interbank_people["operator_a"], sender=admin)
     with pytest.raises(RoleMissing, match="lacks the network's admin role needed to admit banks"):
-        ib.join(cnh_token.address, people["operator_a"], sender=alice)
+        ib.join(cnh_token.address, interbank_people["operator_a"], sender=alice)
     ib.set_bank_active(usb, False, sender=admin)
     assert not ib.bank(usb).active
     with pytest.raises(Refused, match="already suspended"):
@@ -299,26 +280,26 @@ def test_admin_operations(ib, usd, usb, token, bank_b, cnh_token, alice, people)
     assert payment_id_bytes("PAY-1") == keccak(text="PAY-1") and "32 non-zero bytes" in one_line_error(payment_id_bytes, bytes(32))
 
 
-def test_gross_mode_has_no_cycles(token, bank_b, asset, people, chain, minter_admin, compliance, alice):
-    gross = _network("gross", token, bank_b, asset, people, chain, minter_admin, compliance)
+def test_gross_mode_has_no_cycles(token, bank_b, asset, interbank_people, chain, minter_admin, compliance, alice):
+    gross = _network("gross", token, bank_b, asset, interbank_people, chain, minter_admin, compliance)
     usd, usb = gross.token(token.address), gross.token(bank_b.address)
     assert gross.mode == "gross" and gross.bank(usd).headroom == COLLATERAL  # no haircut on real settlement money
-    gross.withdraw_collateral(usd, "9000.00", people["operator_a"], sender=people["operator_a"])  # nothing owed: all free
+    gross.withdraw_collateral(usd, "9000.00", interbank_people["operator_a"], sender=interbank_people["operator_a"])  # nothing owed: all free
     with pytest.raises(LimitExceeded, match=r"bank EXUSD may pay out 1,000.00 EXUSD more now \(its collateral\)"):
-        gross.pay(alice, usd, usb, people["ana"], "1000.01", "G-1", sender=alice)
-    gross.pay(alice, usd, usb, people["ana"], "250.00", "G-1", sender=alice)
+        gross.pay(alice, usd, usb, interbank_people["ana"], "1000.01", "G-1", sender=alice)
+    gross.pay(alice, usd, usb, interbank_people["ana"], "250.00", "G-1", sender=alice)
     assert (gross.bank(usd).collateral, gross.bank(usb).collateral) == (COLLATERAL // 10 - 25_000, COLLATERAL + 25_000)
     with pytest.raises(Refused, match="the network settles gross: cannot settle a cycle"):
-        gross.settle_cycle(sender=people["settler"])
+        gross.settle_cycle(sender=interbank_people["settler"])
 
 
 # ------------------------------------------------------------------ the CLI (in-process)
 
 
-def test_cli(ib, token, bank_b, alice, bob, people, asset, chain, tmp_path):
+def test_cli(ib, token, bank_b, alice, bob, interbank_people, asset, chain, tmp_path):
     run = deptoken_cli(chain, "interbank")
     net = ["--interbank", ib.address]
-    ana = people["ana"]
+    ana = interbank_people["ana"]
 
     shown = run("show", *net)
     assert (shown["currency"], shown["mode"], shown["haircut_bps"], shown["cycle"], shown["members"]) == (
@@ -355,11 +336,11 @@ def test_cli(ib, token, bank_b, alice, bob, people, asset, chain, tmp_path):
 
     posted = run("collateral", "post", *net, "--bank", "EXUSD", "--amount", "100.00", "--as", "17")
     assert posted["collateral"] == COLLATERAL + 10_000
-    withdrawn = run("collateral", "withdraw", *net, "--bank", "EXUSD", "--amount", "50.00", "--to", people["operator_a"].address,
+    withdrawn = run("collateral", "withdraw", *net, "--bank", "EXUSD", "--amount", "50.00", "--to", interbank_people["operator_a"].address,
                     "--as", "17")
     assert withdrawn["collateral"] == COLLATERAL + 5_000
     assert "only bank EXUSD's operator" in run("collateral", "withdraw", *net, "--bank", "EXUSD", "--amount", "1.00",
-                                               "--to", people["operator_a"].address, "--as", "18", code=1)
+                                               "--to", interbank_people["operator_a"].address, "--as", "18", code=1)
     early = run("settle-early", *net, "--bank", "EXUSD", "--amount", "100.00", "--as", "17")
     assert (early["position"], early["collateral"]) == (-20_000, COLLATERAL + 5_000 - 10_000)
     assert "lacks the settlement operator role" in run("settle", *net, "--as", "7", code=1)

@@ -55,7 +55,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-import pytest
 from ape import project
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode

@@ -80,7 +80,7 @@ def interbank() -> None:
 @click.option("--to-token", required=True, metavar="SYMBOL|ADDRESS", help="The payee's bank's token (the same: a plain transfer).")
 @click.option("--to", "payee", required=True, help="The payee's address.")
 @click.option("--amount", required=True, help="Currency units, e.g. 250.00")
-@click.option("--id", "payment_id", required=True, help="The payment id (text, hashed; or 0x + 64 hex): once at each bank.")
+@click.option("--id", "payment_id", required=True, help="The payment id (text, hashed; or 0x + 64 hex): usable once in the network.")
 @click.option("--no-approve", is_flag=True, help="Refuse instead of approving the network for the amount first.")
 @signer_options
 @pass_env
@@ -326,4 +326,5 @@ def haircut(env: Env, bps: str, network_ref: str | None, signer: Any) -> None:
     """The network's admin sets the haircut on collateral, in basis points (0 to 5000)."""
     client = _client(env, network_ref)
     receipt = client.set_haircut(bps, sender=signer())
-    emit(env, {"haircut_bps": client.haircut_bps(), "tx": _tx(receipt)}, f"haircut {client.haircut_bps() / 100:g}%; tx {_tx(receipt)}")
+    now = client.haircut_bps()
+    emit(env, {"haircut_bps": now, "tx": _tx(receipt)}, f"haircut {now / 100:g}%; tx {_tx(receipt)}")

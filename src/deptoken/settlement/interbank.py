@@ -53,6 +53,7 @@ from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_author
 from ..token.rate_limits import read_rate_limit
 from ..times import parse_duration
 from ..validation import address_of, parse_address, parse_bytes32, reference_to_bytes32
+from .tokens import TokenClients
 
 MODES = ("net", "gross")  # IInterbankNetwork.Mode, in order
 MAX_HAIRCUT_BPS = 5000  # InterbankNetwork.MAX_HAIRCUT_BPS
@@ -265,7 +266,7 @@ class InterbankClient:
     def __init__(self, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> None:
         self.contract = as_contract(contract)
         self.deploy_block = int(deploy_block)
-        self._tokens: dict[str, TokenClient] = {t.address: t for t in tokens}
+        self._tokens = TokenClients(tokens)
         self.asset = contract_at("SettlementAsset", str(self.contract.settlementAsset()))
         self.currency = str(self.contract.currency())
         self.mode = MODES[int(self.contract.mode())]
@@ -291,15 +292,7 @@ class InterbankClient:
 
     def token(self, token: Any) -> TokenClient:
         """The ``TokenClient`` of a deposit token (a client, a contract or an address)."""
-        if isinstance(token, TokenClient):
-            self._tokens.setdefault(token.address, token)
-            return token
-        address = address_of(token, "token")
-        if address not in self._tokens:
-            if not code_at(address):
-                raise DepositTokenError(f"no contract at token address {address}")
-            self._tokens[address] = TokenClient.from_contract(contract_at("DepositToken", address))
-        return self._tokens[address]
+        return self._tokens(token)
 
     def member(self, ref: Any) -> TokenClient:
         """A member's token named by its address (or client, contract) or its symbol (``EXUSD``)."""

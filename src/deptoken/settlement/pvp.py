@@ -71,6 +71,7 @@ from ..times import Expiry, format_expiry, parse_expiry
 from ..token import TokenClient, send_checked
 from ..validation import address_of, parse_bytes32, parse_uint256, reference_to_bytes32
 from .positions import Position
+from .tokens import TokenClients
 
 DOMAIN_NAME = "DepositToken PvP Settlement"
 DOMAIN_VERSION = "1"
@@ -275,7 +276,7 @@ class PvPClient:
 
     def __init__(self, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> None:
         self.contract = as_contract(contract)
-        self._tokens: dict[str, TokenClient] = {t.address: t for t in tokens}
+        self._tokens = TokenClients(tokens)
         self.deploy_block = int(deploy_block)
 
     @classmethod
@@ -301,15 +302,7 @@ class PvPClient:
 
     def token(self, token: Any) -> TokenClient:
         """The ``TokenClient`` of a deposit token (a client, a contract or an address)."""
-        if isinstance(token, TokenClient):
-            self._tokens.setdefault(token.address, token)
-            return token
-        address = address_of(token, "token")
-        if address not in self._tokens:
-            if not code_at(address):
-                raise DepositTokenError(f"no contract at token address {address}")
-            self._tokens[address] = TokenClient.from_contract(contract_at("DepositToken", address))
-        return self._tokens[address]
+        return self._tokens(token)
 
     # ------------------------------------------------------------------ checks (nothing is sent)
 
