@@ -5,9 +5,9 @@
         --escrow-admin 0x... --escrow-admin-delay 172800 --arbiter 0x... --fee-recipient 0x... --fee-bps 150
 
 On the devnet (chain id 31337) it builds the whole cross-border devnet on top of the USD token of
-deployments/<network>-<chain tag>.json: the CNH bank's token (config/devnet-cnh.yaml), the contracts, each bank
-allowlisting them, and the buyer, supplier, FX desk, marketplace operator and its fee account onboarded at both banks
-(deptoken.settlement.settlement_deployer.setup_devnet). Elsewhere it deploys the contracts only and prints the
+deployments/<network>-<chain tag>.json (Bank A): USD Bank B's token (config/devnet-usd-b.yaml), CNH Bank C's
+(config/devnet-cnh.yaml), the contracts, each bank allowlisting them, the cross-border parties each onboarded at
+its one bank, and the interbank network of the USD banks (deptoken.settlement.settlement_deployer.setup_devnet). Elsewhere it deploys the contracts only and prints the
 addresses each bank's compliance must allowlist on its token before they can be used: a contract
 that holds or moves deposit tokens is a holder like any other. The escrow's fee recipient and arbiter
 must be allowlisted on every token *before* (the deploy refuses otherwise, sending nothing). Writes deployments/<network>-<chain tag>-settlement.json.
@@ -42,13 +42,15 @@ def cli(tokens, escrow_admin, escrow_admin_delay, arbiter, fee_recipient, fee_bp
     if connected_chain_id() == DEVNET_CHAIN_ID and not tokens:
         devnet = setup_devnet(open_token())
         c = devnet.contracts
-        click.echo(f"CNH token        {devnet.cnh.address} ({devnet.cnh.symbol})")
+        click.echo(f"USD Bank B token {devnet.usd_b.address} ({devnet.usd_b.symbol})")
+        click.echo(f"CNH Bank C token {devnet.cnh.address} ({devnet.cnh.symbol})")
+        click.echo(f"interbank network {devnet.interbank.address} (USD: {devnet.usd.symbol}, {devnet.usd_b.symbol})")
         click.echo(f"PvP settlement   {c.pvp.address}")
         click.echo(f"hashed time-lock {c.htlc.address}")
         for currency, escrow in c.escrows.items():
             click.echo(f"trade escrow     {escrow.address} ({currency}; fee {escrow.feeBps()} bps)")
         for name, account in devnet.parties.items():
-            click.echo(f"{name:<16} {account.address}")
+            click.echo(f"{name:<20} {account.address}  client of {devnet.bank_of(name).symbol}")
         click.echo(f"record {registry_path(c.record.network)}")
         return
     if not (tokens and escrow_admin and fee_recipient):

@@ -167,7 +167,7 @@ class Devnet:
     def start(self, *, automine: bool = True) -> None:
         anvil = shutil.which("anvil", path=str(ROOT / "node_modules" / ".bin")) or "anvil"
         args = [anvil, "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(self.chain_id),
-                "--accounts", "40", "--state", str(self.state), "--silent"]
+                "--accounts", "44", "--state", str(self.state), "--silent"]
         if not automine:
             args.append("--no-mining")
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -70,7 +70,7 @@ def main() -> None:
         env.pop("DEPTOKEN_NETWORK", None)
         subprocess.run([*deptoken, "db", "upgrade"], env=env, check=True, capture_output=True)
         anvil = subprocess.Popen(["anvil", "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337",
-                                  "--accounts", "40", "--silent"])
+                                  "--accounts", "44", "--silent"])
         try:
             for _ in range(100):
                 try:

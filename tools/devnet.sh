@@ -20,7 +20,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
 fi
 mkdir -p var
 rm -f "$ENV_FILE"
-anvil --host 127.0.0.1 --port "$PORT" --chain-id 31337 --accounts 40 --silent &
+anvil --host 127.0.0.1 --port "$PORT" --chain-id 31337 --accounts 44 --silent &
 anvil_pid=$!
 trap 'kill "$anvil_pid" 2>/dev/null || true; rm -f "$ENV_FILE"' EXIT INT TERM
 for _ in $(seq 50); do

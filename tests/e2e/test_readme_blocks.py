@@ -1,7 +1,8 @@
 """The README's command blocks run as written (issue 11 §1), on a devnet built as `make devnet` builds
 it (tools/devnet.sh: the token, the demo clients, `ape run deploy_settlement`); and what that devnet
-and its settlement record promise: every party onboarded at both banks, a CNH escrow order released
-with its fee, each contract's deploy block and the parties by role in the record, used by the CLIs.
+and its settlement record promise: three banks, every party a client of one bank only, a CNH escrow
+order between two clients of Bank C released with its fee, each contract's deploy block and the
+parties by role and bank in the record, used by the CLIs.
 
 The blocks are taken from README.md as they are; only the node's address differs (the README's
 `ethereum:local:node` is 127.0.0.1:8545, this devnet listens on a port of its own) and `tools/env.sh`
@@ -15,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -65,12 +67,28 @@ def record(net: Devnet) -> dict:
     return json.loads(net.record_path("-settlement").read_text())
 
 
-def test_devnet_onboards_every_party_at_both_banks(devnet):
+# Issue 13: each cross-border party is a client of one bank (PREAMBLE's devnet; ape-config.yaml)
+BANK_OF = {27: "EXUSD", 30: "EXUSD", 31: "EXUSD", 40: "EXUSD", 28: "EXUSB", 29: "EXCNH", 41: "EXCNH", 42: "EXCNH"}
+NAMES = {27: "buyer", 28: "supplier", 29: "fx_desk", 30: "marketplace", 31: "marketplace_fees", 40: "fx_desk_usd",
+         41: "manufacturer", 42: "marketplace_fees_cnh"}
+
+
+def test_devnet_onboards_every_party_at_one_bank_only(devnet):
     rec = record(devnet)
-    # the README ("Deploying them"): buyer 27, supplier 28, FX desk 29, marketplace operator 30, fee account and arbiter 31
-    for index in (27, 28, 29, 30, 31):
-        for currency, token in rec["tokens"].items():
-            assert call(devnet, token, "isAllowlisted(address)", account_address(index)) == 1, (index, currency)
+    assert set(rec["banks"]) == {"EXUSD", "EXUSB", "EXCNH"}
+    assert (rec["banks"]["EXUSD"], rec["banks"]["EXCNH"]) == (rec["tokens"]["USD"], rec["tokens"]["CNH"])
+    for index, bank in BANK_OF.items():
+        listed = {symbol for symbol, token in rec["banks"].items()
+                  if call(devnet, token, "isAllowlisted(address)", account_address(index)) == 1}
+        assert listed == {bank}, (index, listed)
+    for symbol, token in rec["banks"].items():  # the spare account is nobody's client
+        assert call(devnet, token, "isAllowlisted(address)", account_address(43)) == 0, symbol
+    # the record names each party's bank, and lists it under that bank only
+    assert rec["parties"]["clients"] == {NAMES[i]: bank for i, bank in BANK_OF.items()}
+    by_bank = {"EXUSD": "USD", "EXUSB": "EXUSB", "EXCNH": "CNH"}
+    for index, bank in BANK_OF.items():
+        holders = [key for key, roles in rec["parties"].items() if roles.get(NAMES[index]) == account_address(index)]
+        assert holders == [by_bank[bank]], (index, holders)
 
 
 def test_settlement_record_carries_what_a_client_needs(devnet):
@@ -91,38 +109,54 @@ def test_settlement_record_carries_what_a_client_needs(devnet):
         config = (ROOT / "config" / bank).read_text()
         for role in ("admin", "minter_admin", "compliance", "legal"):
             assert re.search(rf'^\s+{role}: "{roles[role]}"', config, re.M), (currency, role)
-        assert {name: roles[name] for name in ("buyer", "supplier", "fx_desk", "marketplace", "marketplace_fees")} == {
-            "buyer": account_address(27), "supplier": account_address(28), "fx_desk": account_address(29),
-            "marketplace": account_address(30), "marketplace_fees": account_address(31)}
-    assert parties["escrow"] == {"admin": account_address(30), "arbiter": account_address(31), "fee_recipient": account_address(31)}
+    assert {n: parties["USD"][n] for n in ("buyer", "marketplace", "marketplace_fees", "fx_desk_usd")} == {
+        "buyer": account_address(27), "marketplace": account_address(30), "marketplace_fees": account_address(31),
+        "fx_desk_usd": account_address(40)}
+    assert parties["EXUSB"]["supplier"] == account_address(28)
+    assert {n: parties["CNH"][n] for n in ("fx_desk", "manufacturer", "marketplace_fees_cnh")} == {
+        "fx_desk": account_address(29), "manufacturer": account_address(41), "marketplace_fees_cnh": account_address(42)}
+    assert parties["escrow.USD"] == {"admin": account_address(30), "arbiter": account_address(31), "fee_recipient": account_address(31)}
+    assert parties["escrow.CNH"] == {"admin": account_address(30), "arbiter": account_address(42), "fee_recipient": account_address(42)}
 
 
 def test_readme_cross_border_block_runs_as_written(devnet, tmp_path):
+    usd = record(devnet)["tokens"]["USD"]
+    market, desk_usd, treasury, fees = account_address(30), account_address(40), account_address(2), account_address(31)
+    before = [call(devnet, usd, "balanceOf(address)", a) for a in (market, desk_usd, treasury, fees)]
     result = run_block(devnet, readme_block("deptoken auth sign-transfer"), tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    supplier, treasury = account_address(28), account_address(2)
-    usd = record(devnet)["tokens"]["USD"]
-    # 125.50 paid, 100.00 sold for CNH, 500.00 for the order less the 1.50 % fee, a 250.00 lock claimed
-    assert call(devnet, usd, "balanceOf(address)", supplier) == 125_50 - 100_00 + 500_00 - 7_50 + 250_00
-    # the legal role's seizures: a proposal (100.00), an order (500.00), a lock (250.00)
-    assert call(devnet, usd, "balanceOf(address)", treasury) >= 850_00
+    after = [call(devnet, usd, "balanceOf(address)", a) for a in (market, desk_usd, treasury, fees)]
+    # the marketplace: 125.50 paid, 500.00 for the order less the 1.50 % fee (to the fee account); the desk's USD
+    # account: a 250.00 lock claimed; the legal role's seizures: an order (500.00) and a lock (250.00)
+    assert [a - b for a, b in zip(after, before, strict=True)] == [125_50 + 500_00 - 7_50, 250_00, 500_00 + 250_00, 7_50]
 
 
 def test_cnh_escrow_order_released_with_fee(devnet, tmp_path):
-    """A CNH order (the desk buys from the supplier): funded with one signature, shipped, confirmed;
-    the fee account is paid its fee on the CNH token."""
+    """A CNH order between two clients of Bank C (the FX desk buys from the manufacturer): funded with one
+    signature, relayed by the marketplace, shipped, confirmed; the CNH fee account (42, at Bank C) is paid its fee."""
     cnh = record(devnet)["tokens"]["CNH"]
-    desk, supplier, fees = account_address(29), account_address(28), account_address(31)
-    before = [call(devnet, cnh, "balanceOf(address)", a) for a in (desk, supplier, fees)]
+    desk, maker, fees = account_address(29), account_address(41), account_address(42)
+    before = [call(devnet, cnh, "balanceOf(address)", a) for a in (desk, maker, fees)]
     out = tmp_path / "cnh-order.json"
-    signed = json.loads(devnet.ok("--json", "escrow", "sign-funding", "--escrow", "CNH", "--order", "CNH-ORDER-1", "--seller", supplier,
+    signed = json.loads(devnet.ok("--json", "escrow", "sign-funding", "--escrow", "CNH", "--order", "CNH-ORDER-1", "--seller", maker,
                                   "--amount", "1000.00", "--ship-by", "+7d", "--confirm-window", "3d", "--out", str(out), "--as", "29").stdout)
     key = signed["order_key"]
     devnet.ok("escrow", "fund", "--escrow", "CNH", "--authorization", str(out), "--as", "30")
-    devnet.ok("escrow", "ship", key, "--escrow", "CNH", "--shipment", "BL-CNH-1", "--as", "28")
+    devnet.ok("escrow", "ship", key, "--escrow", "CNH", "--shipment", "BL-CNH-1", "--as", "41")
     devnet.ok("escrow", "confirm", key, "--escrow", "CNH", "--as", "29")
-    after = [call(devnet, cnh, "balanceOf(address)", a) for a in (desk, supplier, fees)]
+    after = [call(devnet, cnh, "balanceOf(address)", a) for a in (desk, maker, fees)]
     assert [a - b for a, b in zip(after, before, strict=True)] == [-1000_00, 985_00, 15_00]
+
+
+def send_as(net: Devnet, sender: str, to: str, signature: str, *args: str) -> None:
+    """A transaction from an Anvil test account (unlocked on the node), mined; the test's own set-up."""
+    data = "0x" + keccak(text=signature)[:4].hex() + "".join(a[2:].lower().rjust(64, "0") for a in args)
+    tx = net.rpc("eth_sendTransaction", {"from": sender, "to": to, "data": data})
+    for _ in range(100):
+        if (receipt := net.rpc("eth_getTransactionReceipt", tx)) is not None:
+            break
+        time.sleep(0.05)
+    assert receipt is not None and int(str(receipt["status"]), 16) == 1, signature
 
 
 def test_settlement_clis_search_events_from_the_records_deploy_blocks(devnet, tmp_path):
@@ -130,15 +164,21 @@ def test_settlement_clis_search_events_from_the_records_deploy_blocks(devnet, tm
     order's, proposal's or lock's events finds none of them; the true record finds them."""
     path = devnet.record_path("-settlement")
     true_record = path.read_text()
-    buyer, desk = account_address(27), account_address(29)
-    devnet.ok("pvp", "propose", "--to", desk, "--give-token", "USD", "--give-amount", "1.00", "--want-token", "CNH",
-              "--want-amount", "7.12", "--expires-in", "3600", "--approve", "--as", "27")
-    devnet.ok("--json", "escrow", "sign-funding", "--escrow", "USD", "--order", "BLOCKS-1", "--seller", account_address(28),
-              "--amount", "1.00", "--ship-by", "+7d", "--confirm-window", "3d", "--out", str(tmp_path / "o.json"), "--as", "27")
+    # a PvP proposal needs both parties at both banks: the test makes two of Bank A's demo clients (7, 8) clients
+    # of Bank C as well, for itself (the devnet onboards every party at one bank only)
+    buyer, other = account_address(7), account_address(8)
+    cnh, cnh_compliance = record(devnet)["tokens"]["CNH"], account_address(23)
+    for who in (buyer, other):
+        send_as(devnet, cnh_compliance, cnh, "allowlist(address,uint64)", who, hex(2**32 - 1))
+    send_as(devnet, account_address(27), record(devnet)["tokens"]["USD"], "transfer(address,uint256)", buyer, hex(10_00))
+    devnet.ok("pvp", "propose", "--to", other, "--give-token", "USD", "--give-amount", "1.00", "--want-token", "CNH",
+              "--want-amount", "7.12", "--expires-in", "3600", "--approve", "--as", "7")
+    devnet.ok("--json", "escrow", "sign-funding", "--escrow", "USD", "--order", "BLOCKS-1", "--seller", account_address(30),
+              "--amount", "1.00", "--ship-by", "+7d", "--confirm-window", "3d", "--out", str(tmp_path / "o.json"), "--as", "7")
     devnet.ok("escrow", "fund", "--escrow", "USD", "--authorization", str(tmp_path / "o.json"), "--as", "30")
     secret = json.loads(devnet.ok("--json", "htlc", "secret").stdout)
-    devnet.ok("htlc", "lock", "--token", "USD", "--to", account_address(28), "--amount", "1.00", "--hashlock", secret["hashlock"],
-              "--deadline", "+2h", "--approve", "--as", "27")
+    devnet.ok("htlc", "lock", "--token", "USD", "--to", account_address(40), "--amount", "1.00", "--hashlock", secret["hashlock"],
+              "--deadline", "+2h", "--approve", "--as", "7")
 
     def found() -> tuple[int, int, int, bool]:
         pvp = len(json.loads(devnet.ok("--json", "pvp", "positions", buyer).stdout))
@@ -168,12 +208,15 @@ def test_readme_operating_block_runs_as_written(devnet):
 
 
 def test_readme_interbank_block_runs_as_written(devnet, tmp_path):
-    """Issue 13: the README's interbank block on the devnet: the buyer, a client of Bank A, pays Bank B's
-    treasury through the network the record names, and the settlement operator closes the cycle."""
+    """Issue 13: the README's interbank block on the devnet: the buyer, a client of Bank A, pays the supplier,
+    a client of Bank B, through the network the record names, and the settlement operator closes the cycle."""
+    exusb, supplier = record(devnet)["banks"]["EXUSB"], account_address(28)
+    before = call(devnet, exusb, "balanceOf(address)", supplier)
     run = run_block(devnet, readme_block("deptoken interbank positions"), tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "EXUSD: flat, collateral 1,000,000.00 rUSD" in run.stdout  # before the payment
     assert "from EXUSD to EXUSB" in run.stdout
+    assert call(devnet, exusb, "balanceOf(address)", supplier) == before + 100_00
     banks = {b["symbol"]: b for b in json.loads(devnet.ok("--json", "interbank", "positions").stdout)}
     cycles = json.loads(devnet.ok("--json", "interbank", "cycles").stdout)
     assert [(c["cycle"], c["positions"]) for c in cycles] == [(1, {banks["EXUSD"]["token"]: -100_00, banks["EXUSB"]["token"]: 100_00})]

@@ -53,7 +53,7 @@ def test_an_absent_node_is_one_line():
 
 def test_devnet_accounts_are_apes_test_accounts(accounts):
     ours = devnet_accounts()
-    assert [a.address for a in ours] == [a.address for a in accounts] and len(ours) == 40
+    assert [a.address for a in ours] == [a.address for a in accounts] and len(ours) == 44
     assert not ours[0].prompts and as_ape_account(ours[5]) == accounts[5]
 
 

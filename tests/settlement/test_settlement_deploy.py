@@ -34,22 +34,30 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         assert usd == devnet_token(net) and record["chain_id"] == 31337
         assert f"PvP settlement   {record['pvp']}" in result.stdout
         assert f"trade escrow     {record['escrows']['USD']} (USD; fee 150 bps)" in result.stdout
-        # each bank allowlisted every contract that holds or moves its token
-        for currency, token in (("USD", usd), ("CNH", cnh)):
-            for contract in (record["pvp"], record["htlc"], record["escrows"][currency]):
+        usd_b = record["banks"]["EXUSB"]
+        assert record["banks"] == {"EXUSD": usd, "EXUSB": usd_b, "EXCNH": cnh}
+        # each bank allowlisted every contract that holds or moves its token (Bank B has no escrow of its own)
+        for currency, token in (("USD", usd), ("CNH", cnh), ("EXUSB", usd_b)):
+            for contract in (record["pvp"], record["htlc"], *([record["escrows"][currency]] if currency in record["escrows"] else [])):
                 assert _call_uint(net, token, "isAllowlisted(address)", contract) == 1, (currency, contract)
         buyer, supplier, desk = (account_address(i) for i in (27, 28, 29))
         assert _call_uint(net, usd, "balanceOf(address)", buyer) == 20_000_00
         assert _call_uint(net, cnh, "balanceOf(address)", desk) == 1_000_000_00
+        # every party a client of one bank only, printed with it
+        for index, bank in ((27, usd), (28, usd_b), (29, cnh), (30, usd), (31, usd), (40, usd), (41, cnh), (42, cnh)):
+            listed = [t for t in (usd, usd_b, cnh) if _call_uint(net, t, "isAllowlisted(address)", account_address(index))]
+            assert listed == [bank], index
+        assert f"supplier             {supplier}  client of EXUSB" in result.stdout
 
         # a second USD bank and the interbank network both USD banks joined, collateral posted: the buyer
-        # (a client of the first bank) pays the second bank's treasury through it, found through the record
+        # (a client of Bank A) pays the supplier (a client of Bank B) through it, found through the record
         assert record["interbank"] and record["settlement_asset"] and record["deploy_blocks"]["interbank"] > 0
-        bank_b = record["parties"]["EXUSB"]
+        assert record["parties"]["EXUSB"]["supplier"] == supplier
         paid = json.loads(net.ok("--json", "interbank", "pay", "--from-token", "EXUSD", "--to-token", "EXUSB",
-                                 "--to", bank_b["minter"], "--amount", "100.00", "--id", "PAY-DEVNET-1", "--as", "27").stdout)
+                                 "--to", supplier, "--amount", "100.00", "--id", "PAY-DEVNET-1", "--as", "27").stdout)
         assert (paid["kind"], paid["amount"]) == ("interbank", 100_00)
         assert _call_uint(net, usd, "balanceOf(address)", buyer) == 19_900_00
+        assert _call_uint(net, usd_b, "balanceOf(address)", supplier) == 100_00
         banks = {b["symbol"]: b for b in json.loads(net.ok("--json", "interbank", "positions").stdout)}
         assert (banks["EXUSD"]["position"], banks["EXUSB"]["position"]) == (-100_00, 100_00)
         assert banks["EXUSD"]["collateral"] == banks["EXUSB"]["collateral"] == 1_000_000_00
@@ -65,14 +73,15 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         # before a lost-key recovery the bank sees the client's open settlement positions, and the recovery is
         # refused while any is open (a payout to the lost address would fail once it is delisted)
         assert json.loads(net.ok("--json", "legal", "positions", buyer).stdout) == []
-        net.ok("pvp", "propose", "--to", desk, "--give-token", "USD", "--give-amount", "100.00", "--want-token", "CNH",
-               "--want-amount", "712.34", "--expires-in", "3600", "--approve", "--as", "27")
+        hashlock = json.loads(net.ok("--json", "htlc", "secret").stdout)["hashlock"]  # a lock to the desk's USD account (40, Bank A)
+        lock = json.loads(net.ok("--json", "htlc", "lock", "--token", "USD", "--to", account_address(40), "--amount", "100.00",
+                                 "--hashlock", hashlock, "--deadline", "+2h", "--approve", "--as", "27").stdout)["lock_id"]
         positions = json.loads(net.ok("--json", "legal", "positions", buyer).stdout)
         assert [(p["kind"], p["id"], p["role"], p["amount"], p["token"]) for p in positions] == [
-            ("pvp-proposal", "1", "proposer", 100_00, usd)]
+            ("htlc-lock", lock, "sender", 100_00, usd)]
         replacement = account_address(26)
         refused = net.cli("legal", "recover", buyer, replacement, "--order", "RECOVERY-1", "--as", "10")
-        assert_one_line_error(refused, f"deptoken pvp replace-party 1 --pvp {record['pvp']} --lost {buyer} --replacement {replacement}")
+        assert_one_line_error(refused, f"deptoken htlc replace-party {lock} --htlc {record['htlc']} --lost {buyer} --replacement {replacement}")
         # off the devnet's defaults: a token given with the wrong currency is refused before anything is sent
         blocks = net.rpc("eth_blockNumber")
         refused = _run_script(net, "--token", f"EUR={usd}", "--escrow-admin", buyer, "--fee-recipient", buyer)

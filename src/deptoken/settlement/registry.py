@@ -30,6 +30,8 @@ class SettlementDeployment:
     escrows: dict[str, str] = field(default_factory=dict)  # currency -> trade escrow of that token
     pvp: str | None = None
     htlc: str | None = None
+    # every bank's token by its symbol (a currency may have several banks: the devnet's EXUSD and EXUSB)
+    banks: dict[str, str] = field(default_factory=dict)
     interbank: str | None = None  # the InterbankNetwork of the record's banks (one currency), if any
     settlement_asset: str | None = None  # what its banks settle in
     # the block each contract was deployed in: {"pvp": n, "htlc": n, "interbank": n, "escrows": {"USD": n}, "tokens": {"USD": n}}
@@ -37,9 +39,10 @@ class SettlementDeployment:
     deploy_blocks: dict[str, Any] = field(default_factory=dict)
     # the devnet's parties, by bank (its currency; a second bank of a currency by its token's symbol) and
     # role name -> address: the bank's own roles (admin, minter, compliance, legal, ...) and the clients it
-    # onboarded (buyer, supplier, fx_desk, marketplace, marketplace_fees); "escrow": the escrows' admin,
-    # arbiter and fee recipient; "interbank": the central bank and the network's admin and settlement
-    # operator. Empty off the devnet.
+    # onboarded, each client at one bank only (Bank A: buyer, marketplace, marketplace_fees, fx_desk_usd;
+    # EXUSB: supplier; CNH: fx_desk, manufacturer, marketplace_fees_cnh); "clients": each client's bank
+    # (name -> its token's symbol); "escrow.USD", "escrow.CNH": each escrow's admin, arbiter and fee
+    # recipient; "interbank": the central bank and the network's admin and settlement operator. Empty off the devnet.
     parties: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def deploy_block(self, address: str | None) -> int:

@@ -1,10 +1,15 @@
 """Gas of the cross-border operations, each next to the plain token operation it stands for.
 
-``measure_settlement()`` builds the cross-border devnet (``setup_devnet``: two banks' tokens, the
-settlement contracts, the parties) on the connected Anvil and sends every operation twice: a first
-round brings every balance involved to non-zero (a real marketplace is in that steady state), the
-second round is measured. Each figure is the receipt's ``gasUsed``; the comparison is a DepositToken
-operation between the same kind of parties in the same run (exact on Anvil).
+``measure_settlement()`` builds the cross-border devnet (``setup_devnet``: the banks' tokens, the
+settlement contracts, the parties, each a client of one bank) on the connected Anvil and sends every
+operation twice: a first round brings every balance involved to non-zero (a real marketplace is in
+that steady state), the second round is measured. Each figure is the receipt's ``gasUsed``; the
+comparison is a DepositToken operation between the same kind of parties in the same run (exact on Anvil).
+
+What it measures happens within the banks: the buyer, the marketplace (the relayer) and Bank A's
+treasury are the devnet's clients of Bank A; the seller and the FX desk are the benchmark's own two
+accounts, each onboarded at Bank A (USD) and Bank C (CNH): a same-bank PvP needs both parties at both
+banks, and none of the devnet's parties is a client of two banks.
 """
 
 from __future__ import annotations
@@ -42,6 +47,24 @@ def _ref(label: str, n: int) -> bytes:
     return keccak(f"deptoken settlement benchmark {label} {n}".encode())
 
 
+def _own_accounts(devnet: Any) -> tuple[Any, Any]:
+    """The benchmark's seller and FX desk: two fresh keys (not the devnet's parties), given ether and
+    onboarded by Bank A (USD) and Bank C (CNH), so that a same-bank PvP between them can settle."""
+    from ape import chain
+    from eth_account import Account
+
+    from ..accounts import LocalSigner
+
+    own = [LocalSigner.of_key(Account.from_key(keccak(f"deptoken settlement benchmark {name}".encode())), f"benchmark {name}")
+           for name in ("seller", "FX desk")]
+    expiry = int(chain.pending_timestamp) + 365 * 86400
+    for who in own:
+        chain.provider.set_balance(who.address, 10**20)
+    for token, bank in ((devnet.usd, devnet.banks["USD"]), (devnet.cnh, devnet.banks["CNH"])):
+        token.allowlist_many([(who, expiry) for who in own], sender=bank["compliance"])
+    return own[0], own[1]
+
+
 def measure_settlement() -> list[SettlementRow]:
     """Deploys the cross-border devnet and returns the gas of each operation (second round)."""
     from ape import chain
@@ -53,13 +76,15 @@ def measure_settlement() -> list[SettlementRow]:
 
     devnet = setup_devnet(record=False)
     usd, cnh, c, p = devnet.usd, devnet.cnh, devnet.contracts, devnet.parties
-    buyer, supplier, desk, relayer = p["buyer"], p["supplier"], p["fx_desk"], p["marketplace"]
+    buyer, relayer = p["buyer"], p["marketplace"]
+    supplier, desk = _own_accounts(devnet)
     treasury = devnet.banks["USD"]["minter"]
     usd_legal = devnet.banks["USD"]["legal"]
     usd.contract.mint(buyer, 100 * AMOUNT, _ref("deposit", 1), sender=treasury)
     usd.contract.mint(desk, 100 * AMOUNT, _ref("deposit", 2), sender=treasury)
     usd.contract.mint(supplier, 100 * AMOUNT, _ref("deposit", 3), sender=treasury)
     cnh.contract.mint(supplier, 100 * AMOUNT, _ref("deposit", 4), sender=devnet.banks["CNH"]["minter"])
+    cnh.contract.mint(desk, 100 * AMOUNT * 8, _ref("deposit", 5), sender=devnet.banks["CNH"]["minter"])  # its CNH liquidity
     escrow = EscrowClient(c.escrows["USD"], usd)
     pvp = PvPClient.from_contract(c.pvp, tokens=[usd, cnh])
     u = usd.contract
@@ -69,7 +94,6 @@ def measure_settlement() -> list[SettlementRow]:
     u.approve(c.pvp, max_uint, sender=supplier)
     cnh.contract.approve(c.pvp, max_uint, sender=desk)
     u.approve(relayer, max_uint, sender=buyer)
-    usd.allowlist(relayer, int(chain.pending_timestamp) + 365 * 86400, sender=devnet.banks["USD"]["compliance"])
 
     gas: dict[str, int] = {}
     for n in (1, 2):  # round 1 reaches the steady state; round 2 is measured
