@@ -11,16 +11,23 @@ for the large deposit, a single approval are not enough) -> mint, exactly once (
 notification is refused) -> a client pays another (a payment to an account not onboarded is
 refused) -> a legal lien through the same approval workflow -> a redemption -> index the events ->
 payout instruction (ISO 20022 pacs.008) -> marked paid -> reconciliation OK and the day's camt.053
-statement -> the audit log checked. Only Anvil's public test accounts sign: devnet only.
+statement -> the audit log checked.
+
+Then across borders, with three banks (``setup_devnet``: USD Bank A, the demo's bank; USD Bank B; CNH
+Bank C) and every party a client of one bank only, each bank with its own ledger (var/demo/ledger*.sqlite):
+the buyer (A) pays the supplier (B) with one signature -> the supplier pays the manufacturer (C) in CNH, its
+USD going to the FX desk's USD account at A -> who owes whom after each step -> the settlement cycle ->
+every bank reconciles, interbank payments in and out included. Only Anvil's public test accounts sign:
+devnet only.
 """
 
 from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -199,70 +206,191 @@ def cli() -> None:
     ledger.dispose()
     if not report.ok or problems:
         raise click.ClickException("demo: reconciliation or audit check failed")
-    _cross_border(client)
+    _cross_border(client, url)
     click.echo("\nDemo complete; ape now stops Anvil. Try the same with the CLI: `deptoken --help` (README).")
 
 
+# the cross-border parties' KYC files and the deposits behind the devnet's own mints, per bank
+BANK_FILES = {"A": (ROOT / "config" / "devnet-parties-kyc.csv", ROOT / "config" / "devnet-parties-deposits.csv"),
+              "B": (ROOT / "config" / "devnet-usd-b-kyc.csv", None),
+              "C": (ROOT / "config" / "devnet-cnh-kyc.csv", ROOT / "config" / "devnet-cnh-deposits.csv")}
+# each bank's operations team in its ledger (test accounts 10-19 sign as operators): maker, checker, second checker
+BANK_OPERATORS = {"A": (10, 11, 12), "B": (13, 14, 15), "C": (16, 17, 18)}
+PARTY_LABELS = {"buyer": "buyer (importer, US)", "marketplace_fees": "marketplace fees (USD)",
+                "fx_desk_usd": "FX desk, USD account", "supplier": "supplier (exporter, HK)",
+                "fx_desk": "FX desk, CNH account", "manufacturer": "manufacturer (CN)",
+                "marketplace_fees_cnh": "marketplace fees (CNH)"}
+ORDER_AMOUNT = "12500.00"  # the buyer's order
+FX_USD = "10000.00"  # of what it was paid, the supplier converts this much to pay the manufacturer in CNH
+FX_RATE = "7.1234"
+
+
+class BankBooks(NamedTuple):
+    """One bank of the cross-border devnet with its own ledger and operations team."""
+
+    label: str  # A, B or C
+    token: TokenClient
+    ledger: Ledger
+    ops: Any  # IssuerContext
+    roles: dict[str, Any]
+    operators: tuple[Any, Any, Any]
+
+
 def _holdings(devnet: Any, names: dict[str, Any]) -> None:
-    click.echo(f"  {'':<28} {devnet.usd.symbol:>14} {devnet.cnh.symbol:>14}")
+    tokens = (devnet.usd, devnet.usd_b, devnet.cnh)
+    click.echo(f"  {'':<28}" + "".join(f" {t.symbol + ' (' + b + ')':>16}" for t, b in zip(tokens, "ABC", strict=True)))
     for name, who in names.items():
-        usd, cnh = (format_amount(t.contract.balanceOf(who), t.decimals) for t in (devnet.usd, devnet.cnh))
-        click.echo(f"  {name:<28} {usd:>14} {cnh:>14}")
+        cells = (format_amount(t.contract.balanceOf(who), t.decimals) for t in tokens)
+        click.echo(f"  {name:<28}" + "".join(f" {c:>16}" for c in cells))
 
 
-def _cross_border(usd: TokenClient) -> None:
-    """A buyer pays a supplier across a border: USD token of one bank, CNH token of another."""
+def _positions(network: Any) -> None:
+    for b in network.positions():
+        owes = ("owes the network " if b.position < 0 else "is owed ") + network.format_asset(abs(b.position)) if b.position else "flat"
+        click.echo(f"  {b.symbol}: {owes}; collateral {network.format_asset(b.collateral)}")
+
+
+def _open_books(label: str, token: TokenClient, roles: dict[str, Any], network: str, *, adopt: bool,
+                ledger: Ledger | None = None) -> BankBooks:
+    """The bank's ledger (Bank A's: the demo's own) and operations team, knowing the interbank network."""
+    from dataclasses import replace
+
+    acct = devnet_accounts()
+    operators = tuple(acct[i] for i in BANK_OPERATORS[label])
+    if ledger is None:
+        url = f"sqlite:///{WORK / f'ledger-bank-{label.lower()}.sqlite'}"
+        upgrade(make_engine(url))
+        ledger = Ledger(url)
+        with ledger.session() as s:
+            for name, who in zip(("maker", "checker", "checker2"), operators, strict=True):
+                add_operator(s, f"{label.lower()}-{name}", who.address, request=True, approve=True, actor="demo")
+    policy = replace(load_policy(), interbank_networks=(network,))
+    return BankBooks(label, token, ledger, open_ops(ledger, policy, client=token, adopt=adopt), roles, operators)
+
+
+def _onboard_books(books: BankBooks, today: Any) -> str:
+    """The bank's ledger records its cross-border clients (already allowlisted by the devnet: nothing is sent
+    again) and the deposit behind the devnet's mint, approved and found minted."""
+    kyc, deposit_file = BANK_FILES[books.label]
+    maker, checker, checker2 = books.operators
+    with books.ledger.session() as s:
+        added = onboarding.import_clients(s, kyc, today=today, actor="demo", ops=books.ops).added
+    with books.ledger.new_session() as s:
+        onboarding.apply_jobs(s, books.ops, books.roles["compliance"], actor="compliance")
+    if deposit_file is None:
+        return f"{added} client(s)"
+    inputs, source = deposits.from_csv(deposit_file, books.token.currency)
+    with books.ledger.session() as s:
+        ids = [r.id for r in deposits.record_deposits(s, books.ops, inputs, maker, source=source)]
+    for rid in ids:
+        for who in (checker, checker2):
+            with books.ledger.session() as s:
+                if workflow.get_request(s, rid).status == "pending":
+                    workflow.decide(s, rid, who, approve=True)
+        with books.ledger.new_session() as s:
+            workflow.execute(s, books.ops, workflow.get_request(s, rid), books.roles["minter"], actor="minter")
+    total = sum((d.amount for d in inputs), Decimal(0))
+    return f"{added} client(s), the deposit of {total:,.2f} {books.token.currency} behind the devnet's mint found minted"
+
+
+def _reconcile(books: BankBooks) -> bool:
+    with books.ledger.new_session() as s:
+        indexer.sync(s, books.ops, confirmations=0)
+        report = reconcile.reconcile(s, books.ops, actor="demo")
+        s.commit()
+    fmt = books.token.format
+    click.echo(f"  Bank {books.label} ({books.token.symbol}) at block {report.block_number}: total supply {fmt(report.total_supply)}"
+               f" = minted {fmt(report.ledger_minted)} + interbank in {fmt(report.interbank_in)}"
+               f" - interbank out {fmt(report.interbank_out)} - redeemed {fmt(report.redemptions_paid + report.redemptions_unpaid)}:"
+               f" reconciliation {'OK' if report.ok else 'MISMATCH'}")
+    if not report.ok:
+        for f in report.findings:
+            click.echo(f"    {f.severity} {f.code} {f.subject}: {f.detail}")
+    return report.ok
+
+
+def _cross_border(usd: TokenClient, ledger_url: str) -> None:
+    """A buyer who banks with USD Bank A pays a supplier who banks with USD Bank B, who pays its manufacturer,
+    a client of CNH Bank C, in CNH; nobody is a client of two banks."""
     from ape import chain
 
-    from deptoken.settlement.settlement_deployer import setup_devnet
-    from deptoken.settlement.escrow import EscrowClient
-    from deptoken.settlement.pvp import PvPClient, build_quote, sign_quote
+    from deptoken.settlement.settlement_deployer import DEVNET_CLIENTS, setup_devnet
 
-    _step("Cross-border: a second bank issues CNH; the settlement contracts are deployed and allowlisted")
+    _step("Cross-border: three banks, every party a client of one of them only")
     devnet = setup_devnet(usd)
-    c, p = devnet.contracts, devnet.parties
-    buyer, supplier, desk, marketplace = p["buyer"], p["supplier"], p["fx_desk"], p["marketplace"]
-    click.echo(f"  {devnet.cnh.symbol} token {devnet.cnh.address} ({devnet.cnh.contract.issuer()[0]})")
-    click.echo(f"  PvP settlement {c.pvp.address}, trade escrow (USD) {c.escrows['USD'].address}, HTLC {c.htlc.address}")
-    click.echo("  each bank's compliance allowlisted them: contracts that hold or move deposit tokens are holders too")
-    click.echo("  buyer, supplier and FX desk onboarded at both banks; the FX desk holds CNH liquidity")
-    click.echo("  the buyer deposited 20,000.00 USD at its bank, which minted it")
-    names = {"buyer (importer, US)": buyer, "supplier (manufacturer, CN)": supplier, "FX desk": desk,
-             "marketplace fees": p["marketplace_fees"], "escrow": c.escrows["USD"], "PvP settlement": c.pvp}
+    c, p, network = devnet.contracts, devnet.parties, devnet.interbank
+    banks = {"A": devnet.usd, "B": devnet.usd_b, "C": devnet.cnh}
+    for label, token in banks.items():
+        clients = "; ".join(PARTY_LABELS.get(n, "marketplace operator") for n in DEVNET_CLIENTS[label])
+        click.echo(f"  Bank {label}: {token.contract.issuer()[0]}, {token.symbol} {token.address}; clients: {clients}")
+    click.echo(f"  interbank network {network.address} (USD): Banks A and B joined, each posted "
+               f"{network.format_asset(network.bank(devnet.usd).collateral)} of the central bank's settlement asset")
+    click.echo(f"  PvP settlement {c.pvp.address}, trade escrows USD {c.escrows['USD'].address}, CNH {c.escrows['CNH'].address}")
+    click.echo("  the buyer deposited 20,000.00 USD at Bank A; Bank C's FX desk holds 1,000,000.00 CNH")
+
+    _step("Each bank's ledger: its cross-border clients and the deposits behind the devnet's mints")
+    today = datetime.fromtimestamp(int(chain.pending_timestamp), UTC).date()
+    roles = {"A": devnet.banks["USD"], "B": devnet.banks[devnet.usd_b.symbol], "C": devnet.banks["CNH"]}
+    books = {"A": _open_books("A", usd, roles["A"], network.address, adopt=False, ledger=Ledger(ledger_url)),
+             "B": _open_books("B", devnet.usd_b, roles["B"], network.address, adopt=False),
+             "C": _open_books("C", devnet.cnh, roles["C"], network.address, adopt=True)}
+    for label, b in books.items():
+        click.echo(f"  Bank {label}: {_onboard_books(b, today)}")
+    names = {PARTY_LABELS[n]: p[n] for n in PARTY_LABELS}
     _step("Balances before")
     _holdings(devnet, names)
 
-    _step("Checkout: the buyer pays order ORDER-2026-0042 into escrow with one signature (no gas)")
-    escrow = EscrowClient(c.escrows["USD"], usd)
-    now = int(chain.pending_timestamp)
-    terms = escrow.terms("ORDER-2026-0042", buyer, supplier, "12500.00", ship_by=now + 7 * 86400, confirm_window="3d")
-    signed = escrow.sign_funding_authorization(buyer, terms, 3600)
-    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization of 12,500.00 USD to the escrow; its nonce is the order key,")
-    click.echo(f"  the hash of the full terms: {'0x' + escrow.order_key(terms).hex()}")
-    receipt = escrow.fund_with_authorization(signed, sender=marketplace)
-    click.echo(f"  the marketplace submits it: escrow funded, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
-    other = escrow.terms("ORDER-2026-0043", buyer, supplier, "12500.00", ship_by=now + 7 * 86400, confirm_window="3d")
-    _refused("the same signature for another order",
-             lambda: escrow.fund_with_authorization(type(signed)(signed.escrow, other, signed.authorization), sender=marketplace))
+    _checkout_and_release(devnet)
+    _step("Who owes whom after the release")
+    _positions(network)
+    _fx(devnet)
+    _step("Who owes whom after the FX payment")
+    _positions(network)
 
-    _step("The supplier ships; the buyer confirms receipt; the supplier is paid, less the marketplace fee")
-    click.echo("  the supplier checks the order key of the terms it agreed to: funded, so amount, buyer and deadlines are as agreed")
-    escrow.ship(terms, "BL-COSU-6189-2026", sender=supplier)
-    click.echo("  shipped with bill of lading BL-COSU-6189-2026 (its hash is on-chain)")
-    receipt = escrow.confirm(terms, sender=buyer)
-    click.echo(f"  buyer confirms: released, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
-
-    _step("The supplier converts its USD to CNH: payment-versus-payment against the FX desk's quote")
-    pvp = PvPClient.from_contract(c.pvp, tokens=[usd, devnet.cnh])
-    amount = usd.to_decimal(usd.contract.balanceOf(supplier))
-    quote = sign_quote(desk, pvp, build_quote(pvp, desk, supplier, devnet.cnh, usd, amount, "7.1234", expiry_seconds=120))
-    click.echo(f"  FX desk quotes USD/CNH 7.1234: {devnet.cnh.format(quote.quote.maker_amount)} for "
-               f"{usd.format(quote.quote.taker_amount)}, valid 120 s, signed (EIP-712)")
-    devnet.cnh.approve(c.pvp, devnet.cnh.to_decimal(quote.quote.maker_amount), sender=desk)
-    usd.approve(c.pvp, usd.to_decimal(quote.quote.taker_amount), sender=supplier)
-    receipt = pvp.settle(quote, sender=supplier)
-    click.echo(f"  settled in one transaction, both legs or neither: tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
-    _refused("the quote settled a second time", lambda: pvp.settle(quote, sender=supplier))
+    _step("The settlement cycle: the central bank's settlement operator settles the net positions in collateral")
+    operator = devnet_accounts()[39]
+    receipt = network.settle_cycle(sender=operator)
+    cycle = network.cycles()[-1]
+    for token, change in cycle.positions.items():
+        click.echo(f"  {network.member(token).symbol}: collateral {'+' if change >= 0 else '-'}{network.format_asset(abs(change))}")
+    click.echo(f"  cycle {cycle.cycle} settled, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}; every position now flat:")
+    _positions(network)
 
     _step("Balances after")
     _holdings(devnet, names)
+
+    _step("Every bank reconciles: total supply = minted from deposits + interbank in - interbank out - redeemed")
+    ok = [_reconcile(b) for b in books.values()]
+    for b in books.values():
+        b.ledger.dispose()
+    if not all(ok):
+        raise click.ClickException("demo: a bank's reconciliation failed")
+
+
+def _checkout_and_release(devnet: Any) -> None:
+    """The buyer (Bank A) pays the supplier (Bank B) for its order with one signature."""
+    p, network = devnet.parties, devnet.interbank
+    buyer, supplier, marketplace = p["buyer"], p["supplier"], p["marketplace"]
+    _step(f"Checkout: the buyer (Bank A) pays order ORDER-2026-0042, {Decimal(ORDER_AMOUNT):,.2f} USD, to the supplier (Bank B) "
+          "with one signature")
+    signed = network.sign_payment(buyer, devnet.usd, devnet.usd_b, supplier, ORDER_AMOUNT, "ORDER-2026-0042", "1h")
+    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization to the network; its nonce binds the payee, its bank and the id")
+    receipt = network.submit_signed_payment(signed, sender=marketplace)
+    click.echo(f"  the marketplace submits it: Bank A burns the buyer's {Decimal(ORDER_AMOUNT):,.2f}, Bank B mints them to the "
+               f"supplier, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+
+
+def _fx(devnet: Any) -> None:
+    """The supplier (Bank B) pays the manufacturer (Bank C) in CNH: its USD to the FX desk's USD account at Bank A
+    through the network, the desk's CNH to the manufacturer."""
+    p, network = devnet.parties, devnet.interbank
+    supplier, desk, desk_usd, manufacturer = p["supplier"], p["fx_desk"], p["fx_desk_usd"], p["manufacturer"]
+    cnh_amount = (Decimal(FX_USD) * Decimal(FX_RATE)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    _step(f"The supplier pays the manufacturer (Bank C) {cnh_amount:,.2f} CNH for {Decimal(FX_USD):,.2f} USD at the FX desk's "
+          f"rate {FX_RATE}")
+    paid = network.pay(supplier, devnet.usd_b, devnet.usd, desk_usd, FX_USD, "FX-2026-0007", sender=supplier)
+    click.echo(f"  the supplier's USD goes through the network to the FX desk's USD account at Bank A: tx {paid.receipt.txn_hash[:18]}...")
+    _refused("the same payment id used again",
+             lambda: network.pay(supplier, devnet.usd_b, devnet.usd, desk_usd, "1.00", "FX-2026-0007", sender=supplier))
+    receipt = devnet.cnh.transfer(manufacturer, cnh_amount, sender=desk)
+    click.echo(f"  the FX desk pays the manufacturer from its CNH account at Bank C: tx {receipt.txn_hash[:18]}...")

@@ -52,7 +52,9 @@ def test_benchmark_counts_what_it_did(tmp_path):
 
 def test_demo_tells_the_story_end_to_end():
     """`make demo`: deposit -> approve -> mint -> transfer -> redeem -> payout file -> reconciliation OK,
-    then cross-border: one-signature escrow checkout -> shipped -> paid less the fee -> PvP USD to CNH."""
+    then cross-border across three banks, every party a client of one: a one-signature checkout paid from
+    Bank A to Bank B -> the supplier's USD becomes the manufacturer's CNH at Bank C -> the cycle settles the
+    net -> every bank reconciles."""
     env = {**os.environ, "APE_DISABLE_TELEMETRY": "1",
            "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     result = subprocess.run([str(Path(sys.executable).parent / "ape"), "run", "demo", "--network", "ethereum:local:foundry"],
@@ -73,18 +75,39 @@ def test_demo_tells_the_story_end_to_end():
         "total supply (bank liability)          155,000.50 EXUSD",
         "reconciliation OK; camt.053 statement var/demo/camt053-liability.xml",
         "audit log: intact",
-        # the cross-border story
-        "refused, nothing done: the same signature for another order",
-        "buyer confirms: released",
-        "FX desk quotes USD/CNH 7.1234: 87,706.86 EXCNH for 12,312.50 EXUSD",
-        "refused, nothing done: the quote settled a second time",
+        # the cross-border story: three banks, every party a client of one of them
+        "Bank A: 4 client(s), the deposit of 20,000.00 USD behind the devnet's mint found minted",
+        "Bank B: 1 client(s)",
+        "Bank C: 3 client(s), the deposit of 1,000,000.00 CNH behind the devnet's mint found minted",
+        "refused, nothing done: the same payment id used again",
+        "cycle 1 settled",
     ):
         assert line in out, line
+    banks = {line.split(":", 1)[0].strip(): line.split("clients: ", 1)[1].split("; ")
+             for line in out.splitlines() if line.startswith("  Bank ") and "clients: " in line}
+    assert banks == {"Bank A": ["buyer (importer, US)", "marketplace operator", "marketplace fees (USD)", "FX desk, USD account"],
+                     "Bank B": ["supplier (exporter, HK)"],
+                     "Bank C": ["FX desk, CNH account", "manufacturer (CN)", "marketplace fees (CNH)"]}  # nobody twice
+    # who owes whom: A owes B the order, B owes A the FX payment; the cycle settles the net 2,500.00
+    owes = out.split("== Who owes whom after the release")[1]
+    assert "EXUSD: owes the network 12,500.00 rUSD" in owes and "EXUSB: is owed 12,500.00 rUSD" in owes
+    owes = out.split("== Who owes whom after the FX payment")[1]
+    assert "EXUSD: owes the network 2,500.00 rUSD" in owes and "EXUSB: is owed 2,500.00 rUSD" in owes
+    cycle = out.split("== The settlement cycle")[1].split("== Balances after")[0]
+    for line in ("EXUSD: collateral -2,500.00 rUSD", "EXUSB: collateral +2,500.00 rUSD",
+                 "EXUSD: flat; collateral 997,500.00 rUSD", "EXUSB: flat; collateral 1,002,500.00 rUSD"):
+        assert line in cycle, line
     after = out.split("== Balances after")[1]
-    for name, usd, cnh in (("buyer (importer, US)", "7,500.00", "0.00"), ("supplier (manufacturer, CN)", "0.00", "87,706.86"),
-                           ("FX desk", "12,312.50", "912,293.14"), ("marketplace fees", "187.50", "0.00"),
-                           ("escrow", "0.00", "0.00"), ("PvP settlement", "0.00", "0.00")):
-        assert f"  {name:<28} {usd:>14} {cnh:>14}" in after, name
+    for name, a, b, c in (("buyer (importer, US)", "7,500.00", "0.00", "0.00"), ("FX desk, USD account", "10,000.00", "0.00", "0.00"),
+                          ("supplier (exporter, HK)", "0.00", "2,500.00", "0.00"), ("FX desk, CNH account", "0.00", "0.00", "928,766.00"),
+                          ("manufacturer (CN)", "0.00", "0.00", "71,234.00")):
+        assert f"  {name:<28} {a:>16} {b:>16} {c:>16}" in after, name
+    reconciled = out.split("== Every bank reconciles")[1]
+    for line in ("Bank A (EXUSD)", "interbank in 10,000.00 EXUSD - interbank out 12,500.00 EXUSD",
+                 "Bank B (EXUSB)", "total supply 2,500.00 EXUSB = minted 0.00 EXUSB + interbank in 12,500.00 EXUSB - interbank out 10,000.00 EXUSB",
+                 "Bank C (EXCNH)", "total supply 1,000,000.00 EXCNH = minted 1,000,000.00 EXCNH"):
+        assert line in reconciled, line
+    assert reconciled.count("reconciliation OK") == 3
     from deptoken.iso20022 import validate
 
     payouts = list((ROOT / "var" / "demo" / "payouts").glob("*.xml"))
