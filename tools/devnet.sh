@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A long-running local devnet for testers: Anvil on 127.0.0.1:$PORT (default 8545; `make devnet PORT=8546`; chain id 31337) with the token of
-# config/devnet.yaml deployed, the demo clients of config/devnet-clients.csv onboarded, and the
-# cross-border devnet (CNH token, settlement contracts, parties). The deployment records go to
+# config/devnet.yaml deployed (USD Bank A), the demo clients of config/devnet-clients.csv onboarded, and the
+# cross-border devnet: USD Bank B and CNH Bank C, the settlement contracts, the interbank network with the
+# banks' collateral, the cross-border parties each onboarded at one bank only (README "Interbank payments";
+# 44 test accounts). The deployment records go to
 # deployments/local-31337-<chain tag>.json and ...-settlement.json (named after this chain: two devnets
 # never share one). Once all is deployed it writes var/devnet-$PORT.env, which exports RPC_URL,
 # DEPTOKEN_NETWORK, DEPTOKEN_TOKEN_RECORD and DEPTOKEN_SETTLEMENT_RECORD for this devnet; it stays up
@@ -29,7 +31,7 @@ for _ in $(seq 50); do
 done
 ape run deploy --network "$NET"
 ape run allowlist --network "$NET" --file config/devnet-clients.csv
-ape run deploy_settlement --network "$NET"   # CNH token, PvP, HTLC, escrow, cross-border parties
+ape run deploy_settlement --network "$NET"   # Banks B and C, PvP, HTLC, escrows, network, parties
 python -m deptoken.deployments --rpc "http://127.0.0.1:$PORT" --network local --env > "$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 echo "devnet: up at http://127.0.0.1:$PORT (chain id 31337); \`. $ENV_FILE\` sets DEPTOKEN_NETWORK=$NET and the records' paths; Ctrl-C stops it"
