@@ -1034,6 +1034,9 @@ def test_reconcile_explains_interbank_payments_in_and_out(clean_ops, ledger, cha
     described = [t.split(" block ")[0] for t in xml_texts(data, "Ntry/AddtlNtryInf")]
     assert described == ["Mint", f"Interbank payment out 0x{reference_to_bytes32('IB-OUT-1').hex()}",
                          f"Interbank payment in 0x{reference_to_bytes32('IB-IN-1').hex()}"], described
+    ids = [f"0x{reference_to_bytes32(r).hex()}" for r in ("IB-OUT-1", "IB-IN-1")]
+    assert xml_texts(data, "Ntry/NtryDtls/TxDtls/AddtlTxInf") == ids  # the ids in a field of their own
+    assert xml_texts(data, "Ntry/BkTxCd/Domn/Fmly/Cd") == ["ICDT", "RCDT"]  # credit transfers issued, received
 
 
 def test_reconcile_leaves_mints_after_the_last_confirmed_block_to_the_next_run(clean_ops, ledger, chain, team, compliance,

@@ -1,8 +1,11 @@
-"""camt.053.001.08 statements of the token liability account: every mint and burn, balanced."""
+"""camt.053.001.08 statements of the token liability account: every mint and burn, balanced; an
+interbank payment's mint (in) or burn (out) carries the ISO code of a credit transfer received or
+issued and its payment id in ``NtryDtls/TxDtls/AddtlTxInf``."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +21,7 @@ from .common import iso_datetime, render, serialize, sub, to_units
 from .schemas import check, namespace
 
 MESSAGE = "camt.053.001.08"
+_PAYMENT_ID = re.compile(r"0x[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class StatementEntry:
     credit: bool  # True: the liability grew (a mint); False: it shrank (redemption, burn)
     booking: datetime
     description: str
+    payment_id: str | None = None  # an interbank payment's id (0x + 64 lower-case hex): a payment in or out
 
 
 def short_reference(reference: str) -> str:
@@ -106,7 +111,15 @@ def build_camt053(
         sub(ntry, "Sts/Cd", "BOOK")
         sub(ntry, "BookgDt/DtTm", iso_datetime(entry.booking, f"camt.053 entry {entry.reference!r} booking"))
         sub(ntry, "AcctSvcrRef", short_reference(entry.reference))
-        sub(ntry, "BkTxCd/Prtry/Cd", "MINT" if is_credit else "BURN")
+        codes = sub(ntry, "BkTxCd")
+        if entry.payment_id is not None:
+            _interbank_code(codes, is_credit)
+        sub(codes, "Prtry/Cd", "MINT" if is_credit else "BURN")
+        if entry.payment_id is not None:  # the id in a field of its own (64 hex: too long for any <Refs> element)
+            tx = sub(ntry, "NtryDtls/TxDtls")
+            amount(tx, "Amt", units, currency)
+            sub(tx, "CdtDbtInd", "CRDT" if is_credit else "DBIT")
+            sub(tx, "AddtlTxInf", entry.payment_id)
         suffix = f"(ref {entry.reference})"
         text = free_text(entry.description, 499 - len(suffix)) if isinstance(entry.description, str) else None
         sub(ntry, "AddtlNtryInf", f"{text} {suffix}" if text else suffix)
@@ -114,12 +127,24 @@ def build_camt053(
     return serialize(root)
 
 
+def _interbank_code(codes: etree._Element, is_credit: bool) -> None:
+    """The ISO bank transaction code of an interbank payment: a credit transfer received (in: the token
+    minted to the payee) or issued (out: the payer's token burned), in the network's one currency."""
+    domain = sub(codes, "Domn")
+    sub(domain, "Cd", "PMNT")
+    family = sub(domain, "Fmly")
+    sub(family, "Cd", "RCDT" if is_credit else "ICDT")
+    sub(family, "SubFmlyCd", "DMCT")
+
+
 def _entry_units(entry: StatementEntry, currency: str) -> tuple[int, bool]:
-    """(minor units, is credit) of a statement entry, after checking its reference and amount."""
+    """(minor units, is credit) of a statement entry, after checking its reference, amount and payment id."""
     try:
         ident(entry.reference, "reference", 140)
         if not isinstance(entry.credit, bool):
             raise DepositTokenError(f"credit must be True or False, not {entry.credit!r}")
+        if entry.payment_id is not None and not (isinstance(entry.payment_id, str) and _PAYMENT_ID.fullmatch(entry.payment_id)):
+            raise DepositTokenError(f"payment id {entry.payment_id!r} is not 0x followed by 64 lower-case hex digits")
         return to_units(entry.amount, currency), entry.credit
     except DepositTokenError as exc:
         raise DepositTokenError(f"entry {getattr(entry, 'reference', entry)!r}: {exc}") from None

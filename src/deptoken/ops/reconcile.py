@@ -270,7 +270,7 @@ def camt053_statement(
                 f"Interbank payment {'in' if signed > 0 else 'out'} {payment}")
             entries.append(StatementEntry(
                 reference=f"{e.tx_hash}:{e.log_index}", amount=ops.client.to_decimal(e.amount), credit=signed > 0, booking=when,
-                description=f"{kind} block {e.block_number}",
+                description=f"{kind} block {e.block_number}", payment_id=payment,
             ))
     return build_camt053(
         statement_id=statement_id or f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),
