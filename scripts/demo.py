@@ -15,17 +15,19 @@ statement -> the audit log checked.
 
 Then across borders, with three banks (``setup_devnet``: USD Bank A, the demo's bank; USD Bank B; CNH
 Bank C) and every party a client of one bank only, each bank with its own ledger (var/demo/ledger*.sqlite):
-the buyer (A) pays the supplier (B) with one signature -> the supplier pays the manufacturer (C) in CNH, its
-USD going to the FX desk's USD account at A -> who owes whom after each step -> the settlement cycle ->
-every bank reconciles, interbank payments in and out included. Only Anvil's public test accounts sign:
-devnet only.
+the buyer (A) funds the USD escrow with one signature -> released, the supplier (B) is paid through the
+interbank network and the marketplace's fee account (A) by transfer, in one transaction -> the supplier
+pays its manufacturer (C) in CNH against the FX desk's routed quote, one transaction: its USD through the
+network to the desk's USD account at A, the desk's CNH to the manufacturer -> who owes whom after each
+step -> the settlement cycle -> every bank reconciles, interbank payments in and out included. Only
+Anvil's public test accounts sign: devnet only.
 """
 
 from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -220,7 +222,7 @@ PARTY_LABELS = {"buyer": "buyer (importer, US)", "marketplace_fees": "marketplac
                 "fx_desk_usd": "FX desk, USD account", "supplier": "supplier (exporter, HK)",
                 "fx_desk": "FX desk, CNH account", "manufacturer": "manufacturer (CN)",
                 "marketplace_fees_cnh": "marketplace fees (CNH)"}
-ORDER_AMOUNT = "12500.00"  # the buyer's order
+ORDER_AMOUNT = "12500.00"  # the buyer's order; the supplier is paid it less the marketplace's 1.50 % fee
 FX_USD = "10000.00"  # of what it was paid, the supplier converts this much to pay the manufacturer in CNH
 FX_RATE = "7.1234"
 
@@ -344,7 +346,7 @@ def _cross_border(usd: TokenClient, ledger_url: str) -> None:
     _step("Who owes whom after the release")
     _positions(network)
     _fx(devnet)
-    _step("Who owes whom after the FX payment")
+    _step("Who owes whom after the FX settlement")
     _positions(network)
 
     _step("The settlement cycle: the central bank's settlement operator settles the net positions in collateral")
@@ -368,29 +370,64 @@ def _cross_border(usd: TokenClient, ledger_url: str) -> None:
 
 
 def _checkout_and_release(devnet: Any) -> None:
-    """The buyer (Bank A) pays the supplier (Bank B) for its order with one signature."""
-    p, network = devnet.parties, devnet.interbank
+    """The buyer (Bank A) funds the USD escrow with one signature; on release the supplier (Bank B) is paid
+    through the network and the marketplace's fee account (Bank A) by transfer, in the same transaction."""
+    from ape import chain
+
+    from deptoken.settlement.escrow import EscrowClient
+
+    p, c = devnet.parties, devnet.contracts
     buyer, supplier, marketplace = p["buyer"], p["supplier"], p["marketplace"]
-    _step(f"Checkout: the buyer (Bank A) pays order ORDER-2026-0042, {Decimal(ORDER_AMOUNT):,.2f} USD, to the supplier (Bank B) "
-          "with one signature")
-    signed = network.sign_payment(buyer, devnet.usd, devnet.usd_b, supplier, ORDER_AMOUNT, "ORDER-2026-0042", "1h")
-    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization to the network; its nonce binds the payee, its bank and the id")
-    receipt = network.submit_signed_payment(signed, sender=marketplace)
-    click.echo(f"  the marketplace submits it: Bank A burns the buyer's {Decimal(ORDER_AMOUNT):,.2f}, Bank B mints them to the "
-               f"supplier, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+    escrow = EscrowClient(c.escrows["USD"], devnet.usd)
+    _step("The supplier, a client of Bank B, asks the USD escrow (Bank A's token) to pay it at its own bank")
+    escrow.set_payout_bank(devnet.usd_b.symbol, sender=supplier)
+    payout = next(t for t in (devnet.usd, devnet.usd_b) if t.address == escrow.payout_token(supplier))
+    click.echo(f"  escrow {escrow.address} pays the supplier in {payout.symbol} through the interbank network {escrow.contract.network()}")
+
+    _step(f"Checkout: the buyer (Bank A) pays order ORDER-2026-0042, {Decimal(ORDER_AMOUNT):,.2f} USD, into escrow with one signature")
+    now = int(chain.pending_timestamp)
+    terms = escrow.terms("ORDER-2026-0042", buyer, supplier, ORDER_AMOUNT, ship_by=now + 7 * 86400, confirm_window="3d")
+    signed = escrow.sign_funding_authorization(buyer, terms, 3600)
+    click.echo("  the buyer signs an EIP-3009 ReceiveWithAuthorization to the escrow; its nonce is the order key,")
+    click.echo(f"  the hash of the full terms: {'0x' + escrow.order_key(terms).hex()}")
+    receipt = escrow.fund_with_authorization(signed, sender=marketplace)
+    click.echo(f"  the marketplace submits it: escrow funded, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+    other = escrow.terms("ORDER-2026-0043", buyer, supplier, ORDER_AMOUNT, ship_by=now + 7 * 86400, confirm_window="3d")
+    _refused("the same signature for another order",
+             lambda: escrow.fund_with_authorization(type(signed)(signed.escrow, other, signed.authorization), sender=marketplace))
+
+    _step("The supplier ships; the buyer confirms receipt: the release pays each party at its own bank")
+    key = escrow.order_key(terms)
+    escrow.ship(terms, "BL-COSU-6189-2026", sender=supplier)
+    click.echo("  shipped with bill of lading BL-COSU-6189-2026 (its hash is on-chain)")
+    for payout in escrow.payouts(terms):
+        via = f"through the network, payment id {payout.payment_id[:18]}..." if payout.payment_id else "by transfer"
+        click.echo(f"  {payout.who}: {payout.amount:,.2f} {payout.symbol} {via}")
+    receipt = escrow.confirm(key, sender=buyer)
+    click.echo(f"  buyer confirms: released, tx {receipt.txn_hash[:18]}...  gas {receipt.gas_used:,}")
+    click.echo("  Bank A burned the escrow's USD for the supplier and Bank B minted it to the supplier: A owes B")
 
 
 def _fx(devnet: Any) -> None:
-    """The supplier (Bank B) pays the manufacturer (Bank C) in CNH: its USD to the FX desk's USD account at Bank A
-    through the network, the desk's CNH to the manufacturer."""
+    """The supplier (Bank B) pays the manufacturer (Bank C) in CNH against the FX desk's quote, one transaction:
+    its USD through the network to the desk's USD account at Bank A, the desk's CNH to the manufacturer."""
+    from deptoken.settlement.pvp import PvPClient, build_routed_quote, sign_routed_quote
+
     p, network = devnet.parties, devnet.interbank
     supplier, desk, desk_usd, manufacturer = p["supplier"], p["fx_desk"], p["fx_desk_usd"], p["manufacturer"]
-    cnh_amount = (Decimal(FX_USD) * Decimal(FX_RATE)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    _step(f"The supplier pays the manufacturer (Bank C) {cnh_amount:,.2f} CNH for {Decimal(FX_USD):,.2f} USD at the FX desk's "
-          f"rate {FX_RATE}")
-    paid = network.pay(supplier, devnet.usd_b, devnet.usd, desk_usd, FX_USD, "FX-2026-0007", sender=supplier)
-    click.echo(f"  the supplier's USD goes through the network to the FX desk's USD account at Bank A: tx {paid.receipt.txn_hash[:18]}...")
-    _refused("the same payment id used again",
-             lambda: network.pay(supplier, devnet.usd_b, devnet.usd, desk_usd, "1.00", "FX-2026-0007", sender=supplier))
-    receipt = devnet.cnh.transfer(manufacturer, cnh_amount, sender=desk)
-    click.echo(f"  the FX desk pays the manufacturer from its CNH account at Bank C: tx {receipt.txn_hash[:18]}...")
+    pvp = PvPClient.from_contract(devnet.contracts.pvp, tokens=[devnet.usd, devnet.usd_b, devnet.cnh])
+    _step(f"FX across banks: the supplier (Bank B) pays its manufacturer (Bank C) in CNH for {Decimal(FX_USD):,.2f} USD")
+    quote = sign_routed_quote(desk, pvp, build_routed_quote(pvp, desk, desk_usd, supplier, devnet.cnh, devnet.usd, FX_USD,
+                                                            FX_RATE, network=network, expiry_seconds=300))
+    q = quote.quote
+    click.echo(f"  FX desk quotes USD/CNH {FX_RATE}: {devnet.cnh.format(q.maker_amount)} from its CNH account at Bank C for "
+               f"{devnet.usd.format(q.taker_amount)} to its USD account at Bank A, valid 300 s, signed (EIP-712)")
+    devnet.cnh.approve(pvp.contract, devnet.cnh.to_decimal(q.maker_amount), sender=desk)
+    receipt = pvp.settle_through_network(quote, from_token=devnet.usd_b, payee=manufacturer, sender=supplier,
+                                         network=network, approve=True)
+    click.echo(f"  the supplier settles, both legs or neither: its {devnet.usd_b.symbol} through the network to the desk's "
+               f"{devnet.usd.symbol}, the desk's {devnet.cnh.symbol} to the manufacturer, tx {receipt.txn_hash[:18]}...  "
+               f"gas {receipt.gas_used:,}")
+    click.echo(f"  payment id {'0x' + quote.payment_id.hex()[:16]}...: Bank B owes Bank A")
+    _refused("the quote settled a second time", lambda: pvp.settle_through_network(
+        quote, from_token=devnet.usd_b, payee=manufacturer, sender=supplier, network=network, approve=True))

@@ -52,9 +52,10 @@ def test_benchmark_counts_what_it_did(tmp_path):
 
 def test_demo_tells_the_story_end_to_end():
     """`make demo`: deposit -> approve -> mint -> transfer -> redeem -> payout file -> reconciliation OK,
-    then cross-border across three banks, every party a client of one: a one-signature checkout paid from
-    Bank A to Bank B -> the supplier's USD becomes the manufacturer's CNH at Bank C -> the cycle settles the
-    net -> every bank reconciles."""
+    then cross-border across three banks, every party a client of one: a one-signature escrow checkout at
+    Bank A -> released, the supplier paid at Bank B through the network, the fee at Bank A -> the supplier's
+    USD becomes the manufacturer's CNH at Bank C in one transaction -> the cycle settles the net -> every
+    bank reconciles."""
     env = {**os.environ, "APE_DISABLE_TELEMETRY": "1",
            "PATH": os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     result = subprocess.run([str(Path(sys.executable).parent / "ape"), "run", "demo", "--network", "ethereum:local:foundry"],
@@ -79,7 +80,14 @@ def test_demo_tells_the_story_end_to_end():
         "Bank A: 4 client(s), the deposit of 20,000.00 USD behind the devnet's mint found minted",
         "Bank B: 1 client(s)",
         "Bank C: 3 client(s), the deposit of 1,000,000.00 CNH behind the devnet's mint found minted",
-        "refused, nothing done: the same payment id used again",
+        "escrow 0x", "pays the supplier in EXUSB through the interbank network 0x",
+        "refused, nothing done: the same signature for another order",
+        "seller: 12,312.50 EXUSB through the network, payment id 0x",
+        "fee recipient: 187.50 EXUSD by transfer",
+        "buyer confirms: released",
+        "FX desk quotes USD/CNH 7.1234: 71,234.00 EXCNH from its CNH account at Bank C for 10,000.00 EXUSD to its USD account at Bank A",
+        "the supplier settles, both legs or neither",
+        "refused, nothing done: the quote settled a second time",
         "cycle 1 settled",
     ):
         assert line in out, line
@@ -88,23 +96,24 @@ def test_demo_tells_the_story_end_to_end():
     assert banks == {"Bank A": ["buyer (importer, US)", "marketplace operator", "marketplace fees (USD)", "FX desk, USD account"],
                      "Bank B": ["supplier (exporter, HK)"],
                      "Bank C": ["FX desk, CNH account", "manufacturer (CN)", "marketplace fees (CNH)"]}  # nobody twice
-    # who owes whom: A owes B the order, B owes A the FX payment; the cycle settles the net 2,500.00
+    # who owes whom: A owes B the order less the fee, B owes A the FX payment; the cycle settles the net 2,312.50
     owes = out.split("== Who owes whom after the release")[1]
-    assert "EXUSD: owes the network 12,500.00 rUSD" in owes and "EXUSB: is owed 12,500.00 rUSD" in owes
-    owes = out.split("== Who owes whom after the FX payment")[1]
-    assert "EXUSD: owes the network 2,500.00 rUSD" in owes and "EXUSB: is owed 2,500.00 rUSD" in owes
+    assert "EXUSD: owes the network 12,312.50 rUSD" in owes and "EXUSB: is owed 12,312.50 rUSD" in owes
+    owes = out.split("== Who owes whom after the FX settlement")[1]
+    assert "EXUSD: owes the network 2,312.50 rUSD" in owes and "EXUSB: is owed 2,312.50 rUSD" in owes
     cycle = out.split("== The settlement cycle")[1].split("== Balances after")[0]
-    for line in ("EXUSD: collateral -2,500.00 rUSD", "EXUSB: collateral +2,500.00 rUSD",
-                 "EXUSD: flat; collateral 997,500.00 rUSD", "EXUSB: flat; collateral 1,002,500.00 rUSD"):
+    for line in ("EXUSD: collateral -2,312.50 rUSD", "EXUSB: collateral +2,312.50 rUSD",
+                 "EXUSD: flat; collateral 997,687.50 rUSD", "EXUSB: flat; collateral 1,002,312.50 rUSD"):
         assert line in cycle, line
     after = out.split("== Balances after")[1]
-    for name, a, b, c in (("buyer (importer, US)", "7,500.00", "0.00", "0.00"), ("FX desk, USD account", "10,000.00", "0.00", "0.00"),
-                          ("supplier (exporter, HK)", "0.00", "2,500.00", "0.00"), ("FX desk, CNH account", "0.00", "0.00", "928,766.00"),
-                          ("manufacturer (CN)", "0.00", "0.00", "71,234.00")):
+    for name, a, b, c in (("buyer (importer, US)", "7,500.00", "0.00", "0.00"), ("marketplace fees (USD)", "187.50", "0.00", "0.00"),
+                          ("FX desk, USD account", "10,000.00", "0.00", "0.00"),
+                          ("supplier (exporter, HK)", "0.00", "2,312.50", "0.00"), ("FX desk, CNH account", "0.00", "0.00", "928,766.00"),
+                          ("manufacturer (CN)", "0.00", "0.00", "71,234.00"), ("marketplace fees (CNH)", "0.00", "0.00", "0.00")):
         assert f"  {name:<28} {a:>16} {b:>16} {c:>16}" in after, name
     reconciled = out.split("== Every bank reconciles")[1]
-    for line in ("Bank A (EXUSD)", "interbank in 10,000.00 EXUSD - interbank out 12,500.00 EXUSD",
-                 "Bank B (EXUSB)", "total supply 2,500.00 EXUSB = minted 0.00 EXUSB + interbank in 12,500.00 EXUSB - interbank out 10,000.00 EXUSB",
+    for line in ("Bank A (EXUSD)", "interbank in 10,000.00 EXUSD - interbank out 12,312.50 EXUSD",
+                 "Bank B (EXUSB)", "total supply 2,312.50 EXUSB = minted 0.00 EXUSB + interbank in 12,312.50 EXUSB - interbank out 10,000.00 EXUSB",
                  "Bank C (EXCNH)", "total supply 1,000,000.00 EXCNH = minted 1,000,000.00 EXCNH"):
         assert line in reconciled, line
     assert reconciled.count("reconciliation OK") == 3

@@ -28,7 +28,7 @@ from ..contracts import as_contract
 from ..errors import DepositTokenError
 from ..token import TokenClient
 from ..project import project_root
-from .escrow import check_escrow_accounts, deploy_escrow
+from .escrow import EscrowClient, check_escrow_accounts, deploy_escrow
 from .htlc import deploy_htlc
 from .pvp import deploy_pvp
 from .registry import SettlementDeployment, write_registry
@@ -232,6 +232,8 @@ def setup_devnet(usd: TokenClient | None = None, *, record: bool = True) -> Devn
     cnh.mint(parties["fx_desk"], "1000000.00", "CNH-DESK-FUNDING-1", sender=banks["CNH"]["minter"])
     usd.mint(parties["buyer"], "20000.00", "DEP-XB-2026-0001", sender=banks["USD"]["minter"])
     network = _interbank_devnet(usd, usd_b, banks, expiry, contracts.record)
+    # the USD escrow pays sellers (and a fee account) at other banks of the network: the supplier banks at B
+    EscrowClient(c.escrows["USD"], usd).set_network(network, sender=marketplace)
     if record:
         write_registry(contracts.record)
     return Devnet(usd, cnh, contracts, parties, banks, usd_b, network)
