@@ -53,6 +53,8 @@ def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
         # (a client of Bank A) pays the supplier (a client of Bank B) through it, found through the record
         assert record["interbank"] and record["settlement_asset"] and record["deploy_blocks"]["interbank"] > 0
         assert record["parties"]["EXUSB"]["supplier"] == supplier
+        # the USD escrow pays sellers at other banks of the network (the supplier banks at B)
+        assert _call_uint(net, record["escrows"]["USD"], "network()") == int(record["interbank"], 16)
         paid = json.loads(net.ok("--json", "interbank", "pay", "--from-token", "EXUSD", "--to-token", "EXUSB",
                                  "--to", supplier, "--amount", "100.00", "--id", "PAY-DEVNET-1", "--as", "27").stdout)
         assert (paid["kind"], paid["amount"]) == ("interbank", 100_00)
