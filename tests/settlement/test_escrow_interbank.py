@@ -41,6 +41,7 @@ HAIRCUT = 1_000
 COLLATERAL = 1_000_000
 NETWORK_ALLOWANCE = 10**12
 SHIPPED, DISPUTED, RELEASED, RESOLVED, SEIZED = 2, 3, 4, 6, 7
+GAS: dict[str, int] = {}  # measured here; see test_gas
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +182,7 @@ def test_confirm_pays_a_seller_at_bank_b_through_the_network(client, escrow, tok
         ("fee recipient", fees.address, token.address, FEE, None),
     ]
     receipt = client.confirm(key, sender=alice)
+    GAS["confirm (seller at B, fee at A)"] = receipt.gas_used
     assert events(receipt, escrow) == [
         ev("OrderReleased", orderKey=key, sellerAmount=NET_AMOUNT, fee=FEE, confirmed=True),
         ev("CrossBankPayout", orderKey=key, paymentId=seller_id, payee=ana, payoutToken=bank_b, amount=NET_AMOUNT),
@@ -210,6 +212,7 @@ def test_timeout_release_pays_seller_and_fee_at_bank_b(client, escrow, token, ba
     assert "has not passed" in one_line_error(client.release, key, sender=marketplace)
     set_time(chain, int(escrow.order(key).confirmDeadline) + 1)
     receipt = client.release(key, sender=marketplace)  # anyone, after the window
+    GAS["release (seller and fee at B)"] = receipt.gas_used
     assert events(receipt, escrow) == [
         ev("OrderReleased", orderKey=key, sellerAmount=NET_AMOUNT, fee=FEE, confirmed=False),
         ev("CrossBankPayout", orderKey=key, paymentId=seller_id, payee=ana, payoutToken=bank_b, amount=NET_AMOUNT),
@@ -266,10 +269,22 @@ def test_same_bank_path_unchanged(client, escrow, token, net, alice, bob, fees, 
     _, key = shipped_order(client, chain, "same bank", alice, bob)
     assert [p.payment_id for p in client.payouts(key)] == [None, None]
     receipt = client.confirm(key, sender=alice)
+    GAS["confirm (same bank)"] = receipt.gas_used
     assert events(receipt, escrow) == [ev("OrderReleased", orderKey=key, sellerAmount=NET_AMOUNT, fee=FEE, confirmed=True)]
     assert events(receipt, net) == [] and position(net, token) == 0
     assert [e[0] for e in events(receipt, token)] == ["Transfer", "Transfer"]
     assert int(token.balanceOf(bob)) == INITIAL + NET_AMOUNT and int(token.balanceOf(fees)) == FEE
+
+
+def test_gas():
+    """What paying across banks costs (this module's run): the network's burn, mint and books on top."""
+    if not {"confirm (seller at B, fee at A)", "confirm (same bank)", "release (seller and fee at B)"} <= set(GAS):
+        pytest.skip("run with the whole module")
+    print("\nTradeEscrow across banks, gas:", ", ".join(f"{k} {v:,}" for k, v in sorted(GAS.items())))
+    assert GAS["confirm (same bank)"] <= 80_000  # as tests/settlement/test_escrow.py's bound
+    # the network's payment (burn at A, mint at B, positions 0 -> non-zero, the payment id) is most of it
+    assert GAS["confirm (seller at B, fee at A)"] <= 300_000
+    assert GAS["release (seller and fee at B)"] <= 420_000
 
 
 def test_payout_bank_setters_and_their_refusals(client, escrow, token, bank_b, net, other_net, asset, alice, ana, bob, marketplace, arbiter, interbank_people):
