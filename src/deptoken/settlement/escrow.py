@@ -520,7 +520,7 @@ class EscrowClient:
         other = o.seller if lost_address == o.buyer else o.buyer
         if new in (other, self.address):
             raise DepositTokenError(f"the replacement {new} cannot be the order's other party or the escrow")
-        bank = self.token if lost_address == o.buyer else self._token_at(self.payout_token(new))
+        bank = self.token if lost_address == o.buyer else self.token_at(self.payout_token(new))
         bank.require_active(new, "replacement", where="" if bank is self.token else f" on {bank.symbol} (its payout bank)")
         return self._send("replaceParty", self._key(o.key), lost_address, new, sender=sender)
 
@@ -617,7 +617,7 @@ class EscrowClient:
                                                 ("seller", o.seller, self.payout_token(o.seller), seller, "seller"),
                                                 ("fee recipient", self.fee()[0], self.fee_payout_token(), fee, "fee")):
             if units:
-                t = self._token_at(token)
+                t = self.token_at(token)
                 pid = None if token == self.token.address else "0x" + payout_payment_id(bytes.fromhex(o.key[2:]), label).hex()
                 out.append(Payout(who, payee, t.address, t.symbol, t.to_decimal(units), pid))
         return out
@@ -767,10 +767,10 @@ class EscrowClient:
         if token == self.token.address:
             self.token.require_active(seller, "seller")
         else:
-            bank = self._token_at(token)
+            bank = self.token_at(token)
             bank.require_active(seller, "seller", where=f" on {bank.symbol} (its payout bank)")
 
-    def _token_at(self, address: str) -> TokenClient:
+    def token_at(self, address: str) -> TokenClient:
         """The ``TokenClient`` of the escrow's token or a member token of its network."""
         if address == self.token.address:
             return self.token
