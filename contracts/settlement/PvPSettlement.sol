@@ -56,8 +56,8 @@ import {BankControlledPositions} from "./BankControlledPositions.sol";
  * | action            | who must be active (on which token)                                              |
  * | ----------------- | -------------------------------------------------------------------------------- |
  * | {settle}          | maker and taker on both tokens (the tokens' `transferFrom` checks each leg)      |
- * | {settleThrough-   | maker and payee on makerToken; taker on fromToken; receiver on takerToken (the   |
- * |  Network}         | tokens; across banks the network also checks both banks and the debit limit)    |
+ * | routed quotes     | {settleThroughNetwork}: maker and payee on makerToken, taker on fromToken,       |
+ * |                   | receiver on takerToken (the tokens); across banks the network checks its banks   |
  * | {propose}         | proposer on giveToken (the token's `transferFrom`)                               |
  * | {accept}          | proposer on giveToken (checked here: its locked money goes to the counterparty); |
  * |                   | counterparty on wantToken and giveToken, proposer on wantToken (the tokens)      |
@@ -304,7 +304,8 @@ contract PvPSettlement is EIP712, BankControlledPositions {
      * pays through it ({IInterbankNetwork-pay}, under {routedPaymentId}); when it is `q.takerToken`,
      * the caller pays the receiver with a plain transfer.
      * @dev Caller must be `q.taker`; the quote unexpired, its nonce unused (shared with {settle}), the
-     * signature the maker's (ECDSA or ERC-1271); `network` the one the maker signed ({NetworkMismatch})
+     * signature the maker's (ECDSA or ERC-1271); `payee` and `q.receiver` neither zero nor this contract
+     * ({InvalidBeneficiary}); `network` the one the maker signed ({NetworkMismatch})
      * and both `fromToken` and `q.takerToken` its members ({NotANetworkMember}). The maker must have
      * approved this contract on makerToken, the taker on fromToken; this contract must be allowlisted
      * on makerToken and fromToken. The network's and the tokens' refusals (a suspended bank, the payer
@@ -326,6 +327,8 @@ contract PvPSettlement is EIP712, BankControlledPositions {
         if (block.timestamp > q.expiry) revert QuoteExpired(q.expiry);
         if (network != q.network) revert NetworkMismatch(q.network, network);
         _checkExchange(q.maker, q.makerToken, q.makerAmount, q.takerToken, q.takerAmount);
+        if (payee == address(0) || payee == address(this)) revert InvalidBeneficiary(payee);
+        if (q.receiver == address(0) || q.receiver == address(this)) revert InvalidBeneficiary(q.receiver);
         _requireMember(network, fromToken);
         _requireMember(network, q.takerToken);
         if (_quoteUsed[q.maker][q.nonce]) revert QuoteAlreadyUsed(q.maker, q.nonce);

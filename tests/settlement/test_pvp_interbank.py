@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import pytest
 from ape import project
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from hexbytes import HexBytes
 
 from constants import INITIAL, MAX_UINT256, YEAR, ZERO_ADDRESS
+from deptoken.eip712 import sign as eip712_sign
 from deptoken.settlement import pvp as pvp_lib
 from deptoken.settlement.interbank import InterbankClient
 from deptoken.settlement.pvp import PvPClient, SignedRoutedQuote, build_routed_quote, sign_routed_quote
@@ -35,7 +38,8 @@ COLLATERAL = 1_000_000  # 10,000.00 per bank: bank A may pay out 9,000.00 net
 NETWORK_ALLOWANCE = 10**12
 DESK_CNH = 1_000_000_00  # 1,000,000.00 CNH at the desk's account at C
 # Measured on Anvil 1.7.1, unlimited allowances (test_gas_of_the_plain_settle_and_the_routed_ones): plain settle
-# 119,659; routed at the same bank 138,326; routed across banks 319,912 (the network payment alone: 220,817).
+# about 119,650; routed at the same bank about 138,800; routed across banks about 320,400 (the quote's random nonce
+# moves the calldata cost by a few dozen gas); the network payment alone 220,817.
 ROUTED_GAS_LIMIT = 330_000
 SAME_BANK_GAS_LIMIT = 145_000
 
@@ -272,6 +276,7 @@ def test_refusals_of_the_contract_leave_nothing_moved(
     refused(pvp, good, bob, "NotTaker", caller=bob, taker=alice)
     refused(pvp, _args(cross, pvp, token, payee), alice, "NetworkMismatch", signed=network, given=pvp)  # not the signed network
     refused(pvp, _args(cross, network, cnh_token, payee), alice, "NotANetworkMember", network=network, token=cnh_token)
+    refused(pvp, _args(cross, network, token, pvp), alice, "InvalidBeneficiary", account=pvp)  # the CNH would be stuck here
     forged = (q.as_tuple(), eip712.sign(alice, cross.typed_data), *good[2:])  # the taker signs the desk's quote itself
     refused(pvp, forged, alice, "InvalidQuoteSignature", maker=desk_cnh)
     altered = ((*q.as_tuple()[:4], q.maker_amount + 1, *q.as_tuple()[5:]), *good[1:])
@@ -342,6 +347,7 @@ def test_library_refuses_with_one_line_before_sending(
     assert refusal().startswith(f"payee {payee.address} ") and "frozen" in refusal()
     cnh_token.unfreezeAccount(payee, sender=cnh_bank["compliance"])
     assert refusal(sender=interbank_people["ana"]).startswith("the quote is for taker")
+    assert refusal(payee=pvp).endswith("cannot be the zero address or the settlement contract")
     assert "is not a member of the interbank network" in refusal(from_token=client.token(cnh_token))
     admin = interbank_people["network_admin"]
     elsewhere = admin.deploy(project.InterbankNetwork, network.settlementAsset(), "USD", NET, HAIRCUT, admin, admin)
@@ -441,3 +447,106 @@ def test_gas_of_the_plain_settle_and_the_routed_ones(kind, pvp, client, ib, netw
                                     == (INITIAL if kind == "plain settle" else 0) + CNH_AMOUNT)
     print(f"\n{kind}: {receipt.gas_used:,} gas (unlimited allowances)")
     assert receipt.gas_used <= GAS_CEILINGS[kind]
+
+
+# ------------------------------------------------------------------ property: both legs or neither, across banks
+
+PARTIES = ("maker", "payee", "taker", "receiver", "pvp")
+ROUTED_DISRUPTIONS = (
+    [(kind, who) for kind in ("remove", "freeze") for who in PARTIES]
+    + [("pvp-remove-c", None), ("pause", "A"), ("pause", "B"), ("pause", "C"), ("suspend", "A"), ("suspend", "B")]
+)
+ROUTED_AMOUNTS = st.one_of(st.integers(1, 5_000), st.integers(1, 1_100_000))
+ROUTED_ALLOWANCES = st.one_of(st.just(MAX_UINT256), st.integers(0, 1_100_000))
+
+
+@pytest.mark.slow
+def test_property_routed_settlement_moves_both_legs_or_nothing(
+        pvp, client, network, token, bank_b, cnh_token, cnh_bank, compliance, pauser, fx, alice, carol, interbank_people,
+        chain):
+    """Random amounts, allowances, the desk's USD account at the payer's bank or another, restrictions of any party
+    (not listed, frozen), pauses of any of the three tokens and suspensions of either USD bank: a routed settlement
+    (a real transaction) moves the CNH to the payee and the USD to the desk exactly, with the banks' supplies and
+    positions, or moves nothing; the settlement contract holds nothing and has no allowance left either way; and it
+    settles exactly when a model of the rules says so."""
+    desk, payee, taker = fx["desk_cnh"].address, fx["manufacturer"].address, alice.address
+    admin = interbank_people["network_admin"].address
+    tokens = {"A": token, "B": bank_b, "C": cnh_token}
+    officers = {"A": (compliance.address, pauser.address), "B": (compliance.address, pauser.address),
+                "C": (cnh_bank["compliance"].address, cnh_bank["pauser"].address)}
+    domain = client.domain
+    outcomes = []
+
+    def send(sender, contract, fn, *args):
+        data = HexBytes(getattr(contract, fn).encode_input(*args)).to_0x_hex()
+        tx_hash = _raw("eth_sendTransaction", [{"from": sender, "to": contract.address, "data": data, "gas": hex(1_000_000)}])
+        while (receipt := _raw("eth_getTransactionReceipt", [tx_hash])) is None:
+            pass
+        return receipt["status"] == "0x1"
+
+    @settings(max_examples=20, deadline=None, database=None, derandomize=True, print_blob=False,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(taker_amount=ROUTED_AMOUNTS, maker_amount=ROUTED_AMOUNTS, taker_allowance=ROUTED_ALLOWANCES,
+           maker_allowance=ROUTED_ALLOWANCES, same_bank=st.booleans(),
+           disruptions=st.lists(st.sampled_from(ROUTED_DISRUPTIONS), max_size=2, unique=True))
+    # over A's debit limit: refused across banks, a plain transfer at the desk's account at A; a suspension likewise
+    @example(950_000, 1, MAX_UINT256, MAX_UINT256, False, [])
+    @example(950_000, 1, MAX_UINT256, MAX_UINT256, True, [])
+    @example(100, 1, MAX_UINT256, MAX_UINT256, True, [("suspend", "A"), ("suspend", "B")])
+    @example(100, 1, MAX_UINT256, MAX_UINT256, False, [("suspend", "B")])
+    def run(taker_amount, maker_amount, taker_allowance, maker_allowance, same_bank, disruptions):
+        snapshot = chain.snapshot()
+        try:
+            receiver, desk_bank = (carol.address, "A") if same_bank else (interbank_people["ben"].address, "B")
+            where = {"maker": ("C", desk), "payee": ("C", payee), "taker": ("A", taker), "receiver": (desk_bank, receiver),
+                     "pvp": ("A", pvp.address)}
+            assert send(desk, cnh_token, "approve", pvp.address, maker_allowance)
+            assert send(taker, token, "approve", pvp.address, taker_allowance)
+            blocked = False
+            for kind, who in disruptions:
+                if kind in ("remove", "freeze", "pvp-remove-c"):
+                    bank, account = ("C", pvp.address) if kind == "pvp-remove-c" else where[who]
+                    fn = "freezeAccount" if kind == "freeze" else "removeFromAllowlist"
+                    assert send(officers[bank][0], tokens[bank], fn, account)
+                    blocked = True
+                elif kind == "pause":
+                    assert send(officers[who][1], tokens[who], "pause")
+                    blocked = blocked or who in ("A", "C", desk_bank)
+                else:
+                    assert send(admin, network, "setBankActive", tokens[who].address, False)
+                    blocked = blocked or not same_bank
+            expected = (not blocked and taker_amount <= min(taker_allowance, INITIAL)
+                        and maker_amount <= min(maker_allowance, DESK_CNH)
+                        and (same_bank or taker_amount <= COLLATERAL * 9 // 10))  # A's debit limit
+            quote = pvp_lib.RoutedQuote(desk, receiver, taker, cnh_token.address, maker_amount,
+                                        tokens[desk_bank].address, taker_amount, 10**18, chain.pending_timestamp + 3600,
+                                        pvp_lib.random_nonce(), network.address)
+            signed = SignedRoutedQuote(quote, domain, eip712_sign(fx["desk_cnh"], quote.typed_data(domain)))
+            holders = [desk, payee, taker, receiver]  # _snapshot adds the settlement contract and the network
+            every = [*holders, pvp.address, network.address]
+            before = _snapshot(token, bank_b, cnh_token, network, pvp, holders)
+            settled = send(taker, pvp, "settleThroughNetwork", *_args(signed, network, token, payee))
+            after = _snapshot(token, bank_b, cnh_token, network, pvp, holders)
+            assert settled == expected, (disruptions, same_bank, taker_amount, maker_amount, taker_allowance, maker_allowance)
+            if settled:
+                moved = {(t, h): 0 for t in "ABC" for h in every}
+                moved[("C", desk)] -= maker_amount
+                moved[("C", payee)] += maker_amount
+                moved[("A", taker)] -= taker_amount
+                moved[(desk_bank, receiver)] += taker_amount
+                expected_balances = [b + moved[(t, h)] for (t, h), b in zip(((t, h) for t in "ABC" for h in every),
+                                                                             before[0], strict=True)]
+                flow = 0 if same_bank else taker_amount
+                assert after == (expected_balances, [before[1][0] - flow, before[1][1] + flow, before[1][2]],
+                                 [before[2][0] - flow, before[2][1] + flow])
+                assert network.isPaymentIdUsed(signed.payment_id) == (not same_bank)
+            else:
+                assert after == before
+            assert [tokens[t].balanceOf(pvp) for t in "ABC"] == [0, 0, 0] and token.allowance(pvp, network) == 0
+            assert pvp.quoteUsed(desk, quote.nonce) == settled
+            outcomes.append(settled)
+        finally:
+            chain.restore(snapshot)
+
+    run()
+    assert len(outcomes) == 24 and 4 <= sum(outcomes) <= 20, outcomes  # both outcomes explored

@@ -601,6 +601,8 @@ class PvPClient:
         if from_token is None or payee is None:
             raise InvalidInput("settling a routed quote needs the taker's token (from_token) and the payee")
         frm, payee_address = self.token(from_token), address_of(payee, "payee")
+        if payee_address == self.address or int(payee_address, 16) == 0:
+            raise InvalidInput(f"the payee {payee_address} cannot be the zero address or the settlement contract")
         ib = self.network(q.network if network is None else network)
         if ib.address != q.network:
             raise DepositTokenError(f"the quote was signed for payment through network {q.network}, not {ib.address}")
