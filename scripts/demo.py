@@ -271,8 +271,9 @@ def _open_books(label: str, token: TokenClient, roles: dict[str, Any], network: 
 
 
 def _onboard_books(books: BankBooks, today: Any) -> str:
-    """The bank's ledger records its cross-border clients (already allowlisted by the devnet: nothing is sent
-    again) and the deposit behind the devnet's mint, approved and found minted."""
+    """The bank's ledger records its cross-border clients (the devnet allowlisted them for a year: the ledger's
+    jobs set each one's KYC review date on-chain) and the deposit behind the devnet's mint, approved and found
+    minted."""
     kyc, deposit_file = BANK_FILES[books.label]
     maker, checker, checker2 = books.operators
     with books.ledger.session() as s:
