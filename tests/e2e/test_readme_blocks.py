@@ -120,15 +120,22 @@ def test_settlement_record_carries_what_a_client_needs(devnet):
 
 
 def test_readme_cross_border_block_runs_as_written(devnet, tmp_path):
-    usd = record(devnet)["tokens"]["USD"]
+    usd, cnh = record(devnet)["tokens"]["USD"], record(devnet)["tokens"]["CNH"]
     market, desk_usd, treasury, fees = account_address(30), account_address(40), account_address(2), account_address(31)
-    before = [call(devnet, usd, "balanceOf(address)", a) for a in (market, desk_usd, treasury, fees)]
+    desk, manufacturer = account_address(29), account_address(41)
+
+    def balances() -> list[int]:
+        return [*(call(devnet, usd, "balanceOf(address)", a) for a in (market, desk_usd, treasury, fees)),
+                *(call(devnet, cnh, "balanceOf(address)", a) for a in (desk, manufacturer))]
+
+    before = balances()
     result = run_block(devnet, readme_block("deptoken auth sign-transfer"), tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    after = [call(devnet, usd, "balanceOf(address)", a) for a in (market, desk_usd, treasury, fees)]
     # the marketplace: 125.50 paid, 500.00 for the order less the 1.50 % fee (to the fee account); the desk's USD
-    # account: a 250.00 lock claimed; the legal role's seizures: an order (500.00) and a lock (250.00)
-    assert [a - b for a, b in zip(after, before, strict=True)] == [125_50 + 500_00 - 7_50, 250_00, 500_00 + 250_00, 7_50]
+    # account: 100.00 for its CNH and a 250.00 lock claimed; the legal role's seizures: an order (500.00) and a
+    # lock (250.00); the desk's 712.34 CNH to the manufacturer
+    assert [a - b for a, b in zip(balances(), before, strict=True)] == [
+        125_50 + 500_00 - 7_50, 100_00 + 250_00, 500_00 + 250_00, 7_50, -712_34, 712_34]
 
 
 def test_cnh_escrow_order_released_with_fee(devnet, tmp_path):
