@@ -376,7 +376,21 @@ def test_library_refuses_with_one_line_before_sending(
     assert alice.nonce == nonce_before + 3  # only the test's own two approvals and one transfer
 
 
-# ------------------------------------------------------------------ an ERC-1271 desk, the CLI, gas
+# ------------------------------------------------------------------ an ERC-1271 desk, the CLI, the ABI, gas
+
+
+def test_the_exported_pvp_abi_decodes_the_networks_refusals_and_has_the_routed_types():
+    import json
+
+    from constants import ROOT
+    from deptoken.abi import eip712_constants
+
+    abi = json.loads((ROOT / "abi" / "PvPSettlement.json").read_text())
+    errors = {e["name"] for e in abi if e["type"] == "error"}
+    assert {"DebitLimitExceeded", "BankSuspended", "PaymentIdUsed", "NotAMember", "NetworkMismatch", "NotANetworkMember",
+            "ERC7943CannotReceive"} <= errors
+    fields = [(f["name"], f["type"]) for f in eip712_constants()["routedQuoteTypes"]["RoutedQuote"]]
+    assert fields == list(pvp_lib.ROUTED_QUOTE_FIELDS) and fields[-1] == ("network", "address")
 
 
 def test_a_desk_signing_with_a_contract_wallet_is_paid_across_banks(

@@ -608,8 +608,6 @@ class PvPClient:
             raise DepositTokenError(f"the quote was signed for payment through network {q.network}, not {ib.address}")
         for t in (frm, taker_token):
             ib.bank(t)  # Refused: not a member
-        if frm.currency != taker_token.currency:
-            raise InvalidInput(f"{frm.symbol} is in {frm.currency}; the quote is paid in {taker_token.currency}")
         for t in dict.fromkeys((maker_token, frm, taker_token)):
             self._not_paused(t, "settle")
         maker_token.require_parties_active(
