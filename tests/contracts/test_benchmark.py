@@ -101,4 +101,11 @@ def test_interbank_payment_and_cycles_measured():
     assert 0 < gas.payment_signed - gas.payment_approved < 45_000, gas
     per_bank = [(gas.cycles[b] - gas.cycles[a]) / (b - a) for a, b in ((3, 6), (6, 12))]
     assert 5_000 < per_bank[0] < 15_000 and abs(per_bank[0] - per_bank[1]) < 0.05 * per_bank[0], (gas.cycles, per_bank)
-    assert format_interbank(gas).count("\n") == 4 and "12 banks" in format_interbank(gas)
+    text = format_interbank(gas)
+    assert "12 banks" in text and "by call frame" in text
+    # the breakdown adds up to the receipts, and it sees the once-only references: the payment id in the
+    # network, the burn reference at the paying bank, the deposit reference at the paid bank (new slots)
+    for parts, total in ((gas.breakdown_approved, gas.payment_approved), (gas.breakdown_signed, gas.payment_signed)):
+        assert sum(p.gas for p in parts) == total, parts
+        assert sum(p.sstore_new for p in parts) == 3, parts
+        assert parts[0].gas > 21_000 and parts[1].label.startswith("network.pay")
