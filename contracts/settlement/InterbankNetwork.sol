@@ -46,8 +46,9 @@ import {IInterbankNetwork} from "../interfaces/IInterbankNetwork.sol";
  * Storage (ERC-7201 namespace `deptoken.storage.InterbankNetwork`) is laid out for the payment: a
  * payment reads one word per bank ({Ledger}: membership, collateral and position) and one word of
  * parameters ({Params}: haircut, cycle, early settlements), and writes a new word for its payment id;
- * the bank's operator, read only by the bank's own calls, lives apart. Amounts are narrowed with checks
- * (collateral below 2^120, positions within int128: far above any settlement asset's supply).
+ * the bank's operator, read only by the bank's own calls, lives apart. Amounts are narrowed with checks:
+ * the network holds at most 2^120 - 1 of the settlement asset ({postCollateral}), which bounds every
+ * collateral and position (int128).
  */
 contract InterbankNetwork is IInterbankNetwork, AccessControl {
     using SafeERC20 for IERC20;
@@ -246,6 +247,10 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         l.collateral = (l.collateral + amount).toUint120();
         emit CollateralPosted(token, _msgSender(), amount);
         _asset.safeTransferFrom(_msgSender(), address(this), amount);
+        // Every unit of collateral (and of early settlements) is held here, and only this adds to it:
+        // while what is held stays within 120 bits, so does any bank's collateral after a cycle
+        // credits it, and every position within int128: a cycle cannot fail on a narrowing.
+        _asset.balanceOf(address(this)).toUint120();
     }
 
     /// @notice Sends `amount` of `token`'s bank's collateral to `to`: only what its debit does not need.

@@ -223,6 +223,28 @@ def test_gross_mode_moves_collateral_with_each_payment(gross, token, bank_b, ali
     assert gross.freeCollateral(token) == COLLATERAL - AMOUNT  # nothing owed: all of it may leave
 
 
+def test_collateral_is_kept_in_120_bits_with_checks(net, token, bank_b, alice, asset, interbank_people):
+    """A bank's status, collateral and position share one storage word: the network holds at most
+    2**120 - 1 of the settlement asset (past it, posting reverts rather than wrapping), so a cycle that
+    credits a bank at that bound still settles."""
+    op_a, op_b, central, ana = (interbank_people[k] for k in ("operator_a", "operator_b", "central", "ana"))
+    held = 2 * COLLATERAL  # both banks' collateral
+    too_much = 2**120 - held
+    asset.mint(op_a, too_much, sender=central)
+    asset.approve(net, too_much, sender=op_a)
+    with reverts("SafeCastOverflowedUintDowncast", bits=120, value=2**120):
+        net.postCollateral(token, too_much, sender=op_a)
+    net.postCollateral(token, too_much - 1, sender=op_a)
+    assert position(net, token) == (0, 2**120 - 1 - COLLATERAL) and asset.balanceOf(net) == 2**120 - 1
+    asset.approve(net, 1, sender=op_b)
+    with reverts("SafeCastOverflowedUintDowncast", bits=120, value=2**120):  # bank B cannot add either
+        net.postCollateral(bank_b, 1, sender=op_b)
+    bank_b.approve(net, AMOUNT, sender=ana)
+    net.pay(bank_b, token, alice, AMOUNT, ref("BIG-1"), sender=ana)  # B owes the biggest bank
+    net.settleCycle(sender=interbank_people["settler"])
+    assert position(net, token) == (0, 2**120 - 1 - COLLATERAL + AMOUNT) and position(net, bank_b) == (0, COLLATERAL - AMOUNT)
+
+
 def test_admin_controls(net, token, interbank_people):
     admin = interbank_people["network_admin"]
     with reverts("InvalidHaircut", haircutBps=5001):
