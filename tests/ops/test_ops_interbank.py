@@ -147,6 +147,8 @@ def test_queue_holds_payments_over_the_headroom_and_runs_them_in_order(
     bank_b.unpause(sender=pauser)
 
     listed = cli("queue", "list")
+    assert cli("queue", "list", as_json=False).splitlines()[1] == (
+        f"#{queued[1]['record']} queued: payment {queued[1]['payment_id'][:10]}..., {alice.address} pays {ana.address} 4,500.00 EXUSD")
     assert [(r["record"], r["payment_id"], r["status"], r["amount"]) for r in listed] == [
         (q["record"], q["payment_id"], "queued", amount) for q, amount in zip(queued, (200_000, 450_000), strict=True)]
     # still no headroom: nothing sent, both wait, in order

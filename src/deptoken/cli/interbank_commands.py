@@ -202,10 +202,10 @@ def queue() -> None:
     """The paying bank's queue of signed payments over its headroom (in its ledger, --db)."""
 
 
-def _record_text(r: dict[str, Any]) -> str:
+def _record_text(r: dict[str, Any], units: Any) -> str:
+    amount = units.format(r["amount"]) if units is not None else f"{r['amount']} minor units"
     tail = f", tx {r['tx']}" if r["tx"] else (f" ({r['error']})" if r["error"] else "")
-    return (f"#{r['record']} {r['status']}: payment {r['payment_id'][:10]}..., {r['payer']} pays {r['payee']} "
-            f"{r['amount']} minor units{tail}")
+    return f"#{r['record']} {r['status']}: payment {r['payment_id'][:10]}..., {r['payer']} pays {r['payee']} {amount}{tail}"
 
 
 @queue.command("list")
@@ -214,10 +214,12 @@ def _record_text(r: dict[str, Any]) -> str:
 def queue_list(env: Env, every: bool) -> None:
     """The queued payments (and those in flight), in the order they will be submitted. Reads the ledger only."""
     from ..ops import interbank_payments
+    from ..ops.context import ledger_token
 
     with env.ledger.session() as session:
         rows = [interbank_payments.record_dict(r) for r in interbank_payments.queued(session, every=every)]
-    emit(env, rows, "\n".join(_record_text(r) for r in rows) or "no queued payments")
+        units = ledger_token(session)
+    emit(env, rows, "\n".join(_record_text(r, units) for r in rows) or "no queued payments")
 
 
 @queue.command("run")
