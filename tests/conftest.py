@@ -95,6 +95,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
 COST: dict[str, int] = {
     "e2e/test_readme_blocks.py": 213,  # with the deptoken walkthrough on `make devnet`
     "ops/test_ops_faults.py": 71,
+    "ops/test_ops_interbank_faults.py": 55,
     "ops/test_ops_ledger.py": 48,
     "library/test_scripts.py": 46,
     "ops/test_ops_flows.py": 46,

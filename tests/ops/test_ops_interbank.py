@@ -97,8 +97,14 @@ def test_submit_through_the_ledger_is_recorded_with_its_transaction_and_a_rerun_
     assert chain.blocks.height == height
 
 
-def test_pay_through_the_ledger_sends_the_approval_and_the_payment_through_the_outbox(ib, session, token, bank_b, alice, interbank_people):
+def test_pay_through_the_ledger_sends_the_approval_and_the_payment_through_the_outbox(ib, session, token, bank_b, alice,
+                                                                                       interbank_people, pauser):
     ana = interbank_people["ana"]
+    bank_b.pause(sender=pauser)  # refused before anything is signed: nothing stored, nothing recorded
+    assert "EXUSB is paused" in one_line_error(interbank_payments.pay, session, ib, alice, token.address, bank_b.address,
+                                               ana, "10.00", "LEDGER-PAY")
+    assert records(session) == [] and session.scalars(select(Transaction)).all() == []
+    bank_b.unpause(sender=pauser)
     sent = interbank_payments.pay(session, ib, alice, token.address, bank_b.address, ana, "10.00", "LEDGER-PAY")
     stored = {t.tx_hash: t for t in session.scalars(select(Transaction))}
     assert sent.approve_tx in stored and sent.tx in stored and stored[sent.tx].status == "mined"

@@ -237,8 +237,15 @@ def pay(session: Session | None, client: InterbankClient, payer: Any, from_token
     def make() -> InterbankPaymentRecord:
         return _new_record(client, frm, to, payer_address, payee_address, units, pid, None, Status.SENDING)
 
-    result = _outbox_client(session, client, pid, make).pay(payer, frm, to, payee_address, amount, pid, sender=payer,
-                                                              approve=approve)
+    try:
+        result = _outbox_client(session, client, pid, make).pay(payer, frm, to, payee_address, amount, pid, sender=payer,
+                                                                  approve=approve)
+    except (Refused, InvalidInput, TransactionReverted) as exc:  # refused before the payment was signed
+        session.rollback()
+        if (record := _open_record(session, pid)) is not None:  # only its approval was sent
+            record.status, record.error = Status.FAILED, first_line(exc)
+            session.commit()
+        raise
     sent = _settled(session, pid, result.receipt, payer_address)
     approve_tx = result.approve_receipt.tx_hash if result.approve_receipt is not None else None
     return Sent(pid, sent.tx, record=sent.record, approve_tx=approve_tx)
@@ -316,8 +323,7 @@ def run_queue(session: Session, client: InterbankClient, *, sender: Any) -> list
     for record in records:
         signed = SignedPayment.from_json(record.signed or "")
         frm, to = client.token(signed.from_token), client.token(signed.to_token)
-        if not outcomes:
-            require_bank_ledger(session, frm)
+        require_bank_ledger(session, frm)
         pid = signed.payment_id
         try:
             done = paid_before(client, frm, to, signed.payer, signed.payee, signed.amount, pid)
