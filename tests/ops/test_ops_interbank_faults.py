@@ -197,3 +197,19 @@ def test_queue_run_killed_between_signing_and_broadcast_then_rerun_pays_once(net
     assert [(o["record"], o["status"], o["tx"]) for o in ran] == [(queued["record"], "paid", stored["tx_hash"])]
     assert json.loads(interbank(net, "queue", "run", "--as", str(RELAYER)).stdout) == []
     assert_paid_once(net, {"IBF-Q-1": 40_000, "IBF-Q-2": 30_000})
+
+
+def test_pay_killed_after_its_approval_with_the_payment_signed_then_rerun_pays_once(net):
+    """``pay --ledger``: two transactions through the outbox (the approval, then the payment); killed with the
+    approval mined and the payment signed but not broadcast, the next run sends the stored payment and says so."""
+    args = ["pay", "--from-token", "EXUSD", "--to-token", "EXUSB", "--to", account_address(PAYEE), "--amount", "75.00",
+            "--id", "IBF-PAY-3", "--ledger", "--as", str(PAYER)]
+    assert_killed(interbank(net, *args, fault="after_sign:2"), "after_sign")
+    approval, payment = ledger_rows(net, "SELECT tx_hash, status FROM transactions WHERE sender = :s ORDER BY id",
+                                    s=account_address(PAYER))
+    assert (approval["status"], payment["status"]) == ("mined", "signed") and payee_balance(net) == 0
+
+    again = interbank(net, *args)
+    assert again.returncode == 0, again.stderr
+    assert (json.loads(again.stdout)["already"], json.loads(again.stdout)["tx"]) == (True, payment["tx_hash"])
+    assert_paid_once(net, {"IBF-PAY-3": 7_500})
