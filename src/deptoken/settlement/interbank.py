@@ -47,12 +47,13 @@ from ..amounts import Amount, format_amount, units_of
 from ..chain import code_at
 from ..contracts import as_contract, contract_at
 from ..errors import (
-    AllowanceTooLow, DepositTokenError, HeadroomExceeded, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed, Refused, RoleMissing,
+    AllowanceTooLow, DepositTokenError, HeadroomExceeded, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed,
+    Refused, RoleMissing,
 )
 from ..token import SUPPLY_CAP, TokenClient, send_checked
-from ..token.sending import Transport
 from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
 from ..token.rate_limits import read_rate_limit
+from ..token.sending import Transport
 from ..times import parse_duration
 from ..validation import address_of, parse_address, parse_bytes32, reference_to_bytes32
 from .tokens import TokenClients
