@@ -447,8 +447,16 @@ class InterbankClient:
         return self._send("payWithAuthorization", frm.address, to.address, signed.payer, signed.payee, signed.amount,
                           signed.payment_id, message["validAfter"], message["validBefore"], auth.signature, sender=sender)
 
+    def check_payment(self, from_token: Any, to_token: Any, payer: Any, payee: Any, units: int, payment_id: str | bytes, *,
+                      payer_holds: bool = True) -> None:
+        """Everything the network and both tokens will check for a payment of ``units`` (minor units), nothing
+        sent. ``payer_holds`` False: the payer is a contract that takes what it pays in the same transaction
+        (PvP): its balance is not checked."""
+        self._check_payment(self.token(from_token), self.token(to_token), address_of(payer, "payer"), address_of(payee, "payee"),
+                            int(units), payment_id_bytes(payment_id), payer_holds=payer_holds)
+
     def _check_payment(self, frm: TokenClient, to: TokenClient, payer: str, payee: str, units: int, pid: bytes, *,
-                       headroom: bool = True) -> None:
+                       headroom: bool = True, payer_holds: bool = True) -> None:
         """Everything the network and both tokens will check for a payment, in that order (``headroom``: the
         paying bank's too; ``HeadroomExceeded``)."""
         for t in (frm, to):
@@ -461,7 +469,8 @@ class InterbankClient:
         frm.require_parties_active([("payer", payer)], contract=("the network", self.address, f" on {frm.symbol}{remedy}"),
                                    where=f" on {frm.symbol}")
         to.require_active(payee, "payee", where=f" on {to.symbol}")
-        frm.require_unfrozen_balance(payer, units, "payer")
+        if payer_holds:
+            frm.require_unfrozen_balance(payer, units, "payer")
         label = f"payment id 0x{pid.hex()}"
         if self.contract.isPaymentIdUsed(pid):
             raise ReferenceUsed(f"{label} was already used in the network")
