@@ -5,7 +5,8 @@ pragma solidity ^0.8.24;
  * @title IInterbankNetwork
  * @notice Payments between clients of different banks, each bank with its own deposit token in the
  * network's currency, and the banks' settlement with each other in a settlement asset (see
- * {InterbankNetwork}). Its events and errors, as others decode them.
+ * {InterbankNetwork}). Its events and errors, as others decode them, and the two functions a
+ * contract paying through the network calls ({bank}, {pay}).
  */
 interface IInterbankNetwork {
     /// @notice How the banks settle: `Net` at the end of a cycle (multilateral net positions, backed
@@ -75,4 +76,12 @@ interface IInterbankNetwork {
     /// @notice Early settlement of more than `token`'s bank owes (`debit`).
     error SettlementExceedsDebit(address token, uint256 debit, uint256 amount);
     error WrongMode(Mode mode);
+
+    /// @notice What the network records for `token`'s bank (all zero: not a member).
+    function bank(address token) external view returns (Bank memory);
+
+    /// @notice Pays `amount` from the caller, a client of `fromToken`'s bank (approved this contract
+    /// on `fromToken`), to `payee`, a client of `toToken`'s bank, under `paymentId` (non-zero,
+    /// usable once).
+    function pay(address fromToken, address toToken, address payee, uint256 amount, bytes32 paymentId) external;
 }

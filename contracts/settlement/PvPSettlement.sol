@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IInterbankNetwork} from "../interfaces/IInterbankNetwork.sol";
 import {BankControlledPositions} from "./BankControlledPositions.sol";
 
 /**
@@ -22,6 +23,15 @@ import {BankControlledPositions} from "./BankControlledPositions.sol";
  * {Settled} event, but the contract neither checks nor uses it. The two amounts rule: exactly
  * `makerAmount` and `takerAmount` move. The library checks the amounts against the rate before it
  * settles; a taker settling otherwise must check them itself.
+ *
+ * Across banks, a routed quote ({RoutedQuote}, {settleThroughNetwork}): a desk that holds the currency
+ * it sells at one bank and is paid at another (no address is a client of two banks) signs where it
+ * pays from (`maker`, its account at the `makerToken`'s bank), where it is paid (`receiver`, its
+ * account at the `takerToken`'s bank) and the interbank `network` its payment may come through. The
+ * taker pays from its own bank's token (`fromToken`): through the network ({IInterbankNetwork-pay},
+ * this contract the payer, under a payment id derived from the quote, {routedPaymentId}) when that
+ * is another bank than the receiver's, or with a plain transfer when it is the same; the maker's
+ * amount goes to the `payee` the taker names. All in one transaction, or nothing.
  *
  * Two steps, for counterparties that act at different times: the proposer locks what it gives in
  * this contract ({propose}); the counterparty accepts before the expiry ({accept}, or with the
@@ -46,6 +56,8 @@ import {BankControlledPositions} from "./BankControlledPositions.sol";
  * | action            | who must be active (on which token)                                              |
  * | ----------------- | -------------------------------------------------------------------------------- |
  * | {settle}          | maker and taker on both tokens (the tokens' `transferFrom` checks each leg)      |
+ * | routed quotes     | {settleThroughNetwork}: maker and payee on makerToken, taker on fromToken,       |
+ * |                   | receiver on takerToken (the tokens); across banks the network checks its banks   |
  * | {propose}         | proposer on giveToken (the token's `transferFrom`)                               |
  * | {accept}          | proposer on giveToken (checked here: its locked money goes to the counterparty); |
  * |                   | counterparty on wantToken and giveToken, proposer on wantToken (the tokens)      |
@@ -84,6 +96,23 @@ contract PvPSettlement is EIP712, BankControlledPositions {
         bytes32 nonce; // random; each (maker, nonce) settles or is cancelled once
     }
 
+    /// @notice An FX quote across banks, signed by its maker (EIP-712), settled at most once (per
+    /// maker and nonce, shared with {Quote}s) by its taker with {settleThroughNetwork}. Its `rate` is
+    /// informational, as a {Quote}'s.
+    struct RoutedQuote {
+        address maker; // pays makerAmount of makerToken (the desk's account at makerToken's bank)
+        address receiver; // receives takerAmount of takerToken (the desk's account at takerToken's bank)
+        address taker; // the only account that may settle the quote
+        address makerToken;
+        uint256 makerAmount; // minor units of makerToken
+        address takerToken; // the receiver's bank's token; the taker pays in the same currency
+        uint256 takerAmount; // minor units of takerToken
+        uint256 rate; // makerAmount / takerAmount in whole currency units, 18 decimals; informational
+        uint256 expiry; // unix seconds: settleable while block.timestamp <= expiry
+        bytes32 nonce; // random; each (maker, nonce) settles or is cancelled once
+        address network; // the interbank network the taker's payment goes through (takerToken a member)
+    }
+
     /// @notice Where a two-step proposal stands; every proposal leaves `Open` exactly once.
     enum Status {
         None,
@@ -112,6 +141,11 @@ contract PvPSettlement is EIP712, BankControlledPositions {
         "uint256 takerAmount,uint256 rate,uint256 expiry,bytes32 nonce)"
     );
 
+    bytes32 private constant ROUTED_QUOTE_TYPEHASH = keccak256(
+        "RoutedQuote(address maker,address receiver,address taker,address makerToken,uint256 makerAmount,"
+        "address takerToken,uint256 takerAmount,uint256 rate,uint256 expiry,bytes32 nonce,address network)"
+    );
+
     mapping(address maker => mapping(bytes32 nonce => bool)) private _quoteUsed;
     mapping(uint256 id => Proposal) private _proposals;
     uint256 private _proposalCount;
@@ -128,6 +162,20 @@ contract PvPSettlement is EIP712, BankControlledPositions {
         address takerToken,
         uint256 takerAmount,
         uint256 rate
+    );
+
+    /// @notice The routed quote `quote` (digest `quoteHash`) of `maker` was settled by `quote.taker`:
+    /// `quote.makerAmount` of `quote.makerToken` went from the maker to `payee`, and `quote.takerAmount`
+    /// from the taker's `fromToken` to `quote.receiver` at `quote.takerToken`'s bank: through
+    /// `quote.network` under `paymentId` (its {IInterbankNetwork-InterbankPayment} event carries the
+    /// same id) when the tokens differ, as a plain transfer when they are the same.
+    event SettledThroughNetwork(
+        bytes32 indexed quoteHash,
+        address indexed maker,
+        bytes32 indexed paymentId,
+        address fromToken,
+        address payee,
+        RoutedQuote quote
     );
 
     /// @notice `maker` revoked its quote(s) with `nonce`: they can no longer be settled.
@@ -175,6 +223,12 @@ contract PvPSettlement is EIP712, BankControlledPositions {
 
     /// @notice The signature is not the maker's over this quote (ECDSA or ERC-1271).
     error InvalidQuoteSignature(address maker);
+
+    /// @notice The maker signed for payment through `signed`, not through the `given` network.
+    error NetworkMismatch(address signed, address given);
+
+    /// @notice `token` is not a member bank's token of `network`.
+    error NotANetworkMember(address network, address token);
 
     /// @notice Both amounts of an exchange must be non-zero.
     error ZeroAmount();
@@ -240,6 +294,72 @@ contract PvPSettlement is EIP712, BankControlledPositions {
         );
         IERC20(q.makerToken).safeTransferFrom(q.maker, msg.sender, q.makerAmount);
         IERC20(q.takerToken).safeTransferFrom(msg.sender, q.maker, q.takerAmount);
+    }
+
+    /**
+     * @notice Settles the maker's signed routed quote `q` across banks: `q.makerAmount` of
+     * `q.makerToken` from the maker to `payee`, and `q.takerAmount` from the caller's `fromToken` to
+     * the maker's `q.receiver` at `q.takerToken`'s bank, atomically. When `fromToken` is another bank's
+     * token this contract takes the caller's tokens, approves `network` for exactly that amount and
+     * pays through it ({IInterbankNetwork-pay}, under {routedPaymentId}); when it is `q.takerToken`,
+     * the caller pays the receiver with a plain transfer.
+     * @dev Caller must be `q.taker`; the quote unexpired, its nonce unused (shared with {settle}), the
+     * signature the maker's (ECDSA or ERC-1271); `payee` and `q.receiver` neither zero nor this contract
+     * ({InvalidBeneficiary}); `network` the one the maker signed ({NetworkMismatch})
+     * and both `fromToken` and `q.takerToken` its members ({NotANetworkMember}). The maker must have
+     * approved this contract on makerToken, the taker on fromToken; this contract must be allowlisted
+     * on makerToken and fromToken. The network's and the tokens' refusals (a suspended bank, the payer
+     * bank's debit limit, a restricted party, a paused token) revert the whole transaction unchanged.
+     * @param q The routed quote as the maker signed it.
+     * @param signature The maker's signature over {hashRoutedQuote}(q).
+     * @param network The interbank network the taker pays through: `q.network`.
+     * @param fromToken The taker's own bank's token, in `q.takerToken`'s currency.
+     * @param payee Who receives the maker's amount (a client of makerToken's bank; may be the taker).
+     */
+    function settleThroughNetwork(
+        RoutedQuote calldata q,
+        bytes calldata signature,
+        address network,
+        address fromToken,
+        address payee
+    ) external nonReentrant {
+        if (msg.sender != q.taker) revert NotTaker(msg.sender, q.taker);
+        if (block.timestamp > q.expiry) revert QuoteExpired(q.expiry);
+        if (network != q.network) revert NetworkMismatch(q.network, network);
+        _checkExchange(q.maker, q.makerToken, q.makerAmount, q.takerToken, q.takerAmount);
+        if (payee == address(0) || payee == address(this)) revert InvalidBeneficiary(payee);
+        if (q.receiver == address(0) || q.receiver == address(this)) revert InvalidBeneficiary(q.receiver);
+        _requireMember(network, fromToken);
+        _requireMember(network, q.takerToken);
+        if (_quoteUsed[q.maker][q.nonce]) revert QuoteAlreadyUsed(q.maker, q.nonce);
+        bytes32 quoteHash = hashRoutedQuote(q);
+        if (!SignatureChecker.isValidSignatureNowCalldata(q.maker, quoteHash, signature)) {
+            revert InvalidQuoteSignature(q.maker);
+        }
+        _quoteUsed[q.maker][q.nonce] = true;
+        bytes32 paymentId = routedPaymentId(quoteHash);
+        emit SettledThroughNetwork(quoteHash, q.maker, paymentId, fromToken, payee, q);
+        IERC20(q.makerToken).safeTransferFrom(q.maker, payee, q.makerAmount);
+        if (fromToken == q.takerToken) {
+            IERC20(fromToken).safeTransferFrom(msg.sender, q.receiver, q.takerAmount);
+        } else {
+            IERC20(fromToken).safeTransferFrom(msg.sender, address(this), q.takerAmount);
+            IERC20(fromToken).forceApprove(network, q.takerAmount);
+            IInterbankNetwork(network).pay(fromToken, q.takerToken, q.receiver, q.takerAmount, paymentId);
+        }
+    }
+
+    /// @notice The EIP-712 digest of routed quote `q` under this contract's domain: what the maker signs.
+    /// @param q The routed quote.
+    function hashRoutedQuote(RoutedQuote calldata q) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ROUTED_QUOTE_TYPEHASH, q)));
+    }
+
+    /// @notice The interbank payment id of the routed quote with digest `quoteHash`:
+    /// `keccak256(abi.encode(quoteHash, "fx"))` (usable once in the network, as the quote is).
+    /// @param quoteHash The quote's {hashRoutedQuote}.
+    function routedPaymentId(bytes32 quoteHash) public pure returns (bytes32) {
+        return keccak256(abi.encode(quoteHash, "fx"));
     }
 
     /// @notice Revokes the caller's outstanding quote(s) with `nonce` (as maker): they can no longer
@@ -431,6 +551,11 @@ contract PvPSettlement is EIP712, BankControlledPositions {
         if (tokenA.code.length == 0) revert InvalidToken(tokenA);
         if (tokenB.code.length == 0 || tokenB == tokenA) revert InvalidToken(tokenB);
         if (amountA == 0 || amountB == 0) revert ZeroAmount();
+    }
+
+    /// @dev Reverts with {NotANetworkMember} unless `network` records a bank for `token`.
+    function _requireMember(address network, address token) private view {
+        if (IInterbankNetwork(network).bank(token).operator == address(0)) revert NotANetworkMember(network, token);
     }
 
     function _openProposal(uint256 id) private view returns (Proposal storage p) {

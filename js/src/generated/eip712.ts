@@ -162,6 +162,59 @@ export const quoteTypes = {
   ]
 } as const;
 
+/** The PvPSettlement's RoutedQuote (FX across banks, settleThroughNetwork), signed by the maker under the PvP domain. */
+export const routedQuoteTypes = {
+  "RoutedQuote": [
+    {
+      "name": "maker",
+      "type": "address"
+    },
+    {
+      "name": "receiver",
+      "type": "address"
+    },
+    {
+      "name": "taker",
+      "type": "address"
+    },
+    {
+      "name": "makerToken",
+      "type": "address"
+    },
+    {
+      "name": "makerAmount",
+      "type": "uint256"
+    },
+    {
+      "name": "takerToken",
+      "type": "address"
+    },
+    {
+      "name": "takerAmount",
+      "type": "uint256"
+    },
+    {
+      "name": "rate",
+      "type": "uint256"
+    },
+    {
+      "name": "expiry",
+      "type": "uint256"
+    },
+    {
+      "name": "nonce",
+      "type": "bytes32"
+    },
+    {
+      "name": "network",
+      "type": "address"
+    }
+  ]
+} as const;
+
+/** A routed quote's interbank payment id is keccak256(abi.encode(quoteHash, routedPaymentLabel)). */
+export const routedPaymentLabel = "fx" as const;
+
 /** The PvPSettlement's EIP-712 domain name. */
 export const pvpDomainName = "DepositToken PvP Settlement" as const;
 

@@ -5,6 +5,11 @@
     deptoken pvp verify quote.json [--taker 0xClient...]  # exit 1 with the reason if it would not settle
     deptoken pvp settle quote.json --as 28 [--approve]    # the client (taker) settles both legs at once
     deptoken pvp cancel-quote quote.json --as 29          # the desk withdraws it (or give the nonce)
+    # across banks: the desk (CNH at C) is paid at its USD account at another bank, through the network
+    deptoken pvp quote --via-network 0xNet... --receiver 0xDeskUSD... --to 0xSupplier... --maker-token CNH \
+        --taker-token EXUSD --taker-amount 1000.00 --rate 7.1234 --out routed.json --as 29
+    deptoken pvp verify routed.json --taker 0xSupplier... --from-token EXUSB --payee 0xManufacturer...
+    deptoken pvp settle-across routed.json --from-token EXUSB --payee 0xManufacturer... --as 28 [--approve]
     deptoken pvp propose --to 0xBob... --give-token USD --give-amount 100.00 --want-token CNH --want-amount 712.34 \\
         --expires-in 3600 --as 7 [--approve]              # locks 100.00 USD until accepted, cancelled or expired
     deptoken pvp show ID                                  # prints the proposal's terms hash
@@ -15,7 +20,8 @@
     deptoken pvp seize ID --to 0xTreasury... --legal-order COURT-ORDER-7 --as 4
 
 ``--pvp`` names the settlement contract (default: the network's settlement record); tokens are
-currency codes of that record or addresses. ``--json`` output gives amounts in minor units.
+currency codes of that record or addresses; the USD side of a routed quote (``--taker-token``,
+``--from-token``) is a member of the interbank network, named by its symbol (``EXUSB``) or address. ``--json`` output gives amounts in minor units.
 """
 
 from __future__ import annotations
@@ -45,12 +51,14 @@ def _quote_text(client: Any, signed: Any) -> str:
     from ..times import format_expiry
 
     give, pay = client.token(q.maker_token), client.token(q.taker_token)
+    paid = f" paid to {q.receiver} through network {q.network}" if hasattr(q, "network") else ""
     return (f"quote 0x{q.nonce.hex()}: {q.maker} gives {give.format(q.maker_amount)} to {q.taker} for "
-            f"{pay.format(q.taker_amount)} at {q.rate_text}, until {format_expiry(q.expiry)}")
+            f"{pay.format(q.taker_amount)}{paid} at {q.rate_text}, until {format_expiry(q.expiry)}")
 
 
 def _quote_data(signed: Any, **extra: Any) -> dict[str, Any]:
-    return {**signed.quote.as_dict(), "digest": "0x" + signed.digest.hex(), **extra}
+    routed = {"payment_id": "0x" + signed.payment_id.hex()} if hasattr(signed, "payment_id") else {}
+    return {**signed.quote.as_dict(), "digest": "0x" + signed.digest.hex(), **routed, **extra}
 
 
 def _proposal_text(client: Any, p: Any) -> str:
@@ -61,11 +69,27 @@ def _proposal_text(client: Any, p: Any) -> str:
             f"for {want.format(p.want_amount)}, until {format_expiry(p.expiry)}, terms hash 0x{p.terms_hash.hex()}")
 
 
-def _load(env: Env, path: str, pvp_ref: str | None) -> tuple[Any, Any]:
-    from ..settlement.pvp import SignedQuote
+def _signed_file(path: str) -> Any:
+    """A signed quote file: a ``SignedRoutedQuote`` if its primary type is ``RoutedQuote``, else a ``SignedQuote``."""
+    import json
 
-    signed = SignedQuote.load(path)
+    from ..settlement.pvp import ROUTED_QUOTE, SignedQuote, SignedRoutedQuote
+
+    try:
+        routed = json.loads(Path(path).read_text())["typedData"]["primaryType"] == ROUTED_QUOTE
+    except (OSError, ValueError, KeyError, TypeError):
+        routed = False  # SignedQuote.load says what is wrong with the file
+    return (SignedRoutedQuote if routed else SignedQuote).load(path)
+
+
+def _load(env: Env, path: str, pvp_ref: str | None) -> tuple[Any, Any]:
+    signed = _signed_file(path)
     return _client(env, pvp_ref or signed.domain["verifyingContract"]), signed
+
+
+def _member(client: Any, network: Any, ref: str) -> Any:
+    """The network's member token ``ref`` (symbol or address), as the PvP client's ``TokenClient``."""
+    return client.token(network.member(ref))
 
 
 @click.group()
@@ -83,19 +107,36 @@ def pvp() -> None:
 @click.option("--rate", required=True, help="Maker currency units per taker unit, e.g. 7.1234 (at most 18 decimals).")
 @click.option("--valid-for", type=click.IntRange(min=1), default=300, show_default=True, help="Seconds from chain time.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write the signed quote to.")
+@click.option("--via-network", "network_ref", metavar="ADDRESS",
+              help="A routed quote: the taker pays through this interbank network (--taker-token one of its members).")
+@click.option("--receiver", help="With --via-network: the desk's account at --taker-token's bank that is paid.")
 @signer_options
 @pass_env
 def quote(env: Env, pvp_ref: str | None, taker: str, maker: str | None, maker_token: str, taker_token: str,
-          taker_amount: str, rate: str, valid_for: int, out: str, signer: Any) -> None:
-    """The desk signs a quote: it gives TAKER-AMOUNT x RATE (rounded down) of --maker-token for --taker-amount."""
-    from ..settlement.pvp import build_quote, sign_quote
+          taker_amount: str, rate: str, valid_for: int, out: str, network_ref: str | None, receiver: str | None,
+          signer: Any) -> None:
+    """The desk signs a quote: it gives TAKER-AMOUNT x RATE (rounded down) of --maker-token for --taker-amount.
+    With --via-network and --receiver, a quote across banks (settled with settle-across)."""
+    from ..settlement.pvp import build_quote, build_routed_quote, sign_quote, sign_routed_quote
 
     path = Path(out)
     if path.exists():
         raise click.UsageError(f"{path} exists: choose another --out")
+    if (network_ref is None) != (receiver is None):
+        raise click.UsageError("--via-network and --receiver go together")
     client = _client(env, pvp_ref)
-    give, pay = client.token(token_client(env, maker_token)), client.token(token_client(env, taker_token))
+    give = client.token(token_client(env, maker_token))
     who = signer()
+    if network_ref is not None:
+        network = client.network(network_ref)
+        pay = _member(client, network, taker_token)
+        routed = build_routed_quote(client, maker or who, receiver, taker, give, pay, taker_amount, rate, network=network,
+                                    expiry_seconds=valid_for)
+        signed: Any = sign_routed_quote(who, client, routed)
+        signed.save(path)
+        emit(env, _quote_data(signed, file=str(path)), f"{_quote_text(client, signed)}: signed, {path}")
+        return
+    pay = client.token(token_client(env, taker_token))
     q = build_quote(client, maker or who, taker, give, pay, taker_amount, rate, expiry_seconds=valid_for)
     signed = sign_quote(who, client, q)
     signed.save(path)
@@ -106,13 +147,22 @@ def quote(env: Env, pvp_ref: str | None, taker: str, maker: str | None, maker_to
 @click.argument("path", type=click.Path(dir_okay=False))
 @_PVP_OPTION
 @click.option("--taker", help="Also check the taker's side (allowlists, balances, allowances) as settle would.")
+@click.option("--from-token", metavar="SYMBOL|ADDRESS", help="A routed quote, with --taker: the token the taker pays from.")
+@click.option("--payee", help="A routed quote, with --taker: who receives the maker's amount.")
 @pass_env
-def verify(env: Env, path: str, pvp_ref: str | None, taker: str | None) -> None:
+def verify(env: Env, path: str, pvp_ref: str | None, taker: str | None, from_token: str | None, payee: str | None) -> None:
     """Checks a signed quote file as the contract would (exit 1 and the reason if it would fail)."""
-    from ..settlement.pvp import verify_quote
+    from ..settlement.pvp import SignedRoutedQuote, verify_quote
 
     client, signed = _load(env, path, pvp_ref)
-    verify_quote(client, signed, sender=taker)
+    if isinstance(signed, SignedRoutedQuote):
+        if taker is not None and (from_token is None or payee is None):
+            raise click.UsageError("a routed quote's taker side needs --from-token and --payee too")
+        network = client.network(signed.quote.network)
+        frm = _member(client, network, from_token) if from_token else None
+        client.verify_routed(signed, from_token=frm, payee=payee, sender=taker, network=network)
+    else:
+        verify_quote(client, signed, sender=taker)
     emit(env, _quote_data(signed), f"{_quote_text(client, signed)}: valid now")
 
 
@@ -124,9 +174,39 @@ def verify(env: Env, path: str, pvp_ref: str | None, taker: str | None) -> None:
 @pass_env
 def settle(env: Env, path: str, pvp_ref: str | None, approve: bool, signer: Any) -> None:
     """The taker settles a signed quote file: both legs in one transaction."""
+    from ..settlement.pvp import SignedRoutedQuote
+
     client, signed = _load(env, path, pvp_ref)
+    if isinstance(signed, SignedRoutedQuote):
+        raise click.UsageError(f"{path} is a routed quote: settle it with settle-across")
     receipt = client.settle(signed, sender=signer(), approve=approve)
     emit(env, _quote_data(signed, tx=str(receipt.txn_hash)), f"{_quote_text(client, signed)}: settled, tx {receipt.txn_hash}")
+
+
+@pvp.command("settle-across")
+@click.argument("path", type=click.Path(dir_okay=False))
+@_PVP_OPTION
+@click.option("--from-token", required=True, metavar="SYMBOL|ADDRESS", help="Your own bank's token, a member of the quote's network.")
+@click.option("--payee", required=True, help="Who receives the maker's amount (a client of its bank; may be you).")
+@click.option("--approve", is_flag=True, help="Approve the settlement contract for your leg first if needed.")
+@signer_options
+@pass_env
+def settle_across(env: Env, path: str, pvp_ref: str | None, from_token: str, payee: str, approve: bool, signer: Any) -> None:
+    """The taker settles a routed quote file across banks: the maker's amount to --payee, yours through the
+    quote's interbank network to the desk's account (a plain transfer if that is at your own bank), at once."""
+    from ..settlement.pvp import SignedRoutedQuote
+    from ..validation import address_of
+
+    payee = address_of(payee, "payee")
+    client, signed = _load(env, path, pvp_ref)
+    if not isinstance(signed, SignedRoutedQuote):
+        raise click.UsageError(f"{path} is a quote within one pair of tokens: settle it with settle")
+    network = client.network(signed.quote.network)
+    frm = _member(client, network, from_token)
+    receipt = client.settle_through_network(signed, from_token=frm, payee=payee, sender=signer(), network=network, approve=approve)
+    emit(env, _quote_data(signed, from_token=frm.address, payee=payee, tx=str(receipt.txn_hash)),
+         f"{_quote_text(client, signed)}: settled from {frm.symbol}, {client.token(signed.quote.maker_token).symbol} to {payee}, "
+         f"payment 0x{signed.payment_id.hex()}, tx {receipt.txn_hash}")
 
 
 @pvp.command("cancel-quote")
@@ -136,10 +216,10 @@ def settle(env: Env, path: str, pvp_ref: str | None, approve: bool, signer: Any)
 @pass_env
 def cancel_quote(env: Env, quote_ref: str, pvp_ref: str | None, signer: Any) -> None:
     """The maker withdraws a quote (its file, or its nonce 0x + 64 hex digits) not yet settled."""
-    from ..settlement.pvp import SignedQuote, parse_nonce
+    from ..settlement.pvp import parse_nonce
 
     if Path(quote_ref).is_file():
-        signed = SignedQuote.load(quote_ref)
+        signed = _signed_file(quote_ref)
         nonce, pvp_ref = signed.quote.nonce, pvp_ref or signed.domain["verifyingContract"]
     else:
         nonce = parse_nonce(quote_ref)

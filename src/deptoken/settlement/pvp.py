@@ -36,6 +36,21 @@ Usage::
     pvp.seize(proposal_id, treasury, "COURT-ORDER-7", sender=legal)  # legal exit of one proposal
     pvp.outstanding(usd); pvp.rescue_excess(usd, to, "1.00", sender=legal)
 
+Across banks (no address is a client of two banks): a desk that sells CNH from its account at bank C
+and is paid USD at its account at a USD bank signs a *routed quote* naming both accounts and the
+interbank network it is paid through; a client of any member bank of that network settles it from its
+own bank's token, naming who receives the CNH. The client's USD goes through the network (burned at
+its bank, minted to the desk's USD account, its bank owing the desk's) under a payment id derived from
+the quote (``SignedRoutedQuote.payment_id``), or as a plain transfer when both are clients of one bank::
+
+    ib = InterbankClient.at(network_address, tokens=[usd_a, usd_b])
+    quote = build_routed_quote(pvp, desk_cnh, desk_usd, supplier, cnh, usd_a, "1000.00", "7.1234",
+                               network=ib, expiry_seconds=300)      # maker, receiver, taker
+    signed = sign_routed_quote(desk_cnh, pvp, quote)                 # the desk's CNH key
+    signed.save("routed-quote.json")
+    receipt = pvp.settle_through_network(SignedRoutedQuote.load("routed-quote.json"), from_token=usd_b,
+                                         payee=manufacturer, sender=supplier, network=ib, approve=True)
+
 A quote's ``rate`` is informational: the contract moves exactly the two amounts and never checks the
 rate; this library checks that they agree with it (within one minor unit) before it settles.
 
@@ -70,6 +85,7 @@ from ..errors import AllowanceTooLow, DepositTokenError, InvalidInput, Reference
 from ..times import Expiry, format_expiry, parse_expiry
 from ..token import TokenClient, send_checked
 from ..validation import address_of, parse_bytes32, parse_uint256, reference_to_bytes32
+from .interbank import InterbankClient
 from .positions import Position
 from .tokens import TokenClients
 
@@ -87,6 +103,21 @@ QUOTE_FIELDS: eip712.Fields = (
     ("expiry", "uint256"),
     ("nonce", "bytes32"),
 )
+ROUTED_QUOTE = "RoutedQuote"
+ROUTED_QUOTE_FIELDS: eip712.Fields = (
+    ("maker", "address"),
+    ("receiver", "address"),
+    ("taker", "address"),
+    ("makerToken", "address"),
+    ("makerAmount", "uint256"),
+    ("takerToken", "address"),
+    ("takerAmount", "uint256"),
+    ("rate", "uint256"),
+    ("expiry", "uint256"),
+    ("nonce", "bytes32"),
+    ("network", "address"),
+)
+ROUTED_PAYMENT_LABEL = "fx"  # the payment id is keccak256(abi.encode(quoteHash, "fx"))
 RATE_DECIMALS = 18
 STATUSES = ("none", "open", "accepted", "cancelled", "expired", "seized")  # PvPSettlement.Status, in order
 TERMS_TYPES = ("address", "address", "address", "uint256", "address", "uint256", "uint256")  # proposalHash's encoding
@@ -237,6 +268,123 @@ class SignedQuote(eip712.SignedFile):
             raise InvalidInput(f"not a signed quote file ({type(exc).__name__}: {first_line(exc)})") from None
 
 
+@dataclass(frozen=True)
+class RoutedQuote:
+    """An FX quote across banks as the contract's ``RoutedQuote`` struct: the ``maker`` (the desk's account at
+    ``maker_token``'s bank) gives ``maker_amount``; the ``receiver`` (the desk's account at ``taker_token``'s
+    bank) is paid ``taker_amount`` through ``network`` (or by plain transfer from a client of the same bank);
+    amounts in minor units, ``rate`` 18-decimal fixed point, ``expiry`` unix seconds."""
+
+    maker: str
+    receiver: str
+    taker: str
+    maker_token: str
+    maker_amount: int
+    taker_token: str
+    taker_amount: int
+    rate: int
+    expiry: int
+    nonce: bytes
+    network: str
+
+    def __post_init__(self) -> None:
+        for name in ("maker", "receiver", "taker", "maker_token", "taker_token", "network"):
+            object.__setattr__(self, name, address_of(getattr(self, name), name.replace("_", " ")))
+        for name in ("maker_amount", "taker_amount", "rate", "expiry"):
+            object.__setattr__(self, name, parse_uint256(getattr(self, name), name.replace("_", " ")))
+        object.__setattr__(self, "nonce", parse_bytes32(self.nonce, "nonce"))
+        if self.maker == self.taker:
+            raise InvalidInput(f"maker and taker are the same account {self.maker}")
+        if self.maker_token == self.taker_token:
+            raise InvalidInput(f"both legs use the same token {self.maker_token}")
+        if not (self.maker_amount and self.taker_amount and self.rate):
+            raise InvalidInput("a quote needs non-zero amounts and rate")
+        if int(self.receiver, 16) == 0 or int(self.network, 16) == 0:
+            raise InvalidInput("a routed quote needs a receiver and a network")
+
+    def message(self) -> dict[str, Any]:
+        """The EIP-712 message (the contract's field names)."""
+        return dict(zip((n for n, _ in ROUTED_QUOTE_FIELDS), self.as_tuple(), strict=True))
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ``RoutedQuote`` struct argument of ``settleThroughNetwork`` / ``hashRoutedQuote``."""
+        return (self.maker, self.receiver, self.taker, self.maker_token, self.maker_amount, self.taker_token,
+                self.taker_amount, self.rate, self.expiry, self.nonce, self.network)
+
+    def typed_data(self, domain: Mapping[str, Any]) -> dict[str, Any]:
+        """The full EIP-712 typed data to sign under ``domain`` (the settlement contract's)."""
+        return eip712.typed_data(domain, ROUTED_QUOTE, ROUTED_QUOTE_FIELDS, self.message())
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> RoutedQuote:
+        """A routed quote from its EIP-712 message (values as ints or decimal text, nonce as hex)."""
+        names = [n for n, _ in ROUTED_QUOTE_FIELDS]
+        if set(message) != set(names):
+            raise InvalidInput(f"a routed quote has exactly the fields {', '.join(names)}")
+        return cls(*(message[n] for n in names))
+
+    @property
+    def rate_text(self) -> str:
+        return format_rate(self.rate)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (``--json``): amounts in minor units, the nonce as 0x-hex, the rate also as text."""
+        data = asdict(self)
+        data.update(nonce="0x" + self.nonce.hex(), rate_text=self.rate_text, expiry_utc=format_expiry(self.expiry))
+        return data
+
+
+def routed_payment_id(quote_hash: bytes) -> bytes:
+    """The interbank payment id of a routed quote (the contract's ``routedPaymentId``):
+    ``keccak256(abi.encode(quoteHash, "fx"))``."""
+    return keccak(abi_encode(["bytes32", "string"], [bytes(quote_hash), ROUTED_PAYMENT_LABEL]))
+
+
+@dataclass(frozen=True)
+class SignedRoutedQuote(eip712.SignedFile):
+    """A routed quote, the domain it was signed under and the maker's signature: the file a desk sends
+    (``{"typedData": ..., "signature": "0x..."}``, as a :class:`SignedQuote`)."""
+
+    FILE_KIND = "routed quote file"
+
+    quote: RoutedQuote
+    domain: dict[str, Any]
+    signature: bytes
+
+    @property
+    def typed_data(self) -> dict[str, Any]:
+        return self.quote.typed_data(self.domain)
+
+    @property
+    def digest(self) -> bytes:
+        """The EIP-712 digest (what ``hashRoutedQuote`` returns and the ``SettledThroughNetwork`` event carries)."""
+        return eip712.digest(self.typed_data)
+
+    @property
+    def payment_id(self) -> bytes:
+        """The interbank payment id of this quote's USD leg (the network's ``InterbankPayment`` and the
+        banks' burn and deposit references carry it)."""
+        return routed_payment_id(self.digest)
+
+    def to_json(self) -> str:
+        return json.dumps({"typedData": eip712.message_json(self.typed_data), "signature": "0x" + self.signature.hex()},
+                          indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> SignedRoutedQuote:
+        """Parses and checks a signed routed quote file (shape and field types; not the signature)."""
+        try:
+            raw = json.loads(text)
+            data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
+            if data["primaryType"] != ROUTED_QUOTE:
+                raise InvalidInput(f"not a routed quote: primaryType {data['primaryType']!r}")
+            normal = eip712.parse_typed_data(data, {ROUTED_QUOTE: ROUTED_QUOTE_FIELDS})
+            return cls(RoutedQuote.from_message(normal["message"]), normal["domain"], signature)
+        except DepositTokenError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"not a signed routed quote file ({type(exc).__name__}: {first_line(exc)})") from None
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -353,6 +501,22 @@ class PvPClient:
         """:func:`verify_quote`; with ``approve`` a short taker allowance is not refused. Returns
         whether the taker must approve the settlement contract first."""
         q = signed.quote
+        maker_token, taker_token = self._check_signed(signed)
+        if sender is None:
+            return False
+        caller = address_of(sender, "sender")
+        if caller != q.taker:
+            raise DepositTokenError(f"the quote is for taker {q.taker}; {caller} cannot settle it")
+        self._not_paused(maker_token, "settle")
+        self._not_paused(taker_token, "settle")
+        self._require_parties((maker_token, taker_token), (("maker", q.maker), ("taker", q.taker)))
+        self._require_funds(maker_token, q.maker, q.maker_amount, "maker")
+        return self._require_funds(taker_token, q.taker, q.taker_amount, "taker", approve=approve)
+
+    def _check_signed(self, signed: SignedQuote | SignedRoutedQuote) -> tuple[TokenClient, TokenClient]:
+        """The checks of any signed quote: this contract's domain, the maker's signature, expiry, nonce
+        unused, amounts consistent with the rate. Returns the maker's and the taker's token."""
+        q = signed.quote
         domain = self.domain
         if signed.domain != domain:
             got = signed.domain
@@ -374,16 +538,7 @@ class PvPClient:
                 f"the quote's amounts do not match its rate {q.rate_text}: {taker_token.format(q.taker_amount)} gives "
                 f"{maker_token.format(expected)}, not {maker_token.format(q.maker_amount)}"
             )
-        if sender is None:
-            return False
-        caller = address_of(sender, "sender")
-        if caller != q.taker:
-            raise DepositTokenError(f"the quote is for taker {q.taker}; {caller} cannot settle it")
-        self._not_paused(maker_token, "settle")
-        self._not_paused(taker_token, "settle")
-        self._require_parties((maker_token, taker_token), (("maker", q.maker), ("taker", q.taker)))
-        self._require_funds(maker_token, q.maker, q.maker_amount, "maker")
-        return self._require_funds(taker_token, q.taker, q.taker_amount, "taker", approve=approve)
+        return maker_token, taker_token
 
     # ------------------------------------------------------------------ signed quotes
 
@@ -394,6 +549,82 @@ class PvPClient:
         if self._check_quote(signed, sender, approve=approve):
             self._approve(self.token(signed.quote.taker_token), signed.quote.taker_amount, sender=sender)
         return self._send("settle", signed.quote.as_tuple(), signed.signature, sender=sender)
+
+    # ------------------------------------------------------------------ routed quotes (across banks)
+
+    def network(self, network: Any) -> InterbankClient:
+        """The ``InterbankClient`` of ``network`` (a client, kept; or an address, opened with this client's tokens)."""
+        if isinstance(network, InterbankClient):
+            return network
+        return InterbankClient.at(address_of(getattr(network, "address", network), "network"))
+
+    def verify_routed(self, signed: SignedRoutedQuote, *, from_token: Any = None, payee: Any = None, sender: Any = None,
+                      network: Any = None, approve: bool = False) -> bool:
+        """Everything ``settleThroughNetwork`` will check, checked now (nothing sent): the quote's domain,
+        signature, expiry, nonce and rate; with ``sender``, ``from_token`` and ``payee``, the settlement's too
+        (see :meth:`settle_through_network`). ``approve``: a short taker allowance is not refused; returns
+        whether the taker must approve the settlement contract first."""
+        return self._check_routed(signed, sender, from_token, payee, network, approve=approve)
+
+    def settle_through_network(self, signed: SignedRoutedQuote, *, from_token: Any, payee: Any, sender: Any,
+                               network: Any = None, approve: bool = False) -> Any:
+        """Settles routed quote ``signed`` from its taker ``sender``, who pays from ``from_token`` (its own
+        bank's token) and names ``payee`` (a client of the maker token's bank, or itself) for the maker's
+        amount: both legs in one transaction; through the quote's network (``network``: its
+        ``InterbankClient``, else opened at the quote's address) when ``from_token`` is another bank's than
+        the quote's taker token, as a plain transfer when it is the same.
+
+        Checked first (one-line ``DepositTokenError`` subclasses, nothing sent): the quote (domain,
+        signature, expiry, nonce, rate), the sender its taker, ``network`` the one signed, both USD tokens
+        its members, no token paused, the maker and the payee active at the maker's bank, the taker active
+        at its bank, the settlement contract active on both tokens it moves, the maker's balance and
+        allowance, the taker's balance and allowance (``approve``: approve the settlement contract for its
+        leg first, a second transaction sent only after every check passed), and across banks everything
+        the network checks (both banks active, the receiver active at its bank, the payment id unused, the
+        payer bank's debit limit, what the receiver's bank lets the network mint). Returns the receipt."""
+        if self._check_routed(signed, sender, from_token, payee, network, approve=approve):
+            self._approve(self.token(from_token), signed.quote.taker_amount, sender=sender)
+        q = signed.quote
+        return self._send("settleThroughNetwork", q.as_tuple(), signed.signature, q.network, self.token(from_token).address,
+                          address_of(payee, "payee"), sender=sender)
+
+    def _check_routed(self, signed: SignedRoutedQuote, sender: Any, from_token: Any, payee: Any, network: Any, *,
+                      approve: bool = False) -> bool:
+        """:meth:`verify_routed`; returns whether the taker must approve the settlement contract first."""
+        q = signed.quote
+        maker_token, taker_token = self._check_signed(signed)
+        if sender is None:
+            return False
+        caller = address_of(sender, "sender")
+        if caller != q.taker:
+            raise DepositTokenError(f"the quote is for taker {q.taker}; {caller} cannot settle it")
+        if from_token is None or payee is None:
+            raise InvalidInput("settling a routed quote needs the taker's token (from_token) and the payee")
+        frm, payee_address = self.token(from_token), address_of(payee, "payee")
+        if payee_address == self.address or int(payee_address, 16) == 0:
+            raise InvalidInput(f"the payee {payee_address} cannot be the zero address or the settlement contract")
+        ib = self.network(q.network if network is None else network)
+        if ib.address != q.network:
+            raise DepositTokenError(f"the quote was signed for payment through network {q.network}, not {ib.address}")
+        for t in (frm, taker_token):
+            ib.bank(t)  # Refused: not a member
+        for t in dict.fromkeys((maker_token, frm, taker_token)):
+            self._not_paused(t, "settle")
+        maker_token.require_parties_active(
+            (("maker", q.maker), ("payee", payee_address)),
+            contract=("the settlement contract", self.address, f" on {maker_token.symbol} (its compliance must allowlist it)"),
+            where=f" at {maker_token.symbol}")
+        frm.require_parties_active(
+            (("taker", q.taker),),
+            contract=("the settlement contract", self.address, f" on {frm.symbol} (its compliance must allowlist it)"),
+            where=f" at {frm.symbol}")
+        self._require_funds(maker_token, q.maker, q.maker_amount, "maker")
+        must_approve = self._require_funds(frm, q.taker, q.taker_amount, "taker", approve=approve)
+        if frm.address == taker_token.address:
+            taker_token.require_active(q.receiver, "receiver", where=f" at {taker_token.symbol}")
+        else:
+            ib.check_payment(frm, taker_token, self.address, q.receiver, q.taker_amount, signed.payment_id, payer_holds=False)
+        return must_approve
 
     def cancel_quote(self, nonce: bytes | str, *, sender: Any) -> Any:
         """Withdraws ``sender``'s (the maker's) quote(s) with ``nonce``. A desk signing through a
@@ -672,6 +903,51 @@ def sign_quote(signer: Any, pvp: PvPClient | Any, quote: Quote) -> SignedQuote:
     return SignedQuote(quote, domain, signature)
 
 
+def build_routed_quote(
+    pvp: PvPClient | Any,
+    maker: Any,
+    receiver: Any,
+    taker: Any,
+    maker_token_client: TokenClient,
+    taker_token_client: TokenClient,
+    taker_amount: Amount,
+    rate: str | int | Decimal,
+    *,
+    network: Any,
+    expiry_seconds: int | None = None,
+    expiry: Expiry | None = None,
+    nonce: bytes | str | None = None,
+) -> RoutedQuote:
+    """A quote across banks: ``maker`` (the desk's account at ``maker_token_client``'s bank) gives
+    ``floor(taker_amount * rate)`` of its token against ``taker_amount`` (currency units) paid to ``receiver``
+    (the desk's account at ``taker_token_client``'s bank) through ``network`` (an ``InterbankClient``, a
+    contract or an address, whose member ``taker_token_client`` must be), valid until ``expiry`` or for
+    ``expiry_seconds`` from the chain's time; a random nonce unless given. The taker (and payee) is not
+    checked here: it may be a client of any member bank."""
+    client = _client(pvp)
+    ib = client.network(network)
+    ib.bank(taker_token_client)  # Refused: not a member
+    base = build_quote(client, maker, taker, maker_token_client, taker_token_client, taker_amount, rate,
+                       expiry_seconds=expiry_seconds, expiry=expiry, nonce=nonce)
+    receiver_address = address_of(receiver, "receiver")
+    if receiver_address in (base.taker, client.address):
+        raise InvalidInput(f"the receiver {receiver_address} must be the desk's own account at {taker_token_client.symbol}, "
+                           "not the taker's or the settlement contract's")
+    return RoutedQuote(base.maker, receiver_address, base.taker, base.maker_token, base.maker_amount, base.taker_token,
+                       base.taker_amount, base.rate, base.expiry, base.nonce, ib.address)
+
+
+def sign_routed_quote(signer: Any, pvp: PvPClient | Any, quote: RoutedQuote) -> SignedRoutedQuote:
+    """``signer`` (the maker's key, or the owner key of its ERC-1271 wallet) signs ``quote`` under the
+    settlement contract's domain. Refuses a signature the maker would not own."""
+    domain = _client(pvp).domain
+    data = quote.typed_data(domain)
+    signature = eip712.sign(signer, data)
+    if not eip712.is_valid_signature(quote.maker, data, signature):
+        raise DepositTokenError(f"{address_of(signer, 'signer')} cannot sign for maker {quote.maker} (neither its key nor accepted by its ERC-1271 wallet)")
+    return SignedRoutedQuote(quote, domain, signature)
+
+
 def verify_quote(pvp: PvPClient | Any, signed: SignedQuote, *, sender: Any = None) -> None:
     """Everything ``settle`` will check, checked now: the domain (this contract, this chain), the
     maker's signature (ECDSA or ERC-1271), expiry, nonce unused, the rate consistent with the amounts
@@ -682,7 +958,8 @@ def verify_quote(pvp: PvPClient | Any, signed: SignedQuote, *, sender: Any = Non
 
 
 __all__ = [
-    "DOMAIN_NAME", "DOMAIN_VERSION", "QUOTE_FIELDS", "RATE_DECIMALS", "STATUSES", "TERMS_TYPES", "PvPClient", "Proposal", "Quote",
-    "SignedQuote", "build_quote", "deploy_pvp", "format_rate", "maker_amount_for", "parse_nonce", "parse_rate", "random_nonce",
-    "sign_quote", "verify_quote",
+    "DOMAIN_NAME", "DOMAIN_VERSION", "QUOTE_FIELDS", "RATE_DECIMALS", "ROUTED_QUOTE_FIELDS", "STATUSES", "TERMS_TYPES", "PvPClient",
+    "Proposal", "Quote", "RoutedQuote", "SignedQuote", "SignedRoutedQuote", "build_quote", "build_routed_quote", "deploy_pvp",
+    "format_rate", "maker_amount_for", "parse_nonce", "parse_rate", "random_nonce", "routed_payment_id", "sign_quote",
+    "sign_routed_quote", "verify_quote",
 ]
