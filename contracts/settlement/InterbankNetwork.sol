@@ -18,9 +18,11 @@ import {IInterbankNetwork} from "../interfaces/IInterbankNetwork.sol";
  * at bank A pays a payee at bank B ({pay} after an approval, or {payWithAuthorization} with one
  * EIP-3009 signature): the payer's A-tokens come here and are burned (A owes its client less), B-tokens
  * are minted to the payee (B owes its client more), and A owes B the amount, all in one transaction
- * or not at all. A payment id is usable once in the network; both burn and mint carry it as the
- * token's once-only reference too (burn reference at A, deposit reference at B), so no payment id can
- * mint twice at a bank, whichever network mints.
+ * or not at all. A payer uses each payment id once in the network. Both burn and mint carry the
+ * payment's reference, {paymentReference}(payer, paymentId), as the token's once-only reference too
+ * (burn reference at A, deposit reference at B), so no payment can mint twice at a bank, whichever
+ * network mints, and both banks book it under one value. Ids are scoped by the payer: nobody can use
+ * up, and so block, the ids another payer (an escrow, the PvP contract) derives for its payments.
  *
  * Each bank stays in control of its token: it grants this contract the minter role with an allowance
  * (what the network may mint for it: payments in) and allowlists it (it receives what payers pay
@@ -88,7 +90,7 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
     struct NetworkStorage {
         mapping(address token => Ledger) ledgers;
         mapping(address token => address) operators;
-        mapping(bytes32 paymentId => uint256) paymentUsed; // 1: used (a word, written without reading it again)
+        mapping(bytes32 paymentReference => uint256) paymentUsed; // 1: used (a word, written without reading it again)
         Params params;
         address[] members;
         string currency;
@@ -187,9 +189,17 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         return l.collateral > needed ? l.collateral - needed : 0;
     }
 
-    /// @notice Whether `paymentId` was used for a payment of this network.
-    function isPaymentIdUsed(bytes32 paymentId) external view returns (bool) {
-        return _storage().paymentUsed[paymentId] != 0;
+    /// @notice Whether `payer` used `paymentId` for a payment of this network.
+    function isPaymentIdUsed(address payer, bytes32 paymentId) external view returns (bool) {
+        return _storage().paymentUsed[paymentReference(payer, paymentId)] != 0;
+    }
+
+    /// @notice The reference of `payer`'s payment `paymentId`: the burn reference at the payer's bank and
+    /// the deposit reference at the payee's bank, so both banks book the payment under one value. Scoped
+    /// by the payer, so nobody can use up (or block) the ids another payer (an escrow, the PvP contract)
+    /// derives for its payments.
+    function paymentReference(address payer, bytes32 paymentId) public pure returns (bytes32) {
+        return keccak256(abi.encode(payer, paymentId));
     }
 
     /// @notice The EIP-3009 nonce a payer signs for {payWithAuthorization} of `paymentId` to `payee` at `toToken`'s bank.
@@ -283,11 +293,11 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
 
     /// @notice Pays `amount` from the caller, a client of `fromToken`'s bank (approved this contract
     /// on `fromToken`), to `payee`, a client of `toToken`'s bank, under `paymentId` (non-zero,
-    /// usable once).
+    /// usable once by the caller).
     function pay(address fromToken, address toToken, address payee, uint256 amount, bytes32 paymentId) external {
-        uint256 openCycle = _record(fromToken, toToken, amount, paymentId);
+        (uint256 openCycle, bytes32 ref) = _record(fromToken, toToken, _msgSender(), amount, paymentId);
         IERC20(fromToken).safeTransferFrom(_msgSender(), address(this), amount);
-        _settle(fromToken, toToken, _msgSender(), payee, amount, paymentId, openCycle);
+        _settle(fromToken, toToken, _msgSender(), payee, amount, paymentId, ref, openCycle);
     }
 
     /// @notice As {pay} for `payer`, who signed an EIP-3009 `receiveWithAuthorization` on
@@ -303,9 +313,9 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         uint256 validBefore,
         bytes calldata signature
     ) external {
-        uint256 openCycle = _record(fromToken, toToken, amount, paymentId);
+        (uint256 openCycle, bytes32 ref) = _record(fromToken, toToken, payer, amount, paymentId);
         _receive(fromToken, payer, amount, paymentNonce(toToken, payee, paymentId), validAfter, validBefore, signature);
-        _settle(fromToken, toToken, payer, payee, amount, paymentId, openCycle);
+        _settle(fromToken, toToken, payer, payee, amount, paymentId, ref, openCycle);
     }
 
     /// @notice Closes the cycle (net mode): every bank's collateral changes by its position, the
@@ -351,11 +361,12 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         return room > 0 ? uint256(room) : 0;
     }
 
-    /// @dev The checks and the books of a payment, before any token moves; returns the open cycle.
-    /// Reads each bank's ledger and the parameters once, and writes to each ledger the one field that changes.
-    function _record(address fromToken, address toToken, uint256 amount, bytes32 paymentId)
+    /// @dev The checks and the books of `payer`'s payment, before any token moves; returns the open cycle
+    /// and the payment's reference. Reads each bank's ledger and the parameters once, and writes to each
+    /// ledger the one field that changes.
+    function _record(address fromToken, address toToken, address payer, uint256 amount, bytes32 paymentId)
         private
-        returns (uint256 openCycle)
+        returns (uint256 openCycle, bytes32 ref)
     {
         NetworkStorage storage $ = _storage();
         Ledger memory from = $.ledgers[fromToken];
@@ -367,8 +378,9 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         if (to.status != Status.Active) revert BankSuspended(toToken);
         if (amount == 0) revert InvalidAmount();
         if (paymentId == bytes32(0)) revert InvalidPaymentId();
-        if ($.paymentUsed[paymentId] != 0) revert PaymentIdUsed(paymentId);
-        $.paymentUsed[paymentId] = 1;
+        ref = paymentReference(payer, paymentId);
+        if ($.paymentUsed[ref] != 0) revert PaymentIdUsed(payer, paymentId);
+        $.paymentUsed[ref] = 1;
         Params memory params = $.params;
         if (_mode == Mode.Gross) {
             if (from.collateral < amount) revert InsufficientCollateral(fromToken, from.collateral, amount);
@@ -382,7 +394,7 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
             $.ledgers[fromToken].position = from.position - signed;
             $.ledgers[toToken].position = to.position + signed;
         }
-        return params.cycle;
+        openCycle = params.cycle;
     }
 
     /// @dev `amount` of `fromToken` from `payer` to here, under the payer's EIP-3009 signature over `nonce`.
@@ -398,7 +410,8 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         IDepositToken(fromToken).receiveWithAuthorization(payer, address(this), amount, validAfter, validBefore, nonce, signature);
     }
 
-    /// @dev The tokens of a recorded payment: `amount` of `fromToken` (here) burned, of `toToken` minted to `payee`.
+    /// @dev The tokens of a recorded payment: `amount` of `fromToken` (here) burned, of `toToken` minted to
+    /// `payee`, both under the payment's reference `ref`.
     function _settle(
         address fromToken,
         address toToken,
@@ -406,10 +419,11 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         address payee,
         uint256 amount,
         bytes32 paymentId,
+        bytes32 ref,
         uint256 openCycle
     ) private {
-        IDepositToken(fromToken).burn(amount, paymentId);
-        IDepositToken(toToken).mint(payee, amount, paymentId);
+        IDepositToken(fromToken).burn(amount, ref);
+        IDepositToken(toToken).mint(payee, amount, ref);
         emit InterbankPayment(paymentId, fromToken, toToken, payer, payee, amount, openCycle);
     }
 }

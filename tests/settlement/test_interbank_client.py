@@ -17,6 +17,7 @@ from deptoken.errors import (
     TokenPaused,
 )
 from deptoken.settlement.interbank import (
+    payment_reference,
     InterbankClient, SignedPayment, deploy_network, deploy_settlement_asset, payment_id_bytes, payment_nonce,
 )
 from deptoken.token import TokenClient
@@ -89,7 +90,8 @@ def test_pay_picks_the_network_across_banks_and_the_transfer_within_one(ib, usd,
     [paid] = ib.payments()
     assert (paid.payment_id, paid.from_token, paid.to_token, paid.payer, paid.payee, paid.amount, paid.cycle, paid.tx) == (
         keccak(text="PAY-1"), token.address, bank_b.address, alice.address, ana.address, 25_000, 1, result.receipt.txn_hash)
-    assert token.isBurnRefUsed(keccak(text="PAY-1")) and bank_b.isDepositRefUsed(keccak(text="PAY-1"))
+    payref = payment_reference(alice.address, keccak(text="PAY-1"))  # the payer's id scoped by the payer, on both tokens
+    assert token.isBurnRefUsed(payref) and bank_b.isDepositRefUsed(payref)
     assert ib.payments(payment_id="PAY-1") == [paid] and ib.payments(payment_id="PAY-2") == []
 
     # a 0x id is taken as it is; the payer's allowance is used without a second approval when it suffices

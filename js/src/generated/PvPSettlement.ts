@@ -2006,6 +2006,11 @@ export const pvpSettlementAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "payer",
+        "type": "address"
+      },
+      {
         "internalType": "bytes32",
         "name": "paymentId",
         "type": "bytes32"

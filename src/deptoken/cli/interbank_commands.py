@@ -99,7 +99,7 @@ def _ledger_session(env: Env, use_ledger: bool) -> Iterator[Any]:
 @click.option("--to-token", required=True, metavar="SYMBOL|ADDRESS", help="The payee's bank's token (the same: a plain transfer).")
 @click.option("--to", "payee", required=True, help="The payee's address.")
 @click.option("--amount", required=True, help="Currency units, e.g. 250.00")
-@click.option("--id", "payment_id", required=True, help="The payment id (text, hashed; or 0x + 64 hex): usable once in the network.")
+@click.option("--id", "payment_id", required=True, help="The payment id (text, hashed; or 0x + 64 hex): usable once by the payer in the network.")
 @click.option("--no-approve", is_flag=True, help="Refuse instead of approving the network for the amount first.")
 @_LEDGER_OPTION
 @signer_options

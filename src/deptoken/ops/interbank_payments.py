@@ -4,7 +4,7 @@ When the paying side is a bank's tooling with a ledger (``deptoken interbank pay
 a payment goes through the outbox (``deptoken.ops.outbox``: signed and stored before it is broadcast, settled
 after a crash) and is recorded in ``interbank_payments`` with the transaction that paid it. Every run first
 settles the sender's transactions left in flight, then asks the network: a payment id already used
-(``isPaymentIdUsed``) whose ``InterbankPayment`` event has the same terms is done (``already``: nothing is sent
+(by its payer: ``isPaymentIdUsed(payer, id)``) whose ``InterbankPayment`` event has the same terms is done (``already``: nothing is sent
 again); under other terms it is refused (``ReferenceUsed``). So a process killed between signing and broadcast,
 or a node restarted with the payment in flight, ends with the payment made once, or not at all until run again.
 
@@ -94,13 +94,13 @@ def paid_before(client: InterbankClient, frm: TokenClient, to: TokenClient, paye
                 pid: bytes) -> InterbankPayment | None:
     """The network's payment under ``pid`` if it was made with these terms; None if ``pid`` is unused.
     ``ReferenceUsed`` if it was used with other terms (another payment, or another bank's reference)."""
-    if not bool(client.contract.isPaymentIdUsed(pid)):
+    if not bool(client.contract.isPaymentIdUsed(payer, pid)):
         return None
     label = f"payment id {_hex(pid)}"
-    found = client.payments(payment_id=pid)
+    found = [p for p in client.payments(payment_id=pid) if p.payer.lower() == payer.lower()]
     if not found:
-        raise ReferenceUsed(f"{label} was already used in the network (no InterbankPayment event of it from block "
-                            f"{client.deploy_block}: check --interbank and the record's deploy block)")
+        raise ReferenceUsed(f"{label} was already used by {payer} in the network (no InterbankPayment event of it from "
+                            f"block {client.deploy_block}: check --interbank and the record's deploy block)")
     p = found[0]
     terms = [x.lower() for x in (p.from_token, p.to_token, p.payer, p.payee)]
     if terms != [x.lower() for x in (frm.address, to.address, payer, payee)] or p.amount != units:
@@ -126,10 +126,14 @@ def require_bank_ledger(session: Session, frm: TokenClient) -> None:
         raise DepositTokenError(f"this ledger belongs to chain {chain_id}, not the connected chain {connected_chain_id()}")
 
 
-def _open_record(session: Session, pid: bytes) -> InterbankPaymentRecord | None:
-    return session.scalars(select(InterbankPaymentRecord).where(InterbankPaymentRecord.payment_id == _hex(pid),
-                                                                InterbankPaymentRecord.status.in_(OPEN))
-                           .order_by(InterbankPaymentRecord.id)).first()
+def _records(payer: str, pid: bytes) -> Any:
+    """The query of ``payer``'s payments under ``pid`` (ids are scoped by the payer)."""
+    return select(InterbankPaymentRecord).where(InterbankPaymentRecord.payment_id == _hex(pid),
+                                                InterbankPaymentRecord.payer == payer).order_by(InterbankPaymentRecord.id)
+
+
+def _open_record(session: Session, payer: str, pid: bytes) -> InterbankPaymentRecord | None:
+    return session.scalars(_records(payer, pid).where(InterbankPaymentRecord.status.in_(OPEN))).first()
 
 
 def _mark_paid(session: Session, record: InterbankPaymentRecord | None, tx: str, actor: str) -> None:
@@ -148,12 +152,12 @@ def _new_record(client: InterbankClient, frm: TokenClient, to: TokenClient, paye
         valid_before=int(signed.authorization.message["validBefore"]) if signed is not None else None)
 
 
-def _sending(session: Session, make: Callable[[], InterbankPaymentRecord], pid: bytes) -> Callable[[Transaction], None]:
+def _sending(session: Session, make: Callable[[], InterbankPaymentRecord], payer: str, pid: bytes) -> Callable[[Transaction], None]:
     """The outbox ``link``: the payment's row (the open one, else a new one) points at the transaction
     stored, in the same commit."""
 
     def link(tx: Transaction) -> None:
-        record = _open_record(session, pid)
+        record = _open_record(session, payer, pid)
         if record is None:
             record = make()
             session.add(record)
@@ -163,9 +167,9 @@ def _sending(session: Session, make: Callable[[], InterbankPaymentRecord], pid: 
     return link
 
 
-def _settled(session: Session, pid: bytes, tx: Transaction, actor: str) -> Sent:
+def _settled(session: Session, payer: str, pid: bytes, tx: Transaction, actor: str) -> Sent:
     """After the outbox sent the payment: its row paid (or failed: the transaction reverted)."""
-    record = _open_record(session, pid)
+    record = _open_record(session, payer, pid)
     if tx.status != TransactionStatus.MINED:
         if record is not None:
             record.status, record.error = Status.FAILED, f"transaction {tx.tx_hash} {tx.status}"
@@ -176,18 +180,18 @@ def _settled(session: Session, pid: bytes, tx: Transaction, actor: str) -> Sent:
     return Sent(pid, tx.tx_hash, record=record.id if record is not None else None)
 
 
-def _outbox_client(session: Session, client: InterbankClient, pid: bytes, make: Callable[[], InterbankPaymentRecord]) -> InterbankClient:
+def _outbox_client(session: Session, client: InterbankClient, payer: str, pid: bytes,
+                   make: Callable[[], InterbankPaymentRecord]) -> InterbankClient:
     return client.with_transport(outbox.transport(session, purpose=f"interbank payment {_hex(pid)[:18]}",
-                                                  link=_sending(session, make, pid)))
+                                                  link=_sending(session, make, payer, pid)))
 
 
 def _already(session: Session, pid: bytes, done: InterbankPayment, actor: str) -> Sent:
-    record = _open_record(session, pid)
+    record = _open_record(session, done.payer, pid)
     _mark_paid(session, record, done.tx, actor)
     session.commit()
     if record is None:  # recorded as paid by an earlier run (or paid around this ledger: None)
-        record = session.scalars(select(InterbankPaymentRecord).where(
-            InterbankPaymentRecord.payment_id == _hex(pid), InterbankPaymentRecord.status == Status.PAID)).first()
+        record = session.scalars(_records(done.payer, pid).where(InterbankPaymentRecord.status == Status.PAID)).first()
     return Sent(pid, done.tx, already=True, record=record.id if record is not None else None)
 
 
@@ -208,8 +212,8 @@ def submit(session: Session | None, client: InterbankClient, signed: SignedPayme
     def make() -> InterbankPaymentRecord:
         return _new_record(client, frm, to, signed.payer, signed.payee, signed.amount, pid, signed, Status.SENDING)
 
-    tx = _outbox_client(session, client, pid, make).submit_signed_payment(signed, sender=sender)
-    return _settled(session, pid, tx, actor)
+    tx = _outbox_client(session, client, signed.payer, pid, make).submit_signed_payment(signed, sender=sender)
+    return _settled(session, signed.payer, pid, tx, actor)
 
 
 def pay(session: Session | None, client: InterbankClient, payer: Any, from_token: Any, to_token: Any, payee: Any,
@@ -238,15 +242,15 @@ def pay(session: Session | None, client: InterbankClient, payer: Any, from_token
         return _new_record(client, frm, to, payer_address, payee_address, units, pid, None, Status.SENDING)
 
     try:
-        result = _outbox_client(session, client, pid, make).pay(payer, frm, to, payee_address, amount, pid, sender=payer,
-                                                                  approve=approve)
+        result = _outbox_client(session, client, payer_address, pid, make).pay(payer, frm, to, payee_address, amount, pid,
+                                                                                 sender=payer, approve=approve)
     except (Refused, InvalidInput, TransactionReverted) as exc:  # refused before the payment was signed
         session.rollback()
-        if (record := _open_record(session, pid)) is not None:  # only its approval was sent
+        if (record := _open_record(session, payer_address, pid)) is not None:  # only its approval was sent
             record.status, record.error = Status.FAILED, first_line(exc)
             session.commit()
         raise
-    sent = _settled(session, pid, result.receipt, payer_address)
+    sent = _settled(session, payer_address, pid, result.receipt, payer_address)
     approve_tx = result.approve_receipt.tx_hash if result.approve_receipt is not None else None
     return Sent(pid, sent.tx, record=sent.record, approve_tx=approve_tx)
 
@@ -268,7 +272,7 @@ def enqueue(session: Session, client: InterbankClient, signed: SignedPayment, *,
     if message["nonce"] != payment_nonce(client.address, to.address, signed.payee, signed.payment_id):
         raise InvalidInput("the signature was not given for this payee, bank and payment id (its nonce differs)")
     verify(frm, signed.authorization, sender=client.address)
-    if (found := _open_record(session, signed.payment_id)) is not None:
+    if (found := _open_record(session, signed.payer, signed.payment_id)) is not None:
         raise ReferenceUsed(f"payment id {_hex(signed.payment_id)} is already {found.status} in this ledger (#{found.id})")
     record = _new_record(client, frm, to, signed.payer, signed.payee, signed.amount, signed.payment_id, signed, Status.QUEUED)
     session.add(record)
@@ -347,7 +351,7 @@ def run_queue(session: Session, client: InterbankClient, *, sender: Any) -> list
             note(record, f"behind #{waiting}")
             continue
         try:
-            tx = _outbox_client(session, client, pid, lambda: record).submit_signed_payment(signed, sender=sender)
+            tx = _outbox_client(session, client, signed.payer, pid, lambda: record).submit_signed_payment(signed, sender=sender)
         except HeadroomExceeded as exc:
             session.rollback()
             waiting = str(record.id)
@@ -362,7 +366,7 @@ def run_queue(session: Session, client: InterbankClient, *, sender: Any) -> list
             note(record, record.error)
             continue
         try:
-            _settled(session, pid, tx, actor)
+            _settled(session, signed.payer, pid, tx, actor)
         except TransactionReverted as exc:
             note(record, str(exc))
             continue

@@ -82,6 +82,13 @@ def payment_nonce(network: str, to_token: str, payee: str, payment_id: bytes) ->
                              [PAYMENT_TYPEHASH, network, to_token, payee, payment_id]))
 
 
+def payment_reference(payer: str, payment_id: bytes) -> bytes:
+    """The payment's reference on both tokens (the contract's ``paymentReference``): the burn reference at
+    the payer's bank and the deposit reference at the payee's bank, ``keccak256(abi.encode(payer, id))``.
+    Ids are scoped by the payer: one payer cannot use up another's."""
+    return keccak(abi_encode(["address", "bytes32"], [payer, payment_id]))
+
+
 def parse_mode(mode: str | int) -> int:
     """``"net"``/``"gross"`` (or 0/1) as the contract's ``Mode``."""
     if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode < len(MODES):
@@ -471,13 +478,13 @@ class InterbankClient:
         to.require_active(payee, "payee", where=f" on {to.symbol}")
         if payer_holds:
             frm.require_unfrozen_balance(payer, units, "payer")
-        label = f"payment id 0x{pid.hex()}"
-        if self.contract.isPaymentIdUsed(pid):
-            raise ReferenceUsed(f"{label} was already used in the network")
-        if frm.contract.isBurnRefUsed(pid):
-            raise ReferenceUsed(f"{label} was already used at {frm.symbol} (as a burn reference)")
-        if to.contract.isDepositRefUsed(pid):
-            raise ReferenceUsed(f"{label} was already used at {to.symbol} (as a deposit reference)")
+        label, ref = f"payment id 0x{pid.hex()}", payment_reference(payer, pid)
+        if self.contract.isPaymentIdUsed(payer, pid):
+            raise ReferenceUsed(f"{label} was already used by {payer} in the network")
+        if frm.contract.isBurnRefUsed(ref):
+            raise ReferenceUsed(f"{label}'s reference 0x{ref.hex()} was already used at {frm.symbol} (as a burn reference)")
+        if to.contract.isDepositRefUsed(ref):
+            raise ReferenceUsed(f"{label}'s reference 0x{ref.hex()} was already used at {to.symbol} (as a deposit reference)")
         room = int(self.contract.headroom(frm.address)) if headroom else units
         if units > room:
             why = "its collateral" if self.mode == "gross" else "its collateral less the haircut and its debit"
