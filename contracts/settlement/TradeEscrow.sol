@@ -68,13 +68,13 @@ interface IInterbankPayments {
  * | action                     | must be active                                              |
  * |----------------------------|-------------------------------------------------------------|
  * | fund, fundWithAuthorization| the buyer (checked by the token's own transfer)             |
- * | ship                       | the seller                                                  |
+ * | ship                       | the seller (at its payout bank, {payoutToken})              |
  * | confirm                    | the buyer (caller; its money goes to the seller)            |
  * | release                    | the buyer (its money goes to the seller)                    |
  * | refund                     | nobody: the money goes back to its owner (token's receive check) |
- * | dispute                    | the caller (buyer or seller)                                |
+ * | dispute                    | the caller (buyer; seller at its payout bank)               |
  * | resolve                    | the buyer, if any of the amount goes to the seller side     |
- * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active)        |
+ * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active; a seller's at its payout bank) |
  *
  * Every payee is also checked by the token itself: while the party to be paid (or the fee
  * recipient) cannot receive, or the token is paused, the payout reverts and the order is unchanged.
