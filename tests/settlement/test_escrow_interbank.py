@@ -292,6 +292,7 @@ def test_payout_bank_setters_and_their_refusals(client, escrow, token, bank_b, n
     # not a member; an account that cannot receive there; the caller sets only its own
     refused(escrow, "setPayoutToken", (asset,), bob, "NotANetworkMember", token_=asset)
     assert "not a member" in one_line_error(client.set_payout_bank, asset.address, sender=bob)
+    assert "no member bank's token has the symbol 'EXNOPE'" in one_line_error(client.set_payout_bank, "EXNOPE", sender=bob)
     refused(escrow, "setPayoutToken", (bank_b,), alice, "CannotReceive", account=alice)
     assert one_line_error(client.set_payout_bank, "EXUSB", sender=alice).startswith(f"seller {alice.address} is not allowlisted")
     # the seller resets to the escrow's token and back
