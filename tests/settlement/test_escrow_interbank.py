@@ -336,7 +336,7 @@ def _refused_then_paid(client, escrow, token, key, buyer, *, error, remedy, lib_
     assert events(receipt, escrow)[1][0] == "CrossBankPayout"
 
 
-def test_refusals_leave_the_order_payable_later(client, escrow, token, bank_b, net, asset, alice, ana, marketplace, compliance, pauser, chain, interbank_people):
+def test_refusals_leave_the_order_payable_later(client, escrow, token, bank_b, net, other_net, asset, alice, ana, marketplace, compliance, pauser, chain, interbank_people):
     seller_id = lambda key: ids(key)[0]  # noqa: E731
     # the seller is no longer allowlisted at B: B refuses the mint
     _, key = shipped_order(client, chain, "seller unlisted at B", alice, ana)
@@ -370,6 +370,11 @@ def test_refusals_leave_the_order_payable_later(client, escrow, token, bank_b, n
     client.set_network(None, sender=marketplace)
     _refused_then_paid(client, escrow, token, key, alice, error="NetworkNotSet",
                        lib_says="no interbank network", remedy=lambda: client.set_network(net, sender=marketplace))
+    # the escrow moved to a network of which B is no member: the seller's payout bank is refused there
+    _, key = shipped_order(client, chain, "B no member", alice, ana)
+    client.set_network(other_net, sender=marketplace)
+    _refused_then_paid(client, escrow, token, key, alice, error="NotAMember", decode_with=net, inputs={"token": bank_b},
+                       lib_says="is not a member of the interbank network", remedy=lambda: client.set_network(net, sender=marketplace))
     # the seller's payment id taken in the network beforehand (anyone may use any id): the payout waits
     _, key = shipped_order(client, chain, "id taken", alice, ana)
     token.approve(net, 1, sender=alice)
