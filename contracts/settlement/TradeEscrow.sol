@@ -7,7 +7,16 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC3009Bytes} from "../interfaces/IERC3009Bytes.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
+import {IInterbankNetwork} from "../interfaces/IInterbankNetwork.sol";
 import {BankControlledPositions} from "./BankControlledPositions.sol";
+
+/// @notice What the escrow uses of the interbank network ({InterbankNetwork}): a payment and a member's record.
+interface IInterbankPayments {
+    /// @notice Pays `amount` of the caller's `fromToken` (approved) to `payee` at `toToken`'s bank under `paymentId`.
+    function pay(address fromToken, address toToken, address payee, uint256 amount, bytes32 paymentId) external;
+    /// @notice The network's record of `token`'s bank (operator zero: not a member).
+    function bank(address token) external view returns (IInterbankNetwork.Bank memory);
+}
 
 /**
  * @title TradeEscrow
@@ -36,7 +45,7 @@ import {BankControlledPositions} from "./BankControlledPositions.sol";
  * split, the fee is taken on the seller's part only. The rate is fixed for each order when it is
  * funded; every fee goes to the recipient of the moment it is paid. Refunds and the buyer's part of a
  * split carry no fee. The fee recipient can be neither this escrow nor the token, and must be able to
- * receive the token when it is set.
+ * receive at its bank (`token`, or its {feePayoutToken}) when it is set.
  *
  * Deployment: the bank must allowlist this contract on `token` (COMPLIANCE_ROLE:
  * `allowlist(escrow, kycExpiry)`) before the first order, and keep its entry current. The fee
@@ -59,16 +68,30 @@ import {BankControlledPositions} from "./BankControlledPositions.sol";
  * | action                     | must be active                                              |
  * |----------------------------|-------------------------------------------------------------|
  * | fund, fundWithAuthorization| the buyer (checked by the token's own transfer)             |
- * | ship                       | the seller                                                  |
+ * | ship                       | the seller (at its payout bank, {payoutToken})              |
  * | confirm                    | the buyer (caller; its money goes to the seller)            |
  * | release                    | the buyer (its money goes to the seller)                    |
  * | refund                     | nobody: the money goes back to its owner (token's receive check) |
- * | dispute                    | the caller (buyer or seller)                                |
+ * | dispute                    | the caller (buyer; seller at its payout bank)               |
  * | resolve                    | the buyer, if any of the amount goes to the seller side     |
- * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active)        |
+ * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active; a seller's at its payout bank) |
  *
  * Every payee is also checked by the token itself: while the party to be paid (or the fee
  * recipient) cannot receive, or the token is paused, the payout reverts and the order is unchanged.
+ *
+ * Sellers at other banks: the admin connects the escrow to an interbank network in its currency
+ * ({setNetwork}; `token`'s bank a member). A seller that banks at another member bank names that
+ * bank's token as its payout token ({setPayoutToken}); the admin does the same for the fee recipient
+ * ({setFeeRecipient}). Their payouts then go through the network in the same transaction: the escrow
+ * approves the network for exactly the amount and calls `pay(token, payoutToken, payee, amount,
+ * paymentId)`, so `token` is burned here and the payout token minted to the payee at its bank, with
+ * the payment id {payoutIds}: `keccak256(abi.encode(orderKey, "seller"))` (or `"fee"`), usable once
+ * in the network ({CrossBankPayout} reports it). Such a seller must be active at its payout bank
+ * where the table above says "seller"; if the network refuses (the seller or that bank restricted or
+ * suspended, the debit limit, a paused token), the payout reverts and the order is unchanged: it can
+ * be paid later, or after the seller names another bank. The escrow must be allowlisted at `token`
+ * (it pays), the network at `token` and as a minter at the payout bank (the banks' membership).
+ * A seller or fee recipient without a payout token (or with `token`) is paid by a plain transfer.
  */
 contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions {
     using SafeERC20 for IERC20;
@@ -132,6 +155,13 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
 
     mapping(bytes32 orderKey => Order) private _orders;
 
+    /// @notice The interbank network cross-bank payouts go through (zero: none).
+    IInterbankPayments public network;
+
+    mapping(address account => address payoutToken) private _payoutTokens; // zero: `token`
+
+    address private _feePayoutToken; // zero: `token`
+
     /// @notice The buyer funded the order `orderKey` (the marketplace's reference `orderId`) with
     /// `amount`; `feeBps` applies to it.
     event OrderFunded(
@@ -167,6 +197,21 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
     /// @notice Orders funded from now on pay `feeBps` to `feeRecipient` (funded orders keep their rate;
     /// every fee goes to the recipient of the moment it is paid).
     event FeeUpdated(address indexed feeRecipient, uint16 feeBps);
+
+    /// @notice The admin connected the escrow to the interbank network `network` (zero: cross-bank payouts off).
+    event NetworkSet(address indexed network);
+
+    /// @notice The seller `account` is paid at the bank of `payoutToken` from now on (`token`: by plain transfer).
+    event PayoutTokenSet(address indexed account, address indexed payoutToken);
+
+    /// @notice Fees go to `feeRecipient` at the bank of `payoutToken` from now on (`token`: by plain transfer).
+    event FeePayoutTokenSet(address indexed feeRecipient, address indexed payoutToken);
+
+    /// @notice `amount` of the order `orderKey` went to `payee` at `payoutToken`'s bank through the
+    /// network under `paymentId` (the seller's or the fee).
+    event CrossBankPayout(
+        bytes32 indexed orderKey, bytes32 indexed paymentId, address indexed payee, address payoutToken, uint256 amount
+    );
 
     /// @notice The token's legal role (`by`) closed the order under `legalOrderRef`: its `amount` went to `to`.
     event OrderSeized(
@@ -239,6 +284,15 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
     /// @notice `account` is neither the buyer nor the seller of the order.
     error NotOrderParty(bytes32 orderKey, address account);
 
+    /// @notice The escrow has no interbank network ({setNetwork}): no payout at another bank.
+    error NetworkNotSet();
+
+    /// @notice `account` has no code: the network must be a contract.
+    error NotAContract(address account);
+
+    /// @notice `token_` is not a member of the escrow's interbank network.
+    error NotANetworkMember(address token_);
+
     /// @notice Sets up the escrow of `token_`.
     /// @param token_ The deposit token (its proxy).
     /// @param admin Holds DEFAULT_ADMIN_ROLE (two-step transfers, `adminDelay`): appoints arbiters, sets the fee.
@@ -308,7 +362,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
 
     // ------------------------------------------------------------------ the order's course
 
-    /// @notice The seller (active on the token) marks the order shipped, at the latest at its ship-by
+    /// @notice The seller (active at its payout bank, {payoutToken}) marks the order shipped, at the latest at its ship-by
     /// time; the buyer then has the confirm window to confirm or dispute.
     /// @param key The order's key.
     /// @param shipmentRef The shipment's reference (e.g. the hash of the carrier's tracking number), non-zero.
@@ -318,7 +372,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         if (o.state != State.Funded) revert InvalidOrderState(key, o.state);
         if (block.timestamp > o.shipBy) revert DeadlinePassed(key, o.shipBy);
         if (shipmentRef == bytes32(0)) revert InvalidShipmentRef();
-        _requireActive(address(token), msg.sender);
+        _requireActive(payoutToken(msg.sender), msg.sender); // active where it is paid
         // cannot overflow: now <= shipBy and shipBy + confirmWindow fits in 64 bits (checked at funding)
         uint64 confirmDeadline = uint64(block.timestamp) + o.confirmWindow;
         o.state = State.Shipped;
@@ -361,7 +415,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         token.safeTransfer(o.buyer, amount);
     }
 
-    /// @notice The buyer or the seller (active on the token) disputes the order while its clock runs
+    /// @notice The buyer (active on the token) or the seller (active at its payout bank) disputes the order while its clock runs
     /// (funded: until the ship-by time; shipped: until the confirm deadline). The clock stops; an
     /// arbiter decides.
     /// @param key A funded or shipped order's key.
@@ -373,7 +427,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         if (state != State.Funded && state != State.Shipped) revert InvalidOrderState(key, state);
         uint64 deadline = state == State.Funded ? o.shipBy : o.confirmDeadline;
         if (block.timestamp > deadline) revert DeadlinePassed(key, deadline);
-        _requireActive(address(token), msg.sender);
+        _requireActive(msg.sender == o.buyer ? address(token) : payoutToken(msg.sender), msg.sender);
         o.state = State.Disputed;
         emit OrderDisputed(key, msg.sender, reasonHash);
     }
@@ -395,7 +449,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         (uint256 sellerAmount, uint256 fee) = _sellerShare(amount - buyerAmount, o.feeBps);
         emit OrderResolved(key, msg.sender, buyerAmount, sellerAmount, fee);
         if (buyerAmount != 0) token.safeTransfer(o.buyer, buyerAmount);
-        _paySeller(o.seller, sellerAmount, fee);
+        _paySeller(key, o.seller, sellerAmount, fee);
     }
 
     // ------------------------------------------------------------------ the bank's legal powers
@@ -420,25 +474,31 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
     }
 
     /// @notice After a lost-key recovery on the token, its legal role moves the open order's buyer or
-    /// seller `lost` to `replacement` (active on the token, not the other party).
+    /// seller `lost` to `replacement` (not the other party; active on the token, or for a seller at
+    /// its own payout bank: a replacement seller at another bank calls {setPayoutToken} first).
     /// @param key A funded, shipped or disputed order's key.
     /// @param lost The order's buyer or seller to replace.
     /// @param replacement The new address of that party.
     function replaceParty(bytes32 key, address lost, address replacement) external {
-        _checkReplacement(address(token), replacement);
+        _checkTokenLegalRole(address(token));
+        if (replacement == address(0) || replacement == address(this)) revert InvalidBeneficiary(replacement);
         Order storage o = _existing(key);
         State state = o.state;
         if (state != State.Funded && state != State.Shipped && state != State.Disputed) {
             revert InvalidOrderState(key, state);
         }
-        if (lost == o.buyer) {
+        bool seller = lost == o.seller;
+        if (lost != o.buyer && !seller) revert NotOrderParty(key, lost);
+        // a seller's replacement is active where it is paid (it names its payout bank first)
+        if (!_isActive(seller ? payoutToken(replacement) : address(token), replacement)) {
+            revert InvalidBeneficiary(replacement);
+        }
+        if (!seller) {
             if (replacement == o.seller) revert InvalidParties(replacement, o.seller);
             o.buyer = replacement;
-        } else if (lost == o.seller) {
+        } else {
             if (replacement == o.buyer) revert InvalidParties(o.buyer, replacement);
             o.seller = replacement;
-        } else {
-            revert NotOrderParty(key, lost);
         }
         emit PartyReplaced(key, lost, replacement);
     }
@@ -447,13 +507,70 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
 
     /// @notice Sets the fee recipient and the rate of orders funded from now on.
     /// @param feeRecipient_ Receives every fee paid from now on: non-zero, neither this escrow nor the
-    /// token, able to receive the token (allowlist it first).
+    /// token, able to receive at the fee recipient's bank ({feePayoutToken}; allowlist it first).
     /// @param feeBps_ Basis points of the gross amount paid to the seller side, at most {MAX_FEE_BPS}.
     function setFee(address feeRecipient_, uint16 feeBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFee(feeRecipient_, feeBps_);
     }
 
+    /// @notice Moves the fees to `feeRecipient_` at the bank of `payoutToken_` (the rate stays): a
+    /// member of the network in another bank pays them there, `token` (or zero) by plain transfer.
+    /// @param feeRecipient_ Receives every fee paid from now on: neither this escrow nor the token,
+    /// able to receive `payoutToken_`.
+    /// @param payoutToken_ The fee recipient's bank's token: `token`/zero, or a member of {network}.
+    function setFeeRecipient(address feeRecipient_, address payoutToken_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _feePayoutToken = _checkPayoutToken(payoutToken_);
+        emit FeePayoutTokenSet(feeRecipient_, payoutToken_ == address(0) ? address(token) : payoutToken_);
+        _setFee(feeRecipient_, feeBps);
+    }
+
+    /// @notice Connects the escrow to the interbank network `network_` for payouts at other banks, or
+    /// disconnects it (zero: payouts at other banks revert with {NetworkNotSet} until one is set).
+    /// Payout tokens named before stay: a payout to one that is no member of the new network reverts
+    /// (the order waits) until its seller (or the admin, for the fees) names another.
+    /// @param network_ An {InterbankNetwork} (a contract) of which `token`'s bank is a member, or zero.
+    function setNetwork(address network_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (network_ != address(0)) {
+            if (network_.code.length == 0) revert NotAContract(network_);
+            if (IInterbankPayments(network_).bank(address(token)).operator == address(0)) {
+                revert NotANetworkMember(address(token));
+            }
+        }
+        network = IInterbankPayments(network_);
+        emit NetworkSet(network_);
+    }
+
+    /// @notice The caller (a seller) is paid at the bank of `payoutToken_` from now on, on every order
+    /// paid out after this (open ones too): another member bank of {network} pays through the network;
+    /// `token` or zero is a plain transfer here.
+    /// @param payoutToken_ `token`/zero, or a member of {network} at which the caller can receive.
+    function setPayoutToken(address payoutToken_) external {
+        _payoutTokens[msg.sender] = _checkPayoutToken(payoutToken_);
+        if (payoutToken_ != address(0) && payoutToken_ != address(token)) _requireCanReceive(payoutToken_, msg.sender);
+        emit PayoutTokenSet(msg.sender, payoutToken_ == address(0) ? address(token) : payoutToken_);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @notice The token `account` is paid in as a seller: its bank's ({setPayoutToken}), else `token`.
+    /// @param account A seller.
+    function payoutToken(address account) public view returns (address) {
+        address t = _payoutTokens[account];
+        return t == address(0) ? address(token) : t;
+    }
+
+    /// @notice The token the fee recipient is paid in ({setFeeRecipient}; `token` unless at another bank).
+    function feePayoutToken() public view returns (address) {
+        address t = _feePayoutToken;
+        return t == address(0) ? address(token) : t;
+    }
+
+    /// @notice The network payment ids of the order `key`'s payouts at other banks: the seller's
+    /// `keccak256(abi.encode(key, "seller"))` and the fee's `keccak256(abi.encode(key, "fee"))`.
+    /// @param key The order's key.
+    function payoutIds(bytes32 key) external pure returns (bytes32 sellerPaymentId, bytes32 feePaymentId) {
+        return (keccak256(abi.encode(key, "seller")), keccak256(abi.encode(key, "fee")));
+    }
 
     /// @notice The order with key `key` as recorded (state None: no such order).
     /// @param key The order's key ({orderKey} of its terms).
@@ -468,7 +585,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
         if (role == ARBITER_ROLE) {
             if (account == address(this) || account == defaultAdmin()) revert InvalidArbiter(account);
-            _requireCanReceive(account);
+            _requireCanReceive(address(token), account);
         }
         return super._grantRole(role, account);
     }
@@ -514,12 +631,36 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         _settle(address(token), amount);
         (uint256 sellerAmount, uint256 fee) = _sellerShare(amount, o.feeBps);
         emit OrderReleased(key, sellerAmount, fee, confirmed);
-        _paySeller(o.seller, sellerAmount, fee);
+        _paySeller(key, o.seller, sellerAmount, fee);
     }
 
-    function _paySeller(address seller, uint256 sellerAmount, uint256 fee) private {
-        if (sellerAmount != 0) token.safeTransfer(seller, sellerAmount);
-        if (fee != 0) token.safeTransfer(feeRecipient, fee);
+    function _paySeller(bytes32 key, address seller, uint256 sellerAmount, uint256 fee) private {
+        if (sellerAmount != 0) _payOut(key, seller, payoutToken(seller), sellerAmount, "seller");
+        if (fee != 0) _payOut(key, feeRecipient, feePayoutToken(), fee, "fee");
+    }
+
+    /// @dev `amount` to `payee`: a transfer if `to` is `token`, else through the network under the
+    /// order's payment id for `label` (the escrow approves exactly `amount`, which the network takes).
+    function _payOut(bytes32 key, address payee, address to, uint256 amount, string memory label) private {
+        if (to == address(token)) {
+            token.safeTransfer(payee, amount);
+            return;
+        }
+        IInterbankPayments n = network;
+        if (address(n) == address(0)) revert NetworkNotSet();
+        bytes32 paymentId = keccak256(abi.encode(key, label));
+        emit CrossBankPayout(key, paymentId, payee, to, amount);
+        token.forceApprove(address(n), amount);
+        n.pay(address(token), to, payee, amount, paymentId);
+    }
+
+    /// @dev The stored form of a payout token: zero for `token` (or zero); otherwise a member of the network.
+    function _checkPayoutToken(address payoutToken_) private view returns (address) {
+        if (payoutToken_ == address(0) || payoutToken_ == address(token)) return address(0);
+        IInterbankPayments n = network;
+        if (address(n) == address(0)) revert NetworkNotSet();
+        if (n.bank(payoutToken_).operator == address(0)) revert NotANetworkMember(payoutToken_);
+        return payoutToken_;
     }
 
     function _sellerShare(uint256 gross, uint16 rate) private pure returns (uint256 sellerAmount, uint256 fee) {
@@ -536,14 +677,14 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
         if (feeRecipient_ == address(0)) revert ZeroAddress();
         if (feeRecipient_ == address(this) || feeRecipient_ == address(token)) revert InvalidFeeRecipient(feeRecipient_);
         if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
-        _requireCanReceive(feeRecipient_);
+        _requireCanReceive(feePayoutToken(), feeRecipient_);
         feeRecipient = feeRecipient_;
         feeBps = feeBps_;
         emit FeeUpdated(feeRecipient_, feeBps_);
     }
 
-    /// @dev Reverts with {CannotReceive} unless the token lets `account` receive (ERC-7943 `canReceive`).
-    function _requireCanReceive(address account) private view {
-        if (!IERC7943Fungible(address(token)).canReceive(account)) revert CannotReceive(account);
+    /// @dev Reverts with {CannotReceive} unless `token_` lets `account` receive (ERC-7943 `canReceive`).
+    function _requireCanReceive(address token_, address account) private view {
+        if (!IERC7943Fungible(token_).canReceive(account)) revert CannotReceive(account);
     }
 }

@@ -228,6 +228,19 @@ export const tradeEscrowAbi = [
   },
   {
     "inputs": [],
+    "name": "feePayoutToken",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "feeRecipient",
     "outputs": [
       {
@@ -406,6 +419,19 @@ export const tradeEscrowAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "network",
+    "outputs": [
+      {
+        "internalType": "contract IInterbankPayments",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -539,6 +565,49 @@ export const tradeEscrowAbi = [
   {
     "inputs": [],
     "name": "owner",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "key",
+        "type": "bytes32"
+      }
+    ],
+    "name": "payoutIds",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "sellerPaymentId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "feePaymentId",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "payoutToken",
     "outputs": [
       {
         "internalType": "address",
@@ -762,6 +831,50 @@ export const tradeEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "feeRecipient_",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "payoutToken_",
+        "type": "address"
+      }
+    ],
+    "name": "setFeeRecipient",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "network_",
+        "type": "address"
+      }
+    ],
+    "name": "setNetwork",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "payoutToken_",
+        "type": "address"
+      }
+    ],
+    "name": "setPayoutToken",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "key",
         "type": "bytes32"
@@ -808,6 +921,43 @@ export const tradeEscrowAbi = [
     ],
     "stateMutability": "view",
     "type": "function"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "orderKey",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "paymentId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "payee",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "payoutToken",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "CrossBankPayout",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -900,6 +1050,25 @@ export const tradeEscrowAbi = [
         "type": "address"
       },
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "payoutToken",
+        "type": "address"
+      }
+    ],
+    "name": "FeePayoutTokenSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "feeRecipient",
+        "type": "address"
+      },
+      {
         "indexed": false,
         "internalType": "uint16",
         "name": "feeBps",
@@ -907,6 +1076,19 @@ export const tradeEscrowAbi = [
       }
     ],
     "name": "FeeUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "network",
+        "type": "address"
+      }
+    ],
+    "name": "NetworkSet",
     "type": "event"
   },
   {
@@ -1161,6 +1343,25 @@ export const tradeEscrowAbi = [
       }
     ],
     "name": "PartyReplaced",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "payoutToken",
+        "type": "address"
+      }
+    ],
+    "name": "PayoutTokenSet",
     "type": "event"
   },
   {
@@ -1988,6 +2189,22 @@ export const tradeEscrowAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "NetworkNotSet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -1996,6 +2213,17 @@ export const tradeEscrowAbi = [
       }
     ],
     "name": "NotAMinter",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      }
+    ],
+    "name": "NotANetworkMember",
     "type": "error"
   },
   {

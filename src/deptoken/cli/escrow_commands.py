@@ -14,6 +14,12 @@
     deptoken escrow seize 0xKEY --to 0x... --legal-order COURT-2026-17 --as 4     # the token's legal role
     deptoken escrow replace-party 0xKEY --lost 0x... --replacement 0x... --as 4  # after a key recovery
     deptoken escrow show ORDER-1001
+    deptoken escrow payouts ORDER-1001 [--buyer-amount 25.00]  # where settling it pays (bank, payment id)
+    deptoken escrow set-network --interbank 0x... --as 30      # the admin connects the interbank network (--none: off)
+    deptoken escrow payout-bank --seller 0x...                 # a seller's payout bank
+    deptoken escrow payout-bank --set EXUSB --as 8             # the seller (signer) is paid at bank B from now on
+    deptoken escrow payout-bank --set here --as 8              # back to the escrow's own token
+    deptoken escrow set-fee-recipient --recipient 0x... --bank EXUSB --as 30   # the admin: fees paid at bank B
 
 ``--escrow`` names the escrow by its token's currency (the network's settlement record) or its
 address. An order is named by its key (``0x`` + 64 hex: the hash of its terms, printed by ``fund``
@@ -286,3 +292,98 @@ def replace_party(env: Env, order: str, escrow_ref: str | None, lost: str, repla
     client = _client(env, escrow_ref)
     key = _key(client, order, key_only=True)
     _done(env, client, key, client.replace_party(key, lost, replacement, sender=signer()))
+
+
+@escrow.command("payouts")
+@click.argument("order")
+@_ESCROW_OPTION
+@click.option("--buyer-amount", default="0", show_default=True, help="The buyer's part of a split (resolve).")
+@pass_env
+def payouts(env: Env, order: str, escrow_ref: str | None, buyer_amount: str) -> None:
+    """Where settling ORDER pays now: each payee, its bank's token and, across banks, the network payment id."""
+    client = _client(env, escrow_ref)
+    key = _key(client, order)
+    plan = client.payouts(key, buyer_amount)
+    data = {"escrow": client.address, "order_key": key,
+            "payouts": [{**p.as_dict(), "amount": client.token.units(p.amount, allow_zero=True)} for p in plan]}
+    lines = [f"{p.who} {p.payee}: {p.amount} {p.symbol}" + (f" through the network, payment id {p.payment_id}" if p.payment_id else " by transfer")
+             for p in plan]
+    emit(env, data, f"order {key}: " + ("; ".join(lines) if lines else "nothing to pay"))
+
+
+@escrow.command("set-network")
+@_ESCROW_OPTION
+@click.option("--interbank", "network_ref", metavar="ADDRESS", envvar="DEPTOKEN_INTERBANK",
+              help="The InterbankNetwork (default: $DEPTOKEN_INTERBANK, else the settlement record's).")
+@click.option("--none", "disconnect", is_flag=True, help="Disconnect: no payouts at other banks.")
+@signer_options
+@pass_env
+def set_network(env: Env, escrow_ref: str | None, network_ref: str | None, disconnect: bool, signer: Any) -> None:
+    """The escrow's admin connects it to the interbank network for payouts at other banks (or --none)."""
+    from ..errors import DepositTokenError
+
+    client = _client(env, escrow_ref)
+    if disconnect:
+        if network_ref:
+            raise click.UsageError("give --interbank or --none, not both")
+        address = None
+    else:
+        record = registry(env)
+        address = network_ref or (getattr(record, "interbank", None) if record else None)
+        if not address:
+            raise DepositTokenError("give the interbank network with --interbank 0x... (no settlement record entry), or --none")
+    receipt = client.set_network(address, sender=signer())
+    network = client.network()
+    shown = network.address if network else None
+    emit(env, {"escrow": client.address, "network": shown, "tx": str(receipt.txn_hash)},
+         f"escrow {client.address}: " + (f"pays at other banks through {shown}" if shown else "no interbank network") + f"; tx {receipt.txn_hash}")
+
+
+def _bank_data(client: Any, account: str, token: str) -> tuple[dict[str, Any], str]:
+    t = client.token_at(token)
+    here = token == client.token.address
+    data = {"escrow": client.address, "account": account, "payout_token": token, "symbol": t.symbol, "cross_bank": not here}
+    how = "by transfer here" if here else "through the interbank network"
+    return data, f"{account} is paid in {t.symbol} {token} ({how})"
+
+
+@escrow.command("payout-bank")
+@_ESCROW_OPTION
+@click.option("--seller", "account", help="Show this seller's payout bank (default: the signer's).")
+@click.option("--set", "new_bank", metavar="SYMBOL|ADDRESS|here",
+              help="The signer (a seller) is paid at this member bank's token from now on; 'here': the escrow's token.")
+@signer_options
+@pass_env
+def payout_bank(env: Env, escrow_ref: str | None, account: str | None, new_bank: str | None, signer: Any) -> None:
+    """Shows a seller's payout bank, or (--set) the signer names its own: a member bank of the escrow's network."""
+    from ..validation import address_of, parse_address
+
+    client = _client(env, escrow_ref)
+    if new_bank is None:
+        who = parse_address(account, "account") if account else address_of(signer(), "signer")
+        data, text = _bank_data(client, who, client.payout_token(who))
+        emit(env, data, text)
+        return
+    if account:
+        raise click.UsageError("--set names the signer's own payout bank: give no --seller")
+    seller = signer()
+    receipt = client.set_payout_bank(None if new_bank.strip().lower() == "here" else new_bank, sender=seller)
+    who = address_of(seller, "signer")
+    data, text = _bank_data(client, who, client.payout_token(who))
+    emit(env, {**data, "tx": str(receipt.txn_hash)}, f"{text}; tx {receipt.txn_hash}")
+
+
+@escrow.command("set-fee-recipient")
+@_ESCROW_OPTION
+@click.option("--recipient", required=True, help="The fee account.")
+@click.option("--bank", default="here", show_default=True, metavar="SYMBOL|ADDRESS|here",
+              help="The fee account's bank: a member of the escrow's network, or 'here' (the escrow's token).")
+@signer_options
+@pass_env
+def set_fee_recipient(env: Env, escrow_ref: str | None, recipient: str, bank: str, signer: Any) -> None:
+    """The escrow's admin moves the fees to --recipient at --bank (the rate stays)."""
+    client = _client(env, escrow_ref)
+    receipt = client.set_fee_recipient(recipient, None if bank.strip().lower() == "here" else bank, sender=signer())
+    who, bps = client.fee()
+    data, text = _bank_data(client, who, client.fee_payout_token())
+    emit(env, {**data, "fee_bps": bps, "tx": str(receipt.txn_hash)}, f"fees ({bps / 100:g}%): {text}; tx {receipt.txn_hash}")

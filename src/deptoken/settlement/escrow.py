@@ -30,6 +30,14 @@ first), and rescues tokens sent here outside any order (``rescue_excess``, only 
 **Deployment:** the bank must allowlist the fee recipient and the arbiter *before* the escrow is
 deployed (the contract checks they can receive), and the escrow itself before the first order.
 
+**Sellers at other banks:** the admin connects the escrow to an interbank network in its currency
+(``set_network``; the escrow's bank a member); a seller that banks at another member bank names that
+bank's token (``set_payout_bank``), the admin the fee recipient's (``set_fee_recipient``). Payouts to
+them then go through the network in the same transaction (the escrow's tokens burned here, the
+payout bank's minted to the payee), under the payment ids ``keccak256(abi.encode(orderKey, "seller"))``
+and ``(orderKey, "fee")`` (:func:`payout_payment_id`); ``payouts(order)`` shows where an order will
+be paid. Such a seller must be active at its payout bank (ship, dispute, payouts).
+
 Usage::
 
     escrow = deploy_escrow(deployer, token, admin=operator, admin_delay=2 * 86400, arbiter=arbiter,
@@ -48,6 +56,10 @@ Usage::
     client.seize_order(key, to, "COURT-ORDER-7", sender=legal)
     client.replace_party(key, lost, replacement, sender=legal)
     client.order(key) -> EscrowOrder; client.find_orders("ORDER-1001") -> keys; client.open_positions(party)
+    client.set_network(network, sender=admin)            # an InterbankNetwork (address/contract/client); None: off
+    client.set_payout_bank("EXUSB", sender=seller)       # a member's token (symbol or address); None: here
+    client.set_fee_recipient(fees_at_b, "EXUSB", sender=admin)
+    client.payouts(key) -> [Payout(who="seller", payee, token, symbol, amount, payment_id or None), ...]
 """
 
 from __future__ import annotations
@@ -66,7 +78,7 @@ from ..chain import code_at
 from ..contracts import as_contract, contract_at
 from ..amounts import Amount
 from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
-from ..errors import AllowanceTooLow, DepositTokenError, InsufficientBalance, ReferenceUsed, RoleMissing
+from ..errors import AllowanceTooLow, DepositTokenError, InsufficientBalance, LimitExceeded, Refused, ReferenceUsed, RoleMissing
 from ..times import UINT64_MAX, format_expiry, parse_deadline, parse_duration, parse_expiry
 from ..token import TokenClient, send_checked
 from ..validation import address_of, parse_address, parse_bytes32, reference_to_bytes32
@@ -84,6 +96,38 @@ ORDER_TERMS_TYPE = (
 )
 ORDER_TERMS_TYPEHASH = keccak(text=ORDER_TERMS_TYPE)
 UINT128_MAX = 2**128 - 1
+ZERO_ADDRESS = "0x" + "00" * 20
+PAYOUT_LABELS = ("seller", "fee")
+
+
+def payout_payment_id(order_key: bytes | str, label: str) -> bytes:
+    """The interbank payment id of an order's cross-bank payout (``label``: ``seller`` or ``fee``):
+    ``keccak256(abi.encode(orderKey, label))``, as the contract's ``payoutIds``."""
+    if label not in PAYOUT_LABELS:
+        raise DepositTokenError(f"payout label must be one of {', '.join(PAYOUT_LABELS)}, not {label!r}")
+    key = order_key if isinstance(order_key, bytes) else parse_bytes32(order_key, "order key")
+    return keccak(abi_encode(["bytes32", "string"], [key, label]))
+
+
+@dataclass(frozen=True)
+class Payout:
+    """One payout of an order's settlement: who is paid, at which bank (``token``), how much, and the
+    network payment id when it crosses banks (None: a plain transfer at the escrow's bank)."""
+
+    who: str  # buyer, seller or fee recipient
+    payee: str
+    token: str
+    symbol: str
+    amount: Decimal
+    payment_id: str | None
+
+    @property
+    def cross_bank(self) -> bool:
+        return self.payment_id is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"who": self.who, "payee": self.payee, "token": self.token, "symbol": self.symbol,
+                "amount": str(self.amount), "paymentId": self.payment_id, "crossBank": self.cross_bank}
 
 
 def order_id_bytes(order_id: str | bytes) -> bytes:
@@ -257,6 +301,7 @@ class EscrowClient:
     def __init__(self, contract: Any, token: TokenClient | Any = None, *, deploy_block: int = 0) -> None:
         self.contract = contract = as_contract(contract)
         self.deploy_block = int(deploy_block)  # where event searches (find_orders, open_positions) start
+        self._network: Any = None  # the InterbankClient of network(), opened on first use
         if isinstance(token, TokenClient):
             self.token = token
         else:
@@ -383,7 +428,7 @@ class EscrowClient:
         self._require_state(o, "ship", "funded")
         if self.token.now() > o.ship_by:
             raise DepositTokenError(f"order {o.key}: the ship-by time {format_expiry(o.ship_by)} passed")
-        self.token.require_active(o.seller, "seller")
+        self._require_seller_active(o.seller)
         return self._send("ship", self._key(o.key), ref, sender=sender)
 
     def confirm(self, order: OrderRef, *, sender: Any) -> Any:
@@ -426,7 +471,10 @@ class EscrowClient:
         deadline = o.ship_by if o.state == "funded" else o.confirm_deadline
         if self.token.now() > deadline:
             raise DepositTokenError(f"order {o.key}: too late to dispute, its deadline {format_expiry(deadline)} passed")
-        self.token.require_active(caller, "buyer" if caller == o.buyer else "seller")
+        if caller == o.buyer:
+            self.token.require_active(caller, "buyer")
+        else:
+            self._require_seller_active(caller)
         return self._send("dispute", self._key(o.key), reason_hash, sender=sender)
 
     def resolve(self, order: OrderRef, buyer_amount: Amount, *, sender: Any) -> Any:
@@ -473,7 +521,8 @@ class EscrowClient:
         other = o.seller if lost_address == o.buyer else o.buyer
         if new in (other, self.address):
             raise DepositTokenError(f"the replacement {new} cannot be the order's other party or the escrow")
-        self.token.require_active(new, "replacement")
+        bank = self.token if lost_address == o.buyer else self.token_at(self.payout_token(new))
+        bank.require_active(new, "replacement", where="" if bank is self.token else f" on {bank.symbol} (its payout bank)")
         return self._send("replaceParty", self._key(o.key), lost_address, new, sender=sender)
 
     def rescue_excess(self, to: Any, amount: Amount, *, sender: Any) -> Any:
@@ -501,7 +550,78 @@ class EscrowClient:
             raise RoleMissing(f"{caller} is not the escrow's admin")
         return self._send("setFee", recipient, fee_bps, sender=sender)
 
+    def set_fee_recipient(self, fee_recipient: Any, payout_token: Any = None, *, sender: Any) -> Any:
+        """The admin moves the fees to ``fee_recipient`` at the bank of ``payout_token`` (a member's
+        token, address or symbol; None or the escrow's token: here, by transfer); the rate stays."""
+        recipient = address_of(fee_recipient, "fee recipient")
+        caller = address_of(sender, "sender")
+        if not self.contract.hasRole(ADMIN_ROLE, caller):
+            raise RoleMissing(f"{caller} is not the escrow's admin")
+        if recipient in (self.address, self.token.address):
+            raise DepositTokenError("the fee recipient can be neither the escrow nor its token")
+        bank = self._check_payout_bank(payout_token)
+        bank.require_active(recipient, "fee recipient", where=f" on {bank.symbol}")
+        return self._send("setFeeRecipient", recipient, self._stored_bank(bank), sender=sender)
+
+    def set_network(self, network: Any, *, sender: Any) -> Any:
+        """The admin connects the escrow to the interbank ``network`` (an address, contract or
+        ``InterbankClient``) for payouts at other banks; None disconnects it."""
+        caller = address_of(sender, "sender")
+        if not self.contract.hasRole(ADMIN_ROLE, caller):
+            raise RoleMissing(f"{caller} is not the escrow's admin")
+        if network is None:
+            return self._send("setNetwork", ZERO_ADDRESS, sender=sender)
+        from .interbank import InterbankClient
+
+        client = network if isinstance(network, InterbankClient) else InterbankClient.at(address_of(network, "network"))
+        if int(str(client.contract.bank(self.token.address).operator), 16) == 0:
+            raise Refused(f"the escrow's token {self.token.symbol} is not a member of the interbank network {client.address}")
+        return self._send("setNetwork", client.address, sender=sender)
+
+    def set_payout_bank(self, payout_token: Any, *, sender: Any) -> Any:
+        """The seller (``sender``) is paid at the bank of ``payout_token`` from now on (a member's token
+        of the escrow's network, address or symbol; None or the escrow's token: here), on every order
+        paid out after this, open ones too."""
+        seller = address_of(sender, "sender")
+        bank = self._check_payout_bank(payout_token)
+        bank.require_active(seller, "seller", where=f" on {bank.symbol}")
+        return self._send("setPayoutToken", self._stored_bank(bank), sender=sender)
+
     # ------------------------------------------------------------------ queries
+
+    def network(self) -> Any:
+        """The ``InterbankClient`` of the escrow's network, or None (no payouts at other banks)."""
+        address = str(self.contract.network())
+        if int(address, 16) == 0:
+            return None
+        from .interbank import InterbankClient
+
+        if self._network is None or self._network.address != address:
+            self._network = InterbankClient(contract_at("InterbankNetwork", address), [self.token])
+        return self._network
+
+    def payout_token(self, account: Any) -> str:
+        """The token ``account`` is paid in as a seller: its payout bank's, or the escrow's."""
+        return str(self.contract.payoutToken(address_of(account, "account")))
+
+    def fee_payout_token(self) -> str:
+        """The token the fee recipient is paid in (the escrow's unless at another bank)."""
+        return str(self.contract.feePayoutToken())
+
+    def payouts(self, order: OrderRef, buyer_amount: Amount = 0) -> list[Payout]:
+        """Where settling ``order`` pays now (release/confirm: ``buyer_amount`` 0; a resolve: the
+        buyer's part): each non-zero payout with its bank and, across banks, its payment id."""
+        o = order if isinstance(order, EscrowOrder) else self.order(order)
+        buyer, seller, fee = split_amounts(self._units(o.amount), self.token.units(buyer_amount, "buyer amount", allow_zero=True), o.fee_bps)
+        out = []
+        for who, payee, token, units, label in (("buyer", o.buyer, self.token.address, buyer, None),
+                                                ("seller", o.seller, self.payout_token(o.seller), seller, "seller"),
+                                                ("fee recipient", self.fee()[0], self.fee_payout_token(), fee, "fee")):
+            if units:
+                t = self.token_at(token)
+                pid = None if token == self.token.address else "0x" + payout_payment_id(bytes.fromhex(o.key[2:]), label).hex()
+                out.append(Payout(who, payee, t.address, t.symbol, t.to_decimal(units), pid))
+        return out
 
     def order(self, order: OrderRef) -> EscrowOrder:
         """The order with this key (or these terms) as recorded; an unknown key is an error."""
@@ -598,7 +718,9 @@ class EscrowClient:
         seller active, the buyer's unfrozen balance."""
         self._check_terms(t)
         self.token.require_not_paused("fund orders")
-        self._require_active([("buyer", t.buyer), ("seller", t.seller)])
+        self._require_active([("buyer", t.buyer)] if self.payout_token(t.seller) != self.token.address
+                             else [("buyer", t.buyer), ("seller", t.seller)])
+        self._require_seller_active(t.seller)
         self.token.require_unfrozen_balance(t.buyer, t.amount, "buyer")
 
     def _require_active(self, parties: list[tuple[str, str]]) -> None:
@@ -611,13 +733,73 @@ class EscrowClient:
         fee) would go through: token running, escrow active and holding enough, each payee active."""
         buyer, seller, fee = split_amounts(self._units(o.amount), buyer_units, o.fee_bps)
         self.token.require_not_paused("pay out orders")
+        fee_recipient = self.fee()[0]
+        payees = [("buyer", o.buyer, self.token.address, buyer, None),
+                  ("seller", o.seller, self.payout_token(o.seller), seller, "seller"),
+                  ("fee recipient", fee_recipient, self.fee_payout_token(), fee, "fee")]
         parties = [("buyer", o.buyer)] if seller + fee else []  # the buyer's money moves to the seller side: the buyer must be active
-        parties += [(who, address) for who, address, units in
-                    (("buyer", o.buyer, buyer), ("seller", o.seller, seller), ("fee recipient", self.fee()[0], fee)) if units]
+        parties += [(who, address) for who, address, token, units, _ in payees if units and token == self.token.address]
         self._require_active(parties)
         held = int(self.token.contract.balanceOf(self.address))
         if held < buyer + seller + fee:
             raise InsufficientBalance(f"the escrow holds {self.token.format(held)}, less than order {o.key} needs")
+        crossing = [(who, address, token, units, label) for who, address, token, units, label in payees
+                    if units and token != self.token.address]
+        if not crossing:
+            return
+        network = self.network()
+        if network is None:
+            raise Refused(f"the {crossing[0][0]} {crossing[0][1]} is paid at another bank, but the escrow has no interbank network (set_network)")
+        key = bytes.fromhex(o.key[2:])
+        for who, address, token, units, label in crossing:
+            to = network.token(token)
+            try:
+                network._check_payment(self.token, to, self.address, address, units, payout_payment_id(key, label))
+            except DepositTokenError as exc:
+                raise type(exc)(f"the {who}'s payout at {to.symbol} through the network: {exc}") from None
+        total = sum(units for *_, units, _ in crossing)
+        headroom = int(network.contract.headroom(self.token.address))
+        if total > headroom:
+            raise LimitExceeded(f"bank {self.token.symbol} may pay out {self.token.format(headroom)} more through the network now, less than {self.token.format(total)}")
+
+    def _require_seller_active(self, seller: str) -> None:
+        """The seller active where it is paid: on the token, or at its payout bank."""
+        token = self.payout_token(seller)
+        if token == self.token.address:
+            self.token.require_active(seller, "seller")
+        else:
+            bank = self.token_at(token)
+            bank.require_active(seller, "seller", where=f" on {bank.symbol} (its payout bank)")
+
+    def token_at(self, address: str) -> TokenClient:
+        """The ``TokenClient`` of the escrow's token or a member token of its network."""
+        if address == self.token.address:
+            return self.token
+        network = self.network()
+        if network is None:
+            return TokenClient.from_contract(contract_at("DepositToken", address))
+        return network.token(address)
+
+    def _check_payout_bank(self, payout_token: Any) -> TokenClient:
+        """The client of a payout bank's token as the contract checks it: the escrow's own (None), or
+        a member of the escrow's network (address or symbol)."""
+        if payout_token is None:
+            return self.token
+        text = str(getattr(getattr(payout_token, "contract", payout_token), "address", payout_token)).strip()
+        if text.lower() in (self.token.address.lower(), self.token.symbol.lower(), ZERO_ADDRESS):
+            return self.token
+        network = self.network()
+        if network is None:
+            raise Refused("the escrow has no interbank network: only its own token can be a payout bank (set_network first)")
+        try:
+            bank = network.member(payout_token)
+            network.bank(bank)
+        except DepositTokenError as exc:
+            raise Refused(f"payout bank: {exc}") from None
+        return bank
+
+    def _stored_bank(self, bank: TokenClient) -> str:
+        return ZERO_ADDRESS if bank is self.token else bank.address
 
     def _require_caller(self, sender: Any, expected: str, who: str, o: EscrowOrder, action: str) -> None:
         caller = address_of(sender, "sender")
