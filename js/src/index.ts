@@ -22,6 +22,6 @@ export {
 } from './pvp.js';
 export { type OrderTerms, type SignedFunding, checkFunding, fundWithAuthorization, orderKey, orderTerms, signFunding } from './escrow.js';
 export {
-  PAYMENT_TYPEHASH, type SignedPayment, checkPayment, payInterbank, paymentNonce, signInterbankPayment, submitInterbankPayment,
+  PAYMENT_TYPEHASH, type SignedPayment, checkPayment, payInterbank, paymentNonce, paymentReference, signInterbankPayment, submitInterbankPayment,
 } from './interbank.js';
 export { type SignedFile, ethersTypedData, fundingFileJson, isFunding, isPayment, parseSignedFile, paymentFileJson, signedFileJson } from './files.js';

@@ -9,8 +9,10 @@
  *   paymentNonce(network, toToken, payee, paymentId). That nonce binds the signature to this payee,
  *   its bank and this payment id. Anyone (the marketplace) submits it.
  *
- * A payment id is usable once in the whole network. A text id ("INV-2026-0042") is recorded as its
- * keccak-256 hash, as with every reference. The signed payment's file is the Python tooling's
+ * A payer uses each payment id once in the network (ids are scoped by the payer: nobody can use up
+ * another payer's). A text id ("INV-2026-0042") is its keccak-256 hash, as with every reference. Both
+ * banks book the payment under paymentReference(payer, id) = keccak256(abi.encode(payer, id)), the
+ * burn reference at the payer's bank and the deposit reference at the payee's. The signed payment's file is the Python tooling's
  * (`deptoken interbank sign` / `submit`), byte for byte: an authorization file plus network,
  * fromToken, toToken, payee and paymentId.
  */
@@ -38,6 +40,11 @@ export interface SignedPayment extends Signed<'ReceiveWithAuthorization'> {
   paymentId: Hex;
 }
 
+/** The payment's reference on both tokens (the contract's paymentReference): keccak256(abi.encode(payer, paymentId)). */
+export function paymentReference(payer: Address, paymentId: Hex): Hex {
+  return keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [getAddress(payer), paymentId]));
+}
+
 /** The EIP-3009 nonce a payer signs for payWithAuthorization (the contract's paymentNonce), computed locally. */
 export function paymentNonce(network: Address, toToken: Address, payee: Address, paymentId: Hex): Hex {
   return keccak256(encodeAbiParameters(
@@ -58,14 +65,14 @@ interface PaymentArgs {
   paymentId: string;
 }
 
-async function terms(publicClient: PublicClient, args: PaymentArgs) {
+async function terms(publicClient: PublicClient, args: PaymentArgs, payer: Address) {
   const [network, fromToken, toToken, payee] = [args.network, args.fromToken, args.toToken, args.payee].map((a) => getAddress(a));
   if (isAddressEqual(fromToken, toToken)) throw new SdkError('a payment within one bank is a plain transfer, not a network payment');
   const amount = typeof args.amount === 'bigint' ? args.amount : parseAmount(args.amount, await tokenDecimals(publicClient, fromToken), { what: 'amount' });
   if (amount <= 0n) throw new SdkError('the amount of a payment must be positive');
   const paymentId = encodeReference(args.paymentId, 'payment id');
-  const used = await publicClient.readContract({ address: network, abi: interbankNetworkAbi, functionName: 'isPaymentIdUsed', args: [paymentId] });
-  if (used) throw new SdkError(`payment id ${paymentId} was already used in the network`);
+  const used = await publicClient.readContract({ address: network, abi: interbankNetworkAbi, functionName: 'isPaymentIdUsed', args: [payer, paymentId] });
+  if (used) throw new SdkError(`payment id ${paymentId} was already used by ${payer} in the network`);
   return { network, fromToken, toToken, payee, amount, paymentId };
 }
 
@@ -78,9 +85,10 @@ async function terms(publicClient: PublicClient, args: PaymentArgs) {
 export async function signInterbankPayment(publicClient: PublicClient, signer: AnySigner, args: PaymentArgs & {
   validFor?: number; validBefore?: bigint; payer?: Address;
 }): Promise<SignedPayment> {
-  const t = await terms(publicClient, args);
+  const payer = getAddress(args.payer ?? await signerAddress(signer));
+  const t = await terms(publicClient, args, payer);
   const data = await buildTransferAuthorization(publicClient, {
-    token: t.fromToken, from: args.payer ?? await signerAddress(signer), to: t.network, value: t.amount, receive: true,
+    token: t.fromToken, from: payer, to: t.network, value: t.amount, receive: true,
     validFor: args.validFor, validBefore: args.validBefore, nonce: paymentNonce(t.network, t.toToken, t.payee, t.paymentId),
   });
   const signed = await sign(signer, data);
@@ -114,9 +122,9 @@ export async function submitInterbankPayment(clients: Clients, signed: SignedPay
  * for the network is short, approve the amount first.
  */
 export async function payInterbank(clients: Clients, args: PaymentArgs & { approve?: boolean }): Promise<TransactionReceipt> {
-  const t = await terms(clients.publicClient, args);
   const payer = clients.walletClient.account?.address;
   if (!payer) throw new SdkError('the WalletClient has no account: create it with { account }');
+  const t = await terms(clients.publicClient, args, payer);
   if (args.approve) {
     const allowance = await clients.publicClient.readContract({ address: t.fromToken, abi: depositTokenAbi, functionName: 'allowance', args: [payer, t.network] });
     if (allowance < t.amount) await send(clients, { address: t.fromToken, abi: depositTokenAbi, functionName: 'approve', args: [t.network, t.amount] });

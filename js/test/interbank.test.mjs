@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   PAYMENT_TYPEHASH, buildRoutedQuote, depositTokenAbi, encodeReference, interbankNetworkAbi, isPayment, parseSignedFile, payInterbank,
-  paymentFileJson, paymentNonce, pvpSettlementAbi, routedPaymentId, settleThroughNetwork, signInterbankPayment, signRoutedQuote,
+  paymentFileJson, paymentNonce, paymentReference, pvpSettlementAbi, routedPaymentId, settleThroughNetwork, signInterbankPayment, signRoutedQuote,
   signedFileJson, submitInterbankPayment,
 } from '@deposit-token/sdk';
 import { account, accounts, clientsOf, deptoken, publicClient, record, workdir } from '../testing/devnet.mjs';
@@ -25,6 +25,8 @@ test('the payment nonce and its type hash are the contract\'s', async () => {
   const id = encodeReference('NONCE-CHECK');
   assert.equal(await publicClient.readContract({ address: network, abi: interbankNetworkAbi, functionName: 'paymentNonce', args: [bankB, supplier.address, id] }),
     paymentNonce(network, bankB, supplier.address, id));
+  assert.equal(await publicClient.readContract({ address: network, abi: interbankNetworkAbi, functionName: 'paymentReference', args: [buyer.address, id] }),
+    paymentReference(buyer.address, id));
 });
 
 test('the buyer at Bank A signs once in JavaScript; the marketplace submits; the supplier is paid at Bank B', async () => {
@@ -97,5 +99,5 @@ test('FX across banks: the supplier (USD at Bank B) pays the manufacturer in CNH
   const id = routedPaymentId(signed);
   assert.equal(await publicClient.readContract({ address: record.pvp, abi: pvpSettlementAbi, functionName: 'routedPaymentId',
     args: [await publicClient.readContract({ address: record.pvp, abi: pvpSettlementAbi, functionName: 'hashRoutedQuote', args: [signed.typedData.message] })] }), id);
-  assert.equal(await publicClient.readContract({ address: network, abi: interbankNetworkAbi, functionName: 'isPaymentIdUsed', args: [id] }), true);
+  assert.equal(await publicClient.readContract({ address: network, abi: interbankNetworkAbi, functionName: 'isPaymentIdUsed', args: [record.pvp, id] }), true);
 });

@@ -756,10 +756,11 @@ class InterbankEscrowMachine(EscrowMachine):
             return [event]
         escrow, net, token, bank_b, v = self.n["escrow"], self.n["net"], self.n["token"], self.bank_b, args[2]
         pid = keccak(abi_encode(["bytes32", "string"], [key, "seller"]))
+        payref = keccak(abi_encode(["address", "bytes32"], [escrow, pid]))  # the escrow's id, scoped by it, on both tokens
         return [("escrow", "CrossBankPayout", (key, pid, self.ana, bank_b, v)),
                 ("token", "Approval", (escrow, net, v)), ("token", "Transfer", (escrow, net, v)),
-                ("token", "Transfer", (net, ZERO, v)), ("token", "Burned", (net, v, pid)),
-                ("bank_b", "Transfer", (ZERO, self.ana, v)), ("bank_b", "Minted", (net, self.ana, v, pid)),
+                ("token", "Transfer", (net, ZERO, v)), ("token", "Burned", (net, v, payref)),
+                ("bank_b", "Transfer", (ZERO, self.ana, v)), ("bank_b", "Minted", (net, self.ana, v, payref)),
                 ("net", "InterbankPayment", (pid, token, bank_b, escrow, self.ana, v, 1))]
 
     def transfer(self, frm: str, to: str, value: int) -> tuple[str, str, tuple]:

@@ -754,7 +754,7 @@ class EscrowClient:
         for who, address, token, units, label in crossing:
             to = network.token(token)
             try:
-                network._check_payment(self.token, to, self.address, address, units, payout_payment_id(key, label))
+                network.check_payment(self.token, to, self.address, address, units, payout_payment_id(key, label))
             except DepositTokenError as exc:
                 raise type(exc)(f"the {who}'s payout at {to.symbol} through the network: {exc}") from None
         total = sum(units for *_, units, _ in crossing)
