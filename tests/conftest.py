@@ -47,6 +47,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("settlement/test_interbank_stateful.py", "*"): ("slow",),
     ("settlement/test_settlement_deploy.py", "*"): ("slow", "two_node"),
     ("ops/test_ops_faults.py", "*"): ("slow", "two_node"),
+    ("ops/test_ops_interbank_faults.py", "*"): ("slow", "two_node"),
     ("ops/test_ops_cli.py", "*"): ("slow",),  # its tests on a devnet are two_node by their fixture
     ("e2e/test_readme_blocks.py", "*"): ("slow", "two_node"),
     ("e2e/test_js_package.py", "test_js_package_builds_and_its_node_tests_pass"): ("slow", "two_node"),
@@ -94,6 +95,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
 COST: dict[str, int] = {
     "e2e/test_readme_blocks.py": 213,  # with the deptoken walkthrough on `make devnet`
     "ops/test_ops_faults.py": 71,
+    "ops/test_ops_interbank_faults.py": 55,
     "ops/test_ops_ledger.py": 48,
     "library/test_scripts.py": 46,
     "ops/test_ops_flows.py": 46,

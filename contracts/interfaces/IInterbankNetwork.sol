@@ -37,8 +37,9 @@ interface IInterbankNetwork {
     /// @notice `amount` of `token`'s bank's collateral went to `to`.
     event CollateralWithdrawn(address indexed token, address indexed to, uint256 amount);
     /// @notice `payer`, a client of `fromToken`'s bank, paid `payee`, a client of `toToken`'s bank:
-    /// `amount` of `fromToken` burned, `amount` of `toToken` minted, both under `paymentId`; in
-    /// cycle `cycle` (net mode), or with `amount` of collateral moved at once (gross mode).
+    /// `amount` of `fromToken` burned, `amount` of `toToken` minted, both under the token reference
+    /// `paymentReference(payer, paymentId)`; in cycle `cycle` (net mode), or with `amount` of collateral
+    /// moved at once (gross mode).
     event InterbankPayment(
         bytes32 indexed paymentId,
         address indexed fromToken,
@@ -63,8 +64,8 @@ interface IInterbankNetwork {
     error InvalidHaircut(uint16 haircutBps);
     error InvalidAmount();
     error InvalidPaymentId();
-    /// @notice `paymentId` was used for a payment of this network already.
-    error PaymentIdUsed(bytes32 paymentId);
+    /// @notice `payer` used `paymentId` for a payment of this network already.
+    error PaymentIdUsed(address payer, bytes32 paymentId);
     error SameBank(address token);
     /// @notice The payment would take `token`'s bank's net debit past what its collateral backs:
     /// `headroom` more could be paid now.

@@ -45,7 +45,7 @@ interface IInterbankPayments {
  * split, the fee is taken on the seller's part only. The rate is fixed for each order when it is
  * funded; every fee goes to the recipient of the moment it is paid. Refunds and the buyer's part of a
  * split carry no fee. The fee recipient can be neither this escrow nor the token, and must be able to
- * receive the token when it is set.
+ * receive at its bank (`token`, or its {feePayoutToken}) when it is set.
  *
  * Deployment: the bank must allowlist this contract on `token` (COMPLIANCE_ROLE:
  * `allowlist(escrow, kycExpiry)`) before the first order, and keep its entry current. The fee
@@ -68,13 +68,13 @@ interface IInterbankPayments {
  * | action                     | must be active                                              |
  * |----------------------------|-------------------------------------------------------------|
  * | fund, fundWithAuthorization| the buyer (checked by the token's own transfer)             |
- * | ship                       | the seller                                                  |
+ * | ship                       | the seller (at its payout bank, {payoutToken})              |
  * | confirm                    | the buyer (caller; its money goes to the seller)            |
  * | release                    | the buyer (its money goes to the seller)                    |
  * | refund                     | nobody: the money goes back to its owner (token's receive check) |
- * | dispute                    | the caller (buyer or seller)                                |
+ * | dispute                    | the caller (buyer; seller at its payout bank)               |
  * | resolve                    | the buyer, if any of the amount goes to the seller side     |
- * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active)        |
+ * | seizeOrder, replaceParty   | the token's legal role decides (replacement: active; a seller's at its payout bank) |
  *
  * Every payee is also checked by the token itself: while the party to be paid (or the fee
  * recipient) cannot receive, or the token is paused, the payout reverts and the order is unchanged.
@@ -507,7 +507,7 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
 
     /// @notice Sets the fee recipient and the rate of orders funded from now on.
     /// @param feeRecipient_ Receives every fee paid from now on: non-zero, neither this escrow nor the
-    /// token, able to receive the token (allowlist it first).
+    /// token, able to receive at the fee recipient's bank ({feePayoutToken}; allowlist it first).
     /// @param feeBps_ Basis points of the gross amount paid to the seller side, at most {MAX_FEE_BPS}.
     function setFee(address feeRecipient_, uint16 feeBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFee(feeRecipient_, feeBps_);
@@ -526,6 +526,8 @@ contract TradeEscrow is AccessControlDefaultAdminRules, BankControlledPositions 
 
     /// @notice Connects the escrow to the interbank network `network_` for payouts at other banks, or
     /// disconnects it (zero: payouts at other banks revert with {NetworkNotSet} until one is set).
+    /// Payout tokens named before stay: a payout to one that is no member of the new network reverts
+    /// (the order waits) until its seller (or the admin, for the fees) names another.
     /// @param network_ An {InterbankNetwork} (a contract) of which `token`'s bank is a member, or zero.
     function setNetwork(address network_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (network_ != address(0)) {

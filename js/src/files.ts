@@ -14,10 +14,11 @@ import { eip712DomainType } from './generated/eip712.js';
 import { AUTHORIZATION_TYPES } from './authorizations.js';
 import { SdkError } from './errors.js';
 import { type OrderTerms, type SignedFunding, checkFunding } from './escrow.js';
-import { quoteTypes } from './generated/eip712.js';
+import { type SignedPayment, checkPayment } from './interbank.js';
+import { quoteTypes, routedQuoteTypes } from './generated/eip712.js';
 import type { Domain, Signed, TypedData, TypedField } from './signing.js';
 
-const KNOWN: Record<string, readonly TypedField[]> = { ...AUTHORIZATION_TYPES, Quote: quoteTypes.Quote };
+const KNOWN: Record<string, readonly TypedField[]> = { ...AUTHORIZATION_TYPES, Quote: quoteTypes.Quote, RoutedQuote: routedQuoteTypes.RoutedQuote };
 
 /** JSON as Python's json.dumps(indent=2) writes it: bigint as a bare integer, non-ASCII escaped. */
 function pythonJson(value: unknown): string {
@@ -48,6 +49,15 @@ function typedDataJson(data: TypedData): Record<string, unknown> {
 /** The file text of a signed permit, authorization or quote (Python's SignedMessage / SignedQuote). */
 export function signedFileJson(signed: Signed): string {
   return `${pythonJson({ typedData: typedDataJson(signed.typedData), signature: signed.signature.toLowerCase() })}\n`;
+}
+
+/** The file text of a signed interbank payment (Python's SignedPayment: `deptoken interbank sign`). */
+export function paymentFileJson(signed: SignedPayment): string {
+  return `${pythonJson({
+    network: getAddress(signed.network), fromToken: getAddress(signed.fromToken), toToken: getAddress(signed.toToken),
+    payee: getAddress(signed.payee), paymentId: signed.paymentId.toLowerCase(),
+    typedData: typedDataJson(signed.typedData), signature: signed.signature.toLowerCase(),
+  })}\n`;
 }
 
 /** The file text of a signed escrow funding (Python's SignedFunding). */
@@ -105,17 +115,23 @@ function parseTypedData(raw: Record<string, unknown>): TypedData {
   return { types: { EIP712Domain: eip712DomainType, [primaryType]: fields }, primaryType, domain, message };
 }
 
-export type SignedFile = Signed | SignedFunding;
+export type SignedFile = Signed | SignedFunding | SignedPayment;
 
 /** Whether a parsed file is an escrow funding. */
 export function isFunding(signed: SignedFile): signed is SignedFunding {
   return 'terms' in signed;
 }
 
+/** Whether a parsed file is an interbank payment. */
+export function isPayment(signed: SignedFile): signed is SignedPayment {
+  return 'paymentId' in signed;
+}
+
 /**
- * Reads a signed file's text: a permit, an EIP-3009 authorization, a PvP quote or an escrow funding
- * (values as bigint, addresses checksummed). Checks its shape and, for a funding, that it is
- * consistent (payer, payee, amount, nonce = order key); not the signature (the chain decides that:
+ * Reads a signed file's text: a permit, an EIP-3009 authorization, a PvP quote, an escrow funding or
+ * an interbank payment (values as bigint, addresses checksummed). Checks its shape and, for a funding
+ * or a payment, that it is consistent (payer, payee, amount, nonce = order key; nonce = payment
+ * nonce); not the signature (the chain decides that:
  * isValidSignature, or simulate the submission).
  */
 export function parseSignedFile(text: string): SignedFile {
@@ -130,6 +146,14 @@ export function parseSignedFile(text: string): SignedFile {
   if (typeof signature !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(signature)) throw new SdkError('the file has no 0x-hex signature');
   const typedData = parseTypedData((raw.typedData ?? raw) as Record<string, unknown>);
   const signed: Signed = { typedData, signature: signature.toLowerCase() as Hex };
+  if ('paymentId' in raw || 'network' in raw) {
+    const payment: SignedPayment = {
+      ...(signed as SignedPayment), network: address(raw.network, 'network'), fromToken: address(raw.fromToken, 'fromToken'),
+      toToken: address(raw.toToken, 'toToken'), payee: address(raw.payee, 'payee'), paymentId: bytes32(raw.paymentId, 'paymentId'),
+    };
+    checkPayment(payment);
+    return payment;
+  }
   if (!('terms' in raw) && !('escrow' in raw)) return signed;
   const t = raw.terms as Record<string, unknown>;
   const names = ['orderId', 'buyer', 'seller', 'amount', 'shipBy', 'confirmWindow'];

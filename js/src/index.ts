@@ -16,6 +16,12 @@ export {
   AUTHORIZATION_TYPES, type AuthorizationKind, authorizationCall, buildCancelAuthorization, buildPermit,
   buildTransferAuthorization, signAuthorization, submitAuthorization,
 } from './authorizations.js';
-export { type Quote, buildQuote, quoteOf, settleQuote, signQuote } from './pvp.js';
+export {
+  type Quote, type RoutedQuote, buildQuote, buildRoutedQuote, quoteOf, routedPaymentId, routedQuoteOf, settleQuote, settleThroughNetwork,
+  signQuote, signRoutedQuote,
+} from './pvp.js';
 export { type OrderTerms, type SignedFunding, checkFunding, fundWithAuthorization, orderKey, orderTerms, signFunding } from './escrow.js';
-export { type SignedFile, ethersTypedData, fundingFileJson, isFunding, parseSignedFile, signedFileJson } from './files.js';
+export {
+  PAYMENT_TYPEHASH, type SignedPayment, checkPayment, payInterbank, paymentNonce, paymentReference, signInterbankPayment, submitInterbankPayment,
+} from './interbank.js';
+export { type SignedFile, ethersTypedData, fundingFileJson, isFunding, isPayment, parseSignedFile, paymentFileJson, signedFileJson } from './files.js';

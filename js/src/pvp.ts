@@ -5,13 +5,15 @@
  * the rate, in integers, rounded down (makerAmountFor); the rate itself is informational (the
  * contract moves the two amounts; the tooling checks they agree within one minor unit).
  */
-import { type Address, type Hex, type PublicClient, type TransactionReceipt, getAddress, isAddressEqual } from 'viem';
-import { depositTokenAbi, pvpDomainName, pvpDomainVersion, pvpSettlementAbi, quoteTypes } from './generated/index.js';
+import { type Address, type Hex, type PublicClient, type TransactionReceipt, encodeAbiParameters, getAddress, isAddressEqual, keccak256 } from 'viem';
+import {
+  depositTokenAbi, interbankNetworkAbi, pvpDomainName, pvpDomainVersion, pvpSettlementAbi, quoteTypes, routedPaymentLabel, routedQuoteTypes,
+} from './generated/index.js';
 import { makerAmountFor, parseAmount, parseRate } from './amounts.js';
 import { type Clients, chainTime, readDomain, send, tokenDecimals } from './chain.js';
 import { SdkError } from './errors.js';
 import { randomNonce } from './reference.js';
-import { type AnySigner, type Signed, type TypedData, sign, signerAddress, typedData } from './signing.js';
+import { type AnySigner, type Signed, type TypedData, digest, sign, signerAddress, typedData } from './signing.js';
 
 export interface Quote {
   maker: Address;
@@ -86,4 +88,76 @@ export async function settleQuote(clients: Clients, signed: Signed<'Quote'>, { a
     }
   }
   return send(clients, { address: pvp, abi: pvpSettlementAbi, functionName: 'settle', args: [q, signed.signature] });
+}
+
+/**
+ * A quote across banks (settleThroughNetwork): the maker (the desk's account at the maker token's
+ * bank) gives makerAmount of makerToken to a payee the taker names, against takerAmount paid to the
+ * desk's `receiver` account at takerToken's bank, through `network` (an InterbankNetwork) when the
+ * taker pays from another bank of it. No account needs to bank at two banks.
+ */
+export interface RoutedQuote extends Quote {
+  receiver: Address;
+  network: Address;
+}
+
+/**
+ * A routed quote: as buildQuote, with the desk's `receiver` account (at takerToken's bank) and the
+ * `network` the taker's payment may go through (takerToken must be a member of it).
+ */
+export async function buildRoutedQuote(publicClient: PublicClient, args: Parameters<typeof buildQuote>[1] & {
+  receiver: Address; network: Address;
+}): Promise<TypedData<'RoutedQuote'>> {
+  const base = (await buildQuote(publicClient, args)).message as unknown as Quote;
+  const receiver = getAddress(args.receiver);
+  if (isAddressEqual(receiver, base.taker) || isAddressEqual(receiver, args.pvp)) {
+    throw new SdkError(`the receiver ${receiver} must be the desk's own account, not the taker's or the settlement contract's`);
+  }
+  const member = await publicClient.readContract({ address: args.network, abi: interbankNetworkAbi, functionName: 'bank', args: [base.takerToken] });
+  if (/^0x0{40}$/.test(member.operator)) throw new SdkError(`${base.takerToken} is not a member of the network ${args.network}`);
+  const domain = await readDomain(publicClient, args.pvp);
+  const { maker, taker, makerToken, makerAmount, takerToken, takerAmount, rate, expiry, nonce } = base;
+  return typedData(domain, 'RoutedQuote', routedQuoteTypes.RoutedQuote, {
+    maker, receiver, taker, makerToken, makerAmount, takerToken, takerAmount, rate, expiry, nonce, network: getAddress(args.network),
+  });
+}
+
+/** The maker signs a routed quote. */
+export async function signRoutedQuote(signer: AnySigner, data: TypedData<'RoutedQuote'>): Promise<Signed<'RoutedQuote'>> {
+  return sign(signer, data);
+}
+
+/** The quote of signed typed data, as the contract's RoutedQuote struct. */
+export function routedQuoteOf(data: TypedData): RoutedQuote {
+  if (data.primaryType !== 'RoutedQuote') throw new SdkError(`not a routed quote: ${data.primaryType}`);
+  return data.message as unknown as RoutedQuote;
+}
+
+/** The interbank payment id of a routed quote's payment leg: keccak256(abi.encode(quoteHash, "fx")), as the contract's routedPaymentId. */
+export function routedPaymentId(signed: Signed<'RoutedQuote'>): Hex {
+  return keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'string' }], [digest(signed.typedData), routedPaymentLabel]));
+}
+
+/**
+ * The taker settles a routed quote from the wallet's account: its `fromToken` (its own bank's token)
+ * goes to the desk's receiver (through the network when the banks differ), the desk's makerToken to
+ * `payee`, at once. `approve`: approve the settlement contract for the taker's amount first if short.
+ */
+export async function settleThroughNetwork(clients: Clients, signed: Signed<'RoutedQuote'>, args: {
+  fromToken: Address; payee: Address; approve?: boolean;
+}): Promise<TransactionReceipt> {
+  const q = routedQuoteOf(signed.typedData);
+  const pvp = signed.typedData.domain.verifyingContract;
+  const taker = clients.walletClient.account?.address;
+  if (!taker || !isAddressEqual(taker, q.taker)) throw new SdkError(`the quote is for taker ${q.taker}; ${taker} cannot settle it`);
+  if (args.approve) {
+    const allowance = await clients.publicClient.readContract({ address: args.fromToken, abi: depositTokenAbi, functionName: 'allowance', args: [q.taker, pvp] });
+    if (allowance < q.takerAmount) {
+      await send(clients, { address: args.fromToken, abi: depositTokenAbi, functionName: 'approve', args: [pvp, q.takerAmount] });
+    }
+  }
+  return send(clients, {
+    address: pvp, abi: pvpSettlementAbi, functionName: 'settleThroughNetwork',
+    args: [q, signed.signature, q.network, getAddress(args.fromToken), getAddress(args.payee)],
+  });
 }

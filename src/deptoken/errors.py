@@ -80,6 +80,11 @@ class LimitExceeded(Refused):
     """A minter's allowance or the token's supply cap would be exceeded."""
 
 
+class HeadroomExceeded(LimitExceeded):
+    """An interbank payment above the paying bank's headroom (its debit limit): the bank's tooling may queue it
+    until collateral is posted or a cycle settles."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name if it has none), for one-line errors."""
     text = str(exc).strip()

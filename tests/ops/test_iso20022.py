@@ -464,14 +464,14 @@ def test_camt053_refuses_an_unbalanced_statement() -> None:
 PAY_IN, PAY_OUT = "0x" + "12" * 32, "0x" + "3f" * 32
 
 
-def test_camt053_interbank_entries_carry_the_transfer_code_and_the_payment_id() -> None:
+def test_camt053_interbank_entries_carry_the_transfer_code_and_the_payment_reference() -> None:
     """Issue 13: an interbank payment in (the network mints to the payee) or out (it burns the payer's
     token) is a mint or burn of the liability (Prtry MINT/BURN, as before) and also a credit transfer
-    received or issued (Domn PMNT/RCDT or ICDT), with the payment id in its own field."""
+    received or issued (Domn PMNT/RCDT or ICDT), with the payment reference in its own field."""
     entries = [
-        StatementEntry("0xaa:1", Decimal("0.40"), True, NOW - timedelta(hours=3), "Interbank payment in", payment_id=PAY_IN),
+        StatementEntry("0xaa:1", Decimal("0.40"), True, NOW - timedelta(hours=3), "Interbank payment in", payment_reference=PAY_IN),
         StatementEntry("0xbb:2", Decimal("0.10"), False, NOW - timedelta(hours=2), "Interbank payment out",
-                       payment_id=PAY_OUT),
+                       payment_reference=PAY_OUT),
         StatementEntry("0xcc:3", Decimal("0.05"), False, NOW - timedelta(hours=1), "Redemption burn"),
     ]
     xml = camt053(entries)
@@ -486,9 +486,9 @@ def test_camt053_interbank_entries_carry_the_transfer_code_and_the_payment_id() 
     assert texts(xml, m, ".//d:TtlNetNtry/d:Amt") == ["0.25"]
 
 
-def test_camt053_refuses_a_malformed_payment_id() -> None:
+def test_camt053_refuses_a_malformed_payment_reference() -> None:
     for bad in ("0x" + "12" * 31, "0x" + "AB" * 32, "IB-OUT-1", b"\x12" * 32):
-        entry = StatementEntry("r1", Decimal("0.25"), True, NOW, "Interbank payment in", payment_id=bad)  # type: ignore[arg-type]
+        entry = StatementEntry("r1", Decimal("0.25"), True, NOW, "Interbank payment in", payment_reference=bad)  # type: ignore[arg-type]
         assert one_line_error(camt053, [entry]) == (
-            f"camt.053 statement 'STMT-2025-01-02': entry 'r1': payment id {bad!r} is not 0x followed by 64 lower-case "
+            f"camt.053 statement 'STMT-2025-01-02': entry 'r1': payment reference {bad!r} is not 0x followed by 64 lower-case "
             "hex digits"), bad

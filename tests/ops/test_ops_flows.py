@@ -30,6 +30,7 @@ from deptoken.ops.context import open_ops
 from deptoken.ops.deposits import DepositInput, from_camt054, from_csv, record_deposits
 from deptoken.ops.indexer import statement, supply_history
 from deptoken.ops.reconcile import camt053_statement, reconcile
+from deptoken.settlement.interbank import payment_reference
 from deptoken.ops.redemptions import export_payouts, render_payout_file
 from deptoken.ops.redemptions import mark_paid as _mark_paid
 from deptoken.ops.models import (
@@ -1029,13 +1030,14 @@ def test_reconcile_explains_interbank_payments_in_and_out(clean_ops, ledger, cha
     assert report.total_supply == report.ledger_liability == 270_00 == int(a.totalSupply())
     positions = {p.client_id: (p.minted, p.interbank_in, p.transfers, p.chain_balance) for p in report.clients}
     assert positions == {"C-14": (300_00, 0, -50_00, 250_00), "C-15": (0, 20_00, 0, 20_00)}
-    with ledger.session() as session:  # the day's statement names the interbank entries with their payment ids
+    with ledger.session() as session:  # the day's statement names the interbank entries with their references
         data = camt053_statement(session, declared, chain_today(chain))
+    # a payment's reference on both tokens: the payer's id scoped by the payer (the same at both banks)
+    ids = [f"0x{payment_reference(payer.address, reference_to_bytes32(r)).hex()}" for payer, r in ((c14, "IB-OUT-1"), (other, "IB-IN-1"))]
+    assert ids == [f"0x{bytes(network.paymentReference(payer, reference_to_bytes32(r))).hex()}" for payer, r in ((c14, "IB-OUT-1"), (other, "IB-IN-1"))]
     described = [t.split(" block ")[0] for t in xml_texts(data, "Ntry/AddtlNtryInf")]
-    assert described == ["Mint", f"Interbank payment out 0x{reference_to_bytes32('IB-OUT-1').hex()}",
-                         f"Interbank payment in 0x{reference_to_bytes32('IB-IN-1').hex()}"], described
-    ids = [f"0x{reference_to_bytes32(r).hex()}" for r in ("IB-OUT-1", "IB-IN-1")]
-    assert xml_texts(data, "Ntry/NtryDtls/TxDtls/AddtlTxInf") == ids  # the ids in a field of their own
+    assert described == ["Mint", f"Interbank payment out {ids[0]}", f"Interbank payment in {ids[1]}"], described
+    assert xml_texts(data, "Ntry/NtryDtls/TxDtls/AddtlTxInf") == ids  # the references in a field of their own
     assert xml_texts(data, "Ntry/BkTxCd/Domn/Fmly/Cd") == ["ICDT", "RCDT"]  # credit transfers issued, received
 
 

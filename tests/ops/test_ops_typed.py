@@ -216,7 +216,7 @@ def test_migration_0006_keeps_a_0005_ledgers_rows_and_the_database_refuses_unkno
         upgrade(engine, "0005")
         _fill_at_0005(engine)
         upgrade(engine)
-        assert schema_revision(engine)[0] == schema_revision(engine)[1] == "0006"
+        assert schema_revision(engine)[0] == schema_revision(engine)[1] == "0007"  # the head
         ledger = Ledger(ledger_url)
         with ledger.session() as s:
             client = s.get(Client, 1)
@@ -274,7 +274,7 @@ def test_migration_0006_refuses_a_ledger_holding_an_unknown_state_and_changes_no
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE requests SET status = 'pending' WHERE id = 2"))
         upgrade(engine)
-        assert schema_revision(engine)[0] == "0006"
+        assert schema_revision(engine)[0] == "0007"  # the head
     finally:
         engine.dispose()
 
@@ -285,17 +285,21 @@ def test_the_enums_are_the_sets_the_migration_checks():
     from deptoken.ops.db import MIGRATIONS
     from deptoken.ops.models import Base
 
-    spec_path = next((MIGRATIONS / "versions").glob("0006_*.py"))
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("m0006", spec_path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    def revision(number: str):
+        spec = importlib.util.spec_from_file_location(f"m{number}", next((MIGRATIONS / "versions").glob(f"{number}_*.py")))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    module = revision("0006")
     declared = {}
     for table in Base.metadata.sorted_tables:
         for column in table.columns:
             if isinstance(column.type, sa.Enum):
                 declared[(table.name, column.name)] = tuple(column.type.enums)
-    assert declared == module.CHECKS
+    # 0006 checks the tables before it; 0007 created interbank_payments with its check
+    assert declared == {**module.CHECKS, ("interbank_payments", "status"): revision("0007").STATUSES}
     assert import_module("deptoken.ops.statuses").RequestStatus("approved") is RequestStatus.APPROVED

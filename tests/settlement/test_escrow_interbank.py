@@ -16,6 +16,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from deptoken.settlement.escrow import EscrowClient, deploy_escrow, payout_payment_id
+from deptoken.settlement.interbank import payment_reference
 from helpers import (
     DAY,
     INITIAL,
@@ -195,8 +196,9 @@ def test_confirm_pays_a_seller_at_bank_b_through_the_network(client, escrow, tok
     assert int(bank_b.balanceOf(ana)) == INITIAL + NET_AMOUNT and int(token.balanceOf(fees)) == FEE
     assert int(token.totalSupply()) == supply_a - NET_AMOUNT and int(bank_b.totalSupply()) == supply_b + NET_AMOUNT
     assert position(net, token) == -NET_AMOUNT and position(net, bank_b) == NET_AMOUNT  # A owes B
-    assert net.isPaymentIdUsed(seller_id) and token.isBurnRefUsed(seller_id) and bank_b.isDepositRefUsed(seller_id)
-    assert not net.isPaymentIdUsed(fee_id)  # the fee was paid at A, by transfer
+    payref = payment_reference(escrow.address, seller_id)  # the escrow pays: its id, scoped by it, on both tokens
+    assert net.isPaymentIdUsed(escrow, seller_id) and token.isBurnRefUsed(payref) and bank_b.isDepositRefUsed(payref)
+    assert not net.isPaymentIdUsed(escrow, fee_id)  # the fee was paid at A, by transfer
     assert int(token.allowance(escrow, net)) == 0 and int(escrow.outstanding(token)) == 0
     # and once only
     assert "released, not shipped" in one_line_error(client.release, key, sender=alice)
@@ -292,6 +294,7 @@ def test_payout_bank_setters_and_their_refusals(client, escrow, token, bank_b, n
     # not a member; an account that cannot receive there; the caller sets only its own
     refused(escrow, "setPayoutToken", (asset,), bob, "NotANetworkMember", token_=asset)
     assert "not a member" in one_line_error(client.set_payout_bank, asset.address, sender=bob)
+    assert "no member bank's token has the symbol 'EXNOPE'" in one_line_error(client.set_payout_bank, "EXNOPE", sender=bob)
     refused(escrow, "setPayoutToken", (bank_b,), alice, "CannotReceive", account=alice)
     assert one_line_error(client.set_payout_bank, "EXUSB", sender=alice).startswith(f"seller {alice.address} is not allowlisted")
     # the seller resets to the escrow's token and back
@@ -335,7 +338,7 @@ def _refused_then_paid(client, escrow, token, key, buyer, *, error, remedy, lib_
     assert events(receipt, escrow)[1][0] == "CrossBankPayout"
 
 
-def test_refusals_leave_the_order_payable_later(client, escrow, token, bank_b, net, asset, alice, ana, marketplace, compliance, pauser, chain, interbank_people):
+def test_refusals_leave_the_order_payable_later(client, escrow, token, bank_b, net, other_net, asset, alice, ana, marketplace, compliance, pauser, chain, interbank_people):
     seller_id = lambda key: ids(key)[0]  # noqa: E731
     # the seller is no longer allowlisted at B: B refuses the mint
     _, key = shipped_order(client, chain, "seller unlisted at B", alice, ana)
@@ -369,14 +372,19 @@ def test_refusals_leave_the_order_payable_later(client, escrow, token, bank_b, n
     client.set_network(None, sender=marketplace)
     _refused_then_paid(client, escrow, token, key, alice, error="NetworkNotSet",
                        lib_says="no interbank network", remedy=lambda: client.set_network(net, sender=marketplace))
-    # the seller's payment id taken in the network beforehand (anyone may use any id): the payout waits
-    _, key = shipped_order(client, chain, "id taken", alice, ana)
+    # the escrow moved to a network of which B is no member: the seller's payout bank is refused there
+    _, key = shipped_order(client, chain, "B no member", alice, ana)
+    client.set_network(other_net, sender=marketplace)
+    _refused_then_paid(client, escrow, token, key, alice, error="NotAMember", decode_with=net, inputs={"token": bank_b},
+                       lib_says="is not a member of the interbank network", remedy=lambda: client.set_network(net, sender=marketplace))
+    # anyone may pay under the escrow's seller id as its own, first: ids are scoped by the payer, so that
+    # neither uses up nor blocks the escrow's payout
+    _, key = shipped_order(client, chain, "id not blockable", alice, ana)
     token.approve(net, 1, sender=alice)
     net.pay(token, bank_b, ana, 1, seller_id(key), sender=alice)
-    before = snapshot(escrow, token, key)
-    assert "already used in the network" in one_line_error(client.confirm, key, sender=alice)
-    refused(escrow, "confirm", (key,), alice, "PaymentIdUsed", decode_with=net, paymentId=seller_id(key))
-    assert snapshot(escrow, token, key) == before
+    assert net.isPaymentIdUsed(alice, seller_id(key)) and not net.isPaymentIdUsed(escrow, seller_id(key))
+    client.confirm(key, sender=alice)
+    assert int(escrow.order(key).state) == RELEASED and net.isPaymentIdUsed(escrow, seller_id(key))
 
 
 def test_seller_active_at_its_payout_bank_to_ship_and_dispute(client, escrow, token, bank_b, alice, ana, compliance, chain):

@@ -16,6 +16,15 @@ once if it ended and never otherwise, so an ended order never changes again; and
 same terms twice is refused, another order under a used marketplace id is a new order. The token's
 legal role seizes orders (legal exit) and replaces parties, at random like everything else.
 
+Across banks (``InterbankEscrowMachine``, the same machine with one more seller): ana banks at bank B
+only and sells; her payouts go through an interbank network in the same transaction (the escrow's
+A-tokens burned, B-tokens minted to her: the exact events of the escrow, both tokens and the network),
+and the network's admin suspends bank B now and then (readmitting it a few steps later), so that
+payouts to her are refused (``BankSuspended``) and her orders wait, unchanged, until B is back. Its
+books also hold: the A-tokens burned are the B-tokens minted to ana and B's net position (-A's).
+(Hypothesis derives a machine's derandomized seed from its class's source: ``EscrowMachine`` stays as
+it was so that its run, and what it reaches, stay too.)
+
 Speed: the ape fixtures deploy the token and the escrow, ``chain.snapshot()``/``chain.restore()`` give
 every example a clean chain, and everything else is raw JSON-RPC from Anvil's unlocked accounts, one
 batched request for a step's reads (as tests/contracts/test_stateful.py does).
@@ -648,6 +657,189 @@ def test_escrow_state_machine(chain, token, compliance, minter, legal, alice, bo
         "replace a non-party or into the other party": [("replace_party", "NotOrderParty"), ("replace_party", "InvalidParties")],
         "wrong state": [(r, "InvalidOrderState") for r in ("ship", "confirm", "release", "refund", "dispute", "resolve")],
         "wrong caller": [("ship", "CallerNotSeller"), ("confirm", "CallerNotBuyer"), ("dispute", "CallerNotParty"), ("resolve", "AccessControlUnauthorizedAccount")],
+    }
+    missing = [name for name, family in must_see.items() if not any(OUTCOMES[m] for m in family)]
+    assert not missing, f"the run never reached: {missing}; outcomes: {dict(OUTCOMES)}"
+
+
+# ---------------------------------------------------------------------------------- across banks
+
+SELLERS = ("ana", "bob", "carol", "alice", "ana")  # ana (often): a seller at bank B
+SUSPENSION_STEPS = 4  # bank B, once suspended, is readmitted after this many steps
+ZERO = "0x" + "00" * 20
+
+
+class _SellerDraws:
+    """``data`` as the base machine's ``fund`` sees it, but its seller drawn among SELLERS (ana too)."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data, self.buyer = data, None
+
+    def draw(self, strategy: Any, label: Any = None) -> Any:
+        if label == "seller":
+            strategy = st.sampled_from([p for p in SELLERS if p != self.buyer])
+        value = self.data.draw(strategy, label=label)
+        if label == "buyer":
+            self.buyer = value
+        return value
+
+
+class InterbankEscrowMachine(EscrowMachine):
+    """The escrow machine with ana, a seller at bank B paid through the interbank network: a transfer
+    the model expects to her becomes the network's payment (the exact events of the escrow, bank A's
+    token burning, bank B's token minting and the network), refused with ``BankSuspended`` while the
+    network's admin has suspended bank B."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ana, self.bank_b = self.n["ana"], self.n["bank_b"]
+        self.crossed = 0  # A-tokens burned (and B-tokens minted to ana)
+        self.ana_b = self.rpc.read([("bank_b", "balanceOf(address)", (self.ana,), "uint256")])[0]
+        self.b_suspended, self.suspended_for, self.probed = False, 0, False
+
+    @rule(data=st.data())
+    def step(self, data: st.DataObject) -> None:
+        """As the base machine's step; the bank's turn may also be the network admin's (suspending bank
+        B), which readmits B SUSPENSION_STEPS steps later."""
+        if self.b_suspended:
+            self.suspended_for += 1
+            if self.suspended_for > SUSPENSION_STEPS:
+                self.toggle_bank_b()
+            else:
+                self.probe()
+        states = {o.state for o in self.orders.values()}
+        useful = ["fund"]
+        useful += ["ship", "refund", "dispute"] if FUNDED in states else []
+        useful += ["confirm", "release", "dispute"] if SHIPPED in states else []
+        useful += ["resolve"] if DISPUTED in states else []
+        if states & {FUNDED, SHIPPED, DISPUTED} and data.draw(st.sampled_from(SELDOM), label="the bank acts?"):
+            useful = ["seize", "replace_party"] + ([] if self.b_suspended else ["toggle_bank_b"])
+        if self.orders and data.draw(st.sampled_from(RARELY), label="any action?"):
+            useful = list(ACTIONS)
+        action = data.draw(st.sampled_from(useful), label="action")
+        if action == "toggle_bank_b":
+            self.toggle_bank_b()
+        else:
+            getattr(self, action)(data)
+
+    def fund(self, data: st.DataObject) -> None:
+        super().fund(_SellerDraws(data))  # type: ignore[arg-type]
+
+    def toggle_bank_b(self) -> None:
+        """The network's admin suspends bank B, or readmits it."""
+        active = self.b_suspended
+        events = [("net", "BankActiveSet", (self.bank_b, active))]
+        self.act("toggle_bank_b", self.n["network_admin"], "net", "setBankActive(address,bool)", (self.bank_b, active), None, events)
+        self.b_suspended, self.suspended_for, self.probed = not active, 0, False
+        self.probe()
+
+    def probe(self) -> None:
+        """Once per suspension of bank B: the buyer of one of ana's shipped orders confirms (refused, the order waits)."""
+        waiting = [o for o in self.orders.values() if o.state == SHIPPED and o.seller == self.ana]
+        if self.b_suspended and waiting and not self.probed:
+            self.probed = True
+            self._release("confirm", waiting[0].buyer, "confirm(bytes32)", waiting[0], None, confirmed=True)
+
+    def act(self, rule_name: str, sender: str, target: str, signature: str, args: tuple, expected: Expected, events: list | None = None) -> bool:
+        """A payout the model expects to ana crosses to bank B: its events, or B's refusal while suspended."""
+        escrow = self.n["escrow"]
+        if expected is None and events is not None and ("token", "Transfer", (escrow, self.ana)) in [(c, n, a[:2]) for c, n, a in events]:
+            if self.b_suspended:
+                expected, events = ("BankSuspended", (self.bank_b,)), None
+            else:
+                events = [e for ev in events for e in self._crossing(args[0], ev)]
+        return super().act(rule_name, sender, target, signature, args, expected, events)
+
+    def _crossing(self, key: bytes, event: tuple) -> list:
+        contract, name, args = event
+        if (contract, name) != ("token", "Transfer") or args[:2] != (self.n["escrow"], self.ana):
+            return [event]
+        escrow, net, token, bank_b, v = self.n["escrow"], self.n["net"], self.n["token"], self.bank_b, args[2]
+        pid = keccak(abi_encode(["bytes32", "string"], [key, "seller"]))
+        payref = keccak(abi_encode(["address", "bytes32"], [escrow, pid]))  # the escrow's id, scoped by it, on both tokens
+        return [("escrow", "CrossBankPayout", (key, pid, self.ana, bank_b, v)),
+                ("token", "Approval", (escrow, net, v)), ("token", "Transfer", (escrow, net, v)),
+                ("token", "Transfer", (net, ZERO, v)), ("token", "Burned", (net, v, payref)),
+                ("bank_b", "Transfer", (ZERO, self.ana, v)), ("bank_b", "Minted", (net, self.ana, v, payref)),
+                ("net", "InterbankPayment", (pid, token, bank_b, escrow, self.ana, v, 1))]
+
+    def transfer(self, frm: str, to: str, value: int) -> tuple[str, str, tuple]:
+        if to != self.ana:
+            return super().transfer(frm, to, value)
+        self.balance[frm] -= value
+        self.total -= value  # burned at bank A ...
+        self.crossed += value
+        self.ana_b += value  # ... minted at bank B
+        OUTCOMES["payout at bank B", "ok"] += 1
+        return ("token", "Transfer", (frm, to, value))
+
+    @invariant()
+    def bank_b_matches_model(self) -> None:
+        bank = "(address,bool,int256,uint256)"
+        ana_b, b, a, held = self.rpc.read([("bank_b", "balanceOf(address)", (self.ana,), "uint256"),
+                                           ("net", "bank(address)", (self.bank_b,), bank),
+                                           ("net", "bank(address)", (self.n["token"],), bank),
+                                           ("token", "balanceOf(address)", (self.n["net"],), "uint256")])
+        assert ana_b == self.ana_b, f"ana's B-tokens: chain {ana_b}, model {self.ana_b}"
+        assert (b[2], a[2]) == (self.crossed, -self.crossed), f"net positions B {b[2]}, A {a[2]}, model {self.crossed}"
+        assert b[1] == (not self.b_suspended) and held == 0
+
+
+def _network(token, bank_b, people, chain, minter_admin, compliance) -> Any:
+    """A USD network of banks A (``token``) and B, as tests/settlement/test_interbank.py sets one up."""
+    from ape import project
+
+    central, admin = people["central"], people["network_admin"]
+    asset = central.deploy(project.SettlementAsset, "Tokenised USD reserves", "rUSD", 2, central)
+    net = admin.deploy(project.InterbankNetwork, asset, "USD", 0, 1_000, admin, people["settler"])
+    asset.setHolder(net, True, sender=central)
+    for t, operator in ((token, people["operator_a"]), (bank_b, people["operator_b"])):
+        asset.setHolder(operator, True, sender=central)
+        asset.mint(operator, 100_000_000, sender=central)
+        net.join(t, operator, sender=admin)
+        t.configureMinter(net, 10**12, sender=minter_admin)
+        t.allowlist(net, chain.pending_timestamp + YEAR, sender=compliance)
+        asset.approve(net, 100_000_000, sender=operator)
+        net.postCollateral(t, 100_000_000, sender=operator)
+    return net
+
+
+def test_escrow_state_machine_across_banks(chain, token, bank_b, interbank_people, minter_admin, compliance, minter, legal,
+                                           alice, bob, carol, accounts):
+    """The machine with ana, a seller at bank B: her payouts cross through the network, and wait while B is suspended."""
+    marketplace, fees, arbiter, dave = accounts[30], accounts[31], accounts[19], accounts[17]
+    ana, net = interbank_people["ana"], _network(token, bank_b, interbank_people, chain, minter_admin, compliance)
+    token.mint(carol, 200_000, keccak(text="carol's deposit"), sender=minter)
+    expiry = chain.pending_timestamp + YEAR
+    token.allowlistBatch([fees, arbiter, dave], [expiry] * 3, sender=compliance)
+    escrow = deploy_escrow(marketplace, token, admin=marketplace, admin_delay=0, arbiter=arbiter, fee_recipient=fees, fee_bps=250)
+    token.allowlist(escrow, expiry, sender=compliance)
+    client = EscrowClient(escrow)
+    client.set_network(net, sender=marketplace)
+    client.set_payout_bank("EXUSB", sender=ana)
+    names = {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "fees": fees, "marketplace": marketplace,
+             "arbiter": arbiter, "legal": legal, "token": token, "ana": ana, "bank_b": bank_b, "net": net,
+             "network_admin": interbank_people["network_admin"]}
+    InterbankEscrowMachine.ctx = Context(
+        chain=chain,
+        rpc=Rpc(chain.provider.web3.provider, {"escrow": escrow, "token": token, "bank_b": bank_b, "net": net}),
+        names={**{k: to_checksum_address(v.address) for k, v in names.items()}, "escrow": to_checksum_address(escrow.address)},
+        keys={"alice": alice, "bob": bob, "carol": carol},
+        client=client,
+        domain=eip712.contract_domain(token),
+        fee_bps=250,
+    )
+    OUTCOMES.clear()
+    run_state_machine_as_test(InterbankEscrowMachine, settings=SETTINGS)
+    must_see = {
+        "a seller paid at bank B through the network": [("payout at bank B", "ok")],
+        "bank B suspended and back": [("toggle_bank_b", "ok")],
+        "a payout to bank B waits while B is suspended": [(r, "BankSuspended") for r in ("confirm", "release", "resolve")],
+        "confirm": [("confirm", "ok")],
+        "release after the deadline": [("release", "ok")],
+        "resolve": [("resolve", "ok")],
+        "seize (legal exit)": [("seize", "ok")],
+        "replace party": [("replace_party", "ok")],
     }
     missing = [name for name, family in must_see.items() if not any(OUTCOMES[m] for m in family)]
     assert not missing, f"the run never reached: {missing}; outcomes: {dict(OUTCOMES)}"

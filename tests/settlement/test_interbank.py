@@ -7,9 +7,12 @@ payment."""
 from __future__ import annotations
 
 import pytest
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 from ape import project
 
 from constants import INITIAL, YEAR, ZERO_ADDRESS, ZERO_REF
+from deptoken.settlement.interbank import payment_reference
 from deptoken.token import TokenClient
 from deptoken.token.authorizations import sign, transfer_authorization
 from helpers import ev, events, ref, reverts
@@ -65,30 +68,39 @@ def test_a_payment_burns_at_the_payers_bank_mints_at_the_payees_and_records_the_
     supplies = token.totalSupply(), bank_b.totalSupply()
     token.approve(net, AMOUNT, sender=alice)
     receipt = net.pay(token, bank_b, ana, AMOUNT, ref("PAY-1"), sender=alice)
+    # both tokens book the payment under one reference: the payer's id scoped by the payer
+    payref = keccak(abi_encode(["address", "bytes32"], [alice.address, ref("PAY-1")]))
+    assert bytes(net.paymentReference(alice, ref("PAY-1"))) == payref == payment_reference(alice.address, ref("PAY-1"))
     assert events(receipt) == [
         ev("Transfer", **{"from": alice, "to": net, "value": AMOUNT}),  # the payer hands it over
         ev("Transfer", **{"from": net, "to": ZERO_ADDRESS, "value": AMOUNT}),
-        ev("Burned", account=net, amount=AMOUNT, burnRef=ref("PAY-1")),  # bank A owes alice less
+        ev("Burned", account=net, amount=AMOUNT, burnRef=payref),  # bank A owes alice less
         ev("Transfer", **{"from": ZERO_ADDRESS, "to": ana, "value": AMOUNT}),
-        ev("Minted", minter=net, to=ana, amount=AMOUNT, depositRef=ref("PAY-1")),  # bank B owes ana more
+        ev("Minted", minter=net, to=ana, amount=AMOUNT, depositRef=payref),  # bank B owes ana more
         ev("InterbankPayment", paymentId=ref("PAY-1"), fromToken=token, toToken=bank_b, payer=alice, payee=ana,
            amount=AMOUNT, cycle=1),
     ]
     assert (token.balanceOf(alice), bank_b.balanceOf(ana), token.balanceOf(net)) == (INITIAL - AMOUNT, INITIAL + AMOUNT, 0)
     assert (token.totalSupply(), bank_b.totalSupply()) == (supplies[0] - AMOUNT, supplies[1] + AMOUNT)
     assert position(net, token) == (-AMOUNT, COLLATERAL) and position(net, bank_b) == (AMOUNT, COLLATERAL)  # A owes B
-    assert token.isBurnRefUsed(ref("PAY-1")) and bank_b.isDepositRefUsed(ref("PAY-1"))
+    assert token.isBurnRefUsed(payref) and bank_b.isDepositRefUsed(payref)
+    assert not token.isBurnRefUsed(ref("PAY-1")) and not bank_b.isDepositRefUsed(ref("PAY-1"))
     assert net.headroom(token) == COLLATERAL * 9 // 10 - AMOUNT and net.headroom(bank_b) == COLLATERAL * 9 // 10 + AMOUNT
     assert bank_b.minterAllowance(net) == NETWORK_ALLOWANCE - AMOUNT
 
-    # the same payment id again, either way: refused by the network, nothing moves
+    # the same payer's id again, to any payee at any bank: refused by the network, nothing moves
     token.approve(net, AMOUNT, sender=alice)
-    with reverts("PaymentIdUsed", paymentId=ref("PAY-1")):
+    with reverts("PaymentIdUsed", payer=alice, paymentId=ref("PAY-1")):
         net.pay(token, bank_b, ana, AMOUNT, ref("PAY-1"), sender=alice)
+    assert net.isPaymentIdUsed(alice, ref("PAY-1")) and not net.isPaymentIdUsed(alice, ref("PAY-2"))
+    # ids are scoped by the payer: another payer's PAY-1 is its own, and nobody can use up (block) alice's
+    assert not net.isPaymentIdUsed(ana, ref("PAY-1"))
     bank_b.approve(net, AMOUNT, sender=ana)
-    with reverts("PaymentIdUsed", paymentId=ref("PAY-1")):
-        net.pay(bank_b, token, alice, AMOUNT, ref("PAY-1"), sender=ana)
-    assert net.isPaymentIdUsed(ref("PAY-1")) and not net.isPaymentIdUsed(ref("PAY-2"))
+    net.pay(bank_b, token, alice, AMOUNT, ref("PAY-1"), sender=ana)
+    assert net.isPaymentIdUsed(ana, ref("PAY-1")) and not net.isPaymentIdUsed(ana, ref("PAY-2"))
+    assert position(net, token) == (0, COLLATERAL) and position(net, bank_b) == (0, COLLATERAL)
+    token.approve(net, AMOUNT, sender=alice)
+    net.pay(token, bank_b, ana, AMOUNT, ref("PAY-3"), sender=alice)
     # back the other way, under another id: the positions net out
     bank_b.approve(net, AMOUNT, sender=ana)
     net.pay(bank_b, token, alice, AMOUNT, ref("PAY-2"), sender=ana)
@@ -221,6 +233,28 @@ def test_gross_mode_moves_collateral_with_each_payment(gross, token, bank_b, ali
     with reverts("WrongMode", mode=GROSS):
         gross.settleCycle(sender=interbank_people["settler"])
     assert gross.freeCollateral(token) == COLLATERAL - AMOUNT  # nothing owed: all of it may leave
+
+
+def test_collateral_is_kept_in_120_bits_with_checks(net, token, bank_b, alice, asset, interbank_people):
+    """A bank's status, collateral and position share one storage word: the network holds at most
+    2**120 - 1 of the settlement asset (past it, posting reverts rather than wrapping), so a cycle that
+    credits a bank at that bound still settles."""
+    op_a, op_b, central, ana = (interbank_people[k] for k in ("operator_a", "operator_b", "central", "ana"))
+    held = 2 * COLLATERAL  # both banks' collateral
+    too_much = 2**120 - held
+    asset.mint(op_a, too_much, sender=central)
+    asset.approve(net, too_much, sender=op_a)
+    with reverts("SafeCastOverflowedUintDowncast", bits=120, value=2**120):
+        net.postCollateral(token, too_much, sender=op_a)
+    net.postCollateral(token, too_much - 1, sender=op_a)
+    assert position(net, token) == (0, 2**120 - 1 - COLLATERAL) and asset.balanceOf(net) == 2**120 - 1
+    asset.approve(net, 1, sender=op_b)
+    with reverts("SafeCastOverflowedUintDowncast", bits=120, value=2**120):  # bank B cannot add either
+        net.postCollateral(bank_b, 1, sender=op_b)
+    bank_b.approve(net, AMOUNT, sender=ana)
+    net.pay(bank_b, token, alice, AMOUNT, ref("BIG-1"), sender=ana)  # B owes the biggest bank
+    net.settleCycle(sender=interbank_people["settler"])
+    assert position(net, token) == (0, 2**120 - 1 - COLLATERAL + AMOUNT) and position(net, bank_b) == (0, COLLATERAL - AMOUNT)
 
 
 def test_admin_controls(net, token, interbank_people):

@@ -17,6 +17,7 @@ from deptoken.errors import (
     TokenPaused,
 )
 from deptoken.settlement.interbank import (
+    payment_reference,
     InterbankClient, SignedPayment, deploy_network, deploy_settlement_asset, payment_id_bytes, payment_nonce,
 )
 from deptoken.token import TokenClient
@@ -89,7 +90,8 @@ def test_pay_picks_the_network_across_banks_and_the_transfer_within_one(ib, usd,
     [paid] = ib.payments()
     assert (paid.payment_id, paid.from_token, paid.to_token, paid.payer, paid.payee, paid.amount, paid.cycle, paid.tx) == (
         keccak(text="PAY-1"), token.address, bank_b.address, alice.address, ana.address, 25_000, 1, result.receipt.txn_hash)
-    assert token.isBurnRefUsed(keccak(text="PAY-1")) and bank_b.isDepositRefUsed(keccak(text="PAY-1"))
+    payref = payment_reference(alice.address, keccak(text="PAY-1"))  # the payer's id scoped by the payer, on both tokens
+    assert token.isBurnRefUsed(payref) and bank_b.isDepositRefUsed(payref)
     assert ib.payments(payment_id="PAY-1") == [paid] and ib.payments(payment_id="PAY-2") == []
 
     # a 0x id is taken as it is; the payer's allowance is used without a second approval when it suffices
@@ -112,9 +114,11 @@ def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b
     ana, admin = interbank_people["ana"], interbank_people["network_admin"]
     token.approve(ib.address, 10**9, sender=alice)
     ib.pay(alice, usd, usb, ana, "1.00", "USED-A", sender=alice)
-    bank_b.mint(interbank_people["ben"], 1, keccak(text="USED-B"), sender=minter)  # the id's hash used as a deposit reference at B
+    # the payment's reference (alice's id scoped by alice) used as a deposit reference at B, and as a burn
+    # reference at A, outside the network
+    bank_b.mint(interbank_people["ben"], 1, payment_reference(alice.address, keccak(text="USED-B")), sender=minter)
     token.mint(minter, 1, keccak(text="TREASURY-1"), sender=minter)
-    token.burn(1, keccak(text="USED-BURN"), sender=minter)  # ... and as a burn reference at A, outside the network
+    token.burn(1, payment_reference(alice.address, keccak(text="USED-BURN")), sender=minter)
 
     def pay(amount="250.00", payment_id="PAY-X", payer=alice, to=None, payee=None, **kw):
         return ib.pay(payer, usd, to or usb, payee or ana, amount, payment_id, sender=kw.pop("sender", payer), **kw)
@@ -126,7 +130,7 @@ def test_every_refusal_comes_before_anything_is_sent(ib, usd, usb, token, bank_b
         (lambda: pay(amount="1.001"), InvalidInput, "more than 2 decimal places"),
         (lambda: pay(to=ib.token(cnh_token.address)), Refused, f"EXCNH {cnh_token.address} is not a member of the interbank network"),
         (lambda: pay(payee=bob), AccountInactive, f"payee {bob.address} is not allowlisted on EXUSB"),
-        (lambda: pay(payment_id="USED-A"), ReferenceUsed, "was already used in the network"),
+        (lambda: pay(payment_id="USED-A"), ReferenceUsed, f"was already used by {alice.address} in the network"),
         (lambda: pay(payment_id="USED-BURN"), ReferenceUsed, "was already used at EXUSD (as a burn reference)"),
         (lambda: pay(payment_id="USED-B"), ReferenceUsed, "was already used at EXUSB (as a deposit reference)"),
         (lambda: pay(amount="9000.00"), LimitExceeded, "bank EXUSD may pay out 8,999.00 EXUSD more now"),
@@ -315,7 +319,7 @@ def test_cli(ib, token, bank_b, alice, bob, interbank_people, asset, chain, tmp_
     height = chain.blocks.height
     error = run("pay", *net, "--from-token", "EXUSD", "--to-token", "EXUSB", "--to", ana.address, "--amount", "250.00",
                 "--id", "CLI-1", "--as", "7", code=1)
-    assert error == f"error: payment id 0x{keccak(text='CLI-1').hex()} was already used in the network"
+    assert error == f"error: payment id 0x{keccak(text='CLI-1').hex()} was already used by {alice.address} in the network"
     assert chain.blocks.height == height
     assert "is not allowlisted on EXUSB" in run("pay", *net, "--from-token", "EXUSD", "--to-token", "EXUSB", "--to", bob.address,
                                                 "--amount", "1.00", "--id", "CLI-2", "--as", "7", code=1, as_json=False)

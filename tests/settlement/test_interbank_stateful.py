@@ -23,15 +23,18 @@ collateral, cycle, haircut, settled-early, the asset's balances) and checks:
   early in the open cycle (taken from the debtors' collateral, the creditors' at the cycle);
 * in the logs since the example started: every mint by a network is one leg of an
   ``InterbankPayment`` whose payer handed the amount to the network and whose payer's bank burned it
-  under the same payment id, in the same transaction (no payee received without the payer paying),
-  and no payment id was minted twice at a bank (the fixtures' mints included).
+  under the same payment reference, in the same transaction (no payee received without the payer
+  paying), and no reference was minted twice at a bank (the fixtures' mints included).
 
-Payment ids, as the contracts have them: an id is usable once in a network (``PaymentIdUsed``), and
-it is also the payer's bank's burn reference and the payee's bank's deposit reference, each
-once-only at its token (shared by both networks). So an id the other network used is refused the
-same direction (``BurnReferenceUsed``), from another payer's bank into the same payee's bank too
-(``DepositReferenceUsed``), but pays the reverse direction or to a third bank: the model expects that
-(outcomes "a used id, ..."), and checks that no id is ever minted twice at one bank.
+Payment ids, as the contracts have them: a payer uses an id once in a network (``PaymentIdUsed``);
+ids are scoped by the payer, so another payer's same id pays. The payment's reference,
+keccak256(abi.encode(payer, id)), is the payer's bank's burn reference and the payee's bank's deposit
+reference, each once-only at its token (shared by both networks). So a payer's id the other network
+used is refused (``BurnReferenceUsed``: the payer's bank burned under that reference), while the same
+id of another payer, the reverse direction or a third bank pays: the model expects that (outcomes
+"a used id, ..."), and checks that no reference is ever minted twice at one bank. A deposit reference
+used at the payee's bank before its burn reference at the payer's (``DepositReferenceUsed``) cannot
+happen through a network any more: every payment burns under its reference before it mints.
 
 A cycle's step also checks that every position is zero after it and each bank's collateral changed
 by exactly its position. The test asserts at the end that payments, cycles and every refusal the
@@ -253,7 +256,7 @@ class NetworkBook:
     haircut: int = HAIRCUT
     cycle: int = 1
     settled_early: int = 0
-    used_ids: set[bytes] = field(default_factory=set)  # payment ids this network paid under
+    used_ids: set[tuple[str, bytes]] = field(default_factory=set)  # (payer, id) of the payments this network made
 
 
 @dataclass
@@ -337,7 +340,7 @@ class InterbankMachine(RuleBasedStateMachine):
         self.deposit_refs = {b: set(self.fixture_refs[b]) for b in BANKS}
         self.burn_refs: dict[str, set[bytes]] = {b: set() for b in BANKS}
         self.minter_allowance = {(b, net): NETWORK_ALLOWANCE for b in BANKS for net in NETWORKS}
-        self.payments: list[tuple[str, str, bytes]] = []  # (from bank, to bank, id) of every payment made
+        self.payments: list[tuple[str, str, bytes, str]] = []  # (from bank, to bank, id, payer) of every payment made
         self.counter = 0
 
     def teardown(self) -> None:
@@ -413,8 +416,11 @@ class InterbankMachine(RuleBasedStateMachine):
         kind = "fresh"
         if self.payments:
             kind = data.pick((("fresh", 20), ("same way", 2), ("reversed", 2), ("any bank", 3), ("zero", 1)), "id")
+        payer = None
         if kind in ("same way", "reversed"):
-            frm, to, pid = self.payments[data.integer(0, len(self.payments) - 1, "reused payment")]
+            frm, to, pid, payer = self.payments[data.integer(0, len(self.payments) - 1, "reused payment")]
+            if kind == "reversed" or data.chance(3, "another payer?"):
+                payer = None
             if kind == "reversed":
                 frm, to = to, frm
         else:
@@ -429,7 +435,8 @@ class InterbankMachine(RuleBasedStateMachine):
                 pid = keccak(text=f"payment {self.counter}")
         if data.chance(3, "same bank?"):
             to = frm
-        payer = data.choice(CLIENTS[frm], "payer")
+        payer = payer or data.choice(CLIENTS[frm], "payer")
+        payref = keccak(abi_encode(["address", "bytes32"], [self.n[payer], pid]))  # the payment's reference on both tokens
         wrong_bank = data.chance(6, "payee of another bank?")
         payee = data.choice([c for c in self.clients if (BANK_OF[c] != to) == wrong_bank and c != payer], "payee")
         balance, room = self.balance[frm][payer], self.headroom(net, frm)
@@ -457,8 +464,8 @@ class InterbankMachine(RuleBasedStateMachine):
             expected = ("InvalidAmount", ())
         elif pid == ZERO_REF:
             expected = ("InvalidPaymentId", ())
-        elif pid in nb.used_ids:
-            expected = ("PaymentIdUsed", (pid,))
+        elif (payer, pid) in nb.used_ids:
+            expected = ("PaymentIdUsed", (self.n[payer], pid))
         elif nb.mode == NET and amount > room:
             expected = ("DebitLimitExceeded", (f, room, amount))
         elif nb.mode == GROSS and amount > fb.collateral:
@@ -469,10 +476,10 @@ class InterbankMachine(RuleBasedStateMachine):
             expected = ("ERC7943CannotSend", (self.n[payer],))
         elif balance < amount:
             expected = ("ERC20InsufficientBalance", (self.n[payer], balance, amount))
-        elif pid in self.burn_refs[frm]:
-            expected = ("BurnReferenceUsed", (pid,))
-        elif pid in self.deposit_refs[to]:
-            expected = ("DepositReferenceUsed", (pid,))
+        elif payref in self.burn_refs[frm]:
+            expected = ("BurnReferenceUsed", (payref,))
+        elif payref in self.deposit_refs[to]:
+            expected = ("DepositReferenceUsed", (payref,))
         elif self.minter_allowance[to, net] < amount:
             expected = ("MinterAllowanceExceeded", (network, self.minter_allowance[to, net], amount))
         elif to in self.paused:
@@ -484,9 +491,9 @@ class InterbankMachine(RuleBasedStateMachine):
         events = [
             (frm, "Transfer", (self.n[payer], network, amount)),
             (frm, "Transfer", (network, ZERO_ADDRESS, amount)),
-            (frm, "Burned", (network, amount, pid)),
+            (frm, "Burned", (network, amount, payref)),
             (to, "Transfer", (ZERO_ADDRESS, self.n[payee], amount)),
-            (to, "Minted", (network, self.n[payee], amount, pid)),
+            (to, "Minted", (network, self.n[payee], amount, payref)),
             (net, "InterbankPayment", (pid, f, t, self.n[payer], self.n[payee], amount, nb.cycle)),
         ]
         signature = "pay(address,address,address,uint256,bytes32)"
@@ -495,8 +502,8 @@ class InterbankMachine(RuleBasedStateMachine):
             self.balance[to][payee] += amount
             self.supply[frm] -= amount
             self.supply[to] += amount
-            self.burn_refs[frm].add(pid)
-            self.deposit_refs[to].add(pid)
+            self.burn_refs[frm].add(payref)
+            self.deposit_refs[to].add(payref)
             self.minter_allowance[to, net] -= amount
             if nb.mode == NET:
                 fb.position -= amount
@@ -505,10 +512,10 @@ class InterbankMachine(RuleBasedStateMachine):
             else:
                 fb.collateral -= amount
                 tb.collateral += amount
-            self.payments.append((frm, to, pid))
-            nb.used_ids.add(pid)
+            self.payments.append((frm, to, pid, payer))
+            nb.used_ids.add((payer, pid))
             if kind in ("same way", "reversed", "any bank"):
-                OUTCOMES[f"pay_{net}", f"a used id, {kind}"] += 1  # allowed: the other network's, used at neither bank in that role
+                OUTCOMES[f"pay_{net}", f"a used id, {kind}"] += 1  # allowed: another payer's, or the other network's in another role
 
     def freeze(self, data: Draws, client: str | None = None) -> None:
         """The compliance officer freezes a client at its bank, or lifts its freeze."""
@@ -712,20 +719,21 @@ class InterbankMachine(RuleBasedStateMachine):
         for tx_logs in by_tx.values():
             for contract, name, args in tx_logs:
                 if name == "Minted" and args[0] in networks:
-                    net, (minter, payee, amount, pid) = networks[args[0]], args
-                    paid = [a for c, n, a in tx_logs if c == net and n == "InterbankPayment" and a[0] == pid]
+                    net, (minter, payee, amount, payref) = networks[args[0]], args
+                    paid = [a for c, n, a in tx_logs if c == net and n == "InterbankPayment"
+                            and keccak(abi_encode(["address", "bytes32"], [a[3], a[0]])) == payref]
                     assert len(paid) == 1, f"a mint by {net} without its payment: {self.pretty(tx_logs)}"
                     _, from_token, to_token, payer, payee_paid, amount_paid, _ = paid[0]
                     frm = next(b for b in BANKS if self.n[b] == from_token)
                     assert (to_token, payee_paid, amount_paid) == (self.n[contract], payee, amount)
                     # the payer handed the amount to the network, which burned it at the payer's bank under the id
                     assert (frm, "Transfer", (payer, minter, amount)) in tx_logs, f"payee paid, payer did not: {self.pretty(tx_logs)}"
-                    assert (frm, "Burned", (minter, amount, pid)) in tx_logs, f"payee paid, nothing burned: {self.pretty(tx_logs)}"
+                    assert (frm, "Burned", (minter, amount, payref)) in tx_logs, f"payee paid, nothing burned: {self.pretty(tx_logs)}"
                     payments += 1
         assert payments == len(self.payments) == sum(1 for _, (_, n, _) in logs if n == "InterbankPayment")
         for b in BANKS:
             refs = self.fixture_refs[b] + [args[3] for _, (c, n, args) in logs if c == b and n == "Minted"]
-            assert len(refs) == len(set(refs)), f"bank {b}: a payment id minted twice"
+            assert len(refs) == len(set(refs)), f"bank {b}: a payment reference minted twice"
 
 
 # ---------------------------------------------------------------------------------- the test
@@ -792,7 +800,6 @@ def test_interbank_state_machine(chain, token, devnet_config, admin, minter_admi
         "debit limit": [("pay_net", "DebitLimitExceeded")],
         "gross payment beyond the collateral": [("pay_gross", "InsufficientCollateral")],
         "reused id at the payer's bank": [(p, "BurnReferenceUsed") for p in ("pay_net", "pay_gross")],
-        "reused id at the payee's bank": [(p, "DepositReferenceUsed") for p in ("pay_net", "pay_gross")],
         "frozen payer": [(p, "ERC7943CannotSend") for p in ("pay_net", "pay_gross")],
         "frozen payee or payee of another bank": [(p, "ERC7943CannotReceive") for p in ("pay_net", "pay_gross")],
         "paused token": [(p, "EnforcedPause") for p in ("pay_net", "pay_gross")],

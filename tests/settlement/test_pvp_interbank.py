@@ -24,7 +24,7 @@ from hexbytes import HexBytes
 from constants import INITIAL, MAX_UINT256, YEAR, ZERO_ADDRESS
 from deptoken.eip712 import sign as eip712_sign
 from deptoken.settlement import pvp as pvp_lib
-from deptoken.settlement.interbank import InterbankClient
+from deptoken.settlement.interbank import InterbankClient, payment_reference
 from deptoken.settlement.pvp import PvPClient, SignedRoutedQuote, build_routed_quote, sign_routed_quote
 from deptoken.token import TokenClient
 from helpers import decode_error_data, deptoken_cli, ev, events, norm, one_line_error, set_time
@@ -153,6 +153,7 @@ def test_interbank_leg_moves_cnh_to_the_payee_and_usd_through_the_network(
     assert (q.maker_amount, q.taker_amount, q.network) == (CNH_AMOUNT, AMOUNT, network.address)
     assert pvp.hashRoutedQuote(q.as_tuple()) == cross.digest
     pid = keccak(abi_encode(["bytes32", "string"], [cross.digest, "fx"]))
+    payref = payment_reference(pvp.address, pid)  # the PvP contract pays: its id, scoped by it
     assert cross.payment_id == pid == pvp.routedPaymentId(cross.digest)
     supplies = token.totalSupply(), bank_b.totalSupply(), cnh_token.totalSupply()
 
@@ -166,9 +167,9 @@ def test_interbank_leg_moves_cnh_to_the_payee_and_usd_through_the_network(
         ev("Approval", owner=pvp, spender=network, value=AMOUNT),  # exactly that amount for the network
         ev("Transfer", **{"from": pvp, "to": network, "value": AMOUNT}),  # spends that allowance to zero
         ev("Transfer", **{"from": network, "to": ZERO_ADDRESS, "value": AMOUNT}),
-        ev("Burned", account=network, amount=AMOUNT, burnRef=pid),  # bank A owes alice less
+        ev("Burned", account=network, amount=AMOUNT, burnRef=payref),  # bank A owes alice less
         ev("Transfer", **{"from": ZERO_ADDRESS, "to": desk, "value": AMOUNT}),
-        ev("Minted", minter=network, to=desk, amount=AMOUNT, depositRef=pid),  # bank B owes the desk more
+        ev("Minted", minter=network, to=desk, amount=AMOUNT, depositRef=payref),  # bank B owes the desk more
         ev("InterbankPayment", paymentId=pid, fromToken=token, toToken=bank_b, payer=pvp, payee=desk, amount=AMOUNT, cycle=1),
     ]
     assert cnh_token.balanceOf(payee) == CNH_AMOUNT and cnh_token.balanceOf(maker_desk) == DESK_CNH - CNH_AMOUNT
@@ -178,8 +179,8 @@ def test_interbank_leg_moves_cnh_to_the_payee_and_usd_through_the_network(
     assert [int(network.bank(t).position) for t in (token, bank_b)] == [-AMOUNT, AMOUNT]  # A owes B
     assert token.balanceOf(pvp) == cnh_token.balanceOf(pvp) == bank_b.balanceOf(pvp) == 0
     assert token.allowance(pvp, network) == 0
-    assert pvp.quoteUsed(maker_desk, q.nonce) and network.isPaymentIdUsed(pid)
-    assert token.isBurnRefUsed(pid) and bank_b.isDepositRefUsed(pid)
+    assert pvp.quoteUsed(maker_desk, q.nonce) and network.isPaymentIdUsed(pvp, pid)
+    assert token.isBurnRefUsed(payref) and bank_b.isDepositRefUsed(payref)
     print(f"\nPvPSettlement.settleThroughNetwork gas (across banks, unlimited allowances): {receipt.gas_used:,}")
     assert receipt.gas_used <= ROUTED_GAS_LIMIT
 
@@ -200,7 +201,7 @@ def test_same_bank_leg_is_a_plain_transfer_to_the_desks_usd_account(
     assert token.balanceOf(carol) == AMOUNT and cnh_token.balanceOf(payee) == CNH_AMOUNT
     assert (token.totalSupply(), bank_b.totalSupply()) == supplies
     assert [int(network.bank(t).position) for t in (token, bank_b)] == [0, 0]
-    assert not network.isPaymentIdUsed(signed.payment_id)
+    assert not network.isPaymentIdUsed(pvp, signed.payment_id)
     print(f"\nPvPSettlement.settleThroughNetwork gas (same bank, unlimited allowances): {receipt.gas_used:,}")
     assert receipt.gas_used <= SAME_BANK_GAS_LIMIT
 
@@ -306,7 +307,7 @@ def test_refusals_of_the_contract_leave_nothing_moved(
     refused(pvp, good, alice, "QuoteExpired", expiry=q.expiry)
 
     assert _snapshot(token, bank_b, cnh_token, network, pvp, everyone) == before
-    assert not pvp.quoteUsed(desk_cnh, q.nonce) and not network.isPaymentIdUsed(cross.payment_id)
+    assert not pvp.quoteUsed(desk_cnh, q.nonce) and not network.isPaymentIdUsed(pvp, cross.payment_id)
 
 
 def test_replay_and_cancel_are_refused_once_settled(pvp, client, ib, network, token, bank_b, cnh_token, fxp, cross, alice,
@@ -553,7 +554,7 @@ def test_property_routed_settlement_moves_both_legs_or_nothing(
                 flow = 0 if same_bank else taker_amount
                 assert after == (expected_balances, [before[1][0] - flow, before[1][1] + flow, before[1][2]],
                                  [before[2][0] - flow, before[2][1] + flow])
-                assert network.isPaymentIdUsed(signed.payment_id) == (not same_bank)
+                assert network.isPaymentIdUsed(pvp, signed.payment_id) == (not same_bank)
             else:
                 assert after == before
             assert [tokens[t].balanceOf(pvp) for t in "ABC"] == [0, 0, 0] and token.allowance(pvp, network) == 0

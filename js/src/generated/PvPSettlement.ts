@@ -2006,6 +2006,11 @@ export const pvpSettlementAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "payer",
+        "type": "address"
+      },
+      {
         "internalType": "bytes32",
         "name": "paymentId",
         "type": "bytes32"
@@ -2182,17 +2187,6 @@ export const pvpSettlementAbi = [
       }
     ],
     "name": "SafeCastOverflowedUintDowncast",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      }
-    ],
-    "name": "SafeCastOverflowedUintToInt",
     "type": "error"
   },
   {

@@ -6,6 +6,8 @@
     deptoken interbank sign --from-token EXUSD --to-token EXUSB --to 0xAna... --amount 250.00 --id PAY-2 \\
         --valid-for 3600 --out pay-2.json --as 7       # the payer's one signature, no gas
     deptoken interbank submit pay-2.json --as 27       # anyone submits it
+    deptoken interbank submit pay-2.json --ledger --queue --as 34   # the paying bank: exactly once, queued over its headroom
+    deptoken interbank queue list | run --as 34 | drop 3            # the paying bank's queue (its ledger, --db)
     deptoken interbank show [EXUSD]                    # the network, or one bank
     deptoken interbank positions                       # every bank: position, collateral, headroom
     deptoken interbank payments [--from-block N] [--id PAY-1]
@@ -24,6 +26,8 @@ symbol or its address. Amounts are currency units; ``--json`` output gives minor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,33 +78,56 @@ def interbank() -> None:
     settle in a settlement asset, backed by collateral."""
 
 
+_LEDGER_OPTION = click.option("--ledger", "use_ledger", is_flag=True,
+                              help="Send through the paying bank's ledger (--db): stored before broadcast, exactly once; "
+                                   "a re-run of a payment made says so.")
+
+
+@contextmanager
+def _ledger_session(env: Env, use_ledger: bool) -> Iterator[Any]:
+    """The paying bank's ledger session (the outbox's: committed step by step), or None without --ledger."""
+    if not use_ledger:
+        yield None
+        return
+    with env.ledger.new_session() as session:
+        yield session
+
+
 @interbank.command("pay")
 @_NETWORK_OPTION
 @click.option("--from-token", required=True, metavar="SYMBOL|ADDRESS", help="The payer's bank's token.")
 @click.option("--to-token", required=True, metavar="SYMBOL|ADDRESS", help="The payee's bank's token (the same: a plain transfer).")
 @click.option("--to", "payee", required=True, help="The payee's address.")
 @click.option("--amount", required=True, help="Currency units, e.g. 250.00")
-@click.option("--id", "payment_id", required=True, help="The payment id (text, hashed; or 0x + 64 hex): usable once in the network.")
+@click.option("--id", "payment_id", required=True, help="The payment id (text, hashed; or 0x + 64 hex): usable once by the payer in the network.")
 @click.option("--no-approve", is_flag=True, help="Refuse instead of approving the network for the amount first.")
+@_LEDGER_OPTION
 @signer_options
 @pass_env
 def pay(env: Env, network_ref: str | None, from_token: str, to_token: str, payee: str, amount: str, payment_id: str,
-        no_approve: bool, signer: Any) -> None:
+        no_approve: bool, use_ledger: bool, signer: Any) -> None:
     """The signer pays --to at the other bank: its tokens burned, the payee's bank's minted, at once."""
+    from ..ops import interbank_payments
     from ..validation import address_of
 
     client = _client(env, network_ref)
     frm = client.member(from_token)
     to = frm if to_token == from_token else client.member(to_token)
     who = signer()
-    result = client.pay(who, frm, to, payee, amount, payment_id, sender=who, approve=not no_approve)
+    with _ledger_session(env, use_ledger) as session:
+        result = interbank_payments.pay(session, client, who, frm, to, payee, amount, payment_id, approve=not no_approve)
     units = frm.units(amount)
     kind = "transfer" if result.same_bank else "interbank"
     data = {"kind": kind, "payment_id": "0x" + result.payment_id.hex(), "from_token": frm.address, "to_token": to.address,
-            "payer": address_of(who, "payer"), "payee": address_of(payee, "payee"), "amount": units, "tx": _tx(result.receipt),
-            "approve_tx": _tx(result.approve_receipt) if result.approve_receipt else None}
+            "payer": address_of(who, "payer"), "payee": address_of(payee, "payee"), "amount": units, "tx": result.tx,
+            "approve_tx": result.approve_tx}
+    if use_ledger:
+        data.update(already=result.already, record=result.record)
+    if result.already:
+        emit(env, data, f"already paid in tx {result.tx}")
+        return
     where = "within " + frm.symbol if result.same_bank else f"from {frm.symbol} to {to.symbol}"
-    emit(env, data, f"paid {frm.format(units)} to {payee} {where} ({kind}), tx {_tx(result.receipt)}")
+    emit(env, data, f"paid {frm.format(units)} to {payee} {where} ({kind}), tx {result.tx}")
 
 
 @interbank.command("sign")
@@ -134,19 +161,94 @@ def sign_payment(env: Env, network_ref: str | None, from_token: str, to_token: s
 @interbank.command("submit")
 @click.argument("path", type=click.Path(dir_okay=False))
 @_NETWORK_OPTION
+@_LEDGER_OPTION
+@click.option("--queue", "queue_it", is_flag=True,
+              help="With the ledger: queue the payment if it would take the paying bank past its headroom "
+                   "(deptoken interbank queue run submits it later); other refusals still fail.")
 @signer_options
 @pass_env
-def submit(env: Env, path: str, network_ref: str | None, signer: Any) -> None:
+def submit(env: Env, path: str, network_ref: str | None, use_ledger: bool, queue_it: bool, signer: Any) -> None:
     """Submits a payer's signed payment file (any signer pays the gas)."""
+    from ..errors import HeadroomExceeded
+    from ..ops import interbank_payments
     from ..settlement.interbank import SignedPayment
 
     signed = SignedPayment.load(path)
     client = _client(env, network_ref or signed.network)
-    receipt = client.submit_signed_payment(signed, sender=signer())
     frm, to = client.token(signed.from_token), client.token(signed.to_token)
     data = {"payment_id": "0x" + signed.payment_id.hex(), "payer": signed.payer, "payee": signed.payee,
-            "from_token": frm.address, "to_token": to.address, "amount": signed.amount, "tx": _tx(receipt)}
-    emit(env, data, f"{signed.payer} paid {frm.format(signed.amount)} to {signed.payee} ({to.symbol}), tx {_tx(receipt)}")
+            "from_token": frm.address, "to_token": to.address, "amount": signed.amount}
+    with _ledger_session(env, use_ledger or queue_it) as session:
+        try:
+            result = interbank_payments.submit(session, client, signed, sender=signer())
+        except HeadroomExceeded as exc:
+            if not queue_it:
+                raise
+            record = interbank_payments.enqueue(session, client, signed)
+            emit(env, {**data, "status": "queued", "record": record.id, "reason": str(exc)},
+                 f"queued as #{record.id}: {exc}")
+            return
+    if session is not None:
+        data.update(already=result.already, record=result.record)
+    data["tx"] = result.tx
+    if result.already:
+        emit(env, data, f"already paid in tx {result.tx}")
+        return
+    emit(env, data, f"{signed.payer} paid {frm.format(signed.amount)} to {signed.payee} ({to.symbol}), tx {result.tx}")
+
+
+@interbank.group("queue")
+def queue() -> None:
+    """The paying bank's queue of signed payments over its headroom (in its ledger, --db)."""
+
+
+def _record_text(r: dict[str, Any], units: Any) -> str:
+    amount = units.format(r["amount"]) if units is not None else f"{r['amount']} minor units"
+    tail = f", tx {r['tx']}" if r["tx"] else (f" ({r['error']})" if r["error"] else "")
+    return f"#{r['record']} {r['status']}: payment {r['payment_id'][:10]}..., {r['payer']} pays {r['payee']} {amount}{tail}"
+
+
+@queue.command("list")
+@click.option("--all", "every", is_flag=True, help="Every recorded interbank payment, not only those waiting.")
+@pass_env
+def queue_list(env: Env, every: bool) -> None:
+    """The queued payments (and those in flight), in the order they will be submitted. Reads the ledger only."""
+    from ..ops import interbank_payments
+    from ..ops.context import ledger_token
+
+    with env.ledger.session() as session:
+        rows = [interbank_payments.record_dict(r) for r in interbank_payments.queued(session, every=every)]
+        units = ledger_token(session)
+    emit(env, rows, "\n".join(_record_text(r, units) for r in rows) or "no queued payments")
+
+
+@queue.command("run")
+@_NETWORK_OPTION
+@signer_options
+@pass_env
+def queue_run(env: Env, network_ref: str | None, signer: Any) -> None:
+    """Submits the queued payments in order while the paying bank's headroom allows (each through the outbox,
+    exactly once); marks those past validBefore expired."""
+    from ..ops import interbank_payments
+
+    client = _client(env, network_ref)
+    with env.ledger.new_session() as session:
+        outcomes = interbank_payments.run_queue(session, client, sender=signer())
+    text = "\n".join(f"#{o.record} {o.status}" + (f", tx {o.tx}" if o.tx else "") + (f" ({o.detail})" if o.detail else "")
+                     for o in outcomes)
+    emit(env, [o.as_dict() for o in outcomes], text or "no queued payments")
+
+
+@queue.command("drop")
+@click.argument("record", type=click.IntRange(min=1))
+@pass_env
+def queue_drop(env: Env, record: int) -> None:
+    """Takes a queued payment off the queue (nothing was sent for it)."""
+    from ..ops import interbank_payments
+
+    with env.ledger.new_session() as session:
+        row = interbank_payments.record_dict(interbank_payments.drop(session, record))
+    emit(env, row, f"#{record} dropped")
 
 
 @interbank.command("show")

@@ -195,7 +195,9 @@ def settle_across(env: Env, path: str, pvp_ref: str | None, from_token: str, pay
     """The taker settles a routed quote file across banks: the maker's amount to --payee, yours through the
     quote's interbank network to the desk's account (a plain transfer if that is at your own bank), at once."""
     from ..settlement.pvp import SignedRoutedQuote
+    from ..validation import address_of
 
+    payee = address_of(payee, "payee")
     client, signed = _load(env, path, pvp_ref)
     if not isinstance(signed, SignedRoutedQuote):
         raise click.UsageError(f"{path} is a quote within one pair of tokens: settle it with settle")

@@ -1,6 +1,7 @@
 """camt.053.001.08 statements of the token liability account: every mint and burn, balanced; an
 interbank payment's mint (in) or burn (out) carries the ISO code of a credit transfer received or
-issued and its payment id in ``NtryDtls/TxDtls/AddtlTxInf``."""
+issued and its payment reference (the token reference of both legs, the same at both banks) in
+``NtryDtls/TxDtls/AddtlTxInf``."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class StatementEntry:
     credit: bool  # True: the liability grew (a mint); False: it shrank (redemption, burn)
     booking: datetime
     description: str
-    payment_id: str | None = None  # an interbank payment's id (0x + 64 lower-case hex): a payment in or out
+    payment_reference: str | None = None  # an interbank payment's reference (0x + 64 lower-case hex): in or out
 
 
 def short_reference(reference: str) -> str:
@@ -112,14 +113,14 @@ def build_camt053(
         sub(ntry, "BookgDt/DtTm", iso_datetime(entry.booking, f"camt.053 entry {entry.reference!r} booking"))
         sub(ntry, "AcctSvcrRef", short_reference(entry.reference))
         codes = sub(ntry, "BkTxCd")
-        if entry.payment_id is not None:
+        if entry.payment_reference is not None:
             _interbank_code(codes, is_credit)
         sub(codes, "Prtry/Cd", "MINT" if is_credit else "BURN")
-        if entry.payment_id is not None:  # the id in a field of its own (64 hex: too long for any <Refs> element)
+        if entry.payment_reference is not None:  # the reference in a field of its own (64 hex: too long for any <Refs> element)
             tx = sub(ntry, "NtryDtls/TxDtls")
             amount(tx, "Amt", units, currency)
             sub(tx, "CdtDbtInd", "CRDT" if is_credit else "DBIT")
-            sub(tx, "AddtlTxInf", entry.payment_id)
+            sub(tx, "AddtlTxInf", entry.payment_reference)
         suffix = f"(ref {entry.reference})"
         text = free_text(entry.description, 499 - len(suffix)) if isinstance(entry.description, str) else None
         sub(ntry, "AddtlNtryInf", f"{text} {suffix}" if text else suffix)
@@ -138,13 +139,13 @@ def _interbank_code(codes: etree._Element, is_credit: bool) -> None:
 
 
 def _entry_units(entry: StatementEntry, currency: str) -> tuple[int, bool]:
-    """(minor units, is credit) of a statement entry, after checking its reference, amount and payment id."""
+    """(minor units, is credit) of a statement entry, after checking its reference, amount and payment reference."""
     try:
         ident(entry.reference, "reference", 140)
         if not isinstance(entry.credit, bool):
             raise DepositTokenError(f"credit must be True or False, not {entry.credit!r}")
-        if entry.payment_id is not None and not (isinstance(entry.payment_id, str) and _PAYMENT_ID.fullmatch(entry.payment_id)):
-            raise DepositTokenError(f"payment id {entry.payment_id!r} is not 0x followed by 64 lower-case hex digits")
+        if entry.payment_reference is not None and not (isinstance(entry.payment_reference, str) and _PAYMENT_ID.fullmatch(entry.payment_reference)):
+            raise DepositTokenError(f"payment reference {entry.payment_reference!r} is not 0x followed by 64 lower-case hex digits")
         return to_units(entry.amount, currency), entry.credit
     except DepositTokenError as exc:
         raise DepositTokenError(f"entry {getattr(entry, 'reference', entry)!r}: {exc}") from None

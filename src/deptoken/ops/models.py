@@ -40,6 +40,7 @@ from .statuses import (
     ClientStatus,
     Decision,
     DepositStatus,
+    InterbankPaymentStatus,
     JobAction,
     JobStatus,
     PayoutFormat,
@@ -259,6 +260,31 @@ class Transaction(Base):
     gas_used: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InterbankPaymentRecord(Base):
+    """An interbank payment the bank's tooling sends for its client (``deptoken.ops.interbank_payments``): the
+    payment's terms, the payer's signed payment file (NULL: the payer sent it itself, ``interbank pay``), and the
+    outbox transaction that paid it. A payment over the bank's headroom waits here, ``queued``, in ``id`` order."""
+
+    __tablename__ = "interbank_payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(66), index=True)
+    network: Mapped[str] = mapped_column(String(42))
+    from_token: Mapped[str] = mapped_column(String(42))
+    to_token: Mapped[str] = mapped_column(String(42))
+    payer: Mapped[str] = mapped_column(String(42))
+    payee: Mapped[str] = mapped_column(String(42))
+    amount: Mapped[int] = mapped_column(MinorUnits)
+    valid_before: Mapped[int | None] = mapped_column(BigInteger)  # the signature's validBefore (NULL: no signature)
+    signed: Mapped[str | None] = mapped_column(Text)  # the signed payment file (JSON)
+    status: Mapped[InterbankPaymentStatus] = mapped_column(state_type(InterbankPaymentStatus, "status"), index=True)
+    tx_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))  # the transaction that paid it (from the chain's event)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    tx: Mapped[Transaction | None] = relationship()
 
 
 class SyncState(Base):

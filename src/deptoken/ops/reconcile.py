@@ -243,7 +243,8 @@ def camt053_statement(
 ) -> bytes:
     """The token liability account's statement for ``day`` (UTC) as ISO 20022 camt.053, from the index:
     opening and closing supply, one entry per mint (credit) and per redemption or burn (debit); an
-    interbank payment's mint or burn says so, with the payment id.
+    interbank payment's mint or burn says so, with the payment's reference (``paymentReference(payer, id)``,
+    the token reference of both legs: the same value in both banks' statements).
     ``issue_camt053`` writes and records one with a unique id."""
     from ..iso20022 import Party, StatementEntry, build_camt053
 
@@ -270,7 +271,7 @@ def camt053_statement(
                 f"Interbank payment {'in' if signed > 0 else 'out'} {payment}")
             entries.append(StatementEntry(
                 reference=f"{e.tx_hash}:{e.log_index}", amount=ops.client.to_decimal(e.amount), credit=signed > 0, booking=when,
-                description=f"{kind} block {e.block_number}", payment_id=payment,
+                description=f"{kind} block {e.block_number}", payment_reference=payment,
             ))
     return build_camt053(
         statement_id=statement_id or f"DTS-{day:%Y%m%d}", created=datetime.now(UTC).replace(microsecond=0),

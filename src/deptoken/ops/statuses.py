@@ -102,6 +102,19 @@ class JobStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class InterbankPaymentStatus(StrEnum):
+    """An interbank payment the bank's tooling sends (``interbank_payments``): queued (over the bank's
+    headroom, waiting) -> sending (its transaction stored in the outbox) -> paid; a queued payment past its
+    validBefore -> expired; dropped by an operator; failed: refused for another reason, or reverted."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    DROPPED = "dropped"
+    FAILED = "failed"
+
+
 class PayoutFormat(StrEnum):
     """The format of a payout instruction file."""
 

@@ -301,6 +301,7 @@ class EscrowClient:
     def __init__(self, contract: Any, token: TokenClient | Any = None, *, deploy_block: int = 0) -> None:
         self.contract = contract = as_contract(contract)
         self.deploy_block = int(deploy_block)  # where event searches (find_orders, open_positions) start
+        self._network: Any = None  # the InterbankClient of network(), opened on first use
         if isinstance(token, TokenClient):
             self.token = token
         else:
@@ -595,7 +596,7 @@ class EscrowClient:
             return None
         from .interbank import InterbankClient
 
-        if getattr(self, "_network", None) is None or self._network.address != address:
+        if self._network is None or self._network.address != address:
             self._network = InterbankClient(contract_at("InterbankNetwork", address), [self.token])
         return self._network
 
@@ -753,7 +754,7 @@ class EscrowClient:
         for who, address, token, units, label in crossing:
             to = network.token(token)
             try:
-                network._check_payment(self.token, to, self.address, address, units, payout_payment_id(key, label))
+                network.check_payment(self.token, to, self.address, address, units, payout_payment_id(key, label))
             except DepositTokenError as exc:
                 raise type(exc)(f"the {who}'s payout at {to.symbol} through the network: {exc}") from None
         total = sum(units for *_, units, _ in crossing)

@@ -33,6 +33,7 @@ Usage::
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,11 +47,13 @@ from ..amounts import Amount, format_amount, units_of
 from ..chain import code_at
 from ..contracts import as_contract, contract_at
 from ..errors import (
-    AllowanceTooLow, DepositTokenError, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed, Refused, RoleMissing,
+    AllowanceTooLow, DepositTokenError, HeadroomExceeded, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed,
+    Refused, RoleMissing,
 )
 from ..token import SUPPLY_CAP, TokenClient, send_checked
 from ..token.authorizations import RECEIVE, SignedMessage, sign, transfer_authorization, verify
 from ..token.rate_limits import read_rate_limit
+from ..token.sending import Transport
 from ..times import parse_duration
 from ..validation import address_of, parse_address, parse_bytes32, reference_to_bytes32
 from .tokens import TokenClients
@@ -77,6 +80,13 @@ def payment_nonce(network: str, to_token: str, payee: str, payment_id: bytes) ->
     computed locally: it binds the network, the payee's bank, the payee and the payment id."""
     return keccak(abi_encode(["bytes32", "address", "address", "address", "bytes32"],
                              [PAYMENT_TYPEHASH, network, to_token, payee, payment_id]))
+
+
+def payment_reference(payer: str, payment_id: bytes) -> bytes:
+    """The payment's reference on both tokens (the contract's ``paymentReference``): the burn reference at
+    the payer's bank and the deposit reference at the payee's bank, ``keccak256(abi.encode(payer, id))``.
+    Ids are scoped by the payer: one payer cannot use up another's."""
+    return keccak(abi_encode(["address", "bytes32"], [payer, payment_id]))
 
 
 def parse_mode(mode: str | int) -> int:
@@ -263,8 +273,10 @@ class InterbankClient:
     ``tokens``: the ``TokenClient`` of member tokens at hand; others are opened on first use.
     ``deploy_block``: where event searches (:meth:`payments`, :meth:`cycles`) start."""
 
-    def __init__(self, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0) -> None:
+    def __init__(self, contract: Any, tokens: Iterable[TokenClient] = (), *, deploy_block: int = 0,
+                 transport: Transport | None = None) -> None:
         self.contract = as_contract(contract)
+        self.transport = transport
         self.deploy_block = int(deploy_block)
         self._tokens = TokenClients(tokens)
         self.asset = contract_at("SettlementAsset", str(self.contract.settlementAsset()))
@@ -285,6 +297,13 @@ class InterbankClient:
         if not shaped:
             raise DepositTokenError(f"no InterbankNetwork at {address}")
         return cls(contract, tokens, deploy_block=deploy_block)
+
+    def with_transport(self, transport: Transport | None) -> InterbankClient:
+        """This network (same contract and token clients), sending its transactions (and the approvals
+        of :meth:`pay`) through ``transport``, e.g. the bank's exactly-once outbox (``deptoken.ops.outbox.transport``)."""
+        other = copy.copy(self)
+        other.transport = transport
+        return other
 
     @property
     def address(self) -> str:
@@ -379,15 +398,16 @@ class InterbankClient:
         if address_of(sender, "sender") != payer_address:
             raise InvalidInput(f"the payer {payer_address} must send its payment (sender {address_of(sender, 'sender')}); "
                                "a third party submits a signed payment instead")
+        frm_sent = frm.with_transport(self.transport) if self.transport is not None else frm
         if frm.address == to.address:
-            return PaymentResult(pid, frm.transfer(payee_address, amount, sender=sender), same_bank=True)
+            return PaymentResult(pid, frm_sent.transfer(payee_address, amount, sender=sender), same_bank=True)
         units = frm.units(amount)
         self._check_payment(frm, to, payer_address, payee_address, units, pid)
         allowance = int(frm.contract.allowance(payer_address, self.address))
         if allowance < units and not approve:
             raise AllowanceTooLow(f"payer {payer_address} has approved the network for {frm.format(allowance)}, "
                                   f"less than {frm.format(units)}: approve it first")
-        approve_receipt = frm.send("approve", self.address, units, sender=sender) if allowance < units else None
+        approve_receipt = frm_sent.send("approve", self.address, units, sender=sender) if allowance < units else None
         receipt = self._send("pay", frm.address, to.address, payee_address, units, pid, sender=sender)
         return PaymentResult(pid, receipt, approve_receipt)
 
@@ -397,7 +417,8 @@ class InterbankClient:
         of ``amount`` to the network, nonce :func:`payment_nonce` (so it pays only ``payee`` at
         ``to_token``'s bank under ``payment_id``), valid ``valid_for`` (seconds or ``1h``) from the chain's
         time. ``payer``: the payer if not the signer (an ERC-1271 wallet the signer's key signs for).
-        Checked as :meth:`submit_signed_payment` will check it."""
+        Checked as :meth:`submit_signed_payment` will check it, but for the paying bank's headroom: it moves
+        (collateral, cycles), and the bank's tooling may queue a payment over it (``deptoken.ops.interbank_payments``)."""
         frm, to = self.token(from_token), self.token(to_token)
         payer_address = address_of(payer if payer is not None else payer_signer, "payer")
         payee_address, pid = address_of(payee, "payee"), payment_id_bytes(payment_id)
@@ -405,7 +426,7 @@ class InterbankClient:
             raise InvalidInput("a payment within one bank is a plain transfer: sign a transfer authorization instead")
         units = frm.units(amount)
         seconds = parse_duration(valid_for, "validity")
-        self._check_payment(frm, to, payer_address, payee_address, units, pid)
+        self._check_payment(frm, to, payer_address, payee_address, units, pid, headroom=False)
         nonce = payment_nonce(self.address, to.address, payee_address, pid)
         data = transfer_authorization(frm, payer_address, self.address, frm.to_decimal(units), valid_for=seconds, nonce=nonce, receive=True)
         signed = sign(payer_signer, data)
@@ -442,8 +463,9 @@ class InterbankClient:
                             int(units), payment_id_bytes(payment_id), payer_holds=payer_holds)
 
     def _check_payment(self, frm: TokenClient, to: TokenClient, payer: str, payee: str, units: int, pid: bytes, *,
-                       payer_holds: bool = True) -> None:
-        """Everything the network and both tokens will check for a payment, in that order."""
+                       headroom: bool = True, payer_holds: bool = True) -> None:
+        """Everything the network and both tokens will check for a payment, in that order (``headroom``: the
+        paying bank's too; ``HeadroomExceeded``)."""
         for t in (frm, to):
             b = self.bank(t)
             if not b.active:
@@ -456,17 +478,17 @@ class InterbankClient:
         to.require_active(payee, "payee", where=f" on {to.symbol}")
         if payer_holds:
             frm.require_unfrozen_balance(payer, units, "payer")
-        label = f"payment id 0x{pid.hex()}"
-        if self.contract.isPaymentIdUsed(pid):
-            raise ReferenceUsed(f"{label} was already used in the network")
-        if frm.contract.isBurnRefUsed(pid):
-            raise ReferenceUsed(f"{label} was already used at {frm.symbol} (as a burn reference)")
-        if to.contract.isDepositRefUsed(pid):
-            raise ReferenceUsed(f"{label} was already used at {to.symbol} (as a deposit reference)")
-        headroom = int(self.contract.headroom(frm.address))
-        if units > headroom:
+        label, ref = f"payment id 0x{pid.hex()}", payment_reference(payer, pid)
+        if self.contract.isPaymentIdUsed(payer, pid):
+            raise ReferenceUsed(f"{label} was already used by {payer} in the network")
+        if frm.contract.isBurnRefUsed(ref):
+            raise ReferenceUsed(f"{label}'s reference 0x{ref.hex()} was already used at {frm.symbol} (as a burn reference)")
+        if to.contract.isDepositRefUsed(ref):
+            raise ReferenceUsed(f"{label}'s reference 0x{ref.hex()} was already used at {to.symbol} (as a deposit reference)")
+        room = int(self.contract.headroom(frm.address)) if headroom else units
+        if units > room:
             why = "its collateral" if self.mode == "gross" else "its collateral less the haircut and its debit"
-            raise LimitExceeded(f"bank {frm.symbol} may pay out {frm.format(headroom)} more now ({why}), less than {frm.format(units)}")
+            raise HeadroomExceeded(f"bank {frm.symbol} may pay out {frm.format(room)} more now ({why}), less than {frm.format(units)}")
         for t, what in ((frm, "burn what its clients pay"), (to, "mint what its clients are paid")):
             if not t.has_role(self.address, "minter"):
                 raise RoleMissing(f"the network lacks the minter role on {t.symbol}: it cannot {what}")
@@ -499,7 +521,7 @@ class InterbankClient:
             if not approve:
                 raise AllowanceTooLow(f"sender {poster} has approved the network for {self.format_asset(allowance)} of "
                                       f"{self.asset_symbol}, less than {self.format_asset(units)}: approve it first")
-            send_checked(self.asset, "approve", self.address, units, sender=sender)
+            send_checked(self.asset, "approve", self.address, units, sender=sender, transport=self.transport)
         return self._send("postCollateral", t.address, units, sender=sender)
 
     def withdraw_collateral(self, token: Any, amount: Amount, to: Any, *, sender: Any) -> Any:
@@ -590,7 +612,7 @@ class InterbankClient:
             raise RoleMissing(f"{caller} lacks {name} needed to {action}")
 
     def _send(self, method: str, *args: Any, sender: Any) -> Any:
-        return send_checked(self.contract, method, *args, sender=sender)
+        return send_checked(self.contract, method, *args, sender=sender, transport=self.transport)
 
 
 __all__ = [
