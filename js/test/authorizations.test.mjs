@@ -39,13 +39,13 @@ test('permit: an ethers Wallet signs, ethers submits with the full signature of 
 });
 
 test('transferWithAuthorization: a viem wallet client signs, the marketplace submits; replay is refused and decoded', async () => {
-  const { buyer, supplier, marketplace } = accounts;
-  const before = await balance(supplier.address);
-  const auth = await buildTransferAuthorization(publicClient, { token: USD, from: buyer, to: supplier.address, value: 2500n, validFor: 600 });
+  const { buyer, deskUsd: payee, marketplace } = accounts; // both clients of Bank A
+  const before = await balance(payee.address);
+  const auth = await buildTransferAuthorization(publicClient, { token: USD, from: buyer, to: payee.address, value: 2500n, validFor: 600 });
   assert.match(auth.message.nonce, /^0x[0-9a-f]{64}$/);
   const signed = await signAuthorization(clientsOf(buyer).walletClient, auth);
   await submitAuthorization(clientsOf(marketplace), signed);
-  assert.equal(await balance(supplier.address), before + 2500n);
+  assert.equal(await balance(payee.address), before + 2500n);
   await assert.rejects(submitAuthorization(clientsOf(marketplace), signed), (error) => {
     assert.ok(error instanceof SdkError);
     assert.equal(error.decoded.name, 'ERC3009UsedAuthorization');
@@ -55,19 +55,19 @@ test('transferWithAuthorization: a viem wallet client signs, the marketplace sub
 });
 
 test('receiveWithAuthorization (bytes overload: the signature as bytes) only from the payee; cancelAuthorization', async () => {
-  const { buyer, supplier, marketplace } = accounts;
-  const auth = await buildTransferAuthorization(publicClient, { token: USD, from: buyer, to: supplier.address, value: 100n, validFor: 600, receive: true });
+  const { buyer, deskUsd: payee, marketplace } = accounts; // both clients of Bank A
+  const auth = await buildTransferAuthorization(publicClient, { token: USD, from: buyer, to: payee.address, value: 100n, validFor: 600, receive: true });
   const signed = await signAuthorization(buyer, auth);
   await assert.rejects(submitAuthorization(clientsOf(marketplace), signed), (e) => e.decoded?.name === 'ERC3009CallerNotPayee');
-  const before = await balance(supplier.address);
-  const hash = await clientsOf(supplier).walletClient.writeContract({
+  const before = await balance(payee.address);
+  const hash = await clientsOf(payee).walletClient.writeContract({
     address: USD, abi: depositTokenAbi, functionName: 'receiveWithAuthorization',
     args: [auth.message.from, auth.message.to, auth.message.value, auth.message.validAfter, auth.message.validBefore, auth.message.nonce, signed.signature],
   });
   await publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(await balance(supplier.address), before + 100n);
+  assert.equal(await balance(payee.address), before + 100n);
 
-  const unused = await signAuthorization(buyer, await buildTransferAuthorization(publicClient, { token: USD, from: buyer, to: supplier.address, value: 1n, validFor: 600 }));
+  const unused = await signAuthorization(buyer, await buildTransferAuthorization(publicClient, { token: USD, from: buyer, to: payee.address, value: 1n, validFor: 600 }));
   const cancel = await signAuthorization(buyer, await buildCancelAuthorization(publicClient, { token: USD, authorizer: buyer, nonce: unused.typedData.message.nonce }));
   await submitAuthorization(clientsOf(marketplace), cancel);
   assert.equal(await publicClient.readContract({ address: USD, abi: depositTokenAbi, functionName: 'authorizationState', args: [buyer.address, unused.typedData.message.nonce] }), true);

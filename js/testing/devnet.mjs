@@ -19,10 +19,17 @@ export const record = JSON.parse(readFileSync(need('DEPTOKEN_SETTLEMENT_RECORD')
 
 const MNEMONIC = 'test test test test test test test test test test test junk'; // Anvil's public test accounts
 export const account = (index) => mnemonicToAccount(MNEMONIC, { addressIndex: index });
+// Every devnet party is a client of one bank (the record's parties.clients): Bank A (USD) the buyer, the
+// marketplace, its fees and the FX desk's USD account; Bank B (USD) the supplier; Bank C (CNH) the FX desk
+// and the manufacturer.
 export const accounts = {
   buyer: account(27), supplier: account(28), desk: account(29), marketplace: account(30), fees: account(31),
-  usdCompliance: account(3), // config/devnet.yaml: the USD bank's compliance
+  deskUsd: account(40), manufacturer: account(41),
+  usdCompliance: account(3), // config/devnet.yaml: Bank A's compliance
+  usdBCompliance: account(35), // config/devnet-usd-b.yaml: Bank B's compliance
 };
+/** Bank B's token (the devnet's second USD bank): the record's banks by symbol. */
+export const bankB = record.banks.EXUSB;
 
 /** The private key of a viem HD account (for an ethers Wallet). */
 export const privateKeyOf = (acct) => `0x${Buffer.from(acct.getHdKey().privateKey).toString('hex')}`;
