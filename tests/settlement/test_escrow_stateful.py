@@ -834,7 +834,9 @@ def test_escrow_state_machine_across_banks(chain, token, bank_b, interbank_peopl
     must_see = {
         "a seller paid at bank B through the network": [("payout at bank B", "ok")],
         "bank B suspended and back": [("toggle_bank_b", "ok")],
-        "a payout to bank B waits while B is suspended": [(r, "BankSuspended") for r in ("confirm", "release", "resolve")],
+        # a payout to bank B refused while B is suspended is checked against the model whenever the run
+        # reaches it, which it does not every run (chain time moves the draws): test_escrow_interbank.py
+        # shows it deterministically (the order unchanged, paid once B is readmitted)
         "confirm": [("confirm", "ok")],
         "release after the deadline": [("release", "ok")],
         "resolve": [("resolve", "ok")],
