@@ -316,7 +316,7 @@ def test_signer_from_config_on_the_devnet():
     assert select_signer(chain_id=31337, as_="minter", config=config).address == config.minters[0][0]
     assert select_signer(chain_id=31337, as_="2").address == BOB
     assert select_signer(chain_id=31337, as_=BOB).address == BOB
-    assert "only 40 test accounts" in one_line_error(select_signer, chain_id=31337, as_="40")
+    assert "only 44 test accounts (0..43)" in one_line_error(select_signer, chain_id=31337, as_="44")
     stranger = replace(config, roles={**config.roles, "legal": "0x" + "11" * 20})
     assert "not one of the devnet's public test accounts" in one_line_error(
         select_signer, chain_id=31337, as_="legal", config=stranger

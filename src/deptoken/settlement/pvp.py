@@ -69,9 +69,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
@@ -166,10 +166,68 @@ def parse_nonce(value: bytes | str) -> bytes:
     return parse_bytes32(value, "nonce")
 
 
+class _QuoteTerms:
+    """What a quote and a routed quote share: their checks, their EIP-712 message and typed data (the
+    dataclass fields in the struct's order), and their JSON form."""
+
+    TYPE: ClassVar[str]
+    FIELDS: ClassVar[eip712.Fields]
+    LABEL: ClassVar[str]
+    ADDRESSES: ClassVar[tuple[str, ...]]
+
+    def _check(self) -> None:
+        for name in self.ADDRESSES:
+            object.__setattr__(self, name, address_of(getattr(self, name), name.replace("_", " ")))
+        for name in ("maker_amount", "taker_amount", "rate", "expiry"):
+            object.__setattr__(self, name, parse_uint256(getattr(self, name), name.replace("_", " ")))
+        object.__setattr__(self, "nonce", parse_bytes32(getattr(self, "nonce"), "nonce"))
+        if getattr(self, "maker") == getattr(self, "taker"):
+            raise InvalidInput(f"maker and taker are the same account {getattr(self, 'maker')}")
+        if getattr(self, "maker_token") == getattr(self, "taker_token"):
+            raise InvalidInput(f"both legs use the same token {getattr(self, 'maker_token')}")
+        if not (getattr(self, "maker_amount") and getattr(self, "taker_amount") and getattr(self, "rate")):
+            raise InvalidInput("a quote needs non-zero amounts and rate")
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The struct argument of the contract's functions (``settle`` / ``hashQuote``, ...)."""
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def message(self) -> dict[str, Any]:
+        """The EIP-712 message (the contract's field names)."""
+        return dict(zip((n for n, _ in self.FIELDS), self.as_tuple(), strict=True))
+
+    def typed_data(self, domain: Mapping[str, Any]) -> dict[str, Any]:
+        """The full EIP-712 typed data to sign under ``domain`` (the settlement contract's)."""
+        return eip712.typed_data(domain, self.TYPE, self.FIELDS, self.message())
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> Any:
+        """The quote of its EIP-712 message (values as ints or decimal text, nonce as hex)."""
+        names = [n for n, _ in cls.FIELDS]
+        if set(message) != set(names):
+            raise InvalidInput(f"a {cls.LABEL} has exactly the fields {', '.join(names)}")
+        return cls(*(message[n] for n in names))
+
+    @property
+    def rate_text(self) -> str:
+        return format_rate(getattr(self, "rate"))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (``--json``): amounts in minor units, the nonce as 0x-hex, the rate also as text."""
+        data = asdict(self)  # type: ignore[call-overload]
+        data.update(nonce="0x" + data["nonce"].hex(), rate_text=self.rate_text, expiry_utc=format_expiry(data["expiry"]))
+        return data
+
+
 @dataclass(frozen=True)
-class Quote:
+class Quote(_QuoteTerms):
     """An FX quote as the contract's ``Quote`` struct: addresses checksummed, amounts in minor
     units, ``rate`` 18-decimal fixed point (maker units per taker unit), ``expiry`` unix seconds."""
+
+    TYPE: ClassVar[str] = QUOTE
+    FIELDS: ClassVar[eip712.Fields] = QUOTE_FIELDS
+    LABEL: ClassVar[str] = "quote"
+    ADDRESSES: ClassVar[tuple[str, ...]] = ("maker", "taker", "maker_token", "taker_token")
 
     maker: str
     taker: str
@@ -182,98 +240,69 @@ class Quote:
     nonce: bytes
 
     def __post_init__(self) -> None:
-        for name in ("maker", "taker", "maker_token", "taker_token"):
-            object.__setattr__(self, name, address_of(getattr(self, name), name.replace("_", " ")))
-        for name in ("maker_amount", "taker_amount", "rate", "expiry"):
-            object.__setattr__(self, name, parse_uint256(getattr(self, name), name.replace("_", " ")))
-        object.__setattr__(self, "nonce", parse_bytes32(self.nonce, "nonce"))
-        if self.maker == self.taker:
-            raise InvalidInput(f"maker and taker are the same account {self.maker}")
-        if self.maker_token == self.taker_token:
-            raise InvalidInput(f"both legs use the same token {self.maker_token}")
-        if not (self.maker_amount and self.taker_amount and self.rate):
-            raise InvalidInput("a quote needs non-zero amounts and rate")
+        self._check()
 
-    def message(self) -> dict[str, Any]:
-        """The EIP-712 message (the contract's field names)."""
-        return dict(zip((n for n, _ in QUOTE_FIELDS), self.as_tuple(), strict=True))
 
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ``Quote`` struct argument of ``settle`` / ``hashQuote``."""
-        return (self.maker, self.taker, self.maker_token, self.maker_amount, self.taker_token,
-                self.taker_amount, self.rate, self.expiry, self.nonce)
+class _SignedQuoteFile(eip712.SignedFile):
+    """A quote (``QUOTE_CLASS``), the domain it was signed under and the maker's signature: the file a desk
+    sends, ``{"typedData": ..., "signature": "0x..."}``, uint256 values as decimal text (exact in any JSON
+    reader), readable by any EIP-712 tool."""
 
-    def typed_data(self, domain: Mapping[str, Any]) -> dict[str, Any]:
-        """The full EIP-712 typed data to sign under ``domain`` (the settlement contract's)."""
-        return eip712.typed_data(domain, QUOTE, QUOTE_FIELDS, self.message())
-
-    @classmethod
-    def from_message(cls, message: Mapping[str, Any]) -> Quote:
-        """A quote from its EIP-712 message (values as ints or decimal text, nonce as hex)."""
-        names = [n for n, _ in QUOTE_FIELDS]
-        if set(message) != set(names):
-            raise InvalidInput(f"a quote has exactly the fields {', '.join(names)}")
-        return cls(*(message[n] for n in names))
+    QUOTE_CLASS: ClassVar[type[_QuoteTerms]]
 
     @property
-    def rate_text(self) -> str:
-        return format_rate(self.rate)
+    def typed_data(self) -> dict[str, Any]:
+        return getattr(self, "quote").typed_data(getattr(self, "domain"))
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (``--json``): amounts in minor units, the nonce as 0x-hex, the rate also as text."""
-        data = asdict(self)
-        data.update(nonce="0x" + self.nonce.hex(), rate_text=self.rate_text, expiry_utc=format_expiry(self.expiry))
-        return data
+    @property
+    def digest(self) -> bytes:
+        """The EIP-712 digest (what ``hashQuote`` / ``hashRoutedQuote`` returns and the settlement event carries)."""
+        return eip712.digest(self.typed_data)
+
+    def to_json(self) -> str:
+        return json.dumps({"typedData": eip712.message_json(self.typed_data), "signature": "0x" + getattr(self, "signature").hex()},
+                          indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Any:
+        """Parses and checks a signed quote file (shape and field types; not the signature)."""
+        kind = cls.QUOTE_CLASS
+        try:
+            raw = json.loads(text)
+            data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
+            if data["primaryType"] != kind.TYPE:
+                raise InvalidInput(f"not a {kind.LABEL}: primaryType {data['primaryType']!r}")
+            normal = eip712.parse_typed_data(data, {kind.TYPE: kind.FIELDS})  # what ethers, viem and wallets emit too
+            return cls(kind.from_message(normal["message"]), normal["domain"], signature)  # type: ignore[call-arg]
+        except DepositTokenError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"not a signed {kind.LABEL} file ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 @dataclass(frozen=True)
-class SignedQuote(eip712.SignedFile):
-    """A quote, the domain it was signed under and the maker's signature: the file a desk sends.
-
-    The file is the EIP-712 typed data and the signature (``{"typedData": ..., "signature": "0x..."}``),
-    uint256 values as decimal text (exact in any JSON reader), readable by any EIP-712 tool."""
+class SignedQuote(_SignedQuoteFile):
+    """A signed quote (see :class:`_SignedQuoteFile`)."""
 
     FILE_KIND = "quote file"
+    QUOTE_CLASS = Quote
 
     quote: Quote
     domain: dict[str, Any]
     signature: bytes
 
-    @property
-    def typed_data(self) -> dict[str, Any]:
-        return self.quote.typed_data(self.domain)
-
-    @property
-    def digest(self) -> bytes:
-        """The EIP-712 digest (what ``hashQuote`` returns and the ``Settled`` event carries)."""
-        return eip712.digest(self.typed_data)
-
-    def to_json(self) -> str:
-        return json.dumps({"typedData": eip712.message_json(self.typed_data), "signature": "0x" + self.signature.hex()},
-                          indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> SignedQuote:
-        """Parses and checks a signed quote file (shape and field types; not the signature)."""
-        try:
-            raw = json.loads(text)
-            data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
-            if data["primaryType"] != QUOTE:
-                raise InvalidInput(f"not a quote: primaryType {data['primaryType']!r}")
-            normal = eip712.parse_typed_data(data, {QUOTE: QUOTE_FIELDS})  # what ethers, viem and wallets emit too
-            return cls(Quote.from_message(normal["message"]), normal["domain"], signature)
-        except DepositTokenError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"not a signed quote file ({type(exc).__name__}: {first_line(exc)})") from None
-
 
 @dataclass(frozen=True)
-class RoutedQuote:
+class RoutedQuote(_QuoteTerms):
     """An FX quote across banks as the contract's ``RoutedQuote`` struct: the ``maker`` (the desk's account at
     ``maker_token``'s bank) gives ``maker_amount``; the ``receiver`` (the desk's account at ``taker_token``'s
     bank) is paid ``taker_amount`` through ``network`` (or by plain transfer from a client of the same bank);
     amounts in minor units, ``rate`` 18-decimal fixed point, ``expiry`` unix seconds."""
+
+    TYPE: ClassVar[str] = ROUTED_QUOTE
+    FIELDS: ClassVar[eip712.Fields] = ROUTED_QUOTE_FIELDS
+    LABEL: ClassVar[str] = "routed quote"
+    ADDRESSES: ClassVar[tuple[str, ...]] = ("maker", "receiver", "taker", "maker_token", "taker_token", "network")
 
     maker: str
     receiver: str
@@ -288,50 +317,9 @@ class RoutedQuote:
     network: str
 
     def __post_init__(self) -> None:
-        for name in ("maker", "receiver", "taker", "maker_token", "taker_token", "network"):
-            object.__setattr__(self, name, address_of(getattr(self, name), name.replace("_", " ")))
-        for name in ("maker_amount", "taker_amount", "rate", "expiry"):
-            object.__setattr__(self, name, parse_uint256(getattr(self, name), name.replace("_", " ")))
-        object.__setattr__(self, "nonce", parse_bytes32(self.nonce, "nonce"))
-        if self.maker == self.taker:
-            raise InvalidInput(f"maker and taker are the same account {self.maker}")
-        if self.maker_token == self.taker_token:
-            raise InvalidInput(f"both legs use the same token {self.maker_token}")
-        if not (self.maker_amount and self.taker_amount and self.rate):
-            raise InvalidInput("a quote needs non-zero amounts and rate")
+        self._check()
         if int(self.receiver, 16) == 0 or int(self.network, 16) == 0:
             raise InvalidInput("a routed quote needs a receiver and a network")
-
-    def message(self) -> dict[str, Any]:
-        """The EIP-712 message (the contract's field names)."""
-        return dict(zip((n for n, _ in ROUTED_QUOTE_FIELDS), self.as_tuple(), strict=True))
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ``RoutedQuote`` struct argument of ``settleThroughNetwork`` / ``hashRoutedQuote``."""
-        return (self.maker, self.receiver, self.taker, self.maker_token, self.maker_amount, self.taker_token,
-                self.taker_amount, self.rate, self.expiry, self.nonce, self.network)
-
-    def typed_data(self, domain: Mapping[str, Any]) -> dict[str, Any]:
-        """The full EIP-712 typed data to sign under ``domain`` (the settlement contract's)."""
-        return eip712.typed_data(domain, ROUTED_QUOTE, ROUTED_QUOTE_FIELDS, self.message())
-
-    @classmethod
-    def from_message(cls, message: Mapping[str, Any]) -> RoutedQuote:
-        """A routed quote from its EIP-712 message (values as ints or decimal text, nonce as hex)."""
-        names = [n for n, _ in ROUTED_QUOTE_FIELDS]
-        if set(message) != set(names):
-            raise InvalidInput(f"a routed quote has exactly the fields {', '.join(names)}")
-        return cls(*(message[n] for n in names))
-
-    @property
-    def rate_text(self) -> str:
-        return format_rate(self.rate)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (``--json``): amounts in minor units, the nonce as 0x-hex, the rate also as text."""
-        data = asdict(self)
-        data.update(nonce="0x" + self.nonce.hex(), rate_text=self.rate_text, expiry_utc=format_expiry(self.expiry))
-        return data
 
 
 def routed_payment_id(quote_hash: bytes) -> bytes:
@@ -341,49 +329,21 @@ def routed_payment_id(quote_hash: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class SignedRoutedQuote(eip712.SignedFile):
-    """A routed quote, the domain it was signed under and the maker's signature: the file a desk sends
-    (``{"typedData": ..., "signature": "0x..."}``, as a :class:`SignedQuote`)."""
+class SignedRoutedQuote(_SignedQuoteFile):
+    """A signed routed quote (see :class:`_SignedQuoteFile`)."""
 
     FILE_KIND = "routed quote file"
+    QUOTE_CLASS = RoutedQuote
 
     quote: RoutedQuote
     domain: dict[str, Any]
     signature: bytes
 
     @property
-    def typed_data(self) -> dict[str, Any]:
-        return self.quote.typed_data(self.domain)
-
-    @property
-    def digest(self) -> bytes:
-        """The EIP-712 digest (what ``hashRoutedQuote`` returns and the ``SettledThroughNetwork`` event carries)."""
-        return eip712.digest(self.typed_data)
-
-    @property
     def payment_id(self) -> bytes:
-        """The interbank payment id of this quote's USD leg (the network's ``InterbankPayment`` and the
-        banks' burn and deposit references carry it)."""
+        """The interbank payment id of this quote's USD leg (the network's ``InterbankPayment`` carries it;
+        the banks book it under its reference scoped by the PvP contract, ``payment_reference``)."""
         return routed_payment_id(self.digest)
-
-    def to_json(self) -> str:
-        return json.dumps({"typedData": eip712.message_json(self.typed_data), "signature": "0x" + self.signature.hex()},
-                          indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> SignedRoutedQuote:
-        """Parses and checks a signed routed quote file (shape and field types; not the signature)."""
-        try:
-            raw = json.loads(text)
-            data, signature = raw["typedData"], eip712.signature_bytes(raw["signature"])
-            if data["primaryType"] != ROUTED_QUOTE:
-                raise InvalidInput(f"not a routed quote: primaryType {data['primaryType']!r}")
-            normal = eip712.parse_typed_data(data, {ROUTED_QUOTE: ROUTED_QUOTE_FIELDS})
-            return cls(RoutedQuote.from_message(normal["message"]), normal["domain"], signature)
-        except DepositTokenError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"not a signed routed quote file ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 @dataclass(frozen=True)
