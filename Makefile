@@ -9,18 +9,21 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+HALMOS_VENV := .venv-halmos
 NET    ?= ethereum:local:foundry
 PORT   ?= 8545
 
 # Keep in step with tools/env.sh (the same settings for running ape by hand).
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export SOLCX_BINARY_PATH := $(CURDIR)/.solc/bin
+# forge (foundry.toml) compiles offline with the same solc front end
+export FOUNDRY_SOLC := $(CURDIR)/.solc/bin/solc-v$(shell sed -n 's/.*"solc": "\(.*\)".*/\1/p' package.json)
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
 .PHONY: setup demo test test-fast bench bench-ops devnet compile abi clean
 
-setup: $(VENV)/.installed node_modules/.installed js/dist/index.js
+setup: $(VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
 
 # requirements.lock pins everything, runtime and development tools (pyproject's `dev` extra) alike.
@@ -28,6 +31,13 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
+	touch $@
+
+# halmos (symbolic tests over forge's build, tests/forge) in a virtualenv of its own: it pins rich<14.1,
+# which ape's rich>=14.3.3 excludes.
+$(HALMOS_VENV)/.installed: requirements-halmos.lock
+	test -x $(HALMOS_VENV)/bin/python || $(PYTHON) -m venv $(HALMOS_VENV)
+	$(HALMOS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-halmos.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
