@@ -77,11 +77,12 @@ def halmos(match_contract: str, *args: str, timeout: float = 900) -> dict[str, d
         if not report.exists():
             raise AssertionError(f"halmos gave no results:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
         body = json.loads(report.read_text())
+        output = f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     results = {
         f"{suite.split(':')[-1]}.{test['name']}": test
         for suite, tests in body["test_results"].items()
         for test in tests
     }
     if not results:
-        raise AssertionError(f"halmos ran no check_ function matching {match_contract!r}")
+        raise AssertionError(f"halmos ran no check_ function matching {match_contract!r}:\n{output}")
     return results
