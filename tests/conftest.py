@@ -113,6 +113,7 @@ COST: dict[str, int] = {
     "settlement/test_escrow.py": 18,
     "ops/test_ops_lifecycle.py": 15,
     "contracts/test_upgrade.py": 15,
+    "contracts/test_upgrade_releases.py": 20,
     "settlement/test_escrow_stateful.py": 14,
     "e2e/test_typed_data_interop.py": 14,
     "ops/test_ops_benchmark.py": 12,

@@ -57,9 +57,9 @@ class Namespace:
     constants: dict[str, int]  # the contract's bytes32 constants: name -> value
 
 
-def _solc(standard_json: dict[str, Any], root: Path) -> dict[str, Any]:
-    settings = ape_settings(root)
-    solc = solc_executable(settings.solc_version, root)
+def solc_standard_json(standard_json: dict[str, Any], version: str, root: Path) -> dict[str, Any]:
+    """Runs the project's solc ``version`` on a standard-JSON input in ``root``; raises on an error."""
+    solc = solc_executable(version, root)
     run = subprocess.run([str(solc), "--standard-json", "--allow-paths", str(root)], input=json.dumps(standard_json),
                          capture_output=True, text=True, cwd=root, timeout=600)
     try:
@@ -135,7 +135,8 @@ def current(root: Path | None = None) -> dict[str, Any]:
     with its slot and the flattened layout of its struct. Raises if an ERC-7201 constant is wrong."""
     root = root or project_root()
     files = sorted({c.split(":")[0] for c in UPGRADEABLE})
-    ast = _solc(_input({f: {"urls": [f]} for f in files}, ["ast"], root), root)
+    version = ape_settings(root).solc_version
+    ast = solc_standard_json(_input({f: {"urls": [f]} for f in files}, ["ast"], root), version, root)
     found = namespaces(ast)
     if not found:
         raise DepositTokenError("no ERC-7201 namespace found in the upgradeable contracts: nothing to check")
@@ -143,7 +144,8 @@ def current(root: Path | None = None) -> dict[str, Any]:
         "// SPDX-License-Identifier: UNLICENSED\npragma solidity >=0.8.20;\n"
         f'import {{{n.contract}}} from "{n.source}";\ncontract Probe{i} {{ {n.contract}.{n.struct} internal s; }}\n')}
         for i, n in enumerate(found)}
-    layouts = _solc(_input({**probes, **{f: {"urls": [f]} for f in files}}, ["storageLayout"], root), root)["contracts"]
+    layouts = solc_standard_json(_input({**probes, **{f: {"urls": [f]} for f in files}}, ["storageLayout"], root),
+                                 version, root)["contracts"]
     result: dict[str, Any] = {"contracts": [c.split(":")[1] for c in UPGRADEABLE], "plain_storage": {}, "namespaces": {}}
     for c in UPGRADEABLE:
         source, name = c.split(":")
