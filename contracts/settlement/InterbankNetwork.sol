@@ -254,13 +254,14 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
     function postCollateral(address token, uint256 amount) external {
         Ledger storage l = _member(token);
         if (amount == 0) revert InvalidAmount();
-        l.collateral = (l.collateral + amount).toUint120();
+        l.collateral = SafeCast.toUint120(l.collateral + amount);
         emit CollateralPosted(token, _msgSender(), amount);
         _asset.safeTransferFrom(_msgSender(), address(this), amount);
         // Every unit of collateral (and of early settlements) is held here, and only this adds to it:
         // while what is held stays within 120 bits, so does any bank's collateral after a cycle
         // credits it, and every position within int128: a cycle cannot fail on a narrowing.
-        _asset.balanceOf(address(this)).toUint120();
+        uint256 held = _asset.balanceOf(address(this));
+        if (held > type(uint120).max) revert SafeCast.SafeCastOverflowedUintDowncast(120, held);
     }
 
     /// @notice Sends `amount` of `token`'s bank's collateral to `to`: only what its debit does not need.
@@ -285,7 +286,7 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         // amount <= debit <= collateral < 2^120: neither narrowing nor the subtraction can fail
         (l.collateral, l.position) = (l.collateral - uint120(amount), l.position + int128(int256(amount)));
         Params storage params = $.params;
-        params.settledEarly = (params.settledEarly + amount).toUint128();
+        params.settledEarly = SafeCast.toUint128(params.settledEarly + amount);
         emit EarlySettlement(token, amount, params.cycle);
     }
 
@@ -386,7 +387,7 @@ contract InterbankNetwork is IInterbankNetwork, AccessControl {
         if (_mode == Mode.Gross) {
             if (from.collateral < amount) revert InsufficientCollateral(fromToken, from.collateral, amount);
             $.ledgers[fromToken].collateral = from.collateral - uint120(amount); // amount <= collateral < 2^120
-            $.ledgers[toToken].collateral = (to.collateral + amount).toUint120();
+            $.ledgers[toToken].collateral = SafeCast.toUint120(to.collateral + amount);
         } else {
             uint256 room = _headroom(from.collateral, from.position, params.haircutBps);
             if (amount > room) revert DebitLimitExceeded(fromToken, room, amount);

@@ -10,11 +10,20 @@ runs, EVM version, the OpenZeppelin remappings pointed at ``node_modules``), thr
 comments and ``slither.db.json`` ignored: the only place to accept a finding is ``slither.triage.json``,
 with a written reason.
 
+On the same compilation it runs ``slither-check-upgradeability``'s checks (all 18 of slither's
+upgradeability checks) on the upgradeable token, ``DepositToken`` behind ``DepositTokenProxy``: the
+initializers, function id collisions and shadowing between proxy and logic, and the variables' order.
+Those checks compare plain state variables; the token has none (every variable is in an ERC-7201
+namespace), which ``deptoken.storage_layout`` checks against the committed snapshot.
+
 Fails (exit 1) when:
 - slither analysed none of, or not all of, the expected contracts (a check that analysed nothing
-  would otherwise pass silently);
+  would otherwise pass silently), or no upgradeability check ran on the token and its proxy;
 - a High or Medium finding touches the project's own contracts (``contracts/``, not
   ``contracts/test/``, not OpenZeppelin) and is not accepted in the triage file;
+- an upgradeability finding of any impact is not accepted in the triage file;
+- slither could not build its IR for a function of the project's own contracts (it logs "Impossible to
+  generate IR" and its detectors then skip that function) and the triage file does not explain it;
 - the triage file is malformed (an entry without a justification, an unknown severity ...).
 
 Writes the full report (settings, analysed contracts, every finding with its classification) as JSON
@@ -26,6 +35,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -42,6 +53,10 @@ TEST_DIR = "contracts/test/"
 TRIAGE_FILE = "slither.triage.json"  # in the project directory (deptoken.project)
 REPORT_FILE = Path("crytic-export") / "slither-report.json"
 EXPECTED_CONTRACTS = ("DepositToken", "DepositTokenProxy", "ComplianceERC20Upgradeable", "BankIssuanceUpgradeable")
+UPGRADEABLE = ("DepositToken", "DepositTokenProxy")  # logic contract, its proxy: slither-check-upgradeability's pair
+UPGRADEABILITY = "upgradeability"  # Finding.kind of slither-check-upgradeability's findings: every impact blocks
+NOT_ANALYSED = "not-analysed"  # Finding.kind of a function slither could not analyse: blocks in own contracts
+STRICT_KINDS = (UPGRADEABILITY, NOT_ANALYSED)
 BLOCKING_IMPACTS = ("High", "Medium")
 DEFAULT_OPTIMIZATION_RUNS = 200  # ape-solidity's default when ape-config.yaml names none
 
@@ -161,6 +176,7 @@ class Finding:
     files: list[str]
     description: str
     scope: str  # "project", "test" or "dependency"
+    kind: str = "detector"  # or UPGRADEABILITY
     status: str = ""  # "blocking", "accepted", "reported"
     justification: str = ""
 
@@ -184,6 +200,7 @@ def classify(result: dict) -> Finding:
         files=files,
         description=result["description"].strip(),
         scope=scope,
+        kind=result.get("kind", "detector"),
     )
 
 
@@ -226,6 +243,7 @@ class Report:
     unused_triage: list[tuple[str, str]]
     errors: list[str]
     seconds: float
+    upgradeability_checks: list[str] = field(default_factory=list)  # the checks run on UPGRADEABLE
 
     @property
     def ok(self) -> bool:
@@ -250,6 +268,7 @@ class Report:
             "contract_count": len(self.contracts),
             "finding_counts": _counts(self.findings),
             "findings": [vars(f) for f in self.findings],
+            "upgradeability": {"logic": UPGRADEABLE[0], "proxy": UPGRADEABLE[1], "checks": self.upgradeability_checks},
             "unused_triage_entries": [{"check": c, "location": loc} for c, loc in self.unused_triage],
             "seconds": round(self.seconds, 2),
         }
@@ -271,7 +290,6 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
     ``root``: the project directory (default: ``deptoken.project.project_root()``); ``triage_path``:
     default ``slither.triage.json`` there."""
     import inspect
-    import logging
 
     from crytic_compile import CryticCompile
     from crytic_compile.platform.solc_standard_json import SolcStandardJson
@@ -291,6 +309,8 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
     detectors = [
         d for d in vars(all_detectors).values() if inspect.isclass(d) and issubclass(d, AbstractDetector)
     ]
+    unanalysed = _IrFailures()
+    logging.getLogger("ContractSolcParsing").addHandler(unanalysed)
     with contextlib.chdir(root):  # crytic-compile resolves source paths against the process's cwd
         standard_json = SolcStandardJson(settings.standard_json(sources))
         compilation = CryticCompile(standard_json, solc=str(solc), solc_working_dir=str(root))
@@ -300,6 +320,7 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
         for detector in detectors:
             slither.register_detector(detector)
         results = [r for per_detector in slither.run_detectors() for r in per_detector]
+    logging.getLogger("ContractSolcParsing").removeHandler(unanalysed)
 
     contracts = sorted({c.name for c in slither.contracts})
     errors: list[str] = []
@@ -308,17 +329,66 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
         errors.append(
             f"slither analysed {len(contracts)} contracts; missing {missing}: the compilation did not cover the project"
         )
+    upgrade_results, checks_run = upgradeability_results(slither)
+    if not checks_run:
+        errors.append(f"no upgradeability check ran on {UPGRADEABLE[0]} behind {UPGRADEABLE[1]}")
 
-    findings, gate_errors, unused = apply_gate(results, triage, triage_path.name)
+    findings, gate_errors, unused = apply_gate(results + upgrade_results + unanalysed.results, triage, triage_path.name)
     errors += gate_errors
-    return Report(settings, str(solc), sources, contracts, findings, unused, errors, time.monotonic() - start)
+    return Report(settings, str(solc), sources, contracts, findings, unused, errors, time.monotonic() - start, checks_run)
+
+
+class _IrFailures(logging.Handler):
+    """Collects slither's "Impossible to generate IR for Contract.function (file#lines)" errors as
+    findings of kind NOT_ANALYSED: its detectors skip such a function."""
+
+    PATTERN = re.compile(r"Impossible to generate IR for (\S+) \(([^#)]+)")
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.results: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = self.PATTERN.search(record.getMessage())
+        if match:
+            function, path = match.groups()
+            self.results.append({
+                "check": "ir-generation-failed", "kind": NOT_ANALYSED, "impact": "Informational", "confidence": "n/a",
+                "description": f"slither could not build its IR for {function} ({path}): its detectors did not analyse it",
+                "elements": [{"name": function, "source_mapping": {"filename_relative": path}}],
+            })
+
+
+def upgradeability_results(slither: Any) -> tuple[list[dict], list[str]]:
+    """Runs slither-check-upgradeability's checks (the tool's own classes, as its command line runs
+    them on a logic contract and its proxy) on UPGRADEABLE in an analysed compilation. Returns the
+    findings, marked as UPGRADEABILITY with their impact, and the names of the checks that ran; none
+    run when either contract is missing."""
+
+    from slither.tools.upgradeability.checks import all_checks
+    from slither.tools.upgradeability.checks.abstract_checks import AbstractCheck
+
+    found = [slither.get_contract_from_name(name) for name in UPGRADEABLE]
+    if any(len(contracts) != 1 for contracts in found):
+        return [], []
+    [logic], [proxy] = found
+    logger = logging.getLogger("Slither-check-upgradeability")
+    results, ran = [], []
+    for check in vars(all_checks).values():
+        if not (isinstance(check, type) and issubclass(check, AbstractCheck)) or check.REQUIRE_CONTRACT_V2:
+            continue  # a second implementation to compare: the storage-layout snapshot does that
+        for result in check(logger, logic, proxy=proxy if check.REQUIRE_PROXY else None).check() or []:
+            results.append({**result, "kind": UPGRADEABILITY, "impact": check.IMPACT.name.capitalize(), "confidence": "n/a"})
+        ran.append(check.ARGUMENT)
+    return results, sorted(ran)
 
 
 def apply_gate(
     results: list[dict], triage: Triage, triage_name: str = TRIAGE_FILE
 ) -> tuple[list[Finding], list[str], list[tuple[str, str]]]:
-    """Classifies slither results: High/Medium findings in the project's own contracts block unless
-    the triage accepts them. Returns the findings (sorted, with status), the errors and the triage
+    """Classifies slither results: High/Medium findings in the project's own contracts, and
+    upgradeability findings and functions slither could not analyse there, block unless the triage
+    accepts them. Returns the findings (sorted, with status), the errors and the triage
     entries that matched nothing."""
     findings = sorted(
         (classify(r) for r in results),
@@ -327,14 +397,15 @@ def apply_gate(
     errors: list[str] = []
     used: set[tuple[str, str]] = set()
     for f in findings:
-        if f.scope != "project" or f.impact not in BLOCKING_IMPACTS:
+        if f.scope != "project" or (f.kind not in STRICT_KINDS and f.impact not in BLOCKING_IMPACTS):
             f.status = "reported"
         elif f.key() in triage.accepted:
             f.status, f.justification = "accepted", triage.accepted[f.key()]
             used.add(f.key())
         else:
             f.status = "blocking"
-            errors.append(f"{f.impact} {f.check} at {f.location}: not accepted in {triage_name}")
+            what = f"{f.kind} finding {f.check} ({f.impact})" if f.kind in STRICT_KINDS else f"{f.impact} {f.check}"
+            errors.append(f"{what} at {f.location}: not accepted in {triage_name}")
     return findings, errors, sorted(set(triage.accepted) - used)
 
 
@@ -349,6 +420,8 @@ def print_summary(report: Report, out=sys.stdout) -> None:
     for scope, counts in sorted(_counts(report.findings).items()):
         text = ", ".join(f"{n} {impact}" for impact, n in sorted(counts.items(), key=lambda kv: _IMPACT_ORDER.get(kv[0], 9)))
         print(f"  {scope:<10} {text}", file=out)
+    print(f"  upgradeability: {len(report.upgradeability_checks)} checks on {UPGRADEABLE[0]} behind {UPGRADEABLE[1]}, "
+          f"{sum(f.kind == UPGRADEABILITY for f in report.findings)} findings", file=out)
     own = [f for f in report.findings if f.scope == "project"]
     if own:
         print("  project findings:", file=out)

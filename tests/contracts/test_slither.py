@@ -43,6 +43,21 @@ def test_slither_check_passes(slither_run):
     assert not [f for f in report["findings"] if f["status"] == "blocking"]
 
 
+def test_slither_check_upgradeability_ran_on_the_token_and_its_proxy(slither_run):
+    """slither-check-upgradeability's checks ran on DepositToken behind DepositTokenProxy (the 12 that
+    need no second implementation), and each of its findings is explained in the triage file; slither
+    built its IR for every function of the project's contracts."""
+    _, report = slither_run
+    upgradeability = report["upgradeability"]
+    assert (upgradeability["logic"], upgradeability["proxy"]) == ("DepositToken", "DepositTokenProxy")
+    assert {"init-missing", "initializer-missing", "missing-init-modifier", "function-id-collision",
+            "function-shadowing", "order-vars-proxy", "extra-vars-proxy", "initialize-target"} <= set(upgradeability["checks"])
+    assert len(upgradeability["checks"]) == 12
+    found = [f for f in report["findings"] if f["kind"] == "upgradeability"]
+    assert [(f["check"], f["location"], f["status"]) for f in found] == [("initialize-target", "DepositToken", "accepted")]
+    assert not [f for f in report["findings"] if f["kind"] == "not-analysed" and f["scope"] == "project"]
+
+
 def test_slither_analysed_the_contracts(slither_run):
     _, report = slither_run
     analysed = set(report["contracts_analysed"])
@@ -111,6 +126,27 @@ def test_gate_accepts_only_triaged_findings_and_notes_stale_entries():
     assert status == {"suicidal": "accepted", "reentrancy-eth": "blocking"}
     assert errors == ["High reentrancy-eth at DepositToken.g(): not accepted in slither.triage.json"]
     assert unused == [("locked-ether", "X.y()")]
+
+
+def test_gate_blocks_upgradeability_and_unanalysed_functions_at_any_impact():
+    upgrade = {**_result("initialize-target", "Informational", "contracts/token/DepositToken.sol"), "kind": "upgradeability"}
+    unanalysed = {"check": "ir-generation-failed", "kind": "not-analysed", "impact": "Informational", "confidence": "n/a",
+                  "description": "no IR", "elements": [{"name": "InterbankNetwork.pay",
+                                                        "source_mapping": {"filename_relative": "contracts/settlement/InterbankNetwork.sol"}}]}
+    dependency = {**unanalysed, "elements": [{"name": "X.f", "source_mapping": {"filename_relative": "node_modules/x/X.sol"}}]}
+    findings, errors, _ = apply_gate([upgrade, unanalysed, dependency], Triage())
+    assert sorted((f.check, f.location, f.status) for f in findings) == [
+        ("initialize-target", "DepositToken.f()", "blocking"),
+        ("ir-generation-failed", "InterbankNetwork.pay", "blocking"),
+        ("ir-generation-failed", "X.f", "reported"),
+    ]
+    assert errors == [
+        "upgradeability finding initialize-target (Informational) at DepositToken.f(): not accepted in slither.triage.json",
+        "not-analysed finding ir-generation-failed (Informational) at InterbankNetwork.pay: not accepted in slither.triage.json",
+    ]
+    triage = Triage({("initialize-target", "DepositToken.f()"): "explained well enough here"})
+    findings, errors, _ = apply_gate([upgrade], triage)
+    assert [f.status for f in findings] == ["accepted"] and not errors
 
 
 def test_triage_entries_need_a_justification(tmp_path):
