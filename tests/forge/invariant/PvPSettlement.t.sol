@@ -64,6 +64,8 @@ contract PvPHandler is HandlerBase, NetworkFixture {
     DepositToken public immutable usdA;
     DepositToken public immutable usdB;
     InterbankNetwork public immutable network;
+    address internal immutable _desk0;
+    address internal immutable _desk1;
 
     Settled[] internal _settled;
     Proposal[] internal _proposals;
@@ -76,6 +78,7 @@ contract PvPHandler is HandlerBase, NetworkFixture {
 
     constructor(PvPSettlement pvp_, DepositToken eur_, DepositToken usdA_, DepositToken usdB_, InterbankNetwork network_) {
         (pvp, eur, usdA, usdB, network) = (pvp_, eur_, usdA_, usdB_, network_);
+        (_desk0, _desk1) = (vm.addr(DESK_KEY_0), vm.addr(DESK_KEY_1));
         address[5] memory parties = [desk(0), desk(1), clientAt(0), clientAt(1), clientAt(2)];
         for (uint256 i = 0; i < parties.length; ++i) {
             expected[address(eur)][parties[i]] = eur.balanceOf(parties[i]);
@@ -84,11 +87,11 @@ contract PvPHandler is HandlerBase, NetworkFixture {
         }
     }
 
-    function desk(uint256 i) public pure returns (address) {
-        return vm.addr(i == 0 ? DESK_KEY_0 : DESK_KEY_1);
+    function desk(uint256 i) public view returns (address) {
+        return i == 0 ? _desk0 : _desk1;
     }
 
-    function party(uint256 i) public pure returns (address) {
+    function party(uint256 i) public view returns (address) {
         i %= 5;
         return i < 2 ? desk(i) : clientAt(i - 2);
     }
@@ -99,6 +102,14 @@ contract PvPHandler is HandlerBase, NetworkFixture {
 
     function proposal(uint256 i) external view returns (Proposal memory) {
         return _proposals[i];
+    }
+
+    /// @dev The locked amounts of `token` in the proposals still open, summed from the ghost list.
+    function openLocked(address token) external view returns (uint256 sum) {
+        for (uint256 i = 0; i < _proposals.length; ++i) {
+            Proposal storage p = _proposals[i];
+            if (p.endings == 0 && p.giveToken == token) sum += p.giveAmount;
+        }
     }
 
     function usedCount() external view returns (uint256) {
@@ -454,11 +465,7 @@ contract PvPSettlementInvariants is InvariantBase, NetworkFixture {
     function invariant_holdsOnlyOpenProposals() public view {
         DepositToken[3] memory tokens = [eur, usdA, usdB];
         for (uint256 t = 0; t < 3; ++t) {
-            uint256 open;
-            for (uint256 i = 0; i < handler.proposalCount(); ++i) {
-                PvPHandler.Proposal memory p = handler.proposal(i);
-                if (p.endings == 0 && p.giveToken == address(tokens[t])) open += p.giveAmount;
-            }
+            uint256 open = handler.openLocked(address(tokens[t]));
             assert(tokens[t].balanceOf(address(pvp)) == open);
             assert(pvp.outstanding(address(tokens[t])) == open);
         }
