@@ -158,6 +158,34 @@ contract HtlcHandler is HandlerBase, TokenFixture {
         vm.warp(block.timestamp + _bound(seconds_, 1, 3 days));
     }
 
+    /// @dev At the end of a run (not fuzzed): compliance lifts every freeze, time passes every
+    /// deadline, and every lock still holding funds is refunded or its owed payout withdrawn. Reverts
+    /// (failing the run) if any of them cannot be: no funds stay stuck.
+    function drain() external {
+        uint256 latest = block.timestamp;
+        for (uint256 i = 0; i < ACTORS; ++i) {
+            vm.prank(COMPLIANCE);
+            try token.unfreezeAccount(actor(i)) {} catch {}
+        }
+        for (uint256 i = 0; i < _locks.length; ++i) {
+            if (_locks[i].deadline > latest) latest = _locks[i].deadline;
+        }
+        vm.warp(latest);
+        for (uint256 i = 0; i < _locks.length; ++i) {
+            Ghost storage g = _locks[i];
+            if (g.paid) continue;
+            if (g.state == HashedTimelock.State.Locked) {
+                htlc.refund(g.id);
+                _end(g, HashedTimelock.State.Refunded);
+                if (htlc.getLock(g.id).paid) _payOut(g, g.sender);
+            }
+            if (!g.paid) {
+                htlc.withdraw(g.id);
+                _payOut(g, g.state == HashedTimelock.State.Claimed ? g.recipient : g.sender);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ books
 
     /// @dev Three times in four a lock whose funds are still here (the first from a random one on),
@@ -273,5 +301,17 @@ contract HashedTimelockInvariants is InvariantBase, TokenFixture {
     /// No action saw the contract do what it must not (or refuse what it must do).
     function invariant_noViolation() public view {
         if (handler.violations() != 0) revert(handler.firstViolation());
+    }
+
+    /// After each run: once the freezes are lifted and the deadlines passed, every lock can be settled
+    /// and paid out, and the contract is left holding nothing (no funds stuck), every unit where the
+    /// books say.
+    function afterInvariant() public {
+        handler.drain();
+        assert(handler.held() == 0);
+        assert(token.balanceOf(address(htlc)) == 0 && htlc.outstanding(address(token)) == 0);
+        invariant_conservation();
+        invariant_claimXorRefund();
+        invariant_noViolation();
     }
 }

@@ -238,6 +238,26 @@ contract NetworkHandler is HandlerBase, NetworkFixture {
         suspended[b] = !active;
     }
 
+    /// @dev At the end of a run (not fuzzed): the cycle closes (net mode) and every bank's operator
+    /// withdraws all its collateral, suspended or not. Reverts (failing the run) if one cannot.
+    function drain() external {
+        if (net) {
+            vm.prank(SETTLEMENT_OPERATOR);
+            network.settleCycle();
+            for (uint256 b = 0; b < BANKS; ++b) {
+                collateral[b] = uint256(int256(collateral[b]) + position[b]);
+                position[b] = 0;
+            }
+            settledEarly = 0;
+        }
+        for (uint256 b = 0; b < BANKS; ++b) {
+            if (collateral[b] == 0) continue;
+            vm.prank(bankOperator(b));
+            network.withdrawCollateral(address(_tokens[b]), collateral[b], bankOperator(b));
+            collateral[b] = 0;
+        }
+    }
+
     // ------------------------------------------------------------------ the rules, computed here
 
     function _headroom(uint256 b) private view returns (uint256) {
@@ -361,6 +381,16 @@ abstract contract InterbankNetworkInvariants is InvariantBase, NetworkFixture {
     /// No action saw the network do what it must not (or refuse what it must do).
     function invariant_noViolation() public view {
         if (handler.violations() != 0) revert(handler.firstViolation());
+    }
+
+    /// After each run: a cycle closes whatever the positions (no debit exceeds its collateral), and
+    /// then every bank can take all its collateral out: the network is left holding no settlement asset.
+    function afterInvariant() public {
+        handler.drain();
+        assert(asset.balanceOf(address(network)) == 0);
+        invariant_positionsSumToZero();
+        invariant_collateralCoversDebits();
+        invariant_noViolation();
     }
 }
 

@@ -355,6 +355,23 @@ contract PvPHandler is HandlerBase, NetworkFixture {
         vm.warp(block.timestamp + _bound(seconds_, 1, 1 days));
     }
 
+    /// @dev At the end of a run (not fuzzed): time passes every expiry and anyone expires every open
+    /// proposal, which returns its locked amount. Reverts (failing the run) if one cannot.
+    function drain() external {
+        uint256 latest = block.timestamp;
+        for (uint256 i = 0; i < _proposals.length; ++i) {
+            if (_proposals[i].expiry > latest) latest = _proposals[i].expiry;
+        }
+        vm.warp(latest + 1);
+        for (uint256 i = 0; i < _proposals.length; ++i) {
+            Proposal storage p = _proposals[i];
+            if (p.status != PvPSettlement.Status.Open) continue;
+            pvp.expire(p.id);
+            _end(p, PvPSettlement.Status.Expired);
+            expected[p.giveToken][p.proposer] += p.giveAmount;
+        }
+    }
+
     // ------------------------------------------------------------------ books
 
     function _pick(uint256 seed) private view returns (Proposal storage) {
@@ -509,5 +526,17 @@ contract PvPSettlementInvariants is InvariantBase, NetworkFixture {
     /// No action saw the contract do what it must not (or refuse what it must do).
     function invariant_noViolation() public view {
         if (handler.violations() != 0) revert(handler.firstViolation());
+    }
+
+    /// After each run: once every proposal expired and was closed, PvP holds nothing at all.
+    function afterInvariant() public {
+        handler.drain();
+        DepositToken[3] memory tokens = [eur, usdA, usdB];
+        for (uint256 t = 0; t < 3; ++t) {
+            assert(tokens[t].balanceOf(address(pvp)) == 0 && pvp.outstanding(address(tokens[t])) == 0);
+        }
+        invariant_bothLegsOrNeither();
+        invariant_proposalsEndOnce();
+        invariant_noViolation();
     }
 }
