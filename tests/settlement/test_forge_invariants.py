@@ -5,7 +5,7 @@ handler: thousands of calls with bounded random inputs, after each of which forg
 ``invariant_*`` function (one fuzzing campaign per function: ``runs`` sequences of ``depth`` calls).
 Here: every invariant listed below ran and held, with at least the configured runs and calls, every
 handler action was called, and not every call reverted (a campaign whose calls all revert, or that
-made none, tests nothing). One pytest test per forge test contract.
+made none, tests nothing). One forge run for all of them, one pytest test per forge test contract.
 """
 
 from __future__ import annotations
@@ -50,10 +50,17 @@ CAMPAIGNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], int, int]] = {
 }
 
 
+@pytest.fixture(scope="module")
+def campaigns() -> dict[str, dict]:
+    """One forge run of every contract above (forge runs them side by side on the cores it has: the
+    module's tests share one xdist worker, and each forge start costs its own build check)."""
+    return forge_test(f"^({'|'.join(CAMPAIGNS)})$")
+
+
 @pytest.mark.parametrize("contract", sorted(CAMPAIGNS))
-def test_forge_invariants_hold(contract: str) -> None:
+def test_forge_invariants_hold(contract: str, campaigns: dict[str, dict]) -> None:
     invariants, actions, runs, depth = CAMPAIGNS[contract]
-    results = forge_test(f"^{contract}$")
+    results = {name: result for name, result in campaigns.items() if name.startswith(f"{contract}.")}
     assert sorted(results) == sorted(f"{contract}.{name}()" for name in invariants)
     for name, result in results.items():
         assert result["status"] == "Success", f"{name}: {result['reason']}\n{result.get('counterexample')}"

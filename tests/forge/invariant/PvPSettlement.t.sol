@@ -71,7 +71,6 @@ contract PvPHandler is HandlerBase, NetworkFixture {
     Proposal[] internal _proposals;
     mapping(address token => mapping(address account => uint256)) public expected; // by the ghost books
     mapping(address maker => mapping(bytes32 nonce => uint256)) public uses; // settlements and cancellations
-    bytes32[] internal _usedKeys; // keccak(maker, nonce) of every nonce used
     address[] internal _makers;
     bytes32[] internal _nonces;
     uint256 internal _nonceCount;
@@ -112,12 +111,25 @@ contract PvPHandler is HandlerBase, NetworkFixture {
         }
     }
 
-    function usedCount() external view returns (uint256) {
-        return _makers.length;
+    /// @dev Whether every party (and the legal sink) holds on each token what the books say.
+    function balancesAsBooked() external view returns (bool) {
+        DepositToken[3] memory tokens = [eur, usdA, usdB];
+        for (uint256 t = 0; t < 3; ++t) {
+            for (uint256 i = 0; i < 6; ++i) {
+                address a = i < 5 ? party(i) : PVP_SINK;
+                if (tokens[t].balanceOf(a) != expected[address(tokens[t])][a]) return false;
+            }
+        }
+        return true;
     }
 
-    function used(uint256 i) external view returns (address maker, bytes32 nonce) {
-        return (_makers[i], _nonces[i]);
+    /// @dev Whether every nonce the books saw used (settled or cancelled) was used once, and the
+    /// contract records it used.
+    function usedOnceAndRecorded() external view returns (bool) {
+        for (uint256 i = 0; i < _makers.length; ++i) {
+            if (uses[_makers[i]][_nonces[i]] != 1 || !pvp.quoteUsed(_makers[i], _nonces[i])) return false;
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ signed quotes
@@ -492,25 +504,14 @@ contract PvPSettlementInvariants is InvariantBase, NetworkFixture {
     /// Both legs or neither: every party holds what the settled legs say; supplies move only by routed
     /// payments (burned at bank A == minted at bank B).
     function invariant_bothLegsOrNeither() public view {
-        DepositToken[3] memory tokens = [eur, usdA, usdB];
-        for (uint256 t = 0; t < 3; ++t) {
-            for (uint256 i = 0; i < 5; ++i) {
-                address a = handler.party(i);
-                assert(tokens[t].balanceOf(a) == handler.expected(address(tokens[t]), a));
-            }
-            assert(tokens[t].balanceOf(PVP_SINK) == handler.expected(address(tokens[t]), PVP_SINK));
-        }
+        assert(handler.balancesAsBooked());
         assert(eur.totalSupply() == supplyEur);
         assert(usdA.totalSupply() + usdB.totalSupply() == supplyUsd);
     }
 
     /// Each quote (maker, nonce) settles or is cancelled at most once, and stays used.
     function invariant_quotesSettleOnce() public view {
-        for (uint256 i = 0; i < handler.usedCount(); ++i) {
-            (address maker, bytes32 nonce) = handler.used(i);
-            assert(handler.uses(maker, nonce) == 1);
-            assert(pvp.quoteUsed(maker, nonce));
-        }
+        assert(handler.usedOnceAndRecorded());
     }
 
     /// Every proposal leaves Open once, as the contract records it.
