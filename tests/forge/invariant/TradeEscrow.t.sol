@@ -85,8 +85,8 @@ contract EscrowHandler is HandlerBase, TokenFixture {
             buyer: buyer,
             seller: sellerAt(sellerSeed % N),
             amount: _bound(amount, 1, balance),
-            shipBy: uint64(block.timestamp + _bound(shipIn, 1, 7 days)),
-            confirmWindow: uint64(_bound(window, 1, 7 days))
+            shipBy: uint64(block.timestamp + _bound(shipIn, 1, 3 days)),
+            confirmWindow: uint64(_bound(window, 1, 3 days))
         });
         bytes32 key = escrow.orderKey(t);
         bool fresh = escrow.order(key).state == TradeEscrow.State.None;
@@ -119,7 +119,7 @@ contract EscrowHandler is HandlerBase, TokenFixture {
 
     function ship(uint256 index, bytes32 shipmentRef) external {
         if (_orders.length == 0) return;
-        Ghost storage g = _pick(index);
+        Ghost storage g = _pickIn(index, TradeEscrow.State.Funded);
         bool allowed = g.state == TradeEscrow.State.Funded && block.timestamp <= g.shipBy && _active(g.seller);
         vm.prank(g.seller);
         try escrow.ship(g.key, shipmentRef | bytes32(uint256(1))) {
@@ -134,7 +134,7 @@ contract EscrowHandler is HandlerBase, TokenFixture {
 
     function confirm(uint256 index) external {
         if (_orders.length == 0) return;
-        Ghost storage g = _pick(index);
+        Ghost storage g = _pickIn(index, TradeEscrow.State.Shipped);
         bool allowed = g.state == TradeEscrow.State.Shipped && _active(g.buyer) && _payable(g, g.amount);
         vm.prank(g.buyer);
         try escrow.confirm(g.key) {
@@ -149,7 +149,7 @@ contract EscrowHandler is HandlerBase, TokenFixture {
 
     function release(uint256 index, uint256 callerSeed) external {
         if (_orders.length == 0) return;
-        Ghost storage g = _pick(index);
+        Ghost storage g = _pickIn(index, TradeEscrow.State.Shipped);
         bool allowed = g.state == TradeEscrow.State.Shipped && block.timestamp > g.confirmDeadline
             && _active(g.buyer) && _payable(g, g.amount);
         vm.prank(address(uint160(callerSeed | 1))); // anyone
@@ -165,7 +165,7 @@ contract EscrowHandler is HandlerBase, TokenFixture {
 
     function refund(uint256 index, uint256 callerSeed) external {
         if (_orders.length == 0) return;
-        Ghost storage g = _pick(index);
+        Ghost storage g = _pickIn(index, TradeEscrow.State.Funded);
         bool allowed = g.state == TradeEscrow.State.Funded && block.timestamp > g.shipBy && _active(g.buyer);
         vm.prank(address(uint160(callerSeed | 1)));
         try escrow.refund(g.key) {
@@ -198,7 +198,7 @@ contract EscrowHandler is HandlerBase, TokenFixture {
 
     function resolve(uint256 index, uint256 buyerAmount) external {
         if (_orders.length == 0) return;
-        Ghost storage g = _pick(index);
+        Ghost storage g = _pickIn(index, TradeEscrow.State.Disputed);
         buyerAmount = _bound(buyerAmount, 0, g.amount);
         uint256 sellerSide = g.amount - buyerAmount;
         bool allowed = g.state == TradeEscrow.State.Disputed && (sellerSide == 0 || _active(g.buyer))
@@ -320,6 +320,18 @@ contract EscrowHandler is HandlerBase, TokenFixture {
     function _payable(Ghost storage g, uint256 gross) private view returns (bool) {
         uint256 fee = gross * g.feeBps / 10_000;
         return (gross - fee == 0 || _active(g.seller)) && (fee == 0 || _active(FEE_RECIPIENT));
+    }
+
+    /// @dev Three times in four an order in `state` (the first from a random one on), else {_pick}.
+    function _pickIn(uint256 seed, TradeEscrow.State state) private view returns (Ghost storage) {
+        uint256 n = _orders.length;
+        uint256 i = seed % n;
+        if (seed % 4 != 0) {
+            for (uint256 k = 0; k < n; ++k) {
+                if (_orders[(i + k) % n].state == state) return _orders[(i + k) % n];
+            }
+        }
+        return _pick(seed / 4);
     }
 
     function _end(Ghost storage g, TradeEscrow.State outcome) private {
