@@ -45,6 +45,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contracts/test_slither.py", "*"): ("slow",),
     ("settlement/test_escrow_stateful.py", "*"): ("slow",),
     ("settlement/test_interbank_stateful.py", "*"): ("slow",),
+    ("settlement/test_forge_invariants.py", "*"): ("slow",),  # forge invariant campaigns, ~30-40 s in all
     ("settlement/test_settlement_deploy.py", "*"): ("slow", "two_node"),
     ("ops/test_ops_faults.py", "*"): ("slow", "two_node"),
     ("ops/test_ops_interbank_faults.py", "*"): ("slow", "two_node"),
@@ -102,6 +103,7 @@ COST: dict[str, int] = {
     "e2e/test_js_package.py": 45,
     "ops/test_ops_cli.py": 41,
     "contracts/test_stateful.py": 38,
+    "settlement/test_forge_invariants.py": 35,
     "settlement/test_interbank_stateful.py": 32,
     "contracts/test_roles.py": 29,
     "settlement/test_pvp.py": 26,
