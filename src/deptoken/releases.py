@@ -5,7 +5,8 @@ version as it was built and upgrade it to the current one, so the releases' byte
 ``releases/<version>.json``: the ABI and creation bytecode of ``DepositToken`` and
 ``DepositTokenProxy``, built from the release commit's own sources with that commit's compiler
 settings (``ape-config.yaml``: solc version, optimizer runs, EVM version) and OpenZeppelin from the
-pinned npm packages (the same 5.7.0 then and now; recorded in the artefact). The tests load the
+pinned npm packages (the same 5.7.0 then and now: the build checks the release commit's
+package-lock.json against the current one; recorded in the artefact). The tests load the
 artefacts and need no git history; rebuilding them does:
 
     python -m deptoken.releases --write    # from the release commits (git history)
@@ -56,8 +57,20 @@ def _git(root: Path, *args: str) -> str:
     return run.stdout
 
 
-def _package_version(root: Path, package: str) -> str:
-    return json.loads((root / "node_modules" / package / "package.json").read_text())["version"]
+def _openzeppelin(root: Path, commit: str) -> dict[str, str]:
+    """The OpenZeppelin versions pinned in ``commit``'s package-lock.json; an error when they are not the
+    ones pinned now (the build reads the installed packages, which ``make setup`` installs from the
+    current lock, so another pin would build other code than the release's)."""
+    def pins(lock: str) -> dict[str, str]:
+        packages = json.loads(lock)["packages"]
+        return {p: packages[f"node_modules/@openzeppelin/{p}"]["version"] for p in ("contracts", "contracts-upgradeable")}
+
+    then = pins(_git(root, "show", f"{commit}:package-lock.json"))
+    now = pins((root / "package-lock.json").read_text())
+    if then != now:
+        raise DepositTokenError(f"{commit[:7]} pins OpenZeppelin {then}, the project now {now}: "
+                                "its release cannot be built from the installed packages")
+    return then
 
 
 def build(release: Release, root: Path | None = None) -> dict[str, Any]:
@@ -91,7 +104,7 @@ def build(release: Release, root: Path | None = None) -> dict[str, Any]:
         "note": release.note,
         "solc": config["version"],
         "settings": {k: v for k, v in settings.items() if k != "remappings"},
-        "openzeppelin": {p: _package_version(root, f"@openzeppelin/{p}") for p in ("contracts", "contracts-upgradeable")},
+        "openzeppelin": _openzeppelin(root, release.commit),
         "contracts": {c: {"abi": found[c]["abi"], "bytecode": "0x" + found[c]["evm"]["bytecode"]["object"]}
                       for c in CONTRACTS},
     }
