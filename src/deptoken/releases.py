@@ -12,6 +12,9 @@ artefacts and need no git history; rebuilding them does:
     python -m deptoken.releases --write    # from the release commits (git history)
     python -m deptoken.releases --check    # the committed artefacts are what those commits compile to
 
+The artefact also keeps the token's sources at the release (``sources``: what ``DepositToken`` and its
+proxy import from ``contracts/``), which ``deptoken.slither_check`` compares with the current token.
+
 The bytecode is the release's source compiled again, not the bytes once deployed (ape compiled
 then under other source unit names, which only the metadata hash at the end of the code records).
 """
@@ -91,13 +94,17 @@ def build(release: Release, root: Path | None = None) -> dict[str, Any]:
     standard_json = {
         "language": "Solidity",
         "sources": {f: {"content": _git(root, "show", f"{release.commit}:{f}")} for f in files},
-        "settings": {**settings, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
+        "settings": {**settings, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "metadata"]}}},
     }
     output = solc_standard_json(standard_json, config["version"], root)["contracts"]
     found = {name: body for source in output.values() for name, body in source.items()}
     missing = [c for c in CONTRACTS if c not in found]
     if missing:
         raise DepositTokenError(f"release {release.version}: {', '.join(missing)} not in {release.commit[:7]}")
+    # the token's own sources (what DepositToken and its proxy import, OpenZeppelin aside), for
+    # slither-check-upgradeability's comparison of this release with the current token
+    used = sorted({path for c in CONTRACTS for path in json.loads(found[c]["metadata"])["sources"]
+                   if path.startswith("contracts/")})
     return {
         "version": release.version,
         "commit": release.commit,
@@ -107,6 +114,7 @@ def build(release: Release, root: Path | None = None) -> dict[str, Any]:
         "openzeppelin": _openzeppelin(root, release.commit),
         "contracts": {c: {"abi": found[c]["abi"], "bytecode": "0x" + found[c]["evm"]["bytecode"]["object"]}
                       for c in CONTRACTS},
+        "sources": {path: standard_json["sources"][path]["content"] for path in used},
     }
 
 

@@ -273,3 +273,24 @@ def test_1_0_0_upgraded_gets_its_eip712_domain_and_permits_work(chain, accounts,
     assert current.allowance(alice, carol) == 100 and current.nonces(alice) == 1
     auth.submit(client, auth.sign(bob, auth.transfer_authorization(client, bob, carol, "1.00", valid_for=600)),
                 sender=carol)
+
+
+def test_1_0_0_upgraded_without_its_step_cannot_be_initialized_by_anyone(chain, accounts, people):
+    """slither-check-upgradeability (multiple-new-reinitializers, from 1.0.0): the current token has two
+    reinitializer(2) functions 1.0.0 did not, `initialize` (anyone) and `initializeAuthorizations`
+    (upgrader). Upgraded as documented, in one transaction with the step, the token is at version 2 at
+    once. Upgraded without it, the token stays at version 1, where `initialize` is open: what refuses
+    it then is the existing default admin (AccessControlDefaultAdminRules grants that role only once)."""
+    token = deploy_release("1.0.0", people["admin"], **roles_of(people))
+    current = people["admin"].deploy(project.DepositToken)
+    token.upgradeToAndCall(current, b"", sender=people["upgrader"])
+    upgraded = project.DepositToken.at(token.address)
+    assert word(chain, token.address, INITIALIZABLE_STORAGE) & (2**64 - 1) == 1
+    stranger = accounts[13]
+    with reverts(upgraded.AccessControlEnforcedDefaultAdminRules):
+        upgraded.initialize(init_params(stranger), sender=stranger)
+    assert upgraded.defaultAdmin() == people["admin"].address
+    upgraded.initializeAuthorizations(sender=people["upgrader"])  # the step, late
+    with reverts(upgraded.InvalidInitialization):
+        upgraded.initialize(init_params(stranger), sender=stranger)
+    assert upgraded.eip712Domain()[1:3] == ("Example Bank USD Deposit", "1")
