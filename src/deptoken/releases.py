@@ -5,11 +5,15 @@ version as it was built and upgrade it to the current one, so the releases' byte
 ``releases/<version>.json``: the ABI and creation bytecode of ``DepositToken`` and
 ``DepositTokenProxy``, built from the release commit's own sources with that commit's compiler
 settings (``ape-config.yaml``: solc version, optimizer runs, EVM version) and OpenZeppelin from the
-pinned npm packages (the same 5.7.0 then and now; recorded in the artefact). The tests load the
+pinned npm packages (the same 5.7.0 then and now: the build checks the release commit's
+package-lock.json against the current one; recorded in the artefact). The tests load the
 artefacts and need no git history; rebuilding them does:
 
     python -m deptoken.releases --write    # from the release commits (git history)
     python -m deptoken.releases --check    # the committed artefacts are what those commits compile to
+
+The artefact also keeps the token's sources at the release (``sources``: what ``DepositToken`` and its
+proxy import from ``contracts/``), which ``deptoken.slither_check`` compares with the current token.
 
 The bytecode is the release's source compiled again, not the bytes once deployed (ape compiled
 then under other source unit names, which only the metadata hash at the end of the code records).
@@ -56,8 +60,20 @@ def _git(root: Path, *args: str) -> str:
     return run.stdout
 
 
-def _package_version(root: Path, package: str) -> str:
-    return json.loads((root / "node_modules" / package / "package.json").read_text())["version"]
+def _openzeppelin(root: Path, commit: str) -> dict[str, str]:
+    """The OpenZeppelin versions pinned in ``commit``'s package-lock.json; an error when they are not the
+    ones pinned now (the build reads the installed packages, which ``make setup`` installs from the
+    current lock, so another pin would build other code than the release's)."""
+    def pins(lock: str) -> dict[str, str]:
+        packages = json.loads(lock)["packages"]
+        return {p: packages[f"node_modules/@openzeppelin/{p}"]["version"] for p in ("contracts", "contracts-upgradeable")}
+
+    then = pins(_git(root, "show", f"{commit}:package-lock.json"))
+    now = pins((root / "package-lock.json").read_text())
+    if then != now:
+        raise DepositTokenError(f"{commit[:7]} pins OpenZeppelin {then}, the project now {now}: "
+                                "its release cannot be built from the installed packages")
+    return then
 
 
 def build(release: Release, root: Path | None = None) -> dict[str, Any]:
@@ -78,22 +94,27 @@ def build(release: Release, root: Path | None = None) -> dict[str, Any]:
     standard_json = {
         "language": "Solidity",
         "sources": {f: {"content": _git(root, "show", f"{release.commit}:{f}")} for f in files},
-        "settings": {**settings, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
+        "settings": {**settings, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "metadata"]}}},
     }
     output = solc_standard_json(standard_json, config["version"], root)["contracts"]
     found = {name: body for source in output.values() for name, body in source.items()}
     missing = [c for c in CONTRACTS if c not in found]
     if missing:
         raise DepositTokenError(f"release {release.version}: {', '.join(missing)} not in {release.commit[:7]}")
+    # the token's own sources (what DepositToken and its proxy import, OpenZeppelin aside), for
+    # slither-check-upgradeability's comparison of this release with the current token
+    used = sorted({path for c in CONTRACTS for path in json.loads(found[c]["metadata"])["sources"]
+                   if path.startswith("contracts/")})
     return {
         "version": release.version,
         "commit": release.commit,
         "note": release.note,
         "solc": config["version"],
         "settings": {k: v for k, v in settings.items() if k != "remappings"},
-        "openzeppelin": {p: _package_version(root, f"@openzeppelin/{p}") for p in ("contracts", "contracts-upgradeable")},
+        "openzeppelin": _openzeppelin(root, release.commit),
         "contracts": {c: {"abi": found[c]["abi"], "bytecode": "0x" + found[c]["evm"]["bytecode"]["object"]}
                       for c in CONTRACTS},
+        "sources": {path: standard_json["sources"][path]["content"] for path in used},
     }
 
 

@@ -14,14 +14,20 @@ On the same compilation it runs ``slither-check-upgradeability``'s checks (all 1
 upgradeability checks) on the upgradeable token, ``DepositToken`` behind ``DepositTokenProxy``: the
 initializers, function id collisions and shadowing between proxy and logic, and the variables' order.
 Those checks compare plain state variables; the token has none (every variable is in an ERC-7201
-namespace), which ``deptoken.storage_layout`` checks against the committed snapshot.
+namespace), which ``deptoken.storage_layout`` checks against the committed snapshot. The 6 checks that
+compare two implementations (variables missing, reordered or added, constants changed, new
+reinitializers) run with each released token as the old one and the current ``DepositToken`` as the new:
+the release's sources come from its artefact (``releases/<version>.json``, ``deptoken.releases``), compiled
+with its own settings, so no git history is needed.
 
 Fails (exit 1) when:
 - slither analysed none of, or not all of, the expected contracts (a check that analysed nothing
   would otherwise pass silently), or no upgradeability check ran on the token and its proxy;
 - a High or Medium finding touches the project's own contracts (``contracts/``, not
   ``contracts/test/``, not OpenZeppelin) and is not accepted in the triage file;
-- an upgradeability finding of any impact is not accepted in the triage file;
+- an upgradeability finding of any impact is not accepted in the triage file (a release comparison's
+  location ends with `` (from <version>)``);
+- a released token's ``DepositToken`` was not analysed, or no comparison check ran on it;
 - slither could not build its IR for a function of the project's own contracts (it logs "Impossible to
   generate IR" and its detectors then skip that function) and the triage file does not explain it;
 - the triage file is malformed (an entry without a justification, an unknown severity ...).
@@ -54,6 +60,8 @@ TRIAGE_FILE = "slither.triage.json"  # in the project directory (deptoken.projec
 REPORT_FILE = Path("crytic-export") / "slither-report.json"
 EXPECTED_CONTRACTS = ("DepositToken", "DepositTokenProxy", "ComplianceERC20Upgradeable", "BankIssuanceUpgradeable")
 UPGRADEABLE = ("DepositToken", "DepositTokenProxy")  # logic contract, its proxy: slither-check-upgradeability's pair
+RELEASES_COMPARED = ("1.0.0", "1.1.0")  # releases/<version>.json: each compared with the current logic contract
+RELEASE_DIR = Path("crytic-export") / "releases"  # where a release's sources are written to be compiled
 UPGRADEABILITY = "upgradeability"  # Finding.kind of slither-check-upgradeability's findings: every impact blocks
 NOT_ANALYSED = "not-analysed"  # Finding.kind of a function slither could not analyse: blocks in own contracts
 STRICT_KINDS = (UPGRADEABILITY, NOT_ANALYSED)
@@ -196,10 +204,10 @@ def classify(result: dict) -> Finding:
         check=result["check"],
         impact=result["impact"],
         confidence=result["confidence"],
-        location=location(result),
+        location=location(result) + result.get("location_suffix", ""),
         files=files,
         description=result["description"].strip(),
-        scope=scope,
+        scope=result.get("scope", scope),
         kind=result.get("kind", "detector"),
     )
 
@@ -244,6 +252,7 @@ class Report:
     errors: list[str]
     seconds: float
     upgradeability_checks: list[str] = field(default_factory=list)  # the checks run on UPGRADEABLE
+    release_checks: dict[str, list[str]] = field(default_factory=dict)  # release -> comparison checks run
 
     @property
     def ok(self) -> bool:
@@ -268,7 +277,8 @@ class Report:
             "contract_count": len(self.contracts),
             "finding_counts": _counts(self.findings),
             "findings": [vars(f) for f in self.findings],
-            "upgradeability": {"logic": UPGRADEABLE[0], "proxy": UPGRADEABLE[1], "checks": self.upgradeability_checks},
+            "upgradeability": {"logic": UPGRADEABLE[0], "proxy": UPGRADEABLE[1], "checks": self.upgradeability_checks,
+                               "releases": self.release_checks},
             "unused_triage_entries": [{"check": c, "location": loc} for c, loc in self.unused_triage],
             "seconds": round(self.seconds, 2),
         }
@@ -333,9 +343,70 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
     if not checks_run:
         errors.append(f"no upgradeability check ran on {UPGRADEABLE[0]} behind {UPGRADEABLE[1]}")
 
-    findings, gate_errors, unused = apply_gate(results + upgrade_results + unanalysed.results, triage, triage_path.name)
+    release_results, release_checks = [], {}
+    for version in RELEASES_COMPARED:
+        found, ran, error = release_comparison(slither, version, root, settings, str(solc))
+        release_results += found
+        release_checks[version] = ran
+        if error:
+            errors.append(error)
+
+    findings, gate_errors, unused = apply_gate(results + upgrade_results + release_results + unanalysed.results,
+                                               triage, triage_path.name)
     errors += gate_errors
-    return Report(settings, str(solc), sources, contracts, findings, unused, errors, time.monotonic() - start, checks_run)
+    return Report(settings, str(solc), sources, contracts, findings, unused, errors, time.monotonic() - start,
+                  checks_run, release_checks)
+
+
+def release_comparison(current: Any, version: str, root: Path, settings: CompileSettings,
+                       solc: str) -> tuple[list[dict], list[str], str]:
+    """slither-check-upgradeability's checks that compare two implementations, with the released
+    ``DepositToken`` of ``releases/<version>.json`` (its sources compiled with its own settings, the
+    current OpenZeppelin remappings: ``deptoken.releases`` checks the pins are the same) as the old one and
+    ``current``'s as the new. Returns the findings (scope "project", located "... (from <version>)"),
+    the checks that ran and an error (empty when it ran)."""
+    from crytic_compile import CryticCompile
+    from crytic_compile.platform.solc_standard_json import SolcStandardJson
+    from slither import Slither
+    from slither.tools.upgradeability.checks import all_checks
+    from slither.tools.upgradeability.checks.abstract_checks import AbstractCheck
+
+    from . import releases
+
+    try:
+        artefact = releases.load(version, root)
+    except DepositTokenError as exc:
+        return [], [], f"release {version}: {exc}"
+    tree = root / RELEASE_DIR / version
+    for path, content in artefact["sources"].items():
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_text(content)
+    release_settings = CompileSettings(
+        solc_version=artefact["solc"], optimize=artefact["settings"]["optimizer"]["enabled"],
+        runs=artefact["settings"]["optimizer"]["runs"], evm_version=artefact["settings"]["evmVersion"],
+        remappings=settings.remappings)
+    if release_settings.solc_version != settings.solc_version:
+        return [], [], f"release {version}: built with solc {artefact['solc']}, the project has {settings.solc_version}"
+    with contextlib.chdir(root):
+        standard_json = SolcStandardJson(release_settings.standard_json(
+            sorted((RELEASE_DIR / version / path).as_posix() for path in artefact["sources"])))
+        old = Slither(CryticCompile(standard_json, solc=solc, solc_working_dir=str(root)))
+    [v2] = current.get_contract_from_name(UPGRADEABLE[0])
+    found = old.get_contract_from_name(UPGRADEABLE[0])
+    if len(found) != 1:
+        return [], [], f"release {version}: slither analysed {len(found)} {UPGRADEABLE[0]} contracts in its sources"
+    logger = logging.getLogger("Slither-check-upgradeability")
+    results, ran = [], []
+    for check in vars(all_checks).values():
+        if not (isinstance(check, type) and issubclass(check, AbstractCheck)) or not check.REQUIRE_CONTRACT_V2:
+            continue
+        for result in check(logger, found[0], contract_v2=v2).check() or []:
+            results.append({**result, "kind": UPGRADEABILITY, "impact": check.IMPACT.name.capitalize(),
+                            "confidence": "n/a", "scope": "project", "location_suffix": f" (from {version})"})
+        ran.append(check.ARGUMENT)
+    if not ran:
+        return results, ran, f"release {version}: no upgradeability check compared it with the current token"
+    return results, sorted(ran), ""
 
 
 class _IrFailures(logging.Handler):
@@ -422,6 +493,9 @@ def print_summary(report: Report, out=sys.stdout) -> None:
         print(f"  {scope:<10} {text}", file=out)
     print(f"  upgradeability: {len(report.upgradeability_checks)} checks on {UPGRADEABLE[0]} behind {UPGRADEABLE[1]}, "
           f"{sum(f.kind == UPGRADEABILITY for f in report.findings)} findings", file=out)
+    for version, checks in report.release_checks.items():
+        print(f"  upgradeability: {len(checks)} checks comparing release {version}'s {UPGRADEABLE[0]} with the current one, "
+              f"{sum(f.location.endswith(f'(from {version})') for f in report.findings)} findings", file=out)
     own = [f for f in report.findings if f.scope == "project"]
     if own:
         print("  project findings:", file=out)

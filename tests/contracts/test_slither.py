@@ -53,9 +53,27 @@ def test_slither_check_upgradeability_ran_on_the_token_and_its_proxy(slither_run
     assert {"init-missing", "initializer-missing", "missing-init-modifier", "function-id-collision",
             "function-shadowing", "order-vars-proxy", "extra-vars-proxy", "initialize-target"} <= set(upgradeability["checks"])
     assert len(upgradeability["checks"]) == 12
-    found = [f for f in report["findings"] if f["kind"] == "upgradeability"]
+    found = [f for f in report["findings"] if f["kind"] == "upgradeability" and "(from " not in f["location"]]
     assert [(f["check"], f["location"], f["status"]) for f in found] == [("initialize-target", "DepositToken", "accepted")]
     assert not [f for f in report["findings"] if f["kind"] == "not-analysed" and f["scope"] == "project"]
+
+
+def test_slither_check_upgradeability_compared_each_release_with_the_current_token(slither_run):
+    """The 6 checks that compare two implementations ran with each released DepositToken (its sources from
+    releases/<version>.json, no git history) as the old one and the current as the new. Their findings:
+    from 1.0.0, its two new reinitializer(2) functions (explained in the triage file, with the hazard of an
+    upgrade without the step); from 1.1.0, none."""
+    _, report = slither_run
+    releases = report["upgradeability"]["releases"]
+    assert set(releases) == {"1.0.0", "1.1.0"}
+    for checks in releases.values():
+        assert checks == ["became-constant", "extra-vars-v2", "missing-variables", "multiple-new-reinitializers",
+                          "order-vars-contracts", "were-constant"]
+    found = sorted((f["check"], f["location"], f["status"]) for f in report["findings"] if "(from " in f["location"])
+    assert found == [
+        ("multiple-new-reinitializers", "DepositToken.initialize(IDepositTokenAdmin.InitParams) (from 1.0.0)", "accepted"),
+        ("multiple-new-reinitializers", "DepositToken.initializeAuthorizations() (from 1.0.0)", "accepted"),
+    ]
 
 
 def test_slither_analysed_the_contracts(slither_run):
@@ -147,6 +165,14 @@ def test_gate_blocks_upgradeability_and_unanalysed_functions_at_any_impact():
     triage = Triage({("initialize-target", "DepositToken.f()"): "explained well enough here"})
     findings, errors, _ = apply_gate([upgrade], triage)
     assert [f.status for f in findings] == ["accepted"] and not errors
+    # a release comparison's finding points into the release's sources (crytic-export/releases/...): it
+    # still counts as the project's, located with its release
+    release = {**_result("missing-variables", "High", "crytic-export/releases/1.1.0/contracts/DepositToken.sol"),
+               "kind": "upgradeability", "scope": "project", "location_suffix": " (from 1.1.0)"}
+    findings, errors, _ = apply_gate([release], triage)
+    assert [(f.location, f.status) for f in findings] == [("DepositToken.f() (from 1.1.0)", "blocking")]
+    assert errors == ["upgradeability finding missing-variables (High) at DepositToken.f() (from 1.1.0): "
+                      "not accepted in slither.triage.json"]
 
 
 def test_triage_entries_need_a_justification(tmp_path):

@@ -11,6 +11,7 @@ from ape.contracts import ContractContainer
 from ethpm_types import ContractType
 
 from deptoken import eip712, releases
+from deptoken.storage_layout import erc7201_slot
 from deptoken.token import TokenClient
 from deptoken.token import authorizations as auth
 
@@ -20,6 +21,8 @@ from helpers import MAX_UINT256, events, init_params, ref, reverts, role_id
 pytestmark = pytest.mark.slow  # each test deploys a release and the current implementation
 
 KYC_DAYS = 400 * 86400
+# OpenZeppelin's EIP712Storage: _hashedName, _hashedVersion, _name, _version (short strings: one word each)
+EIP712_STORAGE = erc7201_slot("openzeppelin.storage.EIP712")
 
 
 def release_types(version: str) -> dict[str, ContractType]:
@@ -44,6 +47,18 @@ def deploy_release(version: str, deployer, **roles):
 
 def word(chain, address, slot: int) -> int:
     return int(chain.provider.make_request("eth_getStorageAt", [address, hex(slot), "latest"]), 16)
+
+
+def storage_written(chain, txn_hash, address: str) -> dict[int, tuple[int, int]]:
+    """The storage words of ``address`` that a transaction changed, slot -> (before, after), from the
+    node's own state diff (``prestateTracer`` in diff mode: a word absent on one side is zero there)."""
+    diff = chain.provider.make_request("debug_traceTransaction", [
+        txn_hash if isinstance(txn_hash, str) else "0x" + bytes(txn_hash).hex(),
+        {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}])
+    pre, post = ({int(k, 16): int(v, 16) for k, v in diff[side].get(address.lower(), {}).get("storage", {}).items()}
+                 for side in ("pre", "post"))
+    return {slot: (pre.get(slot, 0), post.get(slot, 0)) for slot in pre.keys() | post.keys()
+            if pre.get(slot, 0) != post.get(slot, 0)}
 
 
 def build_state(token, chain, accounts, people) -> dict:
@@ -73,6 +88,7 @@ def build_state(token, chain, accounts, people) -> dict:
     token.grantRole(role_id("PAUSER_ROLE"), p["pauser2"], sender=p["admin"])
     token.revokeRole(role_id("COMPLIANCE_ROLE"), p["admin"], sender=p["admin"])
     token.beginDefaultAdminTransfer(p["next_admin"], sender=p["admin"])
+    token.changeDefaultAdminDelay(2 * 86400, sender=p["admin"])  # pending too, beside the admin transfer
     token.pause(sender=p["pauser"])
 
 
@@ -100,6 +116,8 @@ def snapshot(token, people) -> dict:
         "roleAdmins": {r: token.getRoleAdmin(role_id(r)) for r in ROLE_NAMES},
         "defaultAdmin": token.defaultAdmin(), "defaultAdminDelay": token.defaultAdminDelay(),
         "pendingDefaultAdmin": tuple(token.pendingDefaultAdmin()),
+        "pendingDefaultAdminDelay": tuple(token.pendingDefaultAdminDelay()),
+        "version": token.version(),
     }
 
 
@@ -118,15 +136,22 @@ def roles_of(people) -> dict:
             "pauser": people["pauser"], "upgrader": people["upgrader"]}
 
 
-def upgrade(token, version: str, people, chain):
+def upgrade(token, version: str, people, chain, written: dict | None = None):
     """Upgrades the live proxy to a new current implementation as the current contract documents:
-    1.0.0 with `initializeAuthorizations` (its EIP-712 domain), 1.1.0 with no call."""
-    current = people["admin"].deploy(project.DepositToken)
+    1.0.0 with `initializeAuthorizations` (its EIP-712 domain), 1.1.0 with no call. The storage words
+    the upgrade changed go into ``written``."""
+    before = word(chain, token.address, IMPLEMENTATION_SLOT)
+    current = people["admin"].deploy(project.DepositToken)  # its constructor deploys its DepositTokenAdmin
     data = current.initializeAuthorizations.encode_input() if version == "1.0.0" else b""
     receipt = token.upgradeToAndCall(current, data, sender=people["upgrader"])
     assert ("Upgraded", {"implementation": current.address}) in events(receipt)
-    assert "0x" + bytes(chain.provider.get_storage(token.address, IMPLEMENTATION_SLOT))[-20:].hex() == current.address.lower()
-    return project.DepositToken.at(token.address)
+    after = word(chain, token.address, IMPLEMENTATION_SLOT)
+    assert after == int(current.address, 16) != before
+    if written is not None:
+        written.update(storage_written(chain, receipt.txn_hash, token.address))
+    upgraded = project.DepositToken.at(token.address)
+    assert upgraded.version() == current.version()  # the proxy reports the new implementation's version
+    return upgraded
 
 
 @pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
@@ -143,14 +168,27 @@ def test_upgrade_from_release_keeps_every_value(version, chain, accounts, people
     assert before["depositRefs"][ref("dep-3")] and before["burnRefs"][ref("burn-1")]
     assert before["payoutRefs"][(carol.address, ref("payout-1"))]
     assert before["pendingDefaultAdmin"][0] == people["next_admin"].address
+    assert before["pendingDefaultAdminDelay"][0] == 2 * 86400
     assert before["roles"][("PAUSER_ROLE", people["pauser2"].address)]
     assert not before["roles"][("COMPLIANCE_ROLE", people["admin"].address)]
     initialized = word(chain, token.address, INITIALIZABLE_STORAGE) & (2**64 - 1)
     assert initialized == (1 if version == "1.0.0" else 2)
 
-    current = upgrade(token, version, people, chain)
+    written: dict[int, tuple[int, int]] = {}
+    current = upgrade(token, version, people, chain, written)
 
-    assert snapshot(current, people) == before
+    # raw storage: the upgrade changed the implementation slot and, from 1.0.0, only what its documented
+    # step sets (initializer version 1 -> 2, the EIP-712 name and version); no word the release wrote
+    expected = {IMPLEMENTATION_SLOT}
+    if version == "1.0.0":
+        expected |= {INITIALIZABLE_STORAGE, EIP712_STORAGE + 2, EIP712_STORAGE + 3}
+        assert written[INITIALIZABLE_STORAGE] == (1, 2)
+        assert written[EIP712_STORAGE + 2][0] == written[EIP712_STORAGE + 3][0] == 0  # 1.0.0 had no domain
+    assert set(written) == expected
+    # every value, read through the current ABI, is the release's but the version (checked by upgrade())
+    after = snapshot(current, people)
+    assert before.pop("version") == version and after.pop("version") != ""
+    assert after == before
     assert word(chain, token.address, INITIALIZABLE_STORAGE) & (2**64 - 1) == 2
     assert current.minterRateLimitOf(people["minter"])[:2] == (0, 0)  # new in the current version: unset
 
@@ -235,3 +273,24 @@ def test_1_0_0_upgraded_gets_its_eip712_domain_and_permits_work(chain, accounts,
     assert current.allowance(alice, carol) == 100 and current.nonces(alice) == 1
     auth.submit(client, auth.sign(bob, auth.transfer_authorization(client, bob, carol, "1.00", valid_for=600)),
                 sender=carol)
+
+
+def test_1_0_0_upgraded_without_its_step_cannot_be_initialized_by_anyone(chain, accounts, people):
+    """slither-check-upgradeability (multiple-new-reinitializers, from 1.0.0): the current token has two
+    reinitializer(2) functions 1.0.0 did not, `initialize` (anyone) and `initializeAuthorizations`
+    (upgrader). Upgraded as documented, in one transaction with the step, the token is at version 2 at
+    once. Upgraded without it, the token stays at version 1, where `initialize` is open: what refuses
+    it then is the existing default admin (AccessControlDefaultAdminRules grants that role only once)."""
+    token = deploy_release("1.0.0", people["admin"], **roles_of(people))
+    current = people["admin"].deploy(project.DepositToken)
+    token.upgradeToAndCall(current, b"", sender=people["upgrader"])
+    upgraded = project.DepositToken.at(token.address)
+    assert word(chain, token.address, INITIALIZABLE_STORAGE) & (2**64 - 1) == 1
+    stranger = accounts[13]
+    with reverts(upgraded.AccessControlEnforcedDefaultAdminRules):
+        upgraded.initialize(init_params(stranger), sender=stranger)
+    assert upgraded.defaultAdmin() == people["admin"].address
+    upgraded.initializeAuthorizations(sender=people["upgrader"])  # the step, late
+    with reverts(upgraded.InvalidInitialization):
+        upgraded.initialize(init_params(stranger), sender=stranger)
+    assert upgraded.eip712Domain()[1:3] == ("Example Bank USD Deposit", "1")
