@@ -40,8 +40,12 @@ contract DepositTokenAdmin is BankIssuanceUpgradeable, IssuerIdentityUpgradeable
 
     /// @notice Part of {DepositToken-initialize}, which delegates here with its own calldata: records
     /// the ISO 4217 currency (three upper-case letters) and the issuer's identity; returns the
-    /// currency's minor units. No other token function leads here.
+    /// currency's minor units. No other token function leads here. Refuses a token that has a currency:
+    /// every version's `initialize` set one, so a proxy initialized before (such as a 1.0.0 token
+    /// upgraded without its step {DepositToken-initializeAuthorizations}, still at initializer version
+    /// 1, which `reinitializer(2)` alone would accept) cannot be initialized again, by anyone.
     function initialize(InitParams calldata p) external onlyDelegated returns (uint8) {
+        if (_hasCurrency()) revert InvalidInitialization();
         uint8 units = Iso4217.minorUnits(Iso4217.parse(p.currency));
         _setCurrency(p.currency);
         _setIssuer(p.issuerName, p.issuerLei, p.issuerBic);

@@ -368,8 +368,6 @@ def release_comparison(current: Any, version: str, root: Path, settings: Compile
     from crytic_compile import CryticCompile
     from crytic_compile.platform.solc_standard_json import SolcStandardJson
     from slither import Slither
-    from slither.tools.upgradeability.checks import all_checks
-    from slither.tools.upgradeability.checks.abstract_checks import AbstractCheck
 
     from . import releases
 
@@ -395,15 +393,7 @@ def release_comparison(current: Any, version: str, root: Path, settings: Compile
     found = old.get_contract_from_name(UPGRADEABLE[0])
     if len(found) != 1:
         return [], [], f"release {version}: slither analysed {len(found)} {UPGRADEABLE[0]} contracts in its sources"
-    logger = logging.getLogger("Slither-check-upgradeability")
-    results, ran = [], []
-    for check in vars(all_checks).values():
-        if not (isinstance(check, type) and issubclass(check, AbstractCheck)) or not check.REQUIRE_CONTRACT_V2:
-            continue
-        for result in check(logger, found[0], contract_v2=v2).check() or []:
-            results.append({**result, "kind": UPGRADEABILITY, "impact": check.IMPACT.name.capitalize(),
-                            "confidence": "n/a", "scope": "project", "location_suffix": f" (from {version})"})
-        ran.append(check.ARGUMENT)
+    results, ran = _upgradeability_checks(found[0], contract_v2=v2, scope="project", location_suffix=f" (from {version})")
     if not ran:
         return results, ran, f"release {version}: no upgradeability check compared it with the current token"
     return results, sorted(ran), ""
@@ -436,20 +426,34 @@ def upgradeability_results(slither: Any) -> tuple[list[dict], list[str]]:
     findings, marked as UPGRADEABILITY with their impact, and the names of the checks that ran; none
     run when either contract is missing."""
 
-    from slither.tools.upgradeability.checks import all_checks
-    from slither.tools.upgradeability.checks.abstract_checks import AbstractCheck
 
     found = [slither.get_contract_from_name(name) for name in UPGRADEABLE]
     if any(len(contracts) != 1 for contracts in found):
         return [], []
     [logic], [proxy] = found
+    return _upgradeability_checks(logic, proxy=proxy)
+
+
+def _upgradeability_checks(logic: Any, *, proxy: Any = None, contract_v2: Any = None,
+                           **marks: str) -> tuple[list[dict], list[str]]:
+    """Runs slither-check-upgradeability's own check classes as its command line does: with
+    ``contract_v2``, those comparing ``logic`` (the old implementation) with it; otherwise those on
+    ``logic`` alone or with its ``proxy``. Returns the findings, marked as UPGRADEABILITY with their
+    impact and ``marks``, and the names of the checks that ran."""
+    from slither.tools.upgradeability.checks import all_checks
+    from slither.tools.upgradeability.checks.abstract_checks import AbstractCheck
+
     logger = logging.getLogger("Slither-check-upgradeability")
     results, ran = [], []
     for check in vars(all_checks).values():
-        if not (isinstance(check, type) and issubclass(check, AbstractCheck)) or check.REQUIRE_CONTRACT_V2:
-            continue  # a second implementation to compare: the storage-layout snapshot does that
-        for result in check(logger, logic, proxy=proxy if check.REQUIRE_PROXY else None).check() or []:
-            results.append({**result, "kind": UPGRADEABILITY, "impact": check.IMPACT.name.capitalize(), "confidence": "n/a"})
+        if not (isinstance(check, type) and issubclass(check, AbstractCheck)):
+            continue
+        if check.REQUIRE_CONTRACT_V2 != (contract_v2 is not None):
+            continue
+        found = check(logger, logic, proxy=proxy if check.REQUIRE_PROXY else None, contract_v2=contract_v2).check()
+        for result in found or []:
+            results.append({**result, "kind": UPGRADEABILITY, "impact": check.IMPACT.name.capitalize(),
+                            "confidence": "n/a", **marks})
         ran.append(check.ARGUMENT)
     return results, sorted(ran)
 

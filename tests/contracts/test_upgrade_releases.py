@@ -16,7 +16,7 @@ from deptoken.token import TokenClient
 from deptoken.token import authorizations as auth
 
 from constants import IMPLEMENTATION_SLOT, INITIALIZABLE_STORAGE, ROLE_NAMES
-from helpers import MAX_UINT256, events, init_params, ref, reverts, role_id
+from helpers import MAX_UINT256, ZERO_ADDRESS, events, init_params, ref, reverts, role_id
 
 pytestmark = pytest.mark.slow  # each test deploys a release and the current implementation
 
@@ -279,18 +279,25 @@ def test_1_0_0_upgraded_without_its_step_cannot_be_initialized_by_anyone(chain, 
     """slither-check-upgradeability (multiple-new-reinitializers, from 1.0.0): the current token has two
     reinitializer(2) functions 1.0.0 did not, `initialize` (anyone) and `initializeAuthorizations`
     (upgrader). Upgraded as documented, in one transaction with the step, the token is at version 2 at
-    once. Upgraded without it, the token stays at version 1, where `initialize` is open: what refuses
-    it then is the existing default admin (AccessControlDefaultAdminRules grants that role only once)."""
-    token = deploy_release("1.0.0", people["admin"], **roles_of(people))
-    current = people["admin"].deploy(project.DepositToken)
-    token.upgradeToAndCall(current, b"", sender=people["upgrader"])
+    once. Upgraded without it, it stays at version 1, which `reinitializer(2)` alone would let anyone
+    initialize, and take every role once the default admin was renounced: `initialize` refuses a token
+    that already has a currency (InvalidInitialization), whoever calls and whether an admin is left."""
+    p = people
+    token = deploy_release("1.0.0", p["admin"], **roles_of(p))
+    token.beginDefaultAdminTransfer(ZERO_ADDRESS, sender=p["admin"])  # the bank renounces its default admin
+    chain.pending_timestamp += 86400 + 1
+    token.renounceRole(role_id("DEFAULT_ADMIN_ROLE"), p["admin"], sender=p["admin"])
+    assert token.defaultAdmin() == ZERO_ADDRESS
+    current = p["admin"].deploy(project.DepositToken)
+    token.upgradeToAndCall(current, b"", sender=p["upgrader"])  # without the step
     upgraded = project.DepositToken.at(token.address)
     assert word(chain, token.address, INITIALIZABLE_STORAGE) & (2**64 - 1) == 1
     stranger = accounts[13]
-    with reverts(upgraded.AccessControlEnforcedDefaultAdminRules):
+    with reverts(upgraded.InvalidInitialization):
         upgraded.initialize(init_params(stranger), sender=stranger)
-    assert upgraded.defaultAdmin() == people["admin"].address
-    upgraded.initializeAuthorizations(sender=people["upgrader"])  # the step, late
+    assert word(chain, token.address, INITIALIZABLE_STORAGE) & (2**64 - 1) == 1
+    assert not upgraded.hasRole(role_id("UPGRADER_ROLE"), stranger) and upgraded.name() == "Example Bank USD Deposit"
+    upgraded.initializeAuthorizations(sender=p["upgrader"])  # the step, late
     with reverts(upgraded.InvalidInitialization):
         upgraded.initialize(init_params(stranger), sender=stranger)
     assert upgraded.eip712Domain()[1:3] == ("Example Bank USD Deposit", "1")

@@ -34,6 +34,11 @@ abstract contract IssuerIdentityUpgradeable is IDepositTokenAdmin {
         return ($.issuerName, $.issuerLei, $.issuerBic);
     }
 
+    /// @dev Whether a currency was set: by every version's `initialize`, so whether the token was initialized.
+    function _hasCurrency() internal view returns (bool) {
+        return bytes(_getDepositTokenStorage().currency).length != 0;
+    }
+
     function _setCurrency(string memory code) internal {
         _getDepositTokenStorage().currency = code;
     }
