@@ -43,6 +43,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     # whole modules
     ("contracts/test_stateful.py", "*"): ("slow",),
     ("contracts/test_slither.py", "*"): ("slow",),
+    ("contracts/test_halmos.py", "*"): ("slow",),  # halmos symbolic proofs, tens of seconds
     ("settlement/test_escrow_stateful.py", "*"): ("slow",),
     ("settlement/test_interbank_stateful.py", "*"): ("slow",),
     ("settlement/test_settlement_deploy.py", "*"): ("slow", "two_node"),
