@@ -34,6 +34,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "check_redeem_lowersSupplyAndBalanceByExactlyTheAmount(uint256,bytes32)",
         "check_burn_refWorksOnce(uint256,uint256,bytes32)",
     ),
+    "NoRoleTest": ("check_bounded_noRoleCaller_changesNoRoleState()",),
 }
 
 
@@ -50,3 +51,14 @@ def test_halmos_proves(contract: str) -> None:
         # a proof for all inputs: no loop cut short by halmos's unrolling bound (a bounded proof says so in its name)
         if "_bounded_" not in name:
             assert result["num_bounded_loops"] == 0, f"{name}: loops were bounded: {result}"
+
+
+def test_halmos_refutes_wrong_properties() -> None:
+    """The set-up can fail: deliberately wrong properties (NegativeTest) each get a counterexample."""
+    results = halmos("^NegativeTest$")
+    assert sorted(results) == [
+        "NegativeTest.check_refuted_transfer_ignoresTheFrozenAmount(uint256)",
+        "NegativeTest.check_refuted_withKycExpiry_keepsTheWholeWord(uint256,uint64)",
+    ]
+    for name, result in results.items():
+        assert result["exitcode"] != 0 and result["num_models"] > 0, f"{name}: not refuted: {result}"
