@@ -10,7 +10,8 @@ import {SymbolicToken} from "./SymbolicToken.sol";
  * allowlist expiry and freeze flag, the frozen amount, the minter's allowance, the pause flag, the
  * implementation slot, the roles of the fixture's holders and the caller; and the total supply has not
  * grown (a holder's own redemption may lower it). Balances, allowances, nonces and authorization states
- * are a holder's own to change (transfers, approvals, permits, authorizations) and are not covered here.
+ * are a holder's own to change (transfers, approvals, permits, authorizations) and are not covered here,
+ * except that an account that is not active receives nothing (property 4, for this caller).
  */
 contract NoRoleTest is SymbolicToken {
     address internal constant HOLDER = address(0x1001);
@@ -36,6 +37,14 @@ contract NoRoleTest is SymbolicToken {
         vm.assume(ok);
 
         assert(word(HOLDER) & ~BALANCE_MASK == before & ~BALANCE_MASK);
+        // property 4 for this caller: a holder that is not active receives nothing
+        bool wasActive = active(before);
+        bool notGrown = word(HOLDER) & BALANCE_MASK <= before & BALANCE_MASK;
+        bool holds;
+        assembly ("memory-safe") {
+            holds := or(wasActive, notGrown) // branch-free: no paths of its own
+        }
+        assert(holds);
         assert(load(frozenSlot(HOLDER)) == frozenAmount);
         assert(load(minterAllowanceSlot(MINTER)) == allowanceBefore);
         assert(token.paused() == paused);
