@@ -43,6 +43,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     # whole modules
     ("contracts/test_stateful.py", "*"): ("slow",),
     ("contracts/test_slither.py", "*"): ("slow",),
+    ("contracts/test_halmos.py", "*"): ("slow",),  # halmos symbolic proofs, tens of seconds
     ("settlement/test_escrow_stateful.py", "*"): ("slow",),
     ("settlement/test_interbank_stateful.py", "*"): ("slow",),
     ("settlement/test_forge_invariants.py", "*"): ("slow",),  # forge invariant campaigns, ~30-40 s in all
