@@ -184,6 +184,16 @@ def test_transfer_to_zero_address(token, alice):
         token.transfer(ZERO_ADDRESS, 1, sender=alice)
 
 
+def test_transfer_from_the_zero_address_is_refused_not_taken_for_a_mint(token, alice, bob):
+    """transferFrom(0, to, 0) by an active spender: an allowance of 0 covers 0, and the balance path
+    once took the zero sender for a mint (Transfer(0, to, 0), like a zero mint; found by halmos). The
+    zero address is a sender that is not active."""
+    supply = token.totalSupply()
+    with reverts(token.ERC7943CannotSend, account=ZERO_ADDRESS):
+        token.transferFrom(ZERO_ADDRESS, bob, 0, sender=alice)
+    assert token.totalSupply() == supply
+
+
 def test_many_transfers_keep_supply(token, alice, bob, carol):
     token.transfer(bob, 10, sender=alice)
     token.transfer(carol, 25, sender=bob)

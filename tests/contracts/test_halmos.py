@@ -25,8 +25,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "check_mint_anyAmount_changesOnlyTheBalance(uint256,bytes32)",
     ),
     "TransferTest": (
-        "check_transfer_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256)",
-        "check_transferFrom_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256)",
+        "check_distinctParties_transfer_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256)",
+        "check_distinctParties_transferFrom_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256)",
     ),
     "IssuanceTest": (
         "check_mint_withUsedDepositRef_alwaysReverts(address,uint256,bytes32)",

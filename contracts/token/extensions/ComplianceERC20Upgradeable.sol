@@ -208,7 +208,9 @@ abstract contract ComplianceERC20Upgradeable is
         assembly ("memory-safe") {
             $.slot := COMPLIANCE_ERC20_STORAGE // as {_getComplianceERC20Storage}, without the call: the hot path
         }
-        if (from == address(0)) {
+        if (from == address(0) && rules == 0) {
+            // a mint ({_mint}); the zero address as the sender of a transfer (transferFrom) is refused
+            // below as a sender that is not active (its word is empty)
             uint256 supply = $.totalSupply; // <= type(uint128).max; the receiver is checked by {_mint}
             // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
             if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);

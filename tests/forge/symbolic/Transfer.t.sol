@@ -77,7 +77,7 @@ contract TransferTest is SymbolicToken {
     address internal constant CAROL = address(0x1003);
     address internal constant DAVE = address(0x1004);
 
-    function check_transfer_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256 amount) public {
+    function check_distinctParties_transfer_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256 amount) public {
         address from = ALICE;
         address to = BOB;
         parties(from, to, from, DAVE);
@@ -96,7 +96,7 @@ contract TransferTest is SymbolicToken {
         }
     }
 
-    function check_transferFrom_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256 amount) public {
+    function check_distinctParties_transferFrom_succeedsIffRulesHold_andMovesExactlyTheAmount(uint256 amount) public {
         address to = BOB;
         address spender = CAROL;
         parties(ALICE, to, spender, DAVE);
