@@ -193,11 +193,14 @@ abstract contract ComplianceERC20Upgradeable is
     uint256 internal constant SENDER_NOT_FROZEN = 2;
     /// @dev {_update} rule: frozen tokens taken are released (a forced transfer) instead of protected.
     uint256 internal constant RELEASE_FROZEN = 4;
+    /// @dev {_update} rule: a mint (`from` is the zero address; the receiver and the supply cap are
+    /// checked). Without it the zero address is a sender like any other, which is never active.
+    uint256 internal constant MINT = 8;
 
     /**
      * @dev The one place where balances and the total supply change and {Transfer} is emitted;
-     * `from` zero mints, `to` zero burns. Each entry path checks its own preconditions and names the
-     * sender's rules: `SENDER_ACTIVE` and/or `SENDER_NOT_FROZEN`, and `RELEASE_FROZEN` (a forced
+     * `MINT` (with `from` zero) mints, `to` zero burns. Each entry path checks its own preconditions and
+     * names the sender's rules: `SENDER_ACTIVE` and/or `SENDER_NOT_FROZEN`, and `RELEASE_FROZEN` (a forced
      * transfer) or not (the frozen amount may not be touched). Always: the sender's balance covers
      * `value`; a credit goes only to an active account (checked after the debit, so that `from == to`
      * stays correct); the total supply stays within `type(uint128).max`, which bounds every balance
@@ -208,9 +211,7 @@ abstract contract ComplianceERC20Upgradeable is
         assembly ("memory-safe") {
             $.slot := COMPLIANCE_ERC20_STORAGE // as {_getComplianceERC20Storage}, without the call: the hot path
         }
-        if (from == address(0) && rules == 0) {
-            // a mint ({_mint}); the zero address as the sender of a transfer (transferFrom) is refused
-            // below as a sender that is not active (its word is empty)
+        if (rules & MINT != 0) {
             uint256 supply = $.totalSupply; // <= type(uint128).max; the receiver is checked by {_mint}
             // compared as room left, so that a `value` near 2**256 reverts with SupplyCapExceeded, not a panic
             if (value > type(uint128).max - supply) revert SupplyCapExceeded(value);
@@ -270,7 +271,7 @@ abstract contract ComplianceERC20Upgradeable is
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         // the receiver before the supply cap (that order of errors), although {_update} checks it too
         if (!_getComplianceERC20Storage().accounts[to].isActive(block.timestamp)) revert ERC7943CannotReceive(to);
-        _update(address(0), to, value, 0);
+        _update(address(0), to, value, MINT);
     }
 
     /**
