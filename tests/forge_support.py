@@ -48,7 +48,8 @@ def forge_test(match_contract: str, *args: str, timeout: float = 600) -> dict[st
     """Runs ``forge test`` on the test contracts matching ``match_contract`` (a regex) and returns each
     test's result by ``Contract.test()``; raises with forge's output if forge found nothing to run."""
     forge_build()
-    done = _run([str(FORGE), "test", "--json", "--match-contract", match_contract, *args], timeout)
+    # one thread: the suite's other worker needs the other core (forge would take every core)
+    done = _run([str(FORGE), "test", "--json", "--threads", "1", "--match-contract", match_contract, *args], timeout)
     try:
         suites = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -70,7 +71,7 @@ def halmos(match_contract: str, *args: str, timeout: float = 900) -> dict[str, d
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "halmos.json"
         done = _run(
-            [str(HALMOS), "--root", str(ROOT), "--match-contract", match_contract,
+            [str(HALMOS), "--root", str(ROOT), "--match-contract", match_contract, "--solver-threads", "1",
              "--json-output", str(report), *args],
             timeout,
         )
