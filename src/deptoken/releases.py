@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import DepositTokenError
 from .project import project_root
+from .slither_check import settings_from_config
 from .storage_layout import solc_standard_json
 
 ARTEFACTS = Path("releases")
@@ -79,24 +78,15 @@ def _openzeppelin(root: Path, commit: str) -> dict[str, str]:
 def build(release: Release, root: Path | None = None) -> dict[str, Any]:
     """Compiles the release commit's contracts (without its test contracts) with its settings."""
     root = root or project_root()
-    config = yaml.safe_load(_git(root, "show", f"{release.commit}:ape-config.yaml"))["solidity"]
+    compiler = settings_from_config(_git(root, "show", f"{release.commit}:ape-config.yaml"), root)
     files = [f for f in _git(root, "ls-tree", "-r", "--name-only", release.commit, "contracts").split()
              if f.endswith(".sol") and not f.startswith("contracts/test/")]
-    remappings = []
-    for entry in config.get("import_remapping", []):
-        prefix, _, target = (part.strip().rstrip("/") for part in entry.partition("="))
-        remappings.append(f"{prefix}/={target}/")
-    settings = {
-        "optimizer": {"enabled": bool(config.get("optimize", True)), "runs": int(config.get("optimization_runs", 200))},
-        "evmVersion": config["evm_version"],
-        "remappings": remappings,
-    }
-    standard_json = {
-        "language": "Solidity",
-        "sources": {f: {"content": _git(root, "show", f"{release.commit}:{f}")} for f in files},
-        "settings": {**settings, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "metadata"]}}},
-    }
-    output = solc_standard_json(standard_json, config["version"], root)["contracts"]
+    standard_json = compiler.standard_json([])
+    settings = standard_json["settings"]
+    standard_json["sources"] = {f: {"content": _git(root, "show", f"{release.commit}:{f}")} for f in files}
+    output = solc_standard_json({**standard_json, "settings": {
+        **settings, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "metadata"]}}}},
+        compiler.solc_version, root)["contracts"]
     found = {name: body for source in output.values() for name, body in source.items()}
     missing = [c for c in CONTRACTS if c not in found]
     if missing:
@@ -109,7 +99,7 @@ def build(release: Release, root: Path | None = None) -> dict[str, Any]:
         "version": release.version,
         "commit": release.commit,
         "note": release.note,
-        "solc": config["version"],
+        "solc": compiler.solc_version,
         "settings": {k: v for k, v in settings.items() if k != "remappings"},
         "openzeppelin": _openzeppelin(root, release.commit),
         "contracts": {c: {"abi": found[c]["abi"], "bytecode": "0x" + found[c]["evm"]["bytecode"]["object"]}

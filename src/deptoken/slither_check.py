@@ -10,9 +10,9 @@ runs, EVM version, the OpenZeppelin remappings pointed at ``node_modules``), thr
 comments and ``slither.db.json`` ignored: the only place to accept a finding is ``slither.triage.json``,
 with a written reason.
 
-On the same compilation it runs ``slither-check-upgradeability``'s checks (all 18 of slither's
-upgradeability checks) on the upgradeable token, ``DepositToken`` behind ``DepositTokenProxy``: the
-initializers, function id collisions and shadowing between proxy and logic, and the variables' order.
+On the same compilation it runs ``slither-check-upgradeability``'s checks that take a logic contract
+and its proxy (12 of its 18) on the upgradeable token, ``DepositToken`` behind ``DepositTokenProxy``:
+the initializers, function id collisions and shadowing between proxy and logic, and the variables' order.
 Those checks compare plain state variables; the token has none (every variable is in an ERC-7201
 namespace), which ``deptoken.storage_layout`` checks against the committed snapshot. The 6 checks that
 compare two implementations (variables missing, reordered or added, constants changed, new
@@ -99,7 +99,13 @@ def ape_settings(root: Path | None = None) -> CompileSettings:
     remappings, which point into ``node_modules`` (checked to be installed). ``root``: the project
     directory (default: ``deptoken.project.project_root()``)."""
     root = root or project_root()
-    config = yaml.safe_load((root / "ape-config.yaml").read_text())
+    return settings_from_config((root / "ape-config.yaml").read_text(), root)
+
+
+def settings_from_config(text: str, root: Path) -> CompileSettings:
+    """The compiler settings of an ``ape-config.yaml`` given as ``text`` (the project's, or a release
+    commit's), with its remappings checked against ``root``'s ``node_modules``."""
+    config = yaml.safe_load(text)
     sol = config.get("solidity") or {}
     version = sol.get("version")
     if not version:
@@ -184,7 +190,7 @@ class Finding:
     files: list[str]
     description: str
     scope: str  # "project", "test" or "dependency"
-    kind: str = "detector"  # or UPGRADEABILITY
+    kind: str = "detector"  # or one of STRICT_KINDS
     status: str = ""  # "blocking", "accepted", "reported"
     justification: str = ""
 
@@ -320,8 +326,7 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
         d for d in vars(all_detectors).values() if inspect.isclass(d) and issubclass(d, AbstractDetector)
     ]
     unanalysed = _IrFailures()
-    logging.getLogger("ContractSolcParsing").addHandler(unanalysed)
-    with contextlib.chdir(root):  # crytic-compile resolves source paths against the process's cwd
+    with contextlib.chdir(root), unanalysed:  # crytic-compile resolves source paths against the process's cwd
         standard_json = SolcStandardJson(settings.standard_json(sources))
         compilation = CryticCompile(standard_json, solc=str(solc), solc_working_dir=str(root))
         # show_ignored_findings: `slither-disable` comments and slither.db.json hide nothing;
@@ -330,7 +335,6 @@ def run(root: Path | None = None, triage_path: Path | None = None) -> Report:
         for detector in detectors:
             slither.register_detector(detector)
         results = [r for per_detector in slither.run_detectors() for r in per_detector]
-    logging.getLogger("ContractSolcParsing").removeHandler(unanalysed)
 
     contracts = sorted({c.name for c in slither.contracts})
     errors: list[str] = []
@@ -375,6 +379,8 @@ def release_comparison(current: Any, version: str, root: Path, settings: Compile
         artefact = releases.load(version, root)
     except DepositTokenError as exc:
         return [], [], f"release {version}: {exc}"
+    if artefact["solc"] != settings.solc_version:
+        return [], [], f"release {version}: built with solc {artefact['solc']}, the project has {settings.solc_version}"
     tree = root / RELEASE_DIR / version
     for path, content in artefact["sources"].items():
         (tree / path).parent.mkdir(parents=True, exist_ok=True)
@@ -383,8 +389,6 @@ def release_comparison(current: Any, version: str, root: Path, settings: Compile
         solc_version=artefact["solc"], optimize=artefact["settings"]["optimizer"]["enabled"],
         runs=artefact["settings"]["optimizer"]["runs"], evm_version=artefact["settings"]["evmVersion"],
         remappings=settings.remappings)
-    if release_settings.solc_version != settings.solc_version:
-        return [], [], f"release {version}: built with solc {artefact['solc']}, the project has {settings.solc_version}"
     with contextlib.chdir(root):
         standard_json = SolcStandardJson(release_settings.standard_json(
             sorted((RELEASE_DIR / version / path).as_posix() for path in artefact["sources"])))
@@ -396,7 +400,7 @@ def release_comparison(current: Any, version: str, root: Path, settings: Compile
     results, ran = _upgradeability_checks(found[0], contract_v2=v2, scope="project", location_suffix=f" (from {version})")
     if not ran:
         return results, ran, f"release {version}: no upgradeability check compared it with the current token"
-    return results, sorted(ran), ""
+    return results, ran, ""
 
 
 class _IrFailures(logging.Handler):
@@ -405,9 +409,18 @@ class _IrFailures(logging.Handler):
 
     PATTERN = re.compile(r"Impossible to generate IR for (\S+) \(([^#)]+)")
 
+    LOGGER = "ContractSolcParsing"
+
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.results: list[dict] = []
+
+    def __enter__(self) -> _IrFailures:
+        logging.getLogger(self.LOGGER).addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger(self.LOGGER).removeHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         match = self.PATTERN.search(record.getMessage())
@@ -425,8 +438,6 @@ def upgradeability_results(slither: Any) -> tuple[list[dict], list[str]]:
     them on a logic contract and its proxy) on UPGRADEABLE in an analysed compilation. Returns the
     findings, marked as UPGRADEABILITY with their impact, and the names of the checks that ran; none
     run when either contract is missing."""
-
-
     found = [slither.get_contract_from_name(name) for name in UPGRADEABLE]
     if any(len(contracts) != 1 for contracts in found):
         return [], []
@@ -496,7 +507,7 @@ def print_summary(report: Report, out=sys.stdout) -> None:
         text = ", ".join(f"{n} {impact}" for impact, n in sorted(counts.items(), key=lambda kv: _IMPACT_ORDER.get(kv[0], 9)))
         print(f"  {scope:<10} {text}", file=out)
     print(f"  upgradeability: {len(report.upgradeability_checks)} checks on {UPGRADEABLE[0]} behind {UPGRADEABLE[1]}, "
-          f"{sum(f.kind == UPGRADEABILITY for f in report.findings)} findings", file=out)
+          f"{sum(f.kind == UPGRADEABILITY and ' (from ' not in f.location for f in report.findings)} findings", file=out)
     for version, checks in report.release_checks.items():
         print(f"  upgradeability: {len(checks)} checks comparing release {version}'s {UPGRADEABLE[0]} with the current one, "
               f"{sum(f.location.endswith(f'(from {version})') for f in report.findings)} findings", file=out)
