@@ -190,8 +190,8 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
     }
 
     /// @inheritdoc IDepositTokenMessenger
-    function messageStatus(bytes32 messageId) external view returns (MessageStatus) {
-        return _storage().status[messageId];
+    function messageStatus(bytes32 id) external view returns (MessageStatus) {
+        return _storage().status[id];
     }
 
     /// @notice The id of `message` (its keccak-256); reverts unless it is 320 bytes.
@@ -212,9 +212,9 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
         return _hashTypedDataV4(keccak256(abi.encodePacked(TRANSFER_TYPEHASH, message)));
     }
 
-    /// @notice The EIP-712 digest the attesters sign for the message `messageId`, sent here, to be refunded.
-    function refundDigest(bytes32 messageId_) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(REFUND_TYPEHASH, messageId_)));
+    /// @notice The EIP-712 digest the attesters sign for the message with id `id`, sent here, to be refunded.
+    function refundDigest(bytes32 id) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(REFUND_TYPEHASH, id)));
     }
 
     /// @notice The EIP-3009 nonce a holder signs for {sendWithAuthorization} to `recipient` on
@@ -321,12 +321,12 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
     function send(uint256 destinationChainId, address recipient, uint256 amount)
         external
         whenNotPaused
-        returns (bytes32 messageId_)
+        returns (bytes32 id)
     {
         // msg.sender, not _msgSender(): no forwarder here, and slither's arbitrary-send-erc20 check sees it is the sender
-        messageId_ = _record(destinationChainId, msg.sender, recipient, amount);
+        id = _record(destinationChainId, msg.sender, recipient, amount);
         IERC20(address(_token)).safeTransferFrom(msg.sender, address(this), amount);
-        _token.burn(amount, messageId_);
+        _token.burn(amount, id);
     }
 
     /// @notice As {send} for `from`, who signed an EIP-3009 `receiveWithAuthorization` on the token
@@ -341,10 +341,10 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
         uint256 validBefore,
         bytes32 salt,
         bytes calldata signature
-    ) external whenNotPaused returns (bytes32 messageId_) {
-        messageId_ = _record(destinationChainId, from, recipient, amount);
+    ) external whenNotPaused returns (bytes32 id) {
+        id = _record(destinationChainId, from, recipient, amount);
         _receive(from, amount, validAfter, validBefore, sendNonce(destinationChainId, recipient, salt), signature);
-        _token.burn(amount, messageId_);
+        _token.burn(amount, id);
     }
 
     /// @inheritdoc IDepositTokenMessenger
@@ -367,13 +367,10 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
     /// Only a message neither received nor refused here can be refused.
     function refuse(bytes calldata message, bytes calldata attestation) external whenNotPaused {
         (Message memory m, bytes32 id) = _inbound(message);
-        RefusalReason reason;
-        if (block.timestamp > m.deadline) {
-            reason = RefusalReason.Expired;
-        } else if (!_token.canReceive(m.recipient)) {
+        RefusalReason reason = RefusalReason.Expired;
+        if (block.timestamp <= m.deadline) {
+            if (_token.canReceive(m.recipient)) revert MessageNotRefusable(id);
             reason = RefusalReason.RecipientNotActive;
-        } else {
-            revert MessageNotRefusable(id);
         }
         _verify(transferDigest(message), attestation);
         _storage().status[id] = MessageStatus.Refused;

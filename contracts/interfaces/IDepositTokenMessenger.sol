@@ -141,7 +141,7 @@ interface IDepositTokenMessenger {
 
     /// @notice Sends `amount` of the caller's tokens (approved to this messenger) to `recipient` on
     /// `destinationChainId`: burns them here and emits the message; returns its id.
-    function send(uint256 destinationChainId, address recipient, uint256 amount) external returns (bytes32 messageId);
+    function send(uint256 destinationChainId, address recipient, uint256 amount) external returns (bytes32 id);
 
     /// @notice Mints the message's amount to its recipient, under the attesters' signatures.
     function receiveMessage(bytes calldata message, bytes calldata attestation) external;
@@ -152,6 +152,6 @@ interface IDepositTokenMessenger {
     /// @notice Mints a message sent here back to its sender, under the attesters' refund signatures.
     function refund(bytes calldata message, bytes calldata attestation) external;
 
-    /// @notice Where the message `messageId` stands at this messenger.
-    function messageStatus(bytes32 messageId) external view returns (MessageStatus);
+    /// @notice Where the message with id `id` stands at this messenger.
+    function messageStatus(bytes32 id) external view returns (MessageStatus);
 }
