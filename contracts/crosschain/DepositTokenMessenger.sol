@@ -96,11 +96,12 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
         keccak256("CrossChainSend(address messenger,uint256 destinationChainId,address recipient,bytes32 salt)");
 
     /// @dev A route's rate limit in one direction: up to `capacity` per `period` seconds, refilling
-    /// linearly; `remaining` was left at `updatedAt`. Capacity 0: no rate limit.
+    /// linearly; `remaining` was left at `updatedAt`. Capacity 0: no rate limit. What a message changes
+    /// (`remaining`, `updatedAt`) shares one word, so a message writes one word, whenever it comes.
     struct RateLimit {
         uint128 capacity;
-        uint128 remaining;
         uint64 period;
+        uint128 remaining;
         uint64 updatedAt;
     }
 
@@ -260,7 +261,7 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
             revert InvalidRateLimit(capacity, period);
         }
         $.rateLimits[chainId][direction] =
-            RateLimit(uint128(capacity), uint128(capacity), uint64(period), uint64(block.timestamp));
+            RateLimit(uint128(capacity), uint64(period), uint128(capacity), uint64(block.timestamp));
         emit RateLimitSet(chainId, direction, capacity, period);
     }
 
