@@ -351,10 +351,12 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
     /// @inheritdoc IDepositTokenMessenger
     /// @dev Reverts unless `message` is for this chain and messenger, from the route's messenger, not
     /// received or refused here, not past its deadline, within the route's maximum and inbound rate
-    /// limit, and `attestation` carries {threshold} attesters' signatures of {transferDigest}.
+    /// limit, and `attestation` carries {threshold} attesters' signatures of {transferDigest}. A message
+    /// that cannot be received before its deadline (a limit, the token's rules) is refused after it.
     function receiveMessage(bytes calldata message, bytes calldata attestation) external whenNotPaused {
-        (Message memory m, bytes32 id) = _inbound(message);
+        (Message memory m, bytes32 id, uint256 maxAmount) = _inbound(message);
         if (block.timestamp > m.deadline) revert MessageExpired(id, m.deadline);
+        if (m.amount > maxAmount) revert AmountAboveMaximum(m.sourceChainId, maxAmount, m.amount);
         _verify(transferDigest(message), attestation);
         _consume(m.sourceChainId, Direction.Inbound, m.amount);
         _storage().status[id] = MessageStatus.Received;
@@ -367,7 +369,7 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
     /// message cannot be received: its deadline passed, or its recipient cannot receive the token now.
     /// Only a message neither received nor refused here can be refused.
     function refuse(bytes calldata message, bytes calldata attestation) external whenNotPaused {
-        (Message memory m, bytes32 id) = _inbound(message);
+        (Message memory m, bytes32 id,) = _inbound(message);
         RefusalReason reason = RefusalReason.Expired;
         if (block.timestamp <= m.deadline) {
             if (_token.canReceive(m.recipient)) revert MessageNotRefusable(id);
@@ -380,7 +382,9 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
 
     /// @inheritdoc IDepositTokenMessenger
     /// @dev Reverts unless this messenger sent `message` and has not refunded it, its route is not
-    /// paused, and `attestation` carries {threshold} attesters' signatures of {refundDigest}.
+    /// paused, and `attestation` carries {threshold} attesters' signatures of {refundDigest}. The token's
+    /// rules apply to the mint: a sender who cannot receive now (unlisted, frozen) gets the refund once
+    /// the bank has restored the account (the message stays `Sent` until then).
     function refund(bytes calldata message, bytes calldata attestation) external whenNotPaused {
         Message memory m = _decode(message);
         bytes32 id = keccak256(message);
@@ -481,8 +485,9 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
     }
 
     /// @dev A message for this messenger on this chain, from its route's messenger (route open), in this
-    /// version, within the route's maximum, and not yet received or refused here; with its id.
-    function _inbound(bytes calldata message) private view returns (Message memory m, bytes32 id) {
+    /// version, and not yet received or refused here; with its id and the route's per-message maximum
+    /// (which only a receipt checks: a message above it waits for its deadline and is refused).
+    function _inbound(bytes calldata message) private view returns (Message memory m, bytes32 id, uint256 maxAmount) {
         m = _decode(message);
         id = keccak256(message);
         if (m.version != VERSION) revert UnsupportedVersion(m.version);
@@ -492,7 +497,7 @@ contract DepositTokenMessenger is IDepositTokenMessenger, AccessControl, Pausabl
         if (m.sourceMessenger != r.remoteMessenger) revert UnknownSource(m.sourceChainId, m.sourceMessenger);
         MessageStatus status = _storage().status[id];
         if (status != MessageStatus.None) revert MessageAlreadyProcessed(id, status);
-        if (m.amount > r.maxAmount) revert AmountAboveMaximum(m.sourceChainId, r.maxAmount, m.amount);
+        maxAmount = r.maxAmount;
     }
 
     /// @dev Reverts unless `attestation` is `abi.encode(address[] signers, bytes[] signatures)` with at

@@ -11,18 +11,25 @@ a sender who may not send."""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 from ape import networks, project
+from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from constants import CHAIN_ID, DAY, SECOND_CHAIN_ID, YEAR, ZERO_ADDRESS
 from deptoken import eip712
+from deptoken.errors import InvalidInput
 from deptoken.crosschain.messenger import (
     EXPIRED,
     INBOUND,
@@ -49,7 +56,7 @@ from deptoken.token.authorizations import transfer_authorization
 from deptoken.token import TokenClient
 from deptoken.token.deployer import deploy_token
 from helpers import decode_error_data, eth_call_revert_data, events, ev, norm, set_time, next_tx_at
-from ops_support import Devnet
+from ops_support import ROOT, Devnet
 
 A, B = CHAIN_ID, SECOND_CHAIN_ID
 LIFETIME = DAY  # seconds a message may be received
@@ -548,17 +555,26 @@ def test_inbound_rate_limit_at_and_over_its_boundary_and_its_refill(x, chain, al
         call_reverts(x.b, "setRateLimit", (7, INBOUND, 5, 1), admin, "UnknownRoute", chainId=7)
 
 
-def test_per_message_maximum_both_ways(x, alice, bob, relayer, admin, attesters, token):
+def test_per_message_maximum_both_ways(x, chain, alice, bob, relayer, admin, attesters, token):
     token.approve(x.a, MAX + 1, sender=alice)
     call_reverts(x.a, "send", (B, bob, MAX + 1), alice, "AmountAboveMaximum", chainId=B, maximum=MAX, amount=MAX + 1)
     message, _ = send(x, alice, bob, MAX)  # exactly the maximum
+    late, _ = send(x, alice, bob, MAX)
     with x.connect():
         x.b.setRoute(A, x.a, MAX - 1, sender=admin)  # B lowered its maximum meanwhile
-        call_reverts(x.b, "receiveMessage", (message.encode(), signed(message, attesters[:2])), relayer,
-                     "AmountAboveMaximum", chainId=A, maximum=MAX - 1, amount=MAX)
+        for m in (message, late):
+            call_reverts(x.b, "receiveMessage", (m.encode(), signed(m, attesters[:2])), relayer,
+                         "AmountAboveMaximum", chainId=A, maximum=MAX - 1, amount=MAX)
         x.b.setRoute(A, x.a, MAX, sender=admin)
         x.b.receiveMessage(message.encode(), signed(message, attesters[:2]), sender=relayer)
         assert x.token_b.balanceOf(bob) == START + MAX
+        # above the maximum until its deadline: not refusable before, refusable after (never stuck)
+        x.b.setRoute(A, x.a, MAX - 1, sender=admin)
+        call_reverts(x.b, "refuse", (late.encode(), signed(late, attesters[:2])), relayer, "MessageNotRefusable",
+                     messageId=late.id)
+        set_time(chain, late.deadline + 1)
+        x.b.refuse(late.encode(), signed(late, attesters[:2]), sender=relayer)
+        assert x.b.messageStatus(late.id) == REFUSED
 
 
 def test_pause_per_route(x, alice, outsider, bob, relayer, pauser, admin, attesters, token):
@@ -624,3 +640,250 @@ def test_message_lifetime_setting(x, alice, bob, admin, chain):
     assert events(receipt) == [ev("MessageLifetimeSet", lifetime=60)]
     message, receipt = send(x, alice, bob, 1)
     assert message.deadline == receipt.timestamp + 60
+
+
+# ---------------------------------------------------------------------------- storage and the library's checks
+
+
+def test_state_lives_in_its_erc7201_namespace(x, chain, alice, bob):
+    from deptoken.storage_layout import erc7201_slot
+
+    base = erc7201_slot("deptoken.storage.DepositTokenMessenger")
+    source = (ROOT / "contracts" / "crosschain" / "DepositTokenMessenger.sol").read_text()
+    assert f"MESSENGER_STORAGE = {base:#066x}" in source
+    send(x, alice, bob, 5)
+    word = lambda slot: int.from_bytes(bytes(chain.provider.get_storage(x.a.address, slot)), "big")  # noqa: E731
+    assert word(base + 4) == 3  # attesters.length
+    params = word(base + 5)  # Params: nextNonce, messageLifetime, threshold, packed from the low end
+    assert (params & (2**64 - 1), (params >> 64) & (2**64 - 1), (params >> 128) & 0xFF) == (1, LIFETIME, 2)
+    assert all(word(slot) == 0 for slot in range(3))  # OpenZeppelin's own slots: the roles mapping's root, the pause flag, EIP-712's name fallbacks (unused)
+
+
+def test_library_refuses_what_the_contract_would():
+    with pytest.raises(InvalidInput, match="320 bytes"):
+        Message.decode(b"\x00" * 319)
+    for lifetime in (0, 2**32, True, "60"):
+        with pytest.raises(InvalidInput, match="lifetime"):
+            deploy_messenger(None, ZERO_ADDRESS, admin=ZERO_ADDRESS, pauser=ZERO_ADDRESS, message_lifetime=lifetime)
+    # the attestation is sorted by address, as the contract requires
+    low, high = "0x" + "11" * 20, "0x" + "ee" * 20
+    signers, _ = abi_decode(["address[]", "bytes[]"], encode_attestation({high: b"\x01", low: b"\x02"}))
+    assert [s.lower() for s in signers] == [low, high]
+
+
+# ---------------------------------------------------------------------------- a state machine over both chains
+
+
+CLIENTS = ("alice", "bob", "carol")
+RECIPIENTS = (*CLIENTS, "outsider")  # the outsider is allowlisted on neither chain
+STATE_SETTINGS = settings(max_examples=6, stateful_step_count=30, deadline=None, database=None, derandomize=True,
+                          print_blob=False, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+STATE_OUTCOMES: Counter[str] = Counter()
+# the actions and their weights
+STATE_ACTIONS = (("send", 30), ("relay", 30), ("refuse", 12), ("refund", 12), ("restrict", 12), ("past_the_deadlines", 3))
+
+
+@pytest.mark.slow
+def test_state_machine_every_message_minted_or_refunded_once(second_chain, chain, alice, bob, carol, outsider, relayer,
+                                                            compliance, pauser, attesters):
+    """Random sends both ways (amounts within and over the balance and the maximum, recipients not active on
+    the destination), relays, refusals, refunds the attesters sign once the destination refused, allowlist
+    removals, freezes, route pauses and time past the deadlines, against a model. After every step: each
+    message's status on both chains is the model's, every client's balance on both chains too, the supplies
+    of both chains plus the messages burned and neither minted nor refunded are what they were, and no
+    message is both minted and refunded."""
+    x = second_chain
+    people = {"alice": alice, "bob": bob, "carol": carol, "outsider": outsider}
+    for c in CLIENTS:  # approvals before the examples' snapshots
+        x.token_a.approve(x.a, 2**255, sender=people[c])
+        with x.connect():
+            x.token_b.approve(x.b, 2**255, sender=people[c])
+    sides = {A: SimpleNamespace(token=x.token_a, messenger=x.a, other=B),
+             B: SimpleNamespace(token=x.token_b, messenger=x.b, other=A)}
+    # reads straight over JSON-RPC with web3 (no switch of ape's provider): the invariant reads every step
+    from web3 import HTTPProvider, Web3
+
+    readers = {}
+    for cid, w3 in ((A, chain.provider.web3), (B, Web3(HTTPProvider(f"http://127.0.0.1:{x.net.port}")))):
+        abi = lambda c: [e.model_dump(mode="json", by_alias=True) for e in c.contract_type.abi]  # noqa: E731
+        readers[cid] = SimpleNamespace(
+            w3=w3, token=w3.eth.contract(address=sides[cid].token.address, abi=abi(project.DepositToken)),
+            messenger=w3.eth.contract(address=sides[cid].messenger.address, abi=abi(project.DepositTokenMessenger)))
+
+    @contextmanager
+    def on(chain_id):
+        if chain_id == A:
+            yield sides[A]
+        else:
+            with x.connect():
+                yield sides[B]
+
+    class Machine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot_a, self.snapshot_b = chain.snapshot(), x.net.rpc("evm_snapshot")
+            here = chain.pending_timestamp
+            with x.connect():
+                there = chain.pending_timestamp
+            start = max(here, there) + 1
+            set_time(chain, start)
+            with x.connect():
+                set_time(chain, start)
+            self.balances = {}
+            for cid in (A, B):
+                with on(cid) as side:
+                    for name, person in people.items():
+                        self.balances[cid, name] = side.token.balanceOf(person)
+            self.listed = {(cid, c): True for cid in (A, B) for c in CLIENTS} | {(A, "outsider"): False, (B, "outsider"): False}
+            self.frozen = {key: False for key in self.listed}
+            self.paused = {A: False, B: False}
+            self.messages: list[Message] = []
+            self.source: dict[bytes, int] = {}  # id -> SENT or REFUNDED
+            self.destination: dict[bytes, int] = {}  # id -> NONE, RECEIVED or REFUSED
+            self.total = sum(supplies(x))
+
+        def teardown(self):
+            chain.restore(self.snapshot_a)
+            x.net.rpc("evm_revert", self.snapshot_b)
+
+        def active(self, cid, name):
+            return self.listed[cid, name] and not self.frozen[cid, name]
+
+        def expired(self, m):
+            return readers[m.destinationChainId].w3.eth.get_block("latest")["timestamp"] > m.deadline
+
+        def expect(self, cid, fn, args, sender, ok: bool, label: str):
+            """The transaction succeeds if ``ok`` (sent), else an eth_call of it reverts (nothing sent)."""
+            with on(cid) as side:
+                if ok:
+                    receipt = getattr(side.messenger, fn)(*args, sender=sender)
+                else:
+                    eth_call_revert_data(side.messenger, fn, args, sender)  # asserts it reverts
+                    receipt = None
+            STATE_OUTCOMES[label if ":" in label else f"{label} {'ok' if ok else 'refused'}"] += 1
+            return receipt
+
+        @rule(seed=st.integers(0, 2**32 - 1))
+        def step(self, seed):
+            """One action, drawn at the weights of ACTIONS from a generator seeded by hypothesis's draw."""
+            rng = random.Random(seed)
+            action = rng.choices([a for a, _ in STATE_ACTIONS], weights=[w for _, w in STATE_ACTIONS])[0]
+            STATE_OUTCOMES["steps"] += 1
+            getattr(self, action)(rng)
+
+        def send(self, rng):
+            source, sender, recipient = rng.choice((A, B)), rng.choice(CLIENTS), rng.choice(RECIPIENTS)
+            size, fraction = rng.choice(("some",) * 6 + ("balance+1", "max+1")), rng.randint(1, 100)
+            if size == "some" and self.balances[source, sender] == 0:  # someone who holds some, if anyone does
+                sender = max(CLIENTS, key=lambda c: self.balances[source, c])
+            balance = self.balances[source, sender]
+            amount = {"some": max(1, min(MAX, balance) * fraction // 100), "balance+1": balance + 1, "max+1": MAX + 1}[size]
+            refusal = ("paused" if self.paused[source] else "sender not active" if not self.active(source, sender)
+                       else "over the balance" if amount > balance else "over the maximum" if amount > MAX else "")
+            ok = not refusal
+            receipt = self.expect(source, "send", (sides[source].other, people[recipient], amount), people[sender], ok,
+                                  f"send{': ' + refusal if refusal else ''}")
+            if ok:
+                with on(source) as side:
+                    [log] = receipt.decode_logs(side.messenger.MessageSent)
+                m = Message.decode(bytes(log.message))
+                assert (m.sender, m.recipient, m.amount) == (people[sender].address, people[recipient].address, amount)
+                self.messages.append(m)
+                self.source[m.id], self.destination[m.id] = SENT, NONE
+                self.balances[source, sender] -= amount
+
+        def relay(self, rng):
+            if not self.messages:
+                return
+            open_ = [m for m in self.messages if self.destination[m.id] == NONE and not self.expired(m)]
+            m = rng.choice(open_ if open_ and rng.random() < 0.8 else self.messages)  # mostly one in flight, in time
+            dest, name = m.destinationChainId, next(n for n, p in people.items() if p.address == m.recipient)
+            refusal = ("processed" if self.destination[m.id] != NONE else "paused" if self.paused[dest]
+                       else "expired" if self.expired(m) else "recipient not active" if not self.active(dest, name) else "")
+            ok = not refusal
+            self.expect(dest, "receiveMessage", (m.encode(), signed(m, attesters[:2])), relayer, ok,
+                        f"receive{': ' + refusal if refusal else ''}")
+            if ok:
+                self.destination[m.id] = RECEIVED
+                self.balances[dest, name] += m.amount
+
+        def refuse(self, rng):
+            if not self.messages:
+                return
+            def refusable(m):
+                recipient = next(n for n, p in people.items() if p.address == m.recipient)
+                return self.expired(m) or not self.active(m.destinationChainId, recipient)
+
+            open_ = [m for m in self.messages if self.destination[m.id] == NONE and refusable(m)]
+            m = rng.choice(open_ if open_ and rng.random() < 0.7 else self.messages)  # mostly one the bank would refuse
+            dest, name = m.destinationChainId, next(n for n, p in people.items() if p.address == m.recipient)
+            ok = (self.destination[m.id] == NONE and not self.paused[dest]
+                  and (self.expired(m) or not self.active(dest, name)))
+            self.expect(dest, "refuse", (m.encode(), signed(m, attesters[1:])), relayer, ok, "refuse")
+            if ok:
+                self.destination[m.id] = REFUSED
+
+        def refund(self, rng):
+            refused = [m for m in self.messages if self.destination[m.id] == REFUSED]
+            if not refused:  # the attesters sign a refund only for a message the destination refused
+                return
+            m = rng.choice(refused)
+            source, name = m.sourceChainId, next(n for n, p in people.items() if p.address == m.sender)
+            ok = self.source[m.id] == SENT and not self.paused[source] and self.active(source, name)
+            self.expect(source, "refund", (m.encode(), refund_signed(m, attesters[:2])), relayer, ok, "refund")
+            if ok:
+                self.source[m.id] = REFUNDED
+                self.balances[source, name] += m.amount
+
+        def restrict(self, rng):
+            """Removes or restores a client's allowlist entry, freezes or unfreezes it, or pauses or resumes a route."""
+            kind, cid, name = rng.choice(("allowlist", "freeze", "pause")), rng.choice((A, B)), rng.choice(CLIENTS)
+            restricted = ([("allowlist", *k) for k, v in self.listed.items() if not v and k[1] != "outsider"]
+                          + [("freeze", *k) for k, v in self.frozen.items() if v]
+                          + [("pause", c, name) for c, v in self.paused.items() if v])
+            if restricted and rng.random() < 0.6:  # mostly lift one, so that restrictions come and go
+                kind, cid, name = rng.choice(restricted)
+            with on(cid) as side:
+                if kind == "allowlist" and self.listed[cid, name]:
+                    side.token.removeFromAllowlist(people[name], sender=compliance)
+                elif kind == "allowlist":
+                    side.token.allowlist(people[name], chain.pending_timestamp + 10 * YEAR, sender=compliance)
+                elif kind == "freeze":
+                    (side.token.unfreezeAccount if self.frozen[cid, name] else side.token.freezeAccount)(people[name], sender=compliance)
+                else:
+                    (side.messenger.unpauseRoute if self.paused[cid] else side.messenger.pauseRoute)(side.other, sender=pauser)
+            if kind == "allowlist":
+                self.listed[cid, name] = not self.listed[cid, name]
+            elif kind == "freeze":
+                self.frozen[cid, name] = not self.frozen[cid, name]
+            else:
+                self.paused[cid] = not self.paused[cid]
+
+        def past_the_deadlines(self, rng):
+            """Both clocks past every deadline so far (by 1,000 s: no deadline is ever within seconds of a clock)."""
+            target = max(chain.pending_timestamp, *(m.deadline for m in self.messages), 0) + 1_000
+            with x.connect():
+                target = max(target, chain.pending_timestamp)
+                set_time(chain, target)
+            set_time(chain, target)
+
+        @invariant()
+        def chains_match_the_model(self):
+            in_flight = sum(m.amount for m in self.messages if self.source[m.id] == SENT and self.destination[m.id] != RECEIVED)
+            r = {cid: readers[cid] for cid in (A, B)}
+            assert sum(r[cid].token.functions.totalSupply().call() for cid in (A, B)) + in_flight == self.total
+            for m in self.messages:
+                assert not (self.source[m.id] == REFUNDED and self.destination[m.id] == RECEIVED)
+                assert r[m.sourceChainId].messenger.functions.messageStatus(m.id).call() == self.source[m.id]
+                assert r[m.destinationChainId].messenger.functions.messageStatus(m.id).call() == self.destination[m.id]
+            for cid in (A, B):
+                for name, person in people.items():
+                    assert r[cid].token.functions.balanceOf(person.address).call() == self.balances[cid, name], (cid, name)
+
+    STATE_OUTCOMES.clear()
+    run_state_machine_as_test(Machine, settings=STATE_SETTINGS)
+    print(f"\nmessenger state machine outcomes: {dict(sorted(STATE_OUTCOMES.items()))}")
+    for outcome in ("send ok", "receive ok", "refuse ok", "refund ok"):  # each path reached, and refusals of each
+        assert STATE_OUTCOMES[outcome] > 0, (outcome, STATE_OUTCOMES)
+    for action in ("send", "receive", "refuse", "refund"):
+        assert sum(n for o, n in STATE_OUTCOMES.items() if o.startswith(action) and o != f"{action} ok") > 0, (action, STATE_OUTCOMES)

@@ -39,7 +39,7 @@ class MessengerGas:
 
 def measure_messenger() -> MessengerGas:
     """Deploys a messenger on the connected devnet and measures it (see the module docstring)."""
-    from ape import accounts, chain, project
+    from ape import accounts, chain
 
     from ..config import load_config
     from ..token import TokenClient
