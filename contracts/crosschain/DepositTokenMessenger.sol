@@ -41,7 +41,10 @@ import {IDepositTokenMessenger} from "../interfaces/IDepositTokenMessenger.sol";
  *    the amount minted to the recipient with the message id as deposit reference.
  * 4. Or refuse (destination): when `m` cannot be received (its deadline passed, or its recipient is
  *    not active on the token: unlisted, expired, frozen), {refuse}`(m, attestation)` (the same
- *    attestation) records it `Refused` and emits {MessageRefused}.
+ *    attestation) records it `Refused` and emits {MessageRefused}. Anyone holding the attestation
+ *    may submit it: a recipient who is not active at that moment gets no later receipt, the sender
+ *    a refund. A message held up by a limit (above the route's maximum, over the rate limit, the
+ *    messenger's minter allowance, the token paused) waits, and is refusable after its deadline.
  * 5. Refund (source): after seeing the `Refused` record (final on the destination chain), the
  *    attesters sign `CrossChainRefund(bytes32 messageId)` in the SOURCE messenger's domain;
  *    {refund}`(m, attestation)` mints the amount back to the sender (message id as deposit reference)
