@@ -684,7 +684,7 @@ STATE_ACTIONS = (("send", 30), ("relay", 30), ("refuse", 12), ("refund", 12), ("
 
 
 @pytest.mark.slow
-def test_state_machine_every_message_minted_or_refunded_once(second_chain, chain, alice, bob, carol, outsider, relayer,
+def test_state_machine_every_message_minted_or_refunded_once(x, chain, alice, bob, carol, outsider, relayer,
                                                             compliance, pauser, attesters):
     """Random sends both ways (amounts within and over the balance and the maximum, recipients not active on
     the destination), relays, refusals, refunds the attesters sign once the destination refused, allowlist
@@ -692,7 +692,6 @@ def test_state_machine_every_message_minted_or_refunded_once(second_chain, chain
     message's status on both chains is the model's, every client's balance on both chains too, the supplies
     of both chains plus the messages burned and neither minted nor refunded are what they were, and no
     message is both minted and refunded."""
-    x = second_chain
     people = {"alice": alice, "bob": bob, "carol": carol, "outsider": outsider}
     for c in CLIENTS:  # approvals before the examples' snapshots
         x.token_a.approve(x.a, 2**255, sender=people[c])
