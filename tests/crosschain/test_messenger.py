@@ -337,6 +337,10 @@ def test_wrong_chain_and_wrong_messenger_are_refused(x, alice, bob, relayer, att
         wrong_domain = eip712.typed_data(messenger_domain(A, x.b), TRANSFER, MESSAGE_FIELDS, message.as_dict())
         call_reverts(x.b, "receiveMessage", (message.encode(), attest(wrong_domain, attesters)), relayer,
                      "InvalidAttesterSignature", signer=attesters[0].address)
+        # signed in another messenger's domain on B: the domain binds the messenger
+        other_domain = eip712.typed_data(messenger_domain(B, x.bare), TRANSFER, MESSAGE_FIELDS, message.as_dict())
+        call_reverts(x.b, "receiveMessage", (message.encode(), attest(other_domain, attesters)), relayer,
+                     "InvalidAttesterSignature", signer=attesters[0].address)
         # for B's messenger, delivered to another messenger on B
         call_reverts(x.bare, "receiveMessage", (message.encode(), signed(message, attesters)), relayer,
                      "WrongDestinationMessenger", destinationMessenger=x.b)
@@ -352,6 +356,11 @@ def test_wrong_chain_and_wrong_messenger_are_refused(x, alice, bob, relayer, att
         call_reverts(x.b, "receiveMessage", (elsewhere.encode(), signed(elsewhere, attesters)), relayer, "UnknownRoute",
                      chainId=1)
         assert x.b.messageStatus(message.id) == NONE
+        x.b.receiveMessage(message.encode(), signed(message, attesters), sender=relayer)
+    # received on B, replayed on A (with an attestation in A's domain): not for this chain
+    replay = eip712.typed_data(messenger_domain(A, x.a), TRANSFER, MESSAGE_FIELDS, message.as_dict())
+    call_reverts(x.a, "receiveMessage", (message.encode(), attest(replay, attesters)), relayer, "WrongDestinationChain",
+                 destinationChainId=B)
 
 
 def test_malformed_messages_are_refused(x, alice, bob, relayer, attesters):
