@@ -8,8 +8,9 @@ transaction and prints gasUsed per operation, the ratio to the baseline and the 
 a target is missed. See deptoken.token.gas for what each case measures. A second table gives the
 cross-border operations (gasless authorizations, escrow fund and release, PvP settle, HTLC lock and
 claim), each next to the plain token operation it stands for (deptoken.settlement.settlement_gas),
-and a third the interbank network: a payment between two banks and a settlement cycle for 3, 10 and
-30 banks (deptoken.settlement.interbank_gas).
+a third the interbank network: a payment between two banks and a settlement cycle for 3, 10 and
+30 banks (deptoken.settlement.interbank_gas), and a fourth the cross-chain messenger: a send and a receive
+with 1-of-1 and 2-of-3 attesters (deptoken.crosschain.gas).
 """
 
 import json
@@ -22,6 +23,7 @@ from deptoken.token.gas import RUNTIME_SIZE_LIMIT, devnet_config, format_size, f
 from deptoken.chain import require_chain_id
 from deptoken.cli.ape_scripts import OperatorCommand
 from deptoken.config import load_config
+from deptoken.crosschain.gas import format_messenger, measure_messenger
 from deptoken.settlement.interbank_gas import format_interbank, measure_interbank
 from deptoken.settlement.settlement_gas import format_settlement_table, measure_settlement
 
@@ -36,15 +38,18 @@ def cli(as_json):
     result = measure(config)
     settlement = measure_settlement()
     interbank = measure_interbank()
+    crosschain = measure_messenger()
     size = runtime_size()
     if as_json:
         click.echo(json.dumps({**result.to_json(), "runtime_size": size,
-                               "settlement": [r.to_json() for r in settlement], "interbank": interbank.to_json()}, indent=2))
+                               "settlement": [r.to_json() for r in settlement], "interbank": interbank.to_json(),
+                               "crosschain": crosschain.to_json()}, indent=2))
     else:
         click.echo(format_size(size))
         click.echo(format_table(result))
         click.echo("targets: " + ("all met" if result.passed else "MISSED"))
         click.echo("\n" + format_settlement_table(settlement))
         click.echo("\n" + format_interbank(interbank))
+        click.echo("\n" + format_messenger(crosschain))
     if not result.passed or size > RUNTIME_SIZE_LIMIT:
         raise SystemExit(1)

@@ -8,6 +8,7 @@ needs without ``__init__.py`` files):
 * ``library/``: the Python library's input validation and the ape scripts
 * ``ops/``: the issuer tooling (ledger, workflows, CLI, crash recovery, ISO 20022)
 * ``settlement/``: escrow, PvP, hashed time-locks and the cross-border deployment
+* ``crosschain/``: the bank's cross-chain messenger on two Anvils, and its gas
 * ``e2e/``: the README's blocks, the JS package and cross-library signing, on devnets of their own
 
 ``constants.py`` holds the values tests share, ``helpers.py`` the contract tests' assertions,
@@ -123,6 +124,7 @@ COST: dict[str, int] = {
     "ops/test_ops_status.py": 12,
     "contracts/test_legal.py": 12,
     "contracts/test_issuance.py": 11,
+    "crosschain/test_messenger.py": 45,  # with its second Anvil; its state machine about 30 s
 }
 
 

@@ -7,7 +7,7 @@
 ``abi/IERC7943Fungible.json`` the ERC-7943 fungible interface alone, ``abi/DepositTokenProxy.json``
 the proxy's constructor, events and errors (for deployment and verification);
 ``abi/PvPSettlement.json``, ``abi/TradeEscrow.json`` and ``abi/HashedTimelock.json`` the settlement
-contracts, each with every error of the deposit token too: the token's refusals (allowlist, freeze,
+contracts (``abi/DepositTokenMessenger.json`` the cross-chain messenger, not yet in the npm package), each with every error of the deposit token too: the token's refusals (allowlist, freeze,
 balance, allowance, pause, signature) bubble up unchanged through ``settle``, ``fund``, ``confirm``,
 ``claim`` and the rest, and a client decodes them only if the contract's ABI names them.
 The library reads them back through ``deptoken.contracts`` (``contract_at``: an ape contract from a
@@ -44,9 +44,9 @@ from ..project import project_root
 JS_SUBDIR = Path("js") / "src" / "generated"
 
 EXPORTS = ("DepositToken", "DepositTokenProxy", "IERC7943Fungible", "PvPSettlement", "TradeEscrow", "HashedTimelock",
-           "InterbankNetwork", "SettlementAsset")
+           "InterbankNetwork", "SettlementAsset", "DepositTokenMessenger")
 # Contracts that call the token: their exported ABIs also carry the token's errors (which bubble up).
-CALLS_THE_TOKEN = ("PvPSettlement", "TradeEscrow", "HashedTimelock", "InterbankNetwork")
+CALLS_THE_TOKEN = ("PvPSettlement", "TradeEscrow", "HashedTimelock", "InterbankNetwork", "DepositTokenMessenger")
 # Contracts that pay through the interbank network: their exported ABIs also carry the network's errors.
 CALLS_THE_NETWORK = ("PvPSettlement",)
 # The public contracts of the npm package (the proxy's own ABI is for deployment only).
