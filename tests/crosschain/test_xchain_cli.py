@@ -1,6 +1,7 @@
 """``deptoken xchain`` (deptoken.crosschain.relay) on two real chains: ape's Anvil (A, 31337) and a second
 Anvil (B, 31338), a messenger on each, attesters 2 of 3 (devnet test accounts 40 to 42), each attester
-with its own ledger (SQLite; the table comes from migration 0008).
+with its own ledger (SQLite, and the second on PostgreSQL when the suite has one; the table comes from
+migration 0008).
 
 A -> B through the command line with two attesters in two ledgers (one attestation imported from the other
 ledger's ``--json`` output); attesting again is the same row; a second relay sends nothing; a recipient not
@@ -11,13 +12,14 @@ with nothing written."""
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 from ape import networks
 from eth_account import Account
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from constants import DAY, SECOND_CHAIN_ID, YEAR
 from deptoken.crosschain.messenger import deploy_messenger
@@ -26,7 +28,7 @@ from deptoken.ops.db import Ledger, upgrade
 from deptoken.ops.models import CrossChainAttestation
 from deptoken.token.deployer import deploy_token
 from helpers import set_time
-from ops_support import Devnet
+from ops_support import POSTGRES_URL, Devnet, pg_database, pg_url
 
 B = SECOND_CHAIN_ID
 MAX = 500_000
@@ -48,6 +50,7 @@ def xc(tmp_path_factory, chain, accounts, token, devnet_config, admin, minter_ad
     net.start()
     context = networks.parse_network_choice("ethereum:local:foundry", provider_settings={"host": f"http://127.0.0.1:{net.port}"})
     attesters = sorted((accounts[i] for i in ATTESTERS), key=lambda k: int(k.address, 16))
+    stack = ExitStack()
     try:
         now = chain.pending_timestamp
         a = deploy_messenger(admin, token, admin=admin, pauser=pauser, message_lifetime=DAY)
@@ -63,16 +66,21 @@ def xc(tmp_path_factory, chain, accounts, token, devnet_config, admin, minter_ad
             b.setAttesters([k.address for k in attesters], 2, sender=admin)
             b.setRoute(chain.chain_id, a, MAX, sender=admin)
         a.setRoute(B, b, MAX, sender=admin)
-        ledgers = []
-        for name in ("attester-1", "attester-2"):
-            url = f"sqlite:///{work / name}.sqlite"
-            upgrade(Ledger(url, check=False, create=True).engine)
-            ledgers.append(url)
+        ledgers = [f"sqlite:///{work / 'attester-1'}.sqlite"]
+        if POSTGRES_URL:  # the second attester's ledger on PostgreSQL when the suite has one (.ci/run)
+            ledgers.append(pg_url(stack.enter_context(pg_database())))
+        else:
+            ledgers.append(f"sqlite:///{work / 'attester-2'}.sqlite")
+        for url in ledgers:
+            engine = Ledger(url, check=False, create=True).engine
+            upgrade(engine)
+            engine.dispose()
         keystore = work / "relayer.json"  # test account 43's key: funded on B too (the same mnemonic)
         keystore.write_text(json.dumps(Account.encrypt(accounts[RELAYER].private_key, PASSPHRASE, kdf="pbkdf2", iterations=2)))
         yield SimpleNamespace(net=net, a=a, b=b, token_b=token_b, ledgers=ledgers, attesters=attesters, keystore=keystore,
                               work=work, network_a=f"ethereum:local:{chain.provider.uri}", network_b=net.network)
     finally:
+        stack.close()
         net.stop()
 
 
@@ -171,6 +179,9 @@ def test_refusal_then_refund_of_a_recipient_not_active_on_b(chain, x, alice, out
     status = run(chain, x, "status", mid)
     assert (status["source_status"], status["destination_status"]) == ("Sent", "Refused")
 
+    chain.mine(1)  # the send has 2 confirmations on A, the refusal 1 on B
+    early = run(chain, x, "attest", mid, "--confirmations", "2", "--as", str(ATTESTERS[1]), code=1)
+    assert early == f"the refusal of message {mid} has 1 of 2 confirmations: not attested yet"
     for attester in ATTESTERS[1:]:
         assert run(chain, x, "attest", mid, "--as", str(attester))["kind"] == "refund"
     assert sorted(kind for m, kind, _ in rows(x) if m == mid) == ["refund", "refund", "transfer", "transfer"]

@@ -3,7 +3,8 @@
 * :func:`find_message`: a message by its id or by its send's transaction hash, read from the source
   chain's ``MessageSent``, with its confirmations;
 * :func:`message_status`: what both chains recorded of it (Sent, Received, Refused, Refunded);
-* :func:`attest_message`: one attester's signature, after ``confirmations`` blocks, by the bank's policy
+* :func:`attest_message`: one attester's signature, after ``confirmations`` blocks (of the send; for a
+  refund also of the refusal), by the bank's policy
   (the route is configured both ways; a ``refund`` attestation once the destination refused the message,
   else a ``transfer`` one), stored in the ledger (``crosschain_attestations``); again: the same row;
 * :func:`relay_message`: the stored attestations (this ledger's and those exported from other attesters'
@@ -194,6 +195,12 @@ def attest_message(ledger: Any, source: Node, dest: Node, messenger: str, ref: s
             raise DepositTokenError(f"no messenger at {remote.address} on chain {dest.chain_id()}")
         back = remote.route(m.sourceChainId)
         at_dest = int(remote.messageStatus(m.id))
+        if at_dest == REFUSED:  # the refusal, too, must be final before a refund is signed
+            [refusal] = remote.MessageRefused.logs(topics={"messageId": m.id})
+            final = dest.block_number() - refusal.block_number + 1
+            if final < confirmations:
+                raise DepositTokenError(f"the refusal of message {found.id} has {final} of {confirmations} confirmations: "
+                                        "not attested yet")
     if to_checksum_address(back.remoteMessenger) != m.sourceMessenger:
         raise DepositTokenError(f"chain {m.destinationChainId}'s messenger has no route back to {m.sourceMessenger}")
     if at_dest == REFUSED:
