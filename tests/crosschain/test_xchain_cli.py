@@ -134,7 +134,7 @@ def relay_b(chain, x, mid: str, *files: str, db: int = 0, code: int = 0):
                stdin=PASSPHRASE + "\n")
 
 
-def test_a_to_b_two_of_three_attesters_in_two_ledgers(chain, x, alice, bob, token):
+def test_a_to_b_two_of_three_attesters_in_two_ledgers(chain, x, accounts, alice, bob, token):
     routes = run(chain, x, "routes")
     assert routes == [{"chain_id": B, "remote_messenger": x.b.address, "max_amount": MAX, "paused": False}]
     before_a, before_b = int(token.balanceOf(alice)), balance_b(x, bob)
@@ -154,6 +154,13 @@ def test_a_to_b_two_of_three_attesters_in_two_ledgers(chain, x, alice, bob, toke
 
     # one attestation is below the threshold: nothing is sent
     assert run(chain, x, "relay", mid, "--as", str(RELAYER), code=1) == f"message {mid}: 1 valid transfer attestation(s) of the 2 needed"
+    assert run(chain, x, "attest", mid, "--as", str(RELAYER), code=1) == (
+        f"{accounts[RELAYER].address} is not an attester of the messenger {x.b.address} on chain {B}")
+    third = next(a.address for a in x.attesters if a.address not in (first["signer"], second["signer"]))
+    forged = x.work / "forged.json"  # the second attester's signature claimed for the third: not counted
+    forged.write_text(json.dumps({**second, "signer": third}))
+    assert relay_b(chain, x, mid, str(forged), code=1) == f"message {mid}: 1 valid transfer attestation(s) of the 2 needed"
+    assert rows(x, 0) == [(mid, "transfer", first["signer"])]
     exported = x.work / "attester-2.json"
     exported.write_text(json.dumps(second))
     relayed = relay_b(chain, x, mid, str(exported))

@@ -212,6 +212,10 @@ def attest_message(ledger: Any, source: Node, dest: Node, messenger: str, ref: s
     else:
         kind, data = TRANSFER_KIND, transfer_typed_data(m)
     address = to_checksum_address(signer.address)
+    verifier = (source, m.sourceMessenger) if kind == REFUND_KIND else (dest, m.destinationMessenger)
+    with on(verifier[0]):
+        if not messenger_at(verifier[1]).isAttester(address):
+            raise DepositTokenError(f"{address} is not an attester of the messenger {verifier[1]} on chain {verifier[0].chain_id()}")
     with ledger.session() as session:
         row = session.scalars(select(CrossChainAttestation).filter_by(message_id=found.id, kind=kind, signer=address)).first()
         if row is not None:
