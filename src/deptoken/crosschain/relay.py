@@ -28,8 +28,7 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,15 +58,9 @@ def open_node(choice: str) -> Node:
     return found
 
 
-@contextmanager
-def on(chain: Node) -> Iterator[Node]:
-    """``chain`` as the library's node (``deptoken.contracts``) inside the block."""
-    before = node_module._connected
-    node_module._connected = chain
-    try:
-        yield chain
-    finally:
-        node_module._connected = before
+def on(chain: Node) -> Any:
+    """``chain`` as the library's node (``deptoken.contracts``) inside a ``with`` block."""
+    return node_module.using(chain)
 
 
 def messenger_at(address: str) -> Any:
