@@ -125,6 +125,7 @@ COST: dict[str, int] = {
     "contracts/test_legal.py": 12,
     "contracts/test_issuance.py": 11,
     "crosschain/test_messenger.py": 45,  # with its second Anvil; its state machine about 30 s
+    "crosschain/test_xchain_cli.py": 22,  # its second Anvil, the xchain commands in-process
 }
 
 

@@ -14,11 +14,12 @@ The network's name (``local``, ``hardhat``, ``sepolia``) is what deployment reco
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -177,6 +178,18 @@ def disconnect() -> None:
     """Forgets the command's connection (the next :func:`current` is ape's, if any)."""
     global _connected
     _connected = None
+
+
+@contextlib.contextmanager
+def using(chain: Node) -> Iterator[Node]:
+    """``chain`` as :func:`current` inside the block (a command that talks to two chains), then the one before."""
+    global _connected
+    before = _connected
+    _connected = chain
+    try:
+        yield chain
+    finally:
+        _connected = before
 
 
 def current() -> Node:

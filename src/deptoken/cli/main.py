@@ -31,6 +31,7 @@ from .pvp_commands import pvp
 from .reconcile_commands import MISMATCH_EXIT, reconcile
 from .request_commands import requests
 from .status_commands import report, status_command
+from .xchain_commands import xchain
 
 __all__ = ["MISMATCH_EXIT", "main"]
 
@@ -53,6 +54,7 @@ def main(ctx: click.Context, db: str | None, network: str | None, config: str | 
 for _command in (db, operators, clients, deposits, requests, legal, sync, statement, supply, status_command, report,
                  payouts, reconcile, audit):
     main.add_command(_command)
-# Cross-border settlement (deptoken.settlement): gasless authorizations, FX PvP, trade escrow, HTLC, interbank payments.
-for _command in (auth, pvp, escrow, htlc, interbank):
+# Cross-border settlement (deptoken.settlement): gasless authorizations, FX PvP, trade escrow, HTLC, interbank
+# payments; cross-chain transfers over the bank's messenger (deptoken.crosschain).
+for _command in (auth, pvp, escrow, htlc, interbank, xchain):
     main.add_command(_command)

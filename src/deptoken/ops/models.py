@@ -407,3 +407,23 @@ class AuditEntry(Base):
     block_number: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class CrossChainAttestation(Base):
+    """One attester's signature of one cross-chain message (``deptoken.crosschain.relay``): a ``transfer``
+    attestation (the message was sent: it may be received, or refused, on its destination) or a
+    ``refund`` one (the destination refused it: its source may refund it). One row per message, kind and
+    signer: attesting again returns the row, never a second signature."""
+
+    __tablename__ = "crosschain_attestations"
+    __table_args__ = (UniqueConstraint("message_id", "kind", "signer"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(66), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # transfer | refund
+    signer: Mapped[str] = mapped_column(String(42))
+    signature: Mapped[str] = mapped_column(String(132))  # 0x + 65 bytes
+    message: Mapped[str] = mapped_column(Text)  # the 320-byte message, 0x-hex
+    source_chain_id: Mapped[int] = mapped_column(BigInteger)
+    destination_chain_id: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(MinorUnits)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,0 +1,153 @@
+"""``deptoken xchain``: the bank's attester and relayer over the cross-chain messenger (``deptoken.crosschain.relay``).
+
+    deptoken --network SRC xchain routes --messenger 0xA...
+    deptoken --network SRC xchain send --messenger 0xA... --to-chain 31338 --to 0xBob... --amount 12.50 --as 7
+    deptoken --network SRC xchain status 0xID_OR_TX --messenger 0xA... --to-network DST
+    deptoken --network SRC --db LEDGER --json xchain attest 0xID_OR_TX --messenger 0xA... --to-network DST --confirmations 2 --as 30 > att-1.json
+    deptoken --network SRC --db LEDGER xchain relay 0xID_OR_TX --messenger 0xA... --to-network DST --attestations att-2.json --keystore relayer.json
+
+``--network`` is the message's source chain, ``--to-network`` its destination, ``--messenger`` the source
+messenger (the destination's is the message's). Each attester keeps its signatures in its own ledger
+(``--db``); ``relay`` combines its ledger's with those in ``--attestations`` files (other attesters'
+``--json xchain attest`` output), verifies each, and submits ``threshold`` of them in signer order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .env import Env, connect, pass_env
+from .settlement_support import emit
+from .signing import AS_HELP_NO_ROLES, SignerChoice, signer_choice_options
+
+_MESSENGER = click.option("--messenger", required=True, metavar="ADDRESS", help="The messenger on the source chain (--network).")
+_TO_NETWORK = click.option("--to-network", required=True, metavar="NETWORK",
+                           help="The destination chain's node, e.g. ethereum:local:http://127.0.0.1:8546")
+
+
+def _source(env: Env) -> Any:
+    """The source chain's node (``--network``)."""
+    from .. import node
+
+    connect(env.network)
+    return node.connected()
+
+
+def _dest(choice: str) -> Any:
+    from ..crosschain.relay import open_node
+
+    return open_node(choice)
+
+
+@click.group()
+def xchain() -> None:
+    """Cross-chain transfers of the deposit token: send, attest, relay, status, routes."""
+
+
+@xchain.command("routes")
+@_MESSENGER
+@pass_env
+def routes(env: Env, messenger: str) -> None:
+    """Lists the messenger's routes: chain, remote messenger, maximum per message (minor units), paused."""
+    from ..crosschain.relay import list_routes
+
+    found = list_routes(_source(env), messenger)
+    lines = [f"chain {r.chain_id}: {r.remote_messenger}, max {r.max_amount}{' (paused)' if r.paused else ''}" for r in found]
+    emit(env, [r.__dict__ for r in found], "\n".join(lines) or "no routes")
+
+
+@xchain.command("send")
+@_MESSENGER
+@click.option("--to-chain", "to_chain", required=True, type=click.IntRange(min=1), help="The destination chain id.")
+@click.option("--to", "recipient", required=True, help="The recipient's address on the destination chain.")
+@click.option("--amount", required=True, help="Currency units, e.g. 12.50")
+@signer_choice_options(AS_HELP_NO_ROLES)
+@pass_env
+def send(env: Env, messenger: str, to_chain: int, recipient: str, amount: str, signer_choice: SignerChoice) -> None:
+    """The signer (the holder) sends --amount to --to on --to-chain: burned here, minted there once relayed."""
+    from ..amounts import parse_amount
+    from ..contracts import contract_at
+    from ..crosschain.relay import messenger_at, on, send_message
+
+    source = _source(env)
+    with on(source):
+        decimals = int(contract_at("DepositToken", messenger_at(messenger).token()).decimals())
+    minor = parse_amount(amount, decimals)
+    found = send_message(source, messenger, to_chain, recipient, minor, sender=signer_choice.select(source.chain_id()))
+    emit(env, {"message_id": found.id, "tx": found.tx_hash, **found.message.as_dict()},
+         f"sent message {found.id} (transaction {found.tx_hash}): {minor} minor units to {recipient} on chain {to_chain}")
+
+
+@xchain.command("status")
+@click.argument("ref", metavar="MESSAGE_ID|TX_HASH")
+@_MESSENGER
+@_TO_NETWORK
+@pass_env
+def status(env: Env, ref: str, messenger: str, to_network: str) -> None:
+    """The message on both chains: Sent/Refunded at the source, None/Received/Refused at the destination."""
+    from ..crosschain.relay import message_status
+
+    s = message_status(_source(env), _dest(to_network), messenger, ref)
+    emit(env, s.as_dict(), f"message {s.message_id}: {s.amount} minor units {s.sender} (chain {s.source_chain_id}) -> "
+                           f"{s.recipient} (chain {s.destination_chain_id}), deadline {s.deadline}; "
+                           f"source {s.source_status}, destination {s.destination_status}")
+
+
+@xchain.command("attest")
+@click.argument("ref", metavar="TX_HASH|MESSAGE_ID")
+@_MESSENGER
+@_TO_NETWORK
+@click.option("--confirmations", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Blocks the send must have (its own counts) before it is attested.")
+@signer_choice_options(AS_HELP_NO_ROLES)
+@pass_env
+def attest(env: Env, ref: str, messenger: str, to_network: str, confirmations: int, signer_choice: SignerChoice) -> None:
+    """Signs the message with the attester's key by the bank's policy and stores it in the ledger
+    (a transfer attestation; a refund one once the destination refused it). Again: the stored one."""
+    from ..crosschain.relay import attest_message
+
+    source = _source(env)
+    dest = _dest(to_network)
+    ledger = env.ledger
+    row = attest_message(ledger, source, dest, messenger, ref, signer_choice.select(source.chain_id()),
+                         confirmations=confirmations)
+    emit(env, row, f"{'attested' if row['created'] else 'already attested'}: {row['kind']} of message {row['message_id']} "
+                   f"by {row['signer']}")
+
+
+@xchain.command("relay")
+@click.argument("ref", metavar="MESSAGE_ID|TX_HASH")
+@_MESSENGER
+@_TO_NETWORK
+@click.option("--attestations", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Attestations exported by other attesters (their `--json xchain attest` output); repeatable.")
+@signer_choice_options(AS_HELP_NO_ROLES)
+@pass_env
+def relay(env: Env, ref: str, messenger: str, to_network: str, files: tuple[str, ...], signer_choice: SignerChoice) -> None:
+    """Submits what the message needs next (receiveMessage, refuse or refund) with the threshold of
+    attestations; a message already received or refunded is reported and nothing is sent."""
+    from ..crosschain.relay import find_message, read_attestation_files, relay_message
+
+    imported = read_attestation_files(files)
+    source, dest = _source(env), _dest(to_network)
+    ledger = env.ledger
+    found = find_message(source, messenger, ref)
+    signer_chain = source if _refund_next(source, dest, found) else dest
+    result = relay_message(ledger, source, dest, messenger, ref, sender=lambda: signer_choice.select(signer_chain.chain_id()),
+                           imported=imported)
+    text = (f"message {result.message_id} already {result.status}: nothing sent" if result.action == "none" else
+            f"{result.action} of message {result.message_id} (transaction {result.tx_hash}, attesters "
+            f"{', '.join(result.signers)}): now {result.status}")
+    emit(env, result.as_dict(), text)
+
+
+def _refund_next(source: Any, dest: Any, found: Any) -> bool:
+    from ..crosschain.messenger import REFUSED
+    from ..crosschain.relay import messenger_at, on
+
+    with on(dest):
+        if dest.chain_id() != found.message.destinationChainId:
+            return False  # relay_message refuses it with the reason
+        return int(messenger_at(found.message.destinationMessenger).messageStatus(found.message.id)) == REFUSED

@@ -1,0 +1,225 @@
+"""``deptoken xchain`` (deptoken.crosschain.relay) on two real chains: ape's Anvil (A, 31337) and a second
+Anvil (B, 31338), a messenger on each, attesters 2 of 3 (devnet test accounts 40 to 42), each attester
+with its own ledger (SQLite, and the second on PostgreSQL when the suite has one; the table comes from
+migration 0008).
+
+A -> B through the command line with two attesters in two ledgers (one attestation imported from the other
+ledger's ``--json`` output); attesting again is the same row; a second relay sends nothing; a recipient not
+active on B: refused there, then refund-attested and refunded on A; a message with too few confirmations
+is not attested; a malformed id, a wrong destination chain and an unreachable node are one-line errors
+with nothing written."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+from ape import networks
+from eth_account import Account
+from sqlalchemy import select
+
+from constants import DAY, SECOND_CHAIN_ID, YEAR
+from deptoken.crosschain.messenger import deploy_messenger
+from deptoken.crosschain.relay import message_status, open_node
+from deptoken.ops.db import Ledger, upgrade
+from deptoken.ops.models import CrossChainAttestation
+from deptoken.token.deployer import deploy_token
+from helpers import set_time
+from ops_support import POSTGRES_URL, Devnet, pg_database, pg_url
+
+B = SECOND_CHAIN_ID
+MAX = 500_000
+ALLOWANCE = 10**12
+ATTESTERS = (40, 41, 42)  # devnet test accounts: they only sign
+RELAYER = 43
+PASSPHRASE = "relayer passphrase"
+
+
+@pytest.fixture(scope="module")
+def xc(tmp_path_factory, chain, accounts, token, devnet_config, admin, minter_admin, minter, compliance, pauser, alice,
+       bob, carol, outsider):
+    """Messengers ``a`` (on A, the fixture token) and ``b`` (on B, the same bank's token), routes both
+    ways, attesters 2 of 3; alice, bob, carol allowlisted on B; two ledgers; the relayer's keystore (B
+    takes no ``--as``: it is not the devnet's chain id)."""
+    work = tmp_path_factory.mktemp("xchain")
+    (work / "chain-b").mkdir()
+    net = Devnet(work / "chain-b", chain_id=B)
+    net.start()
+    context = networks.parse_network_choice("ethereum:local:foundry", provider_settings={"host": f"http://127.0.0.1:{net.port}"})
+    attesters = sorted((accounts[i] for i in ATTESTERS), key=lambda k: int(k.address, 16))
+    stack = ExitStack()
+    try:
+        now = chain.pending_timestamp
+        a = deploy_messenger(admin, token, admin=admin, pauser=pauser, message_lifetime=DAY)
+        token.configureMinter(a, ALLOWANCE, sender=minter_admin)
+        token.allowlist(a, now + 10 * YEAR, sender=compliance)
+        a.setAttesters([k.address for k in attesters], 2, sender=admin)
+        with context:
+            set_time(chain, max(now, chain.pending_timestamp))
+            token_b, _ = deploy_token(replace(devnet_config, chain_id=B), admin, record=False)
+            b = deploy_messenger(admin, token_b, admin=admin, pauser=pauser, message_lifetime=DAY)
+            token_b.configureMinter(b, ALLOWANCE, sender=minter_admin)
+            token_b.allowlistBatch([alice, bob, carol, b], [now + 10 * YEAR] * 4, sender=compliance)
+            b.setAttesters([k.address for k in attesters], 2, sender=admin)
+            b.setRoute(chain.chain_id, a, MAX, sender=admin)
+        a.setRoute(B, b, MAX, sender=admin)
+        ledgers = [f"sqlite:///{work / 'attester-1'}.sqlite"]
+        if POSTGRES_URL:  # the second attester's ledger on PostgreSQL when the suite has one (.ci/run)
+            ledgers.append(pg_url(stack.enter_context(pg_database())))
+        else:
+            ledgers.append(f"sqlite:///{work / 'attester-2'}.sqlite")
+        for url in ledgers:
+            engine = Ledger(url, check=False, create=True).engine
+            upgrade(engine)
+            engine.dispose()
+        keystore = work / "relayer.json"  # test account 43's key: funded on B too (the same mnemonic)
+        keystore.write_text(json.dumps(Account.encrypt(accounts[RELAYER].private_key, PASSPHRASE, kdf="pbkdf2", iterations=2)))
+        yield SimpleNamespace(net=net, a=a, b=b, token_b=token_b, ledgers=ledgers, attesters=attesters, keystore=keystore,
+                              work=work, network_a=f"ethereum:local:{chain.provider.uri}", network_b=net.network)
+    finally:
+        stack.close()
+        net.stop()
+
+
+@pytest.fixture
+def x(xc):
+    snapshot = xc.net.rpc("evm_snapshot")
+    yield xc
+    xc.net.rpc("evm_revert", snapshot)
+
+
+def run(chain, x, *args: str, db: int = 0, code: int = 0, to: str | None = None, stdin: str | None = None):
+    """``deptoken --json --network A --db LEDGER xchain ARGS --messenger a [--to-network B]`` in-process:
+    the parsed JSON, or the one-line error (after checking the exit status and that it is one line)."""
+    from click.testing import CliRunner
+
+    from deptoken.cli.main import main
+
+    command, *rest = args
+    extra = ["--messenger", x.a.address] + ([] if command in ("send", "routes") else ["--to-network", to or x.network_b])
+    snapshots = {k: list(v) for k, v in chain._snapshots.items()}  # see helpers.deptoken_cli
+    try:
+        result = CliRunner(mix_stderr=False).invoke(
+            main, ["--json", "--network", x.network_a, "--db", x.ledgers[db], "xchain", command, *rest, *extra],
+            input=stdin, catch_exceptions=False)
+    finally:
+        chain._snapshots.update(snapshots)
+    assert result.exit_code == code, (args, result.stdout, result.stderr)
+    if code:
+        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return json.loads(result.stderr)["error"]
+    return json.loads(result.stdout)
+
+
+def rows(x, db: int = 0) -> list[tuple[str, str, str]]:
+    ledger = Ledger(x.ledgers[db])
+    with ledger.session() as session:
+        found = [(r.message_id, r.kind, r.signer) for r in session.scalars(select(CrossChainAttestation))]
+    ledger.dispose()
+    return found
+
+
+def balance_b(x, who) -> int:
+    with networks.parse_network_choice("ethereum:local:foundry", provider_settings={"host": f"http://127.0.0.1:{x.net.port}"}):
+        return int(x.token_b.balanceOf(who))
+
+
+def relay_b(chain, x, mid: str, *files: str, db: int = 0, code: int = 0):
+    """Relays to B with the relayer's keystore (its passphrase on stdin)."""
+    attachments = [arg for f in files for arg in ("--attestations", f)]
+    return run(chain, x, "relay", mid, *attachments, "--keystore", str(x.keystore), "--yes", db=db, code=code,
+               stdin=PASSPHRASE + "\n")
+
+
+def test_a_to_b_two_of_three_attesters_in_two_ledgers(chain, x, accounts, alice, bob, token):
+    routes = run(chain, x, "routes")
+    assert routes == [{"chain_id": B, "remote_messenger": x.b.address, "max_amount": MAX, "paused": False}]
+    before_a, before_b = int(token.balanceOf(alice)), balance_b(x, bob)
+    sent = run(chain, x, "send", "--to-chain", str(B), "--to", bob.address, "--amount", "12.34", "--as", alice.address)
+    mid = sent["message_id"]
+    assert sent["amount"] == 1234 and int(token.balanceOf(alice)) == before_a - 1234
+    status = run(chain, x, "status", sent["tx"])  # by the transaction's hash
+    assert (status["message_id"], status["source_status"], status["destination_status"]) == (mid, "Sent", "None")
+    assert (status["sender"], status["recipient"], status["amount"]) == (alice.address, bob.address, 1234)
+
+    first = run(chain, x, "attest", sent["tx"], "--as", str(ATTESTERS[0]), db=0)
+    second = run(chain, x, "attest", mid, "--as", str(ATTESTERS[1]), db=1)
+    assert first["created"] and second["created"] and first["kind"] == second["kind"] == "transfer"
+    again = run(chain, x, "attest", mid, "--as", str(ATTESTERS[0]), db=0)
+    assert not again["created"] and again["signature"] == first["signature"]
+    assert rows(x, 0) == [(mid, "transfer", first["signer"])] and rows(x, 1) == [(mid, "transfer", second["signer"])]
+
+    # one attestation is below the threshold: nothing is sent
+    assert run(chain, x, "relay", mid, "--as", str(RELAYER), code=1) == f"message {mid}: 1 valid transfer attestation(s) of the 2 needed"
+    assert run(chain, x, "attest", mid, "--as", str(RELAYER), code=1) == (
+        f"{accounts[RELAYER].address} is not an attester of the messenger {x.b.address} on chain {B}")
+    third = next(a.address for a in x.attesters if a.address not in (first["signer"], second["signer"]))
+    forged = x.work / "forged.json"  # the second attester's signature claimed for the third: not counted
+    forged.write_text(json.dumps({**second, "signer": third}))
+    assert relay_b(chain, x, mid, str(forged), code=1) == f"message {mid}: 1 valid transfer attestation(s) of the 2 needed"
+    assert rows(x, 0) == [(mid, "transfer", first["signer"])]
+    exported = x.work / "attester-2.json"
+    exported.write_text(json.dumps(second))
+    relayed = relay_b(chain, x, mid, str(exported))
+    assert relayed["action"] == "receiveMessage" and relayed["status"] == "Received"
+    assert relayed["signers"] == sorted([first["signer"], second["signer"]], key=lambda a: int(a, 16))
+    assert balance_b(x, bob) == before_b + 1234
+    assert run(chain, x, "status", mid)["destination_status"] == "Received"
+
+    block_b = int(x.net.rpc("eth_blockNumber"), 16)
+    repeat = relay_b(chain, x, mid, str(exported))
+    assert (repeat["action"], repeat["tx_hash"], repeat["status"]) == ("none", None, "Received")
+    assert int(x.net.rpc("eth_blockNumber"), 16) == block_b and balance_b(x, bob) == before_b + 1234
+
+
+def test_refusal_then_refund_of_a_recipient_not_active_on_b(chain, x, alice, outsider, token):
+    before = int(token.balanceOf(alice))
+    mid = run(chain, x, "send", "--to-chain", str(B), "--to", outsider.address, "--amount", "5.00", "--as", alice.address)["message_id"]
+    for attester in ATTESTERS[:2]:
+        assert run(chain, x, "attest", mid, "--as", str(attester))["kind"] == "transfer"
+    refused = relay_b(chain, x, mid)
+    assert (refused["action"], refused["status"]) == ("refuse", "Refused")
+    assert balance_b(x, outsider) == 0
+    status = run(chain, x, "status", mid)
+    assert (status["source_status"], status["destination_status"]) == ("Sent", "Refused")
+
+    chain.mine(1)  # the send has 2 confirmations on A, the refusal 1 on B
+    early = run(chain, x, "attest", mid, "--confirmations", "2", "--as", str(ATTESTERS[1]), code=1)
+    assert early == f"the refusal of message {mid} has 1 of 2 confirmations: not attested yet"
+    for attester in ATTESTERS[1:]:
+        assert run(chain, x, "attest", mid, "--as", str(attester))["kind"] == "refund"
+    assert sorted(kind for m, kind, _ in rows(x) if m == mid) == ["refund", "refund", "transfer", "transfer"]
+    refunded = run(chain, x, "relay", mid, "--as", str(RELAYER))
+    assert (refunded["action"], refunded["status"]) == ("refund", "Refunded")
+    assert int(token.balanceOf(alice)) == before
+    assert run(chain, x, "relay", mid, "--as", str(RELAYER))["action"] == "none"
+    assert int(token.balanceOf(alice)) == before
+    assert run(chain, x, "attest", mid, "--as", str(ATTESTERS[0]), code=1) == f"message {mid} is Refunded on its source: nothing to refund"
+
+
+def test_unconfirmed_message_is_not_attested(chain, x, alice, bob):
+    sent = run(chain, x, "send", "--to-chain", str(B), "--to", bob.address, "--amount", "1.00", "--as", alice.address)
+    before = rows(x)
+    error = run(chain, x, "attest", sent["tx"], "--confirmations", "3", "--as", str(ATTESTERS[0]), code=1)
+    assert error == f"message {sent['message_id']} has 1 of 3 confirmations: not attested yet"
+    assert rows(x) == before
+    chain.mine(2)
+    assert run(chain, x, "attest", sent["tx"], "--confirmations", "3", "--as", str(ATTESTERS[0]))["created"]
+
+
+def test_bad_input_is_one_line_and_writes_nothing(chain, x, alice, bob):
+    mid = run(chain, x, "send", "--to-chain", str(B), "--to", bob.address, "--amount", "1.00", "--as", alice.address)["message_id"]
+    before = rows(x)
+    assert run(chain, x, "attest", "0x1234", "--as", str(ATTESTERS[0]), code=1).startswith("not a message id or transaction hash")
+    assert run(chain, x, "attest", "0x" + "ab" * 32, "--as", str(ATTESTERS[0]), code=1).startswith("no message 0xabab")
+    wrong = run(chain, x, "attest", mid, "--as", str(ATTESTERS[0]), to=x.network_a, code=1)
+    assert wrong == f"the message goes to chain {B}, the destination node is chain {chain.chain_id}"
+    down = run(chain, x, "attest", mid, "--as", str(ATTESTERS[0]), to="ethereum:local:http://127.0.0.1:9", code=1)
+    assert down.startswith("cannot reach the node (ethereum:local:http://127.0.0.1:9)")
+    assert run(chain, x, "relay", mid, "--as", str(RELAYER), to=x.network_a, code=1).startswith("the message goes to chain")
+    assert rows(x) == before
+    with pytest.raises(Exception, match="goes to chain"):
+        message_status(open_node(x.network_a), open_node(x.network_a), x.a.address, mid)
