@@ -11,7 +11,8 @@ needs without ``__init__.py`` files):
 * ``e2e/``: the README's blocks, the JS package and cross-library signing, on devnets of their own
 
 ``constants.py`` holds the values tests share, ``helpers.py`` the contract tests' assertions,
-``ops_support.py`` the ops tests' helpers (``Devnet``).
+``ops_support.py`` the ops tests' helpers (``Devnet``), ``ape_overhead.py`` what ape's per-call work
+no test asserts is left out of the test processes.
 
 Markers (registered in pyproject.toml): ``slow``, ``two_node`` (starts a node besides ape's Anvil) and
 ``postgres`` (the PostgreSQL variant of a ledger test, skipped with its reason when
@@ -27,10 +28,14 @@ import functools
 import ape_test.accounts
 import pytest
 
+import ape_overhead
+
 # ape derives a test account from its mnemonic (PBKDF2, then BIP-32) each time it looks one up, and
 # it looks all 32 up for every revert it explains (ape-foundry prints the call trace): half of a
 # contract test's time. The derivation is a pure function of its arguments, so it is remembered.
 ape_test.accounts.generate_dev_accounts = functools.cache(ape_test.accounts.generate_dev_accounts)
+
+ape_overhead.apply()  # more of ape's per-call work that no test asserts (tests/ape_overhead.py)
 
 pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 
