@@ -8,6 +8,12 @@ contract tests.
   showed it only for a failed test. The error itself (custom error, its inputs, the transaction)
   is made as before: only the printing is left out. ``DEPTOKEN_TEST_REVERT_TRACES=1`` prints them
   again (to look at a failing test's trace).
+* ``node_records_fast``: when a node ape started stops, ape drops its record from
+  ``<ape data folder>/processes/nodes.json`` by comparing the stopped provider with every record,
+  computing the provider's network anew for each (~45 ms): with the hundreds of records this
+  machine's runs left (ape-foundry forgets its host before that comparison, so its own record never
+  matches) each worker's Anvil took 15-20 s to stop at the end of the run. The comparison is made
+  once per stop, with the same result, and the stopped Anvil's own record (by its process id) goes too.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import os
 
+import ape.managers.networks
 import ape_ethereum.trace
 import ape_foundry.provider
 
@@ -41,7 +48,32 @@ def revert_traces_quiet() -> None:
     ape_foundry.provider.FoundryProvider._handle_execution_reverted = handle_quietly
 
 
+def node_records_fast() -> None:
+    process_map = ape.managers.networks.NodeProcessMap
+    disconnect = ape_foundry.provider.FoundryProvider.disconnect
+
+    def remove_provider(self, provider) -> None:
+        """``NodeProcessMap.remove_provider`` with ``NodeProcessData.matches_provider``'s comparison
+        made once."""
+        choice = f"{provider.network.choice}:{provider.name}"
+        where = tuple(getattr(provider, attr, None) for attr in ("ipc_path", "http_uri", "ws_uri"))
+        stale = {pid for pid, data in self.nodes.items()
+                 if data.network_choice == choice and (data.ipc_path, data.http_uri, data.ws_uri) == where}
+        self.nodes = {pid: node for pid, node in self.nodes.items() if pid not in stale}
+        self.model_dump_file()
+
+    def disconnect_and_forget(self) -> None:
+        pid = self.process.pid if self.process is not None else None
+        disconnect(self)
+        if pid is not None and pid in self.network_manager.running_nodes.nodes:
+            self.network_manager.running_nodes.remove_processes(pid)
+
+    process_map.remove_provider = remove_provider
+    ape_foundry.provider.FoundryProvider.disconnect = disconnect_and_forget
+
+
 def apply() -> None:
     """Each of the above, in this process (tests/conftest.py calls it once)."""
     if os.environ.get("DEPTOKEN_TEST_REVERT_TRACES") != "1":
         revert_traces_quiet()
+    node_records_fast()
