@@ -14,6 +14,10 @@ contract tests.
   machine's runs left (ape-foundry forgets its host before that comparison, so its own record never
   matches) each worker's Anvil took 15-20 s to stop at the end of the run. The comparison is made
   once per stop, with the same result, and the stopped Anvil's own record (by its process id) goes too.
+* ``custom_networks_cached``: ape builds the custom networks of ape-config.yaml (the Hardhat one), a
+  new pydantic class each, every time it looks a network up, twice per contract call (the default
+  transaction type). They are remembered per ecosystem and custom network list, as ape remembers
+  its plugins' networks.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import os
 
+import ape.api.networks
 import ape.managers.networks
 import ape_ethereum.trace
 import ape_foundry.provider
@@ -72,8 +77,23 @@ def node_records_fast() -> None:
     ape_foundry.provider.FoundryProvider.disconnect = disconnect_and_forget
 
 
+def custom_networks_cached() -> None:
+    custom_networks = ape.api.networks.EcosystemAPI._custom_networks.fget
+    cache: dict[tuple, tuple] = {}
+
+    def cached_custom_networks(self):
+        key = (id(self), repr(self.network_manager.custom_networks))
+        hit = cache.get(key)
+        if hit is None or hit[0] is not self:
+            hit = cache[key] = (self, custom_networks(self))
+        return hit[1]
+
+    ape.api.networks.EcosystemAPI._custom_networks = property(cached_custom_networks)
+
+
 def apply() -> None:
     """Each of the above, in this process (tests/conftest.py calls it once)."""
     if os.environ.get("DEPTOKEN_TEST_REVERT_TRACES") != "1":
         revert_traces_quiet()
     node_records_fast()
+    custom_networks_cached()
