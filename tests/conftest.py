@@ -79,10 +79,6 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contracts/test_authorizations.py", "test_cancel_authorization"): ("slow",),
     ("contracts/test_authorizations.py", "test_cli_sign_verify_submit"): ("slow",),
     ("contracts/test_authorizations.py", "test_receive_with_authorization_only_by_payee"): ("slow",),
-    ("contracts/test_roles.py", "test_role_holders_cannot_move_client_funds_by_role"): ("slow",),
-    ("contracts/test_roles.py", "test_deploy_grants_only_named_roles"): ("slow",),  # a deployment per role
-    ("contracts/test_roles.py", "test_deploy_with_only_admin"): ("slow",),
-    ("contracts/test_roles.py", "test_deploy_without_pauser_nobody_can_pause"): ("slow",),
     ("contracts/test_eip7702.py", "test_delegated_holder_signatures_follow_its_delegate"): ("slow",),
     ("settlement/test_htlc.py", "test_cli_withdraw_seize_replace_positions"): ("slow",),
     ("settlement/test_htlc.py", "test_state_machine_books_balance_under_restrictions"): ("slow",),
