@@ -12,7 +12,8 @@ needs without ``__init__.py`` files):
 * ``e2e/``: the README's blocks, the JS package and cross-library signing, on devnets of their own
 
 ``constants.py`` holds the values tests share, ``helpers.py`` the contract tests' assertions,
-``ops_support.py`` the ops tests' helpers (``Devnet``).
+``ops_support.py`` the ops tests' helpers (``Devnet``), ``ape_overhead.py`` what ape's per-call work
+no test asserts is left out of the test processes.
 
 Markers (registered in pyproject.toml): ``slow``, ``two_node`` (starts a node besides ape's Anvil) and
 ``postgres`` (the PostgreSQL variant of a ledger test, skipped with its reason when
@@ -28,10 +29,14 @@ import functools
 import ape_test.accounts
 import pytest
 
+import ape_overhead
+
 # ape derives a test account from its mnemonic (PBKDF2, then BIP-32) each time it looks one up, and
 # it looks all 32 up for every revert it explains (ape-foundry prints the call trace): half of a
 # contract test's time. The derivation is a pure function of its arguments, so it is remembered.
 ape_test.accounts.generate_dev_accounts = functools.cache(ape_test.accounts.generate_dev_accounts)
+
+ape_overhead.apply()  # more of ape's per-call work that no test asserts (tests/ape_overhead.py)
 
 pytest_plugins = ["fixtures.accounts", "fixtures.tokens", "fixtures.ops"]
 
@@ -45,6 +50,7 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contracts/test_stateful.py", "*"): ("slow",),
     ("contracts/test_slither.py", "*"): ("slow",),
     ("contracts/test_halmos.py", "*"): ("slow",),  # halmos symbolic proofs, tens of seconds
+    ("contracts/test_halmos_roles.py", "*"): ("slow",),  # halmos's role sweeps, 25-110 s each
     ("settlement/test_escrow_stateful.py", "*"): ("slow",),
     ("settlement/test_interbank_stateful.py", "*"): ("slow",),
     ("settlement/test_forge_invariants.py", "*"): ("slow",),  # forge invariant campaigns, ~30-40 s in all
@@ -75,10 +81,6 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contracts/test_authorizations.py", "test_cancel_authorization"): ("slow",),
     ("contracts/test_authorizations.py", "test_cli_sign_verify_submit"): ("slow",),
     ("contracts/test_authorizations.py", "test_receive_with_authorization_only_by_payee"): ("slow",),
-    ("contracts/test_roles.py", "test_role_holders_cannot_move_client_funds_by_role"): ("slow",),
-    ("contracts/test_roles.py", "test_deploy_grants_only_named_roles"): ("slow",),  # a deployment per role
-    ("contracts/test_roles.py", "test_deploy_with_only_admin"): ("slow",),
-    ("contracts/test_roles.py", "test_deploy_without_pauser_nobody_can_pause"): ("slow",),
     ("contracts/test_eip7702.py", "test_delegated_holder_signatures_follow_its_delegate"): ("slow",),
     ("settlement/test_htlc.py", "test_cli_withdraw_seize_replace_positions"): ("slow",),
     ("settlement/test_htlc.py", "test_state_machine_books_balance_under_restrictions"): ("slow",),
@@ -89,41 +91,77 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
 
 # Scheduling under pytest-xdist (`make test`: --dist loadgroup --no-loadscope-reorder). Every test
 # module is one group (as with --dist loadfile: its module-scoped deployments are made once), and the
-# modules go to the workers costliest first, so that no long module starts last and runs alone
+# groups go to the workers costliest first, so that no long group starts last and runs alone
 # (xdist's own order, by number of tests, put the slowest modules, which have few tests, at the end).
-# COST: seconds of a module's tests on a 2-core machine (from `--durations`; only the order matters,
-# unlisted modules take a few seconds and follow). Cutting a long module into several groups was
-# measured too: each group then makes its own module fixtures (the fault tests' prepared devnet),
-# which cost more than the better balance saved.
+# A worker takes its next group when two tests of its current one are left, so a group's last tests
+# decide how long the group taken after them waits.
+# COST: seconds of a group's tests on a 2-core machine (from `--durations`, summed by group; only the
+# order matters, unlisted groups take a few seconds and follow). Cutting a long module into several
+# groups was measured too: each group then makes its own module fixtures (the fault tests' prepared
+# devnet), which cost more than the better balance saved. OWN_GROUP: the tests that use no module
+# fixture of their module and are long on their own (a node or a solver run of their own) form a
+# group each ("path::test id"), so that they spread over the workers ("*": each test of the module).
+OWN_GROUP: set[tuple[str, str]] = {
+    ("contracts/test_halmos.py", "*"),  # one halmos run per test
+    ("contracts/test_halmos_roles.py", "*"),
+    ("e2e/test_readme_blocks.py", "test_readme_deptoken_walkthrough_runs_as_written"),  # its own `make devnet`
+    ("library/test_scripts.py", "test_scripts_on_a_hardhat_node"),  # a Hardhat node
+    ("library/test_deployments.py", "test_two_local_nodes_keep_their_own_records"),  # two devnets
+}
 COST: dict[str, int] = {
-    "e2e/test_readme_blocks.py": 213,  # with the deptoken walkthrough on `make devnet`
-    "ops/test_ops_faults.py": 71,
-    "ops/test_ops_interbank_faults.py": 55,
-    "ops/test_ops_ledger.py": 48,
-    "library/test_scripts.py": 46,
-    "ops/test_ops_flows.py": 46,
+    "e2e/test_readme_blocks.py": 100,  # the devnet of `make devnet` and the README's blocks on it
+    "e2e/test_readme_blocks.py::test_readme_deptoken_walkthrough_runs_as_written": 55,
+    "contracts/test_halmos.py::test_halmos_proves[IssuanceTest]": 48,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[legalCaller]": 109,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[complianceCaller]": 44,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[minterAdminCaller]": 40,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[adminCaller]": 39,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[minterCaller]": 32,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[upgraderCaller]": 31,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[pauserCaller]": 27,
+    "contracts/test_halmos_roles.py::test_role_sweep_proves[noRoleCaller]": 26,
+    "contracts/test_halmos.py::test_halmos_proves[TransferTest]": 13,
+    "contracts/test_halmos.py::test_halmos_refutes_wrong_properties": 11,
+    "contracts/test_halmos.py::test_halmos_proves[PackedAccountTokenTest]": 6,
+    "contracts/test_halmos.py::test_halmos_proves[PackedAccountLibraryTest]": 5,
+    "settlement/test_escrow_stateful.py": 53,
+    "library/test_scripts.py": 50,
+    "library/test_scripts.py::test_scripts_on_a_hardhat_node": 20,
     "e2e/test_js_package.py": 45,
-    "ops/test_ops_cli.py": 41,
-    "contracts/test_stateful.py": 38,
-    "settlement/test_forge_invariants.py": 35,
-    "settlement/test_interbank_stateful.py": 32,
-    "contracts/test_roles.py": 29,
-    "settlement/test_pvp.py": 26,
+    "ops/test_ops_ledger.py": 45,
     "contracts/test_slither.py": 43,  # with the release comparisons (issue 14)
-    "settlement/test_settlement_deploy.py": 22,
-    "settlement/test_htlc.py": 21,
-    "library/test_deployments.py": 19,
-    "contracts/test_allowlist.py": 18,
-    "settlement/test_escrow.py": 18,
-    "ops/test_ops_lifecycle.py": 15,
-    "contracts/test_upgrade.py": 15,
-    "contracts/test_upgrade_releases.py": 30,
-    "settlement/test_escrow_stateful.py": 14,
-    "e2e/test_typed_data_interop.py": 14,
-    "ops/test_ops_benchmark.py": 12,
-    "ops/test_ops_status.py": 12,
-    "contracts/test_legal.py": 12,
-    "contracts/test_issuance.py": 11,
+    "contracts/test_stateful.py": 42,
+    "settlement/test_forge_invariants.py": 35,
+    "ops/test_ops_interbank_faults.py": 30,
+    "ops/test_ops_faults.py": 30,
+    "settlement/test_pvp_interbank.py": 31,
+    "settlement/test_settlement_deploy.py": 25,
+    "contracts/test_roles.py": 13,
+    "settlement/test_interbank.py": 28,
+    "contracts/test_upgrade_releases.py": 27,
+    "settlement/test_interbank_stateful.py": 26,
+    "settlement/test_pvp.py": 24,
+    "library/test_deployments.py::test_two_local_nodes_keep_their_own_records": 22,
+    "ops/test_ops_benchmark.py": 22,
+    "ops/test_ops_flows.py": 22,
+    "ops/test_ops_cli.py": 21,
+    "settlement/test_htlc.py": 20,
+    "settlement/test_escrow.py": 19,
+    "e2e/test_typed_data_interop.py": 19,
+    "contracts/test_allowlist.py": 12,
+    "contracts/test_upgrade.py": 16,
+    "ops/test_ops_status.py": 15,
+    "ops/test_ops_interbank.py": 15,
+    "ops/test_ops_lifecycle.py": 14,
+    "contracts/test_legal.py": 9,
+    "settlement/test_interbank_client.py": 12,
+    "settlement/test_escrow_interbank.py": 12,
+    "contracts/test_issuance.py": 7,
+    "contracts/test_benchmark.py": 10,
+    "contracts/test_storage_layout.py": 10,
+    "contracts/test_erc20.py": 7,
+    "contracts/test_admin.py": 6,
+    "library/test_architecture.py": 8,
     "crosschain/test_messenger.py": 45,  # with its second Anvil; its state machine about 30 s
     "crosschain/test_xchain_cli.py": 22,  # its second Anvil, the xchain commands in-process
 }
@@ -132,8 +170,8 @@ COST: dict[str, int] = {
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath / "tests"
-    order: dict[str, tuple[int, int]] = {}  # module -> (minus its cost, position of its first test)
-    module_of: dict[int, str] = {}
+    order: dict[str, tuple[int, int]] = {}  # group -> (minus its cost, position of its first test)
+    group_of: dict[int, str] = {}
     for index, item in enumerate(items):
         path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
         name = item.originalname if isinstance(item, pytest.Function) else item.name
@@ -142,11 +180,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks.add("two_node")
         for mark in sorted(marks):
             item.add_marker(getattr(pytest.mark, mark))
-        item.add_marker(pytest.mark.xdist_group(path))
-        order.setdefault(path, (-COST.get(path, 0), index))
-        module_of[id(item)] = path
+        group = f"{path}::{item.name}" if {(path, "*"), (path, name)} & OWN_GROUP else path
+        item.add_marker(pytest.mark.xdist_group(group))
+        order.setdefault(group, (-COST.get(group, 0), index))
+        group_of[id(item)] = group
         module = getattr(item, "module", None)
-        stale = [n for (p, n) in MARKS if p == path and n != "*" and module is not None and not hasattr(module, n)]
-        if stale:
-            raise pytest.UsageError(f"tests/conftest.py MARKS names tests that {path} does not have: {stale}")
-    items.sort(key=lambda item: order[module_of[id(item)]])  # stable: a module's tests keep their order
+        for table, entries in (("MARKS", MARKS), ("OWN_GROUP", OWN_GROUP)):
+            stale = [n for (p, n) in entries if p == path and n != "*" and module is not None and not hasattr(module, n)]
+            if stale:
+                raise pytest.UsageError(f"tests/conftest.py {table} names tests that {path} does not have: {stale}")
+    items.sort(key=lambda item: order[group_of[id(item)]])  # stable: a group's tests keep their order

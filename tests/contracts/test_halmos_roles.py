@@ -25,7 +25,7 @@ CHECKS = (
 )
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=[check.split("_")[3] for check in CHECKS])
+@pytest.mark.parametrize("check", CHECKS, ids=[check.split("_")[2] for check in CHECKS])
 def test_role_sweep_proves(check: str) -> None:
     name = check.removesuffix("()")
     results = halmos("^RoleSweepTest$", "--match-test", rf"^{name}\(")  # halmos matches the signature

@@ -17,6 +17,7 @@ from helpers import (
     events,
     ref,
     reverts,
+    role_holders,
     role_id,
 )
 
@@ -225,8 +226,7 @@ def test_configured_roles_held_exactly(token, acc, accounts):
     accounts); the minter role by the minter configured after deployment."""
     everybody = [acc[c] for c in CALLERS] + [acc["bob"], acc["carol"]] + list(accounts)
     for name in ROLE_NAMES:
-        holders = {a.address for a in everybody if token.hasRole(role_id(name), a)}
-        assert holders == {acc[HOLDER[name]].address}, name
+        assert role_holders(token, name, everybody) == {acc[HOLDER[name]].address}, name
 
 
 def test_renounced_role_is_gone(token, pauser):
@@ -255,13 +255,12 @@ def test_deploy_grants_only_named_roles(devnet_config, accounts, unset, carol):
     }
     everybody = list(accounts) + [deployer]
     for key, role in role_of.items():
-        holders = {a.address for a in everybody if t.hasRole(role_id(role), a)}
+        holders = role_holders(t, role, everybody)
         expected = set() if key == unset else {roles[key]}
         assert holders == expected, (key, holders)
-    assert not any(t.hasRole(role_id("MINTER_ROLE"), a) for a in everybody)
+    assert not role_holders(t, "MINTER_ROLE", everybody)
     for role in ROLE_NAMES:
-        assert not t.hasRole(role_id(role), deployer)
-        assert not t.hasRole(role_id(role), ZERO_ADDRESS)
+        assert not role_holders(t, role, [deployer, ZERO_ADDRESS]), role
 
 
 def test_deploy_without_pauser_nobody_can_pause(devnet_config, admin, pauser, carol):
@@ -281,7 +280,7 @@ def test_deploy_with_only_admin(devnet_config, admin, accounts, alice):
     t, _ = deploy_token(replace(devnet_config, roles=roles), alice, record=False)
     assert t.hasRole(role_id("DEFAULT_ADMIN_ROLE"), admin)
     for role in ROLE_NAMES[1:]:
-        assert not any(t.hasRole(role_id(role), a) for a in accounts), role
+        assert not role_holders(t, role, accounts), role
     # nothing operational is possible until the admin appoints holders
     with reverts(t.AccessControlUnauthorizedAccount, account=admin, neededRole=role_id("MINTER_ADMIN_ROLE")):
         t.configureMinter(admin, 1, sender=admin)

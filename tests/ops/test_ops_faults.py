@@ -59,13 +59,12 @@ def units(amount: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> tuple[Devnet, list[int]]:
-    """A stopped devnet: token deployed, team registered, the demo clients allowlisted, three mints
-    approved, five more clients recorded for onboarding."""
-    net = Devnet(tmp_path_factory.mktemp("faults-template"))
+def prepared(deployed_devnet, tmp_path_factory) -> tuple[Devnet, list[int]]:
+    """A stopped devnet: token deployed (a copy of the worker's ``deployed_devnet``), team registered,
+    the demo clients allowlisted, three mints approved, five more clients recorded for onboarding."""
+    net = clone_devnet(deployed_devnet, tmp_path_factory.mktemp("faults-template") / "net")
     net.start()
     try:
-        net.deploy()
         ids = prepare_mints(net, net.dir, DEPOSITS)
         # the onboarding scenarios' five new clients: recorded (jobs pending), not applied; the mint
         # scenarios leave them alone

@@ -51,11 +51,10 @@ def addresses(net: Devnet) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> Devnet:
-    net = Devnet(tmp_path_factory.mktemp("interbank-faults"))
+def prepared(deployed_devnet, tmp_path_factory) -> Devnet:
+    net = clone_devnet(deployed_devnet, tmp_path_factory.mktemp("interbank-faults") / "net")  # the token deployed
     net.start()
     try:
-        net.deploy()
         prepare_mints(net, net.dir, [("IBF-0001", "DEV-0007", "1000.00")])
         net.ok("requests", "execute")
         b = net.dir / "b"

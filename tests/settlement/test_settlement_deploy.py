@@ -8,7 +8,7 @@ import subprocess
 
 from eth_utils import keccak
 
-from ops_support import BIN, ROOT, Devnet, account_address, assert_one_line_error, devnet_token
+from ops_support import BIN, ROOT, Devnet, account_address, assert_one_line_error, clone_devnet, devnet_token
 
 
 
@@ -22,11 +22,10 @@ def _run_script(net: Devnet, *args: str) -> subprocess.CompletedProcess:
                           env=net.env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
-def test_deploy_settlement_builds_the_cross_border_devnet(tmp_path):
-    net = Devnet(tmp_path)
+def test_deploy_settlement_builds_the_cross_border_devnet(deployed_devnet, tmp_path):
+    net = clone_devnet(deployed_devnet, tmp_path / "net")  # the token deployed (`ape run deploy`)
     net.start()
     try:
-        net.deploy()
         result = _run_script(net)
         assert result.returncode == 0, result.stdout + result.stderr
         record = json.loads(net.record_path("-settlement").read_text())
