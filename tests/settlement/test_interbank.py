@@ -57,6 +57,13 @@ def gross(token, bank_b, asset, interbank_people, chain, minter_admin, complianc
     return _network(GROSS, token, bank_b, asset, interbank_people, chain, minter_admin, compliance)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _module_deployments(net, gross, cnh_token):
+    """Every module fixture that deploys, made before the first test: a module fixture first made in the
+    middle of the module (after other tests' chain snapshots) was seen to leave the network of another
+    one missing, or another contract at its address, in the full suite (ape's isolation)."""
+
+
 def position(network, t) -> tuple[int, int]:
     """(position, collateral) of ``t``'s bank."""
     b = network.bank(t)
