@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from .env import Env, connect, pass_env
+from .env import Env, pass_env
 from .settlement_support import emit
 from .signing import AS_HELP_NO_ROLES, SignerChoice, signer_choice_options
 
@@ -31,7 +31,7 @@ def _source(env: Env) -> Any:
     """The source chain's node (``--network``)."""
     from .. import node
 
-    connect(env.network)
+    env.connect()
     return node.connected()
 
 
