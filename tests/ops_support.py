@@ -165,13 +165,26 @@ class Devnet:
         return f"ethereum:local:http://127.0.0.1:{self.port}"
 
     def start(self, *, automine: bool = True) -> None:
+        """Starts Anvil on ``self.port`` (a restart: the same port) and waits until it answers. Should another
+        process have taken the port (a concurrent test session, the other worker), Anvil cannot bind and exits:
+        it is started again on a port it picks itself (``--port 0``), read from its log, so the requests
+        never go to somebody else's node."""
         anvil = shutil.which("anvil", path=str(ROOT / "node_modules" / ".bin")) or "anvil"
-        args = [anvil, "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(self.chain_id),
-                "--accounts", "44", "--state", str(self.state), "--silent"]
-        if not automine:
-            args.append("--no-mining")
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60  # the suite's other worker may hold both cores (a solver, a fuzzer)
+        log = self.dir / "anvil.log"
+        for port in (self.port, 0):
+            args = [anvil, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(self.chain_id),
+                    "--accounts", "44", "--state", str(self.state)]
+            if not automine:
+                args.append("--no-mining")
+            with log.open("w") as out:  # not --silent: the "Listening on" line says Anvil bound the port
+                self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            bound = self._bound_port(log)
+            if bound is not None:
+                self.port = bound
+                break
+        else:
+            raise RuntimeError(f"anvil did not start: {log.read_text()[-500:]}")
+        deadline = time.time() + 60
         while True:  # until Anvil answers JSON-RPC (an open port alone was seen to reset the first request)
             try:
                 self.rpc("eth_chainId")
@@ -180,6 +193,18 @@ class Devnet:
                 if time.time() > deadline:
                     raise RuntimeError("anvil did not start") from None
                 time.sleep(0.1)
+
+    def _bound_port(self, log: Path) -> int | None:
+        """The port Anvil listens on, from its log; None if it exited first (the port was taken)."""
+        deadline = time.time() + 60  # the suite's other worker may hold both cores (a solver, a fuzzer)
+        while time.time() < deadline:
+            for line in log.read_text(errors="replace").splitlines():
+                if line.startswith("Listening on "):
+                    return int(line.rsplit(":", 1)[1])
+            if self.process.poll() is not None:
+                return None
+            time.sleep(0.05)
+        raise RuntimeError("anvil did not start within 60 s")
 
     def stop(self) -> None:
         """Stops Anvil the way an operator would (SIGTERM): it writes its state file first."""
