@@ -27,11 +27,9 @@ setup: $(VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed js/d
 	@$(BIN)/python tools/setup_solc.py
 
 # requirements.lock pins everything, runtime and development tools (pyproject's `dev` extra) alike.
-# --no-compile: Python compiles a module when it is first imported; compiling every installed file at
-# install time cost 10 s on a fresh machine for modules that are never imported.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
 	touch $@
 
@@ -39,7 +37,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 # which ape's rich>=14.3.3 excludes.
 $(HALMOS_VENV)/.installed: requirements-halmos.lock
 	test -x $(HALMOS_VENV)/bin/python || $(PYTHON) -m venv $(HALMOS_VENV)
-	$(HALMOS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-halmos.lock
+	$(HALMOS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-halmos.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
