@@ -25,6 +25,9 @@ export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
 setup: $(VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
+	@# The project's own modules compiled ahead (only what changed): with PYTHONDONTWRITEBYTECODE set, as on
+	@# these machines, each of the suite's processes would otherwise compile them again on import.
+	@$(BIN)/python -m compileall -q src scripts tests
 
 # requirements.lock pins everything, runtime and development tools (pyproject's `dev` extra) alike.
 $(VENV)/.installed: requirements.lock pyproject.toml
