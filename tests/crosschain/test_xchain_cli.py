@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 from dataclasses import replace
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +23,7 @@ from eth_account import Account
 from sqlalchemy import select
 
 from constants import DAY, SECOND_CHAIN_ID, YEAR
-from deptoken.crosschain.messenger import deploy_messenger
+from deptoken.crosschain.messenger import Message, attest, deploy_messenger, transfer_typed_data
 from deptoken.crosschain.relay import message_status, open_node
 from deptoken.ops.db import Ledger, upgrade
 from deptoken.ops.models import CrossChainAttestation
@@ -223,3 +224,112 @@ def test_bad_input_is_one_line_and_writes_nothing(chain, x, alice, bob):
     assert rows(x) == before
     with pytest.raises(Exception, match="goes to chain"):
         message_status(open_node(x.network_a), open_node(x.network_a), x.a.address, mid)
+
+
+def reconcile_cli(x, *args: str, code: int = 0, books: str | None = None):
+    """``deptoken --json xchain reconcile --chain A=a --chain B=b ARGS``: the parsed JSON (on stdout, also
+    with exit status 3), or the one-line error."""
+    from click.testing import CliRunner
+
+    from deptoken.cli.main import main
+
+    chains = ["--chain", f"{x.network_a}={x.a.address}", "--chain", f"{x.network_b}={x.b.address}"]
+    result = CliRunner(mix_stderr=False).invoke(
+        main, ["--json", "xchain", "reconcile", *(args or chains), *(["--books", books] if books else [])], catch_exceptions=False)
+    assert result.exit_code == code, (args, result.stdout, result.stderr)
+    if code == 1:
+        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return json.loads(result.stderr)["error"]
+    return json.loads(result.stdout)
+
+
+def codes(report: dict) -> list[tuple[str, str, list[str]]]:
+    return [(f["severity"], f["code"], f["message_ids"]) for f in report["findings"]]
+
+
+def test_cross_chain_reconciliation_counts_in_flight_and_names_what_differs(chain, x, accounts, alice, bob, outsider, tmp_path):
+    """Issue 15: the liability = supplies + in flight, against the bank's issuance and its books, after a
+    send (in flight), its mint, a refused-then-refunded message, a message past its deadline, and a mint
+    for a message never sent (forged with the attesters' keys: the only mismatch, named by its id)."""
+    from lxml import etree
+
+    start = reconcile_cli(x)
+    assert start["ok"] and start["in_flight"] == [] and start["liability"] == start["issued"] == start["supply"]
+    supply_a = start["chains"][0]["supply"]
+
+    mid = run(chain, x, "send", "--to-chain", str(B), "--to", bob.address, "--amount", "12.34", "--as", alice.address)["message_id"]
+    flight = reconcile_cli(x)
+    assert flight["ok"] and [(m["message_id"], m["amount"]) for m in flight["in_flight"]] == [(mid, 1234)]
+    assert (flight["chains"][0]["supply"], flight["chains"][0]["sent"]) == (supply_a - 1234, 1234)
+    assert flight["liability"] == start["liability"] and codes(flight) == []
+    for attester in ATTESTERS[:2]:
+        run(chain, x, "attest", mid, "--as", str(attester))
+    relay_b(chain, x, mid)
+    landed = reconcile_cli(x, books=str(Decimal(start["liability"]) / 100))
+    assert landed["ok"] and landed["in_flight"] == [] and landed["chains"][1]["received"] == 1234
+    assert landed["liability"] == start["liability"] == landed["books"]
+
+    refused = run(chain, x, "send", "--to-chain", str(B), "--to", outsider.address, "--amount", "5.00", "--as", alice.address)["message_id"]
+    for attester in ATTESTERS[:2]:
+        run(chain, x, "attest", refused, "--as", str(attester))
+    relay_b(chain, x, refused)
+    waiting = reconcile_cli(x)
+    assert waiting["ok"] and codes(waiting) == [("info", "awaiting-refund", [refused])]
+    for attester in ATTESTERS[:2]:
+        run(chain, x, "attest", refused, "--as", str(attester))
+    run(chain, x, "relay", refused, "--as", str(RELAYER))
+    refunded = reconcile_cli(x)
+    assert refunded["ok"] and refunded["chains"][0]["refunded"] == 500 and refunded["liability"] == start["liability"]
+
+    late = run(chain, x, "send", "--to-chain", str(B), "--to", bob.address, "--amount", "1.00", "--as", alice.address)["message_id"]
+    chain.mine(1, deltatime=2 * DAY)
+    expired = reconcile_cli(x)
+    assert expired["ok"] and codes(expired) == [("info", "past-deadline", [late])] and expired["in_flight_total"] == 100
+
+    # The attesters sign a message A never sent: B mints it; the reconciliation names it, and its books
+    forged = Message(1, chain.chain_id, B, x.a.address, x.b.address, 10**9, alice.address, bob.address, 777, 2**40)
+    with networks.parse_network_choice("ethereum:local:foundry", provider_settings={"host": f"http://127.0.0.1:{x.net.port}"}):
+        x.b.receiveMessage(forged.encode(), attest(transfer_typed_data(forged), x.attesters[:2]), sender=accounts[RELAYER])
+    forged_id = "0x" + forged.id.hex()
+    found = reconcile_cli(x, code=3, books=str(Decimal(start["liability"]) / 100))
+    assert not found["ok"]
+    assert {(s, c) for s, c, ids in codes(found) if forged_id in ids} == {("mismatch", "minted-without-send")}
+    assert ("mismatch", "liability-unexplained", []) in codes(found) and ("mismatch", "books-differ", []) in codes(found)
+    assert found["liability"] == start["liability"] + 777
+
+    # camt.053: one per chain; none for the whole while it does not reconcile
+    out = tmp_path / "statements"
+    written = reconcile_cli(x, "--chain", f"{x.network_a}={x.a.address}", "--chain", f"{x.network_b}={x.b.address}",
+                            "--camt053-dir", str(out), code=3)["camt053"]
+    assert sorted(p.split("/")[-1].rsplit("-", 1)[0] for p in written) == sorted([f"camt053-chain-{B}", f"camt053-chain-{chain.chain_id}"])
+    ns = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"}
+    statement_b = etree.parse(next(p for p in written if f"chain-{B}" in p))
+    entries = statement_b.findall(".//c:Ntry/c:AddtlNtryInf", ns)
+    assert any(forged_id in e.text and "Cross-chain in" in e.text for e in entries)
+    assert any(mid in e.text and "Cross-chain in" in e.text for e in entries)
+
+
+def test_whole_camt053_balances_supplies_and_in_flight(chain, x, alice, bob, tmp_path):
+    run(chain, x, "send", "--to-chain", str(B), "--to", bob.address, "--amount", "2.50", "--as", alice.address)
+    out = tmp_path / "statements"
+    report = reconcile_cli(x, "--chain", f"{x.network_a}={x.a.address}", "--chain", f"{x.network_b}={x.b.address}",
+                           "--camt053-dir", str(out))
+    assert report["ok"] and report["in_flight_total"] == 250 and len(report["camt053"]) == 3
+    from lxml import etree
+
+    ns = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"}
+    whole = etree.parse(next(p for p in report["camt053"] if "camt053-all-" in p))
+    [closing] = whole.xpath(".//c:Bal[c:Tp/c:CdOrPrtry/c:Cd='CLBD']/c:Amt", namespaces=ns)
+    assert Decimal(closing.text) == Decimal(report["liability"]) / 100 == Decimal(report["supply"] + 250) / 100
+    # the cross-chain burn is not an entry of the whole: the liability only moved
+    assert not any("Cross-chain" in e.text for e in whole.findall(".//c:Ntry/c:AddtlNtryInf", ns))
+
+
+def test_reconcile_bad_input_is_one_line(chain, x, token):
+    assert reconcile_cli(x, "--chain", "nonsense", code=1) == "--chain 'nonsense': expected NETWORK=MESSENGER"
+    assert reconcile_cli(x, "--chain", f"{x.network_a}=0x1234", code=1).startswith("--chain messenger")
+    assert reconcile_cli(x, "--chain", f"ethereum:local:http://127.0.0.1:9={x.a.address}", code=1).startswith("cannot reach the node")
+    twice = reconcile_cli(x, "--chain", f"{x.network_a}={x.a.address}", "--chain", f"{x.network_a}={x.a.address}", code=1)
+    assert twice.startswith("a chain is given twice")
+    assert reconcile_cli(x, "--chain", f"{x.network_a}={token.address}", code=1) == (
+        f"{token.address} on chain {chain.chain_id} is not a DepositTokenMessenger (its token() failed)")

@@ -151,3 +151,69 @@ def _refund_next(source: Any, dest: Any, found: Any) -> bool:
         if dest.chain_id() != found.message.destinationChainId:
             return False  # relay_message refuses it with the reason
         return int(messenger_at(found.message.destinationMessenger).messageStatus(found.message.id)) == REFUSED
+
+
+@xchain.command("reconcile")
+@click.option("--chain", "chains", multiple=True, required=True, metavar="NETWORK=MESSENGER",
+              help="A chain's node and the bank's messenger there; once per chain (the source --network is not used).")
+@click.option("--books", default=None, metavar="AMOUNT", help="The liability in the bank's books (currency units), compared with the whole.")
+@click.option("--camt053-dir", "camt053_dir", type=click.Path(file_okay=False), default=None,
+              help="Write a camt.053 per chain and one for the whole here (the whole only when the reconciliation passes).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Statement day (default: today, UTC).")
+@pass_env
+def reconcile(env: Env, chains: tuple[str, ...], books: str | None, camt053_dir: str | None, day: Any) -> None:
+    """The bank's liability across chains: every chain's supply plus the messages in flight, against the
+    bank's issuance (and --books); exit status 3 on any mismatch, each naming its message ids."""
+    import sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from ..amounts import to_decimal
+    from ..crosschain.reconcile import camt053_chain, camt053_whole, reconcile_chains
+    from ..crosschain.relay import open_node
+    from ..errors import InvalidInput
+    from ..validation import address_of
+    from .reconcile_commands import MISMATCH_EXIT
+
+    pairs = []
+    for item in chains:
+        network, sep, messenger = item.rpartition("=")
+        if not sep or not network:
+            raise InvalidInput(f"--chain {item!r}: expected NETWORK=MESSENGER")
+        pairs.append((open_node(network), address_of(messenger, "--chain messenger")))
+    report = reconcile_chains(pairs, books=books)
+    first = report.chains[0]
+    written: list[str] = []
+    if camt053_dir:
+        from ..contracts import contract_at
+        from ..iso20022 import Party
+        from ..node import using
+
+        with using(pairs[0][0]):
+            name, lei, bic = (str(x) for x in contract_at("DepositToken", first.token).issuer())
+        bank = Party(name=name, lei=lei or None, bic=bic or None)
+        when = day.date() if day else datetime.now(UTC).date()
+        folder = Path(camt053_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = [(folder / f"camt053-chain-{c.chain_id}-{when:%Y%m%d}.xml", camt053_chain(report, c.chain_id, when, bank=bank))
+                 for c in report.chains]
+        if report.ok:
+            files.append((folder / f"camt053-all-{when:%Y%m%d}.xml", camt053_whole(report, when, bank=bank)))
+        for path, data in files:
+            path.write_bytes(data)
+            written.append(str(path))
+
+    def units(value: int) -> str:
+        return f"{to_decimal(value, first.decimals):,} {first.currency}"
+
+    lines = [f"cross-chain reconciliation: {'OK' if report.ok else 'MISMATCH'}: liability {units(report.liability)} = "
+             f"supplies {units(report.supply)} + in flight {units(report.in_flight_total)} ({len(report.in_flight)} message(s)); "
+             f"issued {units(report.issued)}" + (f"; books {units(report.books)}" if report.books is not None else "")]
+    lines += [f"  chain {c.chain_id}: supply {units(c.supply)} at block {c.block_number}; issued {units(c.issued)}, "
+              f"sent {units(c.sent)}, received {units(c.received)}, refunded {units(c.refunded)}" for c in report.chains]
+    lines += [f"  {f.severity.upper():8} {f.code}: {f.detail}" + (f" [{', '.join(f.message_ids)}]" if f.message_ids else "")
+              for f in report.findings]
+    lines += [f"camt.053 written: {path}" for path in written]
+    emit(env, report.as_dict() | {"camt053": written}, "\n".join(lines))
+    if not report.ok:
+        sys.exit(MISMATCH_EXIT)
