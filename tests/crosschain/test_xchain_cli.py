@@ -333,3 +333,59 @@ def test_reconcile_bad_input_is_one_line(chain, x, token):
     assert twice.startswith("a chain is given twice")
     assert reconcile_cli(x, "--chain", f"{x.network_a}={token.address}", code=1) == (
         f"{token.address} on chain {chain.chain_id} is not a DepositTokenMessenger (its token() failed)")
+
+
+# ---------------------------------------------------------------------- the attester service (xchain run)
+
+
+def ledger_at(tmp_path, name: str) -> Ledger:
+    """A new SQLite ledger, migrated: one attester's."""
+    url = f"sqlite:///{tmp_path / name}.sqlite"
+    engine = Ledger(url, check=False, create=True).engine
+    upgrade(engine)
+    engine.dispose()
+    return Ledger(url)
+
+
+def keys(accounts, *indexes: int) -> list:
+    return [accounts[i] for i in indexes]
+
+
+def steps(outcomes, mid: str) -> list[str]:
+    return [o.step for o in outcomes if o.message_id == mid]
+
+
+def test_service_moves_a_to_b_and_back_with_two_attester_processes(chain, x, accounts, alice, bob, token, tmp_path):
+    """Issue 15: two attester services, each with its own key and ledger, sharing one directory; each pass
+    attests what is confirmed and relays through its ledger's outbox once the threshold is there."""
+    from deptoken.crosschain.reconcile import reconcile_chains
+    from deptoken.crosschain.relay import send_message
+    from deptoken.crosschain.service import follow_once
+
+    src, dst = open_node(x.network_a), open_node(x.network_b)
+    first, second = (ledger_at(tmp_path, "one"), ledger_at(tmp_path, "two"))
+    one, two, relayer = keys(accounts, ATTESTERS[0], ATTESTERS[1], RELAYER)
+    share, start_a, start_b = tmp_path / "share", chain.blocks.height + 1, int(x.net.rpc("eth_blockNumber"), 16) + 1
+    liability = reconcile_chains([(src, x.a.address), (dst, x.b.address)]).liability
+    before_a, before_b = int(token.balanceOf(alice)), balance_b(x, bob)
+
+    mid = send_message(src, x.a.address, B, bob.address, 1234, sender=alice).id
+    options = {"relayer": relayer, "confirmations": 1, "share": share}
+    assert steps(follow_once(first, src, dst, x.a.address, signer=one, from_block=start_a, **options), mid) == ["attested", "waiting"]
+    assert steps(follow_once(second, src, dst, x.a.address, signer=two, from_block=start_a, **options), mid) == ["attested", "relayed"]
+    assert balance_b(x, bob) == before_b + 1234
+    block_b = int(x.net.rpc("eth_blockNumber"), 16)
+    # the first attester's next pass: the message is done, not looked at again, nothing sent
+    assert follow_once(first, src, dst, x.a.address, signer=one, from_block=start_a, **options) == []
+    assert int(x.net.rpc("eth_blockNumber"), 16) == block_b
+
+    assert int(token.balanceOf(alice)) == before_a - 1234
+    back = send_message(dst, x.b.address, chain.chain_id, alice.address, 1234, sender=bob).id
+    back_share = tmp_path / "share-back"
+    opts = {**options, "share": back_share}
+    follow_once(first, dst, src, x.b.address, signer=one, from_block=start_b, **opts)
+    assert steps(follow_once(second, dst, src, x.b.address, signer=two, from_block=start_b, **opts), back) == ["attested", "relayed"]
+    assert balance_b(x, bob) == before_b
+    report = reconcile_chains([(src, x.a.address), (dst, x.b.address)])
+    assert report.ok and report.in_flight == [] and report.liability == liability
+    assert int(token.balanceOf(alice)) == before_a

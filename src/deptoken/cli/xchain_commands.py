@@ -153,6 +153,46 @@ def _refund_next(source: Any, dest: Any, found: Any) -> bool:
         return int(messenger_at(found.message.destinationMessenger).messageStatus(found.message.id)) == REFUSED
 
 
+@xchain.command("run")
+@_MESSENGER
+@_TO_NETWORK
+@click.option("--confirmations", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Blocks a send (and a refusal) must have, its own counting, before it is attested.")
+@click.option("--share", type=click.Path(file_okay=False), default=None,
+              help="The directory the bank's attesters share attestations in (k of n: one service per attester).")
+@click.option("--relay/--no-relay", default=True, show_default=True, help="Also submit what each message needs next.")
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Where a new ledger starts reading the messenger (its deployment block).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between passes.")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@signer_choice_options(AS_HELP_NO_ROLES)
+@pass_env
+def run(env: Env, messenger: str, to_network: str, confirmations: int, share: str | None, relay: bool, from_block: int,
+        interval: float, once: bool, signer_choice: SignerChoice) -> None:
+    """The attester service: follows the source messenger, attests each confirmed message by the bank's
+    policy into the ledger (and --share), and relays it (receiveMessage, refuse, refund) through the
+    ledger's outbox; restartable at any point. One line per message looked at (--json: a JSON object)."""
+    import functools
+    import json
+    from pathlib import Path
+
+    from ..crosschain.service import follow, follow_once
+
+    source, dest = _source(env), _dest(to_network)
+    signer = signer_choice.select(source.chain_id())
+    relayer = functools.cache(lambda: signer_choice.select(dest.chain_id())) if relay else None
+    options = {"signer": signer, "relayer": relayer, "confirmations": confirmations, "from_block": from_block,
+               "share": Path(share) if share else None}
+    passes = [follow_once(env.ledger, source, dest, messenger, **options)] if once else follow(
+        env.ledger, source, dest, messenger, interval=interval, **options)
+    try:
+        for outcomes in passes:
+            for o in outcomes:
+                click.echo(json.dumps(o.as_dict()) if env.as_json else f"{o.message_id or '-'} {o.step}: {o.detail}")
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
 @xchain.command("reconcile")
 @click.option("--chain", "chains", multiple=True, required=True, metavar="NETWORK=MESSENGER",
               help="A chain's node and the bank's messenger there; once per chain (the source --network is not used).")

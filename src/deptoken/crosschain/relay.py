@@ -14,8 +14,10 @@
 
 A transfer attestation is signed also for a recipient not active on the destination: the messenger's
 ``refuse`` verifies the same transfer digest, so withholding it would leave the message neither
-receivable nor refusable. Transactions are sent directly (the ops outbox serves the ledger's one
-token on one chain), each after reading the on-chain status, so a repeated relay sends nothing.
+receivable nor refusable. The relay's transactions go through the ledger's exactly-once outbox
+(``deptoken.ops.outbox``: signed and stored before broadcast), each row settled against its own chain's
+node: a relay killed between signing and broadcast is finished by the next one (the same bytes, or
+proven void) before the on-chain status is read, so a repeated relay sends nothing.
 
 Usage::
 
@@ -283,6 +285,7 @@ def relay_message(ledger: Any, source: Node, dest: Node, messenger: str, ref: st
 
     found = find_message(source, messenger, ref)
     m, mid = found.message, found.id
+    settle_outbox(ledger, source, dest)  # a relay killed after signing: its transaction runs once, or is void
     with on(source):
         src = messenger_at(m.sourceMessenger)
         at_source = int(src.messageStatus(m.id))
@@ -317,9 +320,26 @@ def relay_message(ledger: Any, source: Node, dest: Node, messenger: str, ref: st
             expired = chain.pending_timestamp() > m.deadline
             action = "refuse" if expired or not token.canReceive(m.recipient) else "receiveMessage"
         signer = sender() if callable(sender) and not hasattr(sender, "address") else sender
-        receipt = getattr(contract, action)(encoded, attestation, sender=signer)
+        from ..ops import outbox
+
+        with ledger.new_session() as session:  # signed and stored before it is broadcast (the outbox)
+            tx = outbox.send(session, contract, action, (encoded, attestation), signer, purpose=f"xchain.{action}")
+            tx_hash, mined = tx.tx_hash, tx.status == "mined"
         status = STATUS_NAMES[int(contract.messageStatus(m.id))]
-    return Relayed(mid, action, receipt.txn_hash, list(chosen), status)
+    if not mined:
+        raise DepositTokenError(f"{action} of message {mid} reverted (transaction {tx_hash})")
+    return Relayed(mid, action, tx_hash, list(chosen), status)
+
+
+def settle_outbox(ledger: Any, *chains: Node) -> None:
+    """Settles the relayer's transactions the ledger holds of unknown outcome (a relay killed between
+    signing and broadcast, a node restarted): each against its own chain's node."""
+    from ..ops import outbox
+
+    with ledger.new_session() as session:
+        for chain in chains:
+            with on(chain):
+                outbox.resolve_all(session, chain_id=chain.signing_chain_id)
 
 
 @dataclass(frozen=True)

@@ -427,3 +427,16 @@ class CrossChainAttestation(Base):
     destination_chain_id: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(MinorUnits)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CrossChainCursor(Base):
+    """How far the attester service (``deptoken.crosschain.service``) has followed one source messenger:
+    every message sent up to ``block_number`` (confirmed when read) was looked at; ``block_hash`` is that
+    block's, so that a reorg deeper than the confirmations is seen and the blocks after the fork are read again."""
+
+    __tablename__ = "crosschain_cursors"
+    source_chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    messenger: Mapped[str] = mapped_column(String(42), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

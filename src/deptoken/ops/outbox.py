@@ -145,7 +145,10 @@ def send(
 ) -> Transaction:
     """Signs ``contract.method(*args)`` from ``sender``, stores it (``link`` ties it to its request in
     the same commit), broadcasts it and records the receipt. Commits ``session`` at each step."""
-    resolve_all(session, sender=str(sender.address))  # an unsettled earlier transaction would share the nonce
+    from ..node import current
+
+    # an unsettled earlier transaction on this chain would share the nonce
+    resolve_all(session, sender=str(sender.address), chain_id=current().signing_chain_id)
     checkpoint("before_sign")
     tx = _signed(sender, getattr(contract, method).transaction(*args, sender=sender), purpose)
     session.add(tx)
@@ -200,11 +203,15 @@ def resolve(session: Session, tx: Transaction) -> Transaction:
     return resolve_many(session, [tx])[0]
 
 
-def resolve_all(session: Session, *, sender: str | None = None) -> list[Transaction]:
-    """Settles every stored transaction of unknown outcome (of ``sender``, or all), oldest first."""
+def resolve_all(session: Session, *, sender: str | None = None, chain_id: int | None = None) -> list[Transaction]:
+    """Settles every stored transaction of unknown outcome (of ``sender``, or all; on chain ``chain_id``,
+    or all: the ledger may hold another chain's, e.g. the cross-chain relayer's, which only that chain's
+    node can settle), oldest first, against the current node."""
     query = select(Transaction).where(Transaction.status.in_(UNRESOLVED)).order_by(Transaction.id)
     if sender is not None:
         query = query.where(Transaction.sender == sender)
+    if chain_id is not None:
+        query = query.where(Transaction.chain_id == chain_id)
     return resolve_many(session, session.scalars(query).all())
 
 
