@@ -7,11 +7,19 @@ A -> B through the command line with two attesters in two ledgers (one attestati
 ledger's ``--json`` output); attesting again is the same row; a second relay sends nothing; a recipient not
 active on B: refused there, then refund-attested and refunded on A; a message with too few confirmations
 is not attested; a malformed id, a wrong destination chain and an unreachable node are one-line errors
-with nothing written."""
+with nothing written.
+
+The cross-chain reconciliation (``xchain reconcile``): in flight, refused then refunded, past the
+deadline, a mint for a message never sent, the books, the camt.053 statements. The attester service
+(``xchain run``, deptoken.crosschain.service): A -> B and back with two attester processes; killed between
+signing and broadcast, and after broadcast, then restarted; a reorg on the source before confirmation;
+the destination node restarted with a message in flight: each message minted once, the reconciliation OK."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from contextlib import ExitStack
 from dataclasses import replace
 from decimal import Decimal
@@ -22,11 +30,12 @@ from ape import networks
 from eth_account import Account
 from sqlalchemy import select
 
-from constants import DAY, SECOND_CHAIN_ID, YEAR
+from constants import BIN, DAY, ROOT, SECOND_CHAIN_ID, YEAR
 from deptoken.crosschain.messenger import Message, attest, deploy_messenger, transfer_typed_data
 from deptoken.crosschain.relay import message_status, open_node
 from deptoken.ops.db import Ledger, upgrade
-from deptoken.ops.models import CrossChainAttestation
+from deptoken.ops.faults import FAULT_EXIT
+from deptoken.ops.models import CrossChainAttestation, Transaction
 from deptoken.token.deployer import deploy_token
 from helpers import set_time
 from ops_support import POSTGRES_URL, Devnet, pg_database, pg_url
@@ -389,3 +398,113 @@ def test_service_moves_a_to_b_and_back_with_two_attester_processes(chain, x, acc
     report = reconcile_chains([(src, x.a.address), (dst, x.b.address)])
     assert report.ok and report.in_flight == [] and report.liability == liability
     assert int(token.balanceOf(alice)) == before_a
+
+
+def service_cli(x, ledger: Ledger, keystore, share, fault: str | None = None):
+    """``deptoken --json xchain run --once`` in a process of its own (a fault kills it like ``kill -9``),
+    signing and relaying with ``keystore`` (its passphrase on stdin)."""
+    env = {k: v for k, v in os.environ.items() if k != "DEPTOKEN_FAULT"} | ({"DEPTOKEN_FAULT": fault} if fault else {})
+    command = [str(BIN / "deptoken"), "--json", "--network", x.network_a, "--db", str(ledger.engine.url), "xchain", "run",
+               "--once", "--messenger", x.a.address, "--to-network", x.network_b, "--share", str(share),
+               "--keystore", str(keystore), "--yes"]
+    return subprocess.run(command, input=PASSPHRASE + "\n", capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+
+
+def attester_keystore(accounts, index: int, folder) -> str:
+    path = folder / f"attester-{index}.json"
+    path.write_text(json.dumps(Account.encrypt(accounts[index].private_key, PASSPHRASE, kdf="pbkdf2", iterations=2)))
+    return str(path)
+
+
+def relays(ledger: Ledger) -> list[tuple[str, str, str]]:
+    with ledger.session() as session:
+        return [(t.purpose, t.status, t.tx_hash) for t in session.scalars(select(Transaction).order_by(Transaction.id))]
+
+
+@pytest.mark.parametrize(("point", "left", "minted"), [
+    ("after_sign", "signed", False),  # stored, never broadcast
+    ("before_receipt_stored", "broadcast", True),  # mined; the ledger does not know yet: the attester restarted
+])
+def test_service_killed_while_relaying_then_restarted_mints_once(chain, x, accounts, alice, bob, tmp_path, point, left, minted):
+    from deptoken.crosschain.reconcile import reconcile_chains
+    from deptoken.crosschain.relay import send_message
+    from deptoken.crosschain.service import follow_once
+
+    src, dst = open_node(x.network_a), open_node(x.network_b)
+    share, ledger = tmp_path / "share", ledger_at(tmp_path, "one")
+    keystore = attester_keystore(accounts, ATTESTERS[0], tmp_path)
+    start = chain.blocks.height + 1
+    mid = send_message(src, x.a.address, B, bob.address, 300, sender=alice).id
+    follow_once(ledger_at(tmp_path, "two"), src, dst, x.a.address, signer=accounts[ATTESTERS[1]], share=share, from_block=start)
+    before, nonce = balance_b(x, bob), int(x.net.rpc("eth_getTransactionCount", accounts[ATTESTERS[0]].address, "latest"), 16)
+
+    killed = service_cli(x, ledger, keystore, share, fault=point)
+    assert killed.returncode == FAULT_EXIT, killed.stdout + killed.stderr
+    [(purpose, status, tx_hash)] = relays(ledger)
+    assert (purpose, status) == ("xchain.receiveMessage", left)
+    assert message_status(src, dst, x.a.address, mid).destination_status == ("Received" if minted else "None")
+
+    again = service_cli(x, ledger, keystore, share)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert relays(ledger) == [("xchain.receiveMessage", "mined", tx_hash)]  # the very transaction signed before the kill
+    assert balance_b(x, bob) == before + 300
+    assert int(x.net.rpc("eth_getTransactionCount", accounts[ATTESTERS[0]].address, "latest"), 16) == nonce + 1
+    assert reconcile_chains([(src, x.a.address), (dst, x.b.address)]).ok
+
+
+def test_service_attests_nothing_a_reorg_took_away_before_confirmation(chain, x, accounts, alice, bob, tmp_path):
+    from deptoken.crosschain.relay import send_message
+    from deptoken.crosschain.service import follow_once
+
+    src, dst = open_node(x.network_a), open_node(x.network_b)
+    ledger, watcher = ledger_at(tmp_path, "one"), ledger_at(tmp_path, "watch")
+    start = chain.blocks.height + 1
+    follow_once(watcher, src, dst, x.a.address, signer=accounts[ATTESTERS[0]], confirmations=1, from_block=start)
+    snapshot = chain.snapshot()
+    gone = send_message(src, x.a.address, B, bob.address, 700, sender=alice).id
+    chain.mine(1)
+    options = {"signer": accounts[ATTESTERS[0]], "confirmations": 3, "from_block": start}
+    assert steps(follow_once(ledger, src, dst, x.a.address, **options), gone) == []  # 2 of 3 confirmations
+    assert [o.step for o in follow_once(watcher, src, dst, x.a.address, signer=accounts[ATTESTERS[0]], confirmations=3,
+                                        from_block=start)] == []
+    chain.restore(snapshot)  # the reorg: the send's blocks replaced
+    chain.mine(4)
+    assert steps(follow_once(ledger, src, dst, x.a.address, **options), gone) == []
+    assert rows_of(ledger) == []
+    # the watcher's cursor had passed a block the reorg replaced: it sees it and reads again
+    assert [o.step for o in follow_once(watcher, src, dst, x.a.address, **options)][:1] == ["reorg"]
+    again = send_message(src, x.a.address, B, bob.address, 700, sender=alice).id
+    chain.mine(2)
+    assert steps(follow_once(ledger, src, dst, x.a.address, **options), again) == ["attested"]
+    assert [m for m, _, _ in rows_of(ledger)] == [again]
+
+
+def rows_of(ledger: Ledger) -> list[tuple[str, str, str]]:
+    with ledger.session() as session:
+        return [(r.message_id, r.kind, r.signer) for r in session.scalars(select(CrossChainAttestation))]
+
+
+def test_service_with_the_destination_node_restarted_mints_the_message_in_flight(chain, x, accounts, alice, bob, tmp_path):
+    """Last in the module: it restarts chain B (its state kept), which ends the ``x`` fixture's snapshots."""
+    from deptoken.crosschain.reconcile import reconcile_chains
+    from deptoken.crosschain.relay import send_message
+    from deptoken.crosschain.service import follow_once
+
+    src, dst = open_node(x.network_a), open_node(x.network_b)
+    share, ledger = tmp_path / "share", ledger_at(tmp_path, "one")
+    start = chain.blocks.height + 1
+    mid = send_message(src, x.a.address, B, bob.address, 900, sender=alice).id
+    follow_once(ledger_at(tmp_path, "two"), src, dst, x.a.address, signer=accounts[ATTESTERS[1]], share=share, from_block=start)
+    before = balance_b(x, bob)
+    options = {"signer": accounts[ATTESTERS[0]], "relayer": accounts[RELAYER], "share": share, "from_block": start}
+    x.net.stop()
+    try:
+        [waiting] = follow_once(ledger, src, dst, x.a.address, **options)
+        assert (waiting.message_id, waiting.step) == (mid, "waiting") and waiting.detail.startswith("cannot reach the node")
+        assert rows_of(ledger) == [] and relays(ledger) == []
+    finally:
+        x.net.start()
+    assert steps(follow_once(ledger, open_node(x.network_a), open_node(x.network_b), x.a.address, **options), mid) == [
+        "attested", "relayed"]
+    assert balance_b(x, bob) == before + 900
+    assert reconcile_chains([(src, x.a.address), (open_node(x.network_b), x.b.address)]).ok

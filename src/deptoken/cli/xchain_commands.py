@@ -180,7 +180,10 @@ def run(env: Env, messenger: str, to_network: str, confirmations: int, share: st
 
     source, dest = _source(env), _dest(to_network)
     signer = signer_choice.select(source.chain_id())
-    relayer = functools.cache(lambda: signer_choice.select(dest.chain_id())) if relay else None
+    # a key of the bank's (keystore, ape account) relays on either chain, unlocked once; a devnet test
+    # account (--as) only where it may sign: chosen for the destination when a relay is first sent
+    relayer = None if not relay else signer if signer_choice.as_ is None else functools.cache(
+        lambda: signer_choice.select(dest.chain_id()))
     options = {"signer": signer, "relayer": relayer, "confirmations": confirmations, "from_block": from_block,
                "share": Path(share) if share else None}
     passes = [follow_once(env.ledger, source, dest, messenger, **options)] if once else follow(

@@ -71,8 +71,9 @@ def _hash_at(chain: Node, number: int) -> str | None:
     return None if block is None else block["hash"]
 
 
-def _new_messages(ledger: Any, source: Node, messenger: str, confirmations: int, from_block: int) -> tuple[list[str], list[Outcome]]:
-    """The ids of the messages sent in the newly confirmed blocks; advances the cursor (committed)."""
+def _new_messages(ledger: Any, source: Node, messenger: str, confirmations: int,
+                  from_block: int) -> tuple[list[tuple[str, int]], int, list[Outcome]]:
+    """The messages (id, block) sent in the blocks confirmed since the cursor, and the last such block."""
     from ..ops.models import CrossChainCursor
 
     chain_id, outcomes = source.signing_chain_id, []
@@ -85,14 +86,24 @@ def _new_messages(ledger: Any, source: Node, messenger: str, confirmations: int,
                 start = max(from_block, cursor.block_number - REORG_WINDOW)
                 outcomes.append(Outcome(None, "reorg", f"block {cursor.block_number} of chain {chain_id} was replaced: "
                                                        f"reading again from block {start}"))
-            if last < start:
-                return [], outcomes
-            logs = messenger_at(messenger).logs(["MessageSent"], from_block=start, to_block=last)
-            if cursor is None:
-                cursor = CrossChainCursor(source_chain_id=chain_id, messenger=messenger, block_number=last, block_hash="")
-                session.add(cursor)
-            cursor.block_number, cursor.block_hash = last, _hash_at(source, last) or ""
-    return ["0x" + bytes(log.messageId).hex() for log in logs], outcomes
+        if last < start:
+            return [], start - 1, outcomes
+        logs = messenger_at(messenger).logs(["MessageSent"], from_block=start, to_block=last)
+    return [("0x" + bytes(log.messageId).hex(), log.block_number) for log in logs], last, outcomes
+
+
+def _advance(ledger: Any, source: Node, messenger: str, number: int) -> None:
+    """Moves the cursor to block ``number`` (with its hash); committed."""
+    from ..ops.models import CrossChainCursor
+
+    chain_id = source.signing_chain_id
+    block_hash = (_hash_at(source, number) or "") if number >= 0 else ""
+    with ledger.session() as session:
+        cursor = session.get(CrossChainCursor, (chain_id, messenger))
+        if cursor is None:
+            session.add(CrossChainCursor(source_chain_id=chain_id, messenger=messenger, block_number=number, block_hash=block_hash))
+        else:
+            cursor.block_number, cursor.block_hash = number, block_hash
 
 
 def _unfinished(ledger: Any, source: Node, dest: Node, signer: str) -> list[str]:
@@ -126,13 +137,16 @@ def follow_once(ledger: Any, source: Node, dest: Node, messenger: str, *, signer
     messenger = to_checksum_address(messenger)
     address = to_checksum_address(signer.address)
     settle_outbox(ledger, source, dest)
-    new, outcomes = _new_messages(ledger, source, messenger, confirmations, from_block)
-    for mid in dict.fromkeys(_unfinished(ledger, source, dest, address) + new):
+    new, last, outcomes = _new_messages(ledger, source, messenger, confirmations, from_block)
+    blocks = dict(new)
+    for mid in dict.fromkeys(_unfinished(ledger, source, dest, address) + list(blocks)):
         try:
             row = attest_message(ledger, source, dest, messenger, mid, signer, confirmations=confirmations)
         except DepositTokenError as exc:
             done = " was received on chain" in str(exc) or " is Refunded on its source" in str(exc)
             outcomes.append(Outcome(mid, "done" if done else "waiting", str(exc)))
+            if not done and mid in blocks:  # not attested: the cursor stays before it, the next pass reads it again
+                last = min(last, blocks[mid] - 1)
             continue
         if share is not None:
             _share(share, row)
@@ -147,6 +161,7 @@ def follow_once(ledger: Any, source: Node, dest: Node, messenger: str, *, signer
             continue
         outcomes.append(Outcome(mid, "done" if result.action == "none" else "relayed",
                                 f"{result.action} (transaction {result.tx_hash}): {result.status}"))
+    _advance(ledger, source, messenger, last)
     return outcomes
 
 
