@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from .config import DeployConfig
 
 DEVNET_CHAIN_ID = 31337
-__all__ = ["DEVNET_CHAIN_ID", "devnet_accounts", "load_keystore_account", "load_keystore_file", "select_signer"]
+DEVNET_SECOND_CHAIN_ID = 31338  # the devnet's second chain (`make devnet`: the bank's token moved across chains)
+DEVNET_CHAIN_IDS = (DEVNET_CHAIN_ID, DEVNET_SECOND_CHAIN_ID)
+__all__ = ["DEVNET_CHAIN_ID", "DEVNET_CHAIN_IDS", "DEVNET_SECOND_CHAIN_ID", "devnet_accounts", "load_keystore_account", "load_keystore_file", "select_signer"]
 
 
 @cache
@@ -83,11 +85,11 @@ def select_signer(
         if autosign:
             signer.set_autosign(True)
         return signer
-    devnet = chain_id == DEVNET_CHAIN_ID
+    devnet = chain_id in DEVNET_CHAIN_IDS
     if as_ is not None:
         if not devnet:
             raise DepositTokenError(
-                f"--as picks a public test account and works only on the local devnet (chain id {DEVNET_CHAIN_ID}); "
+                f"--as picks a public test account and works only on the local devnet (chain ids {DEVNET_CHAIN_ID} and {DEVNET_SECOND_CHAIN_ID}); "
                 f"on chain {chain_id} sign with --account ALIAS (an ape keystore account)"
             )
         who = as_.strip()

@@ -260,3 +260,6 @@ def test_readme_deptoken_walkthrough_runs_as_written(tmp_path):
     assert "reconciliation at block" in text and ": OK" in text.split("reconciliation at block", 1)[1].splitlines()[0]
     assert "0 mismatch(es)" in text and "audit log intact" in text
     assert "supply      on-chain 121,000.50 EXUSD" in text  # 1,250.50 + 100,000.00 + 20,000.00 minted, 250.00 redeemed
+    # the cross-chain devnet: the attester service relayed the client's 100.00 to chain 31338; nothing in flight
+    assert "on chain 31338; chain 31338: Received" in text
+    assert "cross-chain reconciliation: OK: liability 121,000.50 USD = supplies 121,000.50 USD + in flight 0.00 USD" in text

@@ -63,10 +63,19 @@ def routes(env: Env, messenger: str) -> None:
 @click.option("--to-chain", "to_chain", required=True, type=click.IntRange(min=1), help="The destination chain id.")
 @click.option("--to", "recipient", required=True, help="The recipient's address on the destination chain.")
 @click.option("--amount", required=True, help="Currency units, e.g. 12.50")
+@click.option("--wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Then wait until the destination (--to-network) received (or refused) it.")
+@click.option("--to-network", default=None, metavar="NETWORK", help="The destination chain's node (with --wait).")
 @signer_choice_options(AS_HELP_NO_ROLES)
 @pass_env
-def send(env: Env, messenger: str, to_chain: int, recipient: str, amount: str, signer_choice: SignerChoice) -> None:
+def send(env: Env, messenger: str, to_chain: int, recipient: str, amount: str, wait: float | None, to_network: str | None,
+         signer_choice: SignerChoice) -> None:
     """The signer (the holder) sends --amount to --to on --to-chain: burned here, minted there once relayed."""
+    from ..errors import InvalidInput
+
+    if wait is not None and not to_network:
+        raise InvalidInput("--wait needs --to-network (the destination chain's node)")
+    dest = _dest(to_network) if wait is not None else None
     from ..amounts import parse_amount
     from ..contracts import contract_at
     from ..crosschain.relay import messenger_at, on, send_message
@@ -76,8 +85,15 @@ def send(env: Env, messenger: str, to_chain: int, recipient: str, amount: str, s
         decimals = int(contract_at("DepositToken", messenger_at(messenger).token()).decimals())
     minor = parse_amount(amount, decimals)
     found = send_message(source, messenger, to_chain, recipient, minor, sender=signer_choice.select(source.chain_id()))
-    emit(env, {"message_id": found.id, "tx": found.tx_hash, **found.message.as_dict()},
-         f"sent message {found.id} (transaction {found.tx_hash}): {minor} minor units to {recipient} on chain {to_chain}")
+    text = f"sent message {found.id} (transaction {found.tx_hash}): {minor} minor units to {recipient} on chain {to_chain}"
+    data = {"message_id": found.id, "tx": found.tx_hash, **found.message.as_dict()}
+    if dest is not None:
+        from ..crosschain.relay import wait_delivered
+
+        delivered = wait_delivered(source, dest, messenger, found.id, timeout=wait)
+        data["destination_status"] = delivered.destination_status
+        text += f"; chain {to_chain}: {delivered.destination_status}"
+    emit(env, data, text)
 
 
 @xchain.command("status")

@@ -159,6 +159,22 @@ def message_status(source: Node, dest: Node, messenger: str, ref: str) -> Status
                   found.tx_hash, found.confirmations, STATUS_NAMES[at_source], STATUS_NAMES[at_dest])
 
 
+def wait_delivered(source: Node, dest: Node, messenger: str, ref: str, *, timeout: float, poll: float = 0.2) -> Status:
+    """The message's status once its destination recorded it ``Received`` or ``Refused`` (the bank's
+    attesters relayed it); an error after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = message_status(source, dest, messenger, ref)
+        if status.destination_status in ("Received", "Refused"):
+            return status
+        if time.monotonic() > deadline:
+            raise DepositTokenError(f"message {status.message_id} not delivered on chain {status.destination_chain_id} "
+                                    f"within {timeout:g} s (destination: {status.destination_status})")
+        time.sleep(poll)
+
+
 def _row_dict(row: Any) -> dict[str, Any]:
     return {"message_id": row.message_id, "kind": row.kind, "signer": row.signer, "signature": row.signature,
             "message": row.message, "source_chain_id": row.source_chain_id,
