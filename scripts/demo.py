@@ -209,6 +209,7 @@ def cli() -> None:
     if not report.ok or problems:
         raise click.ClickException("demo: reconciliation or audit check failed")
     _cross_border(client, url)
+    _cross_chain(client)
     click.echo("\nDemo complete; ape now stops Anvil. Try the same with the CLI: `deptoken --help` (README).")
 
 
@@ -432,3 +433,50 @@ def _fx(devnet: Any) -> None:
     click.echo(f"  payment id {'0x' + quote.payment_id.hex()[:16]}...: Bank B owes Bank A")
     _refused("the quote settled a second time", lambda: pvp.settle_through_network(
         quote, from_token=devnet.usd_b, payee=manufacturer, sender=supplier, network=network, approve=True))
+
+
+def _cross_chain(usd: TokenClient) -> None:
+    """The buyer's bank moves the buyer's liquidity from the bank's chain to the marketplace's chain (a second
+    local chain, id 31338, with the same bank's token), where the buyer pays the marketplace; the bank's
+    attester service relays, and the liability across both chains reconciles."""
+    from deptoken.contracts import contract_at
+    from deptoken.crosschain.devnet import ATTESTER, setup_crosschain_devnet, start_anvil
+    from deptoken.crosschain.reconcile import reconcile_chains
+    from deptoken.crosschain.relay import on, open_node, send_message
+    from deptoken.crosschain.service import follow_once
+    from deptoken.signers import DEVNET_SECOND_CHAIN_ID
+
+    acct = devnet_accounts()
+    buyer, marketplace, attester = acct[27], acct[30], acct[ATTESTER]
+    _step("Across chains: the marketplace settles on another chain (id 31338) where the bank issues the same token")
+    process, uri_b = start_anvil(DEVNET_SECOND_CHAIN_ID)
+    try:
+        net = setup_crosschain_devnet(usd.contract, load_config(CONFIG), uri_b, [buyer.address, marketplace.address])
+        a, b = open_node(net.network_a), open_node(net.network_b)
+        click.echo(f"  messengers: chain 31337 {net.messenger_a}, chain 31338 {net.messenger_b}; the bank's attester {net.attester}")
+        amount = usd.units("2500.00")
+        sent = send_message(a, net.messenger_a, DEVNET_SECOND_CHAIN_ID, buyer.address, amount, sender=buyer)
+        click.echo(f"  the buyer sends 2,500.00 to itself on chain 31338: burned here, message {sent.id[:18]}...")
+        ledger_url = f"sqlite:///{WORK / 'attester.sqlite'}"
+        upgrade(make_engine(ledger_url))
+        attester_ledger = Ledger(ledger_url)
+        for outcome in follow_once(attester_ledger, a, b, net.messenger_a, signer=attester, relayer=attester,
+                                   share=WORK / "attestations", from_block=net.block_a):
+            click.echo(f"  attester service: {outcome.step}: {outcome.detail}")
+        attester_ledger.dispose()
+        with on(b):
+            token_b = TokenClient.from_contract(contract_at("DepositToken", net.token_b))
+            receipt = token_b.transfer(marketplace, "1000.00", sender=buyer)
+            click.echo(f"  on chain 31338 the buyer pays the marketplace 1,000.00, tx {receipt.txn_hash[:18]}...; balances there: "
+                       f"buyer {token_b.format_decimal(token_b.balance(buyer))}, marketplace {token_b.format_decimal(token_b.balance(marketplace))}")
+        report = reconcile_chains([(a, net.messenger_a), (b, net.messenger_b)])
+        for c in report.chains:
+            click.echo(f"  chain {c.chain_id}: supply {usd.format(c.supply)} (issued {usd.format(c.issued)}, sent "
+                       f"{usd.format(c.sent)}, received {usd.format(c.received)})")
+        click.echo(f"  cross-chain reconciliation {'OK' if report.ok else 'MISMATCH'}: liability {usd.format(report.liability)} = "
+                   f"supplies {usd.format(report.supply)} + in flight {usd.format(report.in_flight_total)}")
+        if not report.ok:
+            raise click.ClickException("demo: the cross-chain reconciliation failed")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
