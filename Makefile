@@ -3,6 +3,7 @@
 #   make test    the whole test suite on a real Anvil, plus slither, the ABI check and the JS package's Node tests
 #   make test-fast  the inner loop: the suite without the slow and the two-node tests (tests/conftest.py)
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
+#   make bench-xchain  seconds from a cross-chain send to its mint, with the attester service running (1 s blocks)
 #   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, 500 mints on 12 s blocks, index 10,000 transfers
 #   make devnet  a long-running Anvil on 127.0.0.1:8545 (PORT=8546: another port) with the token deployed and clients onboarded
 
@@ -21,7 +22,7 @@ export FOUNDRY_SOLC := $(CURDIR)/.solc/bin/solc-v$(shell sed -n 's/.*"solc": "\(
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
-.PHONY: setup demo test test-fast bench bench-ops devnet compile abi clean
+.PHONY: setup demo test test-fast bench bench-xchain bench-ops devnet compile abi clean
 
 setup: $(VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
@@ -82,6 +83,9 @@ test-fast: compile
 
 bench: setup
 	$(BIN)/ape run benchmark --network $(NET)
+
+bench-xchain: compile
+	$(BIN)/python tools/xchain_latency.py
 
 bench-ops: setup
 	$(BIN)/ape run ops_benchmark --network $(NET)

@@ -46,15 +46,13 @@ class CrossChainDevnet:
                 "DEPTOKEN_XCHAIN_BLOCK_A": str(self.block_a), "DEPTOKEN_XCHAIN_BLOCK_B": str(self.block_b)}
 
 
-def start_anvil(chain_id: int, *, block_time: float | None = None, accounts: int = 44) -> tuple[subprocess.Popen, str]:
+def start_anvil(chain_id: int, *, accounts: int = 44) -> tuple[subprocess.Popen, str]:
     """A local Anvil with ``chain_id`` on a port it picks itself (read from its log); its process and URI."""
     anvil = shutil.which("anvil", path=str(project_root() / "node_modules" / ".bin")) or shutil.which("anvil")
     if anvil is None:
         raise DepositTokenError("anvil not found (make setup installs it)")
     log = Path(tempfile.mkstemp(prefix=f"anvil-{chain_id}-", suffix=".log")[1])
     args = [anvil, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(chain_id), "--accounts", str(accounts)]
-    if block_time:
-        args += ["--block-time", str(block_time)]
     with log.open("w") as out:
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
