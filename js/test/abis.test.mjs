@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
-  depositTokenAbi, hashedTimelockAbi, ierc7943FungibleAbi, interbankNetworkAbi, orderTermsType, orderTermsTypehash, pvpDomainName, pvpDomainVersion,
+  depositTokenAbi, depositTokenMessengerAbi, hashedTimelockAbi, ierc7943FungibleAbi, interbankNetworkAbi, orderTermsType, orderTermsTypehash, pvpDomainName, pvpDomainVersion,
   pvpSettlementAbi, readDomain, tradeEscrowAbi,
 } from '@deposit-token/sdk';
 import { keccak256, stringToHex } from 'viem';
@@ -12,10 +12,10 @@ import { publicClient, record } from '../testing/devnet.mjs';
 const json = (name) => JSON.parse(readFileSync(new URL(`../../abi/${name}.json`, import.meta.url), 'utf8'));
 
 test('each generated ABI is the committed abi/<Contract>.json, and the settlement ABIs carry the token errors', () => {
-  const pairs = { DepositToken: depositTokenAbi, PvPSettlement: pvpSettlementAbi, TradeEscrow: tradeEscrowAbi, HashedTimelock: hashedTimelockAbi, InterbankNetwork: interbankNetworkAbi, IERC7943Fungible: ierc7943FungibleAbi };
+  const pairs = { DepositToken: depositTokenAbi, PvPSettlement: pvpSettlementAbi, TradeEscrow: tradeEscrowAbi, HashedTimelock: hashedTimelockAbi, InterbankNetwork: interbankNetworkAbi, IERC7943Fungible: ierc7943FungibleAbi, DepositTokenMessenger: depositTokenMessengerAbi };
   for (const [name, abi] of Object.entries(pairs)) assert.deepEqual(abi, json(name), name);
   const tokenErrors = depositTokenAbi.filter((e) => e.type === 'error').map((e) => e.name);
-  for (const abi of [pvpSettlementAbi, tradeEscrowAbi, hashedTimelockAbi, interbankNetworkAbi]) {
+  for (const abi of [pvpSettlementAbi, tradeEscrowAbi, hashedTimelockAbi, interbankNetworkAbi, depositTokenMessengerAbi]) {
     const names = new Set(abi.filter((e) => e.type === 'error').map((e) => e.name));
     for (const name of tokenErrors) assert.ok(names.has(name), name);
   }

@@ -6,4 +6,5 @@ export { pvpSettlementAbi } from './PvPSettlement.js';
 export { tradeEscrowAbi } from './TradeEscrow.js';
 export { hashedTimelockAbi } from './HashedTimelock.js';
 export { interbankNetworkAbi } from './InterbankNetwork.js';
+export { depositTokenMessengerAbi } from './DepositTokenMessenger.js';
 export * from './eip712.js';
