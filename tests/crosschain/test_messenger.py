@@ -18,6 +18,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 from ape import networks, project
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -689,19 +690,43 @@ STATE_SETTINGS = settings(max_examples=6, stateful_step_count=30, deadline=None,
                           print_blob=False, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 STATE_OUTCOMES: Counter[str] = Counter()
 # the actions and their weights
-STATE_ACTIONS = (("send", 30), ("relay", 30), ("refuse", 12), ("refund", 12), ("restrict", 12), ("past_the_deadlines", 3))
+STATE_ACTIONS = (("send", 30), ("relay", 30), ("refuse", 12), ("refund", 12), ("restrict", 12), ("past_the_deadlines", 3),
+                 ("service_relay_killed_and_restarted", 15))
+CRASH_POINTS = ("after_sign", "after_broadcast", "before_receipt_stored")  # deptoken.ops.faults
+
+
+class Crash(BaseException):
+    """The relayer's process dies here (a fault point of the outbox): nothing after it runs."""
 
 
 @pytest.mark.slow
 def test_state_machine_every_message_minted_or_refunded_once(x, chain, alice, bob, carol, outsider, relayer,
-                                                            compliance, pauser, attesters):
+                                                            compliance, pauser, attesters, tmp_path, monkeypatch):
     """Random sends both ways (amounts within and over the balance and the maximum, recipients not active on
     the destination), relays, refusals, refunds the attesters sign once the destination refused, allowlist
     removals, freezes, route pauses and time past the deadlines, against a model. After every step: each
     message's status on both chains is the model's, every client's balance on both chains too, the supplies
     of both chains plus the messages burned and neither minted nor refunded are what they were, and no
-    message is both minted and refunded."""
+    message is both minted and refunded. The bank's relayer (deptoken.crosschain.relay, through its ledger's
+    outbox) also relays, and is killed at a random fault point (after signing, after broadcast, before the
+    receipt is stored) and restarted: the killed run's transaction runs exactly once (the same bytes
+    broadcast again, or its receipt found), and the chains still match the model."""
+    from deptoken.crosschain.relay import attest_message, open_node, relay_message, settle_outbox
+    from deptoken.errors import DepositTokenError
+    from deptoken.ops import outbox
+    from deptoken.ops.db import Ledger, upgrade
+    from deptoken.ops.models import Transaction
+
     people = {"alice": alice, "bob": bob, "carol": carol, "outsider": outsider}
+    nodes = {A: open_node(f"ethereum:local:{chain.provider.uri}"), B: open_node(f"ethereum:local:http://127.0.0.1:{x.net.port}")}
+    crash_at: list[str | None] = [None]
+
+    def checkpoint(point: str) -> None:
+        if point == crash_at[0]:
+            crash_at[0] = None
+            raise Crash(point)
+
+    monkeypatch.setattr(outbox, "checkpoint", checkpoint)
     for c in CLIENTS:  # approvals before the examples' snapshots
         x.token_a.approve(x.a, 2**255, sender=people[c])
         with x.connect():
@@ -749,8 +774,15 @@ def test_state_machine_every_message_minted_or_refunded_once(x, chain, alice, bo
             self.source: dict[bytes, int] = {}  # id -> SENT or REFUNDED
             self.destination: dict[bytes, int] = {}  # id -> NONE, RECEIVED or REFUSED
             self.total = sum(supplies(x))
+            url = f"sqlite:///{tmp_path / f'relayer-{len(STATE_OUTCOMES)}-{random.random()}.sqlite'}"
+            engine = Ledger(url, check=False, create=True).engine
+            upgrade(engine)
+            engine.dispose()
+            self.ledger = Ledger(url)
+            self.relayed: dict[str, int] = {}  # the relayer's transactions by action
 
         def teardown(self):
+            self.ledger.dispose()
             chain.restore(self.snapshot_a)
             x.net.rpc("evm_revert", self.snapshot_b)
 
@@ -843,6 +875,59 @@ def test_state_machine_every_message_minted_or_refunded_once(x, chain, alice, bo
                 self.source[m.id] = REFUNDED
                 self.balances[source, name] += m.amount
 
+        def service_relay_killed_and_restarted(self, rng):
+            """Two attesters attest a message into the relayer's ledger; the relayer relays what it needs next
+            (receive, refuse or refund) and is killed at a fault point, then restarted: it finishes the same
+            transaction (or finds it done) and sends nothing more. The model predicts which action and whether
+            it runs."""
+            if not self.messages:
+                return
+            m = rng.choice(self.messages)
+            mid = "0x" + m.id.hex()
+            source, dest = m.sourceChainId, m.destinationChainId
+            sender = next(n for n, p in people.items() if p.address == m.sender)
+            recipient = next(n for n, p in people.items() if p.address == m.recipient)
+            if self.destination[m.id] == RECEIVED or self.source[m.id] == REFUNDED:
+                action, ok = "none", True
+            elif self.destination[m.id] == REFUSED:
+                action, ok = "refund", not self.paused[source] and self.active(source, sender)
+            elif self.expired(m) or not self.active(dest, recipient):
+                action, ok = "refuse", not self.paused[dest]
+            else:
+                action, ok = "receiveMessage", not self.paused[dest]
+            if action != "none":
+                for attester in attesters[:2]:
+                    attest_message(self.ledger, nodes[source], nodes[dest], x.a.address if source == A else x.b.address, mid,
+                                   attester, confirmations=1)
+            point = rng.choice(CRASH_POINTS)
+            crash_at[0] = point if ok and action != "none" else None
+            messenger = x.a.address if source == A else x.b.address
+            try:
+                result = relay_message(self.ledger, nodes[source], nodes[dest], messenger, mid, sender=relayer)
+                assert action == "none" and result.action == "none", (action, result)
+            except Crash:
+                assert ok and action != "none"
+            except DepositTokenError:  # refused at its gas estimate: nothing signed
+                assert not ok, (action, mid)
+            crash_at[0] = None
+            settle_outbox(self.ledger, nodes[source], nodes[dest])  # the restarted relayer's first step
+            if ok and action != "none":
+                with self.ledger.session() as session:  # the killed run's transaction ran, once: every row settled
+                    sent = [t.status for t in session.scalars(select(Transaction).where(Transaction.purpose == f"xchain.{action}"))]
+                STATE_OUTCOMES[f"service {action} killed {point}"] += 1
+                if action == "receiveMessage":
+                    self.destination[m.id] = RECEIVED
+                    self.balances[dest, recipient] += m.amount
+                elif action == "refuse":
+                    self.destination[m.id] = REFUSED
+                else:
+                    self.source[m.id] = REFUNDED
+                    self.balances[source, sender] += m.amount
+                assert sent.count("mined") == self.relayed.get(action, 0) + 1 and len(sent) == sent.count("mined"), sent
+                self.relayed[action] = self.relayed.get(action, 0) + 1
+            else:
+                STATE_OUTCOMES[f"service {action} {'done' if ok else 'refused'}"] += 1
+
         def restrict(self, rng):
             """Removes or restores a client's allowlist entry, freezes or unfreezes it, or pauses or resumes a route."""
             kind, cid, name = rng.choice(("allowlist", "freeze", "pause")), rng.choice((A, B)), rng.choice(CLIENTS)
@@ -891,6 +976,7 @@ def test_state_machine_every_message_minted_or_refunded_once(x, chain, alice, bo
     STATE_OUTCOMES.clear()
     run_state_machine_as_test(Machine, settings=STATE_SETTINGS)
     print(f"\nmessenger state machine outcomes: {dict(sorted(STATE_OUTCOMES.items()))}")
+    assert sum(n for o, n in STATE_OUTCOMES.items() if o.startswith("service") and " killed " in o) > 0, STATE_OUTCOMES
     for outcome in ("send ok", "receive ok", "refuse ok", "refund ok"):  # each path reached, and refusals of each
         assert STATE_OUTCOMES[outcome] > 0, (outcome, STATE_OUTCOMES)
     for action in ("send", "receive", "refuse", "refund"):
