@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IERC7802} from "./IERC7802.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {IERC5313} from "@openzeppelin/contracts/interfaces/IERC5313.sol";
@@ -35,7 +36,8 @@ interface IDepositToken is
     IERC5267,
     IERC20PermitBytes,
     IERC3009Bytes,
-    IDepositTokenAdmin
+    IDepositTokenAdmin,
+    IERC7802
 {
     /// @notice The role that adds and removes minters and sets their allowances and rate limits.
     function MINTER_ADMIN_ROLE() external view returns (bytes32);

@@ -8,6 +8,7 @@ import {AccessControlDefaultAdminRulesUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
+import {IERC7802} from "../interfaces/IERC7802.sol";
 import {IDepositToken} from "../interfaces/IDepositToken.sol";
 import {IssuerIdentityUpgradeable} from "./extensions/IssuerIdentityUpgradeable.sol";
 import {DepositTokenAdmin} from "./DepositTokenAdmin.sol";
@@ -164,6 +165,22 @@ contract DepositToken is
         _bankBurn(_msgSender(), amount, burnRef);
     }
 
+    /// @notice ERC-7802: mints `amount` to `to` for a transfer from another chain, by a bridge the bank made
+    /// a minter (its allowance and rate limit spent as by {mint}); `to` must be able to receive, and not
+    /// while paused. No deposit reference: the bank's own messenger mints with {mint} and the message id.
+    function crosschainMint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
+        (to, amount); // run by the module, from the calldata
+        _delegateToAdmin();
+    }
+
+    /// @notice ERC-7802: burns `amount` of `from`'s tokens for a transfer to another chain, by a bridge the
+    /// bank made a minter, with `from`'s ERC-20 allowance to it (unless it burns its own): a bridge burns
+    /// nobody's tokens without their consent. `from` must be able to send, and not while paused.
+    function crosschainBurn(address from, uint256 amount) external onlyRole(MINTER_ROLE) {
+        (from, amount); // run by the module, from the calldata
+        _delegateToAdmin();
+    }
+
     /// @notice Redeems `amount` of the caller's tokens: burns them and emits {Redeemed}, from which
     /// the bank pays out under `payoutRef` (non-zero, usable once per holder).
     function redeem(uint256 amount, bytes32 payoutRef) external {
@@ -255,7 +272,7 @@ contract DepositToken is
         _delegateToAdmin();
     }
 
-    /// @notice ERC-165: ERC-20, ERC-7943 (fungible) and AccessControl.
+    /// @notice ERC-165: ERC-20, ERC-7943 (fungible), ERC-7802 and AccessControl.
     function supportsInterface(bytes4 interfaceId)
         public
         view
@@ -263,7 +280,7 @@ contract DepositToken is
         returns (bool)
     {
         return interfaceId == type(IERC7943Fungible).interfaceId || interfaceId == type(IERC20).interfaceId
-            || super.supportsInterface(interfaceId);
+            || interfaceId == type(IERC7802).interfaceId || super.supportsInterface(interfaceId);
     }
 
     /// @notice The next permit nonce of `owner`.

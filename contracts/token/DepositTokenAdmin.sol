@@ -8,6 +8,7 @@ import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/acce
 import {BankIssuanceUpgradeable} from "./extensions/BankIssuanceUpgradeable.sol";
 import {IssuerIdentityUpgradeable} from "./extensions/IssuerIdentityUpgradeable.sol";
 import {Iso4217} from "../utils/Iso4217.sol";
+import {IERC7802} from "../interfaces/IERC7802.sol";
 
 /**
  * @title DepositTokenAdmin
@@ -102,6 +103,24 @@ contract DepositTokenAdmin is BankIssuanceUpgradeable, IssuerIdentityUpgradeable
     }
 
     // ------------------------------------------------------------------ minters and rescue
+
+    /// @notice See {DepositToken-crosschainMint}: within the minter's allowance and rate limit, to an
+    /// account that may receive, not while paused; no deposit reference (ERC-7802 has none).
+    function crosschainMint(address to, uint256 amount) external onlyDelegated {
+        if (amount == 0) revert InvalidAmount();
+        _spendMinterAllowance(_msgSender(), amount);
+        _mint(to, amount);
+        emit IERC7802.CrosschainMint(to, amount, _msgSender());
+    }
+
+    /// @notice See {DepositToken-crosschainBurn}: `from`'s own tokens, with `from`'s ERC-20 allowance to the
+    /// bridge unless the bridge burns its own; `from`'s rules apply as to any transfer it sends.
+    function crosschainBurn(address from, uint256 amount) external onlyDelegated {
+        if (amount == 0) revert InvalidAmount();
+        if (from != _msgSender()) _spendAllowance(from, _msgSender(), amount);
+        _burn(from, amount, false);
+        emit IERC7802.CrosschainBurn(from, amount, _msgSender());
+    }
 
     /// @notice See {DepositToken-configureMinter}. (The minter role is not the default admin role,
     /// so the token's default-admin rules do not apply to it: plain AccessControl is the same here.)

@@ -114,6 +114,15 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable, IBankIs
         if (depositRef == bytes32(0)) revert InvalidReference();
         BankIssuanceStorage storage $ = _getBankIssuanceStorage();
         if ($.depositRefUsed[depositRef]) revert DepositReferenceUsed(depositRef);
+        _spendMinterAllowance(minter, amount);
+        $.depositRefUsed[depositRef] = true;
+        _mint(to, amount);
+        emit Minted(minter, to, amount, depositRef);
+    }
+
+    /// @dev Takes `amount` from `minter`'s allowance and, if it has one, its rate limit; reverts beyond either.
+    function _spendMinterAllowance(address minter, uint256 amount) internal virtual {
+        BankIssuanceStorage storage $ = _getBankIssuanceStorage();
         uint256 remaining = $.minterAllowance[minter];
         if (remaining < amount) revert MinterAllowanceExceeded(minter, remaining, amount);
         unchecked {
@@ -127,9 +136,6 @@ abstract contract BankIssuanceUpgradeable is ComplianceERC20Upgradeable, IBankIs
                 (limit.remaining, limit.updatedAt) = (uint128(available - amount), uint64(block.timestamp));
             }
         }
-        $.depositRefUsed[depositRef] = true;
-        _mint(to, amount);
-        emit Minted(minter, to, amount, depositRef);
     }
 
     function _payoutKey(address account, bytes32 payoutRef) private pure returns (bytes32) {
