@@ -99,6 +99,15 @@ def x(xc):
     snapshot = xc.net.rpc("evm_snapshot")
     yield xc
     xc.net.rpc("evm_revert", snapshot)
+    # both chains are back where they were (ape reverts A): the ledgers' transactions went with them (the
+    # same nonces will be signed again, some with the same bytes)
+    from sqlalchemy import delete
+
+    for url in xc.ledgers:
+        ledger = Ledger(url)
+        with ledger.session() as session:
+            session.execute(delete(Transaction))
+        ledger.dispose()
 
 
 def run(chain, x, *args: str, db: int = 0, code: int = 0, to: str | None = None, stdin: str | None = None):

@@ -4,7 +4,8 @@ the token's supply on every chain plus the messages burned and not yet minted or
 Read from each chain (its token's and messenger's events from ``from_block``, and ``totalSupply``):
 
 * the bank's own issuance, by chain: mints (``Minted`` by any minter but the messenger: deposits, interbank
-  payments in) less redemptions and burns (``Redeemed``; ``Burned`` by any account but the messenger);
+  payments in; ERC-7802 ``CrosschainMint`` by another bridge the bank made a minter) less redemptions and
+  burns (``Redeemed``; ``Burned`` by any account but the messenger; ``CrosschainBurn``);
 * the messenger's burns (``Burned`` by the messenger, the message id as reference) and mints (``Minted`` by
   the messenger, the id as deposit reference), each tied to its message: ``MessageSent`` on the source,
   ``MessageReceived`` on the destination or ``MessageRefunded`` back on the source.
@@ -177,7 +178,8 @@ def _read_chain(node: Node, messenger_address: str, from_block: int) -> tuple[Ch
         head = node.block_number()
         book = ChainBook(chain_id, token.address, messenger.address, str(token.symbol()), str(token.currency()),
                          int(token.decimals()), head, int(token.totalSupply(block=head)))
-        token_logs = token.logs(["Minted", "Redeemed", "Burned"], from_block=from_block, to_block=head)
+        token_logs = token.logs(["Minted", "Redeemed", "Burned", "CrosschainMint", "CrosschainBurn"], from_block=from_block,
+                                to_block=head)
         messenger_logs = messenger.logs(["MessageSent", "MessageReceived", "MessageRefused", "MessageRefunded"],
                                         from_block=from_block, to_block=head)
     stamps = _timestamps(node, [log.block_number for log in [*token_logs, *messenger_logs]])
@@ -190,6 +192,9 @@ def _read_chain(node: Node, messenger_address: str, from_block: int) -> tuple[Ch
             kind = "xchain-in" if str(log.minter).lower() == own else "issuance"
         elif log.event_name == "Redeemed":
             amount, ref, kind = -int(log.amount), _hex(log.payoutRef), "issuance"
+        elif log.event_name.startswith("Crosschain"):  # ERC-7802, by a bridge other than the bank's messenger
+            amount = int(log.amount) if log.event_name == "CrosschainMint" else -int(log.amount)
+            ref, kind = f"erc7802:{log.sender}", "issuance"
         else:
             amount, ref = -int(log.amount), _hex(log.burnRef)
             kind = "xchain-out" if str(log.account).lower() == own else "issuance"
