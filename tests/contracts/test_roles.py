@@ -60,6 +60,8 @@ def _call_args(fn: str, acc: dict, token, chain) -> tuple:
         "revokeRole:MINTER_ROLE": (role_id("MINTER_ROLE"), acc["minter"]),
         "mint": (alice, 1, ref("role-mint")),
         "burn": (1, ref("role-burn")),
+        "crosschainMint": (alice, 1),
+        "crosschainBurn": (acc["minter"], 1),  # the bridge's own tokens (another holder's need its approval)
         "allowlist": (bob, expiry),
         "allowlistBatch": ([bob], [expiry]),
         "removeFromAllowlist": (bob,),
@@ -97,6 +99,8 @@ PRIVILEGED = [
     ("revokeRole:MINTER_ROLE", "MINTER_ADMIN_ROLE"),
     ("mint", "MINTER_ROLE"),
     ("burn", "MINTER_ROLE"),
+    ("crosschainMint", "MINTER_ROLE"),
+    ("crosschainBurn", "MINTER_ROLE"),
     ("allowlist", "COMPLIANCE_ROLE"),
     ("allowlistBatch", "COMPLIANCE_ROLE"),
     ("removeFromAllowlist", "COMPLIANCE_ROLE"),
@@ -140,7 +144,7 @@ def _prepare(fn, token, acc, chain, pauser):
         token.pause(sender=pauser)
     if fn == "unfreezeAccount":
         token.freezeAccount(acc["bob"], sender=acc["compliance"])
-    if fn == "burn":
+    if fn in ("burn", "crosschainBurn"):
         token.transfer(acc["minter"], 1, sender=acc["alice"])
     if fn == "recoverAccount":  # the replacement must already be allowlisted by compliance
         token.allowlist(acc["fresh"], chain.blocks.head.timestamp + 10**6, sender=acc["compliance"])

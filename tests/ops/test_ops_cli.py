@@ -398,12 +398,12 @@ def test_unmigrated_ledger_is_refused(tmp_path):
     assert not elsewhere.exists()
     (tmp_path / "ledger.sqlite").touch()  # an empty SQLite database
     run = net.cli("db", "status")
-    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0008)", run
+    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0009)", run
     status = cli_json(net, "db", "status", code=1)
-    assert status == {"revision": None, "head": "0008"}
+    assert status == {"revision": None, "head": "0009"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")
-    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0008"
-    assert cli_json(net, "db", "status") == {"revision": "0008", "head": "0008"}
+    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0009"
+    assert cli_json(net, "db", "status") == {"revision": "0009", "head": "0009"}
 
 
 def test_signer_options_do_not_clobber_command_parameters():
