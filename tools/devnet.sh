@@ -47,6 +47,9 @@ ape run deploy_settlement --network "$NET"   # Banks B and C, PvP, HTLC, escrows
 python -m deptoken.deployments --rpc "http://127.0.0.1:$PORT" --network local --env > "$ENV_FILE.tmp"
 ape run deploy_crosschain --network "$NET" --to-uri "http://127.0.0.1:$PORT_B" --env-file "$ENV_FILE.tmp"
 . "$ENV_FILE.tmp"
+# the bank's policy on this chain names its messenger: its mints and burns are cross-chain transfers in the reconciliation
+sed "s/^crosschain_messengers: \[\]/crosschain_messengers: [\"$DEPTOKEN_XCHAIN_MESSENGER_A\"]/" config/ops.yaml > "var/devnet-$PORT-ops.yaml"
+echo "export DEPTOKEN_OPS_CONFIG=$PWD/var/devnet-$PORT-ops.yaml" >> "$ENV_FILE.tmp"
 # the bank's attester, one service per direction, each with its ledger (a devnet test key: --as 43)
 for dir in a b; do
   if [ "$dir" = a ]; then from="$NET" to="$NET_B" m="$DEPTOKEN_XCHAIN_MESSENGER_A" block="$DEPTOKEN_XCHAIN_BLOCK_A"

@@ -263,3 +263,8 @@ def test_readme_deptoken_walkthrough_runs_as_written(tmp_path):
     # the cross-chain devnet: the attester service relayed the client's 100.00 to chain 31338; nothing in flight
     assert "on chain 31338; chain 31338: Received" in text
     assert "cross-chain reconciliation: OK: liability 121,000.50 USD = supplies 121,000.50 USD + in flight 0.00 USD" in text
+    # and 40.00 back; this chain's own reconciliation explains both (the devnet's policy names its messenger;
+    # without it the messenger's mint is a mint without a deposit)
+    last = text.rsplit("reconciliation at block", 1)[1]
+    assert ": OK" in last.splitlines()[0] and "cross-chain in 40.00 EXUSD, out 100.00 EXUSD" in last, last
+    assert "on chain 31337; chain 31337: Received" in text

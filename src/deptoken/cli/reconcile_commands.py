@@ -40,7 +40,9 @@ def reconcile(env: Env, do_sync: bool, camt053: str | None, day: datetime | None
         click.echo(f"  total supply {fmt(report.total_supply)}; ledger: minted {fmt(report.ledger_minted)}, redemptions paid "
                    f"{fmt(report.redemptions_paid)}, awaiting payout {fmt(report.redemptions_unpaid)}, burned {fmt(report.burned)}"
                    + (f"; interbank in {fmt(report.interbank_in)}, out {fmt(report.interbank_out)}"
-                      if report.interbank_in or report.interbank_out else ""))
+                      if report.interbank_in or report.interbank_out else "")
+                   + (f"; cross-chain in {fmt(report.crosschain_in)}, out {fmt(report.crosschain_out)}"
+                      if report.crosschain_in or report.crosschain_out else ""))
         differing = [p for p in report.clients if p.explained != p.chain_balance]
         mismatches = sum(f.severity == "mismatch" for f in report.findings)
         click.echo(f"  {len(report.clients)} client(s), {len(differing)} differing; {mismatches} mismatch(es), "

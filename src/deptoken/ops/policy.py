@@ -35,6 +35,7 @@ class Policy:
     clients_second_approver: bool = False  # allowlist jobs are sent once another operator approved them
     client_addresses_allowed: tuple[str, ...] = ()  # the bank's own addresses that may still be onboarded
     interbank_networks: tuple[str, ...] = ()  # the interbank networks the bank joined (minters of payments in)
+    crosschain_messengers: tuple[str, ...] = ()  # the bank's cross-chain messengers on this chain (mint in, burn out)
 
 
 VALUE_DATE_RULES = ("hold", "same_day_only")
@@ -110,6 +111,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             clients_second_approver=flag("clients_second_approver"),
             client_addresses_allowed=addresses("client_addresses_allowed"),
             interbank_networks=addresses("interbank_networks"),
+            crosschain_messengers=addresses("crosschain_messengers"),
         )
     except (InvalidOperation, ValueError, TypeError) as exc:
         raise DepositTokenError(f"ops config {path}: bad value ({exc})") from None

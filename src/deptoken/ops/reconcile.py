@@ -6,7 +6,9 @@ At the indexer's last confirmed block ``B`` it compares:
 * the total supply at ``B`` with what the ledger explains: deposits minted, plus interbank payments
   in, minus redemptions (paid, or awaiting payout), minus the bank's burns, minus interbank payments
   out (the networks of the policy's ``interbank_networks`` mint the payments in and burn those out,
-  under the payment id);
+  under the payment id), plus and minus the bank's own transfers from and to its other chains (its
+  messenger, the policy's ``crosschain_messengers``, mints and burns them under the message id; that
+  each one arrived once is ``deptoken xchain reconcile``'s to check);
 * every holder's balance at ``B`` with the indexed events, and every holder with the client list;
 * every ``Minted`` event with an executed mint request of a recorded deposit (same reference,
   amount and client), and every executed mint request with its ``Minted`` event;
@@ -51,10 +53,11 @@ class ClientPosition:
     transfers: int  # net transfers in (+) / out (-), legal transfers and interbank payments out included
     chain_balance: int
     interbank_in: int = 0  # interbank payments received from clients of other banks
+    crosschain_in: int = 0  # the bank's messenger minted it: transfers from the bank's other chains (refunds too)
 
     @property
     def explained(self) -> int:
-        return self.minted + self.interbank_in - self.redeemed + self.transfers
+        return self.minted + self.interbank_in + self.crosschain_in - self.redeemed + self.transfers
 
 
 @dataclass
@@ -67,6 +70,8 @@ class Report:
     burned: int  # the bank's own burns
     interbank_in: int = 0  # minted by an interbank network: clients of other banks paid clients of this one
     interbank_out: int = 0  # burned by an interbank network: this bank's clients paid other banks' clients
+    crosschain_in: int = 0  # minted by the bank's messenger: received from its other chains, or refunded
+    crosschain_out: int = 0  # burned by the bank's messenger: sent to its other chains (`deptoken xchain reconcile`)
     clients: list[ClientPosition] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -78,7 +83,8 @@ class Report:
     def ledger_liability(self) -> int:
         """Deposits minted, plus interbank payments in, minus interbank payments out and redemptions
         paid: what the bank's books owe the token holders and redeemers."""
-        return self.ledger_minted + self.interbank_in - self.interbank_out - self.redemptions_paid
+        return (self.ledger_minted + self.interbank_in - self.interbank_out + self.crosschain_in - self.crosschain_out
+                - self.redemptions_paid)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -108,17 +114,22 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
     c, fmt = ops.client.contract, ops.client.format
     events = list(session.scalars(select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Redeemed", "Burned"]))))
     networks = set(ops.policy.interbank_networks)  # their mints and burns are interbank payments
-    minted_events = {e.reference: e for e in events if e.name == "Minted" and e.sender not in networks}
+    messengers = set(ops.policy.crosschain_messengers)  # theirs are the bank's own transfers between its chains
+    minted_events = {e.reference: e for e in events if e.name == "Minted" and e.sender not in networks | messengers}
     received: dict[str, int] = {}
+    moved_in: dict[str, int] = {}
     for e in events:
-        if e.name == "Minted" and e.sender in networks:
-            received[str(e.recipient)] = received.get(str(e.recipient), 0) + e.amount
+        if e.name == "Minted" and e.sender in networks | messengers:
+            into = received if e.sender in networks else moved_in
+            into[str(e.recipient)] = into.get(str(e.recipient), 0) + e.amount
     interbank_out = sum(e.amount for e in events if e.name == "Burned" and e.sender in networks)
-    burned = sum(e.amount for e in events if e.name == "Burned" and e.sender not in networks)
+    crosschain_out = sum(e.amount for e in events if e.name == "Burned" and e.sender in messengers)
+    burned = sum(e.amount for e in events if e.name == "Burned" and e.sender not in networks | messengers)
     redemption_rows = {(r.tx_hash, r.log_index): r for r in session.scalars(select(Redemption))}
     paid = sum(r.amount for r in redemption_rows.values() if r.status == "paid")
     unpaid = sum(r.amount for r in redemption_rows.values() if r.status in ("recorded", "instructed"))
-    report = Report(block, int(c.totalSupply(block=block)), 0, paid, unpaid, burned, sum(received.values()), interbank_out)
+    report = Report(block, int(c.totalSupply(block=block)), 0, paid, unpaid, burned, sum(received.values()), interbank_out,
+                    sum(moved_in.values()), crosschain_out)
 
     # Mints: every executed request has its event, every event its request.
     mints = session.scalars(select(Request).where(Request.kind == "mint", Request.status.in_(["executed", "executing", "approved", "pending"])))
@@ -163,10 +174,13 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
             _info(report, "PAYOUT_PENDING", subject, f"{fmt(r.amount)} to {r.client.client_id if r.client else r.holder}: {r.status}, not yet paid")
 
     # Supply: what the ledger explains.
-    explained = report.ledger_minted + report.interbank_in - paid - unpaid - burned - interbank_out
+    explained = (report.ledger_minted + report.interbank_in - paid - unpaid - burned - interbank_out
+                 + report.crosschain_in - crosschain_out)
     if report.total_supply != explained:
         interbank = (f" + interbank in {fmt(report.interbank_in)} - interbank out {fmt(interbank_out)}"
                      if report.interbank_in or interbank_out else "")
+        interbank += (f" + cross-chain in {fmt(report.crosschain_in)} - cross-chain out {fmt(crosschain_out)}"
+                      if report.crosschain_in or crosschain_out else "")
         _mismatch(report, "SUPPLY", "total supply", f"chain {fmt(report.total_supply)}, ledger explains {fmt(explained)} (minted {fmt(report.ledger_minted)}{interbank} - paid {fmt(paid)} - awaiting payout {fmt(unpaid)} - burned {fmt(burned)})")
 
     # Holders: chain balance = indexed balance; every holder a client; per-client breakdown.
@@ -185,7 +199,8 @@ def reconcile(session: Session, ops: IssuerContext, *, actor: str) -> Report:
                 _mismatch(report, "UNKNOWN_HOLDER", address, f"holds {fmt(balance)} but is no client in the ledger")
             continue
         report.clients.append(ClientPosition(client.client_id, address, minted_to.get(address, 0),
-                                             redeemed_by.get(address, 0), moved.get(address, 0), balance, received.get(address, 0)))
+                                             redeemed_by.get(address, 0), moved.get(address, 0), balance, received.get(address, 0),
+                                             moved_in.get(address, 0)))
     for position in report.clients:
         if position.explained != position.chain_balance:
             _mismatch(report, "CLIENT_BALANCE", position.client_id, f"chain {fmt(position.chain_balance)}, ledger explains {fmt(position.explained)}")
@@ -258,6 +273,8 @@ def camt053_statement(
     networks = list(ops.policy.interbank_networks)
     interbank = {(e.tx_hash, e.name): e.reference for e in session.scalars(  # payments in (Minted) and out (Burned)
         select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Burned"]), ChainEvent.sender.in_(networks)))}
+    crosschain = {(e.tx_hash, e.name): e.reference for e in session.scalars(  # the messenger's: transfers in and out
+        select(ChainEvent).where(ChainEvent.name.in_(["Minted", "Burned"]), ChainEvent.sender.in_(list(ops.policy.crosschain_messengers))))}
     query = select(ChainEvent).where(ChainEvent.name == "Transfer", (ChainEvent.sender == ZERO) | (ChainEvent.recipient == ZERO))
     for e in session.scalars(query.order_by(ChainEvent.block_number, ChainEvent.log_index)):
         signed = e.amount if e.sender == ZERO else -e.amount
@@ -267,8 +284,11 @@ def camt053_statement(
         elif when < end:
             moved += signed
             payment = interbank.get((e.tx_hash, "Minted" if signed > 0 else "Burned"))
+            message = crosschain.get((e.tx_hash, "Minted" if signed > 0 else "Burned"))
             kind = ("Mint" if signed > 0 else "Redemption/burn") if payment is None else (
                 f"Interbank payment {'in' if signed > 0 else 'out'} {payment}")
+            if message is not None:
+                kind = f"Cross-chain transfer {'in' if signed > 0 else 'out'}, message {message}"
             entries.append(StatementEntry(
                 reference=f"{e.tx_hash}:{e.log_index}", amount=ops.client.to_decimal(e.amount), credit=signed > 0, booking=when,
                 description=f"{kind} block {e.block_number}", payment_reference=payment,
