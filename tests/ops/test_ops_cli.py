@@ -398,7 +398,7 @@ def test_unmigrated_ledger_is_refused(tmp_path):
     assert not elsewhere.exists()
     (tmp_path / "ledger.sqlite").touch()  # an empty SQLite database
     run = net.cli("db", "status")
-    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0009)", run
+    assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0010)", run
     status = cli_json(net, "db", "status", code=1)
     assert status == {"revision": None, "head": "0009"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")

@@ -155,7 +155,7 @@ def test_status_cli_json_and_text_and_without_a_node(ops, day_state, cli, monkey
     for line in ("pending     3 request(s), 30.00 ", "  may approve ben 3, chen 2", "approved    2 request(s), 70.00 ",
                  "1 held for their value date", "1 transaction(s) sent and not settled", "(2 behind)",
                  "allowlist   1 active client(s) whose entry ends within 30 days: C-SOON", "paused      no",
-                 "deposits    1 held until their value date, 1 in suspense"):
+                 "deposits    1 held until their value date, 1 in suspense", "reconciled  never"):
         assert line in text, (line, text)
 
     import deptoken.cli.env as cli_env

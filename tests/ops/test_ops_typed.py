@@ -216,7 +216,7 @@ def test_migration_0006_keeps_a_0005_ledgers_rows_and_the_database_refuses_unkno
         upgrade(engine, "0005")
         _fill_at_0005(engine)
         upgrade(engine)
-        assert schema_revision(engine)[0] == schema_revision(engine)[1] == "0009"  # the head
+        assert schema_revision(engine)[0] == schema_revision(engine)[1] == "0010"  # the head
         ledger = Ledger(ledger_url)
         with ledger.session() as s:
             client = s.get(Client, 1)
@@ -274,7 +274,7 @@ def test_migration_0006_refuses_a_ledger_holding_an_unknown_state_and_changes_no
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE requests SET status = 'pending' WHERE id = 2"))
         upgrade(engine)
-        assert schema_revision(engine)[0] == "0009"  # the head
+        assert schema_revision(engine)[0] == "0010"  # the head
     finally:
         engine.dispose()
 

@@ -77,9 +77,9 @@ def propose_request(env: Env, kind: str, params: dict[str, Any], signer: Callabl
 
 def describe(token: Any, kind: str, params: dict[str, Any]) -> str:
     """A request as an operator reads it: amounts in currency units, references as text."""
-    fields = " ".join(f"{k}={token.format(int(v)) if k in ('amount', 'max_amount') and v is not None else v}"
-                      for k, v in params.items() if k != "nonce")
-    return f"{kind} {fields}".strip()
+    from ..ops.params import describe_params
+
+    return describe_params(token, kind, params)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterator[Sequence[Any]] | list[Sequence[Any]]) -> None:

@@ -17,6 +17,7 @@ from .audit_commands import audit
 from .auth_commands import auth
 from .boundary import RootGroup
 from .client_commands import clients
+from .console_commands import console, console_users
 from .db_commands import db
 from .deposit_commands import deposits
 from .env import Env
@@ -52,7 +53,7 @@ def main(ctx: click.Context, db: str | None, network: str | None, config: str | 
 
 # Issuer operations (deptoken.ops).
 for _command in (db, operators, clients, deposits, requests, legal, sync, statement, supply, status_command, report,
-                 payouts, reconcile, audit):
+                 payouts, reconcile, audit, console, console_users):
     main.add_command(_command)
 # Cross-border settlement (deptoken.settlement): gasless authorizations, FX PvP, trade escrow, HTLC, interbank
 # payments; cross-chain transfers over the bank's messenger (deptoken.crosschain).

@@ -82,6 +82,9 @@ def _show_status(env: Env, s: Any) -> None:
                + (": " + ", ".join(f"{e.client_id} ({e.review_date})" for e in s.expiring) if s.expiring else "")
                + (" ..." if s.expiring_count > len(s.expiring) else ""))
     click.echo(f"deposits    {s.held_deposits} held until their value date, {s.suspense_deposits} in suspense")
+    last = s.last_reconciliation
+    click.echo("reconciled  " + ("never" if last is None else f"{'OK' if last.ok else f'MISMATCH ({last.mismatches})'} at block "
+                                 f"{last.block_number}, {_age(last.at, s.at)} ago"))
 
 
 @click.group()

@@ -69,6 +69,14 @@ class DepositInput:
             raise ValueError(f"{self.where}: amount in {self.amount.currency}, deposit in {self.currency}")
 
 
+class DepositProblems(DepositTokenError):
+    """An input with bad deposits: nothing was recorded; ``problems`` names each (``"entry 2: ..."``)."""
+
+    def __init__(self, label: str, problems: list[str]) -> None:
+        super().__init__(f"{label}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
+        self.problems = problems
+
+
 @dataclass
 class Intake:
     """What an input recorded: mint requests, known entries skipped, credits parked in suspense."""
@@ -198,7 +206,7 @@ def intake(
                 problems.append(f"{d.where}: client {client.client_id} would receive {ops.client.format(totals[key])} for "
                                 f"{d.value_date}, above the policy's limit per client per day ({ops.client.format(max_daily)})")
     if problems:
-        raise DepositTokenError(f"{label or source}: {len(problems)} bad deposit(s), nothing recorded: " + "; ".join(problems[:20]))
+        raise DepositProblems(label or source, problems)
     if dry_run:
         for d, units, client in accepted:
             if client is not None:

@@ -79,6 +79,55 @@ def list_clients(session: Session, *, status: str | None = None, client_id: str 
     return paged(session, query, page)
 
 
+def search_clients(session: Session, text: str, *, page: Page = Page(size=50)) -> Listing:
+    """Clients whose id starts with ``text``, whose legal name contains it (any case), or at the
+    address ``text`` (any case); every client for an empty ``text``."""
+    text = text.strip()
+    query = select(Client).order_by(Client.client_id)
+    if text:
+        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Client.client_id.startswith(text, autoescape=True)
+                            | func.lower(Client.legal_name).like(f"%{like.lower()}%", escape="\\")
+                            | (func.lower(Client.address) == text.lower()))
+    return paged(session, query, page)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One indexed event that moved a client's tokens: mint, redemption, transfer in or out, burn."""
+
+    block_number: int
+    timestamp: int
+    tx_hash: str
+    kind: str  # mint | redeem | transfer in | transfer out | burn | seized | ...
+    counterparty: str | None
+    amount: int  # minor units, signed: + received, - paid or burned
+    reference: str | None
+
+
+def client_history(session: Session, address: str, *, limit: int = 200) -> list[Movement]:
+    """The newest ``limit`` token movements of ``address`` from the index (Transfer events), newest first."""
+    query = (select(ChainEvent).where(ChainEvent.name == "Transfer", (ChainEvent.sender == address) | (ChainEvent.recipient == address))
+             .order_by(ChainEvent.block_number.desc(), ChainEvent.log_index.desc()).limit(limit))
+    events = list(session.scalars(query))
+    refs = {(e.tx_hash): e.reference for e in session.scalars(select(ChainEvent).where(
+        ChainEvent.tx_hash.in_({e.tx_hash for e in events}), ChainEvent.reference.is_not(None)))} if events else {}
+    names = {e.tx_hash: e.name for e in session.scalars(select(ChainEvent).where(
+        ChainEvent.tx_hash.in_({e.tx_hash for e in events}), ChainEvent.name != "Transfer"))} if events else {}
+    moves = []
+    for e in events:
+        incoming = e.recipient == address
+        if e.sender == ZERO:
+            kind = "mint"
+        elif e.recipient == ZERO:
+            kind = {"Redeemed": "redemption", "Burned": "burn"}.get(names.get(e.tx_hash, ""), "burn")
+        else:
+            kind = "transfer in" if incoming else "transfer out"
+        moves.append(Movement(e.block_number, e.timestamp, e.tx_hash, kind, e.sender if incoming else e.recipient,
+                              e.amount if incoming else -(e.amount or 0), refs.get(e.tx_hash)))
+    return moves
+
+
 def list_requests(session: Session, *, status: str | None = None, kind: str | None = None, client_id: str | None = None,
                   first: date | None = None, last: date | None = None, page: Page = Page()) -> Listing:
     """Requests by id; ``client_id``: mints to that client; ``first``/``last``: made in that period."""

@@ -258,3 +258,10 @@ class OperatorChange:
 
 RequestParams = (MintParams | FreezeParams | UnfreezeParams | LienParams | SeizeParams | RecoverParams | PauseParams
                  | UnpauseParams | CancelParams | ReturnParams | OperatorChange)
+
+
+def describe_params(token: Any, kind: str, params: dict[str, Any]) -> str:
+    """A request as an operator reads it: amounts in currency units (``token.format``), references as text."""
+    fields = " ".join(f"{k}={token.format(int(v)) if k in ('amount', 'max_amount') and v is not None else v}"
+                      for k, v in params.items() if k != "nonce")
+    return f"{kind} {fields}".strip()

@@ -21,7 +21,7 @@ from ..errors import DepositTokenError
 from ..token.rate_limits import RateLimit, read_rate_limits
 from ..roles import ROLES
 from .indexer import ZERO
-from .models import ChainEvent, Client, Deposit, Operator, Request, SyncState, Transaction
+from .models import ChainEvent, Client, Deposit, Operator, Reconciliation, Request, SyncState, Transaction
 
 AGES = (("under 1 h", timedelta(hours=1)), ("1 h to 1 day", timedelta(days=1)), ("1 to 7 days", timedelta(days=7)),
         ("over 7 days", None))
@@ -95,6 +95,15 @@ class Status:
     suspense_deposits: int
     node_error: str | None = None
     minter_rate_limits: dict[str, RateLimit] | None = None
+    last_reconciliation: LastReconciliation | None = None  # None: never run
+
+
+@dataclass(frozen=True)
+class LastReconciliation:
+    at: datetime
+    block_number: int
+    ok: bool
+    mismatches: int
 
     @property
     def supply_difference(self) -> int | None:
@@ -202,6 +211,7 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
                                                                              Request.deposit_id.is_not(None))))) or 0
     suspense = session.scalar(select(func.count()).select_from(Deposit).where(Deposit.status == "suspense")) or 0
     chain = token_state(client) if client is not None else None
+    last = session.scalars(select(Reconciliation).order_by(Reconciliation.id.desc()).limit(1)).first()
     return Status(
         at=now, token=state.token if state else None, chain_id=state.chain_id if state else None,
         pending=pending, approved=approved, executing=executing, unsettled=unsettled, oldest_unsettled=oldest_unsettled,
@@ -212,4 +222,33 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
         minter_rate_limits=chain.minter_rate_limits if chain else None,
         clients=clients, expiring=expiring, expiring_count=expiring_count, held_deposits=held,
         suspense_deposits=suspense, node_error=node_error,
+        last_reconciliation=LastReconciliation(last.created_at, last.block_number, last.ok, sum(
+            f.get("severity") == "mismatch" for f in last.report.get("findings", []))) if last else None,
     )
+
+
+@dataclass(frozen=True)
+class SupplyPoint:
+    timestamp: int  # the block's (seconds since 1970, UTC)
+    block_number: int
+    supply: int  # minor units after that block
+
+
+def supply_history(session: Session, points: int = 60) -> list[SupplyPoint]:
+    """Total supply over time from the indexed mints and burns: at most ``points`` points, evenly spread
+    over the indexed blocks that changed it (the last point is the indexed supply)."""
+    changes: list[tuple[int, int, int]] = []  # block, timestamp, supply after it
+    supply = 0
+    rows = session.execute(select(ChainEvent.block_number, ChainEvent.timestamp, ChainEvent.sender, ChainEvent.amount).where(
+        ChainEvent.name == "Transfer", (ChainEvent.sender == ZERO) | (ChainEvent.recipient == ZERO))
+        .order_by(ChainEvent.block_number, ChainEvent.log_index))
+    for block, stamp, sender, amount in rows:
+        supply += amount if sender == ZERO else -amount
+        if changes and changes[-1][0] == block:
+            changes[-1] = (block, stamp, supply)
+        else:
+            changes.append((block, stamp, supply))
+    if len(changes) > points:
+        step = len(changes) / points
+        changes = [changes[min(len(changes) - 1, round((i + 1) * step) - 1)] for i in range(points)]
+    return [SupplyPoint(stamp, block, value) for block, stamp, value in changes]
