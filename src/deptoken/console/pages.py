@@ -360,10 +360,12 @@ def _upload_path(console: Console, upload_id: str) -> Path:
     return found[0]
 
 
-def _inputs(console: Console, path: Path) -> tuple[list[Any], str]:
+def _inputs(console: Console, path: Path, label: str) -> tuple[list[Any], str]:
     from ..ops.deposits import from_camt054, from_csv
 
-    return from_camt054(path) if path.suffix == ".xml" else from_csv(path, console.env.token.currency)
+    if path.suffix == ".xml":
+        return from_camt054(path, label=label)
+    return from_csv(path, console.env.token.currency, label=label)
 
 
 @page("view")
@@ -413,7 +415,7 @@ def deposits_preview(request: Request, user: User, form: FormData | None) -> Res
             _, rows_bad = read_deposit_file(path, currency=console.env.token.currency)
             problems += [str(p) for p in rows_bad]
         if not problems:
-            inputs, source = _inputs(console, path)
+            inputs, source = _inputs(console, path, upload.filename)
             with console.env.ledger.session() as session:
                 result = intake(session, _ops(console), inputs, _Address(user.address or ""), source=source, label=upload.filename,
                                 suspense=True, dry_run=True)
@@ -437,7 +439,7 @@ def deposits_record(request: Request, user: User, form: FormData | None) -> Resp
 
     def run() -> str:
         path = _upload_path(console, _text(form, "upload_id", "the upload"))
-        inputs, source = _inputs(console, path)
+        inputs, source = _inputs(console, path, _text(form, "filename", required=False) or path.name)
         maker = _signer(console, user, form)
         with console.env.ledger.session() as session:
             result = intake(session, _ops(console), inputs, maker, source=source, label=_text(form, "filename", required=False) or path.name,

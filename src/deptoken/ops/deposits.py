@@ -359,24 +359,26 @@ def _source(kind: str, path: Path) -> str:
     return f"{kind}:{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
 
 
-def from_csv(path: str | Path, currency: str) -> tuple[list[DepositInput], str]:
-    """The deposits of a CSV file (``bank_reference,client_id,amount,currency,value_date``)."""
+def from_csv(path: str | Path, currency: str, *, label: str | None = None) -> tuple[list[DepositInput], str]:
+    """The deposits of a CSV file (``bank_reference,client_id,amount,currency,value_date``); errors name
+    ``label`` (default: the path)."""
     path = Path(path)
     rows, problems = read_deposit_file(path, currency=currency)
     if problems:
-        raise DepositTokenError(problems_summary(path, problems) + "; nothing recorded")
+        raise DepositTokenError(problems_summary(label or path, problems) + "; nothing recorded")
     inputs = [DepositInput(r.bank_reference, r.client_id, r.amount, r.currency, r.value_date, f"line {r.line}") for r in rows]
     return inputs, _source("csv", path)
 
 
-def from_camt054(path: str | Path) -> tuple[list[DepositInput], str]:
-    """The booked credits of a camt.054 notification (client id from the remittance information)."""
+def from_camt054(path: str | Path, *, label: str | None = None) -> tuple[list[DepositInput], str]:
+    """The booked credits of a camt.054 notification (client id from the remittance information);
+    errors name ``label`` (default: the path)."""
     from ..iso20022 import parse_camt054
 
     path = Path(path)
     if not path.is_file():
         raise DepositTokenError(f"camt.054 file {path} not found")
-    entries = parse_camt054(path.read_bytes(), source=str(path))
+    entries = parse_camt054(path.read_bytes(), source=label or str(path))
     inputs = [
         DepositInput(e.bank_reference, e.client_id, e.amount, e.currency, e.value_date or e.booking_date, f"entry {e.entry}")
         for e in entries
