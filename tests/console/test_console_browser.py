@@ -470,3 +470,72 @@ def test_every_page_renders_for_a_viewer_and_the_admin_manages_users(bank, brows
     shot(admin, "users")
     assert bank.rows("SELECT role FROM console_users WHERE username = 'lena'") == [("legal",)]
     admin.context.close()
+
+
+def test_a_redemption_is_paid_out_through_a_pacs008_file_marked_paid_by_another_operator(bank, browser, tmp_path):
+    """A client redeems on-chain; treasury generates the pacs.008 (indexing first), downloads it, and
+    cannot mark it paid itself (four eyes, by policy); a second treasury user does."""
+    from web3 import Web3
+
+    from deptoken.console.auth import add_user
+    from deptoken.iso20022 import validate
+    from deptoken.ops.db import Ledger
+    from deptoken.references import Reference
+
+    # the client's 50.00 first: a deposit recorded by hand, approved, sent
+    maker = log_in(browser, bank, "maria")
+    maker.goto("/deposits")
+    maker.fill("#add-form input[name=reference]", "HAND-1")
+    maker.fill("#add-form input[name=client_id]", "DEV-0007")
+    maker.fill("#add-form input[name=amount]", "50.001")
+    text = sign_and_submit(maker, "#add-form", "#add-form button.primary")
+    assert text == "amount '50.001' has more than 2 decimal places", text  # the library's check, one line
+    maker.fill("#add-form input[name=reference]", "HAND-1")
+    maker.fill("#add-form input[name=client_id]", "DEV-0007")
+    maker.fill("#add-form input[name=amount]", "50.00")
+    text = sign_and_submit(maker, "#add-form", "#add-form button.primary")
+    assert re.fullmatch(r"deposit recorded; mint request #\d+ awaits 1 approval\(s\)", text), text
+    (request_id,) = request_ids(text)
+    checker = log_in(browser, bank, "bob")
+    checker.goto(f"/requests/{request_id}")
+    sign_and_submit(checker, "#approve-form", "#approve")
+    treasury = log_in(browser, bank, "tess")
+    treasury.goto(f"/requests/{request_id}")
+    treasury.select_option("#execute-form select[name=keystore]", "minter.json")
+    assert sign_and_submit(treasury, "#execute-form", "#execute").startswith(f"request #{request_id}: executed")
+
+    record = json.loads(bank.net.record_path().read_text())
+    token = Web3().eth.contract(address=record["token"], abi=record["abi"])
+    data = token.encode_abi("redeem", [5000, Reference.parse("PAY-CONSOLE-1", "payout reference").bytes32])
+    bank.net.rpc("eth_sendTransaction", {"from": A7, "to": record["token"], "data": data})
+    ledger = Ledger(bank.net.db_url)
+    with ledger.session() as session:
+        add_user(session, "tom", "tom's long password!", "treasury", operator="chen", actor="test set-up")
+    ledger.dispose()
+
+    treasury.goto("/payouts")
+    treasury.click("#export")
+    treasury.wait_for_load_state()
+    text = flash(treasury)
+    assert re.fullmatch(r"payout file #(\d+) \(DTP-\d{14}-[0-9a-f]{8}\): 1 payout\(s\), 50\.00 EXUSD", text), text
+    file_id = int(re.match(r"payout file #(\d+)", text).group(1))
+    with treasury.expect_download() as download:
+        treasury.click(f"a[href='/payouts/files/{file_id}']")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    validate(saved.read_bytes(), "pacs.008.001.08", source="downloaded payout file")
+    assert b'Ccy="USD">50.00<' in saved.read_bytes()  # the one payout, in currency units
+    treasury.fill(f"form[action='/payouts/files/{file_id}/paid'] input[name=reference]", "CORE-PAY-77")
+    treasury.click(f"form[action='/payouts/files/{file_id}/paid'] button")
+    treasury.wait_for_load_state()
+    assert "exported" in flash(treasury) and bank.rows("SELECT status FROM redemptions") == [("instructed",)], flash(treasury)
+    shot(treasury, "payouts")
+    other = log_in(browser, bank, "tom", "tom's long password!")
+    other.goto("/payouts")
+    other.fill(f"form[action='/payouts/files/{file_id}/paid'] input[name=reference]", "CORE-PAY-77")
+    other.click(f"form[action='/payouts/files/{file_id}/paid'] button")
+    other.wait_for_load_state()
+    assert flash(other) == f"payout file #{file_id}: 1 payout(s) marked paid"
+    assert bank.rows("SELECT status, paid_reference FROM redemptions") == [("paid", "CORE-PAY-77")]
+    for page in (maker, checker, treasury, other):
+        page.context.close()

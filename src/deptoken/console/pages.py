@@ -45,12 +45,13 @@ def _page_number(request: Request) -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
 
 
-def _done(console: Console, user: User, to: str, action: Callable[[], str]) -> Response:
-    """Runs ``action``; its text (or the library's one-line error) is shown on ``to``."""
+def _done(console: Console, user: User, to: str, action: Callable[[], str], *, back: str | None = None) -> Response:
+    """Runs ``action``; its text is shown on ``to``, or the library's one-line error on ``back`` (default ``to``)."""
     try:
         console.flash(user, "ok", action())
     except DepositTokenError as exc:
         console.flash(user, "error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        to = back or to
     return RedirectResponse(to, status_code=303)
 
 
@@ -134,7 +135,10 @@ def dashboard(request: Request, user: User, form: FormData | None) -> Response:
             s = status(session, None, node_error=str(exc))
         history = supply_history(session)
         mine = []
-        if user.operator and user.may("decide"):
+        if user.may("execute"):  # treasury: what waits to be sent
+            for r in session.scalars(select(Req).where(Req.status == "approved").order_by(Req.id).limit(20)):
+                mine.append({"id": r.id, "kind": r.kind, "amount": r.amount, "maker": r.maker.name, "at": r.approved_at})
+        elif user.operator and user.may("decide"):
             team = list(session.scalars(select(Operator)))
             for r in session.scalars(select(Req).where(Req.status == "pending").order_by(Req.id)):
                 if user.operator in eligible_checkers(team, r):
@@ -201,9 +205,12 @@ def _request_view(console: Console, r: Any) -> dict[str, Any]:
     from ..ops.params import describe_params as describe
 
     params = {k: v for k, v in r.params.items() if k != "nonce"}
+    token = console.env.token
+    fields = [(k.replace("_", " ").capitalize(), token.format(int(v)) if k in ("amount", "max_amount") and v is not None else v)
+              for k, v in params.items()]
     approvals = [{"operator": a.operator.name, "decision": str(a.decision), "at": a.created_at} for a in r.approvals]
     return {"id": r.id, "kind": str(r.kind), "status": str(r.status), "amount": r.amount, "maker": r.maker.name,
-            "text": describe(console.env.token, str(r.kind), params), "params": params, "approvals": approvals,
+            "text": describe(token, str(r.kind), params), "params": params, "fields": fields, "approvals": approvals,
             "approved": sum(a["decision"] == "approve" for a in approvals), "required": r.required_approvals,
             "reason": r.reason, "at": r.created_at, "tx_id": r.tx_id}
 
@@ -345,7 +352,7 @@ def request_propose(request: Request, user: User, form: FormData | None) -> Resp
             r = propose(session, _ops(console), kind, params, maker)
             return f"{kind} request #{r.id} awaits {r.required_approvals} approval(s)"
 
-    return _done(console, user, "/requests?status=pending", run)
+    return _done(console, user, "/requests?status=pending", run, back="/requests/new")
 
 
 # ---------------------------------------------------------------------------- deposits
@@ -449,7 +456,7 @@ def deposits_record(request: Request, user: User, form: FormData | None) -> Resp
         return (f"{len(ids)} deposit(s) recorded; mint request(s) " + ", ".join(f"#{i}" for i in ids) + " await approval"
                 + (f"; {len(result.suspended)} parked in suspense" if result.suspended else ""))
 
-    return _done(console, user, "/requests?status=pending", run)
+    return _done(console, user, "/requests?status=pending", run, back="/deposits")
 
 
 @page("propose_mint")
@@ -474,7 +481,7 @@ def deposits_add(request: Request, user: User, form: FormData | None) -> Respons
             r = intake(session, ops, inputs, maker, source="console").requests[0]
             return f"deposit recorded; mint request #{r.id} awaits {r.required_approvals} approval(s)"
 
-    return _done(console, user, "/requests?status=pending", run)
+    return _done(console, user, "/requests?status=pending", run, back="/deposits")
 
 
 # ---------------------------------------------------------------------------- payouts
@@ -498,6 +505,7 @@ def payouts(request: Request, user: User, form: FormData | None) -> Response:
 
 @page("payouts")
 def payouts_export(request: Request, user: User, form: FormData | None) -> Response:
+    from ..ops.indexer import sync
     from ..ops.operators import operator_at
     from ..ops.redemptions import export_payouts
 
@@ -508,6 +516,8 @@ def payouts_export(request: Request, user: User, form: FormData | None) -> Respo
         with console.env.ledger.session() as session:
             actor = operator_at(session, user.address or "", may="request", action="payouts").name
         with console.env.ledger.new_session() as session:
+            sync(session, ops)  # the redemptions up to the newest confirmed block
+            session.commit()
             result = export_payouts(session, ops, console.work_dir / "payouts", "pacs.008", actor=actor)
             if result.file is None:
                 return "nothing to export" + (f" ({len(result.skipped)} skipped: {result.skipped[0]})" if result.skipped else "")
