@@ -5,7 +5,9 @@
 #   make bench   gas benchmark against a plain OpenZeppelin ERC-20 deployed in the same run
 #   make bench-xchain  seconds from a cross-chain send to its mint, with the attester service running (1 s blocks)
 #   make bench-ops  issuer tooling throughput: onboard 10,000 KYC records, 500 mints on 12 s blocks, index 10,000 transfers
+#   make bench-console  console page timings with 10,000 clients and 100,000 indexed events
 #   make devnet  a long-running Anvil on 127.0.0.1:8545 (PORT=8546: another port) with the token deployed and clients onboarded
+#   make console the operations console on http://127.0.0.1:8600 against that devnet (its users and passwords are printed)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -22,7 +24,7 @@ export FOUNDRY_SOLC := $(CURDIR)/.solc/bin/solc-v$(shell sed -n 's/.*"solc": "\(
 export APE_DISABLE_TELEMETRY := 1
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
-.PHONY: setup demo test test-fast bench bench-xchain bench-ops devnet compile abi clean
+.PHONY: setup demo test test-fast bench bench-xchain bench-ops bench-console devnet console browser compile abi clean
 
 setup: $(VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed js/dist/index.js
 	@$(BIN)/python tools/setup_solc.py
@@ -74,11 +76,11 @@ demo: setup
 # once) and orders the modules costliest first, which --no-loadscope-reorder keeps.
 XDIST := -n auto --dist loadgroup --no-loadscope-reorder
 
-test: compile
+test: compile browser
 	$(BIN)/ape test --network $(NET) -p no:cacheprovider $(XDIST)
 
 # The inner loop (under 2 minutes on 2 cores): leaves out the tests marked slow or two_node.
-test-fast: compile
+test-fast: compile browser
 	$(BIN)/ape test --network $(NET) -p no:cacheprovider $(XDIST) -m "not slow and not two_node"
 
 bench: setup
@@ -90,8 +92,18 @@ bench-xchain: compile
 bench-ops: setup
 	$(BIN)/ape run ops_benchmark --network $(NET)
 
+bench-console: compile
+	$(BIN)/python tools/console_bench.py
+
+# The console's browser tests drive Debian's chromium (installed here if missing; Playwright downloads no browser).
+browser:
+	@bash tools/chromium.sh > /dev/null
+
 devnet: setup
 	PORT=$(PORT) bash tools/devnet.sh
+
+console: setup
+	PORT=$(PORT) bash tools/console.sh
 
 abi: compile
 	$(BIN)/python -m deptoken.abi --write

@@ -61,6 +61,8 @@ MARKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("e2e/test_readme_blocks.py", "*"): ("slow", "two_node"),
     ("e2e/test_js_package.py", "test_js_package_builds_and_its_node_tests_pass"): ("slow", "two_node"),
     ("ops/test_ops_benchmark.py", "*"): ("slow", "two_node"),  # the benchmark's and the demo's own Anvil
+    ("console/test_console_browser.py", "*"): ("slow", "two_node"),  # chromium, `deptoken console`, a devnet
+    ("console/test_console_bench.py", "*"): ("slow", "two_node"),  # the benchmark's own Anvil and console
     ("contracts/test_benchmark.py", "*"): ("slow",),
     ("settlement/test_pvp.py", "test_property_both_legs_or_neither"): ("slow",),  # hypothesis, 4-8 s each
     ("settlement/test_pvp.py", "test_property_proposals_books_and_legal_exits"): ("slow",),
@@ -164,6 +166,8 @@ COST: dict[str, int] = {
     "library/test_architecture.py": 8,
     "crosschain/test_messenger.py": 45,  # with its second Anvil; its state machine about 30 s
     "crosschain/test_xchain_cli.py": 22,  # its second Anvil, the xchain commands in-process
+    "console/test_console_browser.py": 40,  # a devnet, two console servers, chromium
+    "console/test_console_bench.py": 15,
 }
 
 

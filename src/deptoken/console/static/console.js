@@ -8,7 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   new Chart(canvas, {
     type: "line",
     data: { labels: series.labels, datasets: [{ label: "Total supply", data: series.supply.map(Number), stepped: true,
-      borderColor: "#1d5fa8", backgroundColor: "rgba(29,95,168,.08)", fill: true, pointRadius: 0 }] },
+      borderColor: "#1d5fa8", backgroundColor: "rgba(29,95,168,.08)", fill: true, pointRadius: series.supply.length > 30 ? 0 : 3 }] },
     options: { animation: false, plugins: { legend: { display: false } },
       scales: { x: { ticks: { maxTicksLimit: 6 } }, y: { beginAtZero: true } } },
   });
