@@ -143,7 +143,7 @@ def dashboard(request: Request, user: User, form: FormData | None) -> Response:
             for r in session.scalars(select(Req).where(Req.status == "pending").order_by(Req.id)):
                 if user.operator in eligible_checkers(team, r):
                     mine.append({"id": r.id, "kind": r.kind, "amount": r.amount, "maker": r.maker.name, "at": r.created_at})
-    chart = {"labels": [datetime.fromtimestamp(p.timestamp, UTC).strftime("%Y-%m-%d %H:%M") for p in history],
+    chart = {"labels": [datetime.fromtimestamp(p.timestamp, UTC).strftime("%d %b %H:%M") for p in history],
              "supply": [str(console.env.token.to_decimal(p.supply)) for p in history]}
     return console.render(request, "dashboard.html", user, s=s, mine=mine[:20], mine_count=len(mine), chart=chart)
 

@@ -70,6 +70,14 @@ class Expiring:
     review_date: date  # the allowlist entry ends with this day
 
 
+@dataclass(frozen=True)
+class LastReconciliation:
+    at: datetime
+    block_number: int
+    ok: bool
+    mismatches: int
+
+
 @dataclass
 class Status:
     at: datetime
@@ -96,14 +104,6 @@ class Status:
     node_error: str | None = None
     minter_rate_limits: dict[str, RateLimit] | None = None
     last_reconciliation: LastReconciliation | None = None  # None: never run
-
-
-@dataclass(frozen=True)
-class LastReconciliation:
-    at: datetime
-    block_number: int
-    ok: bool
-    mismatches: int
 
     @property
     def supply_difference(self) -> int | None:
