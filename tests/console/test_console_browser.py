@@ -192,12 +192,12 @@ def test_maker_uploads_checker_approves_treasury_mints_and_reconciles(bank, brow
     supply and reconciliation OK. A viewer and the maker cannot approve: no button, and a forged POST is refused."""
     maker = log_in(browser, bank, "maria")
     maker.goto("/deposits")
-    maker.set_input_files("input[name=file]", str(camt054(tmp_path, [("NTF-DEP-1", "DEV-0007", "750.25"), ("NTF-DEP-2", "DEV-0008", "250.00")])))
+    maker.set_input_files("input[name=file]", str(camt054(tmp_path, [("NTF-DEP-1", "DEV-0007", "750.25"), ("NTF-DEP-2", "DEV-0008", "1500.00")])))
     maker.click("#preview")
     maker.wait_for_load_state()
     assert [r.inner_text().split("\t")[:3] for r in maker.locator("#planned tbody tr").all()] == [
-        ["NTF-DEP-1", "DEV-0007", "750.25 EXUSD"], ["NTF-DEP-2", "DEV-0008", "250.00 EXUSD"]]
-    assert "2 deposit(s), total 1,000.25 EXUSD" in maker.content()
+        ["NTF-DEP-1", "DEV-0007", "750.25 EXUSD"], ["NTF-DEP-2", "DEV-0008", "1,500.00 EXUSD"]]
+    assert "2 deposit(s), total 2,250.25 EXUSD" in maker.content()
     shot(maker, "deposits-preview")
     assert bank.count("deposits") == 0  # checked, nothing recorded yet
     text = sign_and_submit(maker, "#record-form", "#record")
@@ -227,12 +227,17 @@ def test_maker_uploads_checker_approves_treasury_mints_and_reconciles(bank, brow
     assert sign_and_submit(checker, "#approve-form", "#approve", "not the passphrase") == "wrong passphrase for keystore ben.json"
     assert bank.count("approvals") == 0
     assert sign_and_submit(checker, "#approve-form", "#approve") == f"request #{first} approved: now approved"
+    # 1,500.00 is above the policy's 1,000.00: a second checker (compliance) must approve too
     checker.goto(f"/requests/{second}")
-    assert sign_and_submit(checker, "#approve-form", "#approve") == f"request #{second} approved: now approved"
+    assert sign_and_submit(checker, "#approve-form", "#approve") == f"request #{second} approved: now pending"
+    assert checker.locator("#approvals").inner_text() == "1 of 2 required"
+    second_checker = log_in(browser, bank, "carla")
+    second_checker.goto(f"/requests/{second}")
+    assert sign_and_submit(second_checker, "#approve-form", "#approve") == f"request #{second} approved: now approved"
 
     # Treasury sends each mint with the minter's keystore, then reconciles and issues the camt.053.
     treasury = log_in(browser, bank, "tess")
-    for request_id, address, units in ((first, A7, 75025), (second, A8, 25000)):
+    for request_id, address, units in ((first, A7, 75025), (second, A8, 150000)):
         before = token_balance(bank.net, address)
         treasury.goto(f"/requests/{request_id}")
         treasury.select_option("#execute-form select[name=keystore]", "minter.json")
@@ -259,12 +264,12 @@ def test_maker_uploads_checker_approves_treasury_mints_and_reconciles(bank, brow
 
     treasury.goto("/")
     supply = token_total_supply(bank.net)
-    assert supply == bank.supply_before + 100025
+    assert supply == bank.supply_before + 225025
     assert treasury.locator("#supply").inner_text() == f"{Decimal(supply) / 100:,.2f} EXUSD"
     assert treasury.locator("#reconciliation").inner_text() == "OK"
     treasury.wait_for_selector("#supply-chart[data-rendered=true]")
     shot(treasury, "dashboard")
-    for page in (maker, viewer, checker, treasury):
+    for page in (maker, viewer, checker, second_checker, treasury):
         page.context.close()
 
 
