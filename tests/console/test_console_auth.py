@@ -144,3 +144,18 @@ def test_the_permissions_matrix_segregates_duties():
         proposal_permission("operator")
     with pytest.raises(ValueError):
         may("viewer", "fly")
+
+
+def test_failed_logins_from_one_address_are_throttled_whatever_the_usernames(tmp_path):
+    from collections import deque
+
+    from deptoken.console.app import LOGIN_TRIES_PER_SOURCE, LOGIN_WINDOW_SECONDS, Console
+
+    console = Console(env=None, keys=None, work_dir=tmp_path)
+    tries = console.failed_logins.setdefault("10.0.0.9", deque())
+    for n in range(LOGIN_TRIES_PER_SOURCE - 1):
+        tries.append(1000.0 + n)
+    assert not console.throttled("10.0.0.9", 1100.0)
+    tries.append(1100.0)
+    assert console.throttled("10.0.0.9", 1100.0) and not console.throttled("10.0.0.10", 1100.0)
+    assert not console.throttled("10.0.0.9", 1000.0 + LOGIN_WINDOW_SECONDS + LOGIN_TRIES_PER_SOURCE)  # the old ones left the window

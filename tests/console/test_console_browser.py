@@ -305,6 +305,18 @@ def test_a_self_approval_is_refused_and_a_legal_order_runs_through_the_same_work
     treasury.goto("/clients/DEV-0009")
     assert "FROZEN" in treasury.locator("#on-chain").inner_text()
     shot(treasury, "client-frozen")
+    # a pause proposed by compliance, rejected by the checker with a reason
+    compliance.goto("/requests/new")
+    compliance.select_option("select[name=kind]", "pause")
+    compliance.fill("input[name=passphrase]", PASSPHRASE)
+    compliance.click("button.primary")
+    compliance.wait_for_load_state()
+    (pause_id,) = request_ids(flash(compliance))
+    checker.goto(f"/requests/{pause_id}")
+    checker.fill("#reject-form input[name=reason]", "no incident declared")
+    assert sign_and_submit(checker, "#reject-form", "#reject") == f"request #{pause_id} rejected: now rejected"
+    assert bank.rows(f"SELECT status, reason FROM requests WHERE id = {pause_id}") == [("rejected", "rejected by ben: no incident declared")]
+    assert token_call_uint(bank.net, "0x5c975abb") == 0  # paused(): still running
     for page in (compliance, checker, treasury):
         page.context.close()
 

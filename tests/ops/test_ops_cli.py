@@ -400,10 +400,10 @@ def test_unmigrated_ledger_is_refused(tmp_path):
     run = net.cli("db", "status")
     assert run.returncode == 1 and run.stdout.strip() == "revision none (newest 0010)", run
     status = cli_json(net, "db", "status", code=1)
-    assert status == {"revision": None, "head": "0009"}
+    assert status == {"revision": None, "head": "0010"}
     assert_one_line_error(net.cli("requests", "list"), "has no ledger schema: run `deptoken db upgrade`")
-    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0009"
-    assert cli_json(net, "db", "status") == {"revision": "0009", "head": "0009"}
+    assert net.ok("db", "upgrade").stdout.strip() == "ledger schema at revision 0010"
+    assert cli_json(net, "db", "status") == {"revision": "0010", "head": "0010"}
 
 
 def test_signer_options_do_not_clobber_command_parameters():

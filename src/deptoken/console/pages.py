@@ -70,34 +70,34 @@ def _signer(console: Console, user: User, form: FormData | None) -> Any:
 # ---------------------------------------------------------------------------- login
 
 
+def _login_form(request: Request, console: Console, *, status: int = 200, error: str | None = None, username: str = "") -> Response:
+    """The login page with a fresh CSRF token, in the form and in a cookie for /login only (double submit)."""
+    nonce = secrets.token_urlsafe(24)
+    response = console.render(request, "login.html", None, status_code=status, nonce=nonce, error=error, username=username[:64])
+    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, secure=console.secure_cookie, samesite="strict", path="/login")
+    return response
+
+
 async def login_page(request: Request) -> Response:
     console = _console(request)
     if request.method == "GET":
-        nonce = secrets.token_urlsafe(24)
-        response = console.render(request, "login.html", None, nonce=nonce, error=None)
-        response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, secure=console.secure_cookie, samesite="strict", path="/login")
-        return response
+        return _login_form(request, console)
     form = await request.form()
     source = request.client.host if request.client else "?"
     now = time.monotonic()
-    nonce = secrets.token_urlsafe(24)
-
-    def again(error: str, status: int) -> Response:
-        response = console.render(request, "login.html", None, status_code=status, nonce=nonce, error=error,
-                                  username=str(form.get("username", ""))[:64])
-        response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, secure=console.secure_cookie, samesite="strict", path="/login")
-        return response
-
+    username = str(form.get("username", ""))
     sent = form.get("csrf")
     if not sent or sent != request.cookies.get(LOGIN_COOKIE) or not same_origin(request):
-        return again("refused: this form has no valid security token (CSRF); try again", 403)
+        return _login_form(request, console, status=403, error="refused: this form has no valid security token (CSRF); try again",
+                           username=username)
     if console.throttled(source, now):
-        return again(f"too many failed logins from {source}: wait a few minutes", 429)
+        return _login_form(request, console, status=429, error=f"too many failed logins from {source}: wait a few minutes",
+                           username=username)
     try:
-        done = auth.login(console.env.ledger, str(form.get("username", "")), str(form.get("password", "")), source=source)
+        done = auth.login(console.env.ledger, username, str(form.get("password", "")), source=source)
     except auth.LoginRefused as exc:
         console.failed_logins.setdefault(source, deque()).append(now)
-        return again(str(exc), 401)
+        return _login_form(request, console, status=401, error=str(exc), username=username)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(console, response, done.token)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -386,8 +386,7 @@ def deposits(request: Request, user: User, form: FormData | None) -> Response:
             rows = list_deposits(session, _ops(console))[-200:][::-1]
     except DepositTokenError as exc:
         error = str(exc)
-    return console.render(request, "deposits.html", user, rows=rows, error=error, devnet_keys=console.keys.devnet_keys,
-                          today=date.today())
+    return console.render(request, "deposits.html", user, rows=rows, error=error, devnet_keys=console.keys.devnet_keys)
 
 
 class _Address:
