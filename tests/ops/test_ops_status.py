@@ -138,6 +138,29 @@ def test_status_reports_every_field_against_known_state(ops, day_state, team, mi
     assert s.expiring_count == 1 and [(e.client_id, e.review_date) for e in s.expiring] == [("C-SOON", ops.today() + timedelta(days=10))]
     assert (s.held_deposits, s.suspense_deposits) == (1, 1)
     assert (s.token, s.chain_id) == (ops.token, ops.chain_id)
+    assert s.last_reconciliation is None and s.interbank == {}
+
+
+def test_status_shows_the_last_reconciliation_and_the_interbank_payments(ops, day_state, team):
+    """What the console's dashboard shows besides `deptoken status`'s queues: the last reconciliation (its
+    interbank and cross-chain totals) and the interbank payments the bank sends, by status."""
+    from deptoken.ops.models import InterbankPaymentRecord, Reconciliation
+    from deptoken.ops.reconcile import reconcile
+
+    with ops.ledger.session() as session:
+        report = reconcile(session, ops, actor="test")
+        for n, state in enumerate(("queued", "queued", "paid", "failed")):
+            session.add(InterbankPaymentRecord(payment_id=f"0x{n:064x}", network=ops.token, from_token=ops.token, to_token=ops.token,
+                                               payer=ops.token, payee=ops.token, amount=100 * (n + 1), status=state))
+        session.add(Reconciliation(block_number=report.block_number + 1, ok=False, report=report.as_dict() | {
+            "interbank_in": 700, "interbank_out": 300, "crosschain_out": 5000,
+            "findings": [{"severity": "mismatch"}, {"severity": "info"}, {"severity": "mismatch"}]}))
+    with ops.ledger.session() as session:
+        s = status(session, ops.client, today=ops.today())
+    last = s.last_reconciliation
+    assert (last.block_number, last.ok, last.mismatches) == (report.block_number + 1, False, 2)
+    assert (last.interbank_in, last.interbank_out, last.crosschain_in, last.crosschain_out) == (700, 300, 0, 5000)
+    assert s.interbank == {"queued": 2, "paid": 1, "failed": 1}
 
 
 def test_status_names_requests_no_operator_may_approve(ops, day_state, team):

@@ -85,6 +85,8 @@ def _show_status(env: Env, s: Any) -> None:
     last = s.last_reconciliation
     click.echo("reconciled  " + ("never" if last is None else f"{'OK' if last.ok else f'MISMATCH ({last.mismatches})'} at block "
                                  f"{last.block_number}, {_age(last.at, s.at)} ago"))
+    if s.interbank:
+        click.echo("interbank   " + ", ".join(f"{n} {k}" for k, n in sorted(s.interbank.items())) + " payment(s) sent for clients")
 
 
 @click.group()

@@ -21,7 +21,7 @@ from ..errors import DepositTokenError
 from ..token.rate_limits import RateLimit, read_rate_limits
 from ..roles import ROLES
 from .indexer import ZERO
-from .models import ChainEvent, Client, Deposit, Operator, Reconciliation, Request, SyncState, Transaction
+from .models import ChainEvent, Client, Deposit, InterbankPaymentRecord, Operator, Reconciliation, Request, SyncState, Transaction
 
 AGES = (("under 1 h", timedelta(hours=1)), ("1 h to 1 day", timedelta(days=1)), ("1 to 7 days", timedelta(days=7)),
         ("over 7 days", None))
@@ -76,6 +76,10 @@ class LastReconciliation:
     block_number: int
     ok: bool
     mismatches: int
+    interbank_in: int = 0  # minor units, as that reconciliation found them (``reconcile.Report``)
+    interbank_out: int = 0
+    crosschain_in: int = 0
+    crosschain_out: int = 0
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Status:
     node_error: str | None = None
     minter_rate_limits: dict[str, RateLimit] | None = None
     last_reconciliation: LastReconciliation | None = None  # None: never run
+    interbank: dict[str, int] = field(default_factory=dict)  # the interbank payments the bank sends, by status
 
     @property
     def supply_difference(self) -> int | None:
@@ -212,6 +217,8 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
     suspense = session.scalar(select(func.count()).select_from(Deposit).where(Deposit.status == "suspense")) or 0
     chain = token_state(client) if client is not None else None
     last = session.scalars(select(Reconciliation).order_by(Reconciliation.id.desc()).limit(1)).first()
+    interbank = {str(k): n for k, n in session.execute(
+        select(InterbankPaymentRecord.status, func.count()).group_by(InterbankPaymentRecord.status)).all()}
     return Status(
         at=now, token=state.token if state else None, chain_id=state.chain_id if state else None,
         pending=pending, approved=approved, executing=executing, unsettled=unsettled, oldest_unsettled=oldest_unsettled,
@@ -222,9 +229,15 @@ def status(session: Session, client: Any = None, *, today: date | None = None, n
         minter_rate_limits=chain.minter_rate_limits if chain else None,
         clients=clients, expiring=expiring, expiring_count=expiring_count, held_deposits=held,
         suspense_deposits=suspense, node_error=node_error,
-        last_reconciliation=LastReconciliation(last.created_at, last.block_number, last.ok, sum(
-            f.get("severity") == "mismatch" for f in last.report.get("findings", []))) if last else None,
+        last_reconciliation=_last(last) if last else None, interbank=interbank,
     )
+
+
+def _last(run: Reconciliation) -> LastReconciliation:
+    report = run.report
+    return LastReconciliation(run.created_at, run.block_number, run.ok,
+                              sum(f.get("severity") == "mismatch" for f in report.get("findings", [])),
+                              *(int(report.get(k) or 0) for k in ("interbank_in", "interbank_out", "crosschain_in", "crosschain_out")))
 
 
 @dataclass(frozen=True)
