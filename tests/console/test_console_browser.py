@@ -487,6 +487,23 @@ def test_every_page_renders_for_a_viewer_and_the_admin_manages_users(bank, brows
     shot(admin, "users")
     assert bank.rows("SELECT role FROM console_users WHERE username = 'lena'") == [("legal",)]
     admin.context.close()
+    # the new legal user proposes a lien under a court order; pause is not among the kinds offered to the legal role
+    legal = log_in(browser, bank, "lena", "lena's long password")
+    legal.goto("/requests/new")
+    assert legal.locator("select[name=kind] option").all_inner_texts() == ["freeze", "unfreeze", "lien", "seize", "recover"]
+    legal.select_option("select[name=kind]", "lien")
+    legal.fill("input[name=account]", A8)
+    legal.fill("input[name=amount]", "10.00")
+    legal.fill("input[name=passphrase]", PASSPHRASE)
+    legal.click("button.primary")
+    legal.wait_for_load_state()
+    (lien_id,) = request_ids(flash(legal))
+    assert bank.rows(f"SELECT kind, status, amount FROM requests WHERE id = {lien_id}") == [("lien", "pending", "1000")]
+    refused = forged_post(legal, bank, "/requests/propose", {"csrf": csrf_of(legal), "kind": "pause", "passphrase": PASSPHRASE})
+    assert refused.status == 303 and bank.count("requests", "kind = 'pause' AND status = 'pending'") == 0
+    legal.goto("/requests")
+    assert flash(legal) == "refused: a legal may not propose a pause"
+    legal.context.close()
 
 
 def test_a_redemption_is_paid_out_through_a_pacs008_file_marked_paid_by_another_operator(bank, browser, tmp_path):
