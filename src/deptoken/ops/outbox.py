@@ -39,6 +39,7 @@ RECEIPT_TIMEOUT = 120
 UNRESOLVED = ("signed", "broadcast")
 POLL_SECONDS = 0.1  # how often a pipeline asks for the sender's confirmed nonce
 LOST_CHECK_SECONDS = 3.0  # a pipeline waiting this long without progress checks the oldest transaction is still known
+VOID_CHECK_SECONDS = 5.0  # a mined nonce without this transaction's receipt: how long to ask again before calling it void
 
 
 def _web3() -> Any:
@@ -54,6 +55,21 @@ def _receipt(tx_hash: str) -> Any | None:
         return _web3().eth.get_transaction_receipt(tx_hash)
     except TransactionNotFound:
         return None
+
+
+def _late_receipt(tx_hash: str) -> dict[str, str] | None:
+    """The receipt of a transaction whose nonce the node counts as mined although it gave no receipt: a
+    node may count the nonce a moment before it serves the receipt (Anvil mining on an interval was seen
+    to, under load). Asked again for up to ``VOID_CHECK_SECONDS`` while the node still knows the
+    transaction; None: it does not (its nonce went to another transaction)."""
+    deadline = time.monotonic() + VOID_CHECK_SECONDS
+    while True:
+        receipt = _receipt(tx_hash)
+        if receipt is not None:
+            return {k: hex(int(receipt[k])) for k in ("status", "blockNumber", "gasUsed")}
+        if not _pending(tx_hash) or time.monotonic() > deadline:
+            return None
+        time.sleep(POLL_SECONDS)
 
 
 def _pending(tx_hash: str) -> bool:
@@ -307,6 +323,9 @@ class Pipeline:
                 raise DepositTokenError(f"lost the node while settling transaction {tx.tx_hash} ({error}); it stays "
                                         f"recorded ({tx.status}) and is checked on the next run")
             checkpoint("before_receipt_stored")
+            if receipt is None:
+                with _node(tx):
+                    receipt = _late_receipt(tx.tx_hash)
             if receipt is None:  # its nonce was used by another transaction: this one can never be mined
                 tx.status = "void"
             else:
