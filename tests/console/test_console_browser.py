@@ -223,6 +223,7 @@ def test_maker_uploads_checker_approves_treasury_mints_and_reconciles(bank, brow
     checker = log_in(browser, bank, "bob")
     assert checker.locator("#tile-mine .big").inner_text() == "2"  # waiting for bob
     checker.goto(f"/requests/{first}")
+    assert checker.locator(".client-of").all_inner_texts() == ["Devnet Client Seven GmbH (DEV-0007)"]  # whom it pays
     shot(checker, "request-checker")
     assert sign_and_submit(checker, "#approve-form", "#approve", "not the passphrase") == "wrong passphrase for keystore ben.json"
     assert bank.count("approvals") == 0
@@ -572,4 +573,48 @@ def test_a_redemption_is_paid_out_through_a_pacs008_file_marked_paid_by_another_
     assert flash(other) == f"payout file #{file_id}: 1 payout(s) marked paid"
     assert bank.rows("SELECT status, paid_reference FROM redemptions") == [("paid", "CORE-PAY-77")]
     for page in (maker, checker, treasury, other):
+        page.context.close()
+
+
+def test_other_operators_are_served_while_an_execution_waits_for_its_block(bank, browser):
+    """Treasury executes a mint while the node mines nothing: the execution waits for its block, and
+    meanwhile a viewer's dashboard is served at once and shows the transaction sent, not settled."""
+    maker = log_in(browser, bank, "maria")
+    maker.goto("/deposits")
+    maker.fill("#add-form input[name=reference]", "HAND-WAIT-1")
+    maker.fill("#add-form input[name=client_id]", "DEV-0008")
+    maker.fill("#add-form input[name=amount]", "20.00")
+    (request_id,) = request_ids(sign_and_submit(maker, "#add-form", "#add-form button.primary"))
+    checker = log_in(browser, bank, "bob")
+    checker.goto(f"/requests/{request_id}")
+    sign_and_submit(checker, "#approve-form", "#approve")
+    treasury = log_in(browser, bank, "tess")
+    treasury.goto(f"/requests/{request_id}")
+    treasury.select_option("#execute-form select[name=keystore]", "minter.json")
+    treasury.fill("#execute-form input[name=passphrase]", PASSPHRASE)
+    viewer = log_in(browser, bank, "vic")
+    balance = token_balance(bank.net, A8)
+    bank.net.rpc("evm_setAutomine", False)
+    try:
+        treasury.click("#execute", no_wait_after=True)  # the POST waits for a block that does not come
+        deadline = time.monotonic() + 20
+        while bank.count("transactions", "status = 'broadcast'") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert bank.count("transactions", "status = 'broadcast'") == 1  # sent, its receipt awaited
+        started = time.monotonic()
+        viewer.goto("/", timeout=5000)  # before: served after the execution, i.e. never while nothing is mined
+        served = time.monotonic() - started
+        assert viewer.locator("#tile-unsettled .big").inner_text() == "1", viewer.locator("#tile-unsettled").inner_text()
+        assert bank.rows(f"SELECT status FROM requests WHERE id = {request_id}") == [("executing",)]
+        assert token_balance(bank.net, A8) == balance
+        print(f"dashboard served in {served * 1000:.0f} ms while an execution waited for its block")
+    finally:
+        bank.net.rpc("evm_setAutomine", True)
+        bank.net.rpc("evm_mine")  # the waiting transaction's block
+    treasury.wait_for_selector(".flash", timeout=20000)
+    assert flash(treasury).startswith(f"request #{request_id}: executed"), flash(treasury)
+    assert token_balance(bank.net, A8) == balance + 2000
+    viewer.goto("/")
+    assert viewer.locator("#tile-unsettled .big").inner_text() == "0"
+    for page in (maker, checker, treasury, viewer):
         page.context.close()

@@ -2,12 +2,14 @@
 the one rule every page follows (``page``): a logged-in user whose console role has the permission,
 on the server, before anything runs. The pages themselves are in ``pages``.
 
-Requests are handled one at a time (the handlers are ``async`` and call the library directly): the
-library's node connection and ledger sessions are used by one action at a time, as in the CLI.
+Pages are served from worker threads, so that one operator's page does not wait for another's action
+(an execution waits for its block). Actions (POSTs) run one at a time (``Console.actions``), as the CLI
+runs one command at a time: one sender's nonces, one indexer sync, one reconciliation at once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -75,6 +78,9 @@ class Console:
     work_dir: Path = Path("var/console")
     flashes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     failed_logins: dict[str, deque[float]] = field(default_factory=dict)
+    actions: threading.Lock = field(default_factory=threading.Lock)  # held by each POST: one action at a time
+    logins: threading.Lock = field(default_factory=threading.Lock)  # held by each login: failures counted in order
+    connecting: threading.Lock = field(default_factory=threading.Lock)  # the node, connected once
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:
@@ -130,8 +136,11 @@ def page(permission: str = "view") -> Callable[[Handler], Callable[[Request], Aw
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            console: Console = request.app.state.console
             form = await request.form(max_part_size=8 * 1024 * 1024) if request.method == "POST" else None
+            return await run_in_threadpool(serve, request, form)
+
+        def serve(request: Request, form: FormData | None) -> Response:
+            console: Console = request.app.state.console
             token = request.cookies.get(COOKIE)
             with console.env.ledger.session() as session:
                 live = auth.current(session, token, idle_seconds=console.idle_seconds)
@@ -156,7 +165,10 @@ def page(permission: str = "view") -> Callable[[Handler], Callable[[Request], Aw
                 return response
             if refusal is not None:
                 return console.render(request, "refused.html", user, status_code=403, message=refusal)
-            return handler(request, user, form)
+            if form is None:
+                return handler(request, user, form)
+            with console.actions:
+                return handler(request, user, form)
 
         return endpoint
 

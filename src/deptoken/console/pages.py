@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -56,7 +57,9 @@ def _done(console: Console, user: User, to: str, action: Callable[[], str], *, b
 
 
 def _ops(console: Console) -> Any:
-    return console.env.ops
+    """The connected token (connected on first use, by one page at a time)."""
+    with console.connecting:
+        return console.env.ops
 
 
 def _signer(console: Console, user: User, form: FormData | None) -> Any:
@@ -90,18 +93,27 @@ async def login_page(request: Request) -> Response:
     if not sent or sent != request.cookies.get(LOGIN_COOKIE) or not same_origin(request):
         return _login_form(request, console, status=403, error="refused: this form has no valid security token (CSRF); try again",
                            username=username)
-    if console.throttled(source, now):
-        return _login_form(request, console, status=429, error=f"too many failed logins from {source}: wait a few minutes",
-                           username=username)
     try:
-        done = auth.login(console.env.ledger, username, str(form.get("password", "")), source=source)
+        done = await run_in_threadpool(_log_in, console, username, str(form.get("password", "")), source, now)
     except auth.LoginRefused as exc:
-        console.failed_logins.setdefault(source, deque()).append(now)
-        return _login_form(request, console, status=401, error=str(exc), username=username)
+        status = 429 if str(exc).startswith("too many failed logins") else 401
+        return _login_form(request, console, status=status, error=str(exc), username=username)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(console, response, done.token)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
+
+
+def _log_in(console: Console, username: str, password: str, source: str, now: float) -> auth.Login:
+    """One login at a time (a worker thread: argon2 takes a while), the source's failures counted in order."""
+    with console.logins:
+        if console.throttled(source, now):
+            raise auth.LoginRefused(f"too many failed logins from {source}: wait a few minutes")
+        try:
+            return auth.login(console.env.ledger, username, password, source=source)
+        except auth.LoginRefused:
+            console.failed_logins.setdefault(source, deque()).append(now)
+            raise
 
 
 @page("view")
@@ -215,6 +227,18 @@ def _request_view(console: Console, r: Any) -> dict[str, Any]:
             "reason": r.reason, "at": r.created_at, "tx_id": r.tx_id}
 
 
+def _clients_named(session: Any, params: dict[str, Any]) -> dict[str, str]:
+    """For each address in a request's parameters that is a client's: "Name (client id)", so the
+    checker sees whom the request is about, not only an address."""
+    from ..ops.models import Client
+
+    addresses = {v for v in params.values() if isinstance(v, str) and v.startswith("0x") and len(v) == 42}
+    if not addresses:
+        return {}
+    found = session.scalars(select(Client).where(Client.address.in_(addresses)))
+    return {c.address: f"{c.legal_name} ({c.client_id})" for c in found}
+
+
 @page("view")
 def requests_list(request: Request, user: User, form: FormData | None) -> Response:
     from ..ops.listing import Page, list_requests
@@ -243,6 +267,7 @@ def request_detail(request: Request, user: User, form: FormData | None) -> Respo
         with console.env.ledger.session() as session:
             r = get_request(session, request_id)
             view = _request_view(console, r)
+            view["clients"] = _clients_named(session, view["params"])
             tx = session.get(Transaction, r.tx_id) if r.tx_id else None
             view["tx"] = {"hash": tx.tx_hash, "status": str(tx.status), "block": tx.block_number, "sender": tx.sender} if tx else None
             checkers = eligible_checkers(list(session.scalars(select(Operator))), r) if r.status == "pending" else []
