@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -116,6 +117,42 @@ class Browser:
                 raise click.ClickException(f"login refused: {response.url}")
 
 
+def at_once(base: str, paths: list[str], *, operators: int, each: int) -> None:
+    """``operators`` logged-in users, each on its own thread, request ``each`` pages (cycling through
+    ``paths``) at the same time: the requests per second and the latency each of them saw."""
+    users = []
+    for _ in range(operators):
+        users.append(Browser(base))
+        users[-1].login("bench", PASSWORD)
+    times: list[float] = []
+    failures: list[str] = []
+
+    def work(user: Browser, offset: int) -> None:
+        for i in range(each):
+            path = paths[(offset + i) % len(paths)]
+            start = time.perf_counter()
+            try:
+                user.get(path)
+            except OSError as exc:  # urllib's HTTPError (not 2xx/3xx) and timeouts
+                failures.append(f"{path}: {exc}")
+                continue
+            times.append((time.perf_counter() - start) * 1000)
+
+    threads = [threading.Thread(target=work, args=(user, n)) for n, user in enumerate(users)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    if failures or len(times) != operators * each:
+        raise click.ClickException(f"at once: {failures[:3]} ({len(times)} of {operators * each} answered)")
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    click.echo(f"{operators} operators at once, every page in turn: {len(times)} requests in {wall:.1f} s "
+               f"({len(times) / wall:.1f} per second), median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, max {times[-1]:.1f} ms")
+
+
 @click.command()
 @click.option("--clients", type=click.IntRange(10, 1_000_000), default=10_000, show_default=True)
 @click.option("--events", type=click.IntRange(10, 10_000_000), default=100_000, show_default=True)
@@ -156,6 +193,7 @@ def main(clients: int, events: int, runs: int) -> None:
         seed(url, latest_block_number(), clients, events, [a.address for a in devnet_accounts()[10:14]])
         click.echo(f"seeded {clients:,} clients, {events:,} indexed events, {clients + 300:,} requests in {time.monotonic() - started:.1f} s "
                    f"({(work / 'ledger.sqlite').stat().st_size / 1e6:.0f} MB SQLite file)")
+        log = work / "console.log"
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -163,11 +201,13 @@ def main(clients: int, events: int, runs: int) -> None:
             [str(Path(sys.executable).parent / "deptoken"), "--network", network, "--db", url, "console", "--port", str(port),
              "--devnet-keys", "--insecure-cookie", "--work-dir", str(work / "console")],  # urllib sends no Secure cookie over http
             cwd=ROOT, env={**os.environ, "DEPTOKEN_PROJECT": str(ROOT)}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            stderr=log.open("w"), text=True)  # a file: a pipe nobody reads would stop the server once full
         processes.append(server)
-        line = server.stderr.readline()
-        if not line.startswith("console: http://"):
-            raise click.ClickException(f"the console did not start: {line}{server.stderr.read()}")
+        deadline = time.monotonic() + 60
+        while not log.read_text().startswith("console: http://"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise click.ClickException(f"the console did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
         browser = Browser(f"http://127.0.0.1:{port}")
         browser.login("bench", PASSWORD)
         pages = {"dashboard": "/", "client search by name": "/clients?q=globex+trading+77",
@@ -189,6 +229,10 @@ def main(clients: int, events: int, runs: int) -> None:
             verdict = "" if label not in ("dashboard", "client search by name", "client search by id prefix", "client search by address") \
                 else ("  ok" if p95 < TARGET_MS else "  OVER TARGET")
             click.echo(f"{label:<30} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}{verdict}")
+        try:
+            at_once(f"http://127.0.0.1:{port}", list(pages.values()), operators=4, each=runs)
+        except click.ClickException as exc:
+            raise click.ClickException(f"{exc.message}; the console's log ends:\n{log.read_text()[-3000:]}") from None
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -19,6 +19,7 @@ import functools
 import itertools
 import json
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,7 +38,7 @@ class Node:
         self.network, self.uri = network, uri
         self._ape = ape_provider  # under ape: its provider's web3, whatever it is now
         self._web3: Any = None  # else made from ``uri`` when asked for
-        self._connection: Any = None
+        self._local = threading.local()  # each thread's own kept-alive HTTP connection (the console serves from threads)
         self._ids = itertools.count(1)
 
     def __repr__(self) -> str:
@@ -75,23 +76,25 @@ class Node:
             raise NodeUnreachable(f"cannot reach the node: {first_line(exc)}") from None
 
     def _post(self, payload: Any) -> Any:
-        """``payload`` posted to the node over one kept-alive HTTP(S) connection (made again once if it dropped)."""
+        """``payload`` posted to the node over the thread's kept-alive HTTP(S) connection (made again once
+        if it dropped)."""
         import http.client
 
         url = urlsplit(self.uri)
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", **({"Authorization": _basic(url)} if url.username else {})}
         for attempt in (1, 2):
-            if self._connection is None:
+            connection = getattr(self._local, "connection", None)
+            if connection is None:
                 kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-                self._connection = kind(url.hostname, url.port, timeout=REQUEST_TIMEOUT)
+                connection = self._local.connection = kind(url.hostname, url.port, timeout=REQUEST_TIMEOUT)
             try:
-                self._connection.request("POST", url.path or "/", body, headers)
-                response = self._connection.getresponse()
+                connection.request("POST", url.path or "/", body, headers)
+                response = connection.getresponse()
                 data = response.read()
             except (OSError, http.client.HTTPException):
-                self._connection.close()
-                self._connection = None
+                connection.close()
+                self._local.connection = None
                 if attempt == 2:
                     raise
                 continue

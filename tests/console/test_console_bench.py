@@ -22,3 +22,5 @@ def test_console_benchmark_seeds_serves_and_times_every_page():
                            "client list (first page)", "one client with history", "pending requests"], lines
     assert all(median > 0 for median, _ in timed.values())
     assert [label for label, (_, verdict) in timed.items() if verdict] == list(timed)[:4]  # the four pages with a target
+    assert re.fullmatch(r"4 operators at once, every page in turn: 12 requests in [\d.]+ s \([\d.]+ per second\), "
+                        r"median [\d.]+ ms, p95 [\d.]+ ms, max [\d.]+ ms", lines[-1]), lines[-1]

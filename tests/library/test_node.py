@@ -51,6 +51,28 @@ def test_an_absent_node_is_one_line():
     assert node.connected() is None
 
 
+def test_threads_share_a_node_each_with_its_own_connection(connected, accounts):
+    """The console serves pages from threads over one ``Node``: each call gets its own answer (one shared
+    HTTP connection gave one thread another's reply, or a batch's list)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    addresses = [a.address for a in accounts[:8]]
+    expected = {a: connected.rpc("eth_getBalance", a, "latest") for a in addresses}
+
+    def ask(n: int) -> tuple[str, object, object]:
+        address = addresses[n % len(addresses)]
+        if n % 3 == 0:  # batches too
+            (balance, _), (number, _) = connected.batch([("eth_getBalance", [address, "latest"]), ("eth_chainId", [])])
+            return address, balance, number
+        return address, connected.rpc("eth_getBalance", address, "latest"), None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(400)))
+    assert len(answers) == 400
+    assert [(a, balance) for a, balance, _ in answers] == [(a, expected[a]) for a, _, _ in answers]
+    assert {number for _, _, number in answers} == {None, hex(31337)}
+
+
 def test_devnet_accounts_are_apes_test_accounts(accounts):
     ours = devnet_accounts()
     assert [a.address for a in ours] == [a.address for a in accounts] and len(ours) == 44
