@@ -66,11 +66,13 @@ def test_threads_share_a_node_each_with_its_own_connection(connected, accounts):
             return address, balance, number
         return address, connected.rpc("eth_getBalance", address, "latest"), None
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(ask, range(400)))
-    assert len(answers) == 400
-    assert [(a, balance) for a, balance, _ in answers] == [(a, expected[a]) for a, _, _ in answers]
-    assert {number for _, _, number in answers} == {None, hex(31337)}
+    for way in ("own HTTP connections", "web3's provider"):  # the second once web3 was made (signing does)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(ask, range(400)))
+        assert len(answers) == 400, way
+        assert [(a, balance) for a, balance, _ in answers] == [(a, expected[a]) for a, _, _ in answers], way
+        assert {number for _, _, number in answers} == {None, hex(31337)}, way
+        assert connected.web3.is_connected()
 
 
 def test_devnet_accounts_are_apes_test_accounts(accounts):
