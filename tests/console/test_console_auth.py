@@ -126,6 +126,40 @@ def test_change_role_and_password(ledger, team):
     assert auth.login(ledger, "vic", "another long password", source="x").token
 
 
+def test_a_user_changes_their_own_password_and_an_admin_lifts_a_lockout(ledger, team):
+    with ledger.session() as session:
+        auth.add_user(session, "vic", PASSWORD, "viewer", actor="test")
+    kept = auth.login(ledger, "vic", PASSWORD, source="x")
+    for current, new, message in [("not my password!", "another long password", "^wrong current password$"),
+                                  (PASSWORD, "short", "at least 12 characters"),
+                                  (PASSWORD, PASSWORD, "^the new password is the current one$")]:
+        with pytest.raises(DepositTokenError, match=message):
+            auth.change_own_password(ledger, "vic", current, new)
+    with ledger.session() as session:
+        assert session.scalars(select(ConsoleUser)).one().failed_logins == 1  # the wrong one counted, nothing else changed
+        assert auth.current(session, kept.token) is not None
+    auth.change_own_password(ledger, "vic", PASSWORD, "another long password")
+    with ledger.session() as session:
+        assert auth.current(session, kept.token) is None  # every session of theirs ended
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "console.user_changed")).one()
+        assert (entry.actor, entry.details) == ("vic", {"password": "changed"})
+    assert auth.login(ledger, "vic", "another long password", source="x").token
+    # wrong current passwords lock the user as wrong logins do; an admin lifts the lock
+    for n in range(auth.MAX_FAILURES):
+        with pytest.raises(DepositTokenError, match="wrong current password" + ("; locked for" if n == auth.MAX_FAILURES - 1 else "$")):
+            auth.change_own_password(ledger, "vic", f"guess {n} of the password", "a third long password")
+    with pytest.raises(auth.LoginRefused, match="or the user is locked"):
+        auth.login(ledger, "vic", "another long password", source="x")
+    with ledger.session() as session:
+        auth.change_user(session, "vic", actor="admin", unlock=True)
+    assert auth.login(ledger, "vic", "another long password", source="x").token
+    with pytest.raises(DepositTokenError, match="^console user vic is not locked$"), ledger.session() as session:
+        auth.change_user(session, "vic", actor="admin", unlock=True)
+    with ledger.session() as session:
+        assert actions(session)[-3:] == ["console.login_failed", "console.user_changed", "console.login"]
+        assert verify(session) == []
+
+
 def test_the_permissions_matrix_segregates_duties():
     rows = dict(matrix())
     assert set(rows) == set(PERMISSIONS) and all(len(r) == len(ROLES) for r in rows.values())

@@ -142,6 +142,18 @@ def log_in(browser, bank: Bank, username: str, password: str | None = None):
     return page
 
 
+def lock_out(bank: Bank, username: str) -> None:
+    """``username`` locked: as many wrong passwords as the lockout takes (through the library)."""
+    from deptoken.console.auth import MAX_FAILURES, LoginRefused, login
+    from deptoken.ops.db import Ledger
+
+    ledger = Ledger(bank.net.db_url)
+    for attempt in range(MAX_FAILURES):
+        with pytest.raises(LoginRefused):
+            login(ledger, username, f"wrong password {attempt}", source="test set-up")
+    ledger.dispose()
+
+
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -385,6 +397,52 @@ def test_wrong_passwords_are_refused_then_lock_the_user(bank, browser):
     context.close()
 
 
+def test_a_user_changes_their_own_password_and_every_session_of_theirs_ends(bank, browser):
+    from deptoken.console.auth import add_user
+    from deptoken.ops.db import Ledger
+
+    old, new = "pat's first password", "pat's second password"
+    ledger = Ledger(bank.net.db_url)
+    with ledger.session() as session:
+        add_user(session, "pat", old, "viewer", actor="test set-up")
+    ledger.dispose()
+    elsewhere = log_in(browser, bank, "pat", old)  # a second session, on another machine
+    page = log_in(browser, bank, "pat", old)
+    page.click("#password-link")
+    page.wait_for_url(f"{bank.url}/password")
+    shot(page, "password")
+
+    def change(current: str, new_password: str, confirm: str | None = None) -> None:
+        page.fill("input[name=current]", current)
+        page.fill("input[name=new]", new_password)
+        page.fill("input[name=confirm]", new_password if confirm is None else confirm)
+        page.click("#change-password")
+        page.wait_for_load_state()
+
+    for args, says in [(("not my password", new), "wrong current password"),
+                       ((old, new, new + "!"), "the new password and its confirmation differ"),
+                       ((old, "too short"), "a console password needs at least 12 characters"),
+                       ((old, old), "the new password is the current one")]:
+        change(*args)
+        assert page.url.endswith("/password") and flash(page) == says, (args, flash(page))
+    assert bank.rows("SELECT failed_logins FROM console_users WHERE username = 'pat'") == [(1,)]  # the wrong one counted
+    change(old, new)
+    assert page.url.endswith("/login?changed=1")
+    assert page.locator(".flash-ok").inner_text() == "Your password was changed: log in with the new one."
+    elsewhere.goto("/")
+    assert elsewhere.url.endswith("/login")  # that session ended too
+    assert bank.rows("SELECT actor, details FROM audit_log WHERE action = 'console.user_changed' AND subject = 'console user pat'") \
+        == [("pat", '{"password": "changed"}')]
+    page.fill("input[name=username]", "pat")
+    page.fill("input[name=password]", old)
+    page.click("button.primary")
+    page.wait_for_load_state()
+    assert page.locator(".flash-error").inner_text() == "wrong username or password"
+    page.context.close()
+    log_in(browser, bank, "pat", new).context.close()
+    elsewhere.context.close()
+
+
 def test_an_idle_session_ends_and_asks_for_the_login_again(bank, browser):
     process, url = start_console(bank.net, bank.keystores, "--idle-minutes", "0.05")  # 3 seconds
     try:
@@ -485,9 +543,23 @@ def test_every_page_renders_for_a_viewer_and_the_admin_manages_users(bank, brows
     admin.click("#add-user")
     admin.wait_for_load_state()
     assert flash(admin) == "console user lena added"
-    shot(admin, "users")
     assert bank.rows("SELECT role FROM console_users WHERE username = 'lena'") == [("legal",)]
+    # adam, locked (by the lockout test, or here when this test runs alone): the admin lifts the lock, and adam logs in
+    if bank.rows("SELECT locked_until FROM console_users WHERE username = 'adam'") == [(None,)]:
+        lock_out(bank, "adam")
+        admin.goto("/users")
+    admin.click("#unlock-adam")
+    admin.wait_for_load_state()
+    assert flash(admin) == "console user adam: unlock done" and admin.locator("#unlock-adam").count() == 0
+    shot(admin, "users")
+    assert bank.rows("SELECT locked_until FROM console_users WHERE username = 'adam'") == [(None,)]
     admin.context.close()
+    log_in(browser, bank, "adam").context.close()
+    lock_out(bank, "adam")  # and again, lifted from the command line
+    unlocked = subprocess.run([str(BIN / "deptoken"), "console-users", "change", "adam", "--unlock"],
+                              cwd=bank.net.dir, env=bank.net.env(), capture_output=True, text=True, timeout=60)
+    assert unlocked.returncode == 0 and unlocked.stdout.strip() == "console user adam: admin, active", unlocked
+    log_in(browser, bank, "adam").context.close()
     # the new legal user proposes a lien under a court order; pause is not among the kinds offered to the legal role
     legal = log_in(browser, bank, "lena", "lena's long password")
     legal.goto("/requests/new")

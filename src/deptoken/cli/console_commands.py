@@ -106,16 +106,17 @@ def users_list(env: Env) -> None:
 @click.option("--password", "new_password", is_flag=True, help="Set a new password (asked for; unlocks the user).")
 @click.option("--password-stdin", is_flag=True, help="With --password: read it from standard input.")
 @click.option("--disable/--enable", "disabled", default=None)
+@click.option("--unlock", is_flag=True, help="Lift the lockout of too many wrong passwords.")
 @pass_env
 def users_change(env: Env, username: str, role: str | None, operator: str | None, new_password: bool, password_stdin: bool,
-                 disabled: bool | None) -> None:
-    """Changes a console user's role, password or activity (their sessions end)."""
+                 disabled: bool | None, unlock: bool) -> None:
+    """Changes a console user's role, password or activity, or lifts their lockout (their sessions end)."""
     from ..console.auth import change_user
 
     password = _password(password_stdin) if new_password else None
     with env.ledger.session() as session:
         user = change_user(session, username, actor=f"cli console-users ({_who()})", role=role, operator=operator,
-                           password=password, active=None if disabled is None else not disabled)
+                           password=password, active=None if disabled is None else not disabled, unlock=unlock)
         data = {"username": user.username, "role": user.role, "active": user.active}
     env.emit(data, lambda: click.echo(f"console user {data['username']}: {data['role']}, {'active' if data['active'] else 'disabled'}"))
 

@@ -101,8 +101,8 @@ def _end_sessions(session: Session, user: ConsoleUser, now: datetime) -> None:
 
 
 def change_user(session: Session, username: str, *, actor: str, role: str | None = None, operator: str | None = None,
-                password: str | None = None, active: bool | None = None) -> ConsoleUser:
-    """Changes a console user's role (and operator), password or activity; ends their sessions."""
+                password: str | None = None, active: bool | None = None, unlock: bool = False) -> ConsoleUser:
+    """Changes a console user's role (and operator), password or activity, or lifts their lockout; ends their sessions."""
     user = user_named(session, username)
     changed: dict[str, object] = {}
     if role is not None:
@@ -118,11 +118,46 @@ def change_user(session: Session, username: str, *, actor: str, role: str | None
     if active is not None:
         user.active = active
         changed["active"] = active
+    if unlock:
+        if user.locked_until is None or user.locked_until <= utcnow():
+            raise DepositTokenError(f"console user {user.username} is not locked")
+        user.failed_logins, user.locked_until = 0, None
+        changed["unlocked"] = True
     if not changed:
         raise DepositTokenError("nothing to change")
     _end_sessions(session, user, utcnow())
     audit.record(session, actor, "console.user_changed", f"console user {user.username}", changed)
     return user
+
+
+def change_own_password(ledger: Ledger, username: str, current_password: str, new_password: str, *,
+                        now: datetime | None = None) -> None:
+    """A user's own new password, given their current one; every session of theirs ends (this one too).
+    A wrong current password counts as a failed login, recorded before the refusal is raised (an open
+    session is no way to guess it)."""
+    with ledger.session() as session:
+        refusal = _change_own_password(session, username, current_password, new_password, now or utcnow())
+    if refusal is not None:
+        raise DepositTokenError(refusal)
+
+
+def _change_own_password(session: Session, username: str, current_password: str, new_password: str, now: datetime) -> str | None:
+    user = user_named(session, username)
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        why = "wrong current password"
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
+            _end_sessions(session, user, now)
+            why += f"; locked for {LOCK_MINUTES} minutes"
+        audit.record(session, user.username, "console.password_refused", f"console user {user.username}", {"why": why})
+        return why
+    if new_password == current_password:
+        return "the new password is the current one"
+    change_user(session, username, actor=user.username, password=new_password)
+    return None
 
 
 @dataclass(frozen=True)

@@ -674,12 +674,14 @@ def audit_log(request: Request, user: User, form: FormData | None) -> Response:
 
 @page("manage_users")
 def users(request: Request, user: User, form: FormData | None) -> Response:
-    from ..ops.models import Operator
+    from ..ops.models import Operator, utcnow
 
     console = _console(request)
+    now = utcnow()
     with console.env.ledger.session() as session:
         rows = [{"username": u.username, "role": u.role, "operator": u.operator.name if u.operator else None,
-                 "active": u.active, "locked_until": u.locked_until} for u in auth.list_users(session)]
+                 "active": u.active, "locked_until": u.locked_until if u.locked_until and u.locked_until > now else None}
+                for u in auth.list_users(session)]
         operators = [o.name for o in session.scalars(select(Operator).where(Operator.active.is_(True)).order_by(Operator.name))]
     return console.render(request, "users.html", user, rows=rows, operators=operators, matrix=matrix(), roles=list(ROLES))
 
@@ -712,6 +714,8 @@ def users_change(request: Request, user: User, form: FormData | None) -> Respons
                 auth.change_user(session, username, actor=user.actor, active=False)
             elif action == "enable":
                 auth.change_user(session, username, actor=user.actor, active=True)
+            elif action == "unlock":
+                auth.change_user(session, username, actor=user.actor, unlock=True)
             elif action == "role":
                 auth.change_user(session, username, actor=user.actor, role=_text(form, "role"),
                                  operator=_text(form, "operator", required=False) or None)
@@ -720,6 +724,26 @@ def users_change(request: Request, user: User, form: FormData | None) -> Respons
         return f"console user {username}: {action} done"
 
     return _done(console, user, "/users", run)
+
+
+@page("view")
+def password(request: Request, user: User, form: FormData | None) -> Response:
+    """Every user's own password: the current one, the new one twice. Done, every session of theirs
+    ends and they log in again with the new one."""
+    console = _console(request)
+    if form is None:
+        return console.render(request, "password.html", user)
+    try:
+        new = str(form.get("new") or "")
+        if new != str(form.get("confirm") or ""):
+            raise DepositTokenError("the new password and its confirmation differ")
+        auth.change_own_password(console.env.ledger, user.username, str(form.get("current") or ""), new)
+    except DepositTokenError as exc:
+        console.flash(user, "error", str(exc))
+        return RedirectResponse("/password", status_code=303)
+    response = RedirectResponse("/login?changed=1", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
 
 
 def routes() -> list[Route]:
@@ -751,4 +775,5 @@ def routes() -> list[Route]:
         Route("/users", users),
         Route("/users/add", users_add, methods=["POST"]),
         Route("/users/{username}", users_change, methods=["POST"]),
+        Route("/password", password, methods=["GET", "POST"]),
     ]
