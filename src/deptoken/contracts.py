@@ -361,6 +361,20 @@ class Contract:
 _known: dict[str, Contract] = {}  # by lower-case address: the contracts whose logs ``Receipt.events`` decodes
 
 
+def answers(contract: Contract, view: str, expected: Any) -> bool:
+    """Whether there is code at ``contract``'s address and its ``view()`` returns ``expected``: how a
+    client tells the contract it expects from any other (one without that view reverts or returns
+    nothing). A node that does not answer is an error, not a no."""
+    from eth_abi.exceptions import DecodingError
+
+    if not current().code(contract.address):
+        return False
+    try:
+        return getattr(contract, view)() == expected
+    except (TransactionReverted, DecodingError):
+        return False
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()

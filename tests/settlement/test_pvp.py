@@ -870,9 +870,11 @@ def test_property_proposals_books_and_legal_exits(pvp, token, cnh_token, complia
 
 
 def test_build_quote_computes_and_validates(client, usd, cnh, alice, bob, chain):
+    before = chain.pending_timestamp
     q = _quote(client, usd, cnh, bob, alice, amount="1000.00", rate="7.1234")
+    after = chain.pending_timestamp  # Anvil's pending block is stamped with the clock: a second may pass
     assert (q.maker_amount, q.taker_amount, q.rate_text) == (712_340, 100_000, "7.1234")
-    assert q.expiry == chain.pending_timestamp + 3600 and len(q.nonce) == 32
+    assert before + 3600 <= q.expiry <= after + 3600 and len(q.nonce) == 32
     # floor in the maker's minor units, exact (no float): 0.01 USD at 0.999999999999999999 -> 0.00 CNH
     odd = _quote(client, usd, cnh, bob, alice, amount="123.45", rate="0.333333333333333333")
     assert odd.maker_amount == 4_114  # 41.149999... CNH

@@ -55,9 +55,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..contracts import as_contract, contract_at
+from ..contracts import answers, as_contract, contract_at
 from ..amounts import Amount
-from ..chain import code_at, connected_chain_id, next_block_time, require_chain_id
+from ..chain import connected_chain_id, next_block_time, require_chain_id
 from ..errors import AccountInactive, AllowanceTooLow, DepositTokenError, InsufficientBalance, WrongChain
 from ..times import format_expiry, parse_deadline
 from ..token import TokenClient, send_checked
@@ -160,11 +160,7 @@ class HtlcClient:
         """The HTLC at ``address`` on the connected chain; refuses an address without its code."""
         address = parse_address(address, "HTLC address")
         contract = contract_at("HashedTimelock", address)
-        try:
-            shaped = bool(code_at(address)) and int(contract.MAX_LOCK_DURATION()) == MAX_LOCK_DURATION
-        except Exception:  # noqa: BLE001 - a contract without that view reverts or returns nothing
-            shaped = False
-        if not shaped:
+        if not answers(contract, "MAX_LOCK_DURATION", MAX_LOCK_DURATION):
             raise DepositTokenError(f"no HashedTimelock at {address} on chain {connected_chain_id()}")
         return cls(contract, deploy_block=deploy_block)
 

@@ -45,7 +45,7 @@ from eth_utils import keccak
 from .. import eip712
 from ..amounts import Amount, format_amount, units_of
 from ..chain import code_at
-from ..contracts import as_contract, contract_at
+from ..contracts import answers, as_contract, contract_at
 from ..errors import (
     AllowanceTooLow, DepositTokenError, HeadroomExceeded, InsufficientBalance, InvalidInput, LimitExceeded, ReferenceUsed,
     Refused, RoleMissing,
@@ -290,11 +290,7 @@ class InterbankClient:
         """The network at ``address``; refuses an address without an InterbankNetwork's code."""
         address = parse_address(address, "interbank network address")
         contract = contract_at("InterbankNetwork", address)
-        try:
-            shaped = bool(code_at(address)) and int(contract.MAX_HAIRCUT_BPS()) == MAX_HAIRCUT_BPS
-        except Exception:  # noqa: BLE001 - a contract without that view reverts or returns nothing
-            shaped = False
-        if not shaped:
+        if not answers(contract, "MAX_HAIRCUT_BPS", MAX_HAIRCUT_BPS):
             raise DepositTokenError(f"no InterbankNetwork at {address}")
         return cls(contract, tokens, deploy_block=deploy_block)
 
