@@ -166,7 +166,7 @@ COST: dict[str, int] = {
     "library/test_architecture.py": 8,
     "crosschain/test_messenger.py": 45,  # with its second Anvil; its state machine about 30 s
     "crosschain/test_xchain_cli.py": 22,  # its second Anvil, the xchain commands in-process
-    "console/test_console_browser.py": 40,  # a devnet, two console servers, chromium
+    "console/test_console_browser.py": 65,  # a devnet, two console servers, chromium
     "console/test_console_bench.py": 15,
 }
 
