@@ -11,6 +11,7 @@ written to ``var/test-artifacts/console/``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -473,6 +474,12 @@ def test_a_broken_deposit_file_shows_each_bad_line_and_records_nothing(bank, bro
                    f"CSV-3,DEV-0008,5.00,EUR,{date.today()}\n"
                    "CSV-4,DEV-0008,5.00,USD,yesterday\n")
     deposits = bank.count("deposits")
+    uploads = bank.net.dir / "console" / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    stale, fresh = uploads / f"{'a' * 64}.xml", uploads / f"{'b' * 64}.csv"  # checked files nobody recorded
+    for path, hours in ((stale, 9), (fresh, 7)):
+        path.write_text("a bank statement")
+        os.utime(path, (time.time() - hours * 3600,) * 2)
     page = log_in(browser, bank, "maria")
     page.goto("/deposits")
     page.set_input_files("input[name=file]", str(bad))
@@ -481,6 +488,9 @@ def test_a_broken_deposit_file_shows_each_bad_line_and_records_nothing(bank, bro
     problems = [li.inner_text() for li in page.locator("#problems li").all()]
     assert [p.split(":")[0] for p in problems] == ["line 3", "line 4", "line 5"], problems
     assert page.locator("#record").count() == 0
+    # the bad file is not kept; one checked more than a session's 8 hours ago is removed, a younger one kept
+    assert sorted(p.name for p in uploads.iterdir()) == [fresh.name]
+    fresh.unlink()
     shot(page, "deposits-problems")
     page.goto("/deposits")
     page.set_input_files("input[name=file]", str(camt054(tmp_path, [("CSV-5", "DEV-0007", "1.00"), ("CSV-5", "DEV-0008", "2.00")])))

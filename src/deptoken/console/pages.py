@@ -383,6 +383,19 @@ def request_propose(request: Request, user: User, form: FormData | None) -> Resp
 # ---------------------------------------------------------------------------- deposits
 
 
+UPLOAD_SECONDS = auth.MAX_HOURS * 3600  # a checked file waits at most a session's life to be recorded
+
+
+def _prune_uploads(folder: Path, now: float) -> None:
+    """Removes the checked files nobody recorded within ``UPLOAD_SECONDS`` (bank statements: kept no longer than needed)."""
+    for old in folder.glob("*"):
+        try:
+            if now - old.stat().st_mtime > UPLOAD_SECONDS:
+                old.unlink()
+        except FileNotFoundError:  # removed by another page meanwhile
+            continue
+
+
 def _upload_path(console: Console, upload_id: str) -> Path:
     if not upload_id or not all(ch in "0123456789abcdef" for ch in upload_id) or len(upload_id) != 64:
         raise DepositTokenError("unknown upload: upload the file again")
@@ -437,6 +450,7 @@ def deposits_preview(request: Request, user: User, form: FormData | None) -> Res
     upload_id = hashlib.sha256(data).hexdigest()
     folder = console.work_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
+    _prune_uploads(folder, time.time())
     path = folder / f"{upload_id}{suffix}"
     path.write_bytes(data)
     problems: list[str] = []
@@ -456,6 +470,8 @@ def deposits_preview(request: Request, user: User, form: FormData | None) -> Res
         problems += exc.problems
     except DepositTokenError as exc:
         problems.append(str(exc))
+    if problems:  # nothing of it can be recorded: not kept
+        path.unlink(missing_ok=True)
     total = sum(p.amount for p in planned)
     return console.render(request, "deposits_preview.html", user, filename=upload.filename, upload_id=upload_id, planned=planned,
                           problems=problems, duplicates=duplicates, suspended=suspended, check=check, total=total,
