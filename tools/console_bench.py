@@ -117,6 +117,11 @@ class Browser:
                 raise click.ClickException(f"login refused: {response.url}")
 
 
+def percentile_95(ordered: list[float]) -> float:
+    """The 95th percentile of ``ordered`` (sorted), nearest rank."""
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def at_once(base: str, paths: list[str], *, operators: int, each: int) -> None:
     """``operators`` logged-in users, each on its own thread, request ``each`` pages (cycling through
     ``paths``) at the same time: the requests per second and the latency each of them saw."""
@@ -148,7 +153,7 @@ def at_once(base: str, paths: list[str], *, operators: int, each: int) -> None:
     if failures or len(times) != operators * each:
         raise click.ClickException(f"at once: {failures[:3]} ({len(times)} of {operators * each} answered)")
     times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    p95 = percentile_95(times)
     click.echo(f"{operators} operators at once, every page in turn: {len(times)} requests in {wall:.1f} s "
                f"({len(times) / wall:.1f} per second), median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, max {times[-1]:.1f} ms")
 
@@ -225,7 +230,7 @@ def main(clients: int, events: int, runs: int) -> None:
                 if status != 200 or b"<h1>" not in body:
                     raise click.ClickException(f"{path}: HTTP {status}")
             times.sort()
-            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            p95 = percentile_95(times)
             verdict = "" if label not in ("dashboard", "client search by name", "client search by id prefix", "client search by address") \
                 else ("  ok" if p95 < TARGET_MS else "  OVER TARGET")
             click.echo(f"{label:<30} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}{verdict}")

@@ -367,7 +367,9 @@ def answers(contract: Contract, view: str, expected: Any) -> bool:
     nothing). A node that does not answer is an error, not a no."""
     from eth_abi.exceptions import DecodingError
 
-    if not current().code(contract.address):
+    from .chain import code_at
+
+    if not code_at(contract.address):
         return False
     try:
         return getattr(contract, view)() == expected

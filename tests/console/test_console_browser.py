@@ -170,6 +170,15 @@ def sign_and_submit(page, form: str, button: str, passphrase: str = PASSPHRASE) 
     return flash(page)
 
 
+def record_by_hand(maker, reference: str, client_id: str, amount: str) -> str:
+    """The maker records a deposit by hand (signed with their keystore); the console's answer."""
+    maker.goto("/deposits")
+    maker.fill("#add-form input[name=reference]", reference)
+    maker.fill("#add-form input[name=client_id]", client_id)
+    maker.fill("#add-form input[name=amount]", amount)
+    return sign_and_submit(maker, "#add-form", "#add-form button.primary")
+
+
 def csrf_of(page) -> str:
     return page.locator("input[name=csrf]").first.get_attribute("value")
 
@@ -601,16 +610,9 @@ def test_a_redemption_is_paid_out_through_a_pacs008_file_marked_paid_by_another_
 
     # the client's 50.00 first: a deposit recorded by hand, approved, sent
     maker = log_in(browser, bank, "maria")
-    maker.goto("/deposits")
-    maker.fill("#add-form input[name=reference]", "HAND-1")
-    maker.fill("#add-form input[name=client_id]", "DEV-0007")
-    maker.fill("#add-form input[name=amount]", "50.001")
-    text = sign_and_submit(maker, "#add-form", "#add-form button.primary")
+    text = record_by_hand(maker, "HAND-1", "DEV-0007", "50.001")
     assert text == "amount '50.001' has more than 2 decimal places", text  # the library's check, one line
-    maker.fill("#add-form input[name=reference]", "HAND-1")
-    maker.fill("#add-form input[name=client_id]", "DEV-0007")
-    maker.fill("#add-form input[name=amount]", "50.00")
-    text = sign_and_submit(maker, "#add-form", "#add-form button.primary")
+    text = record_by_hand(maker, "HAND-1", "DEV-0007", "50.00")
     assert re.fullmatch(r"deposit recorded; mint request #\d+ awaits 1 approval\(s\)", text), text
     (request_id,) = request_ids(text)
     checker = log_in(browser, bank, "bob")
@@ -662,11 +664,7 @@ def test_other_operators_are_served_while_an_execution_waits_for_its_block(bank,
     """Treasury executes a mint while the node mines nothing: the execution waits for its block, and
     meanwhile a viewer's dashboard is served at once and shows the transaction sent, not settled."""
     maker = log_in(browser, bank, "maria")
-    maker.goto("/deposits")
-    maker.fill("#add-form input[name=reference]", "HAND-WAIT-1")
-    maker.fill("#add-form input[name=client_id]", "DEV-0008")
-    maker.fill("#add-form input[name=amount]", "20.00")
-    (request_id,) = request_ids(sign_and_submit(maker, "#add-form", "#add-form button.primary"))
+    (request_id,) = request_ids(record_by_hand(maker, "HAND-WAIT-1", "DEV-0008", "20.00"))
     checker = log_in(browser, bank, "bob")
     checker.goto(f"/requests/{request_id}")
     sign_and_submit(checker, "#approve-form", "#approve")

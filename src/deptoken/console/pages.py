@@ -96,7 +96,7 @@ async def login_page(request: Request) -> Response:
     try:
         done = await run_in_threadpool(_log_in, console, username, str(form.get("password", "")), source, now)
     except auth.LoginRefused as exc:
-        status = 429 if str(exc).startswith("too many failed logins") else 401
+        status = 429 if isinstance(exc, Throttled) else 401
         return _login_form(request, console, status=status, error=str(exc), username=username)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(console, response, done.token)
@@ -104,11 +104,15 @@ async def login_page(request: Request) -> Response:
     return response
 
 
+class Throttled(auth.LoginRefused):
+    """Too many failed logins from one client address: refused before any password is checked."""
+
+
 def _log_in(console: Console, username: str, password: str, source: str, now: float) -> auth.Login:
     """One login at a time (a worker thread: argon2 takes a while), the source's failures counted in order."""
     with console.logins:
         if console.throttled(source, now):
-            raise auth.LoginRefused(f"too many failed logins from {source}: wait a few minutes")
+            raise Throttled(f"too many failed logins from {source}: wait a few minutes")
         try:
             return auth.login(console.env.ledger, username, password, source=source)
         except auth.LoginRefused:
